@@ -1,0 +1,64 @@
+using Orleans.Concurrency;
+
+namespace MetaNode.VPods;
+
+/// <summary>One vPod: its spec, phase, runtime handle, health, metrics and logs. Key: the vPod id (<c>vpod-</c> + short id).</summary>
+[Alias("MetaNode.VPods.IVPodGrain")]
+public interface IVPodGrain : IGrainWithStringKey
+{
+    /// <summary>Records the spec and provisions and starts the workload. Creating the same id twice with the same spec returns the existing status.</summary>
+    [Alias("Create")]
+    Task<VPodStatus> CreateAsync(VPodSpec spec, CancellationToken cancellationToken = default);
+
+    [Alias("Start")]
+    Task<VPodStatus> StartAsync(CancellationToken cancellationToken = default);
+
+    [Alias("Stop")]
+    Task<VPodStatus> StopAsync(StopOptions options, CancellationToken cancellationToken = default);
+
+    [Alias("Restart")]
+    Task<VPodStatus> RestartAsync(CancellationToken cancellationToken = default);
+
+    [Alias("Delete")]
+    Task<VPodStatus> DeleteAsync(StopOptions options, CancellationToken cancellationToken = default);
+
+    [Alias("GetStatus"), ReadOnly]
+    Task<VPodStatus> GetStatusAsync(CancellationToken cancellationToken = default);
+
+    [Alias("GetMetrics")]
+    Task<VPodMetrics> GetMetricsAsync(CancellationToken cancellationToken = default);
+
+    [Alias("GetLogs")]
+    Task<IReadOnlyList<LogLine>> GetLogsAsync(LogQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>The lines matching <paramref name="query"/>, then every new line until cancelled or the vPod is deleted.</summary>
+    [Alias("FollowLogs")]
+    IAsyncEnumerable<LogLine> FollowLogsAsync(LogQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Compares the recorded runtime handle with the runtime and acts on the difference (restart policy).</summary>
+    [Alias("Reconcile")]
+    Task<VPodStatus> ReconcileAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>The persisted list of every vPod; <c>vpod list</c> reads it and silos reconcile from it on start. Key: <see cref="VPodRegistryKeys.Default"/>.</summary>
+[Alias("MetaNode.VPods.IVPodRegistryGrain")]
+public interface IVPodRegistryGrain : IGrainWithStringKey
+{
+    [Alias("Upsert")]
+    Task UpsertAsync(VPodSummary summary, CancellationToken cancellationToken = default);
+
+    [Alias("Remove")]
+    Task RemoveAsync(string vpodId, CancellationToken cancellationToken = default);
+
+    [Alias("List"), ReadOnly]
+    Task<IReadOnlyList<VPodSummary>> ListAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Reserves a unique name; returns the id already holding it, or null when reserved for <paramref name="vpodId"/>.</summary>
+    [Alias("ReserveName")]
+    Task<string?> ReserveNameAsync(string name, string vpodId, CancellationToken cancellationToken = default);
+}
+
+public static class VPodRegistryKeys
+{
+    public const string Default = "default";
+}

@@ -1,0 +1,41 @@
+namespace MetaNode.VPods;
+
+/// <summary>An operation was asked for in a phase that does not allow it; nothing changed.</summary>
+[GenerateSerializer, Alias("MetaNode.VPods.InvalidVPodOperationException")]
+public sealed class InvalidVPodOperationException : Exception
+{
+    public InvalidVPodOperationException(string vpodId, VPodTrigger operation, VPodPhase phase)
+        : base($"vPod '{vpodId}' cannot {operation.ToString().ToLowerInvariant()} while {phase}.")
+    {
+        VPodId = vpodId;
+        Operation = operation;
+        Phase = phase;
+    }
+
+    [Id(0)] public string VPodId { get; }
+    [Id(1)] public VPodTrigger Operation { get; }
+    [Id(2)] public VPodPhase Phase { get; }
+}
+
+/// <summary>No vPod with this id was ever created (or its record is gone).</summary>
+[GenerateSerializer, Alias("MetaNode.VPods.VPodNotFoundException")]
+public sealed class VPodNotFoundException : Exception
+{
+    public VPodNotFoundException(string vpodId)
+        : base($"vPod '{vpodId}' does not exist.")
+    {
+        VPodId = vpodId;
+    }
+
+    [Id(0)] public string VPodId { get; }
+}
+
+/// <summary>A vPod specification was rejected; the message names the field and the bad value.</summary>
+[GenerateSerializer, Alias("MetaNode.VPods.InvalidVPodSpecException")]
+public sealed class InvalidVPodSpecException : Exception
+{
+    public InvalidVPodSpecException(string message)
+        : base(message)
+    {
+    }
+}

@@ -1,0 +1,30 @@
+namespace MetaNode.VPods;
+
+/// <summary>A volume mounted into a vPod: a host path or named volume at a path in the workload.</summary>
+[GenerateSerializer, Immutable, Alias("MetaNode.VPods.VolumeMount")]
+public sealed record VolumeMount(
+    [property: Id(0)] string Source,
+    [property: Id(1)] string Target,
+    [property: Id(2)] bool ReadOnly = false);
+
+/// <summary>What a user asks for when creating a vPod. Sizes are already parsed (see <see cref="ResourceQuantity"/>).</summary>
+[GenerateSerializer, Alias("MetaNode.VPods.VPodSpec")]
+public sealed record VPodSpec
+{
+    [Id(0)] public required string Name { get; init; }
+    [Id(1)] public VPodType Type { get; init; } = VPodType.Compute;
+    [Id(2)] public DeploymentMethod DeploymentMethod { get; init; } = DeploymentMethod.Process;
+    /// <summary>Container image (docker, kubernetes). For process vPods: an executable path, or empty for the reference workload.</summary>
+    [Id(3)] public string? Image { get; init; }
+    /// <summary>Command line; for process vPods the program and its arguments.</summary>
+    [Id(4)] public IReadOnlyList<string> Command { get; init; } = [];
+    /// <summary>CPU in millicores (1000 = one core).</summary>
+    [Id(5)] public long CpuMillis { get; init; } = 1000;
+    [Id(6)] public long MemoryBytes { get; init; } = 512L * 1024 * 1024;
+    /// <summary>Ports the workload listens on; the first is the workload protocol port.</summary>
+    [Id(7)] public IReadOnlyList<int> Ports { get; init; } = [];
+    [Id(8)] public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+    [Id(9)] public IReadOnlyList<VolumeMount> Volumes { get; init; } = [];
+    [Id(10)] public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    [Id(11)] public RestartPolicy RestartPolicy { get; init; } = RestartPolicy.OnFailure;
+}
