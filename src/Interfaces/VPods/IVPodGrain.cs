@@ -22,17 +22,17 @@ public interface IVPodGrain : IGrainWithStringKey
     [Alias("Delete")]
     Task<VPodStatus> DeleteAsync(StopOptions options, CancellationToken cancellationToken = default);
 
-    [Alias("GetStatus"), ReadOnly]
+    [Alias("GetStatus"), AlwaysInterleave]
     Task<VPodStatus> GetStatusAsync(CancellationToken cancellationToken = default);
 
-    [Alias("GetMetrics")]
+    [Alias("GetMetrics"), AlwaysInterleave]
     Task<VPodMetrics> GetMetricsAsync(CancellationToken cancellationToken = default);
 
-    [Alias("GetLogs")]
+    [Alias("GetLogs"), AlwaysInterleave]
     Task<IReadOnlyList<LogLine>> GetLogsAsync(LogQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>The lines matching <paramref name="query"/>, then every new line until cancelled or the vPod is deleted.</summary>
-    [Alias("FollowLogs")]
+    [Alias("FollowLogs"), AlwaysInterleave]
     IAsyncEnumerable<LogLine> FollowLogsAsync(LogQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>Compares the recorded runtime handle with the runtime and acts on the difference (restart policy).</summary>

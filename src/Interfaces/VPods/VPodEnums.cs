@@ -84,4 +84,5 @@ public enum VPodTrigger
     StopCompleted = 28,
     DeleteCompleted = 29,
     BackoffElapsed = 30,
+    Completed = 31,
 }

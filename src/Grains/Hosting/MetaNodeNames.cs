@@ -1,0 +1,11 @@
+namespace MetaNode.Grains.Hosting;
+
+/// <summary>Names that persisted state and configuration depend on: change none of them without a migration.</summary>
+public static class MetaNodeNames
+{
+    /// <summary>Grain storage holding vPod records and the vPod registry.</summary>
+    public const string VPodStorage = "vpods";
+
+    /// <summary>Named <see cref="HttpClient"/> used to talk to workloads.</summary>
+    public const string WorkloadHttpClient = "metanode-workload";
+}

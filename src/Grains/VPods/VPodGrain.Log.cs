@@ -1,0 +1,46 @@
+using MetaNode.VPods;
+using Microsoft.Extensions.Logging;
+
+namespace MetaNode.Grains.VPods;
+
+public sealed partial class VPodGrain
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId} created: name {Name}, type {Type}, deployment {Method}")]
+    private static partial void LogCreated(ILogger logger, string vpodId, string name, VPodType type, DeploymentMethod method);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId} workload started: {Handle}")]
+    private static partial void LogLaunched(ILogger logger, string vpodId, string handle);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId} could not start its workload; the restart policy decides what happens next")]
+    private static partial void LogLaunchFailed(ILogger logger, Exception exception, string vpodId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId} stopped (exit code {ExitCode})")]
+    private static partial void LogStopped(ILogger logger, string vpodId, int? exitCode);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId} deleted")]
+    private static partial void LogDeleted(ILogger logger, string vpodId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId} workload ended ({End}): {Reason}")]
+    private static partial void LogWorkloadEnded(ILogger logger, string vpodId, WorkloadEnd end, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId} failed {Failures} health probes in a row; stopping it")]
+    private static partial void LogUnhealthy(ILogger logger, string vpodId, int failures);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId} will restart in {Delay} (restart policy {Policy})")]
+    private static partial void LogRestartScheduled(ILogger logger, string vpodId, TimeSpan delay, RestartPolicy policy);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId} adopted its running workload {Handle}")]
+    private static partial void LogAdopted(ILogger logger, string vpodId, string handle);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId} found its workload {Handle} left behind by another silo; stopping it so it can be started under supervision here")]
+    private static partial void LogOrphan(ILogger logger, string vpodId, string handle);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId} workload stopped for silo shutdown; it resumes when the vPod is next activated")]
+    private static partial void LogInterrupted(ILogger logger, string vpodId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "vPod {VPodId} could not be reconciled in phase {Phase}; it will be tried again on the next call or silo start")]
+    private static partial void LogReconcileFailed(ILogger logger, Exception exception, string vpodId, VPodPhase phase);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId}: the registry could not be updated; `vpod list` may show an older phase until the next change")]
+    private static partial void LogRegistryUpdateFailed(ILogger logger, Exception exception, string vpodId);
+}

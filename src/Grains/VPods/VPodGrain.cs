@@ -1,0 +1,706 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using MetaNode.Grains.Hosting;
+using MetaNode.Grains.Runtime;
+using MetaNode.VPods;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace MetaNode.Grains.VPods;
+
+/// <summary>
+/// One vPod. Decisions come from <see cref="VPodStateMachine"/>, <see cref="RestartPolicyDecision"/> and
+/// <see cref="HealthEvaluator"/>; the grain applies them, persists, and only then acts on the runtime.
+/// </summary>
+[GrainType("vpod")]
+public sealed partial class VPodGrain : Grain, IVPodGrain
+{
+    private readonly IPersistentState<VPodState> _state;
+    private readonly IVPodRuntimeResolver _runtimes;
+    private readonly IWorkloadProbe _probe;
+    private readonly VPodOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<VPodGrain> _logger;
+    private IGrainTimer? _healthTimer;
+    private TimeSpan _healthTimerPeriod;
+    private IGrainTimer? _restartTimer;
+
+    public VPodGrain(
+        [PersistentState("vpod", MetaNodeNames.VPodStorage)] IPersistentState<VPodState> state,
+        IVPodRuntimeResolver runtimes,
+        IWorkloadProbe probe,
+        IOptions<VPodOptions> options,
+        TimeProvider time,
+        ILogger<VPodGrain> logger)
+    {
+        _state = state;
+        _runtimes = runtimes;
+        _probe = probe;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    private string Id => this.GetPrimaryKeyString();
+
+    private VPodState State => _state.State;
+
+    private VPodSpec Spec => State.Spec ?? throw new VPodNotFoundException(Id);
+
+    private IVPodRuntime Runtime => _runtimes.Resolve(Spec.DeploymentMethod);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!_state.RecordExists || State.Spec is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await ReconcileCoreAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The record stays as it was; the next call or silo start reconciles again.
+            LogReconcileFailed(_logger, exception, Id, State.Phase);
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown
+            && _state.RecordExists
+            && State.Handle is { } handle
+            && VPodStateMachine.HasWorkload(State.Phase))
+        {
+            // The silo is going away and its runtime with it: remember to resume rather than count a failure.
+            State.Interrupted = true;
+            await _state.WriteStateAsync(cancellationToken);
+            LogInterrupted(_logger, Id);
+            await Runtime.StopAsync(Id, handle, _options.OrphanStopTimeout, force: false, cancellationToken);
+        }
+    }
+
+    public async Task<VPodStatus> CreateAsync(VPodSpec spec, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        VPodSpecValidation.ThrowIfInvalid(spec);
+        if (_state.RecordExists && State.Spec is not null)
+        {
+            if (State.Phase != VPodPhase.Deleted && SameSpec(State.Spec, spec))
+            {
+                return ToStatus();
+            }
+
+            throw new InvalidVPodOperationException(Id, VPodTrigger.Create, State.Phase);
+        }
+
+        _runtimes.Resolve(spec.DeploymentMethod);
+        spec = WithDefaultPort(spec);
+        var registry = GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default);
+        var holder = await registry.ReserveNameAsync(spec.Name, Id, cancellationToken);
+        if (holder is not null)
+        {
+            throw new InvalidVPodSpecException($"name '{spec.Name}' is already used by vPod '{holder}'.");
+        }
+
+        var now = _time.GetUtcNow();
+        State.Spec = spec;
+        State.CreatedAt = now;
+        State.DesiredRunning = true;
+        Apply(VPodTrigger.Create, "created");
+        await PersistAsync(cancellationToken);
+        LogCreated(_logger, Id, spec.Name, spec.Type, spec.DeploymentMethod);
+
+        Apply(VPodTrigger.Start, "starting after create");
+        await PersistAsync(cancellationToken);
+        await ProvisionAndLaunchAsync(cancellationToken);
+        return ToStatus();
+    }
+
+    public async Task<VPodStatus> StartAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureExists();
+        Apply(VPodTrigger.Start, "start requested");
+        State.DesiredRunning = true;
+        CancelRestart();
+        await PersistAsync(cancellationToken);
+        await ProvisionAndLaunchAsync(cancellationToken);
+        return ToStatus();
+    }
+
+    public async Task<VPodStatus> StopAsync(StopOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        EnsureExists();
+        ValidateTimeout(options);
+        Apply(VPodTrigger.Stop, options.Force ? "forced stop requested" : "stop requested");
+        State.DesiredRunning = false;
+        CancelRestart();
+        await PersistAsync(cancellationToken);
+        await CompleteStopAsync(options, cancellationToken);
+        return ToStatus();
+    }
+
+    public async Task<VPodStatus> RestartAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureExists();
+        Apply(VPodTrigger.Restart, "restart requested");
+        State.DesiredRunning = true;
+        CancelRestart();
+        await PersistAsync(cancellationToken);
+        await RelaunchAsync(countRestart: true, cancellationToken);
+        return ToStatus();
+    }
+
+    public async Task<VPodStatus> DeleteAsync(StopOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        EnsureExists();
+        ValidateTimeout(options);
+        Apply(VPodTrigger.Delete, "delete requested");
+        State.DesiredRunning = false;
+        CancelRestart();
+        await PersistAsync(cancellationToken);
+        await CompleteDeleteAsync(options, cancellationToken);
+        return ToStatus();
+    }
+
+    public Task<VPodStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureExists();
+        return Task.FromResult(ToStatus());
+    }
+
+    public async Task<VPodMetrics> GetMetricsAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureExists();
+        var usage = State.Handle is { } handle && VPodStateMachine.HasWorkload(State.Phase)
+            ? await Runtime.GetUsageAsync(Id, handle, Spec, cancellationToken)
+            : null;
+        return new VPodMetrics
+        {
+            Id = Id,
+            Phase = State.Phase,
+            Resources = new ResourceUsage(usage?.CpuPercent ?? 0, usage?.MemoryBytes ?? 0, usage?.MemoryLimitBytes ?? Spec.MemoryBytes),
+            Network = new NetworkUsage(usage?.NetworkRxBytes ?? 0, usage?.NetworkTxBytes ?? 0),
+            Blockchain = new BlockchainUsage(),
+            CollectedAt = _time.GetUtcNow(),
+        };
+    }
+
+    public Task<IReadOnlyList<LogLine>> GetLogsAsync(LogQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        EnsureExists();
+        EnsureLogsAvailable();
+        return Runtime.ReadLogsAsync(Id, State.Handle, query, cancellationToken);
+    }
+
+    public async IAsyncEnumerable<LogLine> FollowLogsAsync(LogQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        EnsureExists();
+        EnsureLogsAvailable();
+        await foreach (var line in Runtime.FollowLogsAsync(Id, State.Handle, query, cancellationToken))
+        {
+            yield return line;
+        }
+    }
+
+    public async Task<VPodStatus> ReconcileAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureExists();
+        await ReconcileCoreAsync(cancellationToken);
+        return ToStatus();
+    }
+
+    /// <summary>Brings the record and the runtime back in line: finishes half-done operations, adopts or replaces the workload.</summary>
+    private async Task ReconcileCoreAsync(CancellationToken cancellationToken)
+    {
+        switch (State.Phase)
+        {
+            case VPodPhase.Pending:
+                if (State.DesiredRunning)
+                {
+                    Apply(VPodTrigger.Start, "resuming create");
+                    await PersistAsync(cancellationToken);
+                    await ProvisionAndLaunchAsync(cancellationToken);
+                }
+
+                break;
+            case VPodPhase.Provisioning:
+                await ProvisionAndLaunchAsync(cancellationToken);
+                break;
+            case VPodPhase.Restarting:
+                await RelaunchAsync(countRestart: false, cancellationToken);
+                break;
+            case VPodPhase.Stopping:
+                await CompleteStopAsync(new StopOptions(), cancellationToken);
+                break;
+            case VPodPhase.Deleting:
+                await CompleteDeleteAsync(new StopOptions(), cancellationToken);
+                break;
+            case VPodPhase.Starting or VPodPhase.Running or VPodPhase.Degraded:
+                await ReconcileWorkloadAsync(cancellationToken);
+                break;
+            case VPodPhase.Failed or VPodPhase.Stopped when State.NextRestartAt is { } at:
+                ScheduleRestart(at - _time.GetUtcNow());
+                break;
+        }
+    }
+
+    private async Task ReconcileWorkloadAsync(CancellationToken cancellationToken)
+    {
+        var observation = State.Handle is { } handle
+            ? await Runtime.InspectAsync(Id, handle, cancellationToken)
+            : WorkloadObservation.NotFound("no runtime handle was recorded");
+        switch (observation.State)
+        {
+            case WorkloadState.Running:
+                State.Interrupted = false;
+                EnsureHealthTimer();
+                LogAdopted(_logger, Id, State.Handle!.ToString());
+                return;
+            case WorkloadState.Exited:
+                await OnWorkloadEndedAsync(RestartPolicyDecision.Classify(observation.ExitCode, observation.OomKilled), observation, cancellationToken);
+                return;
+            case WorkloadState.Orphaned:
+                LogOrphan(_logger, Id, State.Handle!.ToString());
+                await Runtime.StopAsync(Id, State.Handle!, _options.OrphanStopTimeout, force: false, cancellationToken);
+                break;
+        }
+
+        if (State.Interrupted)
+        {
+            // The silo shut down under a healthy workload: start it again, which is not a failure.
+            Apply(VPodTrigger.Restart, "resuming after silo shutdown");
+            State.Interrupted = false;
+            await PersistAsync(cancellationToken);
+            await RelaunchAsync(countRestart: false, cancellationToken);
+            return;
+        }
+
+        await OnWorkloadEndedAsync(WorkloadEnd.Lost, observation with { Detail = observation.Detail ?? "workload not found by the runtime" }, cancellationToken);
+    }
+
+    private async Task ProvisionAndLaunchAsync(CancellationToken cancellationToken)
+    {
+        if (State.Phase == VPodPhase.Provisioning)
+        {
+            try
+            {
+                State.Handle = await Runtime.ProvisionAsync(Id, Spec, cancellationToken);
+                State.Provisioned = true;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                await OnLaunchFailedAsync(exception, cancellationToken);
+                return;
+            }
+
+            Apply(VPodTrigger.Provisioned, "provisioned");
+            await PersistAsync(cancellationToken);
+        }
+
+        await LaunchAsync(cancellationToken);
+    }
+
+    /// <summary>Stops what runs (if anything) and starts the workload again; the phase is Restarting.</summary>
+    private async Task RelaunchAsync(bool countRestart, CancellationToken cancellationToken)
+    {
+        StopHealthTimer();
+        if (State.Handle is { } handle)
+        {
+            await Runtime.StopAsync(Id, handle, TimeSpan.FromSeconds(10), force: false, cancellationToken);
+        }
+
+        if (countRestart)
+        {
+            State.RestartCount++;
+            await PersistAsync(cancellationToken);
+        }
+
+        if (!State.Provisioned)
+        {
+            try
+            {
+                State.Handle = await Runtime.ProvisionAsync(Id, Spec, cancellationToken);
+                State.Provisioned = true;
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                await OnLaunchFailedAsync(exception, cancellationToken);
+                return;
+            }
+        }
+
+        await LaunchAsync(cancellationToken);
+    }
+
+    private async Task LaunchAsync(CancellationToken cancellationToken)
+    {
+        RuntimeHandle handle;
+        try
+        {
+            handle = await Runtime.StartAsync(Id, Spec, State.Handle, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            await OnLaunchFailedAsync(exception, cancellationToken);
+            return;
+        }
+
+        State.Handle = handle;
+        State.StartedAt = _time.GetUtcNow();
+        State.LastExitCode = null;
+        _consecutiveProbeFailures = 0;
+        Apply(VPodTrigger.Launched, $"workload started ({handle})");
+        await PersistAsync(cancellationToken);
+        LogLaunched(_logger, Id, handle.ToString());
+        EnsureHealthTimer();
+    }
+
+    private async Task OnLaunchFailedAsync(Exception exception, CancellationToken cancellationToken)
+    {
+        LogLaunchFailed(_logger, exception, Id);
+        StopHealthTimer();
+        Apply(VPodTrigger.ProvisionFailed, $"could not start the workload: {exception.Message}");
+        await AfterFailureAsync(WorkloadEnd.Crashed, cancellationToken);
+    }
+
+    private async Task CompleteStopAsync(StopOptions options, CancellationToken cancellationToken)
+    {
+        StopHealthTimer();
+        if (State.Handle is { } handle)
+        {
+            State.LastExitCode = await Runtime.StopAsync(Id, handle, TimeSpan.FromSeconds(options.TimeoutSeconds), options.Force, cancellationToken);
+        }
+
+        Apply(VPodTrigger.StopCompleted, State.LastExitCode is { } code ? $"stopped (exit code {code})" : "stopped");
+        State.Health = VPodHealth.Unknown;
+        await PersistAsync(cancellationToken);
+        LogStopped(_logger, Id, State.LastExitCode);
+    }
+
+    private async Task CompleteDeleteAsync(StopOptions options, CancellationToken cancellationToken)
+    {
+        StopHealthTimer();
+        if (State.Handle is { } handle)
+        {
+            await Runtime.StopAsync(Id, handle, TimeSpan.FromSeconds(options.TimeoutSeconds), options.Force, cancellationToken);
+        }
+
+        await Runtime.RemoveAsync(Id, State.Handle, cancellationToken);
+        State.Handle = null;
+        State.Provisioned = false;
+        Apply(VPodTrigger.DeleteCompleted, "deleted");
+        State.Health = VPodHealth.Unknown;
+
+        // The record stays as a tombstone so later operations on this id fail clearly; the registry forgets it.
+        await _state.WriteStateAsync(cancellationToken);
+        await GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).RemoveAsync(Id, cancellationToken);
+        LogDeleted(_logger, Id);
+    }
+
+    private int _consecutiveProbeFailures;
+
+    private async Task OnHealthTickAsync(CancellationToken cancellationToken)
+    {
+        if (!VPodStateMachine.HasWorkload(State.Phase) || State.Handle is not { } handle)
+        {
+            StopHealthTimer();
+            return;
+        }
+
+        var observation = await Runtime.InspectAsync(Id, handle, cancellationToken);
+        switch (observation.State)
+        {
+            case WorkloadState.Exited:
+                await OnWorkloadEndedAsync(RestartPolicyDecision.Classify(observation.ExitCode, observation.OomKilled), observation, cancellationToken);
+                return;
+            case WorkloadState.NotFound:
+                await OnWorkloadEndedAsync(WorkloadEnd.Lost, observation, cancellationToken);
+                return;
+            case WorkloadState.Orphaned:
+                await Runtime.StopAsync(Id, handle, _options.OrphanStopTimeout, force: false, cancellationToken);
+                await OnWorkloadEndedAsync(WorkloadEnd.Lost, observation, cancellationToken);
+                return;
+            case WorkloadState.Running:
+                break;
+            default:
+                return;
+        }
+
+        var healthy = handle.Endpoint is not { } endpoint || await _probe.IsHealthyAsync(endpoint, cancellationToken);
+
+        // The probe awaited: a stop or delete may have run meanwhile.
+        if (!VPodStateMachine.HasWorkload(State.Phase) || State.Handle != handle)
+        {
+            return;
+        }
+
+        _consecutiveProbeFailures = healthy ? 0 : _consecutiveProbeFailures + 1;
+        var now = _time.GetUtcNow();
+        var inGrace = State.Phase == VPodPhase.Starting && State.StartedAt is { } started && now - started < _options.StartupGracePeriod;
+        var trigger = HealthEvaluator.Evaluate(healthy, _consecutiveProbeFailures, _options.FailureThreshold, inGrace);
+        if (trigger == VPodTrigger.ProbeUnhealthy)
+        {
+            LogUnhealthy(_logger, Id, _consecutiveProbeFailures);
+            await Runtime.StopAsync(Id, handle, _options.OrphanStopTimeout, force: false, cancellationToken);
+            await OnWorkloadEndedAsync(WorkloadEnd.Unhealthy, new WorkloadObservation(WorkloadState.Running, Detail: $"{_consecutiveProbeFailures} health probes failed in a row"), cancellationToken);
+            return;
+        }
+
+        var before = (State.Phase, State.Health);
+        State.Health = trigger == VPodTrigger.ProbeHealthy ? VPodHealth.Healthy : VPodHealth.Degraded;
+        if (VPodStateMachine.Next(State.Phase, trigger) is { } next && next != State.Phase)
+        {
+            Apply(trigger, trigger == VPodTrigger.ProbeHealthy ? "health probe passed" : "health probe failed");
+        }
+
+        if (State.Phase == VPodPhase.Running && State.StartedAt is { } since && now - since >= _options.BackoffResetAfter)
+        {
+            State.ConsecutiveFailures = 0;
+        }
+
+        if (before != (State.Phase, State.Health))
+        {
+            await PersistAsync(cancellationToken);
+        }
+
+        if (State.Phase != VPodPhase.Starting)
+        {
+            EnsureHealthTimer();
+        }
+    }
+
+    private async Task OnWorkloadEndedAsync(WorkloadEnd end, WorkloadObservation observation, CancellationToken cancellationToken)
+    {
+        StopHealthTimer();
+        State.LastExitCode = observation.ExitCode;
+        var trigger = end switch
+        {
+            WorkloadEnd.Completed => VPodTrigger.Completed,
+            WorkloadEnd.Crashed => VPodTrigger.Exited,
+            WorkloadEnd.Unhealthy => VPodTrigger.ProbeUnhealthy,
+            _ => VPodTrigger.Lost,
+        };
+        var reason = end switch
+        {
+            WorkloadEnd.Completed => "workload exited with code 0",
+            WorkloadEnd.Crashed when observation.OomKilled => "workload was killed: out of memory",
+            WorkloadEnd.Crashed => $"workload exited with code {observation.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}",
+            WorkloadEnd.Unhealthy => $"unhealthy: {observation.Detail}",
+            _ => $"workload lost: {observation.Detail}",
+        };
+        LogWorkloadEnded(_logger, Id, end, reason);
+        Apply(trigger, reason);
+        await AfterFailureAsync(end, cancellationToken);
+    }
+
+    /// <summary>Applies the restart policy after the workload ended; the phase is already Failed or Stopped.</summary>
+    private async Task AfterFailureAsync(WorkloadEnd end, CancellationToken cancellationToken)
+    {
+        State.Health = State.Phase == VPodPhase.Failed ? VPodHealth.Unhealthy : VPodHealth.Unknown;
+        var now = _time.GetUtcNow();
+        if (State.StartedAt is { } started && now - started >= _options.BackoffResetAfter)
+        {
+            State.ConsecutiveFailures = 0;
+        }
+
+        if (end != WorkloadEnd.Completed)
+        {
+            State.ConsecutiveFailures++;
+        }
+
+        if (RestartPolicyDecision.ShouldRestart(Spec.RestartPolicy, end))
+        {
+            var delay = RestartPolicyDecision.Backoff(Math.Max(1, State.ConsecutiveFailures), _options.RestartBackoffInitial, _options.RestartBackoffCap);
+            State.NextRestartAt = now + delay;
+            await PersistAsync(cancellationToken);
+            LogRestartScheduled(_logger, Id, delay, Spec.RestartPolicy);
+            ScheduleRestart(delay);
+        }
+        else
+        {
+            State.NextRestartAt = null;
+            State.DesiredRunning = false;
+            await PersistAsync(cancellationToken);
+        }
+    }
+
+    private void ScheduleRestart(TimeSpan delay)
+    {
+        CancelRestartTimer();
+        _restartTimer = this.RegisterGrainTimer(
+            OnRestartDueAsync,
+            new GrainTimerCreationOptions(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan) { KeepAlive = true });
+    }
+
+    private async Task OnRestartDueAsync(CancellationToken cancellationToken)
+    {
+        CancelRestartTimer();
+        if (State.NextRestartAt is null || VPodStateMachine.Next(State.Phase, VPodTrigger.BackoffElapsed) is null)
+        {
+            return;
+        }
+
+        State.NextRestartAt = null;
+        State.DesiredRunning = true;
+        Apply(VPodTrigger.BackoffElapsed, $"restart policy {Spec.RestartPolicy}: restarting");
+        await PersistAsync(cancellationToken);
+        await RelaunchAsync(countRestart: true, cancellationToken);
+    }
+
+    private void CancelRestart()
+    {
+        State.NextRestartAt = null;
+        CancelRestartTimer();
+    }
+
+    private void CancelRestartTimer()
+    {
+        _restartTimer?.Dispose();
+        _restartTimer = null;
+    }
+
+    private void EnsureHealthTimer()
+    {
+        var period = State.Phase == VPodPhase.Starting ? _options.StartupProbeInterval : _options.ProbeInterval;
+        if (_healthTimer is not null && _healthTimerPeriod == period)
+        {
+            return;
+        }
+
+        StopHealthTimer();
+        _healthTimerPeriod = period;
+        _healthTimer = this.RegisterGrainTimer(OnHealthTickAsync, new GrainTimerCreationOptions(period, period) { KeepAlive = true });
+    }
+
+    private void StopHealthTimer()
+    {
+        _healthTimer?.Dispose();
+        _healthTimer = null;
+    }
+
+    /// <summary>Moves to the phase the state machine gives, or throws without changing anything.</summary>
+    private void Apply(VPodTrigger trigger, string reason)
+    {
+        var from = State.Phase;
+        var to = VPodStateMachine.Next(from, trigger) ?? throw new InvalidVPodOperationException(Id, trigger, from);
+        var now = _time.GetUtcNow();
+        State.Phase = to;
+        State.Reason = reason;
+        State.UpdatedAt = now;
+        State.Health = VPodStateMachine.HealthFor(to, State.Health);
+        State.Transitions.Add(new VPodTransition(from, to, trigger, reason, now));
+        if (State.Transitions.Count > _options.MaxTransitions)
+        {
+            State.Transitions.RemoveRange(0, State.Transitions.Count - _options.MaxTransitions);
+        }
+    }
+
+    private async Task PersistAsync(CancellationToken cancellationToken)
+    {
+        await _state.WriteStateAsync(cancellationToken);
+        try
+        {
+            await GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).UpsertAsync(ToSummary(), cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The vPod record is the source of truth; the registry catches up at the next transition.
+            LogRegistryUpdateFailed(_logger, exception, Id);
+        }
+    }
+
+    private void EnsureExists()
+    {
+        if (!_state.RecordExists || State.Spec is null)
+        {
+            DeactivateOnIdle();
+            throw new VPodNotFoundException(Id);
+        }
+    }
+
+    private void EnsureLogsAvailable()
+    {
+        if (State.Phase == VPodPhase.Deleted)
+        {
+            throw new InvalidVPodOperationException(Id, VPodTrigger.None, State.Phase);
+        }
+    }
+
+    private static void ValidateTimeout(StopOptions options)
+    {
+        if (options.TimeoutSeconds is < 0 or > 3600)
+        {
+            throw new InvalidVPodSpecException($"timeout '{options.TimeoutSeconds}' seconds is invalid: use 0-3600.");
+        }
+    }
+
+    private static bool SameSpec(VPodSpec existing, VPodSpec requested) =>
+        existing.Name == requested.Name
+        && existing.Type == requested.Type
+        && existing.DeploymentMethod == requested.DeploymentMethod
+        && existing.Image == requested.Image
+        && existing.Command.SequenceEqual(requested.Command)
+        && existing.CpuMillis == requested.CpuMillis
+        && existing.MemoryBytes == requested.MemoryBytes
+        && existing.RestartPolicy == requested.RestartPolicy
+        && (requested.Ports.Count == 0 || existing.Ports.SequenceEqual(requested.Ports));
+
+    /// <summary>A process vPod running the reference workload with no port gets a free loopback port so several can run side by side.</summary>
+    private static VPodSpec WithDefaultPort(VPodSpec spec)
+    {
+        if (spec.DeploymentMethod != DeploymentMethod.Process || spec.Ports.Count > 0
+            || !string.IsNullOrEmpty(spec.Image) || spec.Command.Count > 0)
+        {
+            return spec;
+        }
+
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return spec with { Ports = [port] };
+    }
+
+    private VPodStatus ToStatus() => new()
+    {
+        Id = Id,
+        Name = Spec.Name,
+        Type = Spec.Type,
+        DeploymentMethod = Spec.DeploymentMethod,
+        Phase = State.Phase,
+        Health = State.Health,
+        RestartCount = State.RestartCount,
+        Handle = State.Handle,
+        CreatedAt = State.CreatedAt,
+        StartedAt = State.StartedAt,
+        UpdatedAt = State.UpdatedAt,
+        LastExitCode = State.LastExitCode,
+        Reason = State.Reason,
+        Transitions = [.. State.Transitions],
+        Endpoint = State.Handle?.Endpoint,
+        Spec = Spec,
+        NextRestartAt = State.NextRestartAt,
+    };
+
+    private VPodSummary ToSummary() => new()
+    {
+        Id = Id,
+        Name = Spec.Name,
+        Type = Spec.Type,
+        DeploymentMethod = Spec.DeploymentMethod,
+        Phase = State.Phase,
+        Health = State.Health,
+        RestartCount = State.RestartCount,
+        CreatedAt = State.CreatedAt,
+        UpdatedAt = State.UpdatedAt,
+        ShouldRun = State.DesiredRunning || State.NextRestartAt is not null || VPodStateMachine.IsTransitional(State.Phase),
+    };
+}

@@ -1,0 +1,94 @@
+using MetaNode.VPods;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+
+namespace MetaNode.Grains.VPods;
+
+/// <summary>
+/// When the silo becomes active, and whenever a silo of the cluster is declared dead, activates every vPod the
+/// registry says should be running. Activation reconciles each one with its runtime (<see cref="VPodGrain"/>).
+/// </summary>
+public sealed partial class VPodReconciler(
+    IGrainFactory grainFactory,
+    IClusterMembershipService membership,
+    ILogger<VPodReconciler> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _watch = Task.CompletedTask;
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(VPodReconciler), ServiceLifecycleStage.Active, OnActiveAsync, OnStopAsync);
+
+    private Task OnActiveAsync(CancellationToken cancellationToken)
+    {
+        _watch = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task OnStopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await _watch.WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await ReconcileAllAsync("silo started", cancellationToken);
+        var dead = new HashSet<SiloAddress>();
+        var first = true;
+        try
+        {
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
+            {
+                var newlyDead = snapshot.Members.Values
+                    .Where(m => m.Status == SiloStatus.Dead && dead.Add(m.SiloAddress))
+                    .Select(m => m.SiloAddress.ToString())
+                    .ToList();
+                // Silos already dead in the first snapshot were handled by the start-up pass.
+                if (newlyDead.Count > 0 && !first)
+                {
+                    await ReconcileAllAsync($"silo {string.Join(", ", newlyDead)} declared dead", cancellationToken);
+                }
+
+                first = false;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ReconcileAllAsync(string cause, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var registry = grainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default);
+            var due = (await registry.ListAsync(cancellationToken)).Where(s => s.ShouldRun).ToList();
+            LogReconciling(logger, due.Count, cause);
+            await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (summary, ct) =>
+            {
+                try
+                {
+                    await grainFactory.GetGrain<IVPodGrain>(summary.Id).ReconcileAsync(ct);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    LogReconcileFailed(logger, exception, summary.Id);
+                }
+            });
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogReconcileAllFailed(logger, exception, cause);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconciling {Count} vPods that should be running ({Cause})")]
+    private static partial void LogReconciling(ILogger logger, int count, string cause);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId} could not be reconciled; its next call or the next silo start tries again")]
+    private static partial void LogReconcileFailed(ILogger logger, Exception exception, string vpodId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reconciling vPods failed ({Cause}); check that grain storage is reachable")]
+    private static partial void LogReconcileAllFailed(ILogger logger, Exception exception, string cause);
+}

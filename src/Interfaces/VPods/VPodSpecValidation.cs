@@ -1,0 +1,108 @@
+using System.Text.RegularExpressions;
+
+namespace MetaNode.VPods;
+
+/// <summary>Checks a <see cref="VPodSpec"/>; every message names the field and the bad value.</summary>
+public static partial class VPodSpecValidation
+{
+    public const long MinimumMemoryBytes = 4L * 1024 * 1024;
+
+    /// <summary>Every problem with <paramref name="spec"/>; empty when it is valid.</summary>
+    public static IReadOnlyList<string> Validate(VPodSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(spec.Name) || !NamePattern().IsMatch(spec.Name))
+        {
+            errors.Add($"name '{spec.Name}' is invalid: use 1-63 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit.");
+        }
+
+        if (!Enum.IsDefined(spec.Type) || spec.Type == VPodType.None)
+        {
+            errors.Add($"type '{spec.Type}' is invalid: use compute, validator, storage or orchestrator.");
+        }
+
+        if (!Enum.IsDefined(spec.DeploymentMethod) || spec.DeploymentMethod == DeploymentMethod.None)
+        {
+            errors.Add($"deployment method '{spec.DeploymentMethod}' is invalid: use process, docker or kubernetes.");
+        }
+
+        if (!Enum.IsDefined(spec.RestartPolicy) || spec.RestartPolicy == RestartPolicy.None)
+        {
+            errors.Add($"restart policy '{spec.RestartPolicy}' is invalid: use never, on-failure or always.");
+        }
+
+        if (spec.CpuMillis <= 0)
+        {
+            errors.Add($"cpu '{spec.CpuMillis}m' is invalid: it must be positive.");
+        }
+
+        if (spec.MemoryBytes < MinimumMemoryBytes)
+        {
+            errors.Add($"memory '{spec.MemoryBytes}' bytes is invalid: at least 4Mi.");
+        }
+
+        var seen = new HashSet<int>();
+        foreach (var port in spec.Ports)
+        {
+            if (port is < 1 or > 65535)
+            {
+                errors.Add($"port '{port}' is invalid: use 1-65535.");
+            }
+            else if (!seen.Add(port))
+            {
+                errors.Add($"port '{port}' is given twice.");
+            }
+        }
+
+        foreach (var key in spec.Env.Keys)
+        {
+            if (!EnvPattern().IsMatch(key))
+            {
+                errors.Add($"env name '{key}' is invalid: use letters, digits and '_', not starting with a digit.");
+            }
+        }
+
+        foreach (var volume in spec.Volumes)
+        {
+            if (string.IsNullOrWhiteSpace(volume.Source))
+            {
+                errors.Add($"volume '{volume.Source}:{volume.Target}' has no source.");
+            }
+
+            if (!volume.Target.StartsWith('/'))
+            {
+                errors.Add($"volume '{volume.Source}:{volume.Target}' target must be an absolute path.");
+            }
+        }
+
+        foreach (var key in spec.Labels.Keys)
+        {
+            if (!LabelPattern().IsMatch(key))
+            {
+                errors.Add($"label '{key}' is invalid: use letters, digits, '-', '_', '.' or '/' (at most 253 characters).");
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>Throws <see cref="InvalidVPodSpecException"/> listing every problem.</summary>
+    public static void ThrowIfInvalid(VPodSpec spec)
+    {
+        var errors = Validate(spec);
+        if (errors.Count > 0)
+        {
+            throw new InvalidVPodSpecException("Invalid vPod spec: " + string.Join(" ", errors));
+        }
+    }
+
+    [GeneratedRegex("^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex EnvPattern();
+
+    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$")]
+    private static partial Regex LabelPattern();
+}
