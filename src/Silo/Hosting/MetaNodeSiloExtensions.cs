@@ -30,7 +30,6 @@ public static class MetaNodeSiloExtensions
     public static ISiloBuilder AddMetaNode(this ISiloBuilder silo, MetaNodeSiloOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Directory.CreateDirectory(options.DataDirectory);
         silo.Configure<ClusterOptions>(o =>
         {
             o.ClusterId = options.ClusterId;
@@ -41,38 +40,55 @@ public static class MetaNodeSiloExtensions
         {
             case SiloProfile.Embedded:
                 silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
-                var sqlite = Path.Combine(options.DataDirectory, "metanode.db");
-                silo.AddSqliteGrainStorage(MetaNodeNames.VPodStorage, o => o.DatabasePath = sqlite);
-                silo.AddSqliteGrainStorageAsDefault(o => o.DatabasePath = sqlite);
-                silo.UseSqliteReminderService(o => o.DatabasePath = sqlite);
                 break;
             case SiloProfile.Cluster:
-                var connectionString = options.Database.ConnectionString!;
                 silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertisedAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
                 silo.UseAdoNetClustering(o =>
                 {
                     o.Invariant = options.Database.Invariant;
-                    o.ConnectionString = connectionString;
-                });
-                silo.AddAdoNetGrainStorage(MetaNodeNames.VPodStorage, o =>
-                {
-                    o.Invariant = options.Database.Invariant;
-                    o.ConnectionString = connectionString;
-                });
-                silo.AddAdoNetGrainStorageAsDefault(o =>
-                {
-                    o.Invariant = options.Database.Invariant;
-                    o.ConnectionString = connectionString;
-                });
-                silo.UseAdoNetReminderService(o =>
-                {
-                    o.Invariant = options.Database.Invariant;
-                    o.ConnectionString = connectionString;
+                    o.ConnectionString = options.Database.ConnectionString;
                 });
                 break;
         }
 
         silo.AddDashboard();
+        return silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
+    }
+
+    /// <summary>Grain storage and reminders for the profile: a SQLite file (embedded) or PostgreSQL (cluster).</summary>
+    public static ISiloBuilder AddMetaNodePersistence(this ISiloBuilder silo, MetaNodeSiloOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Directory.CreateDirectory(options.DataDirectory);
+        if (options.Profile == SiloProfile.Cluster)
+        {
+            void Database(AdoNetGrainStorageOptions o)
+            {
+                o.Invariant = options.Database.Invariant;
+                o.ConnectionString = options.Database.ConnectionString;
+            }
+
+            silo.AddAdoNetGrainStorage(MetaNodeNames.VPodStorage, Database);
+            silo.AddAdoNetGrainStorageAsDefault(Database);
+            silo.UseAdoNetReminderService(o =>
+            {
+                o.Invariant = options.Database.Invariant;
+                o.ConnectionString = options.Database.ConnectionString;
+            });
+            return silo;
+        }
+
+        var sqlite = Path.Combine(options.DataDirectory, "metanode.db");
+        silo.AddSqliteGrainStorage(MetaNodeNames.VPodStorage, o => o.DatabasePath = sqlite);
+        silo.AddSqliteGrainStorageAsDefault(o => o.DatabasePath = sqlite);
+        silo.UseSqliteReminderService(o => o.DatabasePath = sqlite);
+        return silo;
+    }
+
+    /// <summary>The vPod grains' services: runtimes, probes, reconciliation, readiness.</summary>
+    public static ISiloBuilder AddMetaNodeServices(this ISiloBuilder silo, MetaNodeSiloOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
         silo.Services.AddMetaNodeGrains();
         silo.Services.AddProcessRuntime();
         silo.Services.PostConfigure<ProcessRuntimeOptions>(o =>

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the whole test suite and ends with one line "N passed, N failed".
+# Tests start their own PostgreSQL (throwaway cluster on a free loopback port) and real workload processes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+results="${TEST_RESULTS_DIR:-$PWD/TestResults}"
+rm -rf "$results"
+mkdir -p "$results"
+
+dotnet build MetaNode.Grains.sln -c Release -nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
+dotnet test MetaNode.Grains.sln -c Release --no-build -nologo \
+  --logger "trx;LogFilePrefix=results" --logger "console;verbosity=normal" \
+  --results-directory "$results" -- RunConfiguration.TestSessionTimeout=3000000
+status=$?
+
+passed=0
+failed=0
+shopt -s nullglob
+for trx in "$results"/*.trx; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+done
+
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1
+fi
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+  echo "no test ran"
+  failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ]
