@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+using MetaNode.Silo.Hosting;
+using MetaNode.VPods;
+using Microsoft.Extensions.Logging;
+using Orleans.TestingHost;
+
+// Raw Orleans calls on an empty grain vs. vPod status calls, side by side on one silo, in alternating rounds.
+var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 3;
+var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+var concurrency = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 16;
+
+var dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-bench", Guid.NewGuid().ToString("N")[..8]);
+var builder = new InProcessTestClusterBuilder(1);
+builder.ConfigureSiloHost((_, host) => host.Logging.SetMinimumLevel(LogLevel.Warning));
+builder.ConfigureClientHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
+builder.ConfigureSilo((_, silo) =>
+{
+    var options = new MetaNodeSiloOptions { DataDirectory = dataDirectory };
+    silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
+});
+await using var cluster = builder.Build();
+await cluster.DeployAsync();
+var client = cluster.Client;
+
+var vpod = client.GetGrain<IVPodGrain>("vpod-bench0001");
+await vpod.CreateAsync(new VPodSpec { Name = "bench", Command = ["/bin/sh", "-c", "exec sleep 600"], RestartPolicy = RestartPolicy.Never });
+var ping = client.GetGrain<MetaNode.Bench.IPingGrain>(0);
+
+Func<Task> raw = () => ping.PingAsync();
+Func<Task> status = () => vpod.GetStatusAsync();
+await RunAsync(raw, TimeSpan.FromSeconds(1));
+await RunAsync(status, TimeSpan.FromSeconds(1));
+
+var rawResults = new List<Result>();
+var statusResults = new List<Result>();
+for (var round = 0; round < rounds; round++)
+{
+    rawResults.Add(await RunAsync(raw, TimeSpan.FromSeconds(seconds)));
+    statusResults.Add(await RunAsync(status, TimeSpan.FromSeconds(seconds)));
+}
+
+var rawAll = Result.Merge(rawResults);
+var statusAll = Result.Merge(statusResults);
+Console.WriteLine($"{concurrency} concurrent callers, {rounds} alternating rounds of {seconds}s each");
+Console.WriteLine("| call | calls/s | p50 ms | p99 ms |");
+Console.WriteLine("|---|---:|---:|---:|");
+Console.WriteLine(rawAll.Row("raw grain call (empty grain)"));
+Console.WriteLine(statusAll.Row("vPod status"));
+Console.WriteLine(FormattableString.Invariant($"status/raw throughput ratio: {statusAll.Throughput / rawAll.Throughput:P1} (per round: {string.Join(", ", rawResults.Zip(statusResults, (r, s) => (s.Throughput / r.Throughput).ToString("P0", CultureInfo.InvariantCulture)))})"));
+
+await vpod.DeleteAsync(new StopOptions(Force: true));
+await cluster.StopAllSilosAsync();
+try
+{
+    Directory.Delete(dataDirectory, recursive: true);
+}
+catch (IOException)
+{
+}
+
+async Task<Result> RunAsync(Func<Task> call, TimeSpan duration)
+{
+    var watch = Stopwatch.StartNew();
+    var latencies = new List<double>[concurrency];
+    var workers = Enumerable.Range(0, concurrency).Select(async i =>
+    {
+        var mine = latencies[i] = new List<double>(100_000);
+        while (watch.Elapsed < duration)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await call();
+            mine.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+    }).ToArray();
+    await Task.WhenAll(workers);
+    var elapsed = watch.Elapsed.TotalSeconds;
+    return new Result(latencies.SelectMany(l => l).ToArray(), elapsed);
+}
+
+internal sealed record Result(double[] Latencies, double Seconds)
+{
+    public double Throughput => Latencies.Length / Seconds;
+
+    public static Result Merge(IEnumerable<Result> results)
+    {
+        var list = results.ToList();
+        return new Result(list.SelectMany(r => r.Latencies).ToArray(), list.Sum(r => r.Seconds));
+    }
+
+    public string Row(string name)
+    {
+        var sorted = Latencies.Order().ToArray();
+        double P(double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+        return FormattableString.Invariant($"| {name} | {Throughput:N0} | {P(0.50):F3} | {P(0.99):F3} |");
+    }
+}
