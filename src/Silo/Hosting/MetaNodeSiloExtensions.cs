@@ -51,6 +51,8 @@ public static class MetaNodeSiloExtensions
                 break;
         }
 
+        // Failure-detection timings (ProbeTimeout, NumMissedProbesLimit, ...) can be tuned under MetaNode:Membership.
+        silo.Services.AddOptions<ClusterMembershipOptions>().BindConfiguration("MetaNode:Membership");
         silo.AddDashboard();
         return silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
     }

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace MetaNode.Tests.Infrastructure;
+
+/// <summary>A real <c>metanode-silo</c> process with its own ports and data directory, started, stopped or killed by the test.</summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private readonly StringBuilder _output = new();
+    private readonly string[] _arguments;
+    private Process? _process;
+
+    public SiloProcess(string dataDirectory, params string[] extraSettings)
+    {
+        DataDirectory = dataDirectory;
+        SiloPort = FreePort();
+        GatewayPort = FreePort();
+        HttpPort = FreePort();
+        _arguments =
+        [
+            Path.Combine(AppContext.BaseDirectory, "metanode-silo.dll"),
+            $"--MetaNode:DataDirectory={dataDirectory}",
+            $"--MetaNode:SiloPort={SiloPort}",
+            $"--MetaNode:GatewayPort={GatewayPort}",
+            $"--MetaNode:HttpAddress=127.0.0.1:{HttpPort}",
+            .. extraSettings,
+        ];
+    }
+
+    public string DataDirectory { get; }
+
+    public int SiloPort { get; }
+
+    public int GatewayPort { get; }
+
+    public int HttpPort { get; }
+
+    public string Gateway => $"127.0.0.1:{GatewayPort}";
+
+    public Uri HttpBase => new($"http://127.0.0.1:{HttpPort}");
+
+    public int Pid => _process?.Id ?? 0;
+
+    /// <summary>Everything the silo printed so far (for failure messages).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
+    /// <summary>Starts the silo and waits until <c>/healthz</c> answers 200; returns how long that took.</summary>
+    public async Task<TimeSpan> StartAsync(TimeSpan? timeout = null)
+    {
+        var info = new ProcessStartInfo(DotnetHost)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach (var argument in _arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment["DOTNET_gcServer"] = "0";
+        var watch = Stopwatch.StartNew();
+        _process = Process.Start(info) ?? throw new InvalidOperationException("could not start metanode-silo");
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var limit = timeout ?? TimeSpan.FromSeconds(60);
+        while (watch.Elapsed < limit)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"metanode-silo exited with code {_process.ExitCode} before it was healthy:\n{Output}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(HttpBase, "/healthz"));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return watch.Elapsed;
+                }
+            }
+            catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"metanode-silo was not healthy on {HttpBase}healthz within {limit.TotalSeconds}s:\n{Output}");
+    }
+
+    /// <summary>kill -9: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill(entireProcessTree: false);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>SIGTERM and wait for a graceful exit.</summary>
+    public async Task StopAsync(TimeSpan? timeout = null)
+    {
+        if (_process is not { HasExited: false } process)
+        {
+            return;
+        }
+
+        _ = Kill(process.Id, 15);
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(30));
+        _process?.Dispose();
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}

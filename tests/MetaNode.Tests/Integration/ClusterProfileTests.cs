@@ -1,0 +1,96 @@
+using System.Text.Json;
+using MetaNode.Tests.Infrastructure;
+
+namespace MetaNode.Tests.Integration;
+
+/// <summary>The cluster profile on a real PostgreSQL: two silo processes, kill -9 of one, every vPod still reachable.</summary>
+[Collection("postgres")]
+public sealed class ClusterProfileTests(PostgresServer postgres) : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "metanode-cluster", Guid.NewGuid().ToString("N")[..10]);
+    private readonly List<SiloProcess> _silos = [];
+    private string _connectionString = null!;
+
+    public async Task InitializeAsync() =>
+        _connectionString = await postgres.CreateDatabaseAsync("cluster_" + Guid.NewGuid().ToString("N")[..10]);
+
+    public async Task DisposeAsync()
+    {
+        foreach (var silo in _silos)
+        {
+            await silo.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private SiloProcess NewSilo(string name)
+    {
+        var silo = new SiloProcess(
+            Path.Combine(_root, name),
+            "--MetaNode:Profile=Cluster",
+            $"--MetaNode:Database:ConnectionString={_connectionString}",
+            "--MetaNode:VPods:ProbeInterval=00:00:00.500",
+            "--MetaNode:VPods:RestartBackoffInitial=00:00:00.200",
+            "--MetaNode:Membership:ProbeTimeout=00:00:01",
+            "--MetaNode:Membership:NumMissedProbesLimit=2",
+            "--MetaNode:Membership:NumVotesForDeathDeclaration=1",
+            "--MetaNode:Membership:TableRefreshTimeout=00:00:02",
+            "--MetaNode:Membership:IAmAliveTablePublishTimeout=00:00:02");
+        _silos.Add(silo);
+        return silo;
+    }
+
+    private static string Phase(JsonElement status) => status.GetProperty("phase").GetString()!;
+
+    [Fact]
+    public async Task TwoSilos_KillOne_EveryVPodStaysReachableWithItsState()
+    {
+        var a = NewSilo("a");
+        var b = NewSilo("b");
+        await a.StartAsync();
+        await b.StartAsync();
+
+        // The client finds both gateways through the database.
+        var cli = new CliRunner("--connection-string", _connectionString);
+        var ids = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            var created = await cli.JsonAsync("vpod", "create", "--name", $"member-{i}", "--type", "compute", "--cpu", "250m", "--memory", "32Mi",
+                "--command", "sh -c 'exec sleep 600'", "--restart-policy", "on-failure");
+            ids.Add(created.GetProperty("id").GetString()!);
+        }
+
+        var before = new Dictionary<string, JsonElement>();
+        foreach (var id in ids)
+        {
+            before[id] = await Eventually.WaitAsync(() => cli.StatusAsync(id), s => Phase(s) == "Running", $"{id} Running");
+        }
+
+        await a.KillAsync();
+
+        var survivor = new CliRunner("--gateway", b.Gateway);
+        foreach (var id in ids)
+        {
+            var status = await Eventually.WaitAsync(() => survivor.StatusAsync(id), s => Phase(s) == "Running", $"{id} reachable and Running after silo A was killed", TimeSpan.FromSeconds(90));
+            Assert.Equal(before[id].GetProperty("name").GetString(), status.GetProperty("name").GetString());
+            Assert.Equal(before[id].GetProperty("createdAt").GetString(), status.GetProperty("createdAt").GetString());
+        }
+
+        var list = await survivor.JsonAsync("vpod", "list");
+        var listed = list.EnumerateArray().Select(v => v.GetProperty("id").GetString()).ToList();
+        Assert.Equal(ids.Order(), listed.Where(ids.Contains).Order());
+        Assert.Equal(listed.Count, listed.Distinct().Count());
+
+        foreach (var id in ids)
+        {
+            Assert.Equal("Deleted", Phase(await survivor.JsonAsync("vpod", "delete", "--id", id, "--force")));
+        }
+    }
+}
