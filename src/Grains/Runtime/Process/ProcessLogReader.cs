@@ -120,8 +120,9 @@ internal static class ProcessLogReader
         var prefix = ProcessLogFormat.LiveFileName + ".";
         foreach (var path in Directory.EnumerateFiles(logsDirectory, prefix + "*"))
         {
-            var suffix = Path.GetFileName(path)[prefix.Length..];
-            if (int.TryParse(suffix, NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index > 0)
+            // The pattern also matches "vpod.log" itself (a trailing ".*" may match nothing).
+            var name = Path.GetFileName(path);
+            if (name.Length > prefix.Length && int.TryParse(name.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index > 0)
             {
                 files.Add((index, path));
             }
