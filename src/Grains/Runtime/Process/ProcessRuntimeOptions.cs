@@ -1,0 +1,51 @@
+namespace MetaNode.Grains.Runtime.Process;
+
+/// <summary>Configuration of the <c>process</c> runtime driver (section <c>MetaNode:Runtime:Process</c>).</summary>
+public sealed class ProcessRuntimeOptions
+{
+    public const string SectionName = "MetaNode:Runtime:Process";
+
+    /// <summary>Root of the per-vPod directories: <c>{DataDirectory}/vpods/{vpodId}/data</c> (the workload's working directory) and <c>.../logs</c>. A relative path is resolved against the silo's working directory.</summary>
+    public string DataDirectory { get; set; } = DefaultDataDirectory();
+
+    /// <summary>The reference workload (<c>MetaNode.Workload.dll</c>), run with <c>dotnet</c> when a spec names neither an image nor a command.</summary>
+    public string ReferenceWorkloadPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "MetaNode.Workload.dll");
+
+    /// <summary>Size at which <c>vpod.log</c> is rotated.</summary>
+    public long LogMaxBytes { get; set; } = 10L * 1024 * 1024;
+
+    /// <summary>How many rotated files (<c>vpod.log.1</c> … <c>vpod.log.N</c>) are kept besides <c>vpod.log</c>; 0 keeps only the live file.</summary>
+    public int LogMaxFiles { get; set; } = 3;
+
+    /// <summary>The address workloads listen on, passed as <c>METANODE_HOST</c> and used in the endpoint URL.</summary>
+    public string HostAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>How long a workload may take to exit after SIGTERM when the runtime shuts down or a vPod is removed, before SIGKILL.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often a log follower looks for new output.</summary>
+    public TimeSpan LogPollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Runs each workload as the leader of its own session and process group (through <c>setsid</c>), so that stop signals reach
+    /// every process the workload started and none outlives it. When false, or when <c>setsid</c> is missing, only the workload's own process is signalled.
+    /// </summary>
+    public bool IsolateProcessGroup { get; set; } = true;
+
+    /// <summary>
+    /// Variables of the silo's environment a workload inherits. Everything else (connection strings, keys) stays in the silo;
+    /// the spec's <c>Env</c> and the <c>METANODE_*</c> variables are added on top.
+    /// </summary>
+    public List<string> InheritedEnvironment { get; set; } = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "DOTNET_ROOT"];
+
+    private static string DefaultDataDirectory()
+    {
+        var root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+        if (string.IsNullOrEmpty(root))
+        {
+            root = Path.GetTempPath();
+        }
+
+        return Path.Combine(root, "metanode", "process-runtime");
+    }
+}
