@@ -185,6 +185,8 @@ public sealed class MetaNodeClientTests
     {
         public Dictionary<string, FakeVPodGrain> VPods { get; } = new(StringComparer.Ordinal);
 
+        public Dictionary<string, IVPodGrain> References { get; } = new(StringComparer.Ordinal);
+
         public string? RegistryKey { get; set; }
     }
 
@@ -207,19 +209,20 @@ public sealed class MetaNodeClientTests
                 var type = targetMethod.GetGenericArguments()[0];
                 if (type == typeof(IVPodGrain))
                 {
-                    if (!_grains.VPods.TryGetValue(key, out var grain))
+                    if (!_grains.References.TryGetValue(key, out var reference))
                     {
-                        grain = new FakeVPodGrain(key);
-                        _grains.VPods[key] = grain;
+                        (reference, var state) = FakeVPodGrain.Create(key);
+                        _grains.References[key] = reference;
+                        _grains.VPods[key] = state;
                     }
 
-                    return grain;
+                    return reference;
                 }
 
                 if (type == typeof(IVPodRegistryGrain))
                 {
                     _grains.RegistryKey = key;
-                    return new FakeRegistryGrain();
+                    return FakeRegistryGrain.Create();
                 }
             }
 
@@ -227,8 +230,14 @@ public sealed class MetaNodeClientTests
         }
     }
 
-    internal sealed class FakeVPodGrain(string id) : IVPodGrain
+    /// <summary>
+    /// An in-memory <see cref="IVPodGrain"/>. A runtime proxy rather than a class implementing the interface, so the
+    /// Orleans code generator does not register it as a grain class beside the real one.
+    /// </summary>
+    internal class FakeVPodGrain : DispatchProxy
     {
+        private string _id = string.Empty;
+
         public VPodSpec? CreatedWith { get; private set; }
 
         public string? LastCall { get; private set; }
@@ -237,67 +246,71 @@ public sealed class MetaNodeClientTests
 
         public LogQuery? LogQuery { get; private set; }
 
-        public Task<VPodStatus> CreateAsync(VPodSpec spec, CancellationToken cancellationToken = default)
+        public static (IVPodGrain Reference, FakeVPodGrain State) Create(string id)
         {
-            CreatedWith = spec;
-            return Status("create", VPodPhase.Provisioning);
+            var reference = Create<IVPodGrain, FakeVPodGrain>();
+            var state = (FakeVPodGrain)(object)reference;
+            state._id = id;
+            return (reference, state);
         }
 
-        public Task<VPodStatus> StartAsync(CancellationToken cancellationToken = default) => Status("start", VPodPhase.Starting);
-
-        public Task<VPodStatus> StopAsync(StopOptions options, CancellationToken cancellationToken = default)
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
         {
-            StopOptions = options;
-            return Status("stop", VPodPhase.Stopping);
+            switch (targetMethod?.Name)
+            {
+                case nameof(IVPodGrain.CreateAsync):
+                    CreatedWith = (VPodSpec)args![0]!;
+                    return Status("create", VPodPhase.Provisioning);
+                case nameof(IVPodGrain.StartAsync):
+                    return Status("start", VPodPhase.Starting);
+                case nameof(IVPodGrain.StopAsync):
+                    StopOptions = (StopOptions)args![0]!;
+                    return Status("stop", VPodPhase.Stopping);
+                case nameof(IVPodGrain.RestartAsync):
+                    return Status("restart", VPodPhase.Restarting);
+                case nameof(IVPodGrain.DeleteAsync):
+                    StopOptions = (StopOptions)args![0]!;
+                    return Status("delete", VPodPhase.Deleted);
+                case nameof(IVPodGrain.GetStatusAsync):
+                    return CreatedWith is null
+                        ? Task.FromException<VPodStatus>(new VPodNotFoundException(_id))
+                        : Status("status", VPodPhase.Running);
+                case nameof(IVPodGrain.GetLogsAsync):
+                    LogQuery = (LogQuery)args![0]!;
+                    return Task.FromResult<IReadOnlyList<LogLine>>([new LogLine(DateTimeOffset.UnixEpoch, LogStream.Stdout, "hello")]);
+                case nameof(IVPodGrain.FollowLogsAsync):
+                    LogQuery = (LogQuery)args![0]!;
+                    return Follow((CancellationToken)args[1]!);
+                default:
+                    throw new NotSupportedException($"The fake vPod grain does not support {targetMethod}.");
+            }
         }
 
-        public Task<VPodStatus> RestartAsync(CancellationToken cancellationToken = default) => Status("restart", VPodPhase.Restarting);
-
-        public Task<VPodStatus> DeleteAsync(StopOptions options, CancellationToken cancellationToken = default)
+        private static async IAsyncEnumerable<LogLine> Follow([EnumeratorCancellation] CancellationToken cancellationToken)
         {
-            StopOptions = options;
-            return Status("delete", VPodPhase.Deleted);
-        }
-
-        public Task<VPodStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
-            CreatedWith is null ? throw new VPodNotFoundException(id) : Status("status", VPodPhase.Running);
-
-        public Task<VPodMetrics> GetMetricsAsync(CancellationToken cancellationToken = default) =>
-            Task.FromResult(new VPodMetrics { Id = id });
-
-        public Task<IReadOnlyList<LogLine>> GetLogsAsync(LogQuery query, CancellationToken cancellationToken = default)
-        {
-            LogQuery = query;
-            return Task.FromResult<IReadOnlyList<LogLine>>([new LogLine(DateTimeOffset.UnixEpoch, LogStream.Stdout, "hello")]);
-        }
-
-        public async IAsyncEnumerable<LogLine> FollowLogsAsync(LogQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-        {
-            LogQuery = query;
             yield return new LogLine(DateTimeOffset.UnixEpoch, LogStream.Stdout, "hello");
             await Task.Yield();
+            cancellationToken.ThrowIfCancellationRequested();
             yield return new LogLine(DateTimeOffset.UnixEpoch, LogStream.Stdout, "again");
         }
-
-        public Task<VPodStatus> ReconcileAsync(CancellationToken cancellationToken = default) => Status("reconcile", VPodPhase.Running);
 
         private Task<VPodStatus> Status(string call, VPodPhase phase)
         {
             LastCall = call;
-            return Task.FromResult(new VPodStatus { Id = id, Name = CreatedWith?.Name ?? "n", Phase = phase });
+            return Task.FromResult(new VPodStatus { Id = _id, Name = CreatedWith?.Name ?? "n", Phase = phase });
         }
     }
 
-    internal sealed class FakeRegistryGrain : IVPodRegistryGrain
+    /// <summary>An in-memory <see cref="IVPodRegistryGrain"/> holding one vPod (a runtime proxy, like <see cref="FakeVPodGrain"/>).</summary>
+    internal class FakeRegistryGrain : DispatchProxy
     {
-        public Task UpsertAsync(VPodSummary summary, CancellationToken cancellationToken = default) => Task.CompletedTask;
+        public static IVPodRegistryGrain Create() => Create<IVPodRegistryGrain, FakeRegistryGrain>();
 
-        public Task RemoveAsync(string vpodId, CancellationToken cancellationToken = default) => Task.CompletedTask;
-
-        public Task<IReadOnlyList<VPodSummary>> ListAsync(CancellationToken cancellationToken = default) =>
-            Task.FromResult<IReadOnlyList<VPodSummary>>([new VPodSummary { Id = "vpod-12345678", Name = "n" }]);
-
-        public Task<string?> ReserveNameAsync(string name, string vpodId, CancellationToken cancellationToken = default) =>
-            Task.FromResult<string?>(null);
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod?.Name switch
+        {
+            nameof(IVPodRegistryGrain.ListAsync) =>
+                Task.FromResult<IReadOnlyList<VPodSummary>>([new VPodSummary { Id = "vpod-12345678", Name = "n" }]),
+            _ => throw new NotSupportedException($"The fake registry grain does not support {targetMethod}."),
+        };
     }
 }
