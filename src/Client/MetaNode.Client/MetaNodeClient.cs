@@ -75,6 +75,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         }
 
         var host = new HostBuilder()
+            .ConfigureServices(services => services.AddSingleton<IHostLifetime, PassiveHostLifetime>())
             .ConfigureLogging(logging =>
             {
                 logging.ClearProviders();
@@ -260,6 +261,17 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             return true;
         }
+    }
+
+    /// <summary>
+    /// The client host is owned by this object, not by the process: it must not take over Ctrl-C or SIGTERM the way the
+    /// default console lifetime does. The application decides when to dispose the client.
+    /// </summary>
+    private sealed class PassiveHostLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static partial class Log

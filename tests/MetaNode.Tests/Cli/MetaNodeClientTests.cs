@@ -31,6 +31,37 @@ public sealed class MetaNodeClientTests
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3) + TimeSpan.FromSeconds(5), $"gave up after {watch.Elapsed}, expected about 3 s");
     }
 
+    [Fact]
+    public async Task ConnectAsync_ThrowsCancellation_WhenCallerCancelsBeforeTimeout()
+    {
+        var options = new MetaNodeClientOptions
+        {
+            Gateways = [$"127.0.0.1:{FreeLoopbackPort()}"],
+            ConnectTimeout = TimeSpan.FromSeconds(60),
+        };
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        var watch = Stopwatch.StartNew();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => MetaNodeClient.ConnectAsync(options, cancel.Token));
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"cancellation took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Cli_ExitsCancelled_WhenInterruptedWhileConnecting()
+    {
+        var port = FreeLoopbackPort();
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        using var interrupt = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+
+        var code = await MetaNode.Cli.CliApp.RunAsync(["vpod", "list", "--gateway", $"127.0.0.1:{port}"], stdout, stderr, cancellationToken: interrupt.Token)
+            .WaitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.Equal(MetaNode.Cli.ExitCodes.Cancelled, code);
+        Assert.Equal("error: cancelled.", stderr.ToString().Trim());
+    }
+
     [Theory]
     [InlineData("127.0.0.1", "missing port")]
     [InlineData("127.0.0.1:0", "port")]
