@@ -1,0 +1,245 @@
+using System.Globalization;
+using System.Text.Json;
+using MetaNode.VPods;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace MetaNode.Cli;
+
+/// <summary>Writes results to standard output: Spectre tables in <see cref="OutputFormat.Table"/>, JSON in <see cref="OutputFormat.Json"/>.</summary>
+internal sealed class CliOutput
+{
+    private const int TransitionsShown = 10;
+    private const int DefaultWidth = 160;
+
+    private readonly TextWriter _writer;
+    private readonly IAnsiConsole _console;
+
+    public CliOutput(TextWriter writer, OutputFormat format)
+    {
+        _writer = writer;
+        Format = format;
+        var isConsole = ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected;
+        _console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = isConsole ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = isConsole ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+        });
+        if (!isConsole)
+        {
+            _console.Profile.Width = DefaultWidth;
+        }
+    }
+
+    public OutputFormat Format { get; }
+
+    public void Json<T>(T value)
+    {
+        _writer.WriteLine(JsonSerializer.Serialize(value, CliJson.Indented));
+    }
+
+    public void Status(VPodStatus status)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            Json(status);
+            return;
+        }
+
+        var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
+        Row(grid, "ID", status.Id);
+        Row(grid, "Name", status.Name);
+        Row(grid, "Type", Lower(status.Type));
+        Row(grid, "Deployment", Lower(status.DeploymentMethod));
+        grid.AddRow(Key("Phase"), PhaseText(status.Phase));
+        grid.AddRow(Key("Health"), HealthText(status.Health));
+        Row(grid, "Restarts", status.RestartCount.ToString(CultureInfo.InvariantCulture));
+        Row(grid, "Endpoint", status.Endpoint);
+        Row(grid, "Handle", status.Handle?.ToString());
+        Row(grid, "Created", Time(status.CreatedAt));
+        Row(grid, "Started", Time(status.StartedAt));
+        Row(grid, "Updated", Time(status.UpdatedAt));
+        Row(grid, "Last exit code", status.LastExitCode?.ToString(CultureInfo.InvariantCulture));
+        Row(grid, "Next restart", Time(status.NextRestartAt));
+        Row(grid, "Reason", status.Reason);
+        if (status.Spec is { } spec)
+        {
+            Row(grid, "Resources", $"cpu {ResourceQuantity.FormatCpu(spec.CpuMillis)}, memory {ResourceQuantity.FormatMemory(spec.MemoryBytes)}");
+            Row(grid, "Image", spec.Image);
+            Row(grid, "Command", spec.Command.Count == 0 ? null : string.Join(' ', spec.Command));
+            Row(grid, "Ports", spec.Ports.Count == 0 ? null : string.Join(", ", spec.Ports));
+            Row(grid, "Restart policy", PolicyText(spec.RestartPolicy));
+        }
+
+        _console.Write(grid);
+
+        if (status.Transitions.Count > 0)
+        {
+            var table = new Table().Border(TableBorder.Simple).Title("Recent transitions")
+                .AddColumns("AT", "FROM", "TO", "TRIGGER", "REASON");
+            foreach (var t in status.Transitions.TakeLast(TransitionsShown))
+            {
+                table.AddRow(Plain(Time(t.At)), Plain(t.From.ToString()), PhaseText(t.To), Plain(t.Trigger.ToString()), Plain(t.Reason));
+            }
+
+            _console.Write(table);
+        }
+    }
+
+    /// <summary>The result of start, stop, restart or delete.</summary>
+    public void ActionResult(string action, VPodStatus status)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            Json(status);
+            return;
+        }
+
+        _console.Write(new Markup(
+            $"{Markup.Escape(action)} [bold]{Markup.Escape(status.Id)}[/] ({Markup.Escape(status.Name)}): phase "));
+        _console.Write(PhaseText(status.Phase));
+        _console.WriteLine();
+    }
+
+    public void List(IReadOnlyList<VPodSummary> summaries, DateTimeOffset now)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            Json(summaries);
+            return;
+        }
+
+        if (summaries.Count == 0)
+        {
+            _writer.WriteLine("No vPods.");
+            return;
+        }
+
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumns("ID", "NAME", "TYPE", "METHOD", "PHASE", "HEALTH", "RESTARTS", "AGE");
+        foreach (var s in summaries.OrderBy(s => s.CreatedAt).ThenBy(s => s.Id, StringComparer.Ordinal))
+        {
+            table.AddRow(
+                Plain(s.Id),
+                Plain(s.Name),
+                Plain(Lower(s.Type)),
+                Plain(Lower(s.DeploymentMethod)),
+                PhaseText(s.Phase),
+                HealthText(s.Health),
+                Plain(s.RestartCount.ToString(CultureInfo.InvariantCulture)),
+                Plain(Age(now - s.CreatedAt)));
+        }
+
+        _console.Write(table);
+    }
+
+    public void Metrics(VPodMetrics metrics)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            Json(metrics);
+            return;
+        }
+
+        var r = metrics.Resources;
+        var b = metrics.Blockchain;
+        var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
+        Row(grid, "ID", metrics.Id);
+        grid.AddRow(Key("Phase"), PhaseText(metrics.Phase));
+        Row(grid, "CPU", r.CpuPercent.ToString("0.0", CultureInfo.InvariantCulture) + " %");
+        Row(grid, "Memory", r.MemoryLimitBytes > 0
+            ? $"{Bytes(r.MemoryBytes)} / {Bytes(r.MemoryLimitBytes)} ({100.0 * r.MemoryBytes / r.MemoryLimitBytes:0.0} %)"
+            : Bytes(r.MemoryBytes));
+        Row(grid, "Network", $"rx {Bytes(metrics.Network.RxBytes)}, tx {Bytes(metrics.Network.TxBytes)}");
+        Row(grid, "Chain account", b.Address);
+        Row(grid, "Transactions", $"{b.TransactionsSubmitted} submitted, {b.TransactionsConfirmed} confirmed");
+        Row(grid, "Gas used", b.GasUsed.ToString(CultureInfo.InvariantCulture));
+        Row(grid, "Last block", b.LastBlockSeen?.ToString(CultureInfo.InvariantCulture));
+        Row(grid, "RPC latency", b.RpcLatencyMs is { } ms ? ms.ToString("0.0", CultureInfo.InvariantCulture) + " ms" : null);
+        Row(grid, "Collected", Time(metrics.CollectedAt));
+        _console.Write(grid);
+    }
+
+    /// <summary>One log line: <c>timestamp stream text</c>, or one compact JSON object.</summary>
+    public void LogLine(LogLine line)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            _writer.WriteLine(JsonSerializer.Serialize(line, CliJson.Compact));
+        }
+        else
+        {
+            _writer.WriteLine($"{Time(line.Timestamp)} {line.Stream.ToString().ToLowerInvariant()} {line.Text}");
+        }
+    }
+
+    public void Flush() => _writer.Flush();
+
+    internal static string Time(DateTimeOffset? at) =>
+        at is { } value ? value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) : "-";
+
+    internal static string Age(TimeSpan age)
+    {
+        if (age < TimeSpan.Zero)
+        {
+            age = TimeSpan.Zero;
+        }
+
+        return age.TotalSeconds < 60 ? $"{(int)age.TotalSeconds}s"
+            : age.TotalMinutes < 60 ? $"{(int)age.TotalMinutes}m"
+            : age.TotalHours < 48 ? $"{(int)age.TotalHours}h"
+            : $"{(int)age.TotalDays}d";
+    }
+
+    internal static string Bytes(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        double value = bytes;
+        var unit = 0;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        return unit == 0
+            ? bytes.ToString(CultureInfo.InvariantCulture) + " B"
+            : value.ToString("0.0", CultureInfo.InvariantCulture) + " " + units[unit];
+    }
+
+    private static string Lower<TEnum>(TEnum value)
+        where TEnum : struct, Enum => value.ToString().ToLowerInvariant();
+
+    private static string PolicyText(RestartPolicy policy) => policy switch
+    {
+        RestartPolicy.Never => "never",
+        RestartPolicy.OnFailure => "on-failure",
+        RestartPolicy.Always => "always",
+        _ => policy.ToString(),
+    };
+
+    private static void Row(Grid grid, string key, string? value) =>
+        grid.AddRow(Key(key), Plain(string.IsNullOrEmpty(value) ? "-" : value));
+
+    private static Text Key(string key) => new(key, new Style(decoration: Decoration.Bold));
+
+    private static Text Plain(string? value) => new(value ?? string.Empty);
+
+    private static IRenderable PhaseText(VPodPhase phase) => new Text(phase.ToString(), new Style(phase switch
+    {
+        VPodPhase.Running => Color.Green,
+        VPodPhase.Degraded or VPodPhase.Restarting or VPodPhase.Provisioning or VPodPhase.Starting or VPodPhase.Pending => Color.Yellow,
+        VPodPhase.Failed => Color.Red,
+        _ => Color.Default,
+    }));
+
+    private static IRenderable HealthText(VPodHealth health) => new Text(health.ToString(), new Style(health switch
+    {
+        VPodHealth.Healthy => Color.Green,
+        VPodHealth.Degraded => Color.Yellow,
+        VPodHealth.Unhealthy => Color.Red,
+        _ => Color.Default,
+    }));
+}

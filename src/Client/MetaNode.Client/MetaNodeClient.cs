@@ -1,0 +1,291 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using MetaNode.VPods;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
+
+namespace MetaNode.Client;
+
+/// <summary>
+/// The typed MetaNode client. Either connect to a cluster with <see cref="ConnectAsync(MetaNodeClientOptions, CancellationToken)"/>
+/// (the client then owns its Orleans client host), or wrap a grain factory you already have (a silo, a test cluster).
+/// </summary>
+public sealed partial class MetaNodeClient : IMetaNodeClient
+{
+    /// <summary>The ADO.NET invariant name of the PostgreSQL provider used for database clustering.</summary>
+    public const string PostgresInvariant = "Npgsql";
+
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly IGrainFactory _grainFactory;
+    private readonly IHost? _host;
+    private readonly ILogger _logger;
+    private int _disposed;
+
+    /// <summary>Wraps an existing cluster client or grain factory; disposing this client leaves it untouched.</summary>
+    public MetaNodeClient(IGrainFactory grainFactory, ILogger<MetaNodeClient>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(grainFactory);
+        _grainFactory = grainFactory;
+        _logger = logger ?? NullLogger<MetaNodeClient>.Instance;
+    }
+
+    private MetaNodeClient(IHost host, ILogger logger)
+    {
+        _host = host;
+        _grainFactory = host.Services.GetRequiredService<IClusterClient>();
+        _logger = logger;
+    }
+
+    /// <summary>Connects to the cluster described by <paramref name="options"/>.</summary>
+    /// <exception cref="OptionsValidationException">The options are invalid; the message names the option and the bad value.</exception>
+    /// <exception cref="MetaNodeConnectionException">No gateway could be reached within <see cref="MetaNodeClientOptions.ConnectTimeout"/>.</exception>
+    public static Task<MetaNodeClient> ConnectAsync(MetaNodeClientOptions options, CancellationToken cancellationToken = default) =>
+        ConnectAsync(options, loggerFactory: null, cancellationToken);
+
+    /// <summary>Connects to the cluster; Orleans client and connection logs go to <paramref name="loggerFactory"/> when given.</summary>
+    public static async Task<MetaNodeClient> ConnectAsync(MetaNodeClientOptions options, ILoggerFactory? loggerFactory, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var validation = new MetaNodeClientOptionsValidator().Validate(Options.DefaultName, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(MetaNodeClientOptions), validation.Failures);
+        }
+
+        loggerFactory ??= NullLoggerFactory.Instance;
+        var logger = loggerFactory.CreateLogger<MetaNodeClient>();
+        var target = DescribeTarget(options);
+        var retryFilter = new DeadlineRetryFilter(DateTimeOffset.UtcNow + options.ConnectTimeout, RetryDelay);
+
+        var gateways = new List<System.Net.IPEndPoint>();
+        if (!options.UsesDatabaseClustering)
+        {
+            foreach (var gateway in options.Gateways)
+            {
+                gateways.Add(await GatewayAddress.Parse(gateway).ResolveAsync(cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        var host = new HostBuilder()
+            .ConfigureServices(services => services.AddSingleton<IHostLifetime, PassiveHostLifetime>())
+            .ConfigureLogging(logging =>
+            {
+                logging.ClearProviders();
+                logging.Services.Replace(ServiceDescriptor.Singleton(loggerFactory));
+            })
+            .UseOrleansClient(client =>
+            {
+                client.Configure<ClusterOptions>(cluster =>
+                {
+                    cluster.ClusterId = options.ClusterId;
+                    cluster.ServiceId = options.ServiceId;
+                });
+                if (options.UsesDatabaseClustering)
+                {
+                    client.UseAdoNetClustering(adoNet =>
+                    {
+                        adoNet.Invariant = PostgresInvariant;
+                        adoNet.ConnectionString = options.ConnectionString;
+                    });
+                }
+                else
+                {
+                    client.UseStaticClustering([.. gateways]);
+                }
+
+                client.Services.AddSingleton<IClientConnectionRetryFilter>(retryFilter);
+            })
+            .Build();
+
+        Log.Connecting(logger, target, options.ConnectTimeout.TotalSeconds);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.ConnectTimeout);
+        try
+        {
+            // WaitAsync bounds the wait even if a start-up step does not observe the token.
+            await host.StartAsync(timeout.Token).WaitAsync(options.ConnectTimeout + RetryDelay, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            await DisposeHostAsync(host, logger).ConfigureAwait(false);
+            var cause = retryFilter.LastError ?? ex;
+            var seconds = options.ConnectTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+            throw new MetaNodeConnectionException(
+                $"Cannot reach the MetaNode cluster '{options.ClusterId}' through {target} within {seconds} s: {FirstLine(cause.Message)}",
+                cause);
+        }
+        catch
+        {
+            await DisposeHostAsync(host, logger).ConfigureAwait(false);
+            throw;
+        }
+
+        Log.Connected(logger, target);
+        return new MetaNodeClient(host, logger);
+    }
+
+    public async Task<VPodStatus> DeployVPodAsync(VPodSpec spec, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var id = VPodIds.NewId();
+        Log.Deploying(_logger, id, spec.Name);
+        return await VPod(id).CreateAsync(spec, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<VPodStatus> ManageVPodAsync(string id, VPodAction action, StopOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var grain = VPod(id);
+        options ??= new StopOptions();
+        return action switch
+        {
+            VPodAction.Start => grain.StartAsync(cancellationToken),
+            VPodAction.Stop => grain.StopAsync(options, cancellationToken),
+            VPodAction.Restart => grain.RestartAsync(cancellationToken),
+            VPodAction.Delete => grain.DeleteAsync(options, cancellationToken),
+            _ => throw new ArgumentOutOfRangeException(nameof(action), action, $"Unknown vPod action '{action}'."),
+        };
+    }
+
+    public Task<VPodStatus> CheckVPodStatusAsync(string id, CancellationToken cancellationToken = default) =>
+        VPod(id).GetStatusAsync(cancellationToken);
+
+    public Task<VPodMetrics> GetVPodMetricsAsync(string id, CancellationToken cancellationToken = default) =>
+        VPod(id).GetMetricsAsync(cancellationToken);
+
+    public Task<IReadOnlyList<LogLine>> GetVPodLogsAsync(string id, LogQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return VPod(id).GetLogsAsync(query, cancellationToken);
+    }
+
+    public IAsyncEnumerable<LogLine> FollowVPodLogsAsync(string id, LogQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var grain = VPod(id);
+        return FollowAsync(grain, query, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<VPodSummary>> ListVPodsAsync(CancellationToken cancellationToken = default) =>
+        _grainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).ListAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1 || _host is null)
+        {
+            return;
+        }
+
+        await DisposeHostAsync(_host, _logger).ConfigureAwait(false);
+    }
+
+    private static async IAsyncEnumerable<LogLine> FollowAsync(IVPodGrain grain, LogQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var line in grain.FollowLogsAsync(query, cancellationToken).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return line;
+        }
+    }
+
+    private IVPodGrain VPod(string id)
+    {
+        VPodIds.Validate(id);
+        return _grainFactory.GetGrain<IVPodGrain>(id);
+    }
+
+    private static async Task DisposeHostAsync(IHost host, ILogger logger)
+    {
+        using var stopping = new CancellationTokenSource(ShutdownTimeout);
+        try
+        {
+            await host.StopAsync(stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or OrleansException or TimeoutException or ObjectDisposedException)
+        {
+            Log.StopFailed(logger, ex);
+        }
+        finally
+        {
+            host.Dispose();
+        }
+    }
+
+    /// <summary>What the client dials, for messages: the gateways, or the clustering database without its credentials.</summary>
+    internal static string DescribeTarget(MetaNodeClientOptions options)
+    {
+        if (!options.UsesDatabaseClustering)
+        {
+            return options.Gateways.Count == 1
+                ? $"gateway {options.Gateways[0]}"
+                : $"gateways {string.Join(", ", options.Gateways)}";
+        }
+
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            var port = builder.Port == 0 ? NpgsqlConnection.DefaultPort : builder.Port;
+            return $"the clustering database {builder.Database ?? "(default)"} on {builder.Host ?? "localhost"}:{port}";
+        }
+        catch (ArgumentException)
+        {
+            return "the clustering database";
+        }
+    }
+
+    private static string FirstLine(string message)
+    {
+        var line = message.Split('\n', 2)[0].Trim();
+        return line.Length == 0 ? "no gateway answered" : line;
+    }
+
+    /// <summary>Keeps retrying the first connection until a deadline, remembering the last failure for the error message.</summary>
+    private sealed class DeadlineRetryFilter(DateTimeOffset deadline, TimeSpan delay) : IClientConnectionRetryFilter
+    {
+        public Exception? LastError { get; private set; }
+
+        public async Task<bool> ShouldRetryConnectionAttempt(Exception exception, CancellationToken cancellationToken)
+        {
+            LastError = exception;
+            if (DateTimeOffset.UtcNow + delay >= deadline || cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The client host is owned by this object, not by the process: it must not take over Ctrl-C or SIGTERM the way the
+    /// default console lifetime does. The application decides when to dispose the client.
+    /// </summary>
+    private sealed class PassiveHostLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Debug, "Connecting to {Target} (timeout {TimeoutSeconds} s)")]
+        public static partial void Connecting(ILogger logger, string target, double timeoutSeconds);
+
+        [LoggerMessage(2, LogLevel.Information, "Connected to the MetaNode cluster through {Target}")]
+        public static partial void Connected(ILogger logger, string target);
+
+        [LoggerMessage(3, LogLevel.Warning, "Stopping the Orleans client host did not complete cleanly; it was disposed anyway")]
+        public static partial void StopFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(4, LogLevel.Debug, "Deploying vPod {VPodId} named {Name}")]
+        public static partial void Deploying(ILogger logger, string vpodId, string name);
+    }
+}
