@@ -83,9 +83,15 @@ public sealed partial class PostgresMigrator
 
     private static async Task<int> ReadInstalledVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
-        await using var command = CreateCommand(connection, transaction,
-            "SELECT CASE WHEN to_regclass('metanodeschemaversion') IS NULL THEN 0 " +
-            "ELSE (SELECT COALESCE(max(Version), 0) FROM MetaNodeSchemaVersion) END");
+        await using (var exists = CreateCommand(connection, transaction, "SELECT to_regclass('metanodeschemaversion') IS NOT NULL"))
+        {
+            if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
+            {
+                return 0;
+            }
+        }
+
+        await using var command = CreateCommand(connection, transaction, "SELECT COALESCE(max(Version), 0) FROM MetaNodeSchemaVersion");
         var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
         return Convert.ToInt32(result, System.Globalization.CultureInfo.InvariantCulture);
     }
