@@ -84,7 +84,7 @@ public sealed class ClusterProfileTests(PostgresServer postgres) : IAsyncLifetim
         }
 
         var list = await survivor.JsonAsync("vpod", "list");
-        var listed = list.EnumerateArray().Select(v => v.GetProperty("id").GetString()).ToList();
+        var listed = list.EnumerateArray().Select(v => v.GetProperty("id").GetString()!).ToList();
         Assert.Equal(ids.Order(), listed.Where(ids.Contains).Order());
         Assert.Equal(listed.Count, listed.Distinct().Count());
 

@@ -39,7 +39,7 @@ public sealed class SerializationRoundTripTests
         var bytes = serializer.SerializeToArray(value);
         var copy = copier.Copy(value);
         Assert.NotNull(copy);
-        return serializer.Deserialize<T>(bytes);
+        return serializer.Deserialize<T>(bytes)!;
     }
 
     [Fact]
