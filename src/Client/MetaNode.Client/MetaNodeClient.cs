@@ -44,6 +44,9 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         _logger = logger;
     }
 
+    /// <summary>The grain factory behind the typed API, for grain calls it does not cover (clusters, jobs, chain accounts).</summary>
+    public IGrainFactory GrainFactory => _grainFactory;
+
     /// <summary>Connects to the cluster described by <paramref name="options"/>.</summary>
     /// <exception cref="OptionsValidationException">The options are invalid; the message names the option and the bad value.</exception>
     /// <exception cref="MetaNodeConnectionException">No gateway could be reached within <see cref="MetaNodeClientOptions.ConnectTimeout"/>.</exception>
