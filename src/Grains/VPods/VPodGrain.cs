@@ -536,7 +536,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     {
         CancelRestartTimer();
         _restartTimer = this.RegisterGrainTimer(
-            OnRestartDueAsync,
+            _ => OnRestartDueAsync(CancellationToken.None),
             new GrainTimerCreationOptions(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan) { KeepAlive = true });
     }
 
@@ -567,6 +567,8 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         _restartTimer = null;
     }
 
+    // Timer callbacks run with CancellationToken.None: a tick stops or replaces its own timer (after a failure,
+    // a restart, a phase change), and disposing a grain timer cancels the token of the tick that is running.
     private void EnsureHealthTimer()
     {
         var period = State.Phase == VPodPhase.Starting ? _options.StartupProbeInterval : _options.ProbeInterval;
@@ -577,7 +579,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
 
         StopHealthTimer();
         _healthTimerPeriod = period;
-        _healthTimer = this.RegisterGrainTimer(OnHealthTickAsync, new GrainTimerCreationOptions(period, period) { KeepAlive = true });
+        _healthTimer = this.RegisterGrainTimer(_ => OnHealthTickAsync(CancellationToken.None), new GrainTimerCreationOptions(period, period) { KeepAlive = true });
     }
 
     private void StopHealthTimer()
