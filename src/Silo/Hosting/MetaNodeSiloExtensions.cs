@@ -5,6 +5,9 @@ using MetaNode.Silo.Persistence;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Providers;
+using Orleans.Serialization;
+using Orleans.Storage;
 using Orleans.Dashboard;
 
 namespace MetaNode.Silo.Hosting;
@@ -72,6 +75,7 @@ public static class MetaNodeSiloExtensions
 
             silo.AddAdoNetGrainStorage(MetaNodeNames.VPodStorage, Database);
             silo.AddAdoNetGrainStorageAsDefault(Database);
+            UseOrleansSerializer<AdoNetGrainStorageOptions>(silo, MetaNodeNames.VPodStorage, ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME);
             silo.UseAdoNetReminderService(o =>
             {
                 o.Invariant = options.Database.Invariant;
@@ -83,8 +87,22 @@ public static class MetaNodeSiloExtensions
         var sqlite = Path.Combine(options.DataDirectory, "metanode.db");
         silo.AddSqliteGrainStorage(MetaNodeNames.VPodStorage, o => o.DatabasePath = sqlite);
         silo.AddSqliteGrainStorageAsDefault(o => o.DatabasePath = sqlite);
+        UseOrleansSerializer<SqliteStorageOptions>(silo, MetaNodeNames.VPodStorage, ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME);
         silo.UseSqliteReminderService(o => o.DatabasePath = sqlite);
         return silo;
+    }
+
+    /// <summary>
+    /// Grain state is stored with the Orleans serializer: it honours the contracts' [Id]s (version tolerant) and
+    /// round-trips records with init-only and required members, which the JSON default does not.
+    /// </summary>
+    private static void UseOrleansSerializer<TOptions>(ISiloBuilder silo, params string[] names)
+        where TOptions : class, IStorageProviderSerializerOptions
+    {
+        foreach (var name in names)
+        {
+            silo.Services.AddOptions<TOptions>(name).Configure<Serializer>((o, serializer) => o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer));
+        }
     }
 
     /// <summary>The vPod grains' services: runtimes, probes, reconciliation, readiness.</summary>

@@ -87,6 +87,8 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             if (_process.HasExited)
             {
+                // Let the output readers drain to the end before reporting what the silo printed.
+                _process.WaitForExit();
                 throw new InvalidOperationException($"metanode-silo exited with code {_process.ExitCode} before it was healthy:\n{Output}");
             }
 
