@@ -110,7 +110,7 @@ public sealed class PostgresClusterTests(PostgresServer server)
                 Timeout,
                 "both silos to be Active in OrleansMembershipTable");
             var members = await ReadMemberStatusesAsync(connectionString, clusterId);
-            Assert.Equal([(ports[0], ActiveStatus), (ports[2], ActiveStatus)], members.Select(m => (m.Port, m.Status)));
+            Assert.Equal(new[] { (ports[0], ActiveStatus), (ports[2], ActiveStatus) }.Order(), members.Select(m => (m.Port, m.Status)));
 
             var membership = first.Services.GetRequiredService<IClusterMembershipService>();
             await Await.UntilAsync(
