@@ -2,6 +2,7 @@ using MetaNode.Silo.Persistence;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Orleans;
 using Orleans.Hosting;
@@ -70,6 +71,34 @@ public sealed class SqliteGrainStorageTests : IDisposable
         var read = new GrainState<ProbeState>();
         await storage.ReadStateAsync(StateName, grainId, read);
         Assert.Equal("v2", read.State!.Value);
+        Assert.Equal("2", read.ETag);
+    }
+
+    [Fact]
+    public async Task ConcurrentWrites_WithTheSameETag_LetExactlyOneWin()
+    {
+        using var storage = _files.CreateStorage();
+        var grainId = NewGrainId();
+        await storage.WriteStateAsync(StateName, grainId, new GrainState<ProbeState>(new ProbeState { Value = "v1" }));
+
+        var attempts = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        {
+            var state = new GrainState<ProbeState>(new ProbeState { Value = $"writer {i}" }) { ETag = "1" };
+            try
+            {
+                await storage.WriteStateAsync(StateName, grainId, state);
+                return state.State!.Value;
+            }
+            catch (InconsistentStateException)
+            {
+                return null;
+            }
+        })).ToArray();
+        var winners = (await Task.WhenAll(attempts)).Where(v => v is not null).ToList();
+
+        var winner = Assert.Single(winners);
+        var read = await ReadAsync(storage, StateName, grainId);
+        Assert.Equal(winner, read.State!.Value);
         Assert.Equal("2", read.ETag);
     }
 
@@ -164,8 +193,8 @@ public sealed class SqliteGrainStorageTests : IDisposable
     public async Task Initialize_CreatesTheFileInWalMode_AndRunsAgainWithoutError()
     {
         var path = _files.PathOf(Path.Combine("nested", "dir", "state.db"));
-        using (var first = new SqliteGrainStorage("one", new SqliteStorageOptions { DatabasePath = path, GrainStorageSerializer = SqliteTestFiles.StateSerializer }, "svc", SqliteTestFiles.Activators, Microsoft.Extensions.Logging.Abstractions.NullLogger<SqliteGrainStorage>.Instance))
-        using (var second = new SqliteGrainStorage("two", new SqliteStorageOptions { DatabasePath = path, GrainStorageSerializer = SqliteTestFiles.StateSerializer }, "svc", SqliteTestFiles.Activators, Microsoft.Extensions.Logging.Abstractions.NullLogger<SqliteGrainStorage>.Instance))
+        using (var first = CreateStorage("one", path))
+        using (var second = CreateStorage("two", path))
         {
             await Task.WhenAll(first.InitializeAsync(CancellationToken.None), second.InitializeAsync(CancellationToken.None));
             await first.InitializeAsync(CancellationToken.None);
@@ -254,6 +283,13 @@ public sealed class SqliteGrainStorageTests : IDisposable
 
         Assert.Contains("MetaNode:Persistence:Sqlite:DatabasePath (store 'broken')", invalid.Message, StringComparison.Ordinal);
     }
+
+    private static SqliteGrainStorage CreateStorage(string name, string path) => new(
+        name,
+        new SqliteStorageOptions { DatabasePath = path, GrainStorageSerializer = SqliteTestFiles.StateSerializer },
+        "svc",
+        SqliteTestFiles.Activators,
+        NullLogger<SqliteGrainStorage>.Instance);
 
     private static int FreePort()
     {
