@@ -117,7 +117,7 @@ public sealed class PostgresServer : IAsyncLifetime
 
         if (_started && _dataDirectory is not null)
         {
-            await RunAsync(Tool("pg_ctl"), ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], throwOnFailure: false)
+            await RunAsync(Binary("pg_ctl"), ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], throwOnFailure: false)
                 .ConfigureAwait(false);
             _started = false;
         }
@@ -130,7 +130,7 @@ public sealed class PostgresServer : IAsyncLifetime
 
     private async Task StartLocalServerAsync()
     {
-        if (!File.Exists(Tool("initdb")))
+        if (!File.Exists(Binary("initdb")))
         {
             throw new InvalidOperationException(
                 $"PostgreSQL 15 binaries were not found in {BinDirectory}; install postgresql-15 or set {ConnectionStringVariable} to a server's connection string.");
@@ -145,7 +145,7 @@ public sealed class PostgresServer : IAsyncLifetime
             await RunProcessAsync("chown", [ServiceUser + ":" + ServiceUser, _rootDirectory], throwOnFailure: true).ConfigureAwait(false);
         }
 
-        await RunAsync(Tool("initdb"),
+        await RunAsync(Binary("initdb"),
             ["-D", _dataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
             throwOnFailure: true).ConfigureAwait(false);
 
@@ -159,7 +159,7 @@ public sealed class PostgresServer : IAsyncLifetime
             "-c synchronous_commit=off",
             "-c full_page_writes=off");
         var logFile = Path.Combine(_rootDirectory, "server.log");
-        await RunAsync(Tool("pg_ctl"),
+        await RunAsync(Binary("pg_ctl"),
             ["-D", _dataDirectory, "-o", serverOptions, "-l", logFile, "-w", "-t", "60", "start"],
             throwOnFailure: true,
             failureDetail: () => File.Exists(logFile) ? File.ReadAllText(logFile) : string.Empty).ConfigureAwait(false);
@@ -236,17 +236,17 @@ public sealed class PostgresServer : IAsyncLifetime
 
     private static bool IsRoot => string.Equals(Environment.UserName, "root", StringComparison.Ordinal);
 
-    private static string Tool(string name) => Path.Combine(BinDirectory, name);
+    private static string Binary(string name) => Path.Combine(BinDirectory, name);
 
-    /// <summary>Runs a PostgreSQL tool, as the service account when this process is root.</summary>
-    private static Task RunAsync(string tool, IReadOnlyList<string> arguments, bool throwOnFailure, Func<string>? failureDetail = null)
+    /// <summary>Runs a PostgreSQL program, as the service account when this process is root.</summary>
+    private static Task RunAsync(string program, IReadOnlyList<string> arguments, bool throwOnFailure, Func<string>? failureDetail = null)
     {
         if (!IsRoot)
         {
-            return RunProcessAsync(tool, arguments, throwOnFailure, failureDetail);
+            return RunProcessAsync(program, arguments, throwOnFailure, failureDetail);
         }
 
-        var command = string.Join(' ', new[] { tool }.Concat(arguments).Select(ShellQuote));
+        var command = string.Join(' ', new[] { program }.Concat(arguments).Select(ShellQuote));
         return RunProcessAsync("su", [ServiceUser, "-s", "/bin/sh", "-c", command], throwOnFailure, failureDetail);
     }
 
