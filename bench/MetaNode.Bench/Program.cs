@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MetaNode.Silo.Hosting;
 using MetaNode.VPods;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.TestingHost;
 
@@ -26,6 +27,23 @@ var client = cluster.Client;
 var vpod = client.GetGrain<IVPodGrain>("vpod-bench0001");
 await vpod.CreateAsync(new VPodSpec { Name = "bench", Command = ["/bin/sh", "-c", "exec sleep 600"], RestartPolicy = RestartPolicy.Never });
 var ping = client.GetGrain<MetaNode.Bench.IPingGrain>(0);
+
+// What a status call carries compared with the empty call: payload size and the cost to serialize it once.
+var serializer = cluster.Client.ServiceProvider.GetRequiredService<Orleans.Serialization.Serializer>();
+var sample = await vpod.GetStatusAsync();
+var statusBytes = serializer.SerializeToArray(sample).Length;
+for (var i = 0; i < 20_000; i++)
+{
+    serializer.SerializeToArray(sample);
+}
+
+var sw = Stopwatch.StartNew();
+for (var i = 0; i < 100_000; i++)
+{
+    serializer.SerializeToArray(sample);
+}
+
+Console.WriteLine(FormattableString.Invariant($"vPod status payload: {statusBytes} bytes (empty call: {serializer.SerializeToArray(0).Length}); serialize: {sw.Elapsed.TotalMilliseconds * 1000 / 100_000:F2} µs each"));
 
 Func<Task> raw = () => ping.PingAsync();
 Func<Task> status = () => vpod.GetStatusAsync();

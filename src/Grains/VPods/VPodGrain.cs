@@ -26,6 +26,9 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     private TimeSpan _healthTimerPeriod;
     private IGrainTimer? _restartTimer;
 
+    // The status is immutable and rebuilt only after the record changes: status calls are the hot path.
+    private VPodStatus? _status;
+
     public VPodGrain(
         [PersistentState("vpod", MetaNodeNames.VPodStorage)] IPersistentState<VPodState> state,
         IVPodRuntimeResolver runtimes,
@@ -98,7 +101,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         }
 
         _runtimes.Resolve(spec.DeploymentMethod);
-        spec = WithDefaultPort(spec);
+        spec = WithDefaultPort(Normalize(spec));
         var registry = GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default);
         var holder = await registry.ReserveNameAsync(spec.Name, Id, cancellationToken);
         if (holder is not null)
@@ -171,7 +174,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     public Task<VPodStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
         EnsureExists();
-        return Task.FromResult(ToStatus());
+        return Task.FromResult(_status ??= ToStatus());
     }
 
     public async Task<VPodMetrics> GetMetricsAsync(CancellationToken cancellationToken = default)
@@ -398,6 +401,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         State.Provisioned = false;
         Apply(VPodTrigger.DeleteCompleted, "deleted");
         State.Health = VPodHealth.Unknown;
+        _status = null;
 
         // The record stays as a tombstone so later operations on this id fail clearly; the registry forgets it.
         await _state.WriteStateAsync(cancellationToken);
@@ -593,6 +597,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     {
         var from = State.Phase;
         var to = VPodStateMachine.Next(from, trigger) ?? throw new InvalidVPodOperationException(Id, trigger, from);
+        _status = null;
         var now = _time.GetUtcNow();
         State.Phase = to;
         State.Reason = reason;
@@ -607,6 +612,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
 
     private async Task PersistAsync(CancellationToken cancellationToken)
     {
+        _status = null;
         await _state.WriteStateAsync(cancellationToken);
         try
         {
@@ -655,6 +661,19 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         && existing.RestartPolicy == requested.RestartPolicy
         && (requested.Ports.Count == 0 || existing.Ports.SequenceEqual(requested.Ports));
 
+    /// <summary>
+    /// Copies the spec's collections into plain arrays and dictionaries: whatever collection types a caller used
+    /// (including compiler-generated ones) never reach persisted state, and status calls serialize compactly.
+    /// </summary>
+    private static VPodSpec Normalize(VPodSpec spec) => spec with
+    {
+        Command = spec.Command.ToArray(),
+        Ports = spec.Ports.ToArray(),
+        Volumes = spec.Volumes.ToArray(),
+        Env = new Dictionary<string, string>(spec.Env),
+        Labels = new Dictionary<string, string>(spec.Labels),
+    };
+
     /// <summary>A process vPod running the reference workload with no port gets a free loopback port so several can run side by side.</summary>
     private static VPodSpec WithDefaultPort(VPodSpec spec)
     {
@@ -668,7 +687,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        return spec with { Ports = [port] };
+        return spec with { Ports = new[] { port } };
     }
 
     private VPodStatus ToStatus() => new()
@@ -686,7 +705,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         UpdatedAt = State.UpdatedAt,
         LastExitCode = State.LastExitCode,
         Reason = State.Reason,
-        Transitions = [.. State.Transitions],
+        Transitions = State.Transitions.ToArray(),
         Endpoint = State.Handle?.Endpoint,
         Spec = Spec,
         NextRestartAt = State.NextRestartAt,

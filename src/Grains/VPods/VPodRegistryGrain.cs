@@ -46,7 +46,7 @@ public sealed class VPodRegistryGrain(
     }
 
     public Task<IReadOnlyList<VPodSummary>> ListAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<VPodSummary>>([.. state.State.Entries.Values.OrderBy(e => e.CreatedAt).ThenBy(e => e.Id, StringComparer.Ordinal)]);
+        Task.FromResult<IReadOnlyList<VPodSummary>>(state.State.Entries.Values.OrderBy(e => e.CreatedAt).ThenBy(e => e.Id, StringComparer.Ordinal).ToArray());
 
     public async Task<string?> ReserveNameAsync(string name, string vpodId, CancellationToken cancellationToken = default)
     {
