@@ -293,14 +293,8 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     {
         if (State.Phase == VPodPhase.Provisioning)
         {
-            try
+            if (!await TryProvisionAsync(cancellationToken))
             {
-                State.Handle = await Runtime.ProvisionAsync(Id, Spec, cancellationToken);
-                State.Provisioned = true;
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                await OnLaunchFailedAsync(exception, cancellationToken);
                 return;
             }
 
@@ -326,21 +320,28 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
             await PersistAsync(cancellationToken);
         }
 
-        if (!State.Provisioned)
+        if (!State.Provisioned && !await TryProvisionAsync(cancellationToken))
         {
-            try
-            {
-                State.Handle = await Runtime.ProvisionAsync(Id, Spec, cancellationToken);
-                State.Provisioned = true;
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                await OnLaunchFailedAsync(exception, cancellationToken);
-                return;
-            }
+            return;
         }
 
         await LaunchAsync(cancellationToken);
+    }
+
+    /// <summary>Has the runtime prepare the vPod; on failure records it (Failed, restart policy) and returns false.</summary>
+    private async Task<bool> TryProvisionAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            State.Handle = await Runtime.ProvisionAsync(Id, Spec, cancellationToken);
+            State.Provisioned = true;
+            return true;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            await OnLaunchFailedAsync(exception, cancellationToken);
+            return false;
+        }
     }
 
     private async Task LaunchAsync(CancellationToken cancellationToken)

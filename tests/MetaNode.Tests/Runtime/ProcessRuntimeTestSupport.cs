@@ -53,19 +53,8 @@ internal sealed class ProcessRuntimeSandbox : IAsyncDisposable
 internal static class ProcessTestWait
 {
     /// <summary>Polls <paramref name="condition"/> until it holds; fails naming <paramref name="what"/> after <paramref name="timeout"/>.</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (stopwatch.Elapsed > timeout)
-            {
-                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0}s waiting for {what}.");
-            }
-
-            await Task.Delay(25);
-        }
-    }
+    public static Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what) =>
+        MetaNode.Tests.Infrastructure.Eventually.WaitAsync(condition, ok => ok, what, timeout);
 
     /// <summary>Reads the vPod's logs until <paramref name="condition"/> holds for them.</summary>
     public static async Task<IReadOnlyList<LogLine>> LogsAsync(ProcessRuntime runtime, string vpodId, Func<IReadOnlyList<LogLine>, bool> condition, string what)
