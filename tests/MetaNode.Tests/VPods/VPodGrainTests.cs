@@ -143,9 +143,14 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
         Assert.Equal(0, status.RestartCount);
         Assert.Equal(VPodHealth.Unhealthy, status.Health);
         Assert.Null(status.NextRestartAt);
-        var summary = (await fixture.Grains.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).ListAsync()).Single(s => s.Id == status.Id);
-        Assert.False(summary.ShouldRun);
-        Assert.Equal(VPodPhase.Failed, summary.Phase);
+
+        // The registry is updated after the vPod's own record: wait for it rather than race it.
+        var registry = fixture.Grains.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default);
+        var summary = await Eventually.WaitAsync(
+            async () => (await registry.ListAsync()).Single(s => s.Id == status.Id),
+            s => s.Phase == VPodPhase.Failed && !s.ShouldRun,
+            "the registry to list the vPod as Failed and not to be run");
+        Assert.Equal(0, summary.RestartCount);
     }
 
     [Fact]
