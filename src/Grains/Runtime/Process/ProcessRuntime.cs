@@ -416,7 +416,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
 
         var environment = startInfo.Environment;
         environment.Clear();
-        foreach (var name in _options.InheritedEnvironment)
+        foreach (var name in _options.InheritedEnvironment ?? ProcessRuntimeOptions.DefaultInheritedEnvironment)
         {
             if (Environment.GetEnvironmentVariable(name) is { } value)
             {
