@@ -57,6 +57,8 @@ public sealed class ProcessRuntimeOptionsTests
             ["MetaNode:Runtime:Process:DataDirectory"] = root,
             ["MetaNode:Runtime:Process:LogMaxFiles"] = "5",
             ["MetaNode:Runtime:Process:HostAddress"] = "0.0.0.0",
+            ["MetaNode:Runtime:Process:InheritedEnvironment:0"] = "PATH",
+            ["MetaNode:Runtime:Process:InheritedEnvironment:1"] = "EXTRA",
         });
 
         provider.GetRequiredService<IStartupValidator>().Validate();
@@ -67,6 +69,8 @@ public sealed class ProcessRuntimeOptionsTests
         Assert.Equal(DeploymentMethod.Process, runtime.Method);
         Assert.Equal(5, options.LogMaxFiles);
         Assert.Equal("0.0.0.0", options.HostAddress);
+        Assert.Equal(["PATH", "EXTRA"], options.InheritedEnvironment);
+        Assert.Null(new ProcessRuntimeOptions().InheritedEnvironment);
         Assert.Equal(Path.Combine(root, "vpods", "vpod-x"), runtime.GetVPodDirectory("vpod-x"));
     }
 

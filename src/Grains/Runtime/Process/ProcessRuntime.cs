@@ -99,6 +99,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         return Path.Combine(_vpodsRoot, vpodId);
     }
 
+    /// <summary>Checks the spec and creates the vPod's directories. The handle is not running (empty id) unless the vPod's process already runs here.</summary>
     public Task<RuntimeHandle> ProvisionAsync(string vpodId, VPodSpec spec, CancellationToken cancellationToken = default)
     {
         ThrowIfDisposed();
@@ -107,6 +108,11 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         _ = ProcessCommand.Resolve(spec, _options);
         Directory.CreateDirectory(DataDirectoryOf(vpodId));
         Directory.CreateDirectory(LogsDirectoryOf(vpodId));
+        if (_processes.TryGetValue(vpodId, out var current) && current.ExitCode is null)
+        {
+            return Task.FromResult(current.Handle);
+        }
+
         return Task.FromResult(new RuntimeHandle(DeploymentMethod.Process, string.Empty, NodeId, default, InstanceId));
     }
 
@@ -410,7 +416,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
 
         var environment = startInfo.Environment;
         environment.Clear();
-        foreach (var name in _options.InheritedEnvironment)
+        foreach (var name in _options.InheritedEnvironment ?? ProcessRuntimeOptions.DefaultInheritedEnvironment)
         {
             if (Environment.GetEnvironmentVariable(name) is { } value)
             {
@@ -685,8 +691,9 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
 
         if (_processes.TryGetValue(vpodId, out var current) && IsTracked(current, handle))
         {
-            return current.ExitCode is { } exitCode
-                ? new WorkloadObservation(WorkloadState.Exited, exitCode, Detail: $"process {pid} exited with code {exitCode}")
+            // Exited once the output is in the log too, so whoever reacts to the exit reads the complete log.
+            return current.Completed.IsCompletedSuccessfully
+                ? new WorkloadObservation(WorkloadState.Exited, current.Completed.Result, Detail: $"process {pid} exited with code {current.Completed.Result}")
                 : new WorkloadObservation(WorkloadState.Running, Detail: $"process {pid}");
         }
 

@@ -32,11 +32,15 @@ public sealed class ProcessRuntimeOptions
     /// </summary>
     public bool IsolateProcessGroup { get; set; } = true;
 
+    /// <summary>The variables a workload inherits when <see cref="InheritedEnvironment"/> is not configured.</summary>
+    public static IReadOnlyList<string> DefaultInheritedEnvironment { get; } = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "DOTNET_ROOT"];
+
     /// <summary>
-    /// Variables of the silo's environment a workload inherits. Everything else (connection strings, keys) stays in the silo;
-    /// the spec's <c>Env</c> and the <c>METANODE_*</c> variables are added on top.
+    /// Variables of the silo's environment a workload inherits; null means <see cref="DefaultInheritedEnvironment"/>. Everything
+    /// else (connection strings, keys) stays in the silo; the spec's <c>Env</c> and the <c>METANODE_*</c> variables are added on top.
+    /// (Null rather than a pre-filled list because configuration binding appends to a list instead of replacing it.)
     /// </summary>
-    public List<string> InheritedEnvironment { get; set; } = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "DOTNET_ROOT"];
+    public List<string>? InheritedEnvironment { get; set; }
 
     private static string DefaultDataDirectory()
     {

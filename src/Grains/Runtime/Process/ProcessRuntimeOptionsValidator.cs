@@ -51,18 +51,13 @@ public sealed class ProcessRuntimeOptionsValidator : IValidateOptions<ProcessRun
             failures.Add($"{Prefix}{nameof(options.LogPollInterval)} must be between 00:00:00.010 and 00:00:10; got '{options.LogPollInterval.ToString("c", CultureInfo.InvariantCulture)}'.");
         }
 
-        if (options.InheritedEnvironment is null)
+        if (options.InheritedEnvironment is { } inherited)
         {
-            failures.Add($"{Prefix}{nameof(options.InheritedEnvironment)} must be a list of variable names; got null.");
-        }
-        else
-        {
-            for (var i = 0; i < options.InheritedEnvironment.Count; i++)
+            for (var i = 0; i < inherited.Count; i++)
             {
-                var variable = options.InheritedEnvironment[i];
-                if (!ProcessCommand.IsValidEnvironmentName(variable))
+                if (!ProcessCommand.IsValidEnvironmentName(inherited[i]))
                 {
-                    failures.Add($"{Prefix}{nameof(options.InheritedEnvironment)}:{i.ToString(CultureInfo.InvariantCulture)} must be an environment variable name; got '{variable}'.");
+                    failures.Add($"{Prefix}{nameof(options.InheritedEnvironment)}:{i.ToString(CultureInfo.InvariantCulture)} must be an environment variable name; got '{inherited[i]}'.");
                 }
             }
         }
