@@ -50,6 +50,36 @@ public sealed class ClusterProfileTests(PostgresServer postgres) : IAsyncLifetim
     private static string Phase(JsonElement status) => status.GetProperty("phase").GetString()!;
 
     [Fact]
+    public async Task DbMigrateCommand_InstallsTheQueries_AndIsIdempotent()
+    {
+        for (var run = 0; run < 2; run++)
+        {
+            var info = new System.Diagnostics.ProcessStartInfo(SiloProcess.DotnetHost)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = AppContext.BaseDirectory,
+            };
+            foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "metanode-silo.dll"), "db", "migrate", $"--MetaNode:Database:ConnectionString={_connectionString}" })
+            {
+                info.ArgumentList.Add(argument);
+            }
+
+            using var process = System.Diagnostics.Process.Start(info)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            Assert.True(process.ExitCode == 0, $"db migrate run {run + 1} failed: {await stdout} {await stderr}");
+            Assert.Contains("database schema is up to date", await stdout, StringComparison.Ordinal);
+        }
+
+        await using var connection = new Npgsql.NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT count(*) FROM OrleansQuery WHERE QueryKey IN ('GatewaysQueryKey', 'WriteToStorageKey', 'UpsertReminderRowKey')", connection);
+        Assert.Equal(3L, (long)(await command.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
     public async Task TwoSilos_KillOne_EveryVPodStaysReachableWithItsState()
     {
         var a = NewSilo("a");
