@@ -111,13 +111,10 @@ public static class MetaNodeSiloExtensions
         ArgumentNullException.ThrowIfNull(options);
         silo.Services.AddMetaNodeGrains();
         silo.Services.AddProcessRuntime();
-        silo.Services.PostConfigure<ProcessRuntimeOptions>(o =>
-        {
-            if (string.IsNullOrEmpty(o.DataDirectory))
-            {
-                o.DataDirectory = options.DataDirectory;
-            }
-        });
+
+        // vPod data and logs live under the silo's data directory unless MetaNode:Runtime:Process:DataDirectory says otherwise.
+        var processDataDirectory = silo.Configuration["MetaNode:Runtime:Process:DataDirectory"];
+        silo.Services.PostConfigure<ProcessRuntimeOptions>(o => o.DataDirectory = string.IsNullOrWhiteSpace(processDataDirectory) ? options.DataDirectory : o.DataDirectory);
         silo.Services.TryAddSingleton<SiloReadiness>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloReadiness>());
         return silo;

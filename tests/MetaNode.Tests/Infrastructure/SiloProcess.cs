@@ -147,6 +147,35 @@ public sealed class SiloProcess : IAsyncDisposable
         _process?.Dispose();
     }
 
+    /// <summary>
+    /// Kills workloads still running from a test's data directory (a test that failed half-way leaves its vPods
+    /// behind). Only processes whose working directory lies under <paramref name="dataDirectory"/> are touched.
+    /// </summary>
+    public static void KillWorkloadsUnder(string dataDirectory)
+    {
+        var root = Path.GetFullPath(dataDirectory) + Path.DirectorySeparatorChar;
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var cwd = new DirectoryInfo(Path.Combine(entry, "cwd")).LinkTarget;
+                if (cwd is not null && (cwd + Path.DirectorySeparatorChar).StartsWith(root, StringComparison.Ordinal))
+                {
+                    _ = Kill(pid, 9);
+                }
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                // The process ended meanwhile, or is not ours to inspect.
+            }
+        }
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -21,6 +21,8 @@ public sealed class ClusterProfileTests(PostgresServer postgres) : IAsyncLifetim
             await silo.DisposeAsync();
         }
 
+        SiloProcess.KillWorkloadsUnder(_root);
+
         try
         {
             Directory.Delete(_root, recursive: true);

@@ -20,6 +20,8 @@ public sealed class EmbeddedSiloTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _silo.DisposeAsync();
+
+        SiloProcess.KillWorkloadsUnder(_dataDirectory);
         try
         {
             Directory.Delete(_dataDirectory, recursive: true);

@@ -47,6 +47,10 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
         var logs = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Any(x => x.Text.Contains("/healthz", StringComparison.Ordinal)), "a request log line for /healthz");
         Assert.All(logs, l => Assert.NotEqual(LogStream.None, l.Stream));
 
+        var vpodDirectory = Path.Combine(fixture.DataDirectory, "vpods", id);
+        Assert.True(Directory.Exists(Path.Combine(vpodDirectory, "data")), "the workload's data directory is under the silo's data directory");
+        Assert.True(File.Exists(Path.Combine(vpodDirectory, "logs", "vpod.log")), "the workload's log is under the silo's data directory");
+
         var metrics = await grain.GetMetricsAsync();
         Assert.True(metrics.Resources.MemoryBytes > 0, "a running workload uses memory");
         Assert.Equal(created.Spec.MemoryBytes, metrics.Resources.MemoryLimitBytes);
@@ -64,6 +68,7 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
 
         var deleted = await grain.DeleteAsync(new StopOptions());
         Assert.Equal(VPodPhase.Deleted, deleted.Phase);
+        Assert.False(Directory.Exists(vpodDirectory), "delete removes the vPod's data and logs");
 
         var error = await Assert.ThrowsAsync<InvalidVPodOperationException>(() => grain.StartAsync());
         Assert.Equal(VPodPhase.Deleted, error.Phase);
