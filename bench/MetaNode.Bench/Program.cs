@@ -75,6 +75,7 @@ try
 }
 catch (IOException)
 {
+    // A file still held open by an exiting process: the temporary directory is left for the OS to clean.
 }
 
 async Task<Result> RunAsync(Func<Task> call, TimeSpan duration)

@@ -29,6 +29,7 @@ public sealed class ClusterProfileTests(PostgresServer postgres) : IAsyncLifetim
         }
         catch (IOException)
         {
+            // A file still held open by an exiting process: the temporary directory is left for the OS to clean.
         }
     }
 

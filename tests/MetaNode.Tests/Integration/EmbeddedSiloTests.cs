@@ -28,6 +28,7 @@ public sealed class EmbeddedSiloTests : IAsyncLifetime
         }
         catch (IOException)
         {
+            // A file still held open by an exiting process: the temporary directory is left for the OS to clean.
         }
     }
 
