@@ -126,10 +126,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     public async Task<VPodStatus> StartAsync(CancellationToken cancellationToken = default)
     {
         EnsureExists();
-        Apply(VPodTrigger.Start, "start requested");
-        State.DesiredRunning = true;
-        CancelRestart();
-        await PersistAsync(cancellationToken);
+        await BeginOperationAsync(VPodTrigger.Start, "start requested", desiredRunning: true, cancellationToken);
         await ProvisionAndLaunchAsync(cancellationToken);
         return ToStatus();
     }
@@ -139,10 +136,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         ArgumentNullException.ThrowIfNull(options);
         EnsureExists();
         ValidateTimeout(options);
-        Apply(VPodTrigger.Stop, options.Force ? "forced stop requested" : "stop requested");
-        State.DesiredRunning = false;
-        CancelRestart();
-        await PersistAsync(cancellationToken);
+        await BeginOperationAsync(VPodTrigger.Stop, options.Force ? "forced stop requested" : "stop requested", desiredRunning: false, cancellationToken);
         await CompleteStopAsync(options, cancellationToken);
         return ToStatus();
     }
@@ -150,10 +144,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     public async Task<VPodStatus> RestartAsync(CancellationToken cancellationToken = default)
     {
         EnsureExists();
-        Apply(VPodTrigger.Restart, "restart requested");
-        State.DesiredRunning = true;
-        CancelRestart();
-        await PersistAsync(cancellationToken);
+        await BeginOperationAsync(VPodTrigger.Restart, "restart requested", desiredRunning: true, cancellationToken);
         await RelaunchAsync(countRestart: true, cancellationToken);
         return ToStatus();
     }
@@ -163,10 +154,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         ArgumentNullException.ThrowIfNull(options);
         EnsureExists();
         ValidateTimeout(options);
-        Apply(VPodTrigger.Delete, "delete requested");
-        State.DesiredRunning = false;
-        CancelRestart();
-        await PersistAsync(cancellationToken);
+        await BeginOperationAsync(VPodTrigger.Delete, "delete requested", desiredRunning: false, cancellationToken);
         await CompleteDeleteAsync(options, cancellationToken);
         return ToStatus();
     }
@@ -218,6 +206,15 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         EnsureExists();
         await ReconcileCoreAsync(cancellationToken);
         return ToStatus();
+    }
+
+    /// <summary>Records a user operation: the phase it leads to, whether the workload should run, no pending policy restart; persisted before acting.</summary>
+    private async Task BeginOperationAsync(VPodTrigger trigger, string reason, bool desiredRunning, CancellationToken cancellationToken)
+    {
+        Apply(trigger, reason);
+        State.DesiredRunning = desiredRunning;
+        CancelRestart();
+        await PersistAsync(cancellationToken);
     }
 
     /// <summary>Brings the record and the runtime back in line: finishes half-done operations, adopts or replaces the workload.</summary>

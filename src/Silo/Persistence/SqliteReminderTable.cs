@@ -175,23 +175,16 @@ public sealed partial class SqliteReminderTable : IReminderTable, IDisposable
     /// <summary>Closes the pooled connections to the database file.</summary>
     public void Dispose() => _database.Dispose();
 
-    private async Task<ReminderTableData> QueryAsync(
+    private Task<ReminderTableData> QueryAsync(
         string operation,
         string sql,
         Action<SqliteCommand> addParameters,
-        CancellationToken cancellationToken)
-    {
-        try
+        CancellationToken cancellationToken) =>
+        RunAsync(operation, sql, addParameters, async (command, ct) =>
         {
-            await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            command.Parameters.AddWithValue("$service", _serviceId);
-            addParameters(command);
-
             var entries = new List<ReminderEntry>();
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
             {
                 entries.Add(new ReminderEntry
                 {
@@ -204,18 +197,21 @@ public sealed partial class SqliteReminderTable : IReminderTable, IDisposable
             }
 
             return new ReminderTableData(entries);
-        }
-        catch (Exception exception) when (exception is SqliteException or IOException)
-        {
-            LogOperationFailed(exception, operation, _database.FullPath);
-            throw;
-        }
-    }
+        }, cancellationToken);
 
-    private async Task<int> ExecuteAsync(
+    private Task<int> ExecuteAsync(
         string operation,
         string sql,
         Action<SqliteCommand> addParameters,
+        CancellationToken cancellationToken) =>
+        RunAsync(operation, sql, addParameters, (command, ct) => command.ExecuteNonQueryAsync(ct), cancellationToken);
+
+    /// <summary>Opens a connection, prepares <paramref name="sql"/> scoped to this service, runs it, and logs a storage failure before rethrowing it.</summary>
+    private async Task<T> RunAsync<T>(
+        string operation,
+        string sql,
+        Action<SqliteCommand> addParameters,
+        Func<SqliteCommand, CancellationToken, Task<T>> run,
         CancellationToken cancellationToken)
     {
         try
@@ -225,7 +221,7 @@ public sealed partial class SqliteReminderTable : IReminderTable, IDisposable
             command.CommandText = sql;
             command.Parameters.AddWithValue("$service", _serviceId);
             addParameters(command);
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return await run(command, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is SqliteException or IOException)
         {
