@@ -84,6 +84,37 @@ public static partial class VPodSpecValidation
             }
         }
 
+        if (spec.Replicas is < 1 or > 100)
+        {
+            errors.Add($"replicas '{spec.Replicas}' is invalid: use 1-100.");
+        }
+
+        foreach (var secret in spec.ImagePullSecrets)
+        {
+            if (string.IsNullOrWhiteSpace(secret) || !NamePattern().IsMatch(secret))
+            {
+                errors.Add($"image pull secret '{secret}' is invalid: use a lower-case DNS name.");
+            }
+        }
+
+        if (spec.PersistentStorage is { } storage)
+        {
+            if (storage.SizeBytes < MinimumMemoryBytes)
+            {
+                errors.Add($"persistent storage size '{storage.SizeBytes}' bytes is invalid: at least 4Mi.");
+            }
+
+            if (!storage.MountPath.StartsWith('/'))
+            {
+                errors.Add($"persistent storage mount path '{storage.MountPath}' must be an absolute path.");
+            }
+        }
+
+        if (spec.Cluster is { } cluster && !NamePattern().IsMatch(cluster))
+        {
+            errors.Add($"cluster '{cluster}' is invalid: use 1-63 lower-case letters, digits, '-' or '.'.");
+        }
+
         return errors;
     }
 

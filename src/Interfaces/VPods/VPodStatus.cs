@@ -44,6 +44,10 @@ public sealed record VPodStatus
     [Id(14)] public string? Endpoint { get; init; }
     [Id(15)] public VPodSpec? Spec { get; init; }
     [Id(16)] public DateTimeOffset? NextRestartAt { get; init; }
+    /// <summary>The vPod's own chain account (compute and validator vPods), when it has one.</summary>
+    [Id(17)] public string? Address { get; init; }
+    /// <summary>True when the workload's last exit was an out-of-memory kill.</summary>
+    [Id(18)] public bool OomKilled { get; init; }
 }
 
 /// <summary>A row of <c>vpod list</c>, kept by the registry.</summary>
