@@ -8,4 +8,10 @@ public static class MetaNodeNames
 
     /// <summary>Named <see cref="HttpClient"/> used to talk to workloads.</summary>
     public const string WorkloadHttpClient = "metanode-workload";
+
+    /// <summary>The silo's stream provider (chain events, leader changes, federated updates).</summary>
+    public const string StreamProvider = "metanode";
+
+    /// <summary>Grain storage for stream subscriptions (the name Orleans looks up).</summary>
+    public const string PubSubStorage = "PubSubStore";
 }

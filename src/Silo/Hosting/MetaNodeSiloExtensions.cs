@@ -75,7 +75,8 @@ public static class MetaNodeSiloExtensions
 
             silo.AddAdoNetGrainStorage(MetaNodeNames.VPodStorage, Database);
             silo.AddAdoNetGrainStorageAsDefault(Database);
-            UseOrleansSerializer<AdoNetGrainStorageOptions>(silo, MetaNodeNames.VPodStorage, ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME);
+            silo.AddAdoNetGrainStorage(MetaNodeNames.PubSubStorage, Database);
+            UseOrleansSerializer<AdoNetGrainStorageOptions>(silo, MetaNodeNames.VPodStorage, ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, MetaNodeNames.PubSubStorage);
             silo.UseAdoNetReminderService(o =>
             {
                 o.Invariant = options.Database.Invariant;
@@ -87,7 +88,8 @@ public static class MetaNodeSiloExtensions
         var sqlite = Path.Combine(options.DataDirectory, "metanode.db");
         silo.AddSqliteGrainStorage(MetaNodeNames.VPodStorage, o => o.DatabasePath = sqlite);
         silo.AddSqliteGrainStorageAsDefault(o => o.DatabasePath = sqlite);
-        UseOrleansSerializer<SqliteStorageOptions>(silo, MetaNodeNames.VPodStorage, ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME);
+        silo.AddSqliteGrainStorage(MetaNodeNames.PubSubStorage, o => o.DatabasePath = sqlite);
+        UseOrleansSerializer<SqliteStorageOptions>(silo, MetaNodeNames.VPodStorage, ProviderConstants.DEFAULT_STORAGE_PROVIDER_NAME, MetaNodeNames.PubSubStorage);
         silo.UseSqliteReminderService(o => o.DatabasePath = sqlite);
         return silo;
     }
@@ -110,6 +112,10 @@ public static class MetaNodeSiloExtensions
     {
         ArgumentNullException.ThrowIfNull(options);
         silo.Services.AddMetaNodeGrains();
+
+        // Stream events are not durable across a silo loss (memory queues): consumers treat them as hints and
+        // every protocol built on them re-reads persisted state or the chain to recover.
+        silo.AddMemoryStreams(MetaNodeNames.StreamProvider);
         silo.Services.AddProcessRuntime();
 
         // vPod data and logs live under the silo's data directory unless MetaNode:Runtime:Process:DataDirectory says otherwise.
