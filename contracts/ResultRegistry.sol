@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title ResultRegistry
+/// @notice Records the result of each federated round once, when k distinct validators of the current set signed the
+///         same EIP-712 digest. The full record is in the RoundFinalized event; storage keeps one slot per round: the
+///         block it was finalized in and a 192-bit commitment to the record, so a reader finds the event and checks it.
+/// @dev Gas: one fresh storage slot per round, one cold SLOAD per signer (the signer's set id), signatures packed
+///      65 bytes each (r, s, v) and sorted by signer address so distinctness is one comparison per signature.
+contract ResultRegistry {
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+
+    /// @notice EIP-712 type of a round finalization.
+    bytes32 public constant FINALIZE_TYPEHASH =
+        keccak256("FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef)");
+
+    /// @notice EIP-712 type of a validator-set rotation; nonce is the current set id, so a rotation cannot be replayed.
+    bytes32 public constant ROTATE_TYPEHASH =
+        keccak256("RotateValidators(address[] validators,uint64 threshold,uint64 nonce)");
+
+    bytes32 private constant NAME_HASH = keccak256("MetaNode ResultRegistry");
+    bytes32 private constant VERSION_HASH = keccak256("1");
+    uint256 private constant SIGNATURE_LENGTH = 65;
+    uint256 private constant MAX_VALIDATORS = 64;
+
+    uint256 private immutable _cachedChainId;
+    bytes32 private immutable _cachedDomainSeparator;
+
+    /// @dev Threshold and current set id share one slot: one SLOAD per finalization.
+    uint64 private _threshold;
+    uint64 private _setId;
+
+    /// @dev A validator counts only while its recorded set id is the current one: rotation clears nobody, it moves on.
+    mapping(address => uint64) private _validatorSet;
+    address[] private _validators;
+
+    /// @dev keccak256(jobId, round) => blockNumber << 192 | low 192 bits of the FinalizeRound struct hash.
+    mapping(bytes32 => uint256) private _rounds;
+
+    event RoundFinalized(
+        bytes32 indexed jobId, uint64 indexed round, bytes32 resultHash, bytes32 receiptsRoot, bytes32 modelRef
+    );
+    event ValidatorsRotated(uint64 indexed setId, address[] validators, uint64 threshold);
+
+    error RoundAlreadyFinalized(bytes32 jobId, uint64 round, uint64 blockNumber);
+    error NotEnoughSignatures(uint256 given, uint256 threshold);
+    error MalformedSignatures(uint256 length);
+    error InvalidSignature(uint256 index);
+    error SignersNotSorted(uint256 index, address signer);
+    error NotAValidator(uint256 index, address signer);
+    error InvalidValidatorSet(string reason);
+    error InvalidThreshold(uint256 threshold, uint256 validators);
+
+    constructor(address[] memory validators_, uint64 threshold_) {
+        _cachedChainId = block.chainid;
+        _cachedDomainSeparator = _buildDomainSeparator();
+        _setValidators(validators_, threshold_);
+    }
+
+    // ------------------------------------------------------------------ finalization
+
+    /// @notice Records (jobId, round) once. `signatures` is k or more 65-byte (r, s, v) signatures over
+    ///         hashFinalizeRound(...), ordered by strictly increasing signer address.
+    function finalizeRound(
+        bytes32 jobId,
+        uint64 round,
+        bytes32 resultHash,
+        bytes32 receiptsRoot,
+        bytes32 modelRef,
+        bytes calldata signatures
+    ) external {
+        bytes32 key = _roundKey(jobId, round);
+        uint256 existing = _rounds[key];
+        if (existing != 0) {
+            revert RoundAlreadyFinalized(jobId, round, uint64(existing >> 192));
+        }
+
+        bytes32 structHash = keccak256(abi.encode(FINALIZE_TYPEHASH, jobId, round, resultHash, receiptsRoot, modelRef));
+        _verify(_typedDigest(structHash), signatures);
+        _rounds[key] = (block.number << 192) | (uint256(structHash) & type(uint192).max);
+        emit RoundFinalized(jobId, round, resultHash, receiptsRoot, modelRef);
+    }
+
+    /// @notice The block a round was finalized in (0 when it was not) and the 192-bit commitment to its record:
+    ///         the low 192 bits of keccak256(abi.encode(FINALIZE_TYPEHASH, jobId, round, resultHash, receiptsRoot, modelRef)).
+    function getRound(bytes32 jobId, uint64 round) external view returns (uint64 blockNumber, bytes24 commitment) {
+        uint256 record = _rounds[_roundKey(jobId, round)];
+        return (uint64(record >> 192), bytes24(uint192(record)));
+    }
+
+    function isFinalized(bytes32 jobId, uint64 round) external view returns (bool) {
+        return _rounds[_roundKey(jobId, round)] != 0;
+    }
+
+    /// @notice The EIP-712 digest validators sign for a round.
+    function hashFinalizeRound(bytes32 jobId, uint64 round, bytes32 resultHash, bytes32 receiptsRoot, bytes32 modelRef)
+        external
+        view
+        returns (bytes32)
+    {
+        return _typedDigest(keccak256(abi.encode(FINALIZE_TYPEHASH, jobId, round, resultHash, receiptsRoot, modelRef)));
+    }
+
+    // ------------------------------------------------------------------ validator set
+
+    /// @notice Replaces the validator set; authorised by k signatures of the current set over
+    ///         hashRotateValidators(newValidators, newThreshold, setId()). The new set must be sorted ascending.
+    function rotateValidators(address[] calldata newValidators, uint64 newThreshold, bytes calldata signatures) external {
+        _verify(_typedDigest(_rotationStructHash(newValidators, newThreshold, _setId)), signatures);
+        _setValidators(newValidators, newThreshold);
+    }
+
+    function hashRotateValidators(address[] calldata newValidators, uint64 newThreshold, uint64 nonce)
+        external
+        view
+        returns (bytes32)
+    {
+        return _typedDigest(_rotationStructHash(newValidators, newThreshold, nonce));
+    }
+
+    function validators() external view returns (address[] memory) {
+        return _validators;
+    }
+
+    function threshold() external view returns (uint64) {
+        return _threshold;
+    }
+
+    /// @notice The id of the current validator set; also the nonce the next rotation must sign.
+    function setId() external view returns (uint64) {
+        return _setId;
+    }
+
+    function isValidator(address account) external view returns (bool) {
+        return account != address(0) && _validatorSet[account] == _setId;
+    }
+
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparator();
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _verify(bytes32 digest, bytes calldata signatures) private view {
+        uint256 length = signatures.length;
+        if (length % SIGNATURE_LENGTH != 0) {
+            revert MalformedSignatures(length);
+        }
+
+        uint256 count = length / SIGNATURE_LENGTH;
+        uint64 required = _threshold;
+        uint64 current = _setId;
+        if (count < required) {
+            revert NotEnoughSignatures(count, required);
+        }
+
+        address previous = address(0);
+        for (uint256 i = 0; i < count; ++i) {
+            bytes32 r;
+            bytes32 s;
+            uint8 v;
+            assembly ("memory-safe") {
+                let offset := add(signatures.offset, mul(i, 65))
+                r := calldataload(offset)
+                s := calldataload(add(offset, 32))
+                v := byte(0, calldataload(add(offset, 64)))
+            }
+
+            if (v < 27) {
+                v += 27;
+            }
+
+            // Reject malleable (high-s) signatures as EIP-2 does for transactions.
+            if (uint256(s) > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0 || (v != 27 && v != 28)) {
+                revert InvalidSignature(i);
+            }
+
+            address signer = ecrecover(digest, v, r, s);
+            if (signer == address(0)) {
+                revert InvalidSignature(i);
+            }
+
+            if (signer <= previous) {
+                revert SignersNotSorted(i, signer);
+            }
+
+            if (_validatorSet[signer] != current) {
+                revert NotAValidator(i, signer);
+            }
+
+            previous = signer;
+        }
+    }
+
+    function _setValidators(address[] memory newValidators, uint64 newThreshold) private {
+        uint256 n = newValidators.length;
+        if (n == 0 || n > MAX_VALIDATORS) {
+            revert InvalidValidatorSet("size must be 1-64");
+        }
+
+        if (newThreshold == 0 || newThreshold > n) {
+            revert InvalidThreshold(newThreshold, n);
+        }
+
+        uint64 next = _setId + 1;
+        delete _validators;
+        address previous = address(0);
+        for (uint256 i = 0; i < n; ++i) {
+            address validator = newValidators[i];
+            if (validator <= previous) {
+                revert InvalidValidatorSet("validators must be non-zero and sorted ascending, without duplicates");
+            }
+
+            _validatorSet[validator] = next;
+            _validators.push(validator);
+            previous = validator;
+        }
+
+        _threshold = newThreshold;
+        _setId = next;
+        emit ValidatorsRotated(next, newValidators, newThreshold);
+    }
+
+    function _rotationStructHash(address[] calldata newValidators, uint64 newThreshold, uint64 nonce)
+        private
+        pure
+        returns (bytes32)
+    {
+        return keccak256(
+            abi.encode(ROTATE_TYPEHASH, keccak256(abi.encodePacked(newValidators)), newThreshold, nonce)
+        );
+    }
+
+    function _roundKey(bytes32 jobId, uint64 round) private pure returns (bytes32 key) {
+        assembly ("memory-safe") {
+            mstore(0x00, jobId)
+            mstore(0x20, round)
+            key := keccak256(0x00, 0x40)
+        }
+    }
+
+    function _typedDigest(bytes32 structHash) private view returns (bytes32 digest) {
+        bytes32 separator = _domainSeparator();
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, hex"1901")
+            mstore(add(ptr, 0x02), separator)
+            mstore(add(ptr, 0x22), structHash)
+            digest := keccak256(ptr, 0x42)
+        }
+    }
+
+    function _domainSeparator() private view returns (bytes32) {
+        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(abi.encode(DOMAIN_TYPEHASH, NAME_HASH, VERSION_HASH, block.chainid, address(this)));
+    }
+}

@@ -1,0 +1,79 @@
+using MetaNode.VPods;
+using Orleans.Concurrency;
+
+namespace MetaNode.Chain;
+
+/// <summary>The silo's view of the chain: status, registry deployment, validator set, rounds. Key: <see cref="ChainKeys.Default"/>.</summary>
+[Alias("MetaNode.Chain.IChainGrain")]
+public interface IChainGrain : IGrainWithStringKey
+{
+    [Alias("GetStatus"), AlwaysInterleave]
+    Task<ChainStatus> GetStatusAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deploys a new ResultRegistry and makes it the registry every silo uses.</summary>
+    [Alias("Deploy")]
+    Task<ChainStatus> DeployRegistryAsync(DeployRegistryCommand command, CancellationToken cancellationToken = default);
+
+    [Alias("GetValidators"), AlwaysInterleave]
+    Task<ValidatorSet> GetValidatorsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The round as recorded on chain, with the event's fields checked against the registry's commitment.</summary>
+    [Alias("GetRound"), AlwaysInterleave]
+    Task<RoundRecord> GetRoundAsync(string jobId, long round, CancellationToken cancellationToken = default);
+
+    /// <summary>Collects signatures from validator vPods and has the operator account submit <c>finalizeRound</c> once.</summary>
+    [Alias("Finalize")]
+    Task<FinalizationResult> FinalizeRoundAsync(FinalizeRoundCommand command, CancellationToken cancellationToken = default);
+
+    /// <summary>The registry's current address (after any <c>chain deploy</c>), or null when the chain is off.</summary>
+    [Alias("GetRegistry"), AlwaysInterleave]
+    Task<string?> GetRegistryAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Rotates the registry's validator set to <paramref name="validators"/>, signed by k validator vPods of the current set.</summary>
+    [Alias("Rotate")]
+    Task<ValidatorSet> RotateValidatorsAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// One chain account (key: its address, lower case): the only submitter for that key. It serialises nonces,
+/// estimates gas under caps, pays EIP-1559 fees, polls receipts, waits for confirmations, retries transport errors
+/// and replaces a stuck transaction.
+/// </summary>
+[Alias("MetaNode.Chain.IChainAccountGrain")]
+public interface IChainAccountGrain : IGrainWithStringKey
+{
+    /// <summary>Submits <c>finalizeRound</c> unless the round is already on chain; a resubmission is recognised and reported.</summary>
+    [Alias("FinalizeRound")]
+    Task<FinalizationResult> FinalizeRoundAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default);
+
+    /// <summary>Deploys a ResultRegistry; returns the receipt with the contract address.</summary>
+    [Alias("DeployRegistry")]
+    Task<TransactionResult> DeployRegistryAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default);
+
+    [Alias("RotateValidators")]
+    Task<TransactionResult> RotateValidatorsAsync(string registry, IReadOnlyList<string> validators, int threshold, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default);
+
+    [Alias("GetUsage"), AlwaysInterleave]
+    Task<BlockchainUsage> GetUsageAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>Polls the registry's logs from a persisted checkpoint and publishes typed events on <see cref="ChainStreams.RegistryEvents"/>. Key: <see cref="ChainKeys.Default"/>.</summary>
+[Alias("MetaNode.Chain.IChainWatcherGrain")]
+public interface IChainWatcherGrain : IGrainWithStringKey
+{
+    /// <summary>Makes sure the watcher runs (idempotent).</summary>
+    [Alias("Ensure")]
+    Task EnsureRunningAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Polls once now and returns the position.</summary>
+    [Alias("Poll")]
+    Task<ChainWatcherStatus> PollAsync(CancellationToken cancellationToken = default);
+
+    [Alias("GetStatus"), AlwaysInterleave]
+    Task<ChainWatcherStatus> GetStatusAsync(CancellationToken cancellationToken = default);
+}
+
+public static class ChainKeys
+{
+    public const string Default = "default";
+}

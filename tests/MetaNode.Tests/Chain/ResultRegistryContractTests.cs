@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Numerics;
+using MetaNode.Chain;
+using MetaNode.Grains.Chain;
+using MetaNode.Tests.Infrastructure;
+using Nethereum.Signer;
+using Nethereum.ABI.EIP712;
+using Xunit.Abstractions;
+
+namespace MetaNode.Tests.Chain;
+
+/// <summary>The ResultRegistry contract on a real anvil, driven through Nethereum.</summary>
+public sealed class ResultRegistryContractTests(AnvilFixture anvil, ITestOutputHelper output) : IClassFixture<AnvilFixture>
+{
+    [Fact]
+    public async Task Artifacts_MatchTheSources_WhenRecompiledWithSolcJs()
+    {
+        var root = AnvilNode.RepositoryRoot;
+        var info = new ProcessStartInfo("node", "compile.js --check")
+        {
+            WorkingDirectory = Path.Combine(root, "contracts"),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0, $"contracts/artifacts are stale or the sources do not compile (exit {process.ExitCode}):\n{await stdout}\n{await stderr}");
+        Assert.Contains("up to date: artifacts/ResultRegistry.json", await stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FinalizeRound_RecordsOnceAndEmitsTheEvent_WithKValidSignatures()
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        var round = RegistryHarness.Round("job-happy", 1);
+        var receipt = await registry.SendAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators.Take(2))));
+        Assert.Equal(1, (int)receipt.Status.Value);
+
+        var log = Assert.Single(receipt.Logs);
+        Assert.Equal(RegistryClient.RoundFinalizedTopic, log.Topics[0].ToString());
+        var record = await new RegistryClient(Connector()).GetRoundAsync(registry.Address, "job-happy", 1, default);
+        Assert.True(record.Finalized);
+        Assert.True(record.Verified, "the event's fields must hash to the stored commitment");
+        Assert.Equal(round.ResultHash, record.ResultHash);
+        Assert.Equal(round.ReceiptsRoot, record.ReceiptsRoot);
+        Assert.Equal(round.ModelRef, record.ModelRef);
+        Assert.Equal((long)receipt.BlockNumber.Value, record.BlockNumber);
+        Assert.Equal(receipt.TransactionHash, record.TransactionHash);
+
+        var other = await new RegistryClient(Connector()).GetRoundAsync(registry.Address, "job-happy", 2, default);
+        Assert.False(other.Finalized);
+    }
+
+    [Fact]
+    public async Task FinalizeRound_Reverts_WithKMinusOneSignatures()
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        var round = RegistryHarness.Round("job-k-1", 1);
+        var reason = await registry.ExpectRevertAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators.Take(1))));
+        Assert.StartsWith("NotEnoughSignatures(given=1, threshold=2)", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FinalizeRound_Reverts_WithADuplicateSigner()
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        var round = RegistryHarness.Round("job-dup", 1);
+        var one = registry.SignRound(round, registry.Validators.Take(1))[0];
+
+        // The same signer twice (packed as given: PackSorted keeps both).
+        var reason = await registry.ExpectRevertAsync(registry.FinalizeData(round, [one, one]));
+        Assert.StartsWith("SignersNotSorted(index=1", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task FinalizeRound_Reverts_WithANonValidatorSigner()
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        var round = RegistryHarness.Round("job-outsider", 1);
+        var outsider = EthECKey.GenerateKey();
+        var reason = await registry.ExpectRevertAsync(registry.FinalizeData(round, registry.SignRound(round, [registry.Validators[0], outsider])));
+        Assert.Contains("NotAValidator(", reason, StringComparison.Ordinal);
+        Assert.Contains(outsider.GetPublicAddress().ToLowerInvariant(), reason.ToLowerInvariant(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("chain id")]
+    [InlineData("contract")]
+    public async Task FinalizeRound_Reverts_ForADigestOfAnotherDomain(string which)
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        var round = RegistryHarness.Round("job-domain", 1);
+        var domain = which == "chain id"
+            ? registry.Domain with { ChainId = 1 }
+            : registry.Domain with { Registry = "0x" + new string('1', 40) };
+
+        // Signatures over another domain recover to unrelated addresses: they are not validators.
+        var reason = await registry.ExpectRevertAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators.Take(2), domain)));
+        Assert.True(reason.StartsWith("NotAValidator(", StringComparison.Ordinal) || reason.StartsWith("SignersNotSorted(", StringComparison.Ordinal), reason);
+    }
+
+    [Fact]
+    public async Task FinalizeRound_Reverts_WhenTheRoundIsReplayed()
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        var round = RegistryHarness.Round("job-replay", 7);
+        var data = registry.FinalizeData(round, registry.SignRound(round, registry.Validators.Take(2)));
+        var first = await registry.SendAsync(data);
+        Assert.Equal(1, (int)first.Status.Value);
+
+        var reason = await registry.ExpectRevertAsync(data);
+        Assert.Equal($"RoundAlreadyFinalized(jobId='job-replay', round=7, blockNumber={first.BlockNumber.Value})", reason);
+
+        // A different result for the same round is refused just the same.
+        var changed = round with { ResultHash = HexValues.ToHex(new byte[32]) };
+        Assert.StartsWith("RoundAlreadyFinalized(", await registry.ExpectRevertAsync(registry.FinalizeData(changed, registry.SignRound(changed, registry.Validators.Skip(1)))), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RotateValidators_NeedsKCurrentSignatures_AndOldKeysStopCounting()
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        var client = new RegistryClient(Connector());
+        var before = await client.GetStateAsync(registry.Address, default);
+        Assert.Equal(1, before.SetId);
+
+        var next = Enumerable.Range(0, 3).Select(_ => EthECKey.GenerateKey()).ToArray();
+        var nextSet = RegistryClient.SortValidators(next.Select(k => k.GetPublicAddress()));
+        var digest = RegistryTypedData.RotationDigest(registry.Domain, nextSet, 2, before.SetId);
+
+        // k-1 signatures of the current set, or k signatures of the new set, are refused.
+        Assert.StartsWith("NotEnoughSignatures(", await registry.ExpectRevertAsync(RegistryClient.EncodeRotate(registry.Web3, registry.Address, nextSet, 2, [RegistryHarness.Sign(registry.Validators[0], digest)])), StringComparison.Ordinal);
+        Assert.StartsWith("NotAValidator(", await registry.ExpectRevertAsync(RegistryClient.EncodeRotate(registry.Web3, registry.Address, nextSet, 2, next.Take(2).Select(k => RegistryHarness.Sign(k, digest)))), StringComparison.Ordinal);
+
+        var rotation = RegistryClient.EncodeRotate(registry.Web3, registry.Address, nextSet, 2, registry.Validators.Skip(1).Select(k => RegistryHarness.Sign(k, digest)));
+        Assert.Equal(1, (int)(await registry.SendAsync(rotation)).Status.Value);
+        var after = await client.GetStateAsync(registry.Address, default);
+        Assert.Equal(2, after.SetId);
+        Assert.Equal(nextSet, after.Validators);
+
+        // The same rotation again: its nonce is spent, so the old keys no longer authorise anything.
+        Assert.StartsWith("NotAValidator(", await registry.ExpectRevertAsync(rotation), StringComparison.Ordinal);
+
+        var round = RegistryHarness.Round("job-rotated", 1);
+        Assert.StartsWith("NotAValidator(", await registry.ExpectRevertAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators.Take(2)))), StringComparison.Ordinal);
+        Assert.Equal(1, (int)(await registry.SendAsync(registry.FinalizeData(round, registry.SignRound(round, next.Take(2))))).Status.Value);
+    }
+
+    [Fact]
+    public async Task TypedData_DigestMatchesTheContractAndNethereumEip712Signer()
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 1, threshold: 1);
+        var round = RegistryHarness.Round("job-digest", 42);
+        var ours = RegistryTypedData.FinalizeDigest(registry.Domain, round);
+        var contract = await RegistryClient.Contract(registry.Web3, registry.Address).GetFunction("hashFinalizeRound").CallAsync<byte[]>(
+            HexValues.JobIdToBytes32(round.JobId), new BigInteger(round.Round), HexValues.ParseBytes32(round.ResultHash, "r"), HexValues.ParseBytes32(round.ReceiptsRoot, "r"), HexValues.ParseBytes32(round.ModelRef, "m"));
+        Assert.Equal(HexValues.ToHex(contract), HexValues.ToHex(ours));
+
+        var typedData = new TypedData<Domain>
+        {
+            Domain = new Domain { Name = RegistryTypedData.DomainName, Version = RegistryTypedData.DomainVersion, ChainId = registry.ChainId, VerifyingContract = registry.Address },
+            Types = MemberDescriptionFactory.GetTypesMemberDescription(typeof(Domain), typeof(FinalizeRound)),
+            PrimaryType = nameof(FinalizeRound),
+        };
+        var message = new FinalizeRound
+        {
+            JobId = HexValues.JobIdToBytes32(round.JobId),
+            Round = (ulong)round.Round,
+            ResultHash = HexValues.ParseBytes32(round.ResultHash, "r"),
+            ReceiptsRoot = HexValues.ParseBytes32(round.ReceiptsRoot, "r"),
+            ModelRef = HexValues.ParseBytes32(round.ModelRef, "m"),
+        };
+        var nethereum = Eip712TypedDataEncoder.Current.EncodeAndHashTypedData(message, typedData);
+        Assert.Equal(HexValues.ToHex(nethereum), HexValues.ToHex(ours));
+
+        var key = registry.Validators[0];
+        var signature = RegistryTypedData.Sign(key, ours);
+        Assert.Equal(key.GetPublicAddress().ToLowerInvariant(), RegistryTypedData.Recover(ours, signature));
+    }
+
+    [Fact]
+    public async Task FinalizeRound_GasStaysWithinTarget_ForK2K3K5()
+    {
+        foreach (var k in new[] { 2, 3, 5 })
+        {
+            var registry = await RegistryHarness.DeployAsync(anvil, validators: k, threshold: k);
+            var round = RegistryHarness.Round($"job-gas-{k}", 1);
+            var receipt = await registry.SendAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators)));
+            Assert.Equal(1, (int)receipt.Status.Value);
+            var gas = (long)receipt.GasUsed.Value;
+            var target = 60_000 + (8_000 * k);
+            output.WriteLine($"k={k}: finalizeRound used {gas} gas (target {target})");
+            Assert.True(gas <= target, $"k={k}: {gas} gas is over the target {target}");
+        }
+    }
+
+    private ChainConnector Connector()
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new ChainOptions { RpcUrl = anvil.RpcUrl, ChainId = 31337 });
+        return new ChainConnector(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<ChainConnector>.Instance);
+    }
+
+    [Nethereum.ABI.FunctionEncoding.Attributes.Struct("FinalizeRound")]
+    private sealed class FinalizeRound
+    {
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes32", "jobId", 1)]
+        public byte[] JobId { get; set; } = [];
+
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("uint64", "round", 2)]
+        public ulong Round { get; set; }
+
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes32", "resultHash", 3)]
+        public byte[] ResultHash { get; set; } = [];
+
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes32", "receiptsRoot", 4)]
+        public byte[] ReceiptsRoot { get; set; } = [];
+
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes32", "modelRef", 5)]
+        public byte[] ModelRef { get; set; } = [];
+    }
+}
