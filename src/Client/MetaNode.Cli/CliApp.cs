@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using MetaNode.Chain;
 using MetaNode.Client;
 using MetaNode.VPods;
 using Microsoft.Extensions.Options;
@@ -72,6 +73,7 @@ public static class CliApp
         root.Options.Add(context.ConnectionString);
         root.Options.Add(context.Output);
         root.Subcommands.Add(VPodCommands.Build(context));
+        root.Subcommands.Add(ChainCommands.Build(context));
         return root;
     }
 
@@ -222,9 +224,10 @@ public static class CliApp
 
         private static (int Code, string Message) Describe(Exception ex) => ex switch
         {
-            CliUsageException or InvalidVPodSpecException or OptionsValidationException or ArgumentException
+            CliUsageException or InvalidVPodSpecException or OptionsValidationException or ArgumentException or InvalidChainRequestException
                 => (ExitCodes.UsageError, ex.Message),
             VPodNotFoundException or InvalidVPodOperationException or MetaNodeConnectionException
+                or ChainUnavailableException or ChainRevertException or ChainTransactionException
                 => (ExitCodes.OperationFailed, ex.Message),
             SiloUnavailableException or OrleansMessageRejectionException
                 => (ExitCodes.OperationFailed, $"lost the connection to the cluster: {ex.Message}"),

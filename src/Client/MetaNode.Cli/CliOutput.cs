@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using MetaNode.Chain;
 using MetaNode.VPods;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -160,6 +161,93 @@ internal sealed class CliOutput
         Row(grid, "RPC latency", b.RpcLatencyMs is { } ms ? ms.ToString("0.0", CultureInfo.InvariantCulture) + " ms" : null);
         Row(grid, "Collected", Time(metrics.CollectedAt));
         _console.Write(grid);
+    }
+
+    public void ChainStatus(ChainStatus status)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            Json(status);
+            return;
+        }
+
+        var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
+        Row(grid, "Chain", status.Enabled ? (status.DevChain ? "enabled (dev chain)" : "enabled") : "off");
+        Row(grid, "RPC URL", status.RpcUrl);
+        Row(grid, "Chain id", status.Enabled ? status.ChainId.ToString(CultureInfo.InvariantCulture) : null);
+        Row(grid, "Registry", status.Registry);
+        Row(grid, "Threshold", status.Registry is null ? null : $"{status.Threshold} of {status.Validators.Count} (set {status.SetId})");
+        Row(grid, "Validators", status.Validators.Count == 0 ? null : string.Join('\n', status.Validators));
+        Row(grid, "Last block", status.Enabled ? status.LastBlock.ToString(CultureInfo.InvariantCulture) : null);
+        Row(grid, "Operator", status.Operator);
+        Row(grid, "Confirmations", status.Enabled ? status.Confirmations.ToString(CultureInfo.InvariantCulture) : null);
+        Row(grid, "Note", status.Reason);
+        _console.Write(grid);
+    }
+
+    public void Validators(ValidatorSet set)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            Json(set);
+            return;
+        }
+
+        _writer.WriteLine($"Registry {set.Registry}: threshold {set.Threshold} of {set.Validators.Count}, set {set.SetId}");
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("ADDRESS", "VPOD", "NAME");
+        foreach (var v in set.Validators)
+        {
+            table.AddRow(Plain(v.Address), Plain(v.VPodId ?? "-"), Plain(v.VPodName ?? "-"));
+        }
+
+        _console.Write(table);
+    }
+
+    public void Round(RoundRecord record)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            Json(record);
+            return;
+        }
+
+        if (!record.Finalized)
+        {
+            _writer.WriteLine($"Round {record.JobId}/{record.Round} is not finalized on registry {record.Registry}.");
+            return;
+        }
+
+        var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
+        Row(grid, "Job", record.JobId);
+        Row(grid, "Round", record.Round.ToString(CultureInfo.InvariantCulture));
+        Row(grid, "Result hash", record.ResultHash);
+        Row(grid, "Receipts root", record.ReceiptsRoot);
+        Row(grid, "Model ref", record.ModelRef);
+        Row(grid, "Block", record.BlockNumber?.ToString(CultureInfo.InvariantCulture));
+        Row(grid, "Transaction", record.TransactionHash);
+        Row(grid, "Commitment", record.Commitment);
+        Row(grid, "Verified", record.Verified ? "yes: the event matches the registry's commitment" : "NO: no event matching the commitment was found");
+        Row(grid, "Registry", record.Registry);
+        _console.Write(grid);
+    }
+
+    public void Finalization(FinalizationResult result)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            Json(result);
+            return;
+        }
+
+        var record = result.Record;
+        if (result.Outcome == FinalizationOutcome.AlreadyFinalized)
+        {
+            _writer.WriteLine($"Round {record.JobId}/{record.Round} was already finalized in block {record.BlockNumber} (transaction {record.TransactionHash}); nothing new was sent."
+                + (record.Matches == false ? " The result on chain differs from the one given." : string.Empty));
+            return;
+        }
+
+        _writer.WriteLine($"Round {record.JobId}/{record.Round} finalized in block {record.BlockNumber} by {result.TransactionHash} ({result.GasUsed} gas, {result.Signers.Count} signatures, submitted by {result.Submitter}).");
     }
 
     /// <summary>One log line: <c>timestamp stream text</c>, or one compact JSON object.</summary>

@@ -1,3 +1,4 @@
+using MetaNode.Chain;
 using MetaNode.VPods;
 
 namespace MetaNode.Client;
@@ -21,4 +22,21 @@ public interface IMetaNodeClient : IAsyncDisposable
     IAsyncEnumerable<LogLine> FollowVPodLogsAsync(string id, LogQuery query, CancellationToken cancellationToken = default);
 
     Task<IReadOnlyList<VPodSummary>> ListVPodsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The chain connection, the registry and its validator set (<c>chain status</c>).</summary>
+    Task<ChainStatus> GetChainStatusAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deploys a new ResultRegistry (validators: the given addresses, or every validator vPod) and makes it current.</summary>
+    Task<ChainStatus> DeployRegistryAsync(DeployRegistryCommand command, CancellationToken cancellationToken = default);
+
+    Task<ValidatorSet> GetValidatorsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>A round as recorded on chain, checked against the registry's commitment.</summary>
+    Task<RoundRecord> GetRoundAsync(string jobId, long round, CancellationToken cancellationToken = default);
+
+    /// <summary>Has validator vPods sign the round and the operator account submit it once; a round already on chain is reported.</summary>
+    Task<FinalizationResult> FinalizeRoundAsync(FinalizeRoundCommand command, CancellationToken cancellationToken = default);
+
+    /// <summary>Rotates the validator set (the given addresses, or every validator vPod), signed by k validators of the current set.</summary>
+    Task<ValidatorSet> RotateValidatorsAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default);
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using MetaNode.Chain;
 using MetaNode.VPods;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -178,6 +179,39 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
 
     public Task<IReadOnlyList<VPodSummary>> ListVPodsAsync(CancellationToken cancellationToken = default) =>
         _grainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).ListAsync(cancellationToken);
+
+    public Task<ChainStatus> GetChainStatusAsync(CancellationToken cancellationToken = default) =>
+        Chain.GetStatusAsync(cancellationToken);
+
+    public Task<ChainStatus> DeployRegistryAsync(DeployRegistryCommand command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return Chain.DeployRegistryAsync(command, cancellationToken);
+    }
+
+    public Task<ValidatorSet> GetValidatorsAsync(CancellationToken cancellationToken = default) =>
+        Chain.GetValidatorsAsync(cancellationToken);
+
+    public Task<RoundRecord> GetRoundAsync(string jobId, long round, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(jobId);
+        ArgumentOutOfRangeException.ThrowIfNegative(round);
+        return Chain.GetRoundAsync(jobId, round, cancellationToken);
+    }
+
+    public Task<FinalizationResult> FinalizeRoundAsync(FinalizeRoundCommand command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        return Chain.FinalizeRoundAsync(command, cancellationToken);
+    }
+
+    public Task<ValidatorSet> RotateValidatorsAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(validators);
+        return Chain.RotateValidatorsAsync(validators, threshold, cancellationToken);
+    }
+
+    private IChainGrain Chain => _grainFactory.GetGrain<IChainGrain>(ChainKeys.Default);
 
     public async ValueTask DisposeAsync()
     {

@@ -34,6 +34,9 @@ public sealed class RegistryClient
 
     public static Contract Contract(Web3 web3, string registry) => web3.Eth.GetContract(RegistryArtifact.Instance.Abi, registry);
 
+    /// <summary>The contract layer with no connection, for encoding and decoding only.</summary>
+    public static Contract Encoder(string? registry = null) => new(null, RegistryArtifact.Instance.Abi, registry);
+
     public async Task<RegistryState> GetStateAsync(string registry, CancellationToken cancellationToken)
     {
         var validators = await CallAsync<List<string>>(registry, "validators", cancellationToken);
@@ -106,8 +109,8 @@ public sealed class RegistryClient
         return record;
     }
 
-    public static string EncodeFinalize(Web3 web3, string registry, RoundResult round, IEnumerable<ValidatorSignature> signatures) =>
-        Contract(web3, registry).GetFunction("finalizeRound").GetData(
+    public static string EncodeFinalize(string registry, RoundResult round, IEnumerable<ValidatorSignature> signatures) =>
+        Encoder(registry).GetFunction("finalizeRound").GetData(
             HexValues.JobIdToBytes32(round.JobId),
             new BigInteger(round.Round),
             HexValues.ParseBytes32(round.ResultHash, "result hash"),
@@ -115,8 +118,8 @@ public sealed class RegistryClient
             HexValues.ParseBytes32(round.ModelRef, "model ref"),
             RegistryTypedData.PackSorted(signatures));
 
-    public static string EncodeRotate(Web3 web3, string registry, IReadOnlyList<string> validators, int threshold, IEnumerable<ValidatorSignature> signatures) =>
-        Contract(web3, registry).GetFunction("rotateValidators").GetData(
+    public static string EncodeRotate(string registry, IReadOnlyList<string> validators, int threshold, IEnumerable<ValidatorSignature> signatures) =>
+        Encoder(registry).GetFunction("rotateValidators").GetData(
             validators.Select(v => HexValues.NormalizeAddress(v)).ToList(),
             new BigInteger(threshold),
             RegistryTypedData.PackSorted(signatures));
@@ -162,8 +165,7 @@ public sealed class RegistryClient
         var data = RevertData(exception);
         if (data is not null && data.Length >= 10)
         {
-            var contract = new Contract(null, RegistryArtifact.Instance.Abi, null);
-            var error = contract.FindError(data);
+            var error = Encoder().FindError(data);
             if (error is not null)
             {
                 var values = error.DecodeExceptionEncodedDataToDefault(data);

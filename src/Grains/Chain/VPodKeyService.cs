@@ -9,7 +9,8 @@ using Nethereum.Signer;
 namespace MetaNode.Grains.Chain;
 
 /// <summary>A vPod's key as stored: its address and the encrypted Web3 keystore JSON (scrypt + AES-128-CTR).</summary>
-public sealed record VPodKey(string Address, string KeystoreJson);
+[GenerateSerializer, Immutable, Alias("MetaNode.Chain.VPodKey")]
+public sealed record VPodKey([property: Id(0)] string Address, [property: Id(1)] string KeystoreJson);
 
 /// <summary>
 /// Creates and unlocks vPod keys. Each compute and validator vPod gets its own secp256k1 key at create; the grain keeps

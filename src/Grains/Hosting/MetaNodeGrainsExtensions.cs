@@ -1,3 +1,4 @@
+using MetaNode.Grains.Chain;
 using MetaNode.Grains.Runtime;
 using MetaNode.Grains.VPods;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,6 +20,7 @@ public static class MetaNodeGrainsExtensions
         services.TryAddSingleton<IVPodRuntimeResolver, VPodRuntimeResolver>();
         services.AddHttpClient(MetaNodeNames.WorkloadHttpClient);
         services.TryAddSingleton<IWorkloadProbe, HttpWorkloadProbe>();
+        services.AddMetaNodeChain();
         services.AddSingleton<VPodReconciler>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<VPodReconciler>());
         return services;

@@ -6,6 +6,9 @@ public static class MetaNodeNames
     /// <summary>Grain storage holding vPod records and the vPod registry.</summary>
     public const string VPodStorage = "vpods";
 
+    /// <summary>Grain storage of chain accounts, the chain grain and the watcher's checkpoint (the silo's default provider).</summary>
+    public const string ChainStorage = "Default";
+
     /// <summary>Named <see cref="HttpClient"/> used to talk to workloads.</summary>
     public const string WorkloadHttpClient = "metanode-workload";
 

@@ -41,6 +41,9 @@ public sealed partial class VPodGrain
     [LoggerMessage(Level = LogLevel.Error, Message = "vPod {VPodId} could not be reconciled in phase {Phase}; it will be tried again on the next call or silo start")]
     private static partial void LogReconcileFailed(ILogger logger, Exception exception, string vpodId, VPodPhase phase);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId} signed a {What} ({Subject}) with its own key")]
+    private static partial void LogSigned(ILogger logger, string vpodId, string what, string subject);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId}: the registry could not be updated; `vpod list` may show an older phase until the next change")]
     private static partial void LogRegistryUpdateFailed(ILogger logger, Exception exception, string vpodId);
 }

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using MetaNode.Chain;
+using MetaNode.Grains.Chain;
 using MetaNode.Grains.Hosting;
 using MetaNode.Grains.Runtime;
 using MetaNode.VPods;
@@ -22,6 +24,8 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     private readonly VPodOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<VPodGrain> _logger;
+    private readonly VPodKeyService _keys;
+    private readonly ChainConnector _chain;
     private IGrainTimer? _healthTimer;
     private TimeSpan _healthTimerPeriod;
     private IGrainTimer? _restartTimer;
@@ -35,8 +39,12 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         IWorkloadProbe probe,
         IOptions<VPodOptions> options,
         TimeProvider time,
-        ILogger<VPodGrain> logger)
+        ILogger<VPodGrain> logger,
+        VPodKeyService keys,
+        ChainConnector chain)
     {
+        _keys = keys;
+        _chain = chain;
         _state = state;
         _runtimes = runtimes;
         _probe = probe;
@@ -112,6 +120,12 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         var now = _time.GetUtcNow();
         State.Spec = spec;
         State.CreatedAt = now;
+        if (spec.Type is VPodType.Compute or VPodType.Validator)
+        {
+            // Its own secp256k1 key, kept only encrypted in the vPod's record.
+            State.Key ??= _keys.Create();
+        }
+
         State.DesiredRunning = true;
         Apply(VPodTrigger.Create, "created");
         await PersistAsync(cancellationToken);
@@ -177,7 +191,9 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
             Phase = State.Phase,
             Resources = new ResourceUsage(usage?.CpuPercent ?? 0, usage?.MemoryBytes ?? 0, usage?.MemoryLimitBytes ?? Spec.MemoryBytes),
             Network = new NetworkUsage(usage?.NetworkRxBytes ?? 0, usage?.NetworkTxBytes ?? 0),
-            Blockchain = new BlockchainUsage(),
+            Blockchain = State.Key is { } key
+                ? await GrainFactory.GetGrain<IChainAccountGrain>(key.Address).GetUsageAsync(cancellationToken)
+                : new BlockchainUsage { LastBlockSeen = _chain.LastBlockSeen },
             CollectedAt = _time.GetUtcNow(),
         };
     }
@@ -199,6 +215,50 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         {
             yield return line;
         }
+    }
+
+    public async Task<ValidatorSignature> SignRoundResultAsync(RoundResult round, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(round);
+        var key = SigningKey(validatorOnly: true);
+        var digest = RegistryTypedData.FinalizeDigest(await DomainAsync(cancellationToken), round);
+        LogSigned(_logger, Id, "round", $"{round.JobId}/{round.Round}");
+        return new ValidatorSignature(State.Key!.Address, RegistryTypedData.Sign(key, digest), Id);
+    }
+
+    public async Task<ValidatorSignature> SignValidatorRotationAsync(IReadOnlyList<string> validators, int threshold, long nonce, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(validators);
+        var key = SigningKey(validatorOnly: true);
+        var digest = RegistryTypedData.RotationDigest(await DomainAsync(cancellationToken), RegistryClient.SortValidators(validators), threshold, nonce);
+        LogSigned(_logger, Id, "validator rotation", $"set {nonce}");
+        return new ValidatorSignature(State.Key!.Address, RegistryTypedData.Sign(key, digest), Id);
+    }
+
+    public Task<ValidatorSignature> SignMessageAsync(byte[] message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var key = SigningKey(validatorOnly: false);
+        return Task.FromResult(new ValidatorSignature(State.Key!.Address, new Nethereum.Signer.EthereumMessageSigner().Sign(message, key), Id));
+    }
+
+    private Nethereum.Signer.EthECKey SigningKey(bool validatorOnly)
+    {
+        EnsureExists();
+        if (State.Phase == VPodPhase.Deleted || State.Key is null || (validatorOnly && Spec.Type != VPodType.Validator))
+        {
+            throw new InvalidVPodOperationException(Id, VPodTrigger.None, State.Phase);
+        }
+
+        return _keys.Unlock(State.Key);
+    }
+
+    private async Task<RegistryDomain> DomainAsync(CancellationToken cancellationToken)
+    {
+        var chainId = await _chain.GetChainIdAsync(cancellationToken);
+        var registry = await GrainFactory.GetGrain<IChainGrain>(ChainKeys.Default).GetRegistryAsync(cancellationToken)
+            ?? throw new ChainUnavailableException("no ResultRegistry is deployed: run 'metanode-cli chain deploy' or set MetaNode:Chain:RegistryAddress.");
+        return new RegistryDomain(chainId, registry);
     }
 
     public async Task<VPodStatus> ReconcileAsync(CancellationToken cancellationToken = default)
@@ -707,6 +767,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         Endpoint = State.Handle?.Endpoint,
         Spec = Spec,
         NextRestartAt = State.NextRestartAt,
+        Address = State.Key?.Address,
     };
 
     private VPodSummary ToSummary() => new()

@@ -27,4 +27,6 @@ public sealed class VPodState
     [Id(14)] public bool Interrupted { get; set; }
     /// <summary>Whether the runtime has provisioned the vPod (directories, image, container object).</summary>
     [Id(15)] public bool Provisioned { get; set; }
+    /// <summary>The vPod's own chain key (compute and validator vPods): its address and encrypted keystore.</summary>
+    [Id(16)] public MetaNode.Grains.Chain.VPodKey? Key { get; set; }
 }

@@ -1,3 +1,4 @@
+using MetaNode.Chain;
 using Orleans.Concurrency;
 
 namespace MetaNode.VPods;
@@ -34,6 +35,21 @@ public interface IVPodGrain : IGrainWithStringKey
     /// <summary>The lines matching <paramref name="query"/>, then every new line until cancelled or the vPod is deleted.</summary>
     [Alias("FollowLogs"), AlwaysInterleave]
     IAsyncEnumerable<LogLine> FollowLogsAsync(LogQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Signs the silo's registry's EIP-712 digest for <paramref name="round"/> with this vPod's own key (validator vPods).
+    /// The domain (chain id, registry address) is the silo's, never the caller's: a vPod signs only for its registry.
+    /// </summary>
+    [Alias("SignRoundResult"), AlwaysInterleave]
+    Task<ValidatorSignature> SignRoundResultAsync(RoundResult round, CancellationToken cancellationToken = default);
+
+    /// <summary>Signs a rotation of the registry's validator set (validator vPods); <paramref name="nonce"/> is the registry's current set id.</summary>
+    [Alias("SignValidatorRotation"), AlwaysInterleave]
+    Task<ValidatorSignature> SignValidatorRotationAsync(IReadOnlyList<string> validators, int threshold, long nonce, CancellationToken cancellationToken = default);
+
+    /// <summary>Signs a message with the EIP-191 personal-message prefix (e.g. execution receipts of compute vPods).</summary>
+    [Alias("SignMessage"), AlwaysInterleave]
+    Task<ValidatorSignature> SignMessageAsync(byte[] message, CancellationToken cancellationToken = default);
 
     /// <summary>Compares the recorded runtime handle with the runtime and acts on the difference (restart policy).</summary>
     [Alias("Reconcile")]

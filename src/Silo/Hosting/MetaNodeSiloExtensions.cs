@@ -1,5 +1,7 @@
 using System.Net;
+using MetaNode.Grains.Chain;
 using MetaNode.Grains.Hosting;
+using MetaNode.Silo.Chain;
 using MetaNode.Grains.Runtime.Process;
 using MetaNode.Silo.Persistence;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -57,7 +59,18 @@ public static class MetaNodeSiloExtensions
         // Failure-detection timings (ProbeTimeout, NumMissedProbesLimit, ...) can be tuned under MetaNode:Membership.
         silo.Services.AddOptions<ClusterMembershipOptions>().BindConfiguration("MetaNode:Membership");
         silo.AddDashboard();
-        return silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
+        silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
+
+        // The embedded profile with no chain configured runs its own dev chain (anvil) and deploys the registry.
+        var chain = new ChainOptions();
+        silo.Configuration.GetSection(ChainOptions.SectionName).Bind(chain);
+        if (options.Profile == SiloProfile.Embedded && string.IsNullOrWhiteSpace(chain.RpcUrl) && chain.DevChain.Enabled)
+        {
+            silo.Services.AddSingleton<DevChainHost>();
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<DevChainHost>());
+        }
+
+        return silo;
     }
 
     /// <summary>Grain storage and reminders for the profile: a SQLite file (embedded) or PostgreSQL (cluster).</summary>
@@ -121,6 +134,7 @@ public static class MetaNodeSiloExtensions
         // vPod data and logs live under the silo's data directory unless MetaNode:Runtime:Process:DataDirectory says otherwise.
         var processDataDirectory = silo.Configuration["MetaNode:Runtime:Process:DataDirectory"];
         silo.Services.PostConfigure<ProcessRuntimeOptions>(o => o.DataDirectory = string.IsNullOrWhiteSpace(processDataDirectory) ? options.DataDirectory : o.DataDirectory);
+        silo.Services.PostConfigure<ChainOptions>(o => o.DataDirectory ??= options.DataDirectory);
         silo.Services.TryAddSingleton<SiloReadiness>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloReadiness>());
         return silo;

@@ -61,7 +61,7 @@ internal sealed class RegistryHarness
         keys.Select(k => Sign(k, RegistryTypedData.FinalizeDigest(domain ?? Domain, round))).ToArray();
 
     public string FinalizeData(RoundResult round, IEnumerable<ValidatorSignature> signatures) =>
-        RegistryClient.EncodeFinalize(Web3, Address, round, signatures);
+        RegistryClient.EncodeFinalize(Address, round, signatures);
 
     public Task<TransactionReceipt> SendAsync(string data, long gas = 1_000_000) => SendAsync(Web3, Address, data, gas);
 

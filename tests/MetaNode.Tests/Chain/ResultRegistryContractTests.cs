@@ -132,10 +132,10 @@ public sealed class ResultRegistryContractTests(AnvilFixture anvil, ITestOutputH
         var digest = RegistryTypedData.RotationDigest(registry.Domain, nextSet, 2, before.SetId);
 
         // k-1 signatures of the current set, or k signatures of the new set, are refused.
-        Assert.StartsWith("NotEnoughSignatures(", await registry.ExpectRevertAsync(RegistryClient.EncodeRotate(registry.Web3, registry.Address, nextSet, 2, [RegistryHarness.Sign(registry.Validators[0], digest)])), StringComparison.Ordinal);
-        Assert.StartsWith("NotAValidator(", await registry.ExpectRevertAsync(RegistryClient.EncodeRotate(registry.Web3, registry.Address, nextSet, 2, next.Take(2).Select(k => RegistryHarness.Sign(k, digest)))), StringComparison.Ordinal);
+        Assert.StartsWith("NotEnoughSignatures(", await registry.ExpectRevertAsync(RegistryClient.EncodeRotate(registry.Address, nextSet, 2, [RegistryHarness.Sign(registry.Validators[0], digest)])), StringComparison.Ordinal);
+        Assert.StartsWith("NotAValidator(", await registry.ExpectRevertAsync(RegistryClient.EncodeRotate(registry.Address, nextSet, 2, next.Take(2).Select(k => RegistryHarness.Sign(k, digest)))), StringComparison.Ordinal);
 
-        var rotation = RegistryClient.EncodeRotate(registry.Web3, registry.Address, nextSet, 2, registry.Validators.Skip(1).Select(k => RegistryHarness.Sign(k, digest)));
+        var rotation = RegistryClient.EncodeRotate(registry.Address, nextSet, 2, registry.Validators.Skip(1).Select(k => RegistryHarness.Sign(k, digest)));
         Assert.Equal(1, (int)(await registry.SendAsync(rotation)).Status.Value);
         var after = await client.GetStateAsync(registry.Address, default);
         Assert.Equal(2, after.SetId);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using MetaNode.Chain;
 using MetaNode.Client;
 using MetaNode.VPods;
 
@@ -26,6 +27,40 @@ internal sealed class FakeMetaNodeClient : IMetaNodeClient
     public LogQuery? LastLogQuery { get; private set; }
 
     public bool Disposed { get; private set; }
+
+    public ChainStatus Chain { get; set; } = new() { Enabled = true, RpcUrl = "http://127.0.0.1:8545", ChainId = 31337, Registry = "0x5fbdb2315678afecb367f032d93f642f64180aa3", Threshold = 2, Validators = ["0x1000000000000000000000000000000000000001", "0x2000000000000000000000000000000000000002", "0x3000000000000000000000000000000000000003"], SetId = 1, LastBlock = 12 };
+
+    public FinalizeRoundCommand? LastFinalize { get; private set; }
+
+    public DeployRegistryCommand? LastDeploy { get; private set; }
+
+    public Task<ChainStatus> GetChainStatusAsync(CancellationToken cancellationToken = default) => Task.FromResult(Chain);
+
+    public Task<ChainStatus> DeployRegistryAsync(DeployRegistryCommand command, CancellationToken cancellationToken = default)
+    {
+        LastDeploy = command;
+        return Task.FromResult(Chain);
+    }
+
+    public Task<ValidatorSet> GetValidatorsAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(new ValidatorSet { Registry = Chain.Registry!, Threshold = Chain.Threshold, SetId = Chain.SetId, Validators = Chain.Validators.Select((a, i) => new ValidatorInfo(a, $"vpod-0000000{i}", $"validator-{i}")).ToArray() });
+
+    public Task<RoundRecord> GetRoundAsync(string jobId, long round, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new RoundRecord { JobId = jobId, Round = round, Finalized = false, Registry = Chain.Registry });
+
+    public Task<FinalizationResult> FinalizeRoundAsync(FinalizeRoundCommand command, CancellationToken cancellationToken = default)
+    {
+        LastFinalize = command;
+        return Task.FromResult(new FinalizationResult
+        {
+            Outcome = FinalizationOutcome.Finalized,
+            Record = new RoundRecord { JobId = command.Round.JobId, Round = command.Round.Round, Finalized = true, BlockNumber = 13, ResultHash = command.Round.ResultHash, Verified = true },
+            TransactionHash = "0x" + new string('a', 64),
+            GasUsed = 65_000,
+        });
+    }
+
+    public Task<ValidatorSet> RotateValidatorsAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default) => GetValidatorsAsync(cancellationToken);
 
     public static VPodStatus SampleStatus(string id = "vpod-0a1b2c3d", VPodPhase phase = VPodPhase.Running) => new()
     {

@@ -1,0 +1,450 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Numerics;
+using MetaNode.Chain;
+using MetaNode.Grains.Hosting;
+using MetaNode.VPods;
+using Microsoft.Extensions.Logging;
+using Nethereum.Hex.HexConvertors.Extensions;
+using Nethereum.Hex.HexTypes;
+using Nethereum.JsonRpc.Client;
+using Nethereum.Model;
+using Nethereum.RPC.Eth.DTOs;
+using Nethereum.Signer;
+
+namespace MetaNode.Grains.Chain;
+
+/// <summary>
+/// The only submitter for one account. Calls are not interleaved, so nonces are handed out one at a time. Every
+/// transaction is persisted (with its signed bytes) before it is sent; a later call for the same operation, on any
+/// silo, resumes it instead of sending another.
+/// </summary>
+[GrainType("chain-account")]
+public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
+{
+    private static readonly BigInteger Gwei = BigInteger.Pow(10, 9);
+
+    private readonly IPersistentState<ChainAccountState> _state;
+    private readonly ChainConnector _connector;
+    private readonly RegistryClient _registry;
+    private readonly ChainAccounts _accounts;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ChainAccountGrain> _logger;
+
+    public ChainAccountGrain(
+        [PersistentState("account", MetaNodeNames.ChainStorage)] IPersistentState<ChainAccountState> state,
+        ChainConnector connector,
+        RegistryClient registry,
+        ChainAccounts accounts,
+        TimeProvider time,
+        ILogger<ChainAccountGrain> logger)
+    {
+        _state = state;
+        _connector = connector;
+        _registry = registry;
+        _accounts = accounts;
+        _time = time;
+        _logger = logger;
+    }
+
+    private string Address => this.GetPrimaryKeyString();
+
+    private ChainAccountState State => _state.State;
+
+    private ChainOptions Options => _connector.Options;
+
+    public async Task<FinalizationResult> FinalizeRoundAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(round);
+        ArgumentNullException.ThrowIfNull(signatures);
+        registry = HexValues.NormalizeAddress(registry, "registry");
+        var commitment = HexValues.ToHex(RegistryTypedData.Commitment(round));
+        var operation = $"finalize:{registry}:{HexValues.ToHex(HexValues.JobIdToBytes32(round.JobId))}:{round.Round.ToString(CultureInfo.InvariantCulture)}";
+        var signers = signatures.Select(s => s.Signer.ToLowerInvariant()).Order(StringComparer.Ordinal).ToArray();
+
+        // Idempotency: a round already on chain is reported, not sent again (unless this grain has it in flight).
+        if (!State.Pending.ContainsKey(operation))
+        {
+            var existing = await _registry.GetRoundAsync(registry, round.JobId, round.Round, cancellationToken);
+            if (existing.Finalized)
+            {
+                LogAlreadyFinalized(_logger, round.JobId, round.Round, existing.BlockNumber ?? 0, Address);
+                return AlreadyFinalized(existing, commitment, signers);
+            }
+        }
+
+        var data = RegistryClient.EncodeFinalize(registry, round, signatures);
+        TransactionResult receipt;
+        try
+        {
+            receipt = await SubmitAsync(operation, registry, data, "finalizeRound", cancellationToken);
+        }
+        catch (ChainRevertException revert) when (revert.Reason.StartsWith("RoundAlreadyFinalized(", StringComparison.Ordinal))
+        {
+            var existing = await _registry.GetRoundAsync(registry, round.JobId, round.Round, cancellationToken);
+            return AlreadyFinalized(existing, commitment, signers);
+        }
+
+        var record = await _registry.GetRoundAsync(registry, round.JobId, round.Round, cancellationToken);
+        if (!receipt.Succeeded)
+        {
+            // Mined but reverted: someone else finalized the round first, or the signatures were refused.
+            if (record.Finalized)
+            {
+                return AlreadyFinalized(record, commitment, signers) with { TransactionHash = receipt.TransactionHash, GasUsed = receipt.GasUsed };
+            }
+
+            throw new ChainRevertException("finalizeRound", $"transaction {receipt.TransactionHash} reverted in block {receipt.BlockNumber}");
+        }
+
+        LogFinalized(_logger, round.JobId, round.Round, receipt.TransactionHash, receipt.BlockNumber, receipt.GasUsed);
+        return new FinalizationResult
+        {
+            Outcome = record.TransactionHash is { } hash && !string.Equals(hash, receipt.TransactionHash, StringComparison.OrdinalIgnoreCase)
+                ? FinalizationOutcome.AlreadyFinalized
+                : FinalizationOutcome.Finalized,
+            Record = record with { Matches = string.Equals(record.Commitment, commitment, StringComparison.OrdinalIgnoreCase) },
+            TransactionHash = receipt.TransactionHash,
+            GasUsed = receipt.GasUsed,
+            Submitter = Address,
+            Signers = signers,
+            Latency = receipt.Latency,
+        };
+    }
+
+    public Task<TransactionResult> DeployRegistryAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(validators);
+        var sorted = RegistryClient.SortValidators(validators);
+        ValidateSet(sorted, threshold);
+        var data = RegistryClient.EncodeDeploy(sorted, threshold);
+        return SubmitAsync($"deploy:{Guid.NewGuid():N}", to: null, data, "deploy ResultRegistry", cancellationToken);
+    }
+
+    public async Task<TransactionResult> RotateValidatorsAsync(string registry, IReadOnlyList<string> validators, int threshold, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(validators);
+        ArgumentNullException.ThrowIfNull(signatures);
+        registry = HexValues.NormalizeAddress(registry, "registry");
+        var sorted = RegistryClient.SortValidators(validators);
+        ValidateSet(sorted, threshold);
+        var data = RegistryClient.EncodeRotate(registry, sorted, threshold, signatures);
+        var result = await SubmitAsync($"rotate:{registry}:{string.Join(',', sorted)}:{threshold}", registry, data, "rotateValidators", cancellationToken);
+        return result.Succeeded ? result : throw new ChainRevertException("rotateValidators", $"transaction {result.TransactionHash} reverted");
+    }
+
+    public Task<BlockchainUsage> GetUsageAsync(CancellationToken cancellationToken = default) => Task.FromResult(new BlockchainUsage
+    {
+        Address = Address,
+        TransactionsSubmitted = State.Submitted,
+        TransactionsConfirmed = State.Confirmed,
+        GasUsed = State.GasUsed,
+        LastBlockSeen = _connector.LastBlockSeen ?? State.LastBlockSeen,
+        RpcLatencyMs = _connector.RpcLatencyMs is { } ms ? Math.Round(ms, 2) : null,
+    });
+
+    private FinalizationResult AlreadyFinalized(RoundRecord record, string commitment, IReadOnlyList<string> signers) => new()
+    {
+        Outcome = FinalizationOutcome.AlreadyFinalized,
+        Record = record with { Matches = string.Equals(record.Commitment, commitment, StringComparison.OrdinalIgnoreCase) },
+        TransactionHash = record.TransactionHash,
+        Submitter = Address,
+        Signers = signers,
+    };
+
+    private static void ValidateSet(IReadOnlyList<string> validators, int threshold)
+    {
+        if (validators.Count is 0 or > 64)
+        {
+            throw new InvalidChainRequestException($"a validator set needs 1-64 distinct addresses, got {validators.Count}.");
+        }
+
+        if (threshold < 1 || threshold > validators.Count)
+        {
+            throw new InvalidChainRequestException($"threshold must be 1-{validators.Count} for {validators.Count} validators, got {threshold}.");
+        }
+    }
+
+    /// <summary>
+    /// Sends (or resumes) one transaction and waits for its confirmations: estimate under the cap, EIP-1559 fees, nonce,
+    /// persist, send; poll receipts, re-broadcast if the node forgot it, replace it when stuck.
+    /// </summary>
+    private async Task<TransactionResult> SubmitAsync(string operation, string? to, string data, string what, CancellationToken cancellationToken)
+    {
+        var key = _accounts.GetKey(Address);
+        var chainId = await _connector.GetChainIdAsync(cancellationToken);
+        var watch = Stopwatch.StartNew();
+        for (var attempt = 0; ; attempt++)
+        {
+            if (!State.Pending.TryGetValue(operation, out var pending))
+            {
+                pending = await PrepareAsync(operation, to, data, what, key, chainId, cancellationToken);
+                await SendAsync(pending, cancellationToken);
+            }
+            else
+            {
+                LogResuming(_logger, Address, operation, pending.Nonce, pending.Hashes[^1]);
+            }
+
+            var result = await WaitAsync(pending, key, chainId, watch, cancellationToken);
+            if (result is not null)
+            {
+                State.Pending.Remove(operation);
+                State.Confirmed++;
+                State.GasUsed += result.GasUsed;
+                State.LastBlockSeen = result.BlockNumber;
+                await _state.WriteStateAsync(cancellationToken);
+                _connector.TransactionsConfirmed.Add(1);
+                _connector.GasUsed.Add(result.GasUsed);
+                return result;
+            }
+
+            // The nonce was used by something else (no receipt for any of our hashes): forget this version and start over.
+            State.Pending.Remove(operation);
+            State.NextNonce = -1;
+            await _state.WriteStateAsync(cancellationToken);
+            if (attempt >= 2)
+            {
+                throw new ChainTransactionException($"{what} from {Address}: its nonce was taken by another transaction three times; is another process using this account?");
+            }
+        }
+    }
+
+    private async Task<PendingTransaction> PrepareAsync(string operation, string? to, string data, string what, EthECKey key, long chainId, CancellationToken cancellationToken)
+    {
+        BigInteger estimate;
+        try
+        {
+            estimate = (await _connector.CallAsync("eth_estimateGas", w => w.Eth.Transactions.EstimateGas.SendRequestAsync(new CallInput { From = Address, To = to, Data = data, Value = new HexBigInteger(0) }), cancellationToken)).Value;
+        }
+        catch (Exception exception) when (RegistryClient.IsRevert(exception))
+        {
+            throw new ChainRevertException(what, RegistryClient.DescribeRevert(exception));
+        }
+
+        if (estimate > Options.MaxGasPerTransaction)
+        {
+            throw new ChainTransactionException($"{what} needs an estimated {estimate} gas, over MetaNode:Chain:MaxGasPerTransaction ({Options.MaxGasPerTransaction}); nothing was sent.");
+        }
+
+        var gasLimit = (long)BigInteger.Min(estimate * Options.GasEstimatePercent / 100, Options.MaxGasPerTransaction);
+        var (maxFee, priority) = await FeesAsync(cancellationToken);
+        var nodeNonce = (long)(await _connector.CallAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(Address, BlockParameter.CreatePending()), cancellationToken)).Value;
+        var nonce = Math.Max(nodeNonce, State.NextNonce);
+        var pending = new PendingTransaction
+        {
+            Operation = operation,
+            Nonce = nonce,
+            To = to,
+            Data = data,
+            GasLimit = gasLimit,
+            MaxFeePerGas = maxFee.ToString(CultureInfo.InvariantCulture),
+            MaxPriorityFeePerGas = priority.ToString(CultureInfo.InvariantCulture),
+            RawTransaction = string.Empty,
+        };
+        Sign(pending, key, chainId);
+        var now = _time.GetUtcNow();
+        pending.FirstSentAt = now;
+        pending.LastSentAt = now;
+        State.Pending[operation] = pending;
+        State.NextNonce = nonce + 1;
+        State.Submitted++;
+
+        // Persisted before it is sent: after a crash the next call finds it and resumes instead of sending another.
+        await _state.WriteStateAsync(cancellationToken);
+        _connector.TransactionsSubmitted.Add(1);
+        LogSubmitting(_logger, what, Address, nonce, gasLimit, pending.Hashes[^1]);
+        return pending;
+    }
+
+    private async Task<(BigInteger MaxFee, BigInteger Priority)> FeesAsync(CancellationToken cancellationToken)
+    {
+        var cap = ToWei(Options.MaxFeePerGasGwei);
+        var priorityCap = ToWei(Options.MaxPriorityFeePerGasGwei);
+        var block = await _connector.CallAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(BlockParameter.CreateLatest()), cancellationToken);
+        _connector.ObserveBlock((long)block.Number.Value);
+        var baseFee = block.BaseFeePerGas?.Value ?? BigInteger.Zero;
+        BigInteger priority;
+        try
+        {
+            priority = (await _connector.CallAsync("eth_maxPriorityFeePerGas", w => new Nethereum.RPC.Eth.EthMaxPriorityFeePerGas(w.Client).SendRequestAsync(), cancellationToken)).Value;
+        }
+        catch (RpcResponseException)
+        {
+            priority = Gwei;
+        }
+
+        priority = BigInteger.Min(priority, priorityCap);
+        var maxFee = BigInteger.Min((baseFee * 2) + priority, cap);
+        if (maxFee < baseFee)
+        {
+            throw new ChainTransactionException($"the base fee ({baseFee} wei) is above MetaNode:Chain:MaxFeePerGasGwei ({Options.MaxFeePerGasGwei} gwei); nothing was sent.");
+        }
+
+        return (maxFee, BigInteger.Min(priority, maxFee));
+    }
+
+    private static void Sign(PendingTransaction pending, EthECKey key, long chainId)
+    {
+        var transaction = new Transaction1559(
+            chainId,
+            pending.Nonce,
+            BigInteger.Parse(pending.MaxPriorityFeePerGas, CultureInfo.InvariantCulture),
+            BigInteger.Parse(pending.MaxFeePerGas, CultureInfo.InvariantCulture),
+            pending.GasLimit,
+            pending.To,
+            BigInteger.Zero,
+            pending.Data,
+            []);
+        var raw = new Transaction1559Signer().SignTransaction(key, transaction).EnsureHexPrefix();
+        pending.RawTransaction = raw;
+        pending.Hashes.Add(HexValues.ToHex(RegistryTypedData.Keccak(raw.HexToByteArray())));
+    }
+
+    /// <summary>Sends the latest signed version; "already known" counts as sent.</summary>
+    private async Task<bool> SendAsync(PendingTransaction pending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _connector.CallAsync("eth_sendRawTransaction", w => w.Eth.Transactions.SendRawTransaction.SendRequestAsync(pending.RawTransaction), cancellationToken);
+            return true;
+        }
+        catch (RpcResponseException exception) when (Contains(exception, "already known") || Contains(exception, "already imported"))
+        {
+            return true;
+        }
+        catch (RpcResponseException exception) when (Contains(exception, "nonce too low") || Contains(exception, "nonce is too low"))
+        {
+            // One of our versions may have been mined; the receipt poll decides.
+            LogNonceTooLow(_logger, Address, pending.Nonce);
+            return false;
+        }
+    }
+
+    /// <summary>The receipt after the required confirmations; null when the nonce was consumed by a transaction that is not ours.</summary>
+    private async Task<TransactionResult?> WaitAsync(PendingTransaction pending, EthECKey key, long chainId, Stopwatch watch, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (watch.Elapsed > Options.SubmissionTimeout)
+            {
+                throw new ChainTransactionException($"{pending.Operation}: no confirmation within {Options.SubmissionTimeout} (nonce {pending.Nonce}); it stays recorded and a retry resumes it.", pending.Hashes[^1]);
+            }
+
+            TransactionReceipt? receipt = null;
+            foreach (var hash in pending.Hashes)
+            {
+                receipt = await _connector.CallAsync("eth_getTransactionReceipt", w => w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash), cancellationToken);
+                if (receipt is not null)
+                {
+                    break;
+                }
+            }
+
+            if (receipt is not null)
+            {
+                var block = (long)receipt.BlockNumber.Value;
+                var head = await _connector.GetBlockNumberAsync(cancellationToken);
+                if (head - block + 1 >= Options.Confirmations)
+                {
+                    // Still there at depth N (a reorg within the depth would have removed it): done.
+                    var again = await _connector.CallAsync("eth_getTransactionReceipt", w => w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(receipt.TransactionHash), cancellationToken);
+                    if (again is not null && again.BlockHash == receipt.BlockHash)
+                    {
+                        return new TransactionResult
+                        {
+                            TransactionHash = receipt.TransactionHash,
+                            BlockNumber = block,
+                            GasUsed = (long)receipt.GasUsed.Value,
+                            Succeeded = receipt.Status?.Value == 1,
+                            ContractAddress = string.IsNullOrEmpty(receipt.ContractAddress) ? null : receipt.ContractAddress.ToLowerInvariant(),
+                            Latency = _time.GetUtcNow() - pending.FirstSentAt,
+                            Replacements = pending.Replacements,
+                        };
+                    }
+                }
+
+                await Task.Delay(Options.ReceiptPollInterval, _time, cancellationToken);
+                continue;
+            }
+
+            // No receipt. Does the node still know the transaction? A restarted node may not: send it again.
+            var known = await _connector.CallAsync("eth_getTransactionByHash", w => w.Eth.Transactions.GetTransactionByHash.SendRequestAsync(pending.Hashes[^1]), cancellationToken);
+            var now = _time.GetUtcNow();
+            if (known is null)
+            {
+                var minedNonce = (long)(await _connector.CallAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(Address, BlockParameter.CreateLatest()), cancellationToken)).Value;
+                if (minedNonce > pending.Nonce)
+                {
+                    // Mined nonce passed ours and none of our hashes has a receipt: look once more, then give the nonce up.
+                    await Task.Delay(Options.ReceiptPollInterval, _time, cancellationToken);
+                    if (await AnyReceiptAsync(pending, cancellationToken))
+                    {
+                        continue;
+                    }
+
+                    LogNonceTaken(_logger, Address, pending.Nonce, pending.Operation);
+                    return null;
+                }
+
+                LogRebroadcast(_logger, Address, pending.Nonce, pending.Hashes[^1]);
+                await SendAsync(pending, cancellationToken);
+            }
+            else if (now - pending.LastSentAt > Options.ReplaceAfter)
+            {
+                if (pending.Replacements >= Options.MaxReplacements)
+                {
+                    throw new ChainTransactionException($"{pending.Operation}: still pending after {pending.Replacements} fee raises (nonce {pending.Nonce}); it stays recorded and a retry resumes it.", pending.Hashes[^1]);
+                }
+
+                await ReplaceAsync(pending, key, chainId, cancellationToken);
+            }
+
+            await Task.Delay(Options.ReceiptPollInterval, _time, cancellationToken);
+        }
+    }
+
+    private async Task<bool> AnyReceiptAsync(PendingTransaction pending, CancellationToken cancellationToken)
+    {
+        foreach (var hash in pending.Hashes)
+        {
+            if (await _connector.CallAsync("eth_getTransactionReceipt", w => w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash), cancellationToken) is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Same nonce, fees raised by <see cref="ChainOptions.ReplacementFeePercent"/> (nodes require at least +10 %), persisted, sent.</summary>
+    private async Task ReplaceAsync(PendingTransaction pending, EthECKey key, long chainId, CancellationToken cancellationToken)
+    {
+        var (suggestedMax, suggestedPriority) = await FeesAsync(cancellationToken);
+        var raise = Options.ReplacementFeePercent;
+        var maxFee = BigInteger.Max(BigInteger.Parse(pending.MaxFeePerGas, CultureInfo.InvariantCulture) * raise / 100, suggestedMax);
+        var priority = BigInteger.Max(BigInteger.Parse(pending.MaxPriorityFeePerGas, CultureInfo.InvariantCulture) * raise / 100, suggestedPriority);
+        var cap = ToWei(Options.MaxFeePerGasGwei);
+        if (maxFee > cap)
+        {
+            throw new ChainTransactionException($"{pending.Operation}: replacing the stuck transaction needs a max fee of {maxFee} wei, over MetaNode:Chain:MaxFeePerGasGwei; it stays recorded.", pending.Hashes[^1]);
+        }
+
+        pending.MaxFeePerGas = maxFee.ToString(CultureInfo.InvariantCulture);
+        pending.MaxPriorityFeePerGas = BigInteger.Min(priority, maxFee).ToString(CultureInfo.InvariantCulture);
+        pending.Replacements++;
+        pending.LastSentAt = _time.GetUtcNow();
+        Sign(pending, key, chainId);
+        State.Submitted++;
+        await _state.WriteStateAsync(cancellationToken);
+        _connector.TransactionsSubmitted.Add(1);
+        LogReplacing(_logger, Address, pending.Nonce, pending.Replacements, pending.Hashes[^1]);
+        await SendAsync(pending, cancellationToken);
+    }
+
+    private static bool Contains(RpcResponseException exception, string text) =>
+        exception.RpcError?.Message?.Contains(text, StringComparison.OrdinalIgnoreCase) ?? false;
+
+    private static BigInteger ToWei(decimal gwei) => new(gwei * 1_000_000_000m);
+}
