@@ -6,6 +6,13 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.TestingHost;
 
+// `chain [N]`: gas per finalization for k = 2, 3, 5 and submit→confirmed latency on anvil (see ChainBench).
+if (args is ["chain", .. var chainArgs])
+{
+    await MetaNode.Bench.ChainBench.RunAsync(chainArgs);
+    return;
+}
+
 // Raw Orleans calls on an empty grain vs. vPod status calls, side by side on one silo, in alternating rounds.
 var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 3;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
