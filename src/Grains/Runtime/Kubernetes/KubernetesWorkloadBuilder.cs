@@ -418,7 +418,10 @@ public static class KubernetesWorkloadBuilder
             return true;
         }
 
-        if (!IPAddress.TryParse(text, out var address) || (text.Contains(':', StringComparison.Ordinal) != (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)))
+        // IPAddress.TryParse also accepts "[v6]:port" and drops the port: brackets are handled by the caller.
+        if (text.Contains('[', StringComparison.Ordinal)
+            || !IPAddress.TryParse(text, out var address)
+            || (text.Contains(':', StringComparison.Ordinal) != (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)))
         {
             return false;
         }
