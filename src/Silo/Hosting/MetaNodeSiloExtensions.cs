@@ -20,6 +20,7 @@ public static class MetaNodeSiloExtensions
     {
         var options = new MetaNodeSiloOptions();
         configuration.GetSection(MetaNodeSiloOptions.SectionName).Bind(options);
+        options.Kubernetes.ReadPodEnvironment(configuration);
         var result = new MetaNodeSiloOptionsValidator().Validate(null, options);
         if (result.Failed)
         {
@@ -27,6 +28,12 @@ public static class MetaNodeSiloExtensions
         }
 
         options.DataDirectory = Path.GetFullPath(options.DataDirectory);
+        if (options.Kubernetes.Enabled)
+        {
+            // In a pod the silo is reached at the pod's IP, whatever the configuration says.
+            options.AdvertisedAddress = options.Kubernetes.PodIp!;
+        }
+
         return options;
     }
 
@@ -53,6 +60,12 @@ public static class MetaNodeSiloExtensions
                     o.ConnectionString = options.Database.ConnectionString;
                 });
                 break;
+        }
+
+        if (options.Kubernetes.Enabled)
+        {
+            silo.Configure<SiloOptions>(o => o.SiloName = options.Kubernetes.PodName!);
+            silo.Services.PostConfigure<KubernetesRuntimeOptions>(o => o.Namespace = string.IsNullOrWhiteSpace(o.Namespace) ? options.Kubernetes.PodNamespace : o.Namespace);
         }
 
         // Failure-detection timings (ProbeTimeout, NumMissedProbesLimit, ...) can be tuned under MetaNode:Membership.
