@@ -52,6 +52,9 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
 
     private IKubernetes Client => _connection.Value.Client;
 
+    /// <summary>Whether the options name a way to reach an API server (without connecting).</summary>
+    private bool IsConfigured => _connection.IsValueCreated || KubernetesConnectionResolver.Effective(_options, KubernetesClientConfiguration.IsInCluster()) is not null;
+
     /// <summary>How many times the pod cache of <paramref name="namespace"/> listed its pods (0 when it has not started).</summary>
     internal int PodListCount(string @namespace) => _caches.TryGetValue(@namespace, out var cache) ? cache.ListCount : 0;
 
@@ -169,6 +172,12 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
 
     public async Task RemoveAsync(string vpodId, RuntimeHandle? handle, CancellationToken cancellationToken = default)
     {
+        if (handle is null && !IsConfigured)
+        {
+            // Nothing was ever made here: a vPod whose provisioning failed for want of a configuration can still be deleted.
+            return;
+        }
+
         var name = KubernetesNames.ObjectName(vpodId);
         var ns = handle is { Node.Length: > 0 } ? handle.Node : Namespace;
         var delete = new V1DeleteOptions { PropagationPolicy = _options.DeletePropagation.ToString() };
@@ -212,6 +221,11 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
     public async Task<IReadOnlyList<LogLine>> ReadLogsAsync(string vpodId, RuntimeHandle? handle, LogQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
+        if (handle is null && !IsConfigured)
+        {
+            return [];
+        }
+
         var ns = handle is { Node.Length: > 0 } ? handle.Node : Namespace;
         var lines = new List<LogLine>();
         foreach (var pod in await GetPodsAsync(vpodId, ns, cancellationToken))
@@ -240,6 +254,11 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
     public async IAsyncEnumerable<LogLine> FollowLogsAsync(string vpodId, RuntimeHandle? handle, LogQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
+        if (handle is null && !IsConfigured)
+        {
+            yield break;
+        }
+
         var ns = handle is { Node.Length: > 0 } ? handle.Node : Namespace;
         var pods = await GetPodsAsync(vpodId, ns, cancellationToken);
         var channel = Channel.CreateUnbounded<LogLine>(new UnboundedChannelOptions { SingleReader = true });
