@@ -241,6 +241,8 @@ public sealed class KubernetesRuntimeTests : IAsyncLifetime
         Assert.Equal(2, deletes.Count);
         Assert.All(deletes, d => Assert.Equal("7", d.QueryValues["gracePeriodSeconds"]));
         Assert.Empty(_server.List($"{Core}/pods"));
+        await _runtime.StartAsync(id, Spec(), handle);
+        Assert.Equal(WorkloadState.Created, (await _runtime.InspectAsync(id, handle)).State);
 
         _server.Put($"{Core}/pods", Pod(id, "2", running: true));
         await _runtime.StopAsync(id, handle, TimeSpan.FromSeconds(7), force: true);

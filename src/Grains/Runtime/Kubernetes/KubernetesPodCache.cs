@@ -57,6 +57,9 @@ internal sealed partial class KubernetesPodCache : IAsyncDisposable
             .ToList();
     }
 
+    /// <summary>Drops a pod the runtime has just deleted, so a status read right after a stop never sees it (its deletion event follows on the watch).</summary>
+    public void Forget(string podName) => _pods.TryRemove(podName, out _);
+
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)

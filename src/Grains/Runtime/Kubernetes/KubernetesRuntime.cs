@@ -164,6 +164,10 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
         foreach (var pod in pods.Items)
         {
             await IgnoreNotFoundAsync(() => Client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, ns, gracePeriodSeconds: grace, cancellationToken: cancellationToken));
+            if (_caches.TryGetValue(ns, out var cache))
+            {
+                cache.Forget(pod.Metadata.Name);
+            }
         }
 
         LogStopped(vpodId, kind, ns, name, pods.Items.Count, grace);
