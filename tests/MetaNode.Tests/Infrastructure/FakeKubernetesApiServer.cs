@@ -50,6 +50,9 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
 
     public Uri BaseUrl { get; private set; } = null!;
 
+    /// <summary>Whether a watch from a compacted resource version is refused with HTTP 410 instead of an ERROR event in a 200 stream (API servers do both).</summary>
+    public bool GoneAsHttpStatus { get; set; }
+
     /// <summary>Whether <c>metrics.k8s.io</c> is served (a cluster with metrics-server); otherwise its paths answer 404.</summary>
     public bool MetricsAvailable { get; set; }
 
@@ -299,6 +302,12 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
             {
                 _watchers.Add(channel);
             }
+        }
+
+        if (expired && GoneAsHttpStatus)
+        {
+            await WriteStatusAsync(context, HttpStatusCode.Gone, "Expired", $"too old resource version: {from} ({_compactedBelow})");
+            return;
         }
 
         context.Response.StatusCode = 200;

@@ -206,9 +206,12 @@ public sealed class KubernetesRuntimeTests : IAsyncLifetime
         Assert.Contains($"deployment {Ns}/{id} does not exist", observation.Detail, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task PodWatch_ListsAgain_WhenTheResourceVersionExpired()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task PodWatch_ListsAgain_WhenTheResourceVersionExpired(bool goneAsHttpStatus)
     {
+        _server.GoneAsHttpStatus = goneAsHttpStatus;
         var id = NewId();
         var handle = await StartedAsync(id);
         _server.Put($"{Core}/pods", Pod(id, "0", running: true));
