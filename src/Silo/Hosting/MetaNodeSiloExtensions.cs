@@ -2,6 +2,7 @@ using System.Net;
 using MetaNode.Grains.Chain;
 using MetaNode.Grains.Hosting;
 using MetaNode.Silo.Chain;
+using MetaNode.Grains.Runtime.Kubernetes;
 using MetaNode.Grains.Runtime.Process;
 using MetaNode.Silo.Persistence;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -21,6 +22,7 @@ public static class MetaNodeSiloExtensions
     {
         var options = new MetaNodeSiloOptions();
         configuration.GetSection(MetaNodeSiloOptions.SectionName).Bind(options);
+        options.Kubernetes.ReadPodEnvironment(configuration);
         var result = new MetaNodeSiloOptionsValidator().Validate(null, options);
         var chain = new ChainOptions();
         configuration.GetSection(ChainOptions.SectionName).Bind(chain);
@@ -31,6 +33,12 @@ public static class MetaNodeSiloExtensions
         }
 
         options.DataDirectory = Path.GetFullPath(options.DataDirectory);
+        if (options.Kubernetes.Enabled)
+        {
+            // In a pod the silo is reached at the pod's IP, whatever the configuration says.
+            options.AdvertisedAddress = options.Kubernetes.PodIp!;
+        }
+
         return options;
     }
 
@@ -57,6 +65,12 @@ public static class MetaNodeSiloExtensions
                     o.ConnectionString = options.Database.ConnectionString;
                 });
                 break;
+        }
+
+        if (options.Kubernetes.Enabled)
+        {
+            silo.Configure<SiloOptions>(o => o.SiloName = options.Kubernetes.PodName!);
+            silo.Services.PostConfigure<KubernetesRuntimeOptions>(o => o.Namespace = string.IsNullOrWhiteSpace(o.Namespace) ? options.Kubernetes.PodNamespace : o.Namespace);
         }
 
         // Failure-detection timings (ProbeTimeout, NumMissedProbesLimit, ...) can be tuned under MetaNode:Membership.
@@ -133,6 +147,7 @@ public static class MetaNodeSiloExtensions
         // every protocol built on them re-reads persisted state or the chain to recover.
         silo.AddMemoryStreams(MetaNodeNames.StreamProvider);
         silo.Services.AddProcessRuntime();
+        silo.Services.AddKubernetesRuntime();
 
         // vPod data and logs live under the silo's data directory unless MetaNode:Runtime:Process:DataDirectory says otherwise.
         var processDataDirectory = silo.Configuration["MetaNode:Runtime:Process:DataDirectory"];

@@ -38,6 +38,9 @@ public sealed class MetaNodeSiloOptions
     public string HttpAddress { get; set; } = "127.0.0.1:8080";
 
     public DatabaseOptions Database { get; set; } = new();
+
+    /// <summary>Running as a Kubernetes pod, section <c>MetaNode:Kubernetes</c>.</summary>
+    public KubernetesHostingOptions Kubernetes { get; set; } = new();
 }
 
 /// <summary>The PostgreSQL database of the cluster profile, section <c>MetaNode:Database</c>.</summary>
@@ -107,6 +110,7 @@ public sealed class MetaNodeSiloOptionsValidator : IValidateOptions<MetaNodeSilo
             }
         }
 
+        failures.AddRange(options.Kubernetes.Validate(options));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

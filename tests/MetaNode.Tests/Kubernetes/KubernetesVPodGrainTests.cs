@@ -1,0 +1,128 @@
+using k8s.Models;
+using MetaNode.Silo.Hosting;
+using MetaNode.Tests.Infrastructure;
+using MetaNode.VPods;
+using Microsoft.Extensions.Configuration;
+using Orleans.TestingHost;
+
+namespace MetaNode.Tests.Kubernetes;
+
+/// <summary>Kubernetes vPods through the vPod grain, on a silo whose kubernetes runtime talks to the in-process API server.</summary>
+public sealed class KubernetesVPodGrainTests : IAsyncLifetime
+{
+    private const string Pods = "/api/v1/namespaces/vpods/pods";
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-tests", Guid.NewGuid().ToString("N")[..12]);
+    private FakeKubernetesApiServer _server = null!;
+    private InProcessTestCluster _cluster = null!;
+
+    public async Task InitializeAsync()
+    {
+        _server = await FakeKubernetesApiServer.StartAsync();
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MetaNode:VPods:ProbeInterval"] = "00:00:00.200",
+            ["MetaNode:VPods:StartupProbeInterval"] = "00:00:00.100",
+            ["MetaNode:Runtime:Kubernetes:BaseUrl"] = _server.BaseUrl.ToString(),
+            ["MetaNode:Runtime:Kubernetes:Namespace"] = "vpods",
+        }));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            var options = new MetaNodeSiloOptions { DataDirectory = _dataDirectory };
+            silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
+        });
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.StopAllSilosAsync();
+        await _cluster.DisposeAsync();
+        await _server.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+    }
+
+    private static VPodSpec Spec(string name) => new()
+    {
+        Name = name,
+        DeploymentMethod = DeploymentMethod.Kubernetes,
+        Image = "metanode/compute-vpod:latest",
+        Replicas = 2,
+        RestartPolicy = RestartPolicy.Never,
+    };
+
+    private static string NewId() => "vpod-" + Guid.NewGuid().ToString("N")[..8];
+
+    private void PutPod(string id, V1ContainerState state, string phase) => _server.Put(Pods, new V1Pod
+    {
+        Metadata = new V1ObjectMeta { Name = id + "-0", Labels = new Dictionary<string, string> { ["metanode.io/vpod-id"] = id, ["app.kubernetes.io/managed-by"] = "metanode" } },
+        Status = new V1PodStatus
+        {
+            Phase = phase,
+            ContainerStatuses = [new V1ContainerStatus { Name = "workload", Image = "metanode/compute-vpod:latest", State = state }],
+        },
+    });
+
+    [Fact]
+    public async Task CreateAsync_RunsTheVPodAsADeployment_AndDeleteRemovesIt()
+    {
+        var id = NewId();
+        var grain = _cluster.Client.GetGrain<IVPodGrain>(id);
+
+        var created = await grain.CreateAsync(Spec("k8s-runs-" + id[5..]));
+
+        Assert.Equal(($"deployment/{id}", "vpods"), (created.Handle!.Id, created.Handle.Node));
+        Assert.Equal(2, _server.Get($"/apis/apps/v1/namespaces/vpods/deployments/{id}")!["spec"]!["replicas"]!.GetValue<int>());
+        PutPod(id, new V1ContainerState { Running = new V1ContainerStateRunning() }, "Running");
+        await Eventually.WaitAsync(() => grain.GetStatusAsync(), s => s.Phase == VPodPhase.Running, "the vPod to be Running once its pod runs");
+
+        var deleted = await grain.DeleteAsync(new StopOptions(TimeoutSeconds: 1));
+
+        Assert.Equal(VPodPhase.Deleted, deleted.Phase);
+        Assert.Null(_server.Get($"/apis/apps/v1/namespaces/vpods/deployments/{id}"));
+    }
+
+    [Fact]
+    public async Task CreateAsync_FailsNamingTheImage_WhenItCannotBePulled()
+    {
+        var id = NewId();
+        var grain = _cluster.Client.GetGrain<IVPodGrain>(id);
+        await grain.CreateAsync(Spec("k8s-pull-" + id[5..]));
+
+        PutPod(id, new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = "ImagePullBackOff", Message = "Back-off pulling image" } }, "Pending");
+
+        var status = await Eventually.WaitAsync(() => grain.GetStatusAsync(), s => s.Phase == VPodPhase.Failed, "the vPod to fail on the image pull");
+        Assert.Contains("image 'metanode/compute-vpod:latest' cannot be pulled", status.Reason, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>A silo with no Kubernetes configuration still starts; a kubernetes vPod there fails with a message naming the settings.</summary>
+[Collection(VPodClusterCollection.Name)]
+public sealed class KubernetesUnconfiguredSiloTests(VPodClusterFixture fixture)
+{
+    [Fact]
+    public async Task CreateAsync_FailsNamingTheMissingSettings_WhenTheSiloHasNoKubernetesConfiguration()
+    {
+        var id = "vpod-" + Guid.NewGuid().ToString("N")[..8];
+        var grain = fixture.Grains.GetGrain<IVPodGrain>(id);
+
+        var status = await grain.CreateAsync(new VPodSpec
+        {
+            Name = "k8s-unconfigured-" + id[5..],
+            DeploymentMethod = DeploymentMethod.Kubernetes,
+            Image = "metanode/compute-vpod:latest",
+            RestartPolicy = RestartPolicy.Never,
+        });
+
+        Assert.Equal(VPodPhase.Failed, status.Phase);
+        Assert.Contains("MetaNode:Runtime:Kubernetes:BaseUrl", status.Reason, StringComparison.Ordinal);
+        await grain.DeleteAsync(new StopOptions());
+    }
+}
