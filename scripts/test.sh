@@ -8,6 +8,13 @@ results="${TEST_RESULTS_DIR:-$PWD/TestResults}"
 rm -rf "$results"
 mkdir -p "$results"
 
+# The pinned solc-js and anvil packages the contract and chain tests use (committed lockfiles).
+for dir in contracts deploy/k8s-validate; do
+  if [ ! -d "$dir/node_modules" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || { echo "npm ci in $dir failed (Node.js and npm are needed)"; echo "0 passed, 1 failed"; exit 1; }
+  fi
+done
+
 dotnet build MetaNode.Grains.sln -c Release -nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
 dotnet test MetaNode.Grains.sln -c Release --no-build -nologo \
   --logger "trx;LogFilePrefix=results" --logger "console;verbosity=normal" \
