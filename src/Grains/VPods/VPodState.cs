@@ -27,4 +27,6 @@ public sealed class VPodState
     [Id(14)] public bool Interrupted { get; set; }
     /// <summary>Whether the runtime has provisioned the vPod (directories, image, container object).</summary>
     [Id(15)] public bool Provisioned { get; set; }
+    /// <summary>Whether the workload's last exit was an out-of-memory kill.</summary>
+    [Id(16)] public bool OomKilled { get; set; }
 }

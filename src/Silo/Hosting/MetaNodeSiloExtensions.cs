@@ -1,5 +1,6 @@
 using System.Net;
 using MetaNode.Grains.Hosting;
+using MetaNode.Grains.Runtime.Docker;
 using MetaNode.Grains.Runtime.Process;
 using MetaNode.Silo.Persistence;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -117,6 +118,7 @@ public static class MetaNodeSiloExtensions
         // every protocol built on them re-reads persisted state or the chain to recover.
         silo.AddMemoryStreams(MetaNodeNames.StreamProvider);
         silo.Services.AddProcessRuntime();
+        silo.Services.AddDockerRuntime();
 
         // vPod data and logs live under the silo's data directory unless MetaNode:Runtime:Process:DataDirectory says otherwise.
         var processDataDirectory = silo.Configuration["MetaNode:Runtime:Process:DataDirectory"];
