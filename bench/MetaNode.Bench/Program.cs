@@ -6,6 +6,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.TestingHost;
 
+// `docker [ROUNDS] [CONCURRENT]`: the docker runtime's benchmark (see DockerBench).
+if (args is ["docker", ..])
+{
+    return await MetaNode.Bench.DockerBench.RunAsync(args[1..]);
+}
+
 // Raw Orleans calls on an empty grain vs. vPod status calls, side by side on one silo, in alternating rounds.
 var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 3;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
@@ -77,6 +83,8 @@ catch (IOException)
 {
     // A file still held open by an exiting process: the temporary directory is left for the OS to clean.
 }
+
+return 0;
 
 async Task<Result> RunAsync(Func<Task> call, TimeSpan duration)
 {

@@ -90,14 +90,22 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         {
             var container = await FindAsync(vpodId, handle, cancellationToken).ConfigureAwait(false)
                 ?? await FindOrCreateAsync(vpodId, spec, cancellationToken).ConfigureAwait(false);
-            if (!container.State.Running)
+            if (container.State.Running)
             {
-                await CallAsync((c, ct) => c.Containers.StartContainerAsync(container.ID, new ContainerStartParameters(), ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
-                container = await InspectByIdAsync(container.ID, cancellationToken).ConfigureAwait(false)
-                    ?? throw new InvalidOperationException($"vPod '{vpodId}': container {Short(container.ID)} disappeared while starting on the Docker Engine at {Endpoint}.");
-                LogStarted(vpodId, Short(container.ID), spec.Image ?? string.Empty);
+                return HandleOf(container);
             }
 
+            await CallAsync((c, ct) => c.Containers.StartContainerAsync(container.ID, new ContainerStartParameters(), ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            LogStarted(vpodId, Short(container.ID), spec.Image ?? string.Empty);
+            if (IsHostNetwork(container))
+            {
+                // The endpoint is known from the labels: no need to ask the engine again.
+                return HandleOf(container) with { StartedAt = DateTimeOffset.UtcNow };
+            }
+
+            // Published ports are assigned at start: read them back.
+            container = await InspectByIdAsync(container.ID, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"vPod '{vpodId}': container {Short(container.ID)} disappeared while starting on the Docker Engine at {Endpoint}.");
             return HandleOf(container);
         }
         finally
@@ -370,8 +378,14 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         {
             var created = await CallAsync((c, ct) => c.Containers.CreateContainerAsync(parameters, ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
             LogCreated(vpodId, Short(created.ID), spec.Image!, spec.CpuMillis, spec.MemoryBytes);
-            return await InspectByIdAsync(created.ID, cancellationToken).ConfigureAwait(false)
-                ?? throw new InvalidOperationException($"vPod '{vpodId}': container {Short(created.ID)} disappeared right after it was created on the Docker Engine at {Endpoint}.");
+            return new ContainerInspectResponse
+            {
+                ID = created.ID,
+                Name = parameters.Name,
+                State = new ContainerState { Status = "created" },
+                Config = new Config { Labels = parameters.Labels, Image = parameters.Image },
+                HostConfig = parameters.HostConfig,
+            };
         }
         catch (DockerApiException exception) when (exception.StatusCode == HttpStatusCode.Conflict)
         {
@@ -517,7 +531,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
             return null;
         }
 
-        if (string.Equals(container.HostConfig?.NetworkMode, "host", StringComparison.Ordinal))
+        if (IsHostNetwork(container))
         {
             return Url(_options.HostAddress, port);
         }
@@ -535,6 +549,9 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
 
         return null;
     }
+
+    private static bool IsHostNetwork(ContainerInspectResponse container) =>
+        string.Equals(container.HostConfig?.NetworkMode, "host", StringComparison.Ordinal);
 
     /// <summary>Runs one engine call with a timeout; an unreachable engine or a call that times out becomes an error naming the endpoint.</summary>
     private async Task<T> CallAsync<T>(Func<DockerClient, CancellationToken, Task<T>> call, TimeSpan timeout, CancellationToken cancellationToken)
