@@ -30,7 +30,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
     private readonly ILogger<DockerRuntime> _logger;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
     private readonly Lazy<DockerClient> _client;
-    private readonly DockerClientConfiguration _configuration;
+    private DockerClientConfiguration? _configuration;
 
     public DockerRuntime(IOptions<DockerRuntimeOptions> options, ILogger<DockerRuntime> logger)
     {
@@ -39,13 +39,21 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         _options = options.Value;
         _logger = logger;
         Endpoint = _options.ResolveEndpoint();
-        if (!DockerRuntimeOptionsValidator.IsValidEndpoint(Endpoint, out var error))
-        {
-            throw new OptionsValidationException(DockerRuntimeOptions.SectionName, typeof(DockerRuntimeOptions), [$"The Docker endpoint {error}; got '{Endpoint}' (from {DockerRuntimeOptions.SectionName}:Endpoint or DOCKER_HOST)."]);
-        }
 
-        _configuration = new DockerClientConfiguration(new Uri(Endpoint), defaultTimeout: Timeout.InfiniteTimeSpan);
-        _client = new Lazy<DockerClient>(() => _configuration.CreateClient(), LazyThreadSafetyMode.ExecutionAndPublication);
+        // A bad DOCKER_HOST must not stop the silo (other runtimes work without it): it fails the first docker call instead.
+        _client = new Lazy<DockerClient>(
+            () =>
+            {
+                if (!DockerRuntimeOptionsValidator.IsValidEndpoint(Endpoint, out var error))
+                {
+                    throw new InvalidOperationException(
+                        $"The Docker endpoint {error}; got '{Endpoint}' (from {DockerRuntimeOptions.SectionName}:Endpoint or DOCKER_HOST).");
+                }
+
+                _configuration = new DockerClientConfiguration(new Uri(Endpoint), defaultTimeout: Timeout.InfiniteTimeSpan);
+                return _configuration.CreateClient();
+            },
+            LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public DeploymentMethod Method => DeploymentMethod.Docker;
@@ -307,7 +315,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
             _client.Value.Dispose();
         }
 
-        _configuration.Dispose();
+        _configuration?.Dispose();
     }
 
     private async IAsyncEnumerable<LogLine> ReadContainerLogsAsync(string containerId, LogQuery query, bool follow, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -556,11 +564,12 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
     /// <summary>Runs one engine call with a timeout; an unreachable engine or a call that times out becomes an error naming the endpoint.</summary>
     private async Task<T> CallAsync<T>(Func<DockerClient, CancellationToken, Task<T>> call, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var client = _client.Value;
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(timeout);
         try
         {
-            return await call(_client.Value, limit.Token).ConfigureAwait(false);
+            return await call(client, limit.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (limit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {

@@ -211,4 +211,15 @@ public sealed class DockerContainerSpecTests
         Assert.Contains("unix://" + socket, error.Message, StringComparison.Ordinal);
         Assert.Contains("not reachable", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task ProvisionAsync_FailsNamingTheEndpoint_WhenDockerHostIsUnusable()
+    {
+        // As a DOCKER_HOST the runtime cannot use would arrive: constructing succeeds (the silo starts), using it fails clearly.
+        using var runtime = new DockerRuntime(Options.Create(new DockerRuntimeOptions { Endpoint = "ssh://builder@10.0.0.9" }), NullLogger<DockerRuntime>.Instance);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.ProvisionAsync("vpod-x", Spec()));
+
+        Assert.Contains("ssh://builder@10.0.0.9", error.Message, StringComparison.Ordinal);
+    }
 }
