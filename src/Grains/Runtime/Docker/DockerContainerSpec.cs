@@ -130,7 +130,7 @@ public static class DockerContainerSpec
                 RestartPolicy = new global::Docker.DotNet.Models.RestartPolicy { Name = RestartPolicyKind.No },
                 NetworkMode = host ? "host" : options.Network,
                 Mounts = mounts,
-                Init = true,
+                Init = options.Init,
             },
         };
         if (spec.Command.Count > 0)

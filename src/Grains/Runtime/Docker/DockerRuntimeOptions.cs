@@ -85,6 +85,9 @@ public sealed class DockerRuntimeOptions
 
     public DockerPullPolicy PullPolicy { get; set; } = DockerPullPolicy.IfNotPresent;
 
+    /// <summary>Runs the engine's init (<c>docker-init</c>) as the container's first process, so stop signals reach shell workloads and zombies are reaped.</summary>
+    public bool Init { get; set; } = true;
+
     /// <summary>How long pulling one image may take.</summary>
     public TimeSpan PullTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
