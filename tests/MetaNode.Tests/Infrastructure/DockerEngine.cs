@@ -104,6 +104,27 @@ public sealed class DockerEngine : IAsyncLifetime
             }
 
             dockerd.Dispose();
+            await UnmountUnderAsync(_root!);
+        }
+    }
+
+    /// <summary>dockerd leaves its network-namespace bind mount under the exec root when it stops: unmount what lies under <paramref name="root"/>.</summary>
+    private static async Task UnmountUnderAsync(string root)
+    {
+        var prefix = root.TrimEnd('/') + "/";
+        var mounts = (await File.ReadAllLinesAsync("/proc/mounts"))
+            .Select(line => line.Split(' '))
+            .Where(fields => fields.Length > 1 && fields[1].StartsWith(prefix, StringComparison.Ordinal))
+            .Select(fields => fields[1])
+            .OrderByDescending(path => path.Length)
+            .ToList();
+        foreach (var mount in mounts)
+        {
+            using var umount = Process.Start(new ProcessStartInfo("umount", [mount]) { UseShellExecute = false, RedirectStandardError = true });
+            if (umount is not null)
+            {
+                await umount.WaitForExitAsync();
+            }
         }
     }
 
@@ -131,6 +152,7 @@ public sealed class DockerEngine : IAsyncLifetime
         var socket = Path.Combine(_root, "docker.sock");
         var pidFile = Path.Combine(_root, "dockerd.pid");
         StopLeftover(pidFile);
+        await UnmountUnderAsync(Path.Combine(_root, "exec"));
         File.Delete(socket);
         Endpoint = "unix://" + socket;
 
