@@ -453,6 +453,11 @@ public sealed class VPodSpecBuilder
             errors.Add($"{Flags.Image}: an image is required with {Flags.DeploymentMethod} {_method.ToString().ToLowerInvariant()}.");
         }
 
+        if (_networkPolicy && _method != DeploymentMethod.Kubernetes)
+        {
+            errors.Add($"{Flags.NetworkPolicy}: only the kubernetes deployment method enforces network policies; use {Flags.DeploymentMethod} kubernetes or drop {Flags.NetworkPolicy}.");
+        }
+
         if (_storageMount is not null && _storageBytes is null && !errors.Any(e => e.StartsWith(Flags.Storage, StringComparison.Ordinal)))
         {
             errors.Add($"{Flags.StorageMount}: give {Flags.Storage} SIZE[:CLASS] too.");

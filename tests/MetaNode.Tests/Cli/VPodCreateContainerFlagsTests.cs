@@ -99,6 +99,21 @@ public sealed class VPodCreateContainerFlagsTests
         Assert.Null(_cli.Client.DeployedSpec);
     }
 
+    [Theory]
+    [InlineData("docker")]
+    [InlineData("process")]
+    public async Task Create_ExitsWithUsageError_WhenNetworkPolicyIsAskedOfARuntimeThatCannotEnforceIt(string method)
+    {
+        var result = await _cli.RunAsync("vpod", "create", "--name", "fenced", "--type", "compute", "--cpu", "1", "--memory", "64Mi",
+            "--deployment-method", method, "--image", "metanode/compute-vpod:latest", "--network-policy", "deny-all");
+
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("--network-policy", line, StringComparison.Ordinal);
+        Assert.Contains("kubernetes", line, StringComparison.Ordinal);
+        Assert.Null(_cli.Client.DeployedSpec);
+    }
+
     [Fact]
     public async Task Create_ExitsWithUsageError_WhenDockerVPodHasNoImage()
     {
