@@ -28,16 +28,18 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
 {
     private readonly DockerRuntimeOptions _options;
     private readonly ILogger<DockerRuntime> _logger;
+    private readonly TimeProvider _timeProvider;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
     private readonly Lazy<DockerClient> _client;
     private DockerClientConfiguration? _configuration;
 
-    public DockerRuntime(IOptions<DockerRuntimeOptions> options, ILogger<DockerRuntime> logger)
+    public DockerRuntime(IOptions<DockerRuntimeOptions> options, ILogger<DockerRuntime> logger, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
         _options = options.Value;
         _logger = logger;
+        _timeProvider = timeProvider ?? TimeProvider.System;
         Endpoint = _options.ResolveEndpoint();
 
         // A bad DOCKER_HOST must not stop the silo (other runtimes work without it): it fails the first docker call instead.
@@ -108,7 +110,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
             if (IsHostNetwork(container))
             {
                 // The endpoint is known from the labels: no need to ask the engine again.
-                return HandleOf(container) with { StartedAt = DateTimeOffset.UtcNow };
+                return HandleOf(container) with { StartedAt = _timeProvider.GetUtcNow() };
             }
 
             // Published ports are assigned at start: read them back.
@@ -291,7 +293,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
             var startedAt = container.State.StartedAt;
             while (!cancellationToken.IsCancellationRequested)
             {
-                await Task.Delay(_options.LogPollInterval, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_options.LogPollInterval, _timeProvider, cancellationToken).ConfigureAwait(false);
                 container = await FindAsync(vpodId, handle, cancellationToken).ConfigureAwait(false);
                 if (container is null)
                 {
@@ -338,7 +340,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
 
             // The engine reads tail=0 as "everything": ask from now on instead.
             parameters.Tail = "all";
-            parameters.Since = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            parameters.Since = _timeProvider.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         }
 
         MultiplexedStream stream;

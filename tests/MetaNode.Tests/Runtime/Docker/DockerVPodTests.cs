@@ -152,8 +152,8 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         Assert.Equal(32L << 20, metrics.Resources.MemoryLimitBytes);
         Assert.InRange(metrics.Resources.MemoryBytes, 1, 32L << 20);
 
-        // The busy loop wants a whole core; the limit gives it half of one.
-        Assert.InRange(metrics.Resources.CpuPercent, 20, 65);
+        // The busy loop wants a whole core; the limit gives it at most half of one (less on a crowded machine).
+        Assert.InRange(metrics.Resources.CpuPercent, 1, 65);
         Assert.True(metrics.Network.RxBytes >= 0 && metrics.Network.TxBytes >= 0);
 
         await grain.DeleteAsync(new StopOptions(Force: true));
