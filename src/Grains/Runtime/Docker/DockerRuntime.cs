@@ -331,6 +331,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
             Tail = query.Tail is { } tail ? tail.ToString(CultureInfo.InvariantCulture) : "all",
             Since = query.Since is { } since ? since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture) : null,
         };
+        var from = query.Since;
         if (query.Tail is 0)
         {
             if (!follow)
@@ -338,9 +339,10 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
                 yield break;
             }
 
-            // The engine reads tail=0 as "everything": ask from now on instead.
+            // The engine reads tail=0 as "everything": ask from now on instead (the engine's since is in whole seconds).
+            from = _timeProvider.GetUtcNow();
             parameters.Tail = "all";
-            parameters.Since = _timeProvider.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            parameters.Since = from.Value.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         }
 
         MultiplexedStream stream;
@@ -357,7 +359,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         {
             await foreach (var line in DockerLogLines.ReadAsync(stream, cancellationToken).ConfigureAwait(false))
             {
-                if (query.Since is { } from && line.Timestamp < from)
+                if (from is { } earliest && line.Timestamp < earliest)
                 {
                     continue;
                 }
