@@ -10,7 +10,13 @@ using Orleans.TestingHost;
 if (args is ["chain", .. var chainArgs])
 {
     await MetaNode.Bench.ChainBench.RunAsync(chainArgs);
-    return;
+    return 0;
+}
+
+// `docker [ROUNDS] [CONCURRENT]`: the docker runtime's benchmark (see DockerBench).
+if (args is ["docker", ..])
+{
+    return await MetaNode.Bench.DockerBench.RunAsync(args[1..]);
 }
 
 // Raw Orleans calls on an empty grain vs. vPod status calls, side by side on one silo, in alternating rounds.
@@ -84,6 +90,8 @@ catch (IOException)
 {
     // A file still held open by an exiting process: the temporary directory is left for the OS to clean.
 }
+
+return 0;
 
 async Task<Result> RunAsync(Func<Task> call, TimeSpan duration)
 {

@@ -59,10 +59,11 @@ internal sealed class CliOutput
         Row(grid, "Restarts", status.RestartCount.ToString(CultureInfo.InvariantCulture));
         Row(grid, "Endpoint", status.Endpoint);
         Row(grid, "Handle", status.Handle?.ToString());
+        Row(grid, HandleLabel(status.DeploymentMethod), status.Handle is { Id.Length: > 0 } handle ? handle.Id : null);
         Row(grid, "Created", Time(status.CreatedAt));
         Row(grid, "Started", Time(status.StartedAt));
         Row(grid, "Updated", Time(status.UpdatedAt));
-        Row(grid, "Last exit code", status.LastExitCode?.ToString(CultureInfo.InvariantCulture));
+        Row(grid, "Last exit", ExitText(status));
         Row(grid, "Next restart", Time(status.NextRestartAt));
         Row(grid, "Reason", status.Reason);
         if (status.Spec is { } spec)
@@ -72,6 +73,14 @@ internal sealed class CliOutput
             Row(grid, "Command", spec.Command.Count == 0 ? null : string.Join(' ', spec.Command));
             Row(grid, "Ports", spec.Ports.Count == 0 ? null : string.Join(", ", spec.Ports));
             Row(grid, "Restart policy", PolicyText(spec.RestartPolicy));
+            Row(grid, "Volumes", spec.Volumes.Count == 0 ? null : string.Join(", ", spec.Volumes.Select(v => $"{v.Source}:{v.Target}{(v.ReadOnly ? ":ro" : string.Empty)}")));
+            Row(grid, "Storage", spec.PersistentStorage is { } s ? $"{ResourceQuantity.FormatMemory(s.SizeBytes)}{(s.StorageClass is null ? string.Empty : $" ({s.StorageClass})")} at {s.MountPath}" : null);
+            Row(grid, "Pull secrets", spec.ImagePullSecrets.Count == 0 ? null : string.Join(", ", spec.ImagePullSecrets));
+            Row(grid, "Replicas", spec.Replicas == 1 && !spec.HighAvailability ? null : $"{spec.Replicas}{(spec.HighAvailability ? ", high availability" : string.Empty)}");
+            Row(grid, "Network policy", spec.NetworkPolicy is { Enabled: true } p
+                ? $"ingress from [{string.Join(", ", p.IngressFrom)}], egress to [{string.Join(", ", p.EgressTo)}]"
+                : null);
+            Row(grid, "Cluster", spec.Cluster);
         }
 
         _console.Write(grid);
@@ -299,6 +308,23 @@ internal sealed class CliOutput
 
     private static string Lower<TEnum>(TEnum value)
         where TEnum : struct, Enum => value.ToString().ToLowerInvariant();
+
+    /// <summary>What the runtime handle's id is for this deployment method.</summary>
+    private static string HandleLabel(DeploymentMethod method) => method switch
+    {
+        DeploymentMethod.Docker => "Container",
+        DeploymentMethod.Kubernetes => "Object",
+        _ => "Process",
+    };
+
+    /// <summary>The last exit: its code, and whether it was an out-of-memory kill.</summary>
+    internal static string? ExitText(VPodStatus status) => (status.LastExitCode, status.OomKilled) switch
+    {
+        (null, false) => null,
+        (null, true) => "killed: out of memory",
+        ({ } code, true) => $"{code.ToString(CultureInfo.InvariantCulture)} (killed: out of memory)",
+        ({ } code, false) => code.ToString(CultureInfo.InvariantCulture),
+    };
 
     private static string PolicyText(RestartPolicy policy) => policy switch
     {

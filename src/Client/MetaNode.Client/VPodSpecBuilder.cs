@@ -12,6 +12,7 @@ public sealed class VPodSpecBuilder
 {
     public const int MaxNameLength = 63;
     public const int MaxLabelLength = 63;
+    public const int MaxReplicas = 100;
 
     private readonly List<string> _errors = [];
     private readonly List<string> _command = [];
@@ -19,6 +20,16 @@ public sealed class VPodSpecBuilder
     private readonly Dictionary<string, string> _env = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _labels = new(StringComparer.Ordinal);
     private readonly List<VolumeMount> _volumes = [];
+    private readonly List<string> _pullSecrets = [];
+    private readonly List<string> _ingressFrom = [];
+    private readonly List<string> _egressTo = [];
+    private bool _networkPolicy;
+    private int? _replicas;
+    private bool _highAvailability;
+    private long? _storageBytes;
+    private string? _storageClass;
+    private string? _storageMount;
+    private string? _cluster;
     private string? _name;
     private string? _image;
     private VPodType _type = VPodType.Compute;
@@ -287,6 +298,146 @@ public sealed class VPodSpecBuilder
         return this;
     }
 
+    /// <summary>The name of registry credentials to pull the image with (docker: a configured registry; kubernetes: a Secret).</summary>
+    public VPodSpecBuilder AddPullSecret(string? secret)
+    {
+        var value = secret?.Trim() ?? string.Empty;
+        if (!IsDnsName(value))
+        {
+            Fail(Flags.PullSecret, secret, "use a lower-case DNS name (letters, digits, '-' and '.')");
+        }
+        else if (_pullSecrets.Contains(value))
+        {
+            Fail(Flags.PullSecret, secret, "the secret is given more than once");
+        }
+        else
+        {
+            _pullSecrets.Add(value);
+        }
+
+        return this;
+    }
+
+    /// <summary>Workload replicas, 1 to 100 (kubernetes; other runtimes run one).</summary>
+    public VPodSpecBuilder WithReplicas(string? replicas)
+    {
+        if (!int.TryParse(replicas?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count is < 1 or > MaxReplicas)
+        {
+            Fail(Flags.Replicas, replicas, $"use a number from 1 to {MaxReplicas}");
+        }
+        else
+        {
+            _replicas = count;
+        }
+
+        return this;
+    }
+
+    public VPodSpecBuilder WithHighAvailability(bool highAvailability = true)
+    {
+        _highAvailability = highAvailability;
+        return this;
+    }
+
+    /// <summary><c>SIZE</c> or <c>SIZE:CLASS</c>: persistent storage of that size (<c>10Gi</c>), from that storage class (docker: volume driver).</summary>
+    public VPodSpecBuilder WithStorage(string? storage)
+    {
+        var parts = (storage ?? string.Empty).Split(':');
+        if (parts.Length > 2 || !ResourceQuantity.TryParseMemory(parts[0], out var bytes, out _) || bytes < VPodSpecValidation.MinimumMemoryBytes)
+        {
+            Fail(Flags.Storage, storage, "use SIZE or SIZE:CLASS with a size of at least 4Mi (e.g. 10Gi or 10Gi:fast-ssd)");
+            return this;
+        }
+
+        var storageClass = parts.Length == 2 ? parts[1].Trim() : null;
+        if (storageClass is not null && !IsDnsName(storageClass))
+        {
+            Fail(Flags.Storage, storage, $"the storage class '{storageClass}' must be a lower-case DNS name");
+            return this;
+        }
+
+        _storageBytes = bytes;
+        _storageClass = storageClass;
+        return this;
+    }
+
+    /// <summary>Where persistent storage is mounted in the workload (default <c>/vpod/data</c>).</summary>
+    public VPodSpecBuilder WithStorageMount(string? path)
+    {
+        var value = path?.Trim() ?? string.Empty;
+        if (!value.StartsWith('/') || value.Any(char.IsWhiteSpace))
+        {
+            Fail(Flags.StorageMount, path, "use an absolute path without spaces");
+        }
+        else
+        {
+            _storageMount = value;
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// One network-policy rule: <c>deny-all</c> (a policy with no rules), <c>ingress:KEY=VALUE</c> (who may connect in, by label)
+    /// or <c>egress:CIDR</c> / <c>egress:HOST:PORT</c> (where the workload may connect out). Any rule turns the policy on.
+    /// </summary>
+    public VPodSpecBuilder AddNetworkPolicy(string? rule)
+    {
+        var value = rule?.Trim() ?? string.Empty;
+        if (value == "deny-all")
+        {
+            _networkPolicy = true;
+        }
+        else if (value.StartsWith("ingress:", StringComparison.Ordinal))
+        {
+            var selector = value["ingress:".Length..];
+            if (!TrySplitPair(selector, out var key, out var labelValue) || !IsLabelKey(key) || (labelValue.Length > 0 && !IsLabelValue(labelValue)))
+            {
+                Fail(Flags.NetworkPolicy, rule, "an ingress rule is a label selector: ingress:KEY=VALUE");
+            }
+            else
+            {
+                _networkPolicy = true;
+                _ingressFrom.Add(selector);
+            }
+        }
+        else if (value.StartsWith("egress:", StringComparison.Ordinal))
+        {
+            var target = value["egress:".Length..];
+            if (!IsCidr(target) && !IsHostPort(target))
+            {
+                Fail(Flags.NetworkPolicy, rule, "an egress rule is a CIDR or HOST:PORT: egress:10.0.0.0/8, egress:chain.local:8545");
+            }
+            else
+            {
+                _networkPolicy = true;
+                _egressTo.Add(target);
+            }
+        }
+        else
+        {
+            Fail(Flags.NetworkPolicy, rule, "use deny-all, ingress:KEY=VALUE or egress:CIDR|HOST:PORT");
+        }
+
+        return this;
+    }
+
+    /// <summary>The vPod cluster the vPod belongs to.</summary>
+    public VPodSpecBuilder WithCluster(string? cluster)
+    {
+        var value = cluster?.Trim() ?? string.Empty;
+        if (!IsDnsName(value))
+        {
+            Fail(Flags.Cluster, cluster, "use 1-63 lower-case letters, digits, '-' or '.'");
+        }
+        else
+        {
+            _cluster = value;
+        }
+
+        return this;
+    }
+
     /// <summary>The spec, or an <see cref="InvalidVPodSpecException"/> listing every problem on one line.</summary>
     public VPodSpec Build()
     {
@@ -300,6 +451,16 @@ public sealed class VPodSpecBuilder
             && !errors.Any(e => e.StartsWith(Flags.Image, StringComparison.Ordinal)))
         {
             errors.Add($"{Flags.Image}: an image is required with {Flags.DeploymentMethod} {_method.ToString().ToLowerInvariant()}.");
+        }
+
+        if (_networkPolicy && _method != DeploymentMethod.Kubernetes)
+        {
+            errors.Add($"{Flags.NetworkPolicy}: only the kubernetes deployment method enforces network policies; use {Flags.DeploymentMethod} kubernetes or drop {Flags.NetworkPolicy}.");
+        }
+
+        if (_storageMount is not null && _storageBytes is null && !errors.Any(e => e.StartsWith(Flags.Storage, StringComparison.Ordinal)))
+        {
+            errors.Add($"{Flags.StorageMount}: give {Flags.Storage} SIZE[:CLASS] too.");
         }
 
         if (_method == DeploymentMethod.Process && _image is not null && _command.Count > 0)
@@ -326,6 +487,16 @@ public sealed class VPodSpecBuilder
             Volumes = _volumes.ToArray(),
             Labels = new Dictionary<string, string>(_labels, StringComparer.Ordinal),
             RestartPolicy = _restartPolicy,
+            ImagePullSecrets = _pullSecrets.ToArray(),
+            Replicas = _replicas ?? defaults.Replicas,
+            HighAvailability = _highAvailability,
+            PersistentStorage = _storageBytes is { } size
+                ? new StorageRequest(size, _storageClass, _storageMount ?? new StorageRequest(size).MountPath)
+                : null,
+            NetworkPolicy = _networkPolicy
+                ? new NetworkPolicySpec { Enabled = true, IngressFrom = _ingressFrom.ToArray(), EgressTo = _egressTo.ToArray() }
+                : null,
+            Cluster = _cluster,
         };
     }
 
@@ -441,6 +612,29 @@ public sealed class VPodSpecBuilder
         && char.IsAsciiLetterOrDigit(value[0]) && char.IsAsciiLetterOrDigit(value[^1])
         && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-');
 
+    private static bool IsDnsName(string value) =>
+        value.Length is > 0 and <= MaxNameLength
+        && char.IsAsciiLetterOrDigit(value[0]) && char.IsAsciiLetterOrDigit(value[^1])
+        && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.');
+
+    private static bool IsCidr(string value)
+    {
+        var slash = value.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0
+            && System.Net.IPAddress.TryParse(value[..slash], out var address)
+            && int.TryParse(value[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var prefix)
+            && prefix <= (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32);
+    }
+
+    private static bool IsHostPort(string value)
+    {
+        var colon = value.LastIndexOf(':');
+        return colon > 0
+            && Uri.CheckHostName(value[..colon].Trim('[', ']')) != UriHostNameType.Unknown
+            && int.TryParse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+            && port is >= 1 and <= 65535;
+    }
+
     private static bool IsEnvName(string value) =>
         value.Length > 0 && !char.IsAsciiDigit(value[0]) && value.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
@@ -469,5 +663,12 @@ public sealed class VPodSpecBuilder
         public const string Label = "--label";
         public const string RestartPolicy = "--restart-policy";
         public const string DeploymentMethod = "--deployment-method";
+        public const string PullSecret = "--pull-secret";
+        public const string Replicas = "--replicas";
+        public const string HighAvailability = "--high-availability";
+        public const string Storage = "--storage";
+        public const string StorageMount = "--storage-mount";
+        public const string NetworkPolicy = "--network-policy";
+        public const string Cluster = "--cluster";
     }
 }

@@ -34,6 +34,9 @@ public interface IVPodRuntime
 {
     DeploymentMethod Method { get; }
 
+    /// <summary>Whether workloads keep running when the silo stops (containers, Kubernetes objects), so the grain leaves them for the next silo to adopt.</summary>
+    bool WorkloadsOutliveSilo => false;
+
     /// <summary>Prepares what the workload needs (data directory, image, container object). Returns a handle that may not be running yet.</summary>
     Task<RuntimeHandle> ProvisionAsync(string vpodId, VPodSpec spec, CancellationToken cancellationToken = default);
 

@@ -84,7 +84,8 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown
             && _state.RecordExists
             && State.Handle is { } handle
-            && VPodStateMachine.HasWorkload(State.Phase))
+            && VPodStateMachine.HasWorkload(State.Phase)
+            && !Runtime.WorkloadsOutliveSilo)
         {
             // The silo is going away and its runtime with it: remember to resume rather than count a failure.
             State.Interrupted = true;
@@ -417,6 +418,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         State.Handle = handle;
         State.StartedAt = _time.GetUtcNow();
         State.LastExitCode = null;
+        State.OomKilled = false;
         _consecutiveProbeFailures = 0;
         Apply(VPodTrigger.Launched, $"workload started ({handle})");
         await PersistAsync(cancellationToken);
@@ -543,6 +545,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     {
         StopHealthTimer();
         State.LastExitCode = observation.ExitCode;
+        State.OomKilled = observation.OomKilled;
         var trigger = end switch
         {
             WorkloadEnd.Completed => VPodTrigger.Completed,
@@ -553,7 +556,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         var reason = end switch
         {
             WorkloadEnd.Completed => "workload exited with code 0",
-            WorkloadEnd.Crashed when observation.OomKilled => "workload was killed: out of memory",
+            WorkloadEnd.Crashed when observation.OomKilled => $"workload was killed: out of memory (exit code {observation.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}, memory limit {ResourceQuantity.FormatMemory(Spec.MemoryBytes)})",
             WorkloadEnd.Crashed => $"workload exited with code {observation.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}",
             WorkloadEnd.Unhealthy => $"unhealthy: {observation.Detail}",
             _ => $"workload lost: {observation.Detail}",
@@ -768,6 +771,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         Spec = Spec,
         NextRestartAt = State.NextRestartAt,
         Address = State.Key?.Address,
+        OomKilled = State.OomKilled,
     };
 
     private VPodSummary ToSummary() => new()

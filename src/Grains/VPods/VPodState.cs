@@ -29,4 +29,6 @@ public sealed class VPodState
     [Id(15)] public bool Provisioned { get; set; }
     /// <summary>The vPod's own chain key (compute and validator vPods): its address and encrypted keystore.</summary>
     [Id(16)] public MetaNode.Grains.Chain.VPodKey? Key { get; set; }
+    /// <summary>Whether the workload's last exit was an out-of-memory kill.</summary>
+    [Id(17)] public bool OomKilled { get; set; }
 }

@@ -3,6 +3,7 @@ using MetaNode.Grains.Chain;
 using MetaNode.Grains.Hosting;
 using MetaNode.Silo.Chain;
 using MetaNode.Grains.Runtime.Kubernetes;
+using MetaNode.Grains.Runtime.Docker;
 using MetaNode.Grains.Runtime.Process;
 using MetaNode.Silo.Persistence;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -148,6 +149,7 @@ public static class MetaNodeSiloExtensions
         silo.AddMemoryStreams(MetaNodeNames.StreamProvider);
         silo.Services.AddProcessRuntime();
         silo.Services.AddKubernetesRuntime();
+        silo.Services.AddDockerRuntime();
 
         // vPod data and logs live under the silo's data directory unless MetaNode:Runtime:Process:DataDirectory says otherwise.
         var processDataDirectory = silo.Configuration["MetaNode:Runtime:Process:DataDirectory"];

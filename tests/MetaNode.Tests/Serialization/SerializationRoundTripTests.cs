@@ -105,12 +105,13 @@ public sealed class SerializationRoundTripTests
         {
             Spec = Spec, Phase = VPodPhase.Running, Health = VPodHealth.Healthy, Handle = Handle, RestartCount = 4, ConsecutiveFailures = 2,
             CreatedAt = At, StartedAt = At, UpdatedAt = At, LastExitCode = 1, Reason = "r", DesiredRunning = true, NextRestartAt = At,
-            Interrupted = true, Provisioned = true, Transitions = [new(VPodPhase.None, VPodPhase.Pending, VPodTrigger.Create, "created", At)],
+            Interrupted = true, Provisioned = true, OomKilled = true, Transitions = [new(VPodPhase.None, VPodPhase.Pending, VPodTrigger.Create, "created", At)],
         };
         var back = RoundTrip(state);
         Assert.Equal((state.Phase, state.Health, state.Handle, state.RestartCount, state.ConsecutiveFailures, state.DesiredRunning, state.NextRestartAt, state.Interrupted, state.Provisioned),
             (back.Phase, back.Health, back.Handle, back.RestartCount, back.ConsecutiveFailures, back.DesiredRunning, back.NextRestartAt, back.Interrupted, back.Provisioned));
         Assert.Equal(state.Transitions, back.Transitions);
+        Assert.True(back.OomKilled);
 
         var registry = new VPodRegistryState();
         registry.Entries["vpod-1"] = new VPodSummary { Id = "vpod-1", Name = "n" };

@@ -47,6 +47,9 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
 
     public DeploymentMethod Method => DeploymentMethod.Kubernetes;
 
+    /// <summary>Kubernetes keeps the workload's objects running when a silo stops; the next silo adopts them.</summary>
+    public bool WorkloadsOutliveSilo => true;
+
     /// <summary>The namespace vPod objects go to.</summary>
     public string Namespace => _connection.Value.Namespace;
 

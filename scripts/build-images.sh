@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds the vPod images without any registry, on the Docker Engine that DOCKER_HOST names (else the default socket):
+#   metanode/compute-vpod:latest  the reference workload (src/Workload), self-contained for linux-x64
+#   metanode/busybox:latest       a static busybox, for small test workloads
+# Each image is FROM scratch: the script assembles a root file system and builds the Dockerfile under deploy/images/
+# with it as the context. Needs: docker (the client), dotnet, busybox-static (Debian) and ldd.
+# Usage: scripts/build-images.sh [compute-vpod|busybox]...   (default: both)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+images=("$@")
+[ "${#images[@]}" -gt 0 ] || images=(compute-vpod busybox)
+
+busybox_bin=$(command -v busybox || true)
+if [ -z "$busybox_bin" ] || ldd "$busybox_bin" >/dev/null 2>&1; then
+  echo "build-images: a static busybox is needed on PATH: apt-get install busybox-static" >&2
+  exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/metanode-images.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# A static busybox as /bin/busybox with a link per applet.
+add_busybox() {
+  local root=$1
+  mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/vpod/data"
+  chmod 1777 "$root/tmp"
+  cp "$busybox_bin" "$root/bin/busybox"
+  for applet in $("$busybox_bin" --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+}
+
+# Copies the shared libraries that the ELF files under $1 link against (and the dynamic loader) into the same paths under $2.
+add_libraries() {
+  local from=$1 root=$2
+  find "$from" -type f \( -name '*.so' -o -perm -u+x \) -print0 | while IFS= read -r -d '' elf; do
+    ldd "$elf" 2>/dev/null | grep -oE '/[^ ]+' || true
+  done | sort -u | while read -r lib; do
+    [ -e "$lib" ] || continue
+    mkdir -p "$root$(dirname "$lib")"
+    cp -L "$lib" "$root$lib"
+  done
+}
+
+build() {
+  local name=$1 context=$2
+  echo "build-images: building metanode/$name:latest"
+  DOCKER_BUILDKIT=0 docker build --quiet --tag "metanode/$name:latest" --file "$repo/deploy/images/$name/Dockerfile" "$context" >/dev/null
+  docker image inspect --format "build-images: metanode/$name:latest {{.Id}} {{.Size}} bytes" "metanode/$name:latest"
+}
+
+for image in "${images[@]}"; do
+  case "$image" in
+    compute-vpod)
+      root="$work/compute-vpod"
+      add_busybox "$root"
+      dotnet publish "$repo/src/Workload/MetaNode.Workload.csproj" -c Release -r linux-x64 --self-contained true \
+        --artifacts-path "$work/artifacts" -o "$root/app" -nologo -v quiet -p:UseAppHost=true
+      add_libraries "$root/app" "$root"
+      build compute-vpod "$root"
+      ;;
+    busybox)
+      root="$work/busybox"
+      add_busybox "$root"
+      build busybox "$root"
+      ;;
+    *)
+      echo "build-images: unknown image '$image' (use compute-vpod or busybox)" >&2
+      exit 2
+      ;;
+  esac
+done

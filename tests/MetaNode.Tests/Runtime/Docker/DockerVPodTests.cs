@@ -1,0 +1,220 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Docker.DotNet.Models;
+using RestartPolicy = MetaNode.VPods.RestartPolicy;
+using MetaNode.Tests.Infrastructure;
+using MetaNode.VPods;
+
+namespace MetaNode.Tests.Runtime.Docker;
+
+/// <summary>Docker vPods through the vPod grain on an in-process silo, against a real Docker Engine.</summary>
+[Collection(DockerCollection.Name)]
+public sealed class DockerVPodTests(DockerClusterFixture fixture)
+{
+    private static string NewId() => "vpod-" + Guid.NewGuid().ToString("N")[..10];
+
+    private static string NewName(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..8];
+
+    private IVPodGrain Grain(string id) => fixture.Grains.GetGrain<IVPodGrain>(id);
+
+    private static VPodSpec Busybox(string name, string script, RestartPolicy policy = RestartPolicy.Never, long memoryBytes = 64L << 20, long cpuMillis = 1000) => new()
+    {
+        Name = name,
+        DeploymentMethod = DeploymentMethod.Docker,
+        Image = DockerEngine.BusyboxImage,
+        Command = ["/bin/sh", "-c", script],
+        RestartPolicy = policy,
+        MemoryBytes = memoryBytes,
+        CpuMillis = cpuMillis,
+    };
+
+    private static Task<VPodStatus> WaitForAsync(IVPodGrain grain, Func<VPodStatus, bool> condition, string what, int seconds = 60) =>
+        Eventually.WaitAsync(() => grain.GetStatusAsync(), condition, what, TimeSpan.FromSeconds(seconds));
+
+    [Fact]
+    public async Task CreateAsync_RunsHealthyContainerWithRequestedLimits_WhenImageIsTheReferenceWorkload()
+    {
+        var id = NewId();
+        var grain = Grain(id);
+        var spec = new VPodSpec
+        {
+            Name = NewName("ref"),
+            DeploymentMethod = DeploymentMethod.Docker,
+            Image = DockerEngine.ComputeImage,
+            CpuMillis = 500,
+            MemoryBytes = 256L << 20,
+            Env = new Dictionary<string, string> { ["TRAINING_SEED"] = "7" },
+            Labels = new Dictionary<string, string> { ["team"] = "ml" },
+            Cluster = "fl-east",
+            PersistentStorage = new StorageRequest(64L << 20),
+        };
+
+        await grain.CreateAsync(spec);
+        var running = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running && s.Health == VPodHealth.Healthy, "the docker vPod to be Running and healthy");
+        Assert.Equal(DeploymentMethod.Docker, running.Handle!.Method);
+        Assert.NotNull(running.Endpoint);
+        using (var http = new HttpClient())
+        {
+            var health = await http.GetFromJsonAsync<JsonElement>($"{running.Endpoint}/healthz");
+            Assert.Equal(id, health.GetProperty("vpodId").GetString());
+        }
+
+        var container = await fixture.Engine.Client.Containers.InspectContainerAsync(running.Handle.Id);
+        Assert.True(container.State.Running);
+        Assert.Equal(500_000_000, container.HostConfig.NanoCPUs);
+        Assert.Equal(256L << 20, container.HostConfig.Memory);
+        Assert.Equal(RestartPolicyKind.No, container.HostConfig.RestartPolicy.Name);
+        Assert.Equal(id, container.Config.Labels["io.metanode.vpod"]);
+        Assert.Equal("fl-east", container.Config.Labels["io.metanode.cluster"]);
+        Assert.Equal("ml", container.Config.Labels["team"]);
+        Assert.Contains("TRAINING_SEED=7", container.Config.Env);
+        Assert.Contains(container.Mounts, m => m.Destination == "/vpod/data" && m.Type == "volume");
+        Assert.Single(await fixture.Engine.ContainersOfAsync(id));
+        Assert.Single(await fixture.Engine.VolumesOfAsync(id));
+
+        // Creating it again with the same spec changes nothing and makes no second container.
+        var again = await grain.CreateAsync(spec);
+        Assert.Equal(running.Handle.Id, again.Handle!.Id);
+        Assert.Single(await fixture.Engine.ContainersOfAsync(id));
+
+        var stopped = await grain.StopAsync(new StopOptions(TimeoutSeconds: 5));
+        Assert.Equal(VPodPhase.Stopped, stopped.Phase);
+        Assert.False((await fixture.Engine.Client.Containers.InspectContainerAsync(running.Handle.Id)).State.Running);
+
+        await grain.StartAsync();
+        var restarted = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running && s.Health == VPodHealth.Healthy, "Running again after start");
+        Assert.Equal(running.Handle.Id, restarted.Handle!.Id);
+
+        var deleted = await grain.DeleteAsync(new StopOptions(TimeoutSeconds: 5));
+        Assert.Equal(VPodPhase.Deleted, deleted.Phase);
+        Assert.Empty(await fixture.Engine.ContainersOfAsync(id));
+        Assert.Empty(await fixture.Engine.VolumesOfAsync(id));
+    }
+
+    [Fact]
+    public async Task HealthProbe_ReportsOomKill_WhenContainerExceedsItsMemoryLimit()
+    {
+        var id = NewId();
+        var grain = Grain(id);
+        await grain.CreateAsync(Busybox(NewName("hog"), "echo allocating; tail /dev/zero", memoryBytes: 16L << 20));
+
+        var failed = await WaitForAsync(grain, s => s.Phase == VPodPhase.Failed, "the memory hog to be Failed");
+        Assert.True(failed.OomKilled, $"status says OOM-killed; reason: {failed.Reason}");
+        Assert.Equal(137, failed.LastExitCode);
+        Assert.Contains("out of memory", failed.Reason, StringComparison.Ordinal);
+        var container = await fixture.Engine.Client.Containers.InspectContainerAsync(failed.Handle!.Id);
+        Assert.True(container.State.OOMKilled);
+        Assert.Equal(16L << 20, container.HostConfig.Memory);
+
+        await grain.DeleteAsync(new StopOptions(Force: true));
+        Assert.Empty(await fixture.Engine.ContainersOfAsync(id));
+    }
+
+    [Fact]
+    public async Task GetLogsAndMetrics_ReturnDemultiplexedLinesAndUsage_WhenContainerRuns()
+    {
+        var id = NewId();
+        var grain = Grain(id);
+        const string script = "echo out-first; echo err-first >&2; (while :; do :; done) & i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.2; done";
+        await grain.CreateAsync(Busybox(NewName("chatty"), script, cpuMillis: 500, memoryBytes: 32L << 20));
+        await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "the chatty vPod to be Running");
+
+        var logs = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Count(x => x.Text.StartsWith("tick", StringComparison.Ordinal)) >= 3, "three tick lines");
+        Assert.Contains(logs, l => l.Stream == LogStream.Stdout && l.Text == "out-first");
+        Assert.Contains(logs, l => l.Stream == LogStream.Stderr && l.Text == "err-first");
+        Assert.All(logs, l => Assert.DoesNotContain('\0', l.Text));
+        Assert.All(logs.Where(l => l.Text.StartsWith("tick", StringComparison.Ordinal)), l => Assert.Equal(LogStream.Stdout, l.Stream));
+
+        var tail = await grain.GetLogsAsync(new LogQuery(Tail: 2));
+        Assert.Equal(2, tail.Count);
+        var since = logs[^1].Timestamp;
+        var newer = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery(Since: since)), l => l.Count >= 2, "lines after the last one read");
+        Assert.All(newer, l => Assert.True(l.Timestamp >= since));
+
+        using (var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            var followed = new List<LogLine>();
+            await foreach (var line in grain.FollowLogsAsync(new LogQuery(Tail: 0), cancel.Token))
+            {
+                followed.Add(line);
+                if (followed.Count == 3)
+                {
+                    break;
+                }
+            }
+
+            Assert.All(followed, l => Assert.StartsWith("tick", l.Text, StringComparison.Ordinal));
+            Assert.All(followed, l => Assert.True(l.Timestamp >= logs[^1].Timestamp));
+        }
+
+        var metrics = await grain.GetMetricsAsync();
+        Assert.Equal(VPodPhase.Running, metrics.Phase);
+        Assert.Equal(32L << 20, metrics.Resources.MemoryLimitBytes);
+        Assert.InRange(metrics.Resources.MemoryBytes, 1, 32L << 20);
+
+        // The busy loop wants a whole core; the limit gives it at most half of one (less on a crowded machine).
+        Assert.InRange(metrics.Resources.CpuPercent, 1, 65);
+        Assert.True(metrics.Network.RxBytes >= 0 && metrics.Network.TxBytes >= 0);
+
+        await grain.DeleteAsync(new StopOptions(Force: true));
+        Assert.Empty(await fixture.Engine.ContainersOfAsync(id));
+    }
+
+    [Fact]
+    public async Task RestartPolicy_RestartsTheSameContainer_WhenItIsKilledFromOutside()
+    {
+        var id = NewId();
+        var grain = Grain(id);
+        await grain.CreateAsync(Busybox(NewName("victim"), "echo up; exec sleep 600", RestartPolicy.OnFailure));
+        var running = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "the victim to be Running");
+
+        await fixture.Engine.Client.Containers.KillContainerAsync(running.Handle!.Id, new ContainerKillParameters { Signal = "KILL" });
+
+        var back = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running && s.RestartCount >= 1, "the vPod restarted by its policy");
+        Assert.Equal(running.Handle.Id, back.Handle!.Id);
+        Assert.Contains(back.Transitions, t => t.To == VPodPhase.Failed && t.Reason.Contains("137", StringComparison.Ordinal));
+        Assert.True((await fixture.Engine.Client.Containers.InspectContainerAsync(back.Handle.Id)).State.Running);
+        Assert.Single(await fixture.Engine.ContainersOfAsync(id));
+        var logs = await grain.GetLogsAsync(new LogQuery());
+        Assert.Equal(2, logs.Count(l => l.Text == "up"));
+
+        await grain.DeleteAsync(new StopOptions(Force: true));
+        Assert.Empty(await fixture.Engine.ContainersOfAsync(id));
+    }
+
+    [Fact]
+    public async Task CreateAsync_FailsNamingTheImage_WhenImageIsMissingAndNoRegistryIsReachable()
+    {
+        var id = NewId();
+        var grain = Grain(id);
+        const string image = "127.0.0.1:9/metanode/missing:1";
+        var spec = Busybox(NewName("ghost"), "true") with { Image = image };
+
+        var status = await grain.CreateAsync(spec);
+
+        Assert.Equal(VPodPhase.Failed, status.Phase);
+        Assert.Contains(image, status.Reason, StringComparison.Ordinal);
+        Assert.Contains(fixture.Engine.Endpoint, status.Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(status.Transitions, t => t.To == VPodPhase.Running);
+        Assert.Empty(await fixture.Engine.ContainersOfAsync(id));
+        await grain.DeleteAsync(new StopOptions());
+    }
+
+    [Fact]
+    public async Task CreateAsync_RunsOneContainer_WhenManyVPodsAreCreatedConcurrently()
+    {
+        var ids = Enumerable.Range(0, 6).Select(_ => NewId()).ToList();
+        await Task.WhenAll(ids.Select(id => Grain(id).CreateAsync(Busybox(NewName("crowd"), "exec sleep 600"))));
+        foreach (var id in ids)
+        {
+            await WaitForAsync(Grain(id), s => s.Phase == VPodPhase.Running, $"{id} Running");
+            Assert.Single(await fixture.Engine.ContainersOfAsync(id));
+        }
+
+        await Task.WhenAll(ids.Select(id => Grain(id).DeleteAsync(new StopOptions(Force: true))));
+        foreach (var id in ids)
+        {
+            Assert.Empty(await fixture.Engine.ContainersOfAsync(id));
+        }
+    }
+}
