@@ -1,4 +1,4 @@
-using System.Net.Http.Json;
+using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MetaNode.Federation;
@@ -77,7 +77,10 @@ public sealed partial class FederatedWorkloadClient(HttpClient http)
         HttpResponseMessage response;
         try
         {
-            response = await http.PostAsJsonAsync(new Uri(endpoint, path), body, requestType, cancellationToken).ConfigureAwait(false);
+            // A body with a Content-Length (not chunked), which the simplest HTTP servers of any language read.
+            using var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, requestType));
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            response = await http.PostAsync(new Uri(endpoint, path), content, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
         {
