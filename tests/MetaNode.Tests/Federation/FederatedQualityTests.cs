@@ -65,4 +65,69 @@ public sealed class FederatedQualityTests(ITestOutputHelper output)
             }
         }
     }
+
+    [Theory]
+    [InlineData("median")]
+    [InlineData("trimmed-mean:0.2")]
+    public async Task RobustAggregation_RejectsOnlyThePoisonedVPodEveryRound_WhenOneOfTenSendsAScaledUpdate(string robust)
+    {
+        var digits = BuiltInDatasets.LoadDigits();
+        var spec = new FederatedJobSpec
+        {
+            ComputeCluster = "compute",
+            ValidatorCluster = "validators",
+            Dataset = BuiltInDatasets.Digits,
+            Partition = PartitionScheme.Dirichlet(0.5),
+            Rounds = 5,
+            LocalEpochs = 5,
+            BatchSize = 16,
+            LearningRate = 0.1,
+            MinParticipants = 9,
+            Seed = 3,
+            Robust = AggregationRule.Parse(robust),
+        };
+        using var data = FederationTestData.Create(digits, spec.Partition, 10, spec.Seed);
+        var workloads = new List<InProcessWorkload>();
+        try
+        {
+            foreach (var id in data.ComputeIds.Append(data.ValidatorId))
+            {
+                workloads.Add(await InProcessWorkload.StartAsync(id, data.DataDirectory(id)));
+            }
+
+            var compute = data.ComputeIds.Select((id, i) => (id, workloads[i].Endpoint)).ToDictionary(e => e.id, e => e.Endpoint);
+            const string attacker = "vpod-c04";
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            var simulation = new FederatedSimulation(new FederatedWorkloadClient(http), "job-robust", spec);
+
+            // The attacker signs what it sends: a consistent receipt over an update pushed 50 times further, in the opposite direction.
+            var rounds = await simulation.RunAsync(compute, workloads[^1].Endpoint, digits.Classes, digits.Features, (round, update) =>
+            {
+                if (update.Receipt.VPodId != attacker)
+                {
+                    return update;
+                }
+
+                var poisoned = new FederatedModel(update.Model.Classes, update.Model.Features, [.. update.Model.Parameters.Select(p => -50 * p)]);
+                return new ModelUpdate(update.Receipt with { UpdateHash = ModelEncoding.HashHex(poisoned) }, poisoned);
+            });
+
+            foreach (var round in rounds)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{robust} round {round.Aggregate.Round}: accuracy {round.Evaluation.Accuracy:F4}, rejected {string.Join("; ", round.Aggregate.Rejected)}"));
+            }
+
+            Assert.All(rounds, r => Assert.Equal(attacker, Assert.Single(r.Aggregate.Rejected).VPodId));
+            Assert.All(rounds, r => Assert.Equal(9, r.Aggregate.Participants.Count));
+            Assert.True(rounds[^1].Evaluation.Accuracy >= 0.9, $"accuracy {rounds[^1].Evaluation.Accuracy:F4} after 5 robust rounds");
+        }
+        finally
+        {
+            foreach (var workload in workloads)
+            {
+                await workload.DisposeAsync();
+            }
+        }
+    }
 }
