@@ -17,7 +17,7 @@ public sealed class AggregationTests
     }
 
     [Fact]
-    public void FederatedAverage_GivesIdenticalBytes_WhateverTheArrivalOrder()
+    public void FederatedAverage_GivesIdenticalBytes_WhenUpdatesArriveInAnyOrder()
     {
         var random = new DeterministicRandom(7);
         var updates = Enumerable.Range(0, 10)
@@ -43,7 +43,7 @@ public sealed class AggregationTests
     }
 
     [Fact]
-    public void Median_TakesTheMiddleValuePerCoordinate_IgnoringWeights()
+    public void Median_TakesTheMiddleValuePerCoordinate_WhenWeightsDiffer()
     {
         var odd = ModelAggregation.Median([Update("a", 100, 1, 9), Update("b", 1, 5, -3), Update("c", 1, 1000, 4)]);
         var even = ModelAggregation.Median([Update("a", 1, 1, 0), Update("b", 1, 2, 0), Update("c", 1, 4, 0), Update("d", 1, 100, 0)]);

@@ -11,7 +11,7 @@ public sealed class DatasetTests
     private static TabularDataset Parse(string text) => CsvDatasetReader.Parse(new StringReader(text), "input.csv", "input");
 
     [Fact]
-    public void LoadDigits_Reads1797RowsOf64FeaturesAndTenClasses_FromTheShippedFile()
+    public void LoadDigits_Reads1797RowsOf64FeaturesAndTenClasses_WhenReadingTheShippedFile()
     {
         var digits = BuiltInDatasets.LoadDigits();
 
@@ -48,7 +48,7 @@ public sealed class DatasetTests
     }
 
     [Fact]
-    public void ReadFile_DecompressesGzip_AndNamesTheMissingFile()
+    public void ReadFile_DecompressesGzipAndNamesAMissingFile_WhenGivenAPath()
     {
         var path = Path.Combine(Path.GetTempPath(), $"metanode-{Guid.NewGuid():N}.csv.gz");
         try
@@ -73,7 +73,7 @@ public sealed class DatasetTests
     }
 
     [Fact]
-    public void TrainTestSplit_IsStratifiedDisjointAndDeterministic_ForASeed()
+    public void TrainTestSplit_IsStratifiedDisjointAndDeterministic_WhenGivenASeed()
     {
         var digits = BuiltInDatasets.LoadDigits();
 
@@ -94,7 +94,7 @@ public sealed class DatasetTests
     }
 
     [Fact]
-    public void Iid_DealsEveryRowOnceWithSizesWithinOne()
+    public void Iid_DealsEveryRowOnceWithSizesWithinOne_WhenRowsDoNotDivideEvenly()
     {
         var rows = Enumerable.Range(100, 53).ToArray();
 
@@ -106,7 +106,7 @@ public sealed class DatasetTests
     }
 
     [Fact]
-    public void Dirichlet_SkewsLabelsMoreForSmallerAlpha_AndCoversEveryRowOnce()
+    public void Dirichlet_CoversEveryRowOnceAndSkewsLabelsMore_WhenAlphaIsSmaller()
     {
         var digits = BuiltInDatasets.LoadDigits();
         var rows = Enumerable.Range(0, digits.Rows).ToArray();
@@ -131,7 +131,7 @@ public sealed class DatasetTests
     }
 
     [Fact]
-    public void Plan_GivesIdenticalPartitionFiles_ForTheSameSeed()
+    public void Plan_GivesIdenticalPartitionFiles_WhenTheSeedIsTheSame()
     {
         var digits = BuiltInDatasets.LoadDigits();
 
@@ -146,7 +146,7 @@ public sealed class DatasetTests
     }
 
     [Fact]
-    public void PartitionWriter_WritesADirectoryTheWorkloadReadsBack_WithManifestAndSplits()
+    public void Write_GivesADirectoryTheWorkloadReadsBack_WhenGivenTrainAndTestSplits()
     {
         var directory = Path.Combine(Path.GetTempPath(), $"metanode-part-{Guid.NewGuid():N}");
         try
@@ -175,7 +175,7 @@ public sealed class DatasetTests
     }
 
     [Fact]
-    public void Synthetic_IsDeterministicForASeed_AndSkewsLabelsPerDevice()
+    public void Generate_IsDeterministicAndSkewsLabelsPerDevice_WhenGivenASeed()
     {
         var options = new SyntheticDatasetOptions { Devices = 5, SamplesPerDevice = 100, Seed = 3 };
 

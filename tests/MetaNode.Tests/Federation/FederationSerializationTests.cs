@@ -21,7 +21,7 @@ public sealed class FederationSerializationTests
     }
 
     [Fact]
-    public void ModelUpdate_RoundTrips_WithItsModelBytesAndReceipt()
+    public void ModelUpdate_RoundTripsWithItsModelBytesAndReceipt_WhenSerialized()
     {
         var model = new FederatedModel(2, 3, [1, 2, 3, 4, 5, 6, 7, 8]);
         var update = new ModelUpdate(new TrainingReceipt("job", 2, "vpod-a", 40, ModelEncoding.HashHex(model), "0xabc"), model, new TrainingMetrics(0.5, 0.9, 12, 3.5));
@@ -35,7 +35,7 @@ public sealed class FederationSerializationTests
     }
 
     [Fact]
-    public void JobSpec_And_RoundResult_RoundTrip()
+    public void JobSpecAndRoundResult_RoundTrip_WhenSerialized()
     {
         var spec = new FederatedJobSpec
         {
@@ -78,7 +78,7 @@ public sealed class FederationSerializationTests
     }
 
     [Fact]
-    public void Moments_Standardization_And_Exceptions_RoundTrip()
+    public void MomentsStandardizationAndExceptions_RoundTrip_WhenSerialized()
     {
         var moments = RoundTrip(new FeatureMoments("vpod-a", 3, [1, 2], [3, 4]));
         var standardization = RoundTrip(new Standardization([0.5], [2]));

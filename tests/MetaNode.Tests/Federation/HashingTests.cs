@@ -17,7 +17,7 @@ public sealed class HashingTests
     }
 
     [Fact]
-    public void Keccak256_MatchesKnownAnswers_ForEmptyAndAbc()
+    public void Keccak256_MatchesKnownAnswers_WhenHashingEmptyAndAbc()
     {
         Assert.Equal("0xc5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470", FederationHashing.ToHex(FederationHashing.Keccak256([])));
         Assert.Equal("0x4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45", FederationHashing.ToHex(FederationHashing.Keccak256("abc"u8)));
@@ -77,7 +77,7 @@ public sealed class HashingTests
     }
 
     [Fact]
-    public void ReceiptHash_EqualsTheEip712StructHashComputedWithAbiEncoding()
+    public void ReceiptHash_EqualsTheEip712StructHash_WhenComputedWithAbiEncoding()
     {
         var update = FederationHashing.ToHex(Leaf("model"));
         var receipt = new TrainingReceipt("job-7", 3, "vpod-c01", 144, update, Signature: "0xsig");
@@ -97,7 +97,7 @@ public sealed class HashingTests
     }
 
     [Fact]
-    public void SigningDigest_PrefixesTheDomainSeparatorAsEip712Requires()
+    public void SigningDigest_HashesTheEip712Prefix_WhenGivenADomainSeparator()
     {
         var receipt = new TrainingReceipt("job", 1, "vpod-a", 10, FederationHashing.ToHex(Leaf("m")));
         var domain = Leaf("domain");
@@ -109,7 +109,7 @@ public sealed class HashingTests
     }
 
     [Fact]
-    public void FederatedSeeds_AreStableAndDistinctPerPurposeRoundAndVPod()
+    public void Training_GivesAStableSeedDistinctPerJobSeedRoundAndVPod_WhenDerived()
     {
         var seed = FederatedSeeds.Training(42, 1, "vpod-a");
 

@@ -92,7 +92,7 @@ public sealed class JobSpecTests
     [InlineData(5, 3, 2, 1)]
     [InlineData(10, 4, 2, 1)]
     [InlineData(10, 1, 2, 1)]
-    public void ValidateAgainstClusters_RequiresEnoughComputeVPodsAndAMajorityQuorum(int compute, int validators, int quorum, int expectedErrors)
+    public void ValidateAgainstClusters_ReportsErrors_WhenComputeVPodsAreTooFewOrTheQuorumIsNoMajority(int compute, int validators, int quorum, int expectedErrors)
     {
         var spec = FederatedJobSpecParser.Parse(Valid with { Quorum = quorum.ToString(System.Globalization.CultureInfo.InvariantCulture) });
 
@@ -105,7 +105,7 @@ public sealed class JobSpecTests
     [InlineData("1.5m", 90_000)]
     [InlineData("1h", 3_600_000)]
     [InlineData("00:00:45", 45_000)]
-    public void TryParseDuration_ReadsUnitsAndTimeSpans(string text, double milliseconds)
+    public void TryParseDuration_ReadsTheDuration_WhenGivenAUnitOrATimeSpan(string text, double milliseconds)
     {
         Assert.True(FederatedJobSpecParser.TryParseDuration(text, out var duration));
         Assert.Equal(milliseconds, duration.TotalMilliseconds);

@@ -7,7 +7,7 @@ namespace MetaNode.Tests.Federation;
 public sealed class ModelEncodingTests
 {
     [Fact]
-    public void Encode_WritesMagicShapeAndLittleEndianDoubles_InParameterOrder()
+    public void Encode_WritesMagicShapeAndLittleEndianDoubles_WhenGivenASmallModel()
     {
         var model = new FederatedModel(2, 1, [1.5, -2.0, 0.25, -0.0]);
 
@@ -37,7 +37,7 @@ public sealed class ModelEncodingTests
     }
 
     [Fact]
-    public void Hash_IsKeccakOfTheEncoding_AndChangesWithAnyBit()
+    public void Hash_IsKeccakOfTheEncodingAndChanges_WhenOneBitChanges()
     {
         var model = new FederatedModel(1, 1, [0.1, 0.2]);
         var nudged = new FederatedModel(1, 1, [0.1, BitConverter.Int64BitsToDouble(BitConverter.DoubleToInt64Bits(0.2) + 1)]);

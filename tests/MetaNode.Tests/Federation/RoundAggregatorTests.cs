@@ -32,7 +32,7 @@ public sealed class RoundAggregatorTests
     }
 
     [Fact]
-    public void Aggregate_RejectsUpdatesWithWrongHashJobRoundShapeOrSignature_AndKeepsTheRest()
+    public void Aggregate_KeepsTheRest_WhenUpdatesHaveWrongHashJobRoundShapeOrSignature()
     {
         var good = Update("vpod-a", 10, 0.1);
         var wrongHash = Update("vpod-b", 10, 0.2) with { Receipt = Update("vpod-b", 10, 0.9).Receipt };
@@ -84,7 +84,7 @@ public sealed class RoundAggregatorTests
     }
 
     [Fact]
-    public void ToRoundResult_CarriesTheAggregationFields()
+    public void ToRoundResult_CarriesTheAggregationFields_WhenTheRoundAggregated()
     {
         var aggregate = RoundAggregator.Aggregate("job-1", 4, Global, [Update("vpod-a", 10, 0.1, round: 4)], AggregationRule.Median);
 
