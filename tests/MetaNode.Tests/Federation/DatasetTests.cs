@@ -204,4 +204,33 @@ public sealed class DatasetTests
 
     private static double MeanDominantShare(TabularDataset data, int[][] parts) =>
         parts.Average(p => (double)p.GroupBy(r => data.Labels[r]).Max(g => g.Count()) / p.Length);
+
+    [Fact]
+    public void Place_WritesPartIToTheIthComputeVPodInIdOrderAndTheTestSplitToEveryValidator_WhenGivenUnsortedIds()
+    {
+        var root = Path.Combine(Path.GetTempPath(), $"metanode-place-{Guid.NewGuid():N}");
+        try
+        {
+            var digits = BuiltInDatasets.LoadDigits();
+            var spec = new FederatedJobSpec { ComputeCluster = "c", ValidatorCluster = "v", Dataset = "digits", Partition = PartitionScheme.Dirichlet(0.5), Seed = 8 };
+            var plan = DataPartitioner.Plan(digits, spec.Partition, 3, spec.TestFraction, spec.Seed);
+
+            var placement = FederatedDataPlacement.Place(spec, digits, ["vpod-c", "vpod-a", "vpod-b"], ["vpod-y", "vpod-x"], id => Path.Combine(root, id));
+
+            Assert.Equal(plan.Parts.Select(p => p.Rows), new[] { "vpod-a", "vpod-b", "vpod-c" }.Select(id => placement.TrainRows[id]));
+            Assert.Equal(PartitionWriter.ToCsv(plan.Parts[1]), File.ReadAllBytes(Path.Combine(root, "vpod-b", "train.csv")));
+            foreach (var validator in new[] { "vpod-x", "vpod-y" })
+            {
+                Assert.Equal(PartitionWriter.ToCsv(plan.Test), File.ReadAllBytes(Path.Combine(root, validator, "test.csv")));
+                Assert.False(File.Exists(Path.Combine(root, validator, "train.csv")));
+            }
+
+            Assert.Equal((plan.Test.Rows, 64, 10), (placement.TestRows, placement.Features, placement.Classes));
+            Assert.Throws<ArgumentException>(() => FederatedDataPlacement.Place(spec, digits, ["vpod-a"], ["vpod-a"], id => Path.Combine(root, id)));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
+using MetaNode.Workload.Learning;
 using Xunit.Abstractions;
 
 namespace MetaNode.Tests.Federation;
@@ -52,6 +53,7 @@ public sealed class FederatedQualityTests(ITestOutputHelper output)
             }
 
             output.WriteLine($"total {watch.Elapsed.TotalMilliseconds:F0} ms");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"central baseline on the same split (all training rows, 50 epochs): {CentralAccuracy(data.Plan, simulation.Standardization!):F4}"));
             Assert.All(rounds, r => Assert.Equal(10, r.Aggregate.Participants.Count));
             Assert.All(rounds, r => Assert.Equal(data.Plan.Test.Rows, r.Evaluation.SampleCount));
             Assert.Equal(data.Plan.Parts.Sum(p => p.Rows), rounds[^1].Aggregate.TotalSamples);
@@ -129,5 +131,20 @@ public sealed class FederatedQualityTests(ITestOutputHelper output)
                 await workload.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>For comparison only: the same model trained centrally on all training rows.</summary>
+    private static double CentralAccuracy(FederatedDataPlan plan, Standardization standardization)
+    {
+        var rows = plan.Parts.Sum(p => p.Rows);
+        var values = plan.Parts.SelectMany(p => p.Values).ToArray();
+        var labels = plan.Parts.SelectMany(p => p.Labels).ToArray();
+        SoftmaxRegression.Standardize(values, plan.Test.Features, standardization.Mean, standardization.Scale);
+        var parameters = new double[FederatedModel.ParameterCount(plan.Test.Classes, plan.Test.Features)];
+        SoftmaxRegression.Train(parameters, plan.Test.Classes, plan.Test.Features, values, labels, new TrainingSettings(50, 16, 0.1, 1));
+        var test = (double[])plan.Test.Values.Clone();
+        SoftmaxRegression.Standardize(test, plan.Test.Features, standardization.Mean, standardization.Scale);
+        Assert.Equal(rows, labels.Length);
+        return SoftmaxRegression.Evaluate(parameters, plan.Test.Classes, plan.Test.Features, test, plan.Test.Labels).Accuracy;
     }
 }
