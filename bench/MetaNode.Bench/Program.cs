@@ -19,6 +19,13 @@ if (args is ["docker", ..])
     return await MetaNode.Bench.DockerBench.RunAsync(args[1..]);
 }
 
+// `federation [RUNS]`: local training per digits partition and validator aggregation (see FederationBenchmark).
+if (args is ["federation", ..])
+{
+    await MetaNode.Bench.FederationBenchmark.RunAsync(args[1..]);
+    return 0;
+}
+
 // Raw Orleans calls on an empty grain vs. vPod status calls, side by side on one silo, in alternating rounds.
 var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 3;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
