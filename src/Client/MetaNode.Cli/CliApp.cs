@@ -72,6 +72,7 @@ public static class CliApp
         root.Options.Add(context.ConnectionString);
         root.Options.Add(context.Output);
         root.Subcommands.Add(VPodCommands.Build(context));
+        root.Subcommands.Add(ClusterCommands.Build(context));
         return root;
     }
 
@@ -222,7 +223,7 @@ public static class CliApp
 
         private static (int Code, string Message) Describe(Exception ex) => ex switch
         {
-            CliUsageException or InvalidVPodSpecException or OptionsValidationException or ArgumentException
+            CliUsageException or InvalidVPodSpecException or OptionsValidationException or ArgumentException or Clusters.InvalidClusterSpecException
                 => (ExitCodes.UsageError, ex.Message),
             VPodNotFoundException or InvalidVPodOperationException or MetaNodeConnectionException
                 => (ExitCodes.OperationFailed, ex.Message),

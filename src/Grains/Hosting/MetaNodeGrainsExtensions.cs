@@ -21,6 +21,7 @@ public static class MetaNodeGrainsExtensions
         services.TryAddSingleton<IWorkloadProbe, HttpWorkloadProbe>();
         services.AddSingleton<VPodReconciler>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<VPodReconciler>());
+        services.AddMetaNodeClusters();
         return services;
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using MetaNode.Grains.Hosting;
+using MetaNode.Grains.Placement;
 using MetaNode.Grains.Runtime;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,7 @@ namespace MetaNode.Grains.VPods;
 /// One vPod. Decisions come from <see cref="VPodStateMachine"/>, <see cref="RestartPolicyDecision"/> and
 /// <see cref="HealthEvaluator"/>; the grain applies them, persists, and only then acts on the runtime.
 /// </summary>
-[GrainType("vpod")]
+[GrainType("vpod"), VPodPlacement]
 public sealed partial class VPodGrain : Grain, IVPodGrain
 {
     private readonly IPersistentState<VPodState> _state;
