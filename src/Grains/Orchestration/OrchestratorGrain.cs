@@ -3,19 +3,21 @@ using MetaNode.Orchestration;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Placement;
+using MetaNode.Grains.Placement;
 
 namespace MetaNode.Grains.Orchestration;
 
 /// <summary>
-/// The election agent of one orchestrator vPod, placed on the silo that hosts the vPod (the silo's
-/// <see cref="OrchestratorKeeper"/> activates it there). While the vPod runs, a grain timer campaigns for the cluster's lease
+/// The election agent of one orchestrator vPod, placed on the silo that hosts the vPod (<see cref="OrchestratorPlacement"/>;
+/// the silos' <see cref="OrchestratorKeeper"/>s activate it). An agent that finds its vPod active elsewhere stands down and is
+/// placed again next to it. While the vPod runs, a grain timer campaigns for the cluster's lease
 /// or renews it; the leader starts a fenced reconciliation pass on each tick. When the vPod stops or fails the leader gives
 /// the lease up at once; when its silo dies the lease expires and a follower takes over.
 /// </summary>
-[GrainType("orchestrator"), PreferLocalPlacement]
+[GrainType("orchestrator"), OrchestratorPlacement]
 public sealed partial class OrchestratorGrain(
     IOptions<OrchestrationOptions> options,
+    ILocalSiloDetails localSilo,
     TimeProvider time,
     ILogger<OrchestratorGrain> logger) : Grain, IOrchestratorGrain
 {
@@ -68,6 +70,13 @@ public sealed partial class OrchestratorGrain(
         if (status.Phase is VPodPhase.Deleting or VPodPhase.Deleted)
         {
             await StandDownAsync("its vPod was deleted", cancellationToken);
+            return;
+        }
+
+        var host = await GrainFactory.GetGrain<IManagementGrain>(0).GetActivationAddress(GrainFactory.GetGrain<IVPodGrain>(Id));
+        if (host is not null && !host.Equals(localSilo.SiloAddress))
+        {
+            await StandDownAsync($"its vPod runs on {host}", cancellationToken);
             return;
         }
 

@@ -9,9 +9,9 @@ using Orleans.Runtime;
 namespace MetaNode.Grains.Orchestration;
 
 /// <summary>
-/// On every silo: registers the silo's capacity with the placement ledger, then on each renewal period starts the election
-/// agents (<see cref="IOrchestratorGrain"/>, placed locally) of the orchestrator vPods the ledger placed on this silo, and
-/// stands down those that moved away.
+/// On every silo: registers the silo's capacity with the placement ledger, then on each renewal period makes sure the election
+/// agents (<see cref="IOrchestratorGrain"/>, placed next to their vPods) of the orchestrator vPods the ledger placed on this
+/// silo are running, and stands down those whose vPods moved away.
 /// </summary>
 public sealed partial class OrchestratorKeeper(
     IGrainFactory grainFactory,
