@@ -28,6 +28,7 @@ public sealed partial class OrchestratorGrain(
     private bool _leading;
     private DateTimeOffset _actsUntil;
     private Task _reconcile = Task.CompletedTask;
+    private readonly string _instance = Guid.NewGuid().ToString("N");
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -73,7 +74,7 @@ public sealed partial class OrchestratorGrain(
             return;
         }
 
-        var host = await GrainFactory.GetGrain<IManagementGrain>(0).GetActivationAddress(GrainFactory.GetGrain<IVPodGrain>(Id));
+        var host = await FindVPodAsync();
         if (host is not null && !host.Equals(localSilo.SiloAddress))
         {
             await StandDownAsync($"its vPod runs on {host}", cancellationToken);
@@ -88,7 +89,7 @@ public sealed partial class OrchestratorGrain(
         }
 
         var sentAt = time.GetUtcNow();
-        var grant = await Lease.AcquireOrRenewAsync(Id, cancellationToken);
+        var grant = await Lease.AcquireOrRenewAsync(Id, _instance, localSilo.SiloAddress.ToString(), cancellationToken);
         if (!grant.Granted)
         {
             if (_leading)
@@ -112,6 +113,19 @@ public sealed partial class OrchestratorGrain(
         {
             // Not awaited: a long pass must not delay the next renewal.
             _reconcile = ReconcileAsync(_cluster, _term);
+        }
+    }
+
+    /// <summary>The silo where the vPod's grain is active; null when unknown (not active, or the lookup did not answer in time).</summary>
+    private async Task<SiloAddress?> FindVPodAsync()
+    {
+        try
+        {
+            return await GrainFactory.GetGrain<IManagementGrain>(0).GetActivationAddress(GrainFactory.GetGrain<IVPodGrain>(Id)).AsTask().WaitAsync(_options.RenewalPeriod);
+        }
+        catch (Exception exception) when (exception is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
+        {
+            return null;
         }
     }
 

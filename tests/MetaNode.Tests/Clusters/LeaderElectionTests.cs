@@ -60,6 +60,18 @@ public sealed class LeaderElectionTests
     }
 
     [Fact]
+    public void Decide_TreatsTheSameVPodFromAnotherAgentAsANewCandidate_WhenItsAgentMovedSilos()
+    {
+        var lease = LeaderElection.Decide(new LeaseSnapshot(), "vpod-a", T0, Ttl, TimeSpan.Zero, instance: "agent-1").Lease;
+        Assert.Equal(LeaseOutcome.Renewed, LeaderElection.Decide(lease, "vpod-a", T0 + Ttl, Ttl, TimeSpan.Zero, instance: "agent-1").Outcome);
+        Assert.Equal(LeaseOutcome.Held, LeaderElection.Decide(lease, "vpod-a", T0 + Ttl, Ttl, TimeSpan.Zero, instance: "agent-2").Outcome);
+
+        var moved = LeaderElection.Decide(lease, "vpod-a", T0 + Ttl + TimeSpan.FromMilliseconds(1), Ttl, TimeSpan.Zero, instance: "agent-2");
+        Assert.Equal(LeaseOutcome.Acquired, moved.Outcome);
+        Assert.Equal(("agent-2", 2L), (moved.Lease.HolderInstance, moved.Lease.Term));
+    }
+
+    [Fact]
     public void Decide_StartsANewTerm_WhenTheHolderItselfRenewsAfterExpiry()
     {
         var lease = LeaderElection.Decide(new LeaseSnapshot(), "vpod-a", T0, Ttl, TimeSpan.Zero).Lease;

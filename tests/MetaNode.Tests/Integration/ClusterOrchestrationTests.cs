@@ -157,19 +157,30 @@ public sealed class ClusterOrchestrationTests(PostgresServer postgres) : IAsyncL
         var placedOn = before.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("silo").GetString()!).ToList();
         Assert.Equal(3, placedOn.Distinct().Count());
 
-        var leaderSilo = before.GetProperty("members").EnumerateArray().Single(m => m.GetProperty("id").GetString() == Leader(before)).GetProperty("silo").GetString()!;
-        var victim = silos.Single(s => leaderSilo.Contains($":{s.SiloPort}@", StringComparison.Ordinal) || leaderSilo.Contains($":{s.SiloPort}:", StringComparison.Ordinal));
+        var leaderSilo = before.GetProperty("leaderSilo").GetString()!;
+        var victim = silos.Single(s => leaderSilo.Contains($":{s.SiloPort}:", StringComparison.Ordinal));
         var watch = Stopwatch.StartNew();
         await victim.KillAsync();
 
         var survivor = new CliRunner("--gateway", silos.First(s => s != victim).Gateway);
-        var after = await Eventually.WaitAsync(
-            () => StatusVia(survivor),
-            s => Leader(s) is { } l && l != Leader(before) && Term(s) > Term(before) && Running(s) == 5,
-            "a new leader with a higher term and five running members after the leader's silo was killed",
-            TimeSpan.FromSeconds(90));
+        JsonElement after;
+        try
+        {
+            after = await Eventually.WaitAsync(
+                () => StatusVia(survivor),
+                s => Leader(s) is not null && s.GetProperty("leaderSilo").GetString() != leaderSilo && Term(s) > Term(before) && s.GetProperty("fencingTerm").GetInt64() == Term(s) && Running(s) == 5,
+                "a new leader with a higher term and five running members after the leader's silo was killed",
+                TimeSpan.FromSeconds(90));
+        }
+        catch (TimeoutException exception)
+        {
+            var election = silos.Select(s => $"silo :{s.SiloPort}{(s == victim ? " (killed)" : string.Empty)}\n" + string.Join('\n', s.Output.Split('\n').Where(l => l.Contains("Leader", StringComparison.Ordinal) || l.Contains("Orchestrator", StringComparison.Ordinal) || l.Contains("lease", StringComparison.Ordinal))));
+            throw new TimeoutException(exception.Message + "\nElection log lines:\n" + string.Join('\n', election), exception);
+        }
+
         Assert.Equal(MemberIds(before).Order(), MemberIds(after).Order());
         Assert.DoesNotContain(after.GetProperty("members").EnumerateArray(), m => m.GetProperty("silo").GetString() == leaderSilo);
+        Assert.Contains(after.GetProperty("leaderChanges").EnumerateArray(), c => c.GetProperty("term").GetInt64() == Term(after));
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"recovery took {watch.Elapsed}");
 
         var vpods = await Eventually.WaitAsync(() => survivor.JsonAsync("vpod", "list"), _ => true, "vpod list after the kill", TimeSpan.FromSeconds(60));
