@@ -219,7 +219,16 @@ internal static class ClusterBench
         public async ValueTask DisposeAsync()
         {
             Npgsql.NpgsqlConnection.ClearAllPools();
-            await RunAsPostgresAsync(Environment.UserName == "root", $"{Bin}/pg_ctl -D {_data} -m immediate -w stop");
+            try
+            {
+                await RunAsPostgresAsync(Environment.UserName == "root", $"{Bin}/pg_ctl -D {_data} -m immediate -w -t 120 stop");
+            }
+            catch (InvalidOperationException exception)
+            {
+                // The figures are already printed; say why the throwaway server may still be shutting down.
+                Console.Error.WriteLine($"warning: {exception.Message}");
+            }
+
             try
             {
                 Directory.Delete(Path.GetDirectoryName(_data)!, recursive: true);
