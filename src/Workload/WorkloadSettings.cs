@@ -3,15 +3,19 @@ using System.Net;
 
 namespace MetaNode.Workload;
 
-/// <summary>Where the workload listens and which vPod it is, from the environment the runtime sets.</summary>
-public sealed record WorkloadSettings(string Host, IPAddress Address, int Port, string VPodId)
+/// <summary>Where the workload listens, which vPod it is and where its data partition lies, from the environment the runtime sets.</summary>
+public sealed record WorkloadSettings(string Host, IPAddress Address, int Port, string VPodId, string DataDirectory)
 {
     public const string HostVariable = "METANODE_HOST";
     public const string PortVariable = "METANODE_PORT";
     public const string VPodIdVariable = "METANODE_VPOD_ID";
+    public const string DataDirectoryVariable = "METANODE_DATA_DIR";
     public const string DefaultHost = "127.0.0.1";
     public const int DefaultPort = 8080;
     public const string UnknownVPodId = "unknown";
+
+    /// <summary>The data directory of a containerized vPod, used when <see cref="DataDirectoryVariable"/> is not set.</summary>
+    public const string DefaultDataDirectory = "/vpod/data";
 
     public string Url => Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
         ? $"http://[{Host}]:{Port}"
@@ -46,6 +50,12 @@ public sealed record WorkloadSettings(string Host, IPAddress Address, int Port, 
         }
 
         var vpodId = getVariable(VPodIdVariable)?.Trim();
-        return new WorkloadSettings(host.Trim('[', ']'), address, port, string.IsNullOrEmpty(vpodId) ? UnknownVPodId : vpodId);
+        var dataDirectory = getVariable(DataDirectoryVariable)?.Trim();
+        return new WorkloadSettings(
+            host.Trim('[', ']'),
+            address,
+            port,
+            string.IsNullOrEmpty(vpodId) ? UnknownVPodId : vpodId,
+            string.IsNullOrEmpty(dataDirectory) ? DefaultDataDirectory : Path.GetFullPath(dataDirectory));
     }
 }

@@ -28,14 +28,35 @@ internal sealed class WorkloadProcess : IAsyncDisposable
     public static WorkloadProcess Start(IReadOnlyDictionary<string, string?> environment)
     {
         var assembly = Locate();
-        var start = new ProcessStartInfo(DotnetHost())
+        return StartProgram(DotnetHost(), [assembly], Path.GetDirectoryName(assembly)!, environment);
+    }
+
+    /// <summary>Runs the stdlib-only Python workload (<c>examples/python-workload/workload.py</c>, copied beside the tests) with <c>python3</c>.</summary>
+    public static WorkloadProcess StartPython(IReadOnlyDictionary<string, string?> environment)
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "examples", "python-workload", "workload.py");
+        if (!File.Exists(script))
+        {
+            throw new FileNotFoundException($"The Python workload was not copied beside the tests: {script}.");
+        }
+
+        return StartProgram("python3", ["-u", script], AppContext.BaseDirectory, environment);
+    }
+
+    public static WorkloadProcess StartProgram(string fileName, IReadOnlyList<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string?> environment)
+    {
+        var start = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(assembly)!,
+            WorkingDirectory = workingDirectory,
         };
-        start.ArgumentList.Add(assembly);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         start.Environment.Remove("ASPNETCORE_URLS");
         start.Environment.Remove("DOTNET_URLS");
         foreach (var (name, value) in environment)
@@ -49,7 +70,7 @@ internal sealed class WorkloadProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => workload.OnLine(e.Data);
         if (!process.Start())
         {
-            throw new InvalidOperationException($"Could not start {start.FileName} {assembly}.");
+            throw new InvalidOperationException($"Could not start {start.FileName} {string.Join(' ', arguments)}.");
         }
 
         process.BeginOutputReadLine();

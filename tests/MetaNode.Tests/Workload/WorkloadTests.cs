@@ -37,14 +37,15 @@ public sealed class WorkloadTests
         }
 
         using var train = await http.PostAsJsonAsync(new Uri("/v1/train", UriKind.Relative), new { job = "j", round = 1 });
-        Assert.Equal(HttpStatusCode.NotImplemented, train.StatusCode);
-        Assert.Equal("not implemented yet", (await train.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, train.StatusCode);
+        Assert.Contains("hyperParameters", (await train.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
 
         using var evaluate = await http.PostAsync(new Uri("/v1/evaluate", UriKind.Relative), new StringContent("{}"));
-        Assert.Equal(HttpStatusCode.NotImplemented, evaluate.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, evaluate.StatusCode);
+        Assert.Contains("manifest.json", (await evaluate.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
 
         await workload.WaitForLineAsync(l => l.Contains("GET /healthz 200 ", StringComparison.Ordinal) && l.Contains("ms", StringComparison.Ordinal), "a log line for GET /healthz", LineTimeout);
-        await workload.WaitForLineAsync(l => l.Contains("POST /v1/train 501 ", StringComparison.Ordinal), "a log line for POST /v1/train", LineTimeout);
+        await workload.WaitForLineAsync(l => l.Contains("POST /v1/train 400 ", StringComparison.Ordinal), "a log line for POST /v1/train", LineTimeout);
 
         workload.Terminate();
         Assert.Equal(0, await workload.WaitForExitAsync(TimeSpan.FromSeconds(30)));
@@ -65,16 +66,17 @@ public sealed class WorkloadTests
     }
 
     [Theory]
-    [InlineData(null, null, null, "127.0.0.1", 8080, "unknown")]
-    [InlineData("0.0.0.0", "9000", "vpod-1", "0.0.0.0", 9000, "vpod-1")]
-    [InlineData("localhost", "0", " ", "localhost", 0, "unknown")]
-    public void Settings_ReadEnvironmentWithDefaults(string? host, string? port, string? id, string expectedHost, int expectedPort, string expectedId)
+    [InlineData(null, null, null, "127.0.0.1", 8080, "unknown", null, "/vpod/data")]
+    [InlineData("0.0.0.0", "9000", "vpod-1", "0.0.0.0", 9000, "vpod-1", "/srv/vpods/vpod-1/data", "/srv/vpods/vpod-1/data")]
+    [InlineData("localhost", "0", " ", "localhost", 0, "unknown", " ", "/vpod/data")]
+    public void Settings_ReadEnvironmentWithDefaults(string? host, string? port, string? id, string expectedHost, int expectedPort, string expectedId, string? dataDirectory, string expectedDataDirectory)
     {
         var variables = new Dictionary<string, string?>
         {
             [WorkloadSettings.HostVariable] = host,
             [WorkloadSettings.PortVariable] = port,
             [WorkloadSettings.VPodIdVariable] = id,
+            [WorkloadSettings.DataDirectoryVariable] = dataDirectory,
         };
 
         var settings = WorkloadSettings.FromEnvironment(name => variables.GetValueOrDefault(name));
@@ -82,6 +84,7 @@ public sealed class WorkloadTests
         Assert.Equal(expectedHost, settings.Host);
         Assert.Equal(expectedPort, settings.Port);
         Assert.Equal(expectedId, settings.VPodId);
+        Assert.Equal(expectedDataDirectory, settings.DataDirectory);
     }
 
     [Theory]

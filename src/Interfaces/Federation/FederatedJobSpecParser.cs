@@ -1,0 +1,263 @@
+using System.Globalization;
+
+namespace MetaNode.Federation;
+
+/// <summary>Parses and checks federated job specifications; every error names the option and the bad value, and all are reported at once.</summary>
+public static class FederatedJobSpecParser
+{
+    public const ulong DefaultSeed = 42;
+    public const ulong MaxSeed = (1UL << 53) - 1;
+    public const int MaxRounds = 10_000;
+    public const int MaxLocalEpochs = 1_000;
+    public const int MaxBatchSize = 1_000_000;
+    public static readonly TimeSpan MaxRoundDeadline = TimeSpan.FromDays(1);
+
+    /// <summary>Builds a spec from typed options; throws <see cref="InvalidJobSpecException"/> listing every problem.</summary>
+    public static FederatedJobSpec Parse(FederatedJobArguments arguments)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        var errors = new List<string>();
+        var defaults = new FederatedJobSpec { ComputeCluster = string.Empty, ValidatorCluster = string.Empty, Dataset = string.Empty };
+        var spec = new FederatedJobSpec
+        {
+            Algorithm = arguments.Algorithm is null ? defaults.Algorithm : ParseAlgorithm(arguments.Algorithm, errors),
+            ComputeCluster = arguments.ComputeCluster?.Trim() ?? string.Empty,
+            ValidatorCluster = arguments.ValidatorCluster?.Trim() ?? string.Empty,
+            Dataset = arguments.Dataset?.Trim() ?? string.Empty,
+            Partition = arguments.Partition is null ? defaults.Partition : Try(() => PartitionScheme.Parse(arguments.Partition), defaults.Partition, errors),
+            Rounds = ParseInt("rounds", arguments.Rounds, defaults.Rounds, errors),
+            LocalEpochs = ParseInt("local-epochs", arguments.LocalEpochs, defaults.LocalEpochs, errors),
+            BatchSize = ParseInt("batch", arguments.BatchSize, defaults.BatchSize, errors),
+            LearningRate = ParseDouble("lr", arguments.LearningRate, defaults.LearningRate, errors),
+            MinParticipants = ParseInt("min-participants", arguments.MinParticipants, defaults.MinParticipants, errors),
+            RoundDeadline = arguments.RoundDeadline is null ? defaults.RoundDeadline : ParseDuration("round-deadline", arguments.RoundDeadline, defaults.RoundDeadline, errors),
+            Quorum = ParseInt("quorum", arguments.Quorum, defaults.Quorum, errors),
+            Seed = ParseSeed(arguments.Seed, errors),
+            Robust = arguments.Robust is null ? defaults.Robust : Try(() => AggregationRule.Parse(arguments.Robust), defaults.Robust, errors),
+            TestFraction = ParseDouble("test-fraction", arguments.TestFraction, defaults.TestFraction, errors),
+        };
+
+        if (errors.Count == 0)
+        {
+            errors.AddRange(Validate(spec));
+        }
+        else
+        {
+            errors.AddRange(Validate(spec).Where(e => !errors.Any(existing => SameOption(existing, e))));
+        }
+
+        return errors.Count == 0 ? spec : throw new InvalidJobSpecException(errors);
+    }
+
+    /// <summary>Every problem with a spec; empty when it is valid. Checks what the spec alone decides (not cluster sizes: see <see cref="ValidateAgainstClusters"/>).</summary>
+    public static IReadOnlyList<string> Validate(FederatedJobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var errors = new List<string>();
+        if (spec.Algorithm is not (FederatedAlgorithm.FederatedAverage or FederatedAlgorithm.SecureAggregation))
+        {
+            errors.Add($"algorithm '{spec.Algorithm}' is invalid: use federated-average or secure-aggregation.");
+        }
+
+        if (string.IsNullOrWhiteSpace(spec.ComputeCluster))
+        {
+            errors.Add("compute-cluster is required: name the vPod cluster whose vPods train.");
+        }
+
+        if (string.IsNullOrWhiteSpace(spec.ValidatorCluster))
+        {
+            errors.Add("validator-cluster is required: name the vPod cluster whose vPods aggregate and sign.");
+        }
+
+        if (string.IsNullOrWhiteSpace(spec.Dataset))
+        {
+            errors.Add("dataset is required: digits, synthetic, or the path of a CSV file.");
+        }
+
+        if (spec.Partition is null || spec.Partition.Kind is not (PartitionKind.Iid or PartitionKind.Dirichlet)
+            || (spec.Partition.Kind == PartitionKind.Dirichlet && !(double.IsFinite(spec.Partition.Alpha) && spec.Partition.Alpha > 0)))
+        {
+            errors.Add($"partition '{spec.Partition}' is invalid: use iid or dirichlet:ALPHA with α > 0.");
+        }
+
+        Range(errors, "rounds", spec.Rounds, 1, MaxRounds);
+        Range(errors, "local-epochs", spec.LocalEpochs, 1, MaxLocalEpochs);
+        Range(errors, "batch", spec.BatchSize, 1, MaxBatchSize);
+        if (!double.IsFinite(spec.LearningRate) || spec.LearningRate <= 0 || spec.LearningRate > 100)
+        {
+            errors.Add($"lr '{Format(spec.LearningRate)}' is invalid: use a number above 0 and at most 100.");
+        }
+
+        Range(errors, "min-participants", spec.MinParticipants, 1, int.MaxValue);
+        if (spec.RoundDeadline <= TimeSpan.Zero || spec.RoundDeadline > MaxRoundDeadline)
+        {
+            errors.Add($"round-deadline '{spec.RoundDeadline}' is invalid: use a duration above 0 and at most 24h (e.g. 30s).");
+        }
+
+        Range(errors, "quorum", spec.Quorum, 1, int.MaxValue);
+        if (spec.Seed > MaxSeed)
+        {
+            errors.Add($"seed '{spec.Seed}' is invalid: use an integer from 0 to {MaxSeed}.");
+        }
+
+        if (spec.Robust is null || spec.Robust.Kind == AggregationKind.None
+            || (spec.Robust.Kind == AggregationKind.TrimmedMean && spec.Robust.TrimFraction is not (>= 0 and < 0.5)))
+        {
+            errors.Add($"robust '{spec.Robust}' is invalid: use none, median or trimmed-mean:F with 0 ≤ F < 0.5.");
+        }
+
+        if (!(spec.TestFraction is > 0 and < 1))
+        {
+            errors.Add($"test-fraction '{Format(spec.TestFraction)}' is invalid: use a number between 0 and 1 (e.g. 0.2).");
+        }
+
+        return errors;
+    }
+
+    /// <summary>
+    /// What the spec needs of the clusters it names: at least <c>min-participants</c> compute vPods, and a quorum that is at most the
+    /// number of validators and more than half of them (so two different results can never both reach it).
+    /// </summary>
+    public static IReadOnlyList<string> ValidateAgainstClusters(FederatedJobSpec spec, int computeVPods, int validatorVPods)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var errors = new List<string>();
+        if (spec.MinParticipants > computeVPods)
+        {
+            errors.Add($"min-participants '{spec.MinParticipants}' is more than the {computeVPods} vPods of compute cluster '{spec.ComputeCluster}'.");
+        }
+
+        if (spec.Quorum > validatorVPods)
+        {
+            errors.Add($"quorum '{spec.Quorum}' is more than the {validatorVPods} vPods of validator cluster '{spec.ValidatorCluster}'.");
+        }
+        else if (spec.Quorum * 2 <= validatorVPods)
+        {
+            errors.Add($"quorum '{spec.Quorum}' is not a majority of the {validatorVPods} validators of '{spec.ValidatorCluster}': use at least {validatorVPods / 2 + 1}.");
+        }
+
+        return errors;
+    }
+
+    /// <summary>Parses <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c> or <c>hh:mm:ss</c>.</summary>
+    public static bool TryParseDuration(string text, out TimeSpan duration)
+    {
+        duration = default;
+        var value = text?.Trim() ?? string.Empty;
+        (string Suffix, double Milliseconds)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
+        foreach (var (suffix, milliseconds) in units)
+        {
+            if (value.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
+                && double.TryParse(value[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount)
+                && double.IsFinite(amount) && Math.Abs(amount * milliseconds) < TimeSpan.MaxValue.TotalMilliseconds)
+            {
+                duration = TimeSpan.FromMilliseconds(amount * milliseconds);
+                return true;
+            }
+        }
+
+        return value.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out duration);
+    }
+
+    private static FederatedAlgorithm ParseAlgorithm(string text, List<string> errors)
+    {
+        switch (text.Trim().ToLowerInvariant())
+        {
+            case "federated-average":
+            case "fedavg":
+                return FederatedAlgorithm.FederatedAverage;
+            case "secure-aggregation":
+                return FederatedAlgorithm.SecureAggregation;
+            default:
+                errors.Add($"algorithm '{text}' is unknown: use federated-average or secure-aggregation.");
+                return FederatedAlgorithm.FederatedAverage;
+        }
+    }
+
+    private static int ParseInt(string option, string? text, int fallback, List<string> errors)
+    {
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+        {
+            return value;
+        }
+
+        errors.Add($"{option} '{text}' is not a whole number.");
+        return fallback;
+    }
+
+    private static double ParseDouble(string option, string? text, double fallback, List<string> errors)
+    {
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (double.TryParse(text.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value))
+        {
+            return value;
+        }
+
+        errors.Add($"{option} '{text}' is not a number.");
+        return fallback;
+    }
+
+    private static TimeSpan ParseDuration(string option, string text, TimeSpan fallback, List<string> errors)
+    {
+        if (TryParseDuration(text, out var duration))
+        {
+            return duration;
+        }
+
+        errors.Add($"{option} '{text}' is not a duration: use e.g. 500ms, 30s, 2m or 1h.");
+        return fallback;
+    }
+
+    private static ulong ParseSeed(string? text, List<string> errors)
+    {
+        if (text is null)
+        {
+            return DefaultSeed;
+        }
+
+        if (ulong.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var seed) && seed <= MaxSeed)
+        {
+            return seed;
+        }
+
+        errors.Add($"seed '{text}' is invalid: use an integer from 0 to {MaxSeed}.");
+        return DefaultSeed;
+    }
+
+    private static T Try<T>(Func<T> parse, T fallback, List<string> errors)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (FormatException ex)
+        {
+            errors.Add(ex.Message);
+            return fallback;
+        }
+    }
+
+    private static void Range(List<string> errors, string option, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            errors.Add(max == int.MaxValue
+                ? $"{option} '{value}' is invalid: use at least {min}."
+                : $"{option} '{value}' is invalid: use {min} to {max}.");
+        }
+    }
+
+    private static bool SameOption(string a, string b) =>
+        a.Split(' ', 2)[0] == b.Split(' ', 2)[0];
+
+    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}
