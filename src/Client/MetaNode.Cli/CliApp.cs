@@ -74,6 +74,7 @@ public static class CliApp
         root.Options.Add(context.Output);
         root.Subcommands.Add(VPodCommands.Build(context));
         root.Subcommands.Add(ChainCommands.Build(context));
+        root.Subcommands.Add(ClusterCommands.Build(context));
         return root;
     }
 
@@ -225,6 +226,7 @@ public static class CliApp
         private static (int Code, string Message) Describe(Exception ex) => ex switch
         {
             CliUsageException or InvalidVPodSpecException or OptionsValidationException or ArgumentException or InvalidChainRequestException
+                or Clusters.InvalidClusterSpecException
                 => (ExitCodes.UsageError, ex.Message),
             VPodNotFoundException or InvalidVPodOperationException or MetaNodeConnectionException
                 or ChainUnavailableException or ChainRevertException or ChainTransactionException

@@ -36,6 +36,9 @@ internal sealed class CliOutput
 
     public OutputFormat Format { get; }
 
+    /// <summary>The console tables are written to, for command groups that render their own.</summary>
+    public IAnsiConsole Renderer => _console;
+
     public void Json<T>(T value)
     {
         _writer.WriteLine(JsonSerializer.Serialize(value, CliJson.Indented));

@@ -1,4 +1,5 @@
 using MetaNode.Chain;
+using MetaNode.Clusters;
 using MetaNode.VPods;
 
 namespace MetaNode.Client;
@@ -39,4 +40,19 @@ public interface IMetaNodeClient : IAsyncDisposable
 
     /// <summary>Rotates the validator set (the given addresses, or every validator vPod), signed by k validators of the current set.</summary>
     Task<ValidatorSet> RotateValidatorsAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default);
+    /// <summary><c>deploy_vpod_cluster</c>: records the cluster and creates its members; deploying the same spec again changes nothing.</summary>
+    Task<ClusterStatus> DeployClusterAsync(ClusterSpec spec, CancellationToken cancellationToken = default);
+
+    Task<ClusterStatus> ScaleClusterAsync(string name, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>Aggregate status: desired, running and failed counts, each member, the leader and its term.</summary>
+    Task<ClusterStatus> GetClusterStatusAsync(string name, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<ClusterSummary>> ListClustersAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the cluster's members, then the cluster.</summary>
+    Task<ClusterStatus> DeleteClusterAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Sends a reconciliation command carrying a leader term; a term older than the cluster's current one is rejected with <see cref="StaleLeaderTermException"/>.</summary>
+    Task<ClusterStatus> ReconcileClusterAsync(string name, LeaderCommand command, CancellationToken cancellationToken = default);
 }

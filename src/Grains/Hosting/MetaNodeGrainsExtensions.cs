@@ -23,6 +23,7 @@ public static class MetaNodeGrainsExtensions
         services.AddMetaNodeChain();
         services.AddSingleton<VPodReconciler>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<VPodReconciler>());
+        services.AddMetaNodeClusters();
         return services;
     }
 }

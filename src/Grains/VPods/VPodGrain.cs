@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using MetaNode.Chain;
 using MetaNode.Grains.Chain;
 using MetaNode.Grains.Hosting;
+using MetaNode.Grains.Placement;
 using MetaNode.Grains.Runtime;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,7 @@ namespace MetaNode.Grains.VPods;
 /// One vPod. Decisions come from <see cref="VPodStateMachine"/>, <see cref="RestartPolicyDecision"/> and
 /// <see cref="HealthEvaluator"/>; the grain applies them, persists, and only then acts on the runtime.
 /// </summary>
-[GrainType("vpod")]
+[GrainType("vpod"), VPodPlacement]
 public sealed partial class VPodGrain : Grain, IVPodGrain
 {
     private readonly IPersistentState<VPodState> _state;

@@ -6,7 +6,7 @@ using MetaNode.VPods;
 namespace MetaNode.Tests.Cli;
 
 /// <summary>An in-memory <see cref="IMetaNodeClient"/> that records what the CLI asked for.</summary>
-internal sealed class FakeMetaNodeClient : IMetaNodeClient
+internal sealed partial class FakeMetaNodeClient : IMetaNodeClient
 {
     public Dictionary<string, VPodStatus> VPods { get; } = new(StringComparer.Ordinal);
 

@@ -1,0 +1,460 @@
+using MetaNode.Clusters;
+using MetaNode.Grains.Hosting;
+using MetaNode.Grains.Orchestration;
+using MetaNode.Orchestration;
+using MetaNode.Placement;
+using MetaNode.VPods;
+using Microsoft.Extensions.Logging;
+
+namespace MetaNode.Grains.Clusters;
+
+/// <summary>
+/// A vPod cluster (key: its name). Deploy and scale record the desired state, then converge; a leader's fenced
+/// <see cref="ReconcileAsync"/> converges again on every tick: <see cref="ClusterPlanner"/> decides, this grain applies.
+/// Members are <c>vpod-{cluster}-{ordinal}</c>; a retried deploy re-uses the recorded ordinals, so it never duplicates one.
+/// </summary>
+[GrainType("vpod-cluster")]
+public sealed partial class VPodClusterGrain(
+    [PersistentState("cluster", MetaNodeNames.VPodStorage)] IPersistentState<VPodClusterState> state,
+    TimeProvider time,
+    ILogger<VPodClusterGrain> logger) : Grain, IVPodClusterGrain
+{
+    private const int MaxParallelCalls = 8;
+
+    private string Name => this.GetPrimaryKeyString();
+
+    private VPodClusterState State => state.State;
+
+    private bool Exists => State.Spec is not null && State.Phase is not (ClusterPhase.None or ClusterPhase.Deleted);
+
+    private ClusterSpec Spec => State.Spec ?? throw new ClusterNotFoundException(Name);
+
+    private IPlacementLedgerGrain Ledger => GrainFactory.GetGrain<IPlacementLedgerGrain>(PlacementLedgerKeys.Default);
+
+    public async Task<ClusterStatus> DeployAsync(ClusterSpec spec, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Name != Name)
+        {
+            throw new InvalidClusterSpecException($"name '{spec.Name}' does not match the cluster '{Name}' it was sent to.");
+        }
+
+        spec = Normalize(spec);
+        ClusterSpecValidation.ThrowIfInvalid(spec);
+        if (ClusterSpecValidation.CheckQuota(spec, spec.Count) is { } quotaProblem)
+        {
+            throw new ClusterQuotaExceededException(Name, quotaProblem);
+        }
+
+        if (Exists)
+        {
+            if (State.Phase == ClusterPhase.Deleting)
+            {
+                throw new InvalidClusterSpecException($"cluster '{Name}' is being deleted; deploy it again once the delete finished.");
+            }
+
+            if (!SameSpec(State.Spec!, spec))
+            {
+                throw new InvalidClusterSpecException($"cluster '{Name}' already exists with a different spec: change its size with 'cluster scale', or delete it first.");
+            }
+        }
+        else
+        {
+            var now = time.GetUtcNow();
+            State.Spec = spec;
+            State.Desired = spec.Count;
+            State.Phase = ClusterPhase.Deploying;
+            State.CreatedAt = now;
+            State.UpdatedAt = now;
+            State.Members.Clear();
+            await PersistAsync(cancellationToken);
+            LogDeployed(logger, Name, spec.Count, spec.MemberType);
+        }
+
+        await ReconcileCoreAsync(cancellationToken);
+        return await GetStatusAsync(cancellationToken);
+    }
+
+    public async Task<ClusterStatus> ScaleAsync(int count, CancellationToken cancellationToken = default)
+    {
+        EnsureExists();
+        if (State.Phase == ClusterPhase.Deleting)
+        {
+            throw new InvalidClusterSpecException($"cluster '{Name}' is being deleted and cannot be scaled.");
+        }
+
+        if (count is < 0 or > ClusterSpecValidation.MaxCount)
+        {
+            throw new InvalidClusterSpecException($"count '{count}' is invalid: use 0-{ClusterSpecValidation.MaxCount}.");
+        }
+
+        if (Spec.SecurityThreshold is { } threshold && count < threshold)
+        {
+            throw new InvalidClusterSpecException($"count '{count}' is below the security threshold {threshold} (t of n needs t <= n).");
+        }
+
+        var scaled = Spec with { Count = count };
+        if (ClusterSpecValidation.CheckQuota(scaled, count) is { } quotaProblem)
+        {
+            throw new ClusterQuotaExceededException(Name, quotaProblem);
+        }
+
+        if (count != State.Desired)
+        {
+            LogScaled(logger, Name, State.Desired, count);
+            State.Spec = scaled;
+            State.Desired = count;
+            await PersistAsync(cancellationToken);
+        }
+
+        await ReconcileCoreAsync(cancellationToken);
+        return await GetStatusAsync(cancellationToken);
+    }
+
+    public async Task<ClusterStatus> DeleteAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureExists();
+        State.Phase = ClusterPhase.Deleting;
+        await PersistAsync(cancellationToken);
+        await ForEachAsync(State.Members.Where(m => m.Created).ToList(), (m, ct) => DeleteMemberAsync(m.Ordinal, ct), cancellationToken);
+        var status = await GetStatusAsync(cancellationToken);
+        State.Members.Clear();
+        State.Desired = 0;
+        State.Phase = ClusterPhase.Deleted;
+        State.UpdatedAt = time.GetUtcNow();
+        await state.WriteStateAsync(cancellationToken);
+        await GrainFactory.GetGrain<IVPodClusterRegistryGrain>(ClusterRegistryKeys.Default).RemoveAsync(Name, cancellationToken);
+        LogDeleted(logger, Name);
+        return status with { Phase = ClusterPhase.Deleted, Desired = 0, Members = [], Running = 0, Failed = 0, Pending = 0 };
+    }
+
+    public async Task<ClusterStatus> ReconcileAsync(LeaderCommand command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        EnsureExists();
+        if (command.Term < State.FencingTerm)
+        {
+            LogStaleCommand(logger, Name, command.Leader, command.Term, State.FencingTerm);
+            throw new StaleLeaderTermException($"cluster {Name}", command.Term, State.FencingTerm);
+        }
+
+        if (command.Term > State.FencingTerm)
+        {
+            LogLeaderAccepted(logger, Name, command.Leader, command.Term, State.FencingLeader, State.FencingTerm);
+            State.FencingTerm = command.Term;
+            State.FencingLeader = command.Leader;
+            await state.WriteStateAsync(cancellationToken);
+        }
+
+        if (State.Phase != ClusterPhase.Deleting)
+        {
+            await ReconcileCoreAsync(cancellationToken);
+        }
+
+        return await GetStatusAsync(cancellationToken);
+    }
+
+    public async Task<ClusterStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureExists();
+        var spec = Spec;
+        var records = State.Members.OrderBy(m => m.Ordinal).Select(m => (m.Ordinal, m.Created, m.PendingReason)).ToList();
+        var placements = (await Ledger.ListAsync(null, cancellationToken)).Where(r => r.Request.Cluster == Name).ToDictionary(r => r.Request.VPodId, r => r.Silo.ToString());
+        LeaseSnapshot? lease = null;
+        IReadOnlyList<LeaderChange> history = [];
+        if (spec.MemberType == VPodType.Orchestrator)
+        {
+            var leaseGrain = GrainFactory.GetGrain<ILeaderLeaseGrain>(Name);
+            lease = await leaseGrain.GetAsync(cancellationToken);
+            history = await leaseGrain.GetHistoryAsync(cancellationToken);
+        }
+
+        var leader = lease is not null && LeaderElection.IsHeld(lease, time.GetUtcNow()) ? lease.Holder : null;
+        var members = new ClusterMemberStatus[records.Count];
+        await ForEachAsync(Enumerable.Range(0, records.Count).ToList(), async (i, ct) =>
+        {
+            var (ordinal, created, pendingReason) = records[i];
+            var id = ClusterSpecValidation.MemberId(Name, ordinal);
+            var member = new ClusterMemberStatus
+            {
+                Id = id,
+                Name = ClusterSpecValidation.MemberName(Name, ordinal),
+                Ordinal = ordinal,
+                Phase = VPodPhase.Pending,
+                Reason = pendingReason ?? "not created yet",
+                Silo = placements.GetValueOrDefault(id),
+                IsLeader = id == leader,
+            };
+            if (created)
+            {
+                try
+                {
+                    var vpod = await GrainFactory.GetGrain<IVPodGrain>(id).GetStatusAsync(ct);
+                    member = member with { Phase = vpod.Phase, Health = vpod.Health, RestartCount = vpod.RestartCount, Reason = vpod.Reason };
+                }
+                catch (VPodNotFoundException)
+                {
+                    member = member with { Phase = VPodPhase.None, Reason = "its vPod does not exist" };
+                }
+            }
+
+            members[i] = member;
+        }, cancellationToken);
+
+        var running = members.Count(m => m.Phase == VPodPhase.Running);
+        var failed = members.Count(m => m.Phase == VPodPhase.Failed);
+        var unplaced = records.Count(r => !r.Created);
+        var phase = State.Phase is ClusterPhase.Deleting ? ClusterPhase.Deleting
+            : running == State.Desired && members.Length == State.Desired ? ClusterPhase.Ready
+            : failed > 0 || unplaced > 0 ? ClusterPhase.Degraded
+            : ClusterPhase.Deploying;
+        return new ClusterStatus
+        {
+            Name = Name,
+            Phase = phase,
+            Spec = spec,
+            Desired = State.Desired,
+            Running = running,
+            Failed = failed,
+            Pending = members.Count(m => m.Phase is VPodPhase.Pending or VPodPhase.Provisioning or VPodPhase.Starting),
+            Members = members,
+            Leader = leader,
+            Term = lease?.Term ?? 0,
+            LeaseExpiresAt = leader is null ? null : lease!.ExpiresAt,
+            LeaderChanges = history,
+            CreatedAt = State.CreatedAt,
+            UpdatedAt = State.UpdatedAt,
+            FencingTerm = State.FencingTerm,
+            LastReconciledAt = State.LastReconciledAt,
+        };
+    }
+
+    /// <summary>Observes every member, plans with <see cref="ClusterPlanner"/>, records the plan, then acts on it.</summary>
+    private async Task ReconcileCoreAsync(CancellationToken cancellationToken)
+    {
+        var spec = Spec;
+        var observations = new MemberObservation[State.Members.Count];
+        var records = State.Members.ToList();
+        await ForEachAsync(Enumerable.Range(0, records.Count).ToList(), async (i, ct) =>
+        {
+            var record = records[i];
+            VPodPhase? phase = null;
+            var restartScheduled = false;
+            if (record.Created)
+            {
+                try
+                {
+                    // Activating a member whose silo died re-places it and reconciles it with its runtime.
+                    var status = await GrainFactory.GetGrain<IVPodGrain>(ClusterSpecValidation.MemberId(Name, record.Ordinal)).GetStatusAsync(ct);
+                    phase = status.Phase;
+                    restartScheduled = status.NextRestartAt is not null;
+                }
+                catch (VPodNotFoundException)
+                {
+                }
+            }
+
+            observations[i] = new MemberObservation(record.Ordinal, record.Created, phase, restartScheduled);
+        }, cancellationToken);
+
+        var plan = ClusterPlanner.Plan(State.Desired, observations, spec.RestartPolicy, State.NextOrdinal);
+        var toCreate = new List<ClusterMemberRecord>();
+        foreach (var action in plan)
+        {
+            switch (action.Action)
+            {
+                case MemberAction.Create:
+                    var record = State.Members.FirstOrDefault(m => m.Ordinal == action.Ordinal);
+                    if (record is null)
+                    {
+                        record = new ClusterMemberRecord { Ordinal = action.Ordinal };
+                        State.Members.Add(record);
+                        State.NextOrdinal = Math.Max(State.NextOrdinal, action.Ordinal + 1);
+                    }
+
+                    toCreate.Add(record);
+                    break;
+                case MemberAction.Forget:
+                    LogMemberForgotten(logger, Name, ClusterSpecValidation.MemberId(Name, action.Ordinal), action.Reason);
+                    State.Members.RemoveAll(m => m.Ordinal == action.Ordinal);
+                    break;
+            }
+        }
+
+        if (plan.Count > 0)
+        {
+            // The new ordinals are recorded before any vPod is created: a retry creates the same ids, never new ones.
+            await PersistAsync(cancellationToken);
+        }
+
+        var deletions = plan.Where(a => a.Action == MemberAction.Delete).ToList();
+        await ForEachAsync(deletions, (a, ct) => DeleteMemberAsync(a.Ordinal, ct), cancellationToken);
+        State.Members.RemoveAll(m => deletions.Any(d => d.Ordinal == m.Ordinal));
+        await ForEachAsync(plan.Where(a => a.Action == MemberAction.Start).ToList(), (a, ct) => StartMemberAsync(a.Ordinal, a.Reason, ct), cancellationToken);
+        await CreateMembersAsync(spec, toCreate, cancellationToken);
+        State.LastReconciledAt = time.GetUtcNow();
+        if (plan.Count > 0)
+        {
+            await PersistAsync(cancellationToken);
+        }
+    }
+
+    private async Task CreateMembersAsync(ClusterSpec spec, List<ClusterMemberRecord> records, CancellationToken cancellationToken)
+    {
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        var requests = records.Select(r => Request(spec, r.Ordinal)).ToList();
+        var fit = await Ledger.CheckFitAsync(requests, cancellationToken);
+        await ForEachAsync(Enumerable.Range(0, records.Count).ToList(), async (i, ct) =>
+        {
+            var record = records[i];
+            if (fit[i] is { } reason)
+            {
+                record.PendingReason = reason;
+                LogMemberPending(logger, Name, requests[i].VPodId, reason);
+                return;
+            }
+
+            try
+            {
+                RequestContext.Set(PlacementLedgerKeys.RequestContextKey, requests[i]);
+                await GrainFactory.GetGrain<IVPodGrain>(requests[i].VPodId).CreateAsync(ClusterSpecValidation.MemberSpec(spec, record.Ordinal), ct);
+                record.Created = true;
+                record.PendingReason = null;
+            }
+            catch (Exception exception) when (exception is InvalidVPodSpecException or InvalidVPodOperationException)
+            {
+                record.PendingReason = exception.Message;
+                LogMemberPending(logger, Name, requests[i].VPodId, exception.Message);
+            }
+            finally
+            {
+                RequestContext.Remove(PlacementLedgerKeys.RequestContextKey);
+            }
+        }, cancellationToken);
+    }
+
+    private async Task DeleteMemberAsync(int ordinal, CancellationToken cancellationToken)
+    {
+        var id = ClusterSpecValidation.MemberId(Name, ordinal);
+        try
+        {
+            await GrainFactory.GetGrain<IVPodGrain>(id).DeleteAsync(new StopOptions(Force: true), cancellationToken);
+        }
+        catch (Exception exception) when (exception is VPodNotFoundException or InvalidVPodOperationException)
+        {
+            // Already deleted or being deleted.
+        }
+
+        await Ledger.ReleaseAsync(id, cancellationToken);
+        LogMemberDeleted(logger, Name, id);
+    }
+
+    private async Task StartMemberAsync(int ordinal, string reason, CancellationToken cancellationToken)
+    {
+        var id = ClusterSpecValidation.MemberId(Name, ordinal);
+        try
+        {
+            await GrainFactory.GetGrain<IVPodGrain>(id).StartAsync(cancellationToken);
+            LogMemberRestarted(logger, Name, id, reason);
+        }
+        catch (InvalidVPodOperationException exception)
+        {
+            LogMemberPending(logger, Name, id, exception.Message);
+        }
+    }
+
+    private static PlacementRequest Request(ClusterSpec spec, int ordinal) => new()
+    {
+        VPodId = ClusterSpecValidation.MemberId(spec.Name, ordinal),
+        CpuMillis = spec.CpuMillis,
+        MemoryBytes = spec.MemoryBytes,
+        Cluster = spec.Name,
+        Type = spec.MemberType,
+        Spread = spec.HighAvailability,
+    };
+
+    private async Task PersistAsync(CancellationToken cancellationToken)
+    {
+        State.UpdatedAt = time.GetUtcNow();
+        await state.WriteStateAsync(cancellationToken);
+        await GrainFactory.GetGrain<IVPodClusterRegistryGrain>(ClusterRegistryKeys.Default).UpsertAsync(new ClusterSummary
+        {
+            Name = Name,
+            MemberType = Spec.MemberType,
+            DeploymentMethod = Spec.DeploymentMethod,
+            Desired = State.Desired,
+            Phase = State.Phase,
+            CreatedAt = State.CreatedAt,
+        }, cancellationToken);
+    }
+
+    private void EnsureExists()
+    {
+        if (!Exists)
+        {
+            throw new ClusterNotFoundException(Name);
+        }
+    }
+
+    private static Task ForEachAsync<T>(IReadOnlyList<T> items, Func<T, CancellationToken, Task> body, CancellationToken cancellationToken)
+    {
+        if (items.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        // Parallel.ForEachAsync keeps the grain's scheduler: its bodies run as turns of this activation.
+        return Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelCalls, CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Current }, async (item, ct) => await body(item, ct));
+    }
+
+    private static ClusterSpec Normalize(ClusterSpec spec) => spec with
+    {
+        Command = spec.Command.ToArray(),
+        Env = new Dictionary<string, string>(spec.Env),
+        SecurityThreshold = spec.Algorithm == AggregationAlgorithm.SecureAggregation && spec.SecurityThreshold is null
+            ? Math.Max(2, spec.Count / 2 + 1)
+            : spec.SecurityThreshold,
+    };
+
+    private static bool SameSpec(ClusterSpec a, ClusterSpec b) =>
+        (a with { Command = b.Command, Env = b.Env, NetworkPolicy = b.NetworkPolicy }) == b
+        && a.Command.SequenceEqual(b.Command)
+        && a.Env.Count == b.Env.Count && a.Env.All(e => b.Env.TryGetValue(e.Key, out var v) && v == e.Value)
+        && (a.NetworkPolicy, b.NetworkPolicy) switch
+        {
+            (null, null) => true,
+            ({ } x, { } y) => x.Enabled == y.Enabled && x.IngressFrom.SequenceEqual(y.IngressFrom) && x.EgressTo.SequenceEqual(y.EgressTo),
+            _ => false,
+        };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster} deployed: {Count} {Type} members")]
+    private static partial void LogDeployed(ILogger logger, string cluster, int count, VPodType type);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster} scaled from {From} to {To} members")]
+    private static partial void LogScaled(ILogger logger, string cluster, int from, int to);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster} deleted with its members")]
+    private static partial void LogDeleted(ILogger logger, string cluster);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster} accepts leader {Leader} with term {Term} (was {PreviousLeader}, term {PreviousTerm})")]
+    private static partial void LogLeaderAccepted(ILogger logger, string cluster, string leader, long term, string? previousLeader, long previousTerm);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster {Cluster} rejected a command from {Leader} with stale term {Term}; term {CurrentTerm} is current")]
+    private static partial void LogStaleCommand(ILogger logger, string cluster, string leader, long term, long currentTerm);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster {Cluster}: member {VPodId} is pending: {Reason}")]
+    private static partial void LogMemberPending(ILogger logger, string cluster, string vpodId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster}: member {VPodId} deleted")]
+    private static partial void LogMemberDeleted(ILogger logger, string cluster, string vpodId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster}: member {VPodId} started again ({Reason})")]
+    private static partial void LogMemberRestarted(ILogger logger, string cluster, string vpodId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster {Cluster}: member {VPodId} is replaced ({Reason})")]
+    private static partial void LogMemberForgotten(ILogger logger, string cluster, string vpodId, string reason);
+}

@@ -1,0 +1,123 @@
+using System.Globalization;
+using MetaNode.Clusters;
+using MetaNode.Grains.Hosting;
+using MetaNode.Orchestration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Streams;
+
+namespace MetaNode.Grains.Orchestration;
+
+[GenerateSerializer, Alias("MetaNode.Orchestration.LeaderLeaseState")]
+public sealed class LeaderLeaseState
+{
+    [Id(0)] public LeaseSnapshot Lease { get; set; } = new();
+    [Id(1)] public List<LeaderChange> History { get; set; } = [];
+}
+
+/// <summary>
+/// One leader lease (key: the scope, a cluster name). Every new term is persisted before the new holder hears of it, so terms
+/// never go backwards; renewals only move the expiry in memory. Leader changes are logged, kept in a short history and
+/// published on the <see cref="OrchestrationStreams.LeaderChanges"/> stream.
+/// </summary>
+[GrainType("leader-lease")]
+public sealed partial class LeaderLeaseGrain(
+    [PersistentState("lease", MetaNodeNames.VPodStorage)] IPersistentState<LeaderLeaseState> state,
+    IOptions<OrchestrationOptions> options,
+    TimeProvider time,
+    ILogger<LeaderLeaseGrain> logger) : Grain, ILeaderLeaseGrain
+{
+    private readonly OrchestrationOptions _options = options.Value;
+
+    // The stored expiry was written by another activation, perhaps on another silo whose clock differs: until this
+    // activation records an expiry itself, a takeover waits MaxClockSkew more.
+    private bool _sameClock;
+
+    private string Scope => this.GetPrimaryKeyString();
+
+    public async Task<LeaseGrant> AcquireOrRenewAsync(string candidate, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(candidate);
+        var now = time.GetUtcNow();
+        var previous = state.State.Lease;
+        var decision = LeaderElection.Decide(previous, candidate, now, _options.LeaseTtl, _sameClock ? TimeSpan.Zero : _options.MaxClockSkew);
+        switch (decision.Outcome)
+        {
+            case LeaseOutcome.Acquired:
+                var reason = previous.Holder is null ? "lease was free"
+                    : previous.Holder == candidate ? "own lease had expired"
+                    : $"lease of {previous.Holder} expired at {previous.ExpiresAt:O}";
+                await RecordChangeAsync(decision.Lease, previous.Holder, reason, cancellationToken);
+                _sameClock = true;
+                LogAcquired(logger, Scope, candidate, decision.Lease.Term, reason);
+                return new LeaseGrant(true, decision.Lease);
+            case LeaseOutcome.Renewed:
+                state.State.Lease = decision.Lease;
+                _sameClock = true;
+                return new LeaseGrant(true, decision.Lease);
+            default:
+                return new LeaseGrant(false, previous);
+        }
+    }
+
+    public async Task<LeaseSnapshot> ReleaseAsync(string candidate, long term, string reason, CancellationToken cancellationToken = default)
+    {
+        var previous = state.State.Lease;
+        var released = LeaderElection.Release(previous, candidate, term, time.GetUtcNow());
+        if (released != previous)
+        {
+            await RecordChangeAsync(released, previous.Holder, reason, cancellationToken);
+            _sameClock = true;
+            LogReleased(logger, Scope, candidate, term, reason);
+        }
+
+        return released;
+    }
+
+    public Task<LeaseSnapshot> GetAsync(CancellationToken cancellationToken = default) => Task.FromResult(state.State.Lease);
+
+    public Task<IReadOnlyList<LeaderChange>> GetHistoryAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<LeaderChange>>(state.State.History.ToArray());
+
+    private async Task RecordChangeAsync(LeaseSnapshot lease, string? previousHolder, string reason, CancellationToken cancellationToken)
+    {
+        var change = new LeaderChange
+        {
+            EventId = $"{Scope}/{lease.Term.ToString(CultureInfo.InvariantCulture)}/{(lease.Holder is null ? "released" : "acquired")}",
+            Scope = Scope,
+            Leader = lease.Holder,
+            PreviousLeader = previousHolder,
+            Term = lease.Term,
+            At = time.GetUtcNow(),
+            Reason = reason,
+        };
+        state.State.Lease = lease;
+        state.State.History.Add(change);
+        if (state.State.History.Count > _options.HistoryLength)
+        {
+            state.State.History.RemoveRange(0, state.State.History.Count - _options.HistoryLength);
+        }
+
+        // Persist before anyone is told: a term once granted is never granted again.
+        await state.WriteStateAsync(cancellationToken);
+        try
+        {
+            var stream = this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<LeaderChange>(StreamId.Create(OrchestrationStreams.LeaderChanges, Scope));
+            await stream.OnNextAsync(change);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The stream is a notification; the lease and its history are the record.
+            LogPublishFailed(logger, exception, Scope, lease.Term);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Leader of {Scope} is now {Leader} with term {Term} ({Reason})")]
+    private static partial void LogAcquired(ILogger logger, string scope, string leader, long term, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Leader {Leader} of {Scope} gave up term {Term} ({Reason}); the next candidate takes over")]
+    private static partial void LogReleased(ILogger logger, string scope, string leader, long term, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leader change of {Scope} (term {Term}) was recorded but not published on the stream")]
+    private static partial void LogPublishFailed(ILogger logger, Exception exception, string scope, long term);
+}

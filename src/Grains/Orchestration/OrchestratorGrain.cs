@@ -1,0 +1,163 @@
+using MetaNode.Clusters;
+using MetaNode.Orchestration;
+using MetaNode.VPods;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Placement;
+
+namespace MetaNode.Grains.Orchestration;
+
+/// <summary>
+/// The election agent of one orchestrator vPod, placed on the silo that hosts the vPod (the silo's
+/// <see cref="OrchestratorKeeper"/> activates it there). While the vPod runs, a grain timer campaigns for the cluster's lease
+/// or renews it; the leader starts a fenced reconciliation pass on each tick. When the vPod stops or fails the leader gives
+/// the lease up at once; when its silo dies the lease expires and a follower takes over.
+/// </summary>
+[GrainType("orchestrator"), PreferLocalPlacement]
+public sealed partial class OrchestratorGrain(
+    IOptions<OrchestrationOptions> options,
+    TimeProvider time,
+    ILogger<OrchestratorGrain> logger) : Grain, IOrchestratorGrain
+{
+    private readonly OrchestrationOptions _options = options.Value;
+    private string? _cluster;
+    private IGrainTimer? _timer;
+    private long _term;
+    private bool _leading;
+    private DateTimeOffset _actsUntil;
+    private Task _reconcile = Task.CompletedTask;
+
+    private string Id => this.GetPrimaryKeyString();
+
+    public Task EnsureStartedAsync(string cluster, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(cluster);
+        _cluster ??= cluster;
+        _timer ??= this.RegisterGrainTimer(_ => TickAsync(CancellationToken.None), new GrainTimerCreationOptions(TimeSpan.Zero, _options.RenewalPeriod) { KeepAlive = true });
+        return Task.CompletedTask;
+    }
+
+    public async Task StandDownAsync(string reason, CancellationToken cancellationToken = default)
+    {
+        _timer?.Dispose();
+        _timer = null;
+        await StepDownAsync(reason, cancellationToken);
+        DeactivateOnIdle();
+    }
+
+    private ILeaderLeaseGrain Lease => GrainFactory.GetGrain<ILeaderLeaseGrain>(_cluster!);
+
+    private async Task TickAsync(CancellationToken cancellationToken)
+    {
+        if (_cluster is null)
+        {
+            return;
+        }
+
+        VPodStatus status;
+        try
+        {
+            status = await GrainFactory.GetGrain<IVPodGrain>(Id).GetStatusAsync(cancellationToken);
+        }
+        catch (VPodNotFoundException)
+        {
+            await StandDownAsync("its vPod does not exist", cancellationToken);
+            return;
+        }
+
+        if (status.Phase is VPodPhase.Deleting or VPodPhase.Deleted)
+        {
+            await StandDownAsync("its vPod was deleted", cancellationToken);
+            return;
+        }
+
+        if (status.Phase != VPodPhase.Running)
+        {
+            // Only a running orchestrator leads; a leader whose vPod stopped or failed hands over at once.
+            await StepDownAsync($"its vPod is {status.Phase}", cancellationToken);
+            return;
+        }
+
+        var sentAt = time.GetUtcNow();
+        var grant = await Lease.AcquireOrRenewAsync(Id, cancellationToken);
+        if (!grant.Granted)
+        {
+            if (_leading)
+            {
+                LogLostLease(logger, Id, _cluster, _term, grant.Lease.Holder, grant.Lease.Term);
+            }
+
+            _leading = false;
+            return;
+        }
+
+        if (!_leading || grant.Lease.Term != _term)
+        {
+            LogLeading(logger, Id, _cluster, grant.Lease.Term);
+        }
+
+        _leading = true;
+        _term = grant.Lease.Term;
+        _actsUntil = LeaderElection.ActsUntil(sentAt, grant.Lease.Ttl, _options.MaxClockSkew);
+        if (_reconcile.IsCompleted && time.GetUtcNow() < _actsUntil)
+        {
+            // Not awaited: a long pass must not delay the next renewal.
+            _reconcile = ReconcileAsync(_cluster, _term);
+        }
+    }
+
+    private async Task ReconcileAsync(string cluster, long term)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IVPodClusterGrain>(cluster).ReconcileAsync(new LeaderCommand(Id, term));
+        }
+        catch (StaleLeaderTermException exception)
+        {
+            LogFenced(logger, Id, cluster, term, exception.CurrentTerm);
+            _leading = false;
+        }
+        catch (ClusterNotFoundException)
+        {
+            await StandDownAsync("its cluster does not exist", CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogReconcileFailed(logger, exception, Id, cluster, term);
+        }
+    }
+
+    private async Task StepDownAsync(string reason, CancellationToken cancellationToken)
+    {
+        if (!_leading || _cluster is null)
+        {
+            return;
+        }
+
+        _leading = false;
+        try
+        {
+            await Lease.ReleaseAsync(Id, _term, $"{Id} stepped down: {reason}", cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The lease then simply expires.
+            LogReleaseFailed(logger, exception, Id, _cluster, _term);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Orchestrator {VPodId} leads cluster {Cluster} with term {Term}")]
+    private static partial void LogLeading(ILogger logger, string vpodId, string cluster, long term);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orchestrator {VPodId} lost the lease of cluster {Cluster} (term {Term}); {Holder} leads with term {NewTerm}")]
+    private static partial void LogLostLease(ILogger logger, string vpodId, string cluster, long term, string? holder, long newTerm);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orchestrator {VPodId} was fenced off cluster {Cluster}: its term {Term} is older than {CurrentTerm}")]
+    private static partial void LogFenced(ILogger logger, string vpodId, string cluster, long term, long currentTerm);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orchestrator {VPodId} could not reconcile cluster {Cluster} (term {Term}); it tries again on its next tick")]
+    private static partial void LogReconcileFailed(ILogger logger, Exception exception, string vpodId, string cluster, long term);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orchestrator {VPodId} could not release the lease of cluster {Cluster} (term {Term}); it expires on its own")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, string vpodId, string cluster, long term);
+}
