@@ -17,12 +17,14 @@ public sealed class AnvilNode : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly string? _stateFile;
     private readonly int _stateInterval;
+    private readonly string[] _extraArguments;
     private Process? _process;
 
-    public AnvilNode(string? stateFile = null, int stateIntervalSeconds = 1)
+    public AnvilNode(string? stateFile = null, int stateIntervalSeconds = 1, params string[] extraArguments)
     {
         _stateFile = stateFile;
         _stateInterval = stateIntervalSeconds;
+        _extraArguments = extraArguments;
         Port = SiloProcess.FreePort();
     }
 
@@ -68,8 +70,10 @@ public sealed class AnvilNode : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts anvil (again, after <see cref="KillAsync"/>, on the same port and state file).</summary>
     public async Task StartAsync()
     {
+        _process?.Dispose();
         var info = new ProcessStartInfo(BinaryPath)
         {
             RedirectStandardOutput = true,
@@ -87,6 +91,11 @@ public sealed class AnvilNode : IAsyncDisposable
             info.ArgumentList.Add(_stateFile);
             info.ArgumentList.Add("--state-interval");
             info.ArgumentList.Add(_stateInterval.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        foreach (var argument in _extraArguments)
+        {
+            info.ArgumentList.Add(argument);
         }
 
         _process = Process.Start(info) ?? throw new InvalidOperationException("could not start anvil");

@@ -1,0 +1,77 @@
+using MetaNode.Chain;
+using MetaNode.Grains.Chain;
+using MetaNode.Tests.Infrastructure;
+using Nethereum.Signer;
+
+namespace MetaNode.Tests.Chain;
+
+/// <summary>The node dies under a submission and comes back with its saved state: nothing is lost or sent twice.</summary>
+public sealed class ChainFaultTests
+{
+    [Fact]
+    public async Task KillingAnvilMidSubmission_NoFinalizationIsLostOrDuplicated()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "metanode-chain-fault", Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(directory);
+
+        // One block a second, so the transaction waits in anvil's pool when anvil is killed.
+        await using var node = new AnvilNode(Path.Combine(directory, "anvil-state.json"), stateIntervalSeconds: 1, "--block-time", "1");
+        await node.StartAsync();
+        var operatorKey = EthECKey.GenerateKey();
+        await AnvilNode.RpcAsync(node.RpcUrl, "anvil_setBalance", operatorKey.GetPublicAddress(), "0x3635C9ADC5DEA00000");
+        await using var chain = await ChainCluster.StartAsync(node.RpcUrl, operatorKey);
+        for (var i = 0; i < 3; i++)
+        {
+            await chain.CreateValidatorAsync($"validator-{i}");
+        }
+
+        var registry = (await chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Threshold = 2 })).Registry!;
+        var first = RegistryHarness.Round("job-fault", 1);
+        Assert.Equal(FinalizationOutcome.Finalized, (await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = first })).Outcome);
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // at least one state dump after round 1
+
+        var second = RegistryHarness.Round("job-fault", 2);
+        var submission = chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = second });
+        await Eventually.WaitAsync(
+            async () => await NonceAsync(node.RpcUrl, chain.Operator, "pending") > await NonceAsync(node.RpcUrl, chain.Operator, "latest") || submission.IsCompleted,
+            sent => sent,
+            "the finalization transaction to reach anvil's pool");
+
+        await node.KillAsync();
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        await node.StartAsync();
+
+        var result = await submission.WaitAsync(TimeSpan.FromSeconds(90));
+        Assert.True(result.Outcome is FinalizationOutcome.Finalized or FinalizationOutcome.AlreadyFinalized, result.Outcome.ToString());
+        Assert.True(result.Record.Verified);
+        Assert.Equal(second.ResultHash, result.Record.ResultHash);
+
+        // Exactly one RoundFinalized per round on the restarted chain, read with raw JSON-RPC.
+        var logs = await AnvilNode.RpcAsync(node.RpcUrl, "eth_getLogs", new { address = registry, fromBlock = "0x0", toBlock = "latest", topics = new[] { RegistryClient.RoundFinalizedTopic } });
+        var rounds = logs.EnumerateArray().Select(l => Convert.ToInt64(l.GetProperty("topics")[2].GetString(), 16)).Order().ToArray();
+        Assert.Equal([1L, 2L], rounds);
+
+        Assert.Equal(FinalizationOutcome.AlreadyFinalized, (await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = second })).Outcome);
+        Assert.Equal(FinalizationOutcome.AlreadyFinalized, (await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = first })).Outcome);
+        var third = await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = RegistryHarness.Round("job-fault", 3) });
+        Assert.Equal(FinalizationOutcome.Finalized, third.Outcome);
+
+        // Deployment and three rounds: four transactions, each sent (or re-broadcast unchanged) and confirmed once.
+        var usage = await chain.Grains.GetGrain<IChainAccountGrain>(chain.Operator).GetUsageAsync();
+        Assert.Equal(4, usage.TransactionsConfirmed);
+        Assert.Equal(4, usage.TransactionsSubmitted);
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static async Task<long> NonceAsync(string rpcUrl, string address, string block)
+    {
+        var result = await AnvilNode.RpcAsync(rpcUrl, "eth_getTransactionCount", address, block);
+        return Convert.ToInt64(result.GetString(), 16);
+    }
+}
