@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Globalization;
 using MetaNode.Chain;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
 using MetaNode.Tests.Chain;
+using MetaNode.VPods;
 using Xunit.Abstractions;
 
 namespace MetaNode.Tests.Jobs;
@@ -119,6 +121,42 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
         Assert.Equal(reference.Results.Select(r => r.ResultHash), doubled.Results.Select(r => r.ResultHash));
         Assert.Equal(reference.Results.Select(r => r.TotalSamples), doubled.Results.Select(r => r.TotalSamples));
         Assert.All(doubled.Results, r => Assert.Equal(10, r.Participants.Count));
+    }
+
+    [Fact]
+    public async Task Run_CompletesRoundsWithTheMinimum_AndTheVPodRejoins_WhenAComputeVPodIsKilledMidRound()
+    {
+        var victim = fixture.Compute[5];
+        var before = await Cluster.Grains.GetGrain<IVPodGrain>(victim).GetStatusAsync();
+        var killed = 0;
+        Cluster.Faults.BeforeTraining = async (vpodId, round) =>
+        {
+            if (vpodId == victim && round == 2 && Interlocked.Exchange(ref killed, 1) == 0)
+            {
+                var status = await Cluster.Grains.GetGrain<IVPodGrain>(vpodId).GetStatusAsync();
+                using var process = Process.GetProcessById(int.Parse(status.Handle!.Id, CultureInfo.InvariantCulture));
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+        };
+        try
+        {
+            var status = await Cluster.RunAsync(NewJobId(), Spec(rounds: 4, minParticipants: 9) with { RoundDeadline = TimeSpan.FromSeconds(4) }, TimeSpan.FromMinutes(3));
+
+            Report(status);
+            Assert.Equal(1, killed);
+            Assert.Equal(FederatedJobPhase.Completed, status.Phase);
+            Assert.Contains(victim, status.Results[0].Participants);
+            Assert.Equal(9, status.Results[1].Participants.Count);
+            Assert.DoesNotContain(victim, status.Results[1].Participants);
+            Assert.Contains(status.Results.Skip(2), r => r.Participants.Contains(victim));
+            var after = await Cluster.Grains.GetGrain<IVPodGrain>(victim).GetStatusAsync();
+            Assert.True(after.RestartCount > before.RestartCount, "the killed vPod was not restarted by its policy");
+        }
+        finally
+        {
+            Cluster.Faults.BeforeTraining = null;
+        }
     }
 
     internal static FederatedJobSpec Spec(int rounds, int minParticipants) => new()

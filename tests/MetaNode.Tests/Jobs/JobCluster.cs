@@ -23,6 +23,11 @@ internal sealed class TestFaults : IFederatedFaults
 
     public int StreamCopies { get; set; } = 1;
 
+    /// <summary>Runs in the compute vPod's grain before it asks its workload to train.</summary>
+    public Func<string, int, Task>? BeforeTraining { get; set; }
+
+    public Task BeforeTrainingAsync(string vpodId, int round) => BeforeTraining?.Invoke(vpodId, round) ?? Task.CompletedTask;
+
     public FederatedModel TrainedModel(string vpodId, int round, FederatedModel model) =>
         vpodId == PoisonedVPod ? new FederatedModel(model.Classes, model.Features, model.Parameters.Select(p => p * PoisonFactor).ToArray()) : model;
 
