@@ -6,6 +6,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.TestingHost;
 
+if (args.Length > 0 && args[0] == "federated")
+{
+    await MetaNode.Bench.FederatedRoundBench.RunAsync(args[1..]);
+    return;
+}
+
 // Raw Orleans calls on an empty grain vs. vPod status calls, side by side on one silo, in alternating rounds.
 var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 3;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;

@@ -34,6 +34,9 @@ public sealed partial class ValidatorWorkerGrain(
     private readonly Dictionary<int, Dictionary<string, ModelUpdate>> _received = [];
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
     private readonly Dictionary<int, double> _slowestDelivery = [];
+
+    // Receipt signatures checked as updates arrive, on the thread pool (off the round's critical path and the grain's turn), by receipt hash and signature.
+    private readonly Dictionary<string, Task<bool>> _verified = new(StringComparer.Ordinal);
     private int _duplicates;
 
     private ValidatorAssignment? Assignment => state.State.Assignment;
@@ -86,6 +89,7 @@ public sealed partial class ValidatorWorkerGrain(
             updates.AddRange(await GrainFactory.GetGrain<IFederatedJobGrain>(closing.JobId).GetUpdatesAsync(closing.Round, missing, cancellationToken));
         }
 
+        await Task.WhenAll(updates.Select(u => Verify(assignment, u.Receipt)));
         var aggregate = RoundAggregator.Aggregate(
             closing.JobId,
             closing.Round,
@@ -93,7 +97,7 @@ public sealed partial class ValidatorWorkerGrain(
             updates,
             assignment.Aggregation,
             minParticipants: 1,
-            verifySignature: receipt => SignedByItsVPod(assignment, receipt));
+            verifySignature: receipt => Verify(assignment, receipt).Result);
         if (!aggregate.Succeeded)
         {
             throw new InvalidJobOperationException($"round {closing.Round} of job '{closing.JobId}': no update could be aggregated ({string.Join("; ", aggregate.Rejected.Select(r => $"{r.VPodId}: {r.Reason}"))}).");
@@ -127,6 +131,11 @@ public sealed partial class ValidatorWorkerGrain(
             _received.Remove(old);
         }
 
+        if (_verified.Count > 10_000)
+        {
+            _verified.Clear();
+        }
+
         LogSigned(logger, assignment.ValidatorVPodId, closing.JobId, closing.Round, aggregate.Participants.Count, missing.Count, resultHash);
         return new ValidatorVote
         {
@@ -147,6 +156,18 @@ public sealed partial class ValidatorWorkerGrain(
             DuplicatesIgnored = _duplicates,
             SlowestDeliveryMs = _slowestDelivery.GetValueOrDefault(closing.Round),
         };
+    }
+
+    private Task<bool> Verify(ValidatorAssignment assignment, TrainingReceipt receipt)
+    {
+        var key = ReceiptHashing.HashHex(receipt) + "|" + receipt.Signature;
+        if (!_verified.TryGetValue(key, out var verified))
+        {
+            verified = Task.Run(() => SignedByItsVPod(assignment, receipt));
+            _verified[key] = verified;
+        }
+
+        return verified;
     }
 
     /// <summary>The receipt's EIP-191 signature over its canonical hash recovers to the compute vPod's address.</summary>
@@ -204,6 +225,11 @@ public sealed partial class ValidatorWorkerGrain(
         }
 
         updates[item.Update.Receipt.VPodId] = item.Update;
+        if (Assignment is { } assignment)
+        {
+            _ = Verify(assignment, item.Update.Receipt);
+        }
+
         var delivery = (time.GetUtcNow() - item.PublishedAt).TotalMilliseconds;
         _slowestDelivery[round] = Math.Max(_slowestDelivery.GetValueOrDefault(round), delivery);
         return Task.CompletedTask;
