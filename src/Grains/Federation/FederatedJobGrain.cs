@@ -36,8 +36,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     private readonly FederatedJobOptions _options;
     private readonly ILogger<FederatedJobGrain> _logger;
     private IGrainTimer? _pump;
-    private bool _redispatch = true;
-    private int _failures;
+    private DateTimeOffset? _dispatchedAt;
+    private DateTimeOffset? _failingSince;
+    private DateTimeOffset _retryAt;
 
     public FederatedJobGrain(
         [PersistentState("job", MetaNodeNames.ChainStorage)] IPersistentState<FederatedJobState> state,
@@ -169,18 +170,27 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     private async Task PumpAsync(CancellationToken cancellationToken)
     {
+        var now = _time.GetUtcNow();
+        if (now < _retryAt)
+        {
+            return;
+        }
+
         try
         {
             while (FederatedJobStateMachine.IsActive(State.Phase) && await StepAsync(cancellationToken))
             {
-                _failures = 0;
+                _failingSince = null;
             }
+
+            _failingSince = null;
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _failures++;
-            LogStepFailed(_logger, exception, JobId, State.Phase, State.Round, _failures, _options.MaxStepFailures);
-            if (_failures >= _options.MaxStepFailures && FederatedJobStateMachine.IsActive(State.Phase))
+            _failingSince ??= now;
+            _retryAt = now + _options.StepRetryDelay;
+            LogStepFailed(_logger, exception, JobId, State.Phase, State.Round, (now - _failingSince.Value).TotalSeconds, _options.StepRetryTimeout.TotalSeconds);
+            if (now - _failingSince.Value >= _options.StepRetryTimeout && FederatedJobStateMachine.IsActive(State.Phase))
             {
                 await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}, {State.Phase}: {exception.Message}", CancellationToken.None);
             }
@@ -246,10 +256,10 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         }
 
         await SendTrainingAsync();
+        _dispatchedAt = _time.GetUtcNow();
         State.DispatchMs = (_time.GetUtcNow() - State.RoundStartedAt.Value).TotalMilliseconds;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Dispatched);
         await SaveAsync(cancellationToken);
-        _redispatch = false;
         return true;
     }
 
@@ -272,14 +282,15 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     private async Task<bool> CollectAsync(CancellationToken cancellationToken)
     {
-        if (_redispatch)
+        var now = _time.GetUtcNow();
+        if (_dispatchedAt is not { } dispatched || now - dispatched >= _options.RedispatchInterval)
         {
-            // Resumed after a loss: whoever has not answered is asked again (training is deterministic; repeats count once).
-            _redispatch = false;
+            // Resumed after a loss, or a vPod is late: whoever has not answered is asked again
+            // (training is deterministic for the round and vPod, and a repeated update counts once).
+            _dispatchedAt = now;
             await SendTrainingAsync();
         }
 
-        var now = _time.GetUtcNow();
         var decision = FederatedJobStateMachine.DecideClose(State.ComputeVPods.Count, State.Updates.Count, Spec.MinParticipants, now >= State.Deadline);
         switch (decision.Action)
         {
@@ -306,6 +317,12 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         var domain = new RegistryDomain(await _connector.GetChainIdAsync(cancellationToken), await RegistryAsync(cancellationToken));
         var valid = votes.OfType<ValidatorVote>().Where(v => SignatureValid(domain, v)).ToList();
         var tally = FederatedJobStateMachine.Tally(valid, State.ValidatorVPods, Spec.Quorum);
+        if (!tally.HasQuorum && FederatedJobStateMachine.QuorumStillPossible(tally, Spec.Quorum))
+        {
+            // Validators that did not answer (a silo died, a workload restarts) may yet agree: the step is retried.
+            throw new InvalidJobOperationException($"round {State.Round}: {valid.Count} of {State.ValidatorVPods.Count} validators answered, {Spec.Quorum} must agree; silent: {string.Join(", ", tally.Silent)}.");
+        }
+
         if (!tally.HasQuorum)
         {
             var hashes = string.Join(", ", valid.Select(v => $"{v.ValidatorVPodId}: {v.ResultHash}"));
@@ -622,8 +639,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} ended {Phase} in round {Round}: {Reason}")]
     private static partial void LogEnded(ILogger logger, string jobId, FederatedJobPhase phase, int round, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not complete step {Phase} of round {Round} (attempt {Attempt} of {MaxAttempts}); it retries")]
-    private static partial void LogStepFailed(ILogger logger, Exception exception, string jobId, FederatedJobPhase phase, int round, int attempt, int maxAttempts);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not complete step {Phase} of round {Round} (failing for {Seconds:F0} s of at most {LimitSeconds:F0} s); it retries")]
+    private static partial void LogStepFailed(ILogger logger, Exception exception, string jobId, FederatedJobPhase phase, int round, double seconds, double limitSeconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} ignored update {EventId}: the job is {Phase} in round {Round}")]
     private static partial void LogUpdateIgnored(ILogger logger, string jobId, string eventId, FederatedJobPhase phase, int round);

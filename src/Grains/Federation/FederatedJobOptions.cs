@@ -13,8 +13,14 @@ public sealed class FederatedJobOptions
     /// <summary>Period of the reminder that re-activates an active job after a silo loss (at least the reminder service's minimum).</summary>
     public TimeSpan KeepAlivePeriod { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Consecutive failures of one step (a workload or the chain unreachable) before the job fails.</summary>
-    public int MaxStepFailures { get; set; } = 10;
+    /// <summary>How long a round waits before it asks the compute vPods that have not answered again (their update may have been lost with a silo).</summary>
+    public TimeSpan RedispatchInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long one step may keep failing (a workload, a validator or the chain unreachable, e.g. while a silo dies) before the job fails.</summary>
+    public TimeSpan StepRetryTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Pause between retries of a failing step.</summary>
+    public TimeSpan StepRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Where the built-in data sets are (<c>datasets/</c> below it); empty: beside the silo.</summary>
     public string? DatasetBaseDirectory { get; set; }
@@ -38,9 +44,19 @@ public sealed class FederatedJobOptionsValidator : IValidateOptions<FederatedJob
             failures.Add($"{Prefix}{nameof(options.KeepAlivePeriod)} must be 1 second to 1 hour; got '{options.KeepAlivePeriod}'.");
         }
 
-        if (options.MaxStepFailures is < 1 or > 1000)
+        if (options.RedispatchInterval < TimeSpan.FromMilliseconds(100) || options.RedispatchInterval > TimeSpan.FromHours(1))
         {
-            failures.Add($"{Prefix}{nameof(options.MaxStepFailures)} must be 1-1000; got '{options.MaxStepFailures}'.");
+            failures.Add($"{Prefix}{nameof(options.RedispatchInterval)} must be 100ms to 1 hour; got '{options.RedispatchInterval}'.");
+        }
+
+        if (options.StepRetryTimeout < TimeSpan.FromSeconds(1) || options.StepRetryTimeout > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{Prefix}{nameof(options.StepRetryTimeout)} must be 1 second to 1 day; got '{options.StepRetryTimeout}'.");
+        }
+
+        if (options.StepRetryDelay < TimeSpan.Zero || options.StepRetryDelay > TimeSpan.FromMinutes(5))
+        {
+            failures.Add($"{Prefix}{nameof(options.StepRetryDelay)} must be 0 to 5 minutes; got '{options.StepRetryDelay}'.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -34,7 +34,8 @@ public sealed record VoteTally(
     ValidatorVote? Agreed,
     IReadOnlyList<ValidatorVote> Agreeing,
     IReadOnlyList<string> Disagreeing,
-    IReadOnlyList<string> Silent)
+    IReadOnlyList<string> Silent,
+    int LargestGroup = 0)
 {
     public bool HasQuorum => Agreed is not null;
 }
@@ -94,6 +95,13 @@ public static class FederatedJobStateMachine
             : new RoundCloseDecision(RoundCloseAction.Fail, $"only {received} of the {minParticipants} updates needed arrived by the round's deadline");
     }
 
+    /// <summary>True when the validators that gave no vote could still bring some result to the quorum (so waiting for them is worth it).</summary>
+    public static bool QuorumStillPossible(VoteTally tally, int quorum)
+    {
+        ArgumentNullException.ThrowIfNull(tally);
+        return !tally.HasQuorum && tally.Silent.Count > 0 && tally.LargestGroup + tally.Silent.Count >= quorum;
+    }
+
     /// <summary>
     /// Groups the votes by what was signed (result hash, receipts root, model reference); the first group (by size, then
     /// hash) with at least <paramref name="quorum"/> distinct validators wins. The others signed something else; validators
@@ -114,11 +122,11 @@ public static class FederatedJobStateMachine
         var winner = groups.FirstOrDefault(g => g.Count() >= quorum);
         if (winner is null)
         {
-            return new VoteTally(null, [], distinct.Select(v => v.ValidatorVPodId).Order(StringComparer.Ordinal).ToList(), silent);
+            return new VoteTally(null, [], distinct.Select(v => v.ValidatorVPodId).Order(StringComparer.Ordinal).ToList(), silent, groups.Count > 0 ? groups[0].Count() : 0);
         }
 
         var agreeing = winner.OrderBy(v => v.ValidatorVPodId, StringComparer.Ordinal).ToList();
         var disagreeing = distinct.Except(agreeing).Select(v => v.ValidatorVPodId).Order(StringComparer.Ordinal).ToList();
-        return new VoteTally(agreeing[0], agreeing, disagreeing, silent);
+        return new VoteTally(agreeing[0], agreeing, disagreeing, silent, agreeing.Count);
     }
 }

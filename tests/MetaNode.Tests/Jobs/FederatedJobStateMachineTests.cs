@@ -60,6 +60,25 @@ public sealed class FederatedJobStateMachineTests
         Assert.False(tally.HasQuorum);
         Assert.Empty(tally.Agreeing);
         Assert.Equal(["v-c"], tally.Silent);
+
+        // v-c may still side with v-a or v-b: worth waiting for.
+        Assert.True(FederatedJobStateMachine.QuorumStillPossible(tally, quorum: 2));
+    }
+
+    [Fact]
+    public void QuorumStillPossible_IsFalse_WhenEveryValidatorAnsweredWithoutAgreeing()
+    {
+        var tally = FederatedJobStateMachine.Tally([Vote("v-a", 'a'), Vote("v-b", 'b'), Vote("v-c", 'c')], ["v-a", "v-b", "v-c"], quorum: 2);
+
+        Assert.False(FederatedJobStateMachine.QuorumStillPossible(tally, quorum: 2));
+    }
+
+    [Fact]
+    public void QuorumStillPossible_IsTrue_WhenOnlyOneOfThreeValidatorsAnswered()
+    {
+        var tally = FederatedJobStateMachine.Tally([Vote("v-b", 'b')], ["v-a", "v-b", "v-c"], quorum: 2);
+
+        Assert.True(FederatedJobStateMachine.QuorumStillPossible(tally, quorum: 2));
     }
 
     [Fact]
