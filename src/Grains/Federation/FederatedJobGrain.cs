@@ -559,7 +559,17 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     private async Task<List<string>> MembersAsync(string cluster, VPodType type, List<string> errors, CancellationToken cancellationToken)
     {
-        var status = await GrainFactory.GetGrain<IVPodClusterGrain>(cluster).GetStatusAsync(cancellationToken);
+        ClusterStatus status;
+        try
+        {
+            status = await GrainFactory.GetGrain<IVPodClusterGrain>(cluster).GetStatusAsync(cancellationToken);
+        }
+        catch (ClusterNotFoundException)
+        {
+            errors.Add($"cluster '{cluster}' does not exist: deploy it with 'metanode-cli cluster deploy'.");
+            return [];
+        }
+
         if (status.Phase is ClusterPhase.None or ClusterPhase.Deleted or ClusterPhase.Deleting || status.Spec is null)
         {
             errors.Add($"cluster '{cluster}' does not exist: deploy it with 'metanode-cli cluster deploy'.");

@@ -159,6 +159,29 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
         }
     }
 
+    [Fact]
+    public async Task Start_RejectsTheJobAndRecordsNothing_WhenItsClustersOrQuorumDoNotFit()
+    {
+        var job = NewJobId();
+        var grain = Cluster.Grains.GetGrain<IFederatedJobGrain>(job);
+
+        var missing = await Assert.ThrowsAsync<InvalidJobSpecException>(() => grain.StartAsync(Spec(rounds: 1, minParticipants: 1) with { ComputeCluster = "no-such-cluster" }));
+        Assert.Contains("cluster 'no-such-cluster' does not exist", missing.Message, StringComparison.Ordinal);
+
+        var swapped = await Assert.ThrowsAsync<InvalidJobSpecException>(() => grain.StartAsync(Spec(rounds: 1, minParticipants: 1) with { ComputeCluster = FederatedJobFixture.ValidatorCluster }));
+        Assert.Contains("validator vPods", swapped.Message, StringComparison.Ordinal);
+
+        var quorum = await Assert.ThrowsAsync<InvalidJobSpecException>(() => grain.StartAsync(Spec(rounds: 1, minParticipants: 11) with { Quorum = 1 }));
+        Assert.Contains("min-participants '11'", quorum.Message, StringComparison.Ordinal);
+        Assert.Contains("quorum '1' is not a majority", quorum.Message, StringComparison.Ordinal);
+
+        var dataset = await Assert.ThrowsAsync<InvalidJobSpecException>(() => grain.StartAsync(Spec(rounds: 1, minParticipants: 1) with { Dataset = "/nonexistent/data.csv" }));
+        Assert.Contains("/nonexistent/data.csv", dataset.Message, StringComparison.Ordinal);
+
+        await Assert.ThrowsAsync<JobNotFoundException>(() => grain.GetStatusAsync());
+        Assert.DoesNotContain(await Cluster.Grains.GetGrain<IFederatedJobRegistryGrain>(FederatedJobRegistryKeys.Default).ListAsync(), j => j.JobId == job);
+    }
+
     internal static FederatedJobSpec Spec(int rounds, int minParticipants) => new()
     {
         ComputeCluster = FederatedJobFixture.ComputeCluster,
