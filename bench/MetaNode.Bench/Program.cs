@@ -6,9 +6,17 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.TestingHost;
 
+// `federated [R]`: a federated-average job's round time split by stage (see FederatedRoundBench).
 if (args.Length > 0 && args[0] == "federated")
 {
     await MetaNode.Bench.FederatedRoundBench.RunAsync(args[1..]);
+    return;
+}
+
+// `chain [N]`: gas per finalization for k = 2, 3, 5 and submit→confirmed latency on anvil (see ChainBench).
+if (args is ["chain", .. var chainArgs])
+{
+    await MetaNode.Bench.ChainBench.RunAsync(chainArgs);
     return;
 }
 

@@ -230,7 +230,8 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         var gasLimit = (long)BigInteger.Min(estimate * Options.GasEstimatePercent / 100, Options.MaxGasPerTransaction);
         var (maxFee, priority) = await FeesAsync(cancellationToken);
         var nodeNonce = (long)(await _connector.CallAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(Address, BlockParameter.CreatePending()), cancellationToken)).Value;
-        var nonce = Math.Max(nodeNonce, State.NextNonce);
+        // Nothing else in flight: the node is right (a version it forgot must not leave a gap). Otherwise stay past ours.
+        var nonce = State.Pending.Count == 0 ? nodeNonce : Math.Max(nodeNonce, State.NextNonce);
         var pending = new PendingTransaction
         {
             Operation = operation,

@@ -22,9 +22,12 @@ public static class MetaNodeSiloExtensions
         var options = new MetaNodeSiloOptions();
         configuration.GetSection(MetaNodeSiloOptions.SectionName).Bind(options);
         var result = new MetaNodeSiloOptionsValidator().Validate(null, options);
-        if (result.Failed)
+        var chain = new ChainOptions();
+        configuration.GetSection(ChainOptions.SectionName).Bind(chain);
+        var chainResult = new ChainOptionsValidator().Validate(null, chain);
+        if (result.Failed || chainResult.Failed)
         {
-            throw new OptionsValidationException(MetaNodeSiloOptions.SectionName, typeof(MetaNodeSiloOptions), result.Failures);
+            throw new OptionsValidationException(MetaNodeSiloOptions.SectionName, typeof(MetaNodeSiloOptions), [.. result.Failures ?? [], .. chainResult.Failures ?? []]);
         }
 
         options.DataDirectory = Path.GetFullPath(options.DataDirectory);

@@ -69,6 +69,40 @@ public sealed class ChainFaultTests
         }
     }
 
+    [Fact]
+    public async Task AStuckTransaction_IsReplacedWithHigherFees_AndConfirmedOnce()
+    {
+        await using var node = new AnvilNode();
+        await node.StartAsync();
+        var operatorKey = EthECKey.GenerateKey();
+        await AnvilNode.RpcAsync(node.RpcUrl, "anvil_setBalance", operatorKey.GetPublicAddress(), "0x3635C9ADC5DEA00000");
+        await using var chain = await ChainCluster.StartAsync(node.RpcUrl, operatorKey, new Dictionary<string, string?> { ["MetaNode:Chain:ReplaceAfter"] = "00:00:00.500" });
+        for (var i = 0; i < 2; i++)
+        {
+            await chain.CreateValidatorAsync($"validator-{i}");
+        }
+
+        var registry = (await chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Threshold = 2 })).Registry!;
+
+        // Nothing gets mined: the transaction is stuck in the pool until the account grain has replaced it.
+        await AnvilNode.RpcAsync(node.RpcUrl, "evm_setAutomine", false);
+        var account = chain.Grains.GetGrain<IChainAccountGrain>(chain.Operator);
+        var submission = chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = RegistryHarness.Round("job-stuck", 1) });
+        await Eventually.WaitAsync(() => account.GetUsageAsync(), u => u.TransactionsSubmitted >= 3, "a replacement transaction (deploy + original + replacement)", TimeSpan.FromSeconds(30));
+        await AnvilNode.RpcAsync(node.RpcUrl, "evm_setAutomine", true);
+        await AnvilNode.RpcAsync(node.RpcUrl, "evm_mine");
+
+        var result = await submission.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(FinalizationOutcome.Finalized, result.Outcome);
+        var usage = await account.GetUsageAsync();
+        Assert.Equal(2, usage.TransactionsConfirmed);
+        Assert.True(usage.TransactionsSubmitted >= 3, $"submitted {usage.TransactionsSubmitted}");
+
+        // One nonce, one mined version: a single event.
+        var logs = await AnvilNode.RpcAsync(node.RpcUrl, "eth_getLogs", new { address = registry, fromBlock = "0x0", toBlock = "latest", topics = new[] { RegistryClient.RoundFinalizedTopic } });
+        Assert.Single(logs.EnumerateArray());
+    }
+
     private static async Task<long> NonceAsync(string rpcUrl, string address, string block)
     {
         var result = await AnvilNode.RpcAsync(rpcUrl, "eth_getTransactionCount", address, block);

@@ -351,3 +351,52 @@ public sealed class CliAppTests
         }
     }
 }
+
+public sealed class ChainCliTests
+{
+    private readonly CliRunner _cli = new();
+
+    [Fact]
+    public async Task ChainStatusJson_HasTheFieldsScriptsRead()
+    {
+        var result = await _cli.RunAsync("chain", "status", "--output", "json");
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        using var json = JsonDocument.Parse(result.Stdout);
+        var root = json.RootElement;
+        foreach (var field in new[] { "rpcUrl", "chainId", "registry", "threshold", "validators", "lastBlock" })
+        {
+            Assert.True(root.TryGetProperty(field, out _), $"chain status JSON lacks '{field}': {result.Stdout}");
+        }
+
+        Assert.Equal(31337, root.GetProperty("chainId").GetInt64());
+        Assert.Equal(3, root.GetProperty("validators").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task ChainFinalize_HashesTextAndKeepsHex()
+    {
+        var hex = "0x" + new string('A', 64);
+        var result = await _cli.RunAsync("chain", "finalize", "--job", "job-1", "--round", "2", "--result-hash", hex, "--model-ref", "bafy-model", "--signer", "vpod-00000001", "--signer", "vpod-00000002");
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        var sent = _cli.Client.LastFinalize!;
+        Assert.Equal(hex.ToLowerInvariant(), sent.Round.ResultHash);
+        Assert.Equal("0x" + new string('0', 64), sent.Round.ReceiptsRoot);
+        Assert.Equal("0x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("bafy-model"u8)), sent.Round.ModelRef);
+        Assert.Equal(["vpod-00000001", "vpod-00000002"], sent.SignerVPodIds);
+        Assert.Contains("finalized in block 13", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--job", "a-job-id-that-is-longer-than-32-bytes", "--job")]
+    [InlineData("--result-hash", "0x1234", "--result-hash")]
+    [InlineData("--round", "-1", "--round")]
+    public async Task ChainFinalize_RejectsBadFlags_WithUsageError(string flag, string value, string named)
+    {
+        var args = new Dictionary<string, string> { ["--job"] = "job-1", ["--round"] = "1", ["--result-hash"] = "r" };
+        args[flag] = value;
+        var result = await _cli.RunAsync(["chain", "finalize", .. args.SelectMany(a => new[] { a.Key, a.Value })]);
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        Assert.Contains(named, result.Stderr, StringComparison.Ordinal);
+        Assert.Null(_cli.Client.LastFinalize);
+    }
+}

@@ -131,4 +131,41 @@ public sealed class SerializationRoundTripTests
         Assert.Contains("vpod-2", missing.Message, StringComparison.Ordinal);
         Assert.Equal("bad spec", RoundTrip(new InvalidVPodSpecException("bad spec")).Message);
     }
+
+    [Fact]
+    public void ChainContracts_RoundTrip()
+    {
+        var round = new MetaNode.Chain.RoundResult { JobId = "job-1", Round = 3, ResultHash = "0x" + new string('1', 64), ReceiptsRoot = "0x" + new string('2', 64), ModelRef = "0x" + new string('3', 64) };
+        Assert.Equal(round, RoundTrip(round));
+        var record = new MetaNode.Chain.RoundRecord { JobId = "job-1", Round = 3, Finalized = true, BlockNumber = 9, TransactionHash = "0xab", ResultHash = round.ResultHash, Commitment = "0xcd", Verified = true, Registry = "0xef", Matches = true };
+        Assert.Equal(record, RoundTrip(record));
+        var result = RoundTrip(new MetaNode.Chain.FinalizationResult { Outcome = MetaNode.Chain.FinalizationOutcome.AlreadyFinalized, Record = record, Signers = ["0x1", "0x2"], GasUsed = 65_000, Latency = TimeSpan.FromMilliseconds(40) });
+        Assert.Equal((MetaNode.Chain.FinalizationOutcome.AlreadyFinalized, record, 65_000L), (result.Outcome, result.Record, result.GasUsed!.Value));
+        Assert.Equal(["0x1", "0x2"], result.Signers);
+        var status = RoundTrip(new MetaNode.Chain.ChainStatus { Enabled = true, RpcUrl = "http://127.0.0.1:8545", ChainId = 31337, Registry = "0xef", Threshold = 2, Validators = ["0x1", "0x2", "0x3"], SetId = 1, LastBlock = 12, DevChain = true });
+        Assert.Equal((31337L, 2, 12L, true), (status.ChainId, status.Threshold, status.LastBlock, status.DevChain));
+        Assert.Equal(["0x1", "0x2", "0x3"], status.Validators);
+        var evt = new MetaNode.Chain.RoundFinalizedEvent { EventId = "0xab:0", Registry = "0xef", JobId = "job-1", Round = 3, ResultHash = "0x1", ReceiptsRoot = "0x2", ModelRef = "0x3", BlockNumber = 9, BlockHash = "0xbb", TransactionHash = "0xab", LogIndex = 0 };
+        Assert.Equal(evt, RoundTrip(evt));
+        var signature = new MetaNode.Chain.ValidatorSignature("0x1", "0x" + new string('f', 130), "vpod-1");
+        Assert.Equal(signature, RoundTrip(signature));
+        var exception = RoundTrip(new MetaNode.Chain.ChainRevertException("finalizeRound", "NotAValidator(index=0)"));
+        Assert.Equal("NotAValidator(index=0)", exception.Reason);
+    }
+
+    [Fact]
+    public void ChainState_RoundTrips()
+    {
+        var state = new MetaNode.Grains.Chain.ChainAccountState { NextNonce = 7, Submitted = 3, Confirmed = 2, GasUsed = 130_000, LastBlockSeen = 40 };
+        state.Pending["finalize:x"] = new MetaNode.Grains.Chain.PendingTransaction { Operation = "finalize:x", Nonce = 6, Data = "0x01", GasLimit = 90_000, MaxFeePerGas = "2000000000", MaxPriorityFeePerGas = "1000000000", Hashes = ["0xa", "0xb"], RawTransaction = "0x02", Replacements = 1, FirstSentAt = At, LastSentAt = At };
+        var back = RoundTrip(state);
+        Assert.Equal((7L, 3L, 2L, 130_000L, 40L), (back.NextNonce, back.Submitted, back.Confirmed, back.GasUsed, back.LastBlockSeen!.Value));
+        var pending = back.Pending["finalize:x"];
+        Assert.Equal(["0xa", "0xb"], pending.Hashes);
+        Assert.Equal(("2000000000", 1, At), (pending.MaxFeePerGas, pending.Replacements, pending.FirstSentAt));
+        var key = new MetaNode.Grains.Chain.VPodKey("0xabc", "{\"crypto\":{}}");
+        Assert.Equal(key, RoundTrip(key));
+        var watcher = RoundTrip(new MetaNode.Grains.Chain.ChainWatcherState { Registry = "0xef", Checkpoint = 12, CheckpointHash = "0xbb", EventsPublished = 4 });
+        Assert.Equal((12L, "0xbb", 4L), (watcher.Checkpoint, watcher.CheckpointHash, watcher.EventsPublished));
+    }
 }

@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using MetaNode.Chain;
+using MetaNode.Silo.Hosting;
+using MetaNode.VPods;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Nethereum.Hex.HexConvertors.Extensions;
+using Nethereum.Signer;
+using Orleans.TestingHost;
+
+namespace MetaNode.Bench;
+
+/// <summary>
+/// <c>chain [N]</c>: on a fresh anvil (the repository's pinned npm package) and one in-process silo, measures the gas of
+/// one finalization for k = 2, 3, 5 (validator vPods signing with their own keys) and the submit→confirmed latency of N
+/// finalizations in a row (p50/p99), both as the account grain measures it and end to end (signing included).
+/// </summary>
+internal static class ChainBench
+{
+    public static async Task RunAsync(string[] args)
+    {
+        var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 50;
+        var anvilPath = FindAnvil();
+        var port = FreePort();
+        var rpcUrl = $"http://127.0.0.1:{port}";
+        using var anvil = Process.Start(new ProcessStartInfo(anvilPath, ["--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--silent"]) { UseShellExecute = false })!;
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-bench-chain", Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            await WaitReadyAsync(rpcUrl);
+            var operatorKey = EthECKey.GenerateKey();
+            using (var http = new HttpClient())
+            {
+                await http.PostAsJsonAsync(rpcUrl, new { jsonrpc = "2.0", id = 1, method = "anvil_setBalance", @params = new object[] { operatorKey.GetPublicAddress(), "0x3635C9ADC5DEA00000" } });
+            }
+
+            var builder = new InProcessTestClusterBuilder(1);
+            builder.ConfigureSiloHost((_, host) =>
+            {
+                host.Logging.SetMinimumLevel(LogLevel.Warning);
+                host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["MetaNode:Chain:RpcUrl"] = rpcUrl,
+                    ["MetaNode:Chain:AccountPrivateKey"] = operatorKey.GetPrivateKeyAsBytes().ToHex(prefix: true),
+                    ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.010",
+                    ["MetaNode:Chain:Watcher:Enabled"] = "false",
+                });
+            });
+            builder.ConfigureClientHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
+            builder.ConfigureSilo((_, silo) =>
+            {
+                var options = new MetaNodeSiloOptions { DataDirectory = dataDirectory };
+                silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
+            });
+            await using var cluster = builder.Build();
+            await cluster.DeployAsync();
+            var grains = cluster.Client;
+            var chain = grains.GetGrain<IChainGrain>(ChainKeys.Default);
+
+            var validators = new List<(string Id, string Address)>();
+            for (var i = 0; i < 5; i++)
+            {
+                var id = $"vpod-bench{i:D4}";
+                var status = await grains.GetGrain<IVPodGrain>(id).CreateAsync(new VPodSpec { Name = $"bench-validator-{i}", Type = VPodType.Validator, Command = ["/bin/sh", "-c", "exec sleep 600"], RestartPolicy = RestartPolicy.Never });
+                validators.Add((id, status.Address!));
+            }
+
+            Console.WriteLine("| k | validators | gas per finalizeRound | target 60k + 8k·k |");
+            Console.WriteLine("|---:|---:|---:|---:|");
+            foreach (var k in new[] { 2, 3, 5 })
+            {
+                var set = validators.Take(k).ToArray();
+                await chain.DeployRegistryAsync(new DeployRegistryCommand { Validators = set.Select(v => v.Address).ToArray(), Threshold = k });
+                var result = await chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = Round($"bench-gas-{k}", 1), SignerVPodIds = set.Select(v => v.Id).ToArray() });
+                Console.WriteLine(FormattableString.Invariant($"| {k} | {k} | {result.GasUsed:N0} | {60_000 + (8_000 * k):N0} |"));
+            }
+
+            // Latency with k = 2 of 3.
+            await chain.DeployRegistryAsync(new DeployRegistryCommand { Validators = validators.Take(3).Select(v => v.Address).ToArray(), Threshold = 2 });
+            await chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = Round("bench-warmup", 0) });
+            var confirmed = new List<double>();
+            var endToEnd = new List<double>();
+            for (var round = 1; round <= count; round++)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var result = await chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = Round("bench-latency", round) });
+                endToEnd.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                confirmed.Add(result.Latency!.Value.TotalMilliseconds);
+            }
+
+            Console.WriteLine();
+            Console.WriteLine(FormattableString.Invariant($"{count} finalizations in a row, k = 2 of 3, anvil automine, 1 confirmation"));
+            Console.WriteLine("| measure | p50 ms | p99 ms | max ms |");
+            Console.WriteLine("|---|---:|---:|---:|");
+            Console.WriteLine(Row("submit → confirmed (account grain: first send to confirmation)", confirmed));
+            Console.WriteLine(Row("finalize call end to end (signing by 2 vPods, checks, submit, confirm, read back)", endToEnd));
+            await cluster.StopAllSilosAsync();
+        }
+        finally
+        {
+            anvil.Kill();
+            try
+            {
+                Directory.Delete(dataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A workload still flushing its log; the temporary directory is left for the OS to clean.
+            }
+        }
+    }
+
+    private static RoundResult Round(string job, long round)
+    {
+        string Hash(string what) => "0x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{what} {job} {round}")));
+        return new RoundResult { JobId = job, Round = round, ResultHash = Hash("result"), ReceiptsRoot = Hash("receipts"), ModelRef = Hash("model") };
+    }
+
+    private static string Row(string name, List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        double P(double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+        return FormattableString.Invariant($"| {name} | {P(0.50):F1} | {P(0.99):F1} | {sorted[^1]:F1} |");
+    }
+
+    private static string FindAnvil()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "contracts", "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("anvil not found: run 'npm ci' in contracts/ first.");
+    }
+
+    private static async Task WaitReadyAsync(string rpcUrl)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        for (var i = 0; i < 200; i++)
+        {
+            try
+            {
+                using var response = await http.PostAsJsonAsync(rpcUrl, new { jsonrpc = "2.0", id = 1, method = "eth_chainId", @params = Array.Empty<object>() });
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"anvil did not answer on {rpcUrl}");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
