@@ -20,6 +20,12 @@ if (args is ["chain", .. var chainArgs])
     return;
 }
 
+if (args is ["federation", ..])
+{
+    await MetaNode.Bench.FederationBenchmark.RunAsync(args[1..]);
+    return;
+}
+
 // Raw Orleans calls on an empty grain vs. vPod status calls, side by side on one silo, in alternating rounds.
 var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 3;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;

@@ -5,7 +5,7 @@ namespace MetaNode.Workload;
 /// <summary>Builds the workload's web application: Kestrel on the configured address, one log line per request, the protocol's endpoints.</summary>
 public static class WorkloadApp
 {
-    public static WebApplication Create(WorkloadSettings settings, string[]? args = null, TimeProvider? time = null)
+    public static WebApplication Create(WorkloadSettings settings, string[]? args = null, TimeProvider? time = null, LogLevel minimumLevel = LogLevel.Information)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args ?? [] });
@@ -13,7 +13,7 @@ public static class WorkloadApp
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(settings.Address, settings.Port));
         builder.Services.Configure<ConsoleLifetimeOptions>(lifetime => lifetime.SuppressStatusMessages = true);
         builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.SetMinimumLevel(minimumLevel);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddSimpleConsole(console =>
         {

@@ -26,9 +26,15 @@ public static class CsvDatasetReader
         return Read(stream, path, name ?? DatasetName(path));
     }
 
+    /// <summary>Reads a seekable stream (a file); <paramref name="source"/> names it in errors.</summary>
     public static TabularDataset Read(Stream stream, string source, string name)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanSeek)
+        {
+            throw new ArgumentException("The stream must be seekable (its first bytes tell whether it is gzip).", nameof(stream));
+        }
+
         var buffered = new BufferedStream(stream);
         Span<byte> magic = stackalloc byte[2];
         var peeked = buffered.Read(magic);

@@ -29,7 +29,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     private readonly IPersistentState<FederatedJobState> _state;
     private readonly FederatedWorkloadClient _workloads;
-    private readonly FederatedDataPlacement _placement;
+    private readonly VPodDataDirectories _directories;
     private readonly ChainAccounts _accounts;
     private readonly ChainConnector _connector;
     private readonly TimeProvider _time;
@@ -43,7 +43,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     public FederatedJobGrain(
         [PersistentState("job", MetaNodeNames.ChainStorage)] IPersistentState<FederatedJobState> state,
         FederatedWorkloadClient workloads,
-        FederatedDataPlacement placement,
+        VPodDataDirectories directories,
         ChainAccounts accounts,
         ChainConnector connector,
         TimeProvider time,
@@ -52,7 +52,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     {
         _state = state;
         _workloads = workloads;
-        _placement = placement;
+        _directories = directories;
         _accounts = accounts;
         _connector = connector;
         _time = time;
@@ -211,20 +211,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     private async Task<bool> PrepareAsync(CancellationToken cancellationToken)
     {
         var data = BuiltInDatasets.Load(Spec.Dataset, Spec.Seed, _options.DatasetBaseDirectory);
-        var plan = DataPartitioner.Plan(data, Spec.Partition, State.ComputeVPods.Count, Spec.TestFraction, Spec.Seed);
         var statuses = await VPodStatusesAsync(State.ComputeVPods.Concat(State.ValidatorVPods), cancellationToken);
-        for (var part = 0; part < State.ComputeVPods.Count; part++)
-        {
-            var id = State.ComputeVPods[part];
-            var description = new PartitionDescription(data.Name, Spec.Partition.ToString(), part, State.ComputeVPods.Count, Spec.Seed);
-            PartitionWriter.Write(_placement.DataDirectoryOf(id, statuses[id].DeploymentMethod), description, plan.Parts[part], test: null);
-        }
-
-        foreach (var id in State.ValidatorVPods)
-        {
-            var description = new PartitionDescription(data.Name, "held-out", 0, 1, Spec.Seed);
-            PartitionWriter.Write(_placement.DataDirectoryOf(id, statuses[id].DeploymentMethod), description, train: null, plan.Test);
-        }
+        var placement = FederatedDataPlacement.Place(Spec, data, State.ComputeVPods, State.ValidatorVPods, id => _directories.DataDirectoryOf(id, statuses[id].DeploymentMethod));
 
         // Federated standardization: each compute vPod reveals its sums and counts, never rows.
         var moments = await Task.WhenAll(State.ComputeVPods.Select(id => _workloads.GetStatisticsAsync(Endpoint(statuses[id]), PartitionWriter.TrainSplit, cancellationToken)));
@@ -241,7 +229,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         State.Round = 1;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Prepared);
         await SaveAsync(cancellationToken);
-        LogPrepared(_logger, JobId, plan.Parts.Count, plan.Test.Rows);
+        LogPrepared(_logger, JobId, placement.TrainRows.Count, placement.TestRows);
         return true;
     }
 

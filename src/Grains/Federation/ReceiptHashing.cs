@@ -1,4 +1,4 @@
-using System.Numerics;
+using System.Buffers.Binary;
 using System.Text;
 using MetaNode.Federation;
 
@@ -60,6 +60,6 @@ public static class ReceiptHashing
     private static void WriteUInt256(Span<byte> destination, ulong value)
     {
         destination.Clear();
-        new BigInteger(value).TryWriteBytes(destination[^8..], out _, isUnsigned: true, isBigEndian: true);
+        BinaryPrimitives.WriteUInt64BigEndian(destination[^8..], value);
     }
 }

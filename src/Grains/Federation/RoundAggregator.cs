@@ -62,15 +62,19 @@ public static class RoundAggregator
         var candidates = new List<(ModelUpdate Update, byte[] ReceiptHash)>();
         foreach (var group in updates.GroupBy(u => u.Receipt.VPodId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var distinct = group.DistinctBy(u => (u.Receipt with { Signature = null }, ModelEncoding.HashHex(SafeModel(u)))).ToList();
+            // Each model is hashed once; a re-delivered update (same receipt content, same model bytes) collapses into one.
+            var distinct = group
+                .Select(u => (Update: u, Hash: TryHash(u.Model)))
+                .DistinctBy(h => (h.Update.Receipt with { Signature = null }, h.Hash ?? "invalid"))
+                .ToList();
             if (distinct.Count > 1)
             {
                 rejected.Add(new RejectedUpdate(group.Key, $"sent {distinct.Count} different updates for round {round}"));
                 continue;
             }
 
-            var update = distinct[0];
-            if (Check(job, round, global, update, verifySignature) is { } reason)
+            var (update, hash) = distinct[0];
+            if (Check(job, round, global, update, hash, verifySignature) is { } reason)
             {
                 rejected.Add(new RejectedUpdate(group.Key, reason));
                 continue;
@@ -110,7 +114,7 @@ public static class RoundAggregator
             ordered);
     }
 
-    private static string? Check(string job, int round, FederatedModel global, ModelUpdate update, Func<TrainingReceipt, bool>? verifySignature)
+    private static string? Check(string job, int round, FederatedModel global, ModelUpdate update, string? hash, Func<TrainingReceipt, bool>? verifySignature)
     {
         var receipt = update.Receipt;
         if (!string.Equals(receipt.Job, job, StringComparison.Ordinal) || receipt.Round != round)
@@ -128,12 +132,11 @@ public static class RoundAggregator
             return $"sample count {receipt.SampleCount} is not positive";
         }
 
-        if (!update.Model.Parameters.All(double.IsFinite))
+        if (hash is null)
         {
             return "model holds a value that is not finite";
         }
 
-        var hash = ModelEncoding.HashHex(update.Model);
         if (!string.Equals(hash, receipt.UpdateHash, StringComparison.OrdinalIgnoreCase))
         {
             return $"receipt says update hash {receipt.UpdateHash}, the model hashes to {hash}";
@@ -147,6 +150,6 @@ public static class RoundAggregator
         return null;
     }
 
-    private static FederatedModel SafeModel(ModelUpdate update) =>
-        update.Model is { } model && model.Parameters.All(double.IsFinite) ? model : FederatedModel.Zero(1, 1);
+    private static string? TryHash(FederatedModel? model) =>
+        model is not null && model.Parameters.All(double.IsFinite) ? ModelEncoding.HashHex(model) : null;
 }

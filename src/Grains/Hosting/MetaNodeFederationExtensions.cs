@@ -14,7 +14,7 @@ public static class MetaNodeFederationExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FederatedJobOptions>, FederatedJobOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IFederatedFaults, NoFederatedFaults>();
-        services.TryAddSingleton<FederatedDataPlacement>();
+        services.TryAddSingleton<VPodDataDirectories>();
         services.AddHttpClient(MetaNodeNames.WorkloadHttpClient);
         services.TryAddSingleton(sp => new FederatedWorkloadClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient(MetaNodeNames.WorkloadHttpClient)));
         return services;

@@ -37,15 +37,8 @@ public static class FederatedJobSpecParser
             TestFraction = ParseDouble("test-fraction", arguments.TestFraction, defaults.TestFraction, errors),
         };
 
-        if (errors.Count == 0)
-        {
-            errors.AddRange(Validate(spec));
-        }
-        else
-        {
-            errors.AddRange(Validate(spec).Where(e => !errors.Any(existing => SameOption(existing, e))));
-        }
-
+        // An option that did not parse fell back to its (valid) default, so validation adds only the remaining problems.
+        errors.AddRange(Validate(spec));
         return errors.Count == 0 ? spec : throw new InvalidJobSpecException(errors);
     }
 
@@ -255,9 +248,6 @@ public static class FederatedJobSpecParser
                 : $"{option} '{value}' is invalid: use {min} to {max}.");
         }
     }
-
-    private static bool SameOption(string a, string b) =>
-        a.Split(' ', 2)[0] == b.Split(' ', 2)[0];
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -24,20 +24,23 @@ internal sealed class FederationTestData : IDisposable
 
     public string DataDirectory(string vpodId) => Path.Combine(Root, vpodId, "data");
 
-    /// <summary>Splits and partitions <paramref name="data"/> for <paramref name="parts"/> compute vPods and writes every vPod's data directory.</summary>
+    /// <summary>Places <paramref name="data"/> for <paramref name="parts"/> compute vPods and one validator, as a job does (<see cref="FederatedDataPlacement"/>).</summary>
     public static FederationTestData Create(TabularDataset data, PartitionScheme scheme, int parts, ulong seed, double testFraction = 0.2)
     {
         var root = Path.Combine(Path.GetTempPath(), "metanode-fed-" + Guid.NewGuid().ToString("N")[..8]);
-        var plan = DataPartitioner.Plan(data, scheme, parts, testFraction, seed);
-        var computeIds = Enumerable.Range(0, parts).Select(i => $"vpod-c{i:D2}").ToList();
-        for (var i = 0; i < parts; i++)
+        var spec = new FederatedJobSpec
         {
-            PartitionWriter.Write(Path.Combine(root, computeIds[i], "data"), new PartitionDescription(data.Name, scheme.ToString(), i, parts, seed), plan.Parts[i], null);
-        }
-
+            ComputeCluster = "compute",
+            ValidatorCluster = "validators",
+            Dataset = data.Name,
+            Partition = scheme,
+            Seed = seed,
+            TestFraction = testFraction,
+        };
+        var computeIds = Enumerable.Range(0, parts).Select(i => $"vpod-c{i:D2}").ToList();
         const string validatorId = "vpod-v00";
-        PartitionWriter.Write(Path.Combine(root, validatorId, "data"), new PartitionDescription(data.Name, scheme.ToString(), 0, 1, seed), null, plan.Test);
-        return new FederationTestData(root, computeIds, validatorId, plan);
+        FederatedDataPlacement.Place(spec, data, computeIds, [validatorId], id => Path.Combine(root, id, "data"));
+        return new FederationTestData(root, computeIds, validatorId, DataPartitioner.Plan(data, scheme, parts, testFraction, seed));
     }
 
     public void Dispose()

@@ -23,7 +23,7 @@ internal sealed class InProcessWorkload : IAsyncDisposable
     public static async Task<InProcessWorkload> StartAsync(string vpodId, string dataDirectory)
     {
         var settings = new WorkloadSettings("127.0.0.1", IPAddress.Loopback, 0, vpodId, dataDirectory);
-        var app = WorkloadApp.Create(settings);
+        var app = WorkloadApp.Create(settings, minimumLevel: Microsoft.Extensions.Logging.LogLevel.Warning);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new InProcessWorkload(app, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
