@@ -26,6 +26,13 @@ if (args is ["federation", ..])
     return;
 }
 
+// `clusters [TRIALS] [MEMBERS]`: cluster failover and reconciliation on real silo processes (see ClusterBench).
+if (args is ["clusters", ..])
+{
+    await MetaNode.Bench.ClusterBench.RunAsync(args[1..]);
+    return;
+}
+
 // Raw Orleans calls on an empty grain vs. vPod status calls, side by side on one silo, in alternating rounds.
 var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 3;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;

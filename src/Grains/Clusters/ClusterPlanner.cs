@@ -8,7 +8,7 @@ public enum MemberAction
     None = 0,
     /// <summary>Create the member's vPod (a new ordinal, or one that could not be placed before).</summary>
     Create = 1,
-    /// <summary>Start a failed member again: its restart policy allows it and nothing is scheduled.</summary>
+    /// <summary>Start a failed (or, with restart policy always, stopped) member again when nothing else has scheduled it.</summary>
     Start = 2,
     /// <summary>The member's vPod is gone: forget it (a new ordinal replaces it).</summary>
     Forget = 3,
@@ -63,6 +63,10 @@ public static class ClusterPlanner
             else if (member.Phase == VPodPhase.Failed && !member.RestartScheduled && policy is RestartPolicy.OnFailure or RestartPolicy.Always)
             {
                 actions.Add(new PlannedAction(MemberAction.Start, member.Ordinal, $"failed and its restart policy is {policy}"));
+            }
+            else if (member.Phase == VPodPhase.Stopped && !member.RestartScheduled && policy == RestartPolicy.Always)
+            {
+                actions.Add(new PlannedAction(MemberAction.Start, member.Ordinal, "stopped and its restart policy is Always"));
             }
         }
 

@@ -189,8 +189,10 @@ public sealed partial class VPodClusterGrain(
             {
                 try
                 {
-                    var vpod = await GrainFactory.GetGrain<IVPodGrain>(id).GetStatusAsync(ct);
-                    member = member with { Phase = vpod.Phase, Health = vpod.Health, RestartCount = vpod.RestartCount, Reason = vpod.Reason };
+                    var grain = GrainFactory.GetGrain<IVPodGrain>(id);
+                    var vpod = await grain.GetStatusAsync(ct);
+                    var host = await GrainFactory.GetGrain<IManagementGrain>(0).GetActivationAddress(grain);
+                    member = member with { Phase = vpod.Phase, Health = vpod.Health, RestartCount = vpod.RestartCount, Reason = vpod.Reason, Silo = host?.ToString() ?? member.Silo };
                 }
                 catch (VPodNotFoundException)
                 {
@@ -221,6 +223,7 @@ public sealed partial class VPodClusterGrain(
             Leader = leader,
             Term = lease?.Term ?? 0,
             LeaseExpiresAt = leader is null ? null : lease!.ExpiresAt,
+            LeaderSilo = leader is null ? null : lease!.HolderSilo,
             LeaderChanges = history,
             CreatedAt = State.CreatedAt,
             UpdatedAt = State.UpdatedAt,

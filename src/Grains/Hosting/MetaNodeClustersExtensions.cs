@@ -21,6 +21,7 @@ public static class MetaNodeClustersExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SiloCapacityOptions>, SiloCapacityOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddPlacementDirector<VPodPlacement, VPodPlacementDirector>();
+        services.AddPlacementDirector<OrchestratorPlacement, OrchestratorPlacementDirector>();
         services.AddSingleton<OrchestratorKeeper>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<OrchestratorKeeper>());
         return services;

@@ -26,16 +26,18 @@ public static class LeaderElection
 {
     /// <summary>The decision on <paramref name="candidate"/>'s campaign or renewal at <paramref name="now"/>.</summary>
     /// <param name="skewMargin">Zero when <paramref name="current"/>'s expiry was recorded with the same clock as <paramref name="now"/>; the bound on clock skew otherwise.</param>
-    public static LeaseDecision Decide(LeaseSnapshot current, string candidate, DateTimeOffset now, TimeSpan ttl, TimeSpan skewMargin)
+    /// <param name="instance">The candidate's agent activation: only the instance that acquired the lease renews it.</param>
+    public static LeaseDecision Decide(LeaseSnapshot current, string candidate, DateTimeOffset now, TimeSpan ttl, TimeSpan skewMargin, string? instance = null)
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentException.ThrowIfNullOrEmpty(candidate);
-        if (current.Holder == candidate && now <= current.ExpiresAt)
+        var isHolder = current.Holder == candidate && current.HolderInstance == instance;
+        if (isHolder && now <= current.ExpiresAt)
         {
             return new LeaseDecision(LeaseOutcome.Renewed, current with { ExpiresAt = now + ttl, Ttl = ttl });
         }
 
-        if (current.Holder is not null && current.Holder != candidate && now <= current.ExpiresAt + skewMargin)
+        if (current.Holder is not null && !isHolder && now <= current.ExpiresAt + skewMargin)
         {
             return new LeaseDecision(LeaseOutcome.Held, current);
         }
@@ -44,6 +46,7 @@ public static class LeaderElection
         return new LeaseDecision(LeaseOutcome.Acquired, new LeaseSnapshot
         {
             Holder = candidate,
+            HolderInstance = instance,
             Term = current.Term + 1,
             AcquiredAt = now,
             ExpiresAt = now + ttl,
@@ -56,7 +59,7 @@ public static class LeaderElection
     {
         ArgumentNullException.ThrowIfNull(current);
         return current.Holder == candidate && current.Term == term
-            ? current with { Holder = null, ExpiresAt = now }
+            ? current with { Holder = null, HolderInstance = null, HolderSilo = null, ExpiresAt = now }
             : current;
     }
 

@@ -35,17 +35,20 @@ public sealed partial class LeaderLeaseGrain(
 
     private string Scope => this.GetPrimaryKeyString();
 
-    public async Task<LeaseGrant> AcquireOrRenewAsync(string candidate, CancellationToken cancellationToken = default)
+    public async Task<LeaseGrant> AcquireOrRenewAsync(string candidate, string instance, string silo, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(candidate);
+        ArgumentException.ThrowIfNullOrEmpty(instance);
         var now = time.GetUtcNow();
         var previous = state.State.Lease;
-        var decision = LeaderElection.Decide(previous, candidate, now, _options.LeaseTtl, _sameClock ? TimeSpan.Zero : _options.MaxClockSkew);
+        var decision = LeaderElection.Decide(previous, candidate, now, _options.LeaseTtl, _sameClock ? TimeSpan.Zero : _options.MaxClockSkew, instance);
+        decision = decision with { Lease = decision.Lease with { HolderSilo = decision.Outcome == LeaseOutcome.Held ? previous.HolderSilo : silo } };
         switch (decision.Outcome)
         {
             case LeaseOutcome.Acquired:
                 var reason = previous.Holder is null ? "lease was free"
-                    : previous.Holder == candidate ? "own lease had expired"
+                    : previous.Holder == candidate && previous.HolderInstance == instance ? "own lease had expired"
+                    : previous.Holder == candidate ? $"its agent moved to {silo}; the lease it held expired at {previous.ExpiresAt:O}"
                     : $"lease of {previous.Holder} expired at {previous.ExpiresAt:O}";
                 await RecordChangeAsync(decision.Lease, previous.Holder, reason, cancellationToken);
                 _sameClock = true;

@@ -3,19 +3,21 @@ using MetaNode.Orchestration;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Placement;
+using MetaNode.Grains.Placement;
 
 namespace MetaNode.Grains.Orchestration;
 
 /// <summary>
-/// The election agent of one orchestrator vPod, placed on the silo that hosts the vPod (the silo's
-/// <see cref="OrchestratorKeeper"/> activates it there). While the vPod runs, a grain timer campaigns for the cluster's lease
+/// The election agent of one orchestrator vPod, placed on the silo that hosts the vPod (<see cref="OrchestratorPlacement"/>;
+/// the silos' <see cref="OrchestratorKeeper"/>s activate it). An agent that finds its vPod active elsewhere stands down and is
+/// placed again next to it. While the vPod runs, a grain timer campaigns for the cluster's lease
 /// or renews it; the leader starts a fenced reconciliation pass on each tick. When the vPod stops or fails the leader gives
 /// the lease up at once; when its silo dies the lease expires and a follower takes over.
 /// </summary>
-[GrainType("orchestrator"), PreferLocalPlacement]
+[GrainType("orchestrator"), OrchestratorPlacement]
 public sealed partial class OrchestratorGrain(
     IOptions<OrchestrationOptions> options,
+    ILocalSiloDetails localSilo,
     TimeProvider time,
     ILogger<OrchestratorGrain> logger) : Grain, IOrchestratorGrain
 {
@@ -26,6 +28,7 @@ public sealed partial class OrchestratorGrain(
     private bool _leading;
     private DateTimeOffset _actsUntil;
     private Task _reconcile = Task.CompletedTask;
+    private readonly string _instance = Guid.NewGuid().ToString("N");
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -71,6 +74,13 @@ public sealed partial class OrchestratorGrain(
             return;
         }
 
+        var host = await FindVPodAsync();
+        if (host is not null && !host.Equals(localSilo.SiloAddress))
+        {
+            await StandDownAsync($"its vPod runs on {host}", cancellationToken);
+            return;
+        }
+
         if (status.Phase != VPodPhase.Running)
         {
             // Only a running orchestrator leads; a leader whose vPod stopped or failed hands over at once.
@@ -79,7 +89,7 @@ public sealed partial class OrchestratorGrain(
         }
 
         var sentAt = time.GetUtcNow();
-        var grant = await Lease.AcquireOrRenewAsync(Id, cancellationToken);
+        var grant = await Lease.AcquireOrRenewAsync(Id, _instance, localSilo.SiloAddress.ToString(), cancellationToken);
         if (!grant.Granted)
         {
             if (_leading)
@@ -103,6 +113,19 @@ public sealed partial class OrchestratorGrain(
         {
             // Not awaited: a long pass must not delay the next renewal.
             _reconcile = ReconcileAsync(_cluster, _term);
+        }
+    }
+
+    /// <summary>The silo where the vPod's grain is active; null when unknown (not active, or the lookup did not answer in time).</summary>
+    private async Task<SiloAddress?> FindVPodAsync()
+    {
+        try
+        {
+            return await GrainFactory.GetGrain<IManagementGrain>(0).GetActivationAddress(GrainFactory.GetGrain<IVPodGrain>(Id)).AsTask().WaitAsync(_options.RenewalPeriod);
+        }
+        catch (Exception exception) when (exception is TimeoutException or SiloUnavailableException or OrleansMessageRejectionException)
+        {
+            return null;
         }
     }
 

@@ -9,9 +9,8 @@ using Orleans.Runtime;
 namespace MetaNode.Grains.Orchestration;
 
 /// <summary>
-/// On every silo: registers the silo's capacity with the placement ledger, then on each renewal period starts the election
-/// agents (<see cref="IOrchestratorGrain"/>, placed locally) of the orchestrator vPods the ledger placed on this silo, and
-/// stands down those that moved away.
+/// On every silo: registers the silo's capacity with the placement ledger, then on each renewal period makes sure the election
+/// agent (<see cref="IOrchestratorGrain"/>, placed next to its vPod) of every orchestrator vPod in the ledger is running.
 /// </summary>
 public sealed partial class OrchestratorKeeper(
     IGrainFactory grainFactory,
@@ -22,7 +21,6 @@ public sealed partial class OrchestratorKeeper(
     ILogger<OrchestratorKeeper> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly CancellationTokenSource _stopping = new();
-    private readonly HashSet<string> _started = new(StringComparer.Ordinal);
     private Task _loop = Task.CompletedTask;
 
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -79,19 +77,14 @@ public sealed partial class OrchestratorKeeper(
 
     private async Task KeepAgentsAsync(IPlacementLedgerGrain ledger, CancellationToken cancellationToken)
     {
-        var local = (await ledger.ListAsync(localSilo.SiloAddress, cancellationToken))
+        // Every silo keeps every agent running (an agent already active answers at once); agents place themselves next to
+        // their vPods, so this does not depend on the ledger knowing exactly where each vPod ended up.
+        var orchestrators = (await ledger.ListAsync(null, cancellationToken))
             .Where(r => r.Request.Type == VPodType.Orchestrator && r.Request.Cluster is not null)
             .ToList();
-        foreach (var reservation in local)
+        foreach (var reservation in orchestrators)
         {
             await grainFactory.GetGrain<IOrchestratorGrain>(reservation.Request.VPodId).EnsureStartedAsync(reservation.Request.Cluster!, cancellationToken);
-            _started.Add(reservation.Request.VPodId);
-        }
-
-        foreach (var moved in _started.Where(id => local.All(r => r.Request.VPodId != id)).ToList())
-        {
-            await grainFactory.GetGrain<IOrchestratorGrain>(moved).StandDownAsync("its vPod is no longer on this silo", cancellationToken);
-            _started.Remove(moved);
         }
     }
 

@@ -28,7 +28,7 @@ public sealed record ClusterMemberStatus
     [Id(4)] public VPodHealth Health { get; init; }
     [Id(5)] public int RestartCount { get; init; }
     [Id(6)] public string? Reason { get; init; }
-    /// <summary>The silo the member's grain was placed on, when known.</summary>
+    /// <summary>The silo the member's grain is active on (where its workload runs), when known.</summary>
     [Id(7)] public string? Silo { get; init; }
     [Id(8)] public bool IsLeader { get; init; }
 }
@@ -69,6 +69,8 @@ public sealed record ClusterStatus
     /// <summary>The highest leader term the cluster has accepted a command from (its fencing token).</summary>
     [Id(14)] public long FencingTerm { get; init; }
     [Id(15)] public DateTimeOffset? LastReconciledAt { get; init; }
+    /// <summary>The silo the leader's election agent (and so its vPod) runs on.</summary>
+    [Id(16)] public string? LeaderSilo { get; init; }
 }
 
 /// <summary>A row of <c>cluster list</c>.</summary>

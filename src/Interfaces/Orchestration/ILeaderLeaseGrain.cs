@@ -13,6 +13,10 @@ public sealed record LeaseSnapshot
     [Id(3)] public DateTimeOffset AcquiredAt { get; init; }
     /// <summary>The lease's time-to-live: a holder that does not renew within it loses the lease.</summary>
     [Id(4)] public TimeSpan Ttl { get; init; }
+    /// <summary>The holder's agent activation: a vPod whose agent moved to another silo is a new candidate and gets a new term.</summary>
+    [Id(5)] public string? HolderInstance { get; init; }
+    /// <summary>The silo the holder's agent runs on.</summary>
+    [Id(6)] public string? HolderSilo { get; init; }
 }
 
 /// <summary>The answer to a campaign: whether the candidate holds the lease now, and the lease as it stands.</summary>
@@ -29,8 +33,11 @@ public sealed record LeaseGrant(
 [Alias("MetaNode.Orchestration.ILeaderLeaseGrain")]
 public interface ILeaderLeaseGrain : IGrainWithStringKey
 {
+    /// <param name="candidate">The orchestrator vPod id.</param>
+    /// <param name="instance">Identifies the campaigning agent activation; only the same instance renews.</param>
+    /// <param name="silo">The silo the agent runs on, for status.</param>
     [Alias("AcquireOrRenew")]
-    Task<LeaseGrant> AcquireOrRenewAsync(string candidate, CancellationToken cancellationToken = default);
+    Task<LeaseGrant> AcquireOrRenewAsync(string candidate, string instance, string silo, CancellationToken cancellationToken = default);
 
     /// <summary>Gives the lease up so another candidate can take it at once; ignored unless <paramref name="candidate"/> holds <paramref name="term"/>.</summary>
     [Alias("Release")]

@@ -3,6 +3,7 @@ using MetaNode.Orchestration;
 using MetaNode.Placement;
 using MetaNode.Tests.Infrastructure;
 using MetaNode.VPods;
+using Orleans.Streams;
 
 namespace MetaNode.Tests.Clusters;
 
@@ -43,6 +44,30 @@ public sealed class ClusterGrainTests(ClusterGrainFixture fixture)
         Assert.All(status.Members, m => Assert.False(string.IsNullOrEmpty(m.Silo), $"{m.Id} has a recorded silo"));
         Assert.Contains(status.LeaderChanges, c => c.Leader == status.Leader && c.Term == status.Term);
 
+        await Cluster(name).DeleteAsync();
+    }
+
+    [Fact]
+    public async Task LeaderChanges_ArePublishedOnTheLeaderStream_WithTheirTerm()
+    {
+        var name = NewName("events");
+        var received = new System.Collections.Concurrent.ConcurrentQueue<LeaderChange>();
+        var stream = fixture.Cluster.Client.GetStreamProvider(MetaNode.Grains.Hosting.MetaNodeNames.StreamProvider)
+            .GetStream<LeaderChange>(StreamId.Create(OrchestrationStreams.LeaderChanges, name));
+        var subscription = await stream.SubscribeAsync((change, _) =>
+        {
+            received.Enqueue(change);
+            return Task.CompletedTask;
+        });
+
+        await Cluster(name).DeployAsync(Sleepers(name, 2, VPodType.Orchestrator));
+        var status = await WaitForAsync(name, s => s.Leader is not null, "a leader");
+        var published = await Eventually.WaitAsync(() => Task.FromResult(received.ToArray()), r => r.Any(c => c.Term == status.Term), "the leader change on the stream");
+        var change = published.Single(c => c.Term == status.Term && c.Leader is not null);
+        Assert.Equal((name, status.Leader), (change.Scope, change.Leader));
+        Assert.Equal($"{name}/{status.Term}/acquired", change.EventId);
+
+        await subscription.UnsubscribeAsync();
         await Cluster(name).DeleteAsync();
     }
 

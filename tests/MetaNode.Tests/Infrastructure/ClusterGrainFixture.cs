@@ -37,6 +37,7 @@ public sealed class ClusterGrainFixture : IAsyncLifetime
             ["MetaNode:Capacity:Cpu"] = "4",
             ["MetaNode:Capacity:Memory"] = "4Gi",
         }));
+        builder.ConfigureClient(client => client.AddMemoryStreams(MetaNode.Grains.Hosting.MetaNodeNames.StreamProvider));
         builder.ConfigureSilo((_, silo) =>
         {
             var options = new MetaNodeSiloOptions { DataDirectory = DataDirectory };
