@@ -13,6 +13,13 @@ if (args is ["chain", .. var chainArgs])
     return 0;
 }
 
+// `federated [R]`: a federated-average job's round time split by stage (see FederatedRoundBench).
+if (args is ["federated", ..])
+{
+    await MetaNode.Bench.FederatedRoundBench.RunAsync(args[1..]);
+    return 0;
+}
+
 // `docker [ROUNDS] [CONCURRENT]`: the docker runtime's benchmark (see DockerBench).
 if (args is ["docker", ..])
 {

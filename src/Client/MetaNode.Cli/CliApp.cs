@@ -75,6 +75,7 @@ public static class CliApp
         root.Subcommands.Add(VPodCommands.Build(context));
         root.Subcommands.Add(ChainCommands.Build(context));
         root.Subcommands.Add(ClusterCommands.Build(context));
+        root.Subcommands.Add(JobCommands.Build(context));
         return root;
     }
 
@@ -226,7 +227,7 @@ public static class CliApp
         private static (int Code, string Message) Describe(Exception ex) => ex switch
         {
             CliUsageException or InvalidVPodSpecException or OptionsValidationException or ArgumentException or InvalidChainRequestException
-                or Clusters.InvalidClusterSpecException
+                or Clusters.InvalidClusterSpecException or Federation.InvalidJobSpecException
                 => (ExitCodes.UsageError, ex.Message),
             VPodNotFoundException or InvalidVPodOperationException or MetaNodeConnectionException
                 or ChainUnavailableException or ChainRevertException or ChainTransactionException

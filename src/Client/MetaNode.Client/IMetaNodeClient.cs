@@ -1,5 +1,6 @@
 using MetaNode.Chain;
 using MetaNode.Clusters;
+using MetaNode.Federation;
 using MetaNode.VPods;
 
 namespace MetaNode.Client;
@@ -55,4 +56,15 @@ public interface IMetaNodeClient : IAsyncDisposable
 
     /// <summary>Sends a reconciliation command carrying a leader term; a term older than the cluster's current one is rejected with <see cref="StaleLeaderTermException"/>.</summary>
     Task<ClusterStatus> ReconcileClusterAsync(string name, LeaderCommand command, CancellationToken cancellationToken = default);
+
+    /// <summary>Starts a federated job (a new id unless <paramref name="jobId"/> is given); the spec is checked against the clusters and the chain first.</summary>
+    Task<FederatedJobStatus> StartJobAsync(FederatedJobSpec spec, string? jobId = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The job's phase, round and per-round results (accuracy, participants, hashes, transaction, validators, timings).</summary>
+    Task<FederatedJobStatus> GetJobStatusAsync(string jobId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<FederatedJobSummary>> ListJobsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Cancels an active job; rounds already finalized stay on chain.</summary>
+    Task<FederatedJobStatus> CancelJobAsync(string jobId, CancellationToken cancellationToken = default);
 }

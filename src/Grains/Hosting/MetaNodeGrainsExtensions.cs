@@ -24,6 +24,7 @@ public static class MetaNodeGrainsExtensions
         services.AddSingleton<VPodReconciler>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<VPodReconciler>());
         services.AddMetaNodeClusters();
+        services.AddMetaNodeFederation();
         return services;
     }
 }

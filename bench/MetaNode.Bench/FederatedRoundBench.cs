@@ -1,0 +1,183 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using MetaNode.Chain;
+using MetaNode.Clusters;
+using MetaNode.Federation;
+using MetaNode.Silo.Hosting;
+using MetaNode.VPods;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Nethereum.Hex.HexConvertors.Extensions;
+using Nethereum.Signer;
+using Orleans.TestingHost;
+
+namespace MetaNode.Bench;
+
+/// <summary>
+/// Round wall time of a federated-average job split into dispatch, local training (slowest vPod), stream delivery,
+/// aggregation and finalization, and the orchestration overhead (round − slowest training): 10 compute and 3 validator
+/// process vPods running the reference workload, one silo, a local anvil.
+/// </summary>
+internal static class FederatedRoundBench
+{
+    public static async Task RunAsync(string[] args)
+    {
+        var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+        var anvilPath = args.Length > 1 ? args[1] : FindAnvil();
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-bench-fl", Guid.NewGuid().ToString("N")[..8]);
+        var port = FreePort();
+        using var anvil = Process.Start(new ProcessStartInfo(anvilPath, ["--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--silent"]) { RedirectStandardOutput = true })!;
+        try
+        {
+            var rpc = $"http://127.0.0.1:{port}";
+            var key = EthECKey.GenerateKey();
+            await WaitForAnvilAsync(rpc, key.GetPublicAddress());
+            var builder = new InProcessTestClusterBuilder(1);
+            builder.ConfigureSiloHost((_, host) =>
+            {
+                host.Logging.SetMinimumLevel(LogLevel.Warning);
+                host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["MetaNode:Chain:RpcUrl"] = rpc,
+                    ["MetaNode:Chain:ChainId"] = "31337",
+                    ["MetaNode:Chain:AccountPrivateKey"] = key.GetPrivateKeyAsBytes().ToHex(prefix: true),
+                    ["MetaNode:Chain:VPodKeyScryptN"] = "1024",
+                    ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.010",
+                    ["MetaNode:VPods:ProbeInterval"] = "00:00:01",
+                    ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
+                });
+            });
+            builder.ConfigureClientHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
+            builder.ConfigureSilo((_, silo) =>
+            {
+                var options = new MetaNodeSiloOptions { DataDirectory = dataDirectory };
+                silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
+            });
+            await using var cluster = builder.Build();
+            await cluster.DeployAsync();
+            var grains = cluster.Client;
+            await DeployAsync(grains, "bench-compute", 10, VPodType.Compute);
+            await DeployAsync(grains, "bench-validators", 3, VPodType.Validator);
+            await grains.GetGrain<IChainGrain>(ChainKeys.Default).DeployRegistryAsync(new DeployRegistryCommand { Threshold = 2 });
+
+            var jobId = "bench-" + Guid.NewGuid().ToString("N")[..8];
+            var spec = new FederatedJobSpec
+            {
+                ComputeCluster = "bench-compute",
+                ValidatorCluster = "bench-validators",
+                Dataset = "digits",
+                Partition = PartitionScheme.Dirichlet(0.5),
+                Rounds = rounds,
+                MinParticipants = 10,
+                Quorum = 2,
+                Seed = 1,
+            };
+            var watch = Stopwatch.StartNew();
+            await grains.GetGrain<IFederatedJobGrain>(jobId).StartAsync(spec);
+            FederatedJobStatus status;
+            do
+            {
+                await Task.Delay(200);
+                status = await grains.GetGrain<IFederatedJobGrain>(jobId).GetStatusAsync();
+            }
+            while (!status.IsFinished);
+
+            Console.WriteLine(FormattableString.Invariant($"federated-average, digits, Dirichlet(0.5), 10 compute + 3 validator process vPods, quorum 2, anvil; {status.Phase} in {watch.Elapsed.TotalSeconds:F1} s, final accuracy {status.FinalAccuracy:F4}"));
+            Console.WriteLine("| round | accuracy | total ms | dispatch | slowest training | collected at | stream delivery | aggregation | finalization | overhead | gas |");
+            Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var (result, t) in status.Results.Zip(status.Timings))
+            {
+                Console.WriteLine(FormattableString.Invariant($"| {t.Round} | {result.Accuracy:F4} | {t.TotalMs:F0} | {t.DispatchMs:F0} | {t.SlowestTrainingMs:F0} | {t.CollectionMs:F0} | {t.StreamDeliveryMs:F0} | {t.AggregationMs:F0} | {t.FinalizationMs:F0} | {t.OverheadMs:F0} | {t.GasUsed} |"));
+            }
+
+            // Round 1 includes first-call warm-up (JIT, connections); the steady state is the median of the others.
+            var steady = status.Timings.Skip(1).Select(t => t.OverheadMs).Order().ToList();
+            if (steady.Count > 0)
+            {
+                Console.WriteLine(FormattableString.Invariant($"orchestration overhead (round − slowest training), rounds 2..{status.Timings.Count}: median {steady[steady.Count / 2]:F0} ms, min {steady[0]:F0} ms, max {steady[^1]:F0} ms"));
+            }
+
+            foreach (var summary in await grains.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).ListAsync())
+            {
+                await grains.GetGrain<IVPodGrain>(summary.Id).DeleteAsync(new StopOptions(Force: true));
+            }
+
+            await cluster.StopAllSilosAsync();
+        }
+        finally
+        {
+            anvil.Kill();
+            try
+            {
+                Directory.Delete(dataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A file still held open by an exiting process: the temporary directory is left for the OS to clean.
+            }
+        }
+    }
+
+    private static async Task DeployAsync(IGrainFactory grains, string name, int count, VPodType type)
+    {
+        var cluster = grains.GetGrain<IVPodClusterGrain>(name);
+        await cluster.DeployAsync(new ClusterSpec { Name = name, Count = count, MemberType = type, CpuMillis = 100, MemoryBytes = 200L << 20 });
+        var limit = Stopwatch.StartNew();
+        while ((await cluster.GetStatusAsync()).Members.Count(m => m.Phase == VPodPhase.Running && m.Health == VPodHealth.Healthy) < count)
+        {
+            if (limit.Elapsed > TimeSpan.FromMinutes(2))
+            {
+                throw new TimeoutException($"cluster {name} did not get {count} healthy members in 2 minutes.");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task WaitForAnvilAsync(string rpc, string fund)
+    {
+        using var http = new HttpClient();
+        var body = $$"""{"jsonrpc":"2.0","id":1,"method":"anvil_setBalance","params":["{{fund}}","0x3635C9ADC5DEA00000"]}""";
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                using var response = await http.PostAsync(new Uri(rpc), new StringContent(body, Encoding.UTF8, "application/json"));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException) when (attempt < 100)
+            {
+                // anvil is still starting.
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    private static string FindAnvil()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, "contracts", "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException("anvil was not found: run 'npm ci' in contracts/ or pass its path as the second argument.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

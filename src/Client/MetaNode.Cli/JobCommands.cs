@@ -1,0 +1,327 @@
+using System.CommandLine;
+using System.Globalization;
+using MetaNode.Client;
+using MetaNode.Federation;
+using Spectre.Console;
+using static MetaNode.Cli.CliApp;
+
+namespace MetaNode.Cli;
+
+/// <summary><c>job run|status|results|list|cancel</c>: federated jobs over a compute and a validator cluster.</summary>
+internal static class JobCommands
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    public static Command Build(CliContext context)
+    {
+        var job = new Command("job", "Run federated jobs: compute vPods train, validator vPods agree, rounds are finalized on chain.");
+        job.Subcommands.Add(Run(context));
+        job.Subcommands.Add(Status(context));
+        job.Subcommands.Add(Results(context));
+        job.Subcommands.Add(List(context));
+        job.Subcommands.Add(Cancel(context));
+        return job;
+    }
+
+    /// <summary>What <c>job results</c> prints: the final accuracy and each round's result as finalized on chain.</summary>
+    internal sealed record JobResults(string JobId, FederatedJobPhase Phase, double? FinalAccuracy, string? FinalModelHash, string? Reason, IReadOnlyList<RoundView> Rounds)
+    {
+        public static JobResults From(FederatedJobStatus status) => new(
+            status.JobId,
+            status.Phase,
+            status.FinalAccuracy,
+            status.FinalModelHash,
+            status.Reason,
+            status.Results.Select(r => new RoundView(
+                r.Round,
+                r.Accuracy,
+                r.Participants.Count,
+                r.ResultHash,
+                r.ModelRef,
+                r.TxHash,
+                r.Validators,
+                r.ReceiptsRoot,
+                r.DisagreeingValidators,
+                r.Rejected.Select(x => x.VPodId).ToList(),
+                status.Timings.FirstOrDefault(t => t.Round == r.Round))).ToList());
+    }
+
+    internal sealed record RoundView(
+        int Round,
+        double? Accuracy,
+        int Participants,
+        string ResultHash,
+        string? ModelRef,
+        string? TxHash,
+        IReadOnlyList<string> Validators,
+        string ReceiptsRoot,
+        IReadOnlyList<string> DisagreeingValidators,
+        IReadOnlyList<string> Rejected,
+        RoundTimings? Timings);
+
+    private static Command Run(CliContext context)
+    {
+        Option<string?> Text(string name, string description, string? help = null) => new(name) { Description = description, HelpName = help };
+        var algorithm = Text("--algorithm", "federated-average (default).", "federated-average");
+        var compute = Text("--compute-cluster", "The cluster whose compute vPods train.", "C");
+        var validators = Text("--validator-cluster", "The cluster whose validator vPods aggregate and sign.", "V");
+        var dataset = Text("--dataset", "digits, synthetic, or the path of a CSV file on the silo's machine.", "PATH|digits|synthetic");
+        var partition = Text("--partition", "iid or dirichlet:ALPHA (default iid).", "iid|dirichlet:ALPHA");
+        var rounds = Text("--rounds", "Rounds (default 10).", "R");
+        var epochs = Text("--local-epochs", "Local epochs per round (default 5).", "E");
+        var batch = Text("--batch", "Mini-batch size (default 16).", "B");
+        var lr = Text("--lr", "Learning rate (default 0.1).", "ETA");
+        var min = Text("--min-participants", "Fewest updates a round closes with at its deadline (default 1).", "M");
+        var deadline = Text("--round-deadline", "How long a round waits for updates: 500ms, 30s, 2m (default 30s).", "30s");
+        var quorum = Text("--quorum", "Validators that must sign the same result (k, default 1).", "K");
+        var seed = Text("--seed", "Seed of the split, partition and training (default 42).", "S");
+        var robust = Text("--robust", "none, median or trimmed-mean:F.", "median|trimmed-mean:F");
+        var testFraction = Text("--test-fraction", "Share held out for the validators (default 0.2).", "F");
+        var jobId = Text("--job-id", "The job's id (default: a new one).", "ID");
+        var detach = new Option<bool>("--detach") { Description = "Return once the job started instead of waiting for its rounds." };
+        var run = new Command("run", "Start a federated job and show each round until it ends.")
+        {
+            algorithm, compute, validators, dataset, partition, rounds, epochs, batch, lr, min, deadline, quorum, seed, robust, testFraction, jobId, detach,
+        };
+        run.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
+        {
+            var spec = Parse(() => FederatedJobSpecParser.Parse(new FederatedJobArguments
+            {
+                Algorithm = parseResult.GetValue(algorithm),
+                ComputeCluster = parseResult.GetValue(compute),
+                ValidatorCluster = parseResult.GetValue(validators),
+                Dataset = parseResult.GetValue(dataset),
+                Partition = parseResult.GetValue(partition),
+                Rounds = parseResult.GetValue(rounds),
+                LocalEpochs = parseResult.GetValue(epochs),
+                BatchSize = parseResult.GetValue(batch),
+                LearningRate = parseResult.GetValue(lr),
+                MinParticipants = parseResult.GetValue(min),
+                RoundDeadline = parseResult.GetValue(deadline),
+                Quorum = parseResult.GetValue(quorum),
+                Seed = parseResult.GetValue(seed),
+                Robust = parseResult.GetValue(robust),
+                TestFraction = parseResult.GetValue(testFraction),
+            }));
+            var id = parseResult.GetValue(jobId) is { Length: > 0 } given ? given : MetaNodeClient.NewJobId();
+            await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
+            var status = await client.StartJobAsync(spec, id, ct).ConfigureAwait(false);
+            if (parseResult.GetValue(detach))
+            {
+                WriteStatus(context, output, status);
+                return ExitCodes.Success;
+            }
+
+            if (output.Format == OutputFormat.Table)
+            {
+                await context.Stdout.WriteLineAsync($"Job {id} started: {spec.Rounds} rounds of {spec.Dataset} over '{spec.ComputeCluster}', validated by '{spec.ValidatorCluster}' (quorum {spec.Quorum}).").ConfigureAwait(false);
+            }
+
+            status = await FollowAsync(context, output, client, id, ct).ConfigureAwait(false);
+            if (output.Format == OutputFormat.Json)
+            {
+                output.Json(JobResults.From(status));
+            }
+            else
+            {
+                await context.Stdout.WriteLineAsync(status.Phase == FederatedJobPhase.Completed
+                    ? string.Create(CultureInfo.InvariantCulture, $"Job {id} completed: final accuracy {status.FinalAccuracy:F4}, model {status.FinalModelHash}.")
+                    : $"Job {id} {status.Phase.ToString().ToLowerInvariant()}: {status.Reason}").ConfigureAwait(false);
+            }
+
+            return status.Phase == FederatedJobPhase.Completed ? ExitCodes.Success : ExitCodes.OperationFailed;
+        }));
+        return run;
+    }
+
+    /// <summary>Polls the job until it ends; in table mode prints one line per finalized round (a live bar on a terminal).</summary>
+    private static async Task<FederatedJobStatus> FollowAsync(CliContext context, CliOutput output, IMetaNodeClient client, string id, CancellationToken cancellationToken)
+    {
+        var shown = 0;
+        var interactive = output.Format == OutputFormat.Table && ReferenceEquals(context.Stdout, Console.Out) && !Console.IsOutputRedirected;
+        FederatedJobStatus status = await client.GetJobStatusAsync(id, cancellationToken).ConfigureAwait(false);
+
+        async Task<FederatedJobStatus> PollAsync(Action<FederatedJobStatus>? progress)
+        {
+            while (true)
+            {
+                status = await client.GetJobStatusAsync(id, cancellationToken).ConfigureAwait(false);
+                progress?.Invoke(status);
+                if (output.Format == OutputFormat.Table)
+                {
+                    for (; shown < status.Results.Count; shown++)
+                    {
+                        var line = RoundLine(status.Results[shown], status.Rounds);
+                        if (interactive)
+                        {
+                            AnsiConsole.MarkupLine(Markup.Escape(line));
+                        }
+                        else
+                        {
+                            await context.Stdout.WriteLineAsync(line).ConfigureAwait(false);
+                        }
+                    }
+                }
+
+                if (status.IsFinished)
+                {
+                    return status;
+                }
+
+                await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (!interactive)
+        {
+            return await PollAsync(null).ConfigureAwait(false);
+        }
+
+        return await AnsiConsole.Progress().AutoClear(true).StartAsync(async progress =>
+        {
+            var task = progress.AddTask("preparing", maxValue: Math.Max(1, status.Rounds));
+            return await PollAsync(s =>
+            {
+                task.Value = s.Results.Count;
+                task.Description = Markup.Escape(s.IsFinished ? s.Phase.ToString() : $"round {s.Round}/{s.Rounds} {s.Phase.ToString().ToLowerInvariant()}: {s.UpdatesIn}/{s.ComputeVPods} updates in");
+            }).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+    }
+
+    private static string RoundLine(RoundResult result, int rounds)
+    {
+        var line = string.Create(CultureInfo.InvariantCulture, $"round {result.Round}/{rounds}  participants {result.Participants.Count}  accuracy {result.Accuracy:F4}  result {result.ResultHash}  tx {result.TxHash}");
+        return result.DisagreeingValidators.Count > 0 ? $"{line}  disagreeing {string.Join(',', result.DisagreeingValidators)}" : line;
+    }
+
+    private static Command Status(CliContext context)
+    {
+        var id = IdOption();
+        var status = new Command("status", "Show a job's phase, round, updates in and deadline.") { id };
+        status.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
+        {
+            await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
+            WriteStatus(context, output, await client.GetJobStatusAsync(RequireId(parseResult, id), ct).ConfigureAwait(false));
+            return ExitCodes.Success;
+        }));
+        return status;
+    }
+
+    private static Command Results(CliContext context)
+    {
+        var id = IdOption();
+        var results = new Command("results", "Show each finalized round: accuracy, participants, result hash, model reference, transaction, validators.") { id };
+        results.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
+        {
+            await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
+            var view = JobResults.From(await client.GetJobStatusAsync(RequireId(parseResult, id), ct).ConfigureAwait(false));
+            if (output.Format == OutputFormat.Json)
+            {
+                output.Json(view);
+                return ExitCodes.Success;
+            }
+
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("ROUND", "ACCURACY", "PARTICIPANTS", "RESULT HASH", "MODEL REF", "TX", "VALIDATORS", "DISAGREEING");
+            foreach (var r in view.Rounds)
+            {
+                table.AddRow(
+                    r.Round.ToString(CultureInfo.InvariantCulture),
+                    r.Accuracy?.ToString("F4", CultureInfo.InvariantCulture) ?? "-",
+                    r.Participants.ToString(CultureInfo.InvariantCulture),
+                    r.ResultHash,
+                    r.ModelRef ?? "-",
+                    r.TxHash ?? "-",
+                    string.Join(", ", r.Validators),
+                    string.Join(", ", r.DisagreeingValidators));
+            }
+
+            output.Renderer.Write(table);
+            await context.Stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Job {view.JobId}: {view.Phase}, final accuracy {view.FinalAccuracy:F4}.")).ConfigureAwait(false);
+            return ExitCodes.Success;
+        }));
+        return results;
+    }
+
+    private static Command List(CliContext context)
+    {
+        var list = new Command("list", "List every job.");
+        list.Aliases.Add("ls");
+        list.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
+        {
+            await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
+            var jobs = await client.ListJobsAsync(ct).ConfigureAwait(false);
+            if (output.Format == OutputFormat.Json)
+            {
+                output.Json(jobs);
+                return ExitCodes.Success;
+            }
+
+            if (jobs.Count == 0)
+            {
+                await context.Stdout.WriteLineAsync("No jobs.").ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("JOB", "PHASE", "ROUND", "DATASET", "ACCURACY", "CREATED");
+            foreach (var j in jobs)
+            {
+                table.AddRow(j.JobId, j.Phase.ToString(), $"{j.Round}/{j.Rounds}", j.Dataset ?? "-", j.Accuracy?.ToString("F4", CultureInfo.InvariantCulture) ?? "-", CliOutput.Time(j.CreatedAt));
+            }
+
+            output.Renderer.Write(table);
+            return ExitCodes.Success;
+        }));
+        return list;
+    }
+
+    private static Command Cancel(CliContext context)
+    {
+        var id = IdOption();
+        var cancel = new Command("cancel", "Cancel an active job; rounds already finalized stay on chain.") { id };
+        cancel.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
+        {
+            await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
+            WriteStatus(context, output, await client.CancelJobAsync(RequireId(parseResult, id), ct).ConfigureAwait(false));
+            return ExitCodes.Success;
+        }));
+        return cancel;
+    }
+
+    private static void WriteStatus(CliContext context, CliOutput output, FederatedJobStatus status)
+    {
+        if (output.Format == OutputFormat.Json)
+        {
+            output.Json(status);
+            return;
+        }
+
+        var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
+        void Row(string key, string? value) => grid.AddRow(new Markup($"[bold]{key}[/]"), new Text(value ?? "-"));
+        Row("Job", status.JobId);
+        Row("Phase", status.Phase.ToString());
+        Row("Round", $"{status.Round}/{status.Rounds}");
+        Row("Updates in", $"{status.UpdatesIn}/{status.ComputeVPods}");
+        Row("Deadline", CliOutput.Time(status.RoundDeadline));
+        Row("Validators", string.Join(", ", status.Validators));
+        Row("Accuracy", status.FinalAccuracy?.ToString("F4", CultureInfo.InvariantCulture));
+        Row("Reason", status.Reason);
+        output.Renderer.Write(grid);
+    }
+
+    private static Option<string?> IdOption() => new("--id") { Description = "The job id ('job list' shows them).", HelpName = "ID", Required = true };
+
+    private static string RequireId(ParseResult parseResult, Option<string?> id) =>
+        parseResult.GetValue(id) is { Length: > 0 } value ? value : throw new CliUsageException("--id is required: give the job id ('metanode-cli job list').");
+
+    private static FederatedJobSpec Parse(Func<FederatedJobSpec> parse)
+    {
+        try
+        {
+            return parse();
+        }
+        catch (InvalidJobSpecException exception)
+        {
+            throw new CliUsageException(exception.Message);
+        }
+    }
+}

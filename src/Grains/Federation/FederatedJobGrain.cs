@@ -1,0 +1,645 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using MetaNode.Chain;
+using MetaNode.Clusters;
+using MetaNode.Federation;
+using MetaNode.Grains.Chain;
+using MetaNode.Grains.Hosting;
+using MetaNode.VPods;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ChainRoundResult = MetaNode.Chain.RoundResult;
+using RoundResult = MetaNode.Federation.RoundResult;
+
+namespace MetaNode.Grains.Federation;
+
+/// <summary>
+/// One federated-average job. The phase decisions are <see cref="FederatedJobStateMachine"/>'s; this grain applies them,
+/// persists, then acts: it partitions the data into the vPods' data directories, standardizes features from the compute
+/// vPods' sums and counts, and per round dispatches the global model, collects updates (persisted as they arrive), closes
+/// the round, has the validators aggregate and sign, finalizes k agreeing signatures on chain once through the operator's
+/// account grain, and advances when the finalization is confirmed. A grain timer drives it (deadlines are persisted);
+/// a reminder re-activates it after a silo loss, and it resumes from the persisted phase.
+/// </summary>
+[GrainType("federated-job")]
+public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemindable
+{
+    private const string KeepAliveReminder = "keep-alive";
+    private static readonly Regex JobIdPattern = new("^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$", RegexOptions.CultureInvariant);
+
+    private readonly IPersistentState<FederatedJobState> _state;
+    private readonly FederatedWorkloadClient _workloads;
+    private readonly VPodDataDirectories _directories;
+    private readonly ChainAccounts _accounts;
+    private readonly ChainConnector _connector;
+    private readonly TimeProvider _time;
+    private readonly FederatedJobOptions _options;
+    private readonly ILogger<FederatedJobGrain> _logger;
+    private IGrainTimer? _pump;
+    private DateTimeOffset? _dispatchedAt;
+    private DateTimeOffset? _failingSince;
+    private DateTimeOffset _retryAt;
+
+    public FederatedJobGrain(
+        [PersistentState("job", MetaNodeNames.ChainStorage)] IPersistentState<FederatedJobState> state,
+        FederatedWorkloadClient workloads,
+        VPodDataDirectories directories,
+        ChainAccounts accounts,
+        ChainConnector connector,
+        TimeProvider time,
+        IOptions<FederatedJobOptions> options,
+        ILogger<FederatedJobGrain> logger)
+    {
+        _state = state;
+        _workloads = workloads;
+        _directories = directories;
+        _accounts = accounts;
+        _connector = connector;
+        _time = time;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    private string JobId => this.GetPrimaryKeyString();
+
+    private FederatedJobState State => _state.State;
+
+    private FederatedJobSpec Spec => State.Spec!;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (State.Spec is not null && FederatedJobStateMachine.IsActive(State.Phase))
+        {
+            StartPump();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<FederatedJobStatus> StartAsync(FederatedJobSpec spec, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (State.Spec is not null)
+        {
+            return State.Spec == spec
+                ? Status()
+                : throw new InvalidJobOperationException($"job '{JobId}' already exists with another spec: choose another job id.");
+        }
+
+        var (compute, validators, addresses) = await CheckAsync(spec, cancellationToken);
+        var now = _time.GetUtcNow();
+        State.Spec = spec;
+        State.Phase = FederatedJobPhase.Preparing;
+        State.ComputeVPods = compute;
+        State.ValidatorVPods = validators;
+        State.Addresses = addresses;
+        State.CreatedAt = now;
+        State.UpdatedAt = now;
+        await _state.WriteStateAsync(cancellationToken);
+        await this.RegisterOrUpdateReminder(KeepAliveReminder, _options.KeepAlivePeriod, _options.KeepAlivePeriod);
+        await PublishSummaryAsync(cancellationToken);
+        LogStarted(_logger, JobId, spec.Dataset, compute.Count, validators.Count, spec.Rounds, spec.Quorum);
+        StartPump();
+        return Status();
+    }
+
+    public Task<FederatedJobStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
+        State.Spec is null ? throw new JobNotFoundException(JobId) : Task.FromResult(Status());
+
+    public async Task<FederatedJobStatus> CancelAsync(CancellationToken cancellationToken = default)
+    {
+        if (State.Spec is null)
+        {
+            throw new JobNotFoundException(JobId);
+        }
+
+        await EndAsync(FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Cancel), "cancelled", cancellationToken);
+        return Status();
+    }
+
+    public async Task SubmitUpdateAsync(FederatedUpdateEvent update, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        var receipt = update.Update.Receipt;
+        if (State.Spec is null || !string.Equals(receipt.Job, JobId, StringComparison.Ordinal) || receipt.Round != State.Round
+            || State.Phase is not (FederatedJobPhase.Dispatching or FederatedJobPhase.Training)
+            || !State.ComputeVPods.Contains(receipt.VPodId, StringComparer.Ordinal))
+        {
+            LogUpdateIgnored(_logger, JobId, update.EventId, State.Phase, State.Round);
+            return;
+        }
+
+        if (!State.Updates.TryAdd(receipt.VPodId, update))
+        {
+            return;
+        }
+
+        await _state.WriteStateAsync(cancellationToken);
+        if (State.Updates.Count >= State.ComputeVPods.Count)
+        {
+            _pump?.Change(TimeSpan.Zero, _options.PumpInterval);
+        }
+    }
+
+    public Task<IReadOnlyList<ModelUpdate>> GetUpdatesAsync(int round, IReadOnlyList<string> vpodIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(vpodIds);
+        IReadOnlyList<ModelUpdate> updates = round != State.Round
+            ? []
+            : vpodIds.Where(State.Updates.ContainsKey).Select(id => State.Updates[id].Update).ToList();
+        return Task.FromResult(updates);
+    }
+
+    public Task<byte[]?> GetModelAsync(int round, CancellationToken cancellationToken = default) =>
+        Task.FromResult(State.Models.GetValueOrDefault(round));
+
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (State.Spec is not null && FederatedJobStateMachine.IsActive(State.Phase))
+        {
+            StartPump();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void StartPump()
+    {
+        _pump ??= this.RegisterGrainTimer(PumpAsync, new GrainTimerCreationOptions { DueTime = TimeSpan.Zero, Period = _options.PumpInterval, Interleave = false });
+    }
+
+    private async Task PumpAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (now < _retryAt)
+        {
+            return;
+        }
+
+        try
+        {
+            while (FederatedJobStateMachine.IsActive(State.Phase) && await StepAsync(cancellationToken))
+            {
+                _failingSince = null;
+            }
+
+            _failingSince = null;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _failingSince ??= now;
+            _retryAt = now + _options.StepRetryDelay;
+            LogStepFailed(_logger, exception, JobId, State.Phase, State.Round, (now - _failingSince.Value).TotalSeconds, _options.StepRetryTimeout.TotalSeconds);
+            if (now - _failingSince.Value >= _options.StepRetryTimeout && FederatedJobStateMachine.IsActive(State.Phase))
+            {
+                await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}, {State.Phase}: {exception.Message}", CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>Runs the current phase's step; true when the phase changed and the next step can run at once.</summary>
+    private async Task<bool> StepAsync(CancellationToken cancellationToken) => State.Phase switch
+    {
+        FederatedJobPhase.Preparing => await PrepareAsync(cancellationToken),
+        FederatedJobPhase.Dispatching => await DispatchAsync(cancellationToken),
+        FederatedJobPhase.Training => await CollectAsync(cancellationToken),
+        FederatedJobPhase.Aggregating => await AggregateAsync(cancellationToken),
+        FederatedJobPhase.Finalizing => await FinalizeAsync(cancellationToken),
+        _ => false,
+    };
+
+    private async Task<bool> PrepareAsync(CancellationToken cancellationToken)
+    {
+        var data = BuiltInDatasets.Load(Spec.Dataset, Spec.Seed, _options.DatasetBaseDirectory);
+        var statuses = await VPodStatusesAsync(State.ComputeVPods.Concat(State.ValidatorVPods), cancellationToken);
+        var placement = FederatedDataPlacement.Place(Spec, data, State.ComputeVPods, State.ValidatorVPods, id => _directories.DataDirectoryOf(id, statuses[id].DeploymentMethod));
+
+        // Federated standardization: each compute vPod reveals its sums and counts, never rows.
+        var moments = await Task.WhenAll(State.ComputeVPods.Select(id => _workloads.GetStatisticsAsync(Endpoint(statuses[id]), PartitionWriter.TrainSplit, cancellationToken)));
+        State.Standardization = StandardizationCombiner.Combine(moments);
+        State.GlobalModel = ModelEncoding.Encode(FederatedModel.Zero(data.Classes, data.Features));
+        await Task.WhenAll(State.ValidatorVPods.Select(id => GrainFactory.GetGrain<IValidatorWorkerGrain>(ValidatorKey(id)).JoinAsync(new ValidatorAssignment
+        {
+            JobId = JobId,
+            ValidatorVPodId = id,
+            ComputeAddresses = State.ComputeVPods.ToDictionary(c => c, c => State.Addresses[c], StringComparer.Ordinal),
+            Standardization = State.Standardization,
+            Aggregation = Spec.Robust,
+        }, cancellationToken)));
+        State.Round = 1;
+        State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Prepared);
+        await SaveAsync(cancellationToken);
+        LogPrepared(_logger, JobId, placement.TrainRows.Count, placement.TestRows);
+        return true;
+    }
+
+    private async Task<bool> DispatchAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (State.RoundStartedAt is null)
+        {
+            State.RoundStartedAt = now;
+            State.Deadline = now + Spec.RoundDeadline;
+            await SaveAsync(cancellationToken);
+        }
+
+        await SendTrainingAsync();
+        _dispatchedAt = _time.GetUtcNow();
+        State.DispatchMs = (_time.GetUtcNow() - State.RoundStartedAt.Value).TotalMilliseconds;
+        State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Dispatched);
+        await SaveAsync(cancellationToken);
+        return true;
+    }
+
+    private Task SendTrainingAsync()
+    {
+        var assignment = new TrainingAssignment
+        {
+            JobId = JobId,
+            Round = State.Round,
+            Global = ModelEncoding.Decode(State.GlobalModel),
+            Standardization = State.Standardization,
+            LocalEpochs = Spec.LocalEpochs,
+            BatchSize = Spec.BatchSize,
+            LearningRate = Spec.LearningRate,
+            Seed = Spec.Seed,
+        };
+        return Task.WhenAll(State.ComputeVPods.Where(id => !State.Updates.ContainsKey(id))
+            .Select(id => GrainFactory.GetGrain<IComputeWorkerGrain>(id).TrainAsync(assignment)));
+    }
+
+    private async Task<bool> CollectAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (_dispatchedAt is not { } dispatched || now - dispatched >= _options.RedispatchInterval)
+        {
+            // Resumed after a loss, or a vPod is late: whoever has not answered is asked again
+            // (training is deterministic for the round and vPod, and a repeated update counts once).
+            _dispatchedAt = now;
+            await SendTrainingAsync();
+        }
+
+        var decision = FederatedJobStateMachine.DecideClose(State.ComputeVPods.Count, State.Updates.Count, Spec.MinParticipants, now >= State.Deadline);
+        switch (decision.Action)
+        {
+            case RoundCloseAction.Wait:
+                return false;
+            case RoundCloseAction.Fail:
+                await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: {decision.Reason}", cancellationToken);
+                return false;
+        }
+
+        State.Closed = State.Updates.Keys.Order(StringComparer.Ordinal).ToList();
+        State.ClosedAt = now;
+        State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.RoundClosed);
+        await SaveAsync(cancellationToken);
+        LogClosed(_logger, JobId, State.Round, State.Closed.Count, State.ComputeVPods.Count);
+        return true;
+    }
+
+    private async Task<bool> AggregateAsync(CancellationToken cancellationToken)
+    {
+        var closing = new RoundClosing { JobId = JobId, Round = State.Round, Participants = State.Closed, Global = ModelEncoding.Decode(State.GlobalModel), MinParticipants = Spec.MinParticipants };
+        var watch = Stopwatch.StartNew();
+        var votes = await Task.WhenAll(State.ValidatorVPods.Select(id => VoteAsync(id, closing, cancellationToken)));
+        var domain = new RegistryDomain(await _connector.GetChainIdAsync(cancellationToken), await RegistryAsync(cancellationToken));
+        var valid = votes.OfType<ValidatorVote>().Where(v => SignatureValid(domain, v)).ToList();
+        var tally = FederatedJobStateMachine.Tally(valid, State.ValidatorVPods, Spec.Quorum);
+        if (!tally.HasQuorum && FederatedJobStateMachine.QuorumStillPossible(tally, Spec.Quorum))
+        {
+            // Validators that did not answer (a silo died, a workload restarts) may yet agree: the step is retried.
+            throw new InvalidJobOperationException($"round {State.Round}: {valid.Count} of {State.ValidatorVPods.Count} validators answered, {Spec.Quorum} must agree; silent: {string.Join(", ", tally.Silent)}.");
+        }
+
+        if (!tally.HasQuorum)
+        {
+            var hashes = string.Join(", ", valid.Select(v => $"{v.ValidatorVPodId}: {v.ResultHash}"));
+            await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: no {Spec.Quorum} validators agreed ({(hashes.Length == 0 ? "none answered" : hashes)})", cancellationToken);
+            return false;
+        }
+
+        State.Votes = tally.Agreeing.ToList();
+        State.Disagreeing = State.ValidatorVPods.Except(tally.Agreeing.Select(v => v.ValidatorVPodId), StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        State.AggregationMs = watch.Elapsed.TotalMilliseconds;
+        State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.QuorumReached);
+        await SaveAsync(cancellationToken);
+        foreach (var id in State.Disagreeing)
+        {
+            LogDisagreed(_logger, JobId, State.Round, id, tally.Agreed!.ResultHash);
+        }
+
+        return true;
+    }
+
+    private async Task<ValidatorVote?> VoteAsync(string validator, RoundClosing closing, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await GrainFactory.GetGrain<IValidatorWorkerGrain>(ValidatorKey(validator)).AggregateAsync(closing, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogValidatorSilent(_logger, exception, JobId, closing.Round, validator);
+            return null;
+        }
+    }
+
+    private bool SignatureValid(RegistryDomain domain, ValidatorVote vote)
+    {
+        try
+        {
+            var digest = RegistryTypedData.FinalizeDigest(domain, ToChain(vote));
+            return State.Addresses.TryGetValue(vote.ValidatorVPodId, out var address)
+                && string.Equals(RegistryTypedData.Recover(digest, vote.Signature), address, StringComparison.OrdinalIgnoreCase);
+        }
+        catch (Exception exception) when (exception is InvalidChainRequestException or FormatException or ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<bool> FinalizeAsync(CancellationToken cancellationToken)
+    {
+        var agreed = State.Votes[0];
+        var model = ModelEncoding.Decode(agreed.Model);
+        if (!string.Equals(ModelEncoding.HashHex(model), agreed.ResultHash, StringComparison.OrdinalIgnoreCase))
+        {
+            await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: the agreed model does not hash to the agreed result {agreed.ResultHash}", cancellationToken);
+            return false;
+        }
+
+        var registry = await RegistryAsync(cancellationToken);
+        var submitter = _accounts.OperatorAddress ?? throw new ChainUnavailableException("this silo has no operator account to submit transactions: set MetaNode:Chain:AccountPrivateKey (a secret) or MetaNode:Chain:KeystoreDirectory.");
+        var watch = Stopwatch.StartNew();
+        var signatures = State.Votes.Select(v => new ValidatorSignature(v.Signer, v.Signature, v.ValidatorVPodId)).ToList();
+        var outcome = await GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, ToChain(agreed), signatures, cancellationToken);
+        if (!outcome.Record.Finalized || outcome.Record.Matches == false)
+        {
+            await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: the chain holds another result for this round (transaction {outcome.Record.TransactionHash})", cancellationToken);
+            return false;
+        }
+
+        var finalizationMs = watch.Elapsed.TotalMilliseconds;
+        var now = _time.GetUtcNow();
+        var round = State.Round;
+        State.Results.Add(new RoundResult
+        {
+            Job = JobId,
+            Round = round,
+            Participants = agreed.Participants,
+            TotalSamples = agreed.TotalSamples,
+            ResultHash = agreed.ResultHash,
+            ReceiptsRoot = agreed.ReceiptsRoot,
+            Aggregation = Spec.Robust,
+            Rejected = agreed.Rejected,
+            Accuracy = agreed.Accuracy,
+            Loss = agreed.Loss,
+            ModelRef = agreed.ModelRef,
+            TxHash = outcome.TransactionHash ?? outcome.Record.TransactionHash,
+            Validators = State.Votes.Select(v => v.ValidatorVPodId).ToList(),
+            DisagreeingValidators = State.Disagreeing.ToList(),
+        });
+        var started = State.RoundStartedAt ?? now;
+        State.Timings.Add(new RoundTimings
+        {
+            Round = round,
+            DispatchMs = State.DispatchMs,
+            SlowestTrainingMs = State.Closed.Select(id => State.Updates[id].TrainingMs).DefaultIfEmpty().Max(),
+            CollectionMs = ((State.ClosedAt ?? now) - started).TotalMilliseconds,
+            StreamDeliveryMs = State.Votes.Select(v => v.SlowestDeliveryMs).DefaultIfEmpty().Max(),
+            AggregationMs = State.AggregationMs,
+            FinalizationMs = finalizationMs,
+            TotalMs = (now - started).TotalMilliseconds,
+            GasUsed = outcome.GasUsed ?? 0,
+        });
+        State.Models[round] = agreed.Model;
+        State.GlobalModel = agreed.Model;
+        var last = round >= Spec.Rounds;
+        State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Confirmed, last);
+        LogConfirmed(_logger, JobId, round, agreed.Participants.Count, agreed.Accuracy ?? double.NaN, agreed.ResultHash, State.Results[^1].TxHash ?? "-");
+        if (last)
+        {
+            await EndAsync(State.Phase, null, cancellationToken);
+            return false;
+        }
+
+        State.Round = round + 1;
+        State.Updates.Clear();
+        State.Closed = [];
+        State.Votes = [];
+        State.Disagreeing = [];
+        State.RoundStartedAt = null;
+        State.Deadline = null;
+        State.ClosedAt = null;
+        await SaveAsync(cancellationToken);
+        return true;
+    }
+
+    private async Task EndAsync(FederatedJobPhase phase, string? reason, CancellationToken cancellationToken)
+    {
+        State.Phase = phase;
+        State.Reason = reason;
+        State.Updates.Clear();
+        State.Votes = [];
+        await SaveAsync(cancellationToken);
+        _pump?.Dispose();
+        _pump = null;
+        if (await this.GetReminder(KeepAliveReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+
+        await Task.WhenAll(State.ValidatorVPods.Select(id => GrainFactory.GetGrain<IValidatorWorkerGrain>(ValidatorKey(id)).LeaveAsync(cancellationToken)));
+        LogEnded(_logger, JobId, phase, State.Round, reason ?? "-");
+    }
+
+    private async Task SaveAsync(CancellationToken cancellationToken)
+    {
+        State.UpdatedAt = _time.GetUtcNow();
+        await _state.WriteStateAsync(cancellationToken);
+        await PublishSummaryAsync(cancellationToken);
+    }
+
+    private Task PublishSummaryAsync(CancellationToken cancellationToken) =>
+        GrainFactory.GetGrain<IFederatedJobRegistryGrain>(FederatedJobRegistryKeys.Default).UpsertAsync(new FederatedJobSummary
+        {
+            JobId = JobId,
+            Phase = State.Phase,
+            Round = State.Round,
+            Rounds = Spec.Rounds,
+            Dataset = Spec.Dataset,
+            Accuracy = State.Results.Count > 0 ? State.Results[^1].Accuracy : null,
+            CreatedAt = State.CreatedAt,
+            UpdatedAt = State.UpdatedAt,
+        }, cancellationToken);
+
+    /// <summary>Checks the spec, the clusters and the chain; nothing is recorded when any check fails.</summary>
+    private async Task<(List<string> Compute, List<string> Validators, Dictionary<string, string> Addresses)> CheckAsync(FederatedJobSpec spec, CancellationToken cancellationToken)
+    {
+        var errors = FederatedJobSpecParser.Validate(spec).ToList();
+        if (!JobIdPattern.IsMatch(JobId))
+        {
+            errors.Add($"job id '{JobId}' is invalid: use 2-32 lower-case letters, digits or '-' (it is recorded on chain as bytes32).");
+        }
+
+        if (spec.Algorithm != FederatedAlgorithm.FederatedAverage)
+        {
+            errors.Add($"algorithm '{spec.Algorithm}' is not available yet: use federated-average.");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new InvalidJobSpecException(errors);
+        }
+
+        var compute = await MembersAsync(spec.ComputeCluster, VPodType.Compute, errors, cancellationToken);
+        var validators = await MembersAsync(spec.ValidatorCluster, VPodType.Validator, errors, cancellationToken);
+        if (errors.Count == 0)
+        {
+            errors.AddRange(FederatedJobSpecParser.ValidateAgainstClusters(spec, compute.Count, validators.Count));
+        }
+
+        var statuses = errors.Count == 0 ? await VPodStatusesAsync(compute.Concat(validators), cancellationToken) : [];
+        foreach (var status in statuses.Values.OrderBy(s => s.Id, StringComparer.Ordinal))
+        {
+            if (status.Address is null)
+            {
+                errors.Add($"vPod '{status.Id}' has no key to sign with.");
+            }
+
+            if (status.DeploymentMethod != DeploymentMethod.Process)
+            {
+                errors.Add($"vPod '{status.Id}' runs on the {status.DeploymentMethod.ToString().ToLowerInvariant()} runtime: federated jobs place data only in process vPods for now.");
+            }
+        }
+
+        if (errors.Count == 0)
+        {
+            var set = await GrainFactory.GetGrain<IChainGrain>(ChainKeys.Default).GetValidatorsAsync(cancellationToken);
+            var outside = validators.Where(id => !set.Validators.Any(v => string.Equals(v.Address, statuses[id].Address, StringComparison.OrdinalIgnoreCase))).ToList();
+            if (outside.Count > 0)
+            {
+                errors.Add($"validator vPod(s) {string.Join(", ", outside)} are not in the registry's validator set: run 'metanode-cli chain deploy' to deploy a registry for the validator vPods.");
+            }
+
+            if (spec.Quorum < set.Threshold)
+            {
+                errors.Add($"quorum '{spec.Quorum}' is below the registry's threshold of {set.Threshold} signatures.");
+            }
+        }
+
+        if (errors.Count == 0)
+        {
+            try
+            {
+                BuiltInDatasets.Load(spec.Dataset, spec.Seed, _options.DatasetBaseDirectory);
+            }
+            catch (Exception exception) when (exception is InvalidDatasetException or IOException or UnauthorizedAccessException)
+            {
+                errors.Add($"dataset '{spec.Dataset}': {exception.Message}");
+            }
+        }
+
+        return errors.Count > 0
+            ? throw new InvalidJobSpecException(errors)
+            : (compute, validators, statuses.ToDictionary(s => s.Key, s => s.Value.Address!.ToLowerInvariant(), StringComparer.Ordinal));
+    }
+
+    private async Task<List<string>> MembersAsync(string cluster, VPodType type, List<string> errors, CancellationToken cancellationToken)
+    {
+        ClusterStatus status;
+        try
+        {
+            status = await GrainFactory.GetGrain<IVPodClusterGrain>(cluster).GetStatusAsync(cancellationToken);
+        }
+        catch (ClusterNotFoundException)
+        {
+            errors.Add($"cluster '{cluster}' does not exist: deploy it with 'metanode-cli cluster deploy'.");
+            return [];
+        }
+
+        if (status.Phase is ClusterPhase.None or ClusterPhase.Deleted or ClusterPhase.Deleting || status.Spec is null)
+        {
+            errors.Add($"cluster '{cluster}' does not exist: deploy it with 'metanode-cli cluster deploy'.");
+            return [];
+        }
+
+        if (status.Spec.MemberType != type)
+        {
+            errors.Add($"cluster '{cluster}' has {status.Spec.MemberType.ToString().ToLowerInvariant()} vPods; this job needs {type.ToString().ToLowerInvariant()} vPods there.");
+            return [];
+        }
+
+        return status.Members.Select(m => m.Id).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private async Task<Dictionary<string, VPodStatus>> VPodStatusesAsync(IEnumerable<string> ids, CancellationToken cancellationToken)
+    {
+        var statuses = await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IVPodGrain>(id).GetStatusAsync(cancellationToken)));
+        return statuses.ToDictionary(s => s.Id, StringComparer.Ordinal);
+    }
+
+    private async Task<string> RegistryAsync(CancellationToken cancellationToken) =>
+        await GrainFactory.GetGrain<IChainGrain>(ChainKeys.Default).GetRegistryAsync(cancellationToken)
+            ?? throw new ChainUnavailableException("no ResultRegistry is deployed: run 'metanode-cli chain deploy'.");
+
+    private static Uri Endpoint(VPodStatus status) =>
+        status.Endpoint is { } endpoint ? new Uri(endpoint) : throw new WorkloadRequestException(status.Id, "", 0, $"vPod '{status.Id}' is {status.Phase}: its workload has no endpoint");
+
+    private ChainRoundResult ToChain(ValidatorVote vote) => new()
+    {
+        JobId = JobId,
+        Round = State.Round,
+        ResultHash = vote.ResultHash,
+        ReceiptsRoot = vote.ReceiptsRoot,
+        ModelRef = vote.ModelRef,
+    };
+
+    private string ValidatorKey(string vpodId) => $"{JobId}/{vpodId}";
+
+    private FederatedJobStatus Status() => new()
+    {
+        JobId = JobId,
+        Phase = State.Phase,
+        Spec = State.Spec,
+        Round = State.Round,
+        Rounds = State.Spec?.Rounds ?? 0,
+        UpdatesIn = State.Updates.Count,
+        ComputeVPods = State.ComputeVPods.Count,
+        Validators = State.ValidatorVPods,
+        Reason = State.Reason,
+        Results = State.Results.ToList(),
+        Timings = State.Timings.ToList(),
+        CreatedAt = State.CreatedAt,
+        UpdatedAt = State.UpdatedAt,
+        RoundDeadline = State.Deadline,
+        FinalModelHash = State.Phase == FederatedJobPhase.Completed && State.Results.Count > 0 ? State.Results[^1].ResultHash : null,
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} started: {Dataset} over {Compute} compute and {Validators} validator vPods, {Rounds} rounds, quorum {Quorum}")]
+    private static partial void LogStarted(ILogger logger, string jobId, string dataset, int compute, int validators, int rounds, int quorum);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} prepared: {Parts} partitions written to the compute vPods' data directories, {TestRows} held-out rows to the validators'")]
+    private static partial void LogPrepared(ILogger logger, string jobId, int parts, int testRows);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} round {Round} closed with {Participants} of {Compute} updates")]
+    private static partial void LogClosed(ILogger logger, string jobId, int round, int participants, int compute);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: validator vPod {VPodId} did not sign the agreed result {ResultHash}; it is recorded as disagreeing")]
+    private static partial void LogDisagreed(ILogger logger, string jobId, int round, string vpodId, string resultHash);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: validator vPod {VPodId} gave no vote; it is recorded as silent")]
+    private static partial void LogValidatorSilent(ILogger logger, Exception exception, string jobId, int round, string vpodId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} round {Round} finalized on chain: {Participants} participants, accuracy {Accuracy:F4}, result {ResultHash}, transaction {TxHash}")]
+    private static partial void LogConfirmed(ILogger logger, string jobId, int round, int participants, double accuracy, string resultHash, string txHash);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} ended {Phase} in round {Round}: {Reason}")]
+    private static partial void LogEnded(ILogger logger, string jobId, FederatedJobPhase phase, int round, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} could not complete step {Phase} of round {Round} (failing for {Seconds:F0} s of at most {LimitSeconds:F0} s); it retries")]
+    private static partial void LogStepFailed(ILogger logger, Exception exception, string jobId, FederatedJobPhase phase, int round, double seconds, double limitSeconds);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} ignored update {EventId}: the job is {Phase} in round {Round}")]
+    private static partial void LogUpdateIgnored(ILogger logger, string jobId, string eventId, FederatedJobPhase phase, int round);
+}

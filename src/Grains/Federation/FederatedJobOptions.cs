@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Options;
+
+namespace MetaNode.Grains.Federation;
+
+/// <summary>How federated jobs run, section <c>MetaNode:Federation:Jobs</c>.</summary>
+public sealed class FederatedJobOptions
+{
+    public const string SectionName = "MetaNode:Federation:Jobs";
+
+    /// <summary>How often an active job checks its deadline and resumes work (a finished round advances at once).</summary>
+    public TimeSpan PumpInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Period of the reminder that re-activates an active job after a silo loss (at least the reminder service's minimum).</summary>
+    public TimeSpan KeepAlivePeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a round waits before it asks the compute vPods that have not answered again (their update may have been lost with a silo).</summary>
+    public TimeSpan RedispatchInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long one step may keep failing (a workload, a validator or the chain unreachable, e.g. while a silo dies) before the job fails.</summary>
+    public TimeSpan StepRetryTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Pause between retries of a failing step.</summary>
+    public TimeSpan StepRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Where the built-in data sets are (<c>datasets/</c> below it); empty: beside the silo.</summary>
+    public string? DatasetBaseDirectory { get; set; }
+}
+
+public sealed class FederatedJobOptionsValidator : IValidateOptions<FederatedJobOptions>
+{
+    private const string Prefix = FederatedJobOptions.SectionName + ":";
+
+    public ValidateOptionsResult Validate(string? name, FederatedJobOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (options.PumpInterval < TimeSpan.FromMilliseconds(10) || options.PumpInterval > TimeSpan.FromMinutes(1))
+        {
+            failures.Add($"{Prefix}{nameof(options.PumpInterval)} must be 10ms to 1 minute; got '{options.PumpInterval}'.");
+        }
+
+        if (options.KeepAlivePeriod < TimeSpan.FromSeconds(1) || options.KeepAlivePeriod > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{Prefix}{nameof(options.KeepAlivePeriod)} must be 1 second to 1 hour; got '{options.KeepAlivePeriod}'.");
+        }
+
+        if (options.RedispatchInterval < TimeSpan.FromMilliseconds(100) || options.RedispatchInterval > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{Prefix}{nameof(options.RedispatchInterval)} must be 100ms to 1 hour; got '{options.RedispatchInterval}'.");
+        }
+
+        if (options.StepRetryTimeout < TimeSpan.FromSeconds(1) || options.StepRetryTimeout > TimeSpan.FromDays(1))
+        {
+            failures.Add($"{Prefix}{nameof(options.StepRetryTimeout)} must be 1 second to 1 day; got '{options.StepRetryTimeout}'.");
+        }
+
+        if (options.StepRetryDelay < TimeSpan.Zero || options.StepRetryDelay > TimeSpan.FromMinutes(5))
+        {
+            failures.Add($"{Prefix}{nameof(options.StepRetryDelay)} must be 0 to 5 minutes; got '{options.StepRetryDelay}'.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,37 @@
+using MetaNode.Federation;
+
+namespace MetaNode.Grains.Federation;
+
+/// <summary>Everything a job needs to resume after a silo loss; written before each step acts outward.</summary>
+[GenerateSerializer, Alias("MetaNode.Federation.FederatedJobState")]
+public sealed class FederatedJobState
+{
+    [Id(0)] public FederatedJobSpec? Spec { get; set; }
+    [Id(1)] public FederatedJobPhase Phase { get; set; }
+    [Id(2)] public int Round { get; set; }
+    [Id(3)] public List<string> ComputeVPods { get; set; } = [];
+    [Id(4)] public List<string> ValidatorVPods { get; set; } = [];
+    /// <summary>vPod id → its key's address.</summary>
+    [Id(5)] public Dictionary<string, string> Addresses { get; set; } = [];
+    [Id(6)] public Standardization? Standardization { get; set; }
+    /// <summary>The global model of the current round, canonical encoding.</summary>
+    [Id(7)] public byte[]? GlobalModel { get; set; }
+    /// <summary>The current round's updates by vPod.</summary>
+    [Id(8)] public Dictionary<string, FederatedUpdateEvent> Updates { get; set; } = [];
+    [Id(9)] public DateTimeOffset? RoundStartedAt { get; set; }
+    [Id(10)] public DateTimeOffset? Deadline { get; set; }
+    /// <summary>The participant set the round closed with (sorted).</summary>
+    [Id(11)] public List<string> Closed { get; set; } = [];
+    [Id(12)] public List<ValidatorVote> Votes { get; set; } = [];
+    [Id(13)] public List<RoundResult> Results { get; set; } = [];
+    [Id(14)] public List<RoundTimings> Timings { get; set; } = [];
+    [Id(15)] public string? Reason { get; set; }
+    [Id(16)] public DateTimeOffset CreatedAt { get; set; }
+    [Id(17)] public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>Each confirmed round's model, canonical encoding.</summary>
+    [Id(18)] public Dictionary<int, byte[]> Models { get; set; } = [];
+    [Id(19)] public double DispatchMs { get; set; }
+    [Id(20)] public DateTimeOffset? ClosedAt { get; set; }
+    [Id(21)] public double AggregationMs { get; set; }
+    [Id(22)] public List<string> Disagreeing { get; set; } = [];
+}

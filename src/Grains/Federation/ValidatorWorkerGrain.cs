@@ -1,0 +1,243 @@
+using System.Security.Cryptography;
+using MetaNode.Federation;
+using MetaNode.Grains.Hosting;
+using MetaNode.VPods;
+using Microsoft.Extensions.Logging;
+using Nethereum.Signer;
+using Orleans.Streams;
+using ChainRoundResult = MetaNode.Chain.RoundResult;
+
+namespace MetaNode.Grains.Federation;
+
+/// <summary>A validator's persisted part in a job: the assignment (who may send updates, the standardization).</summary>
+[GenerateSerializer, Alias("MetaNode.Federation.ValidatorWorkerState")]
+public sealed class ValidatorWorkerState
+{
+    [Id(0)] public ValidatorAssignment? Assignment { get; set; }
+}
+
+/// <summary>
+/// A validator vPod's federated behaviour in one job (key <c>{job}/{vPod}</c>). Updates arrive on the job's stream and are
+/// counted once per <c>(job, round, vPod)</c>; what the stream lost (a silo died) is fetched from the job, which persisted it.
+/// When the job closes a round it verifies each receipt's signer, aggregates the participants in canonical order, evaluates
+/// the model on its held-out split (its workload's <c>/v1/evaluate</c>), hashes the canonical encoding and signs the
+/// registry's EIP-712 digest with its vPod key.
+/// </summary>
+[GrainType("federated-validator")]
+public sealed partial class ValidatorWorkerGrain(
+    [PersistentState("validator", MetaNodeNames.ChainStorage)] IPersistentState<ValidatorWorkerState> state,
+    FederatedWorkloadClient workloads,
+    IFederatedFaults faults,
+    TimeProvider time,
+    ILogger<ValidatorWorkerGrain> logger) : Grain, IValidatorWorkerGrain
+{
+    private readonly Dictionary<int, Dictionary<string, ModelUpdate>> _received = [];
+    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, double> _slowestDelivery = [];
+
+    // Receipt signatures checked as updates arrive, on the thread pool (off the round's critical path and the grain's turn), by receipt hash and signature.
+    private readonly Dictionary<string, Task<bool>> _verified = new(StringComparer.Ordinal);
+    private int _duplicates;
+
+    private ValidatorAssignment? Assignment => state.State.Assignment;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Assignment is not null)
+        {
+            await SubscribeAsync();
+        }
+    }
+
+    public async Task JoinAsync(ValidatorAssignment assignment, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(assignment);
+        if (Assignment != assignment)
+        {
+            state.State.Assignment = assignment;
+            await state.WriteStateAsync(cancellationToken);
+        }
+
+        await SubscribeAsync();
+    }
+
+    public async Task LeaveAsync(CancellationToken cancellationToken = default)
+    {
+        if (Assignment is { } assignment)
+        {
+            foreach (var handle in await Stream(assignment.JobId).GetAllSubscriptionHandles())
+            {
+                await handle.UnsubscribeAsync();
+            }
+        }
+
+        await state.ClearStateAsync(cancellationToken);
+        _received.Clear();
+        DeactivateOnIdle();
+    }
+
+    public async Task<ValidatorVote> AggregateAsync(RoundClosing closing, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(closing);
+        var assignment = Assignment ?? throw new InvalidJobOperationException($"validator '{this.GetPrimaryKeyString()}' has not joined job '{closing.JobId}'.");
+        var received = _received.GetValueOrDefault(closing.Round) ?? [];
+        var updates = closing.Participants.Where(received.ContainsKey).Select(id => received[id]).ToList();
+        var fromStream = updates.Count;
+        var missing = closing.Participants.Where(id => !received.ContainsKey(id)).ToList();
+        if (missing.Count > 0)
+        {
+            updates.AddRange(await GrainFactory.GetGrain<IFederatedJobGrain>(closing.JobId).GetUpdatesAsync(closing.Round, missing, cancellationToken));
+        }
+
+        await Task.WhenAll(updates.Select(u => Verify(assignment, u.Receipt)));
+        var aggregate = RoundAggregator.Aggregate(
+            closing.JobId,
+            closing.Round,
+            closing.Global,
+            updates,
+            assignment.Aggregation,
+            minParticipants: 1,
+            verifySignature: receipt => Verify(assignment, receipt).Result);
+        if (!aggregate.Succeeded)
+        {
+            throw new InvalidJobOperationException($"round {closing.Round} of job '{closing.JobId}': no update could be aggregated ({string.Join("; ", aggregate.Rejected.Select(r => $"{r.VPodId}: {r.Reason}"))}).");
+        }
+
+        var bytes = ModelEncoding.Encode(aggregate.Model!);
+        var modelRef = FederationHashing.ToHex(SHA256.HashData(bytes));
+        var resultHash = faults.SignedResultHash(assignment.ValidatorVPodId, closing.Round, aggregate.ModelHash);
+        var vpod = GrainFactory.GetGrain<IVPodGrain>(assignment.ValidatorVPodId);
+        var status = await vpod.GetStatusAsync(cancellationToken);
+        double? accuracy = null;
+        double? loss = null;
+        if (status.Endpoint is { } endpoint)
+        {
+            var evaluation = await workloads.EvaluateAsync(new Uri(endpoint), closing.JobId, closing.Round, aggregate.Model!, assignment.Standardization, PartitionWriter.TestSplit, cancellationToken);
+            accuracy = evaluation.Accuracy;
+            loss = evaluation.Loss;
+        }
+
+        var signature = await vpod.SignRoundResultAsync(new ChainRoundResult
+        {
+            JobId = closing.JobId,
+            Round = closing.Round,
+            ResultHash = resultHash,
+            ReceiptsRoot = aggregate.ReceiptsRoot,
+            ModelRef = modelRef,
+        }, cancellationToken);
+
+        foreach (var old in _received.Keys.Where(r => r < closing.Round).ToList())
+        {
+            _received.Remove(old);
+        }
+
+        if (_verified.Count > 10_000)
+        {
+            _verified.Clear();
+        }
+
+        LogSigned(logger, assignment.ValidatorVPodId, closing.JobId, closing.Round, aggregate.Participants.Count, missing.Count, resultHash);
+        return new ValidatorVote
+        {
+            ValidatorVPodId = assignment.ValidatorVPodId,
+            Signer = signature.Signer,
+            Signature = signature.Signature,
+            ResultHash = resultHash,
+            ReceiptsRoot = aggregate.ReceiptsRoot,
+            ModelRef = modelRef,
+            Accuracy = accuracy,
+            Loss = loss,
+            Participants = aggregate.Participants,
+            TotalSamples = aggregate.TotalSamples,
+            Rejected = aggregate.Rejected,
+            Model = bytes,
+            FromStream = fromStream,
+            Fetched = missing.Count,
+            DuplicatesIgnored = _duplicates,
+            SlowestDeliveryMs = _slowestDelivery.GetValueOrDefault(closing.Round),
+        };
+    }
+
+    private Task<bool> Verify(ValidatorAssignment assignment, TrainingReceipt receipt)
+    {
+        var key = ReceiptHashing.HashHex(receipt) + "|" + receipt.Signature;
+        if (!_verified.TryGetValue(key, out var verified))
+        {
+            verified = Task.Run(() => SignedByItsVPod(assignment, receipt));
+            _verified[key] = verified;
+        }
+
+        return verified;
+    }
+
+    /// <summary>The receipt's EIP-191 signature over its canonical hash recovers to the compute vPod's address.</summary>
+    internal static bool SignedByItsVPod(ValidatorAssignment assignment, TrainingReceipt receipt)
+    {
+        if (receipt.Signature is not { } signature || !assignment.ComputeAddresses.TryGetValue(receipt.VPodId, out var address))
+        {
+            return false;
+        }
+
+        try
+        {
+            var signer = new EthereumMessageSigner().EcRecover(ReceiptHashing.Hash(receipt), signature);
+            return string.Equals(signer, address, StringComparison.OrdinalIgnoreCase);
+        }
+        catch (Exception exception) when (exception is FormatException or ArgumentException or IndexOutOfRangeException)
+        {
+            return false;
+        }
+    }
+
+    private IAsyncStream<FederatedUpdateEvent> Stream(string jobId) =>
+        this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<FederatedUpdateEvent>(StreamId.Create(FederationStreams.Updates, jobId));
+
+    private async Task SubscribeAsync()
+    {
+        var stream = Stream(Assignment!.JobId);
+        var handles = await stream.GetAllSubscriptionHandles();
+        if (handles.Count == 0)
+        {
+            await stream.SubscribeAsync(OnUpdateAsync);
+            return;
+        }
+
+        foreach (var handle in handles)
+        {
+            await handle.ResumeAsync(OnUpdateAsync);
+        }
+    }
+
+    private Task OnUpdateAsync(FederatedUpdateEvent item, StreamSequenceToken? token)
+    {
+        if (!_seen.Add(item.EventId))
+        {
+            _duplicates++;
+            LogDuplicate(logger, Assignment?.ValidatorVPodId ?? "?", item.EventId);
+            return Task.CompletedTask;
+        }
+
+        var round = item.Update.Receipt.Round;
+        if (!_received.TryGetValue(round, out var updates))
+        {
+            updates = new Dictionary<string, ModelUpdate>(StringComparer.Ordinal);
+            _received[round] = updates;
+        }
+
+        updates[item.Update.Receipt.VPodId] = item.Update;
+        if (Assignment is { } assignment)
+        {
+            _ = Verify(assignment, item.Update.Receipt);
+        }
+
+        var delivery = (time.GetUtcNow() - item.PublishedAt).TotalMilliseconds;
+        _slowestDelivery[round] = Math.Max(_slowestDelivery.GetValueOrDefault(round), delivery);
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Validator vPod {VPodId} signed job {JobId} round {Round}: {Participants} updates aggregated ({Fetched} fetched from the job, missed on the stream), result {ResultHash}")]
+    private static partial void LogSigned(ILogger logger, string vpodId, string jobId, int round, int participants, int fetched, string resultHash);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Validator vPod {VPodId} ignored update {EventId}: already received")]
+    private static partial void LogDuplicate(ILogger logger, string vpodId, string eventId);
+}

@@ -1,0 +1,72 @@
+using Orleans.Concurrency;
+
+namespace MetaNode.Federation;
+
+/// <summary>One federated job (key: the job id, at most 32 characters): its rounds' state machine, deadlines and results.</summary>
+[Alias("MetaNode.Federation.IFederatedJobGrain")]
+public interface IFederatedJobGrain : IGrainWithStringKey
+{
+    /// <summary>Checks the spec against the clusters and the chain, records the job and starts it. Starting it again with the same spec returns its status.</summary>
+    [Alias("Start")]
+    Task<FederatedJobStatus> StartAsync(FederatedJobSpec spec, CancellationToken cancellationToken = default);
+
+    [Alias("GetStatus"), AlwaysInterleave]
+    Task<FederatedJobStatus> GetStatusAsync(CancellationToken cancellationToken = default);
+
+    [Alias("Cancel")]
+    Task<FederatedJobStatus> CancelAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>A compute vPod's update for a round (persisted; a repeated one counts once). The stream carries the same update to validators.</summary>
+    [Alias("SubmitUpdate")]
+    Task SubmitUpdateAsync(FederatedUpdateEvent update, CancellationToken cancellationToken = default);
+
+    /// <summary>The persisted updates of a round for the given vPods (validators fetch what the stream did not bring).</summary>
+    [Alias("GetUpdates"), AlwaysInterleave]
+    Task<IReadOnlyList<ModelUpdate>> GetUpdatesAsync(int round, IReadOnlyList<string> vpodIds, CancellationToken cancellationToken = default);
+
+    /// <summary>The aggregated model a round finalized, as canonical bytes (null before the round is confirmed).</summary>
+    [Alias("GetModel"), AlwaysInterleave]
+    Task<byte[]?> GetModelAsync(int round, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A compute vPod's part in federated jobs (key: the vPod id): train on the local partition, sign the receipt, publish.</summary>
+[Alias("MetaNode.Federation.IComputeWorkerGrain")]
+public interface IComputeWorkerGrain : IGrainWithStringKey
+{
+    /// <summary>Trains for the round and submits the update to the job and its stream. Returns at once; the job's deadline covers a vPod that never answers.</summary>
+    [Alias("Train"), OneWay]
+    Task TrainAsync(TrainingAssignment assignment);
+}
+
+/// <summary>A validator vPod's part in one job (key: <c>{job}/{vPod}</c>): receive updates from the stream, aggregate, evaluate, sign.</summary>
+[Alias("MetaNode.Federation.IValidatorWorkerGrain")]
+public interface IValidatorWorkerGrain : IGrainWithStringKey
+{
+    /// <summary>Records the assignment and subscribes to the job's stream (idempotent).</summary>
+    [Alias("Join")]
+    Task JoinAsync(ValidatorAssignment assignment, CancellationToken cancellationToken = default);
+
+    /// <summary>Aggregates the closed round's participants, evaluates the result on the held-out split and signs it.</summary>
+    [Alias("Aggregate")]
+    Task<ValidatorVote> AggregateAsync(RoundClosing closing, CancellationToken cancellationToken = default);
+
+    /// <summary>Unsubscribes and forgets the job.</summary>
+    [Alias("Leave")]
+    Task LeaveAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>Every job (key: <see cref="FederatedJobRegistryKeys.Default"/>).</summary>
+[Alias("MetaNode.Federation.IFederatedJobRegistryGrain")]
+public interface IFederatedJobRegistryGrain : IGrainWithStringKey
+{
+    [Alias("Upsert")]
+    Task UpsertAsync(FederatedJobSummary summary, CancellationToken cancellationToken = default);
+
+    [Alias("List"), ReadOnly]
+    Task<IReadOnlyList<FederatedJobSummary>> ListAsync(CancellationToken cancellationToken = default);
+}
+
+public static class FederatedJobRegistryKeys
+{
+    public const string Default = "default";
+}

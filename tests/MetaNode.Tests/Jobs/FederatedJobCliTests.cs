@@ -1,0 +1,90 @@
+using System.Text.Json;
+using MetaNode.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace MetaNode.Tests.Jobs;
+
+/// <summary>The issue's "done means", as a user runs it: the embedded silo process with its dev chain, and the CLI.</summary>
+public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-job-e2e", Guid.NewGuid().ToString("N")[..10]);
+    private SiloProcess _silo = null!;
+
+    public async Task InitializeAsync()
+    {
+        _silo = new SiloProcess(
+            _dataDirectory,
+            $"--MetaNode:Chain:DevChain:AnvilPath={AnvilNode.BinaryPath}",
+            "--MetaNode:Chain:VPodKeyScryptN=1024",
+            "--MetaNode:Chain:ReceiptPollInterval=00:00:00.020",
+            "--MetaNode:VPods:ProbeInterval=00:00:00.300",
+            "--MetaNode:Federation:Jobs:PumpInterval=00:00:00.100");
+        await _silo.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _silo.DisposeAsync();
+        SiloProcess.KillWorkloadsUnder(_dataDirectory);
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still held open by an exiting process: the temporary directory is left for the OS to clean.
+        }
+    }
+
+    [Fact]
+    public async Task JobRun_FinishesAbove095AndEveryRoundIsOnChain_WhenTenComputeAndThreeValidatorVPodsRunDigits()
+    {
+        var cli = new CliRunner("--gateway", _silo.Gateway);
+        await cli.JsonAsync("cluster", "deploy", "--name", "compute", "--count", "10", "--type", "compute", "--cpu", "100m", "--memory", "200Mi");
+        await cli.JsonAsync("cluster", "deploy", "--name", "validators", "--count", "3", "--type", "validator", "--cpu", "100m", "--memory", "200Mi");
+        foreach (var (cluster, count) in new[] { ("compute", 10), ("validators", 3) })
+        {
+            await Eventually.WaitAsync(
+                () => cli.JsonAsync("cluster", "status", "--name", cluster),
+                s => s.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("phase").GetString() == "Running") == count,
+                $"{count} running members of {cluster}",
+                TimeSpan.FromSeconds(120));
+        }
+
+        var chain = await cli.JsonAsync("chain", "deploy", "--threshold", "2");
+        Assert.Equal(3, chain.GetProperty("validators").GetArrayLength());
+
+        var run = await cli.JsonAsync(
+            "job", "run", "--algorithm", "federated-average", "--compute-cluster", "compute", "--validator-cluster", "validators",
+            "--dataset", "digits", "--partition", "dirichlet:0.5", "--rounds", "10", "--local-epochs", "5", "--batch", "16", "--lr", "0.1",
+            "--min-participants", "10", "--round-deadline", "30s", "--quorum", "2", "--seed", "1");
+        var jobId = run.GetProperty("jobId").GetString()!;
+        output.WriteLine(run.ToString());
+
+        var results = await cli.JsonAsync("job", "results", "--id", jobId);
+        Assert.True(results.GetProperty("finalAccuracy").GetDouble() >= 0.95, $"final accuracy {results.GetProperty("finalAccuracy")}");
+        var rounds = results.GetProperty("rounds").EnumerateArray().ToList();
+        Assert.Equal(Enumerable.Range(1, 10), rounds.Select(r => r.GetProperty("round").GetInt32()));
+        foreach (var round in rounds)
+        {
+            Assert.Equal(10, round.GetProperty("participants").GetInt32());
+            Assert.True(round.GetProperty("validators").GetArrayLength() >= 2);
+            var onChain = await cli.JsonAsync("chain", "round", "--job", jobId, "--round", round.GetProperty("round").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(onChain.GetProperty("verified").GetBoolean());
+            Assert.Equal(Text(round, "resultHash"), Text(onChain, "resultHash"));
+            Assert.Equal(Text(round, "modelRef"), Text(onChain, "modelRef"));
+            Assert.Equal(Text(round, "receiptsRoot"), Text(onChain, "receiptsRoot"));
+            Assert.Equal(Text(round, "txHash"), Text(onChain, "transactionHash"));
+        }
+
+        var list = await cli.JsonAsync("job", "list");
+        Assert.Contains(list.EnumerateArray(), j => j.GetProperty("jobId").GetString() == jobId && j.GetProperty("phase").GetString() == "Completed");
+
+        // A finished job cannot be cancelled; asking changes nothing.
+        var cancel = await cli.RunAsync("job", "cancel", "--id", jobId);
+        Assert.NotEqual(0, cancel.ExitCode);
+        Assert.Contains("ended", cancel.Stderr, StringComparison.Ordinal);
+    }
+
+    private static string? Text(JsonElement element, string property) => element.GetProperty(property).GetString()?.ToLowerInvariant();
+}

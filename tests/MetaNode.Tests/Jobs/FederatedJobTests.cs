@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Globalization;
+using MetaNode.Chain;
+using MetaNode.Federation;
+using MetaNode.Grains.Federation;
+using MetaNode.Tests.Chain;
+using MetaNode.VPods;
+using Xunit.Abstractions;
+
+namespace MetaNode.Tests.Jobs;
+
+/// <summary>Federated-average jobs end to end on real workload processes, a real silo and a real anvil.</summary>
+public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHelper output) : IClassFixture<FederatedJobFixture>
+{
+    private JobCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task Run_ReachesDigitsAccuracyAbove095AndFinalizesEachRoundOnceOnChain_WhenTenComputeAndThreeValidatorVPodsTrainTenRounds()
+    {
+        var probe = Cluster.Grains.GetGrain<IChainEventProbeGrain>("job-probe-" + Guid.NewGuid().ToString("N")[..6]);
+        await probe.SubscribeAsync(fixture.Registry);
+        var job = NewJobId();
+
+        var status = await Cluster.RunAsync(job, Spec(rounds: 10, minParticipants: 10), TimeSpan.FromMinutes(5));
+
+        Report(status);
+        Assert.Equal(FederatedJobPhase.Completed, status.Phase);
+        Assert.Equal(10, status.Results.Count);
+        Assert.True(status.FinalAccuracy >= 0.95, $"final accuracy {status.FinalAccuracy} is below 0.95");
+        Assert.Equal(Enumerable.Range(1, 10), status.Results.Select(r => r.Round));
+        foreach (var result in status.Results)
+        {
+            Assert.Equal(fixture.Compute, result.Participants);
+            Assert.True(result.Validators.Count >= 2);
+            var onChain = await Cluster.Chain.GetRoundAsync(job, result.Round);
+            Assert.True(onChain.Finalized && onChain.Verified, $"round {result.Round} is not verified on chain");
+            Assert.Equal(result.ResultHash, onChain.ResultHash);
+            Assert.Equal(result.ReceiptsRoot, onChain.ReceiptsRoot);
+            Assert.Equal(result.ModelRef, onChain.ModelRef);
+            Assert.Equal(result.TxHash, onChain.TransactionHash);
+
+            // The model the round finalized is kept and hashes to the result on chain.
+            var model = await Cluster.Grains.GetGrain<IFederatedJobGrain>(job).GetModelAsync(result.Round);
+            Assert.Equal(result.ResultHash, FederationHashing.ToHex(FederationHashing.Keccak256(model)));
+        }
+
+        // Exactly one RoundFinalized event per round.
+        var events = await Eventually(() => probe.GetEventsAsync(), e => e.Count(x => x.JobId == job) >= 10, "ten RoundFinalized events");
+        Assert.Equal(Enumerable.Range(1, 10).Select(r => (long)r), events.Where(e => e.JobId == job).Select(e => e.Round).Order());
+    }
+
+    [Fact]
+    public async Task Run_FlagsAndOutvotesAValidator_WhenItSignsAWrongHash()
+    {
+        var liar = fixture.Validators[1];
+        Cluster.Faults.WrongHashValidator = liar;
+        try
+        {
+            var job = NewJobId();
+            var status = await Cluster.RunAsync(job, Spec(rounds: 2, minParticipants: 10), TimeSpan.FromMinutes(3));
+
+            Report(status);
+            Assert.Equal(FederatedJobPhase.Completed, status.Phase);
+            foreach (var result in status.Results)
+            {
+                Assert.DoesNotContain(liar, result.Validators);
+                Assert.Equal([liar], result.DisagreeingValidators);
+                Assert.Equal(fixture.Validators.Where(v => v != liar), result.Validators);
+                Assert.Equal(result.ResultHash, (await Cluster.Chain.GetRoundAsync(job, result.Round)).ResultHash);
+            }
+        }
+        finally
+        {
+            Cluster.Faults.WrongHashValidator = null;
+        }
+    }
+
+    [Fact]
+    public async Task Run_RejectsAPoisonedUpdate_WhenAggregationIsRobust()
+    {
+        var poisoned = fixture.Compute[3];
+        Cluster.Faults.PoisonedVPod = poisoned;
+        try
+        {
+            var status = await Cluster.RunAsync(NewJobId(), Spec(rounds: 3, minParticipants: 9) with { Robust = AggregationRule.Median }, TimeSpan.FromMinutes(3));
+
+            Report(status);
+            Assert.Equal(FederatedJobPhase.Completed, status.Phase);
+            foreach (var result in status.Results)
+            {
+                Assert.Contains(result.Rejected, r => r.VPodId == poisoned);
+                Assert.DoesNotContain(poisoned, result.Participants);
+                Assert.Equal(9, result.Participants.Count);
+            }
+
+            Assert.True(status.FinalAccuracy > 0.8, $"accuracy {status.FinalAccuracy} after rejecting the poisoned update");
+        }
+        finally
+        {
+            Cluster.Faults.PoisonedVPod = null;
+        }
+    }
+
+    [Fact]
+    public async Task Run_CountsAStreamEventOnce_WhenItIsDeliveredTwice()
+    {
+        var reference = await Cluster.RunAsync(NewJobId(), Spec(rounds: 2, minParticipants: 10), TimeSpan.FromMinutes(3));
+        Cluster.Faults.StreamCopies = 2;
+        FederatedJobStatus doubled;
+        try
+        {
+            doubled = await Cluster.RunAsync(NewJobId(), Spec(rounds: 2, minParticipants: 10), TimeSpan.FromMinutes(3));
+        }
+        finally
+        {
+            Cluster.Faults.StreamCopies = 1;
+        }
+
+        Report(doubled);
+        Assert.Equal(FederatedJobPhase.Completed, doubled.Phase);
+        Assert.Equal(reference.Results.Select(r => r.ResultHash), doubled.Results.Select(r => r.ResultHash));
+        Assert.Equal(reference.Results.Select(r => r.TotalSamples), doubled.Results.Select(r => r.TotalSamples));
+        Assert.All(doubled.Results, r => Assert.Equal(10, r.Participants.Count));
+    }
+
+    [Fact]
+    public async Task Run_CompletesRoundsWithTheMinimum_AndTheVPodRejoins_WhenAComputeVPodIsKilledMidRound()
+    {
+        var victim = fixture.Compute[5];
+        var before = await Cluster.Grains.GetGrain<IVPodGrain>(victim).GetStatusAsync();
+        var killed = 0;
+        Cluster.Faults.BeforeTraining = async (vpodId, round) =>
+        {
+            if (vpodId == victim && round == 2 && Interlocked.Exchange(ref killed, 1) == 0)
+            {
+                var status = await Cluster.Grains.GetGrain<IVPodGrain>(vpodId).GetStatusAsync();
+                using var process = Process.GetProcessById(int.Parse(status.Handle!.Id, CultureInfo.InvariantCulture));
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+        };
+        try
+        {
+            var status = await Cluster.RunAsync(NewJobId(), Spec(rounds: 4, minParticipants: 9) with { RoundDeadline = TimeSpan.FromSeconds(4) }, TimeSpan.FromMinutes(3));
+
+            Report(status);
+            Assert.Equal(1, killed);
+            Assert.Equal(FederatedJobPhase.Completed, status.Phase);
+            Assert.Contains(victim, status.Results[0].Participants);
+            Assert.Equal(9, status.Results[1].Participants.Count);
+            Assert.DoesNotContain(victim, status.Results[1].Participants);
+            Assert.Contains(status.Results.Skip(2), r => r.Participants.Contains(victim));
+            var after = await Cluster.Grains.GetGrain<IVPodGrain>(victim).GetStatusAsync();
+            Assert.True(after.RestartCount > before.RestartCount, "the killed vPod was not restarted by its policy");
+        }
+        finally
+        {
+            Cluster.Faults.BeforeTraining = null;
+        }
+    }
+
+    [Fact]
+    public async Task Start_RejectsTheJobAndRecordsNothing_WhenItsClustersOrQuorumDoNotFit()
+    {
+        var job = NewJobId();
+        var grain = Cluster.Grains.GetGrain<IFederatedJobGrain>(job);
+
+        var missing = await Assert.ThrowsAsync<InvalidJobSpecException>(() => grain.StartAsync(Spec(rounds: 1, minParticipants: 1) with { ComputeCluster = "no-such-cluster" }));
+        Assert.Contains("cluster 'no-such-cluster' does not exist", missing.Message, StringComparison.Ordinal);
+
+        var swapped = await Assert.ThrowsAsync<InvalidJobSpecException>(() => grain.StartAsync(Spec(rounds: 1, minParticipants: 1) with { ComputeCluster = FederatedJobFixture.ValidatorCluster }));
+        Assert.Contains("validator vPods", swapped.Message, StringComparison.Ordinal);
+
+        var quorum = await Assert.ThrowsAsync<InvalidJobSpecException>(() => grain.StartAsync(Spec(rounds: 1, minParticipants: 11) with { Quorum = 1 }));
+        Assert.Contains("min-participants '11'", quorum.Message, StringComparison.Ordinal);
+        Assert.Contains("quorum '1' is not a majority", quorum.Message, StringComparison.Ordinal);
+
+        var dataset = await Assert.ThrowsAsync<InvalidJobSpecException>(() => grain.StartAsync(Spec(rounds: 1, minParticipants: 1) with { Dataset = "/nonexistent/data.csv" }));
+        Assert.Contains("/nonexistent/data.csv", dataset.Message, StringComparison.Ordinal);
+
+        await Assert.ThrowsAsync<JobNotFoundException>(() => grain.GetStatusAsync());
+        Assert.DoesNotContain(await Cluster.Grains.GetGrain<IFederatedJobRegistryGrain>(FederatedJobRegistryKeys.Default).ListAsync(), j => j.JobId == job);
+    }
+
+    internal static FederatedJobSpec Spec(int rounds, int minParticipants) => new()
+    {
+        ComputeCluster = FederatedJobFixture.ComputeCluster,
+        ValidatorCluster = FederatedJobFixture.ValidatorCluster,
+        Dataset = BuiltInDatasets.Digits,
+        Partition = PartitionScheme.Dirichlet(0.5),
+        Rounds = rounds,
+        LocalEpochs = 5,
+        BatchSize = 16,
+        LearningRate = 0.1,
+        MinParticipants = minParticipants,
+        RoundDeadline = TimeSpan.FromSeconds(20),
+        Quorum = 2,
+        Seed = 1,
+    };
+
+    internal static string NewJobId() => "job-" + Guid.NewGuid().ToString("N")[..10];
+
+    private static Task<T> Eventually<T>(Func<Task<T>> probe, Func<T, bool> condition, string what) =>
+        Infrastructure.Eventually.WaitAsync(probe, condition, what, TimeSpan.FromSeconds(30));
+
+    private void Report(FederatedJobStatus status)
+    {
+        output.WriteLine($"job {status.JobId}: {status.Phase} {status.Reason}");
+        foreach (var (result, timing) in status.Results.Zip(status.Timings))
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"round {result.Round}: accuracy {result.Accuracy:F4}, participants {result.Participants.Count}, validators {string.Join(',', result.Validators)}, disagreeing {string.Join(',', result.DisagreeingValidators)}, rejected {result.Rejected.Count}, hash {result.ResultHash[..12]}, tx {result.TxHash?[..12]}; total {timing.TotalMs:F0} ms = dispatch {timing.DispatchMs:F0} + slowest training {timing.SlowestTrainingMs:F0} (collected at {timing.CollectionMs:F0}) + stream {timing.StreamDeliveryMs:F0} + aggregation {timing.AggregationMs:F0} + finalization {timing.FinalizationMs:F0}; overhead {timing.OverheadMs:F0} ms; gas {timing.GasUsed}"));
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using MetaNode.Cli;
+using MetaNode.Federation;
+using MetaNode.Grains.Federation;
+using MetaNode.Tests.Cli;
+
+namespace MetaNode.Tests.Jobs;
+
+/// <summary><c>job ...</c> against a fake client: flags, JSON shape, exit codes, and bad input that starts nothing.</summary>
+public sealed class JobCommandsTests
+{
+    private readonly Cli.CliRunner _cli = new();
+
+    [Fact]
+    public async Task JobRun_IsAUsageErrorThatStartsNothing_WhenOptionsAreInvalid()
+    {
+        var result = await _cli.RunAsync("job", "run", "--compute-cluster", "c", "--validator-cluster", "v", "--dataset", "digits", "--rounds", "0", "--partition", "dirichlet:-1", "--robust", "mean");
+
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        Assert.Contains("rounds '0'", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("dirichlet:-1", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("robust 'mean'", result.Stderr, StringComparison.Ordinal);
+        Assert.Null(_cli.Client.StartedJob);
+    }
+
+    [Fact]
+    public async Task JobRun_PassesEveryOptionAndPrintsResultsJson_WhenTheJobCompletes()
+    {
+        _cli.Client.Jobs["job-cli"] = Completed("job-cli");
+
+        var result = await _cli.RunAsync(
+            "job", "run", "--job-id", "job-cli", "--compute-cluster", "c", "--validator-cluster", "v", "--dataset", "digits", "--partition", "dirichlet:0.5",
+            "--rounds", "2", "--local-epochs", "3", "--batch", "8", "--lr", "0.05", "--min-participants", "4", "--round-deadline", "45s", "--quorum", "2",
+            "--seed", "9", "--robust", "trimmed-mean:0.1", "--output", "json");
+
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        var spec = _cli.Client.StartedJob!;
+        Assert.Equal(("c", "v", "digits", PartitionScheme.Dirichlet(0.5)), (spec.ComputeCluster, spec.ValidatorCluster, spec.Dataset, spec.Partition));
+        Assert.Equal((2, 3, 8, 0.05, 4, TimeSpan.FromSeconds(45), 2, 9UL), (spec.Rounds, spec.LocalEpochs, spec.BatchSize, spec.LearningRate, spec.MinParticipants, spec.RoundDeadline, spec.Quorum, spec.Seed));
+        Assert.Equal(AggregationRule.TrimmedMean(0.1), spec.Robust);
+
+        var root = JsonDocument.Parse(result.Stdout).RootElement;
+        Assert.Equal(0.96, root.GetProperty("finalAccuracy").GetDouble());
+        var round = root.GetProperty("rounds")[1];
+        Assert.Equal(2, round.GetProperty("round").GetInt32());
+        Assert.Equal(0.96, round.GetProperty("accuracy").GetDouble());
+        Assert.Equal(3, round.GetProperty("participants").GetInt32());
+        Assert.Equal("0x" + new string('2', 64), round.GetProperty("resultHash").GetString());
+        Assert.Equal("0x" + new string('d', 64), round.GetProperty("modelRef").GetString());
+        Assert.Equal("0xfeed", round.GetProperty("txHash").GetString());
+        Assert.Equal(["vpod-v-0", "vpod-v-1"], round.GetProperty("validators").EnumerateArray().Select(v => v.GetString()));
+    }
+
+    [Fact]
+    public async Task JobRun_PrintsOneLinePerRoundAndFails_WhenTheJobFails()
+    {
+        _cli.Client.Jobs["job-bad"] = Completed("job-bad") with { Phase = FederatedJobPhase.Failed, Reason = "round 3: no 2 validators agreed" };
+
+        var result = await _cli.RunAsync("job", "run", "--job-id", "job-bad", "--compute-cluster", "c", "--validator-cluster", "v", "--dataset", "digits");
+
+        Assert.Equal(ExitCodes.OperationFailed, result.ExitCode);
+        Assert.Contains("round 1/2", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("round 2/2", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("no 2 validators agreed", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task JobStatus_IsAnError_WhenTheJobDoesNotExist()
+    {
+        var result = await _cli.RunAsync("job", "status", "--id", "job-missing");
+
+        Assert.Equal(ExitCodes.OperationFailed, result.ExitCode);
+        Assert.Contains("job-missing", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FederatedJobOptionsValidator_ReportsEveryBadValue()
+    {
+        var result = new FederatedJobOptionsValidator().Validate(null, new FederatedJobOptions
+        {
+            PumpInterval = TimeSpan.Zero,
+            KeepAlivePeriod = TimeSpan.FromDays(2),
+            RedispatchInterval = TimeSpan.Zero,
+            StepRetryTimeout = TimeSpan.Zero,
+            StepRetryDelay = TimeSpan.FromHours(1),
+        });
+
+        Assert.True(result.Failed);
+        Assert.Equal(5, result.Failures!.Count());
+        Assert.All(result.Failures!, f => Assert.StartsWith("MetaNode:Federation:Jobs:", f, StringComparison.Ordinal));
+        Assert.True(new FederatedJobOptionsValidator().Validate(null, new FederatedJobOptions()).Succeeded);
+    }
+
+    private static FederatedJobStatus Completed(string id) => new()
+    {
+        JobId = id,
+        Phase = FederatedJobPhase.Completed,
+        Round = 2,
+        Rounds = 2,
+        Results =
+        [
+            Round(id, 1, '1', 0.9),
+            Round(id, 2, '2', 0.96),
+        ],
+    };
+
+    private static RoundResult Round(string id, int round, char hash, double accuracy) => new()
+    {
+        Job = id,
+        Round = round,
+        Participants = ["vpod-c-0", "vpod-c-1", "vpod-c-2"],
+        ResultHash = "0x" + new string(hash, 64),
+        ReceiptsRoot = "0x" + new string('f', 64),
+        ModelRef = "0x" + new string('d', 64),
+        TxHash = "0xfeed",
+        Accuracy = accuracy,
+        Validators = ["vpod-v-0", "vpod-v-1"],
+    };
+}
