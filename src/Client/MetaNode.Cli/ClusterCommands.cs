@@ -33,6 +33,7 @@ internal static class ClusterCommands
         var image = new Option<string?>(VPodSpecBuilder.Flags.Image) { Description = "Container image (docker, kubernetes) or program path (process)." };
         var command = new Option<string?>(VPodSpecBuilder.Flags.Command) { Description = "Program and arguments, quoted as one value." };
         var env = new Option<string[]>(VPodSpecBuilder.Flags.Env) { Description = "KEY=VALUE for every member; repeatable.", AllowMultipleArgumentsPerToken = false };
+        var port = new Option<string[]>(VPodSpecBuilder.Flags.Port) { Description = "Port every member listens on, the first being the workload port; 0 assigns each member a free loopback port (process); repeatable.", AllowMultipleArgumentsPerToken = false };
         var restart = new Option<string>(VPodSpecBuilder.Flags.RestartPolicy) { Description = "never, on-failure or always.", DefaultValueFactory = _ => "on-failure" };
         var method = new Option<string>(VPodSpecBuilder.Flags.DeploymentMethod) { Description = "process, docker or kubernetes.", DefaultValueFactory = _ => "process" };
         var replicas = new Option<int>("--replicas") { Description = "Workload replicas per member (kubernetes).", DefaultValueFactory = _ => 1 };
@@ -49,7 +50,7 @@ internal static class ClusterCommands
         var maxMembers = new Option<int?>("--max-members") { Description = "Cluster quota: most members." };
         var deploy = new Command("deploy", "Deploy a cluster of vPods (deploy_vpod_cluster); deploying the same spec again changes nothing.")
         {
-            name, count, type, cpu, memory, image, command, env, restart, method, replicas, ha, storage, networkPolicy, ingress, egress,
+            name, count, type, cpu, memory, image, command, env, port, restart, method, replicas, ha, storage, networkPolicy, ingress, egress,
             algorithm, threshold, encryption, quotaCpu, quotaMemory, maxMembers,
         };
         deploy.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
@@ -76,6 +77,11 @@ internal static class ClusterCommands
                 builder.AddEnv(value);
             }
 
+            foreach (var value in parseResult.GetValue(port) ?? [])
+            {
+                builder.AddPort(value);
+            }
+
             var member = builder.Build();
             var spec = new ClusterSpec
             {
@@ -88,6 +94,7 @@ internal static class ClusterCommands
                 CpuMillis = member.CpuMillis,
                 MemoryBytes = member.MemoryBytes,
                 Env = member.Env,
+                Ports = member.Ports,
                 RestartPolicy = member.RestartPolicy,
                 Replicas = parseResult.GetValue(replicas),
                 HighAvailability = parseResult.GetValue(ha),

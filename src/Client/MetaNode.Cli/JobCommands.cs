@@ -63,7 +63,7 @@ internal static class JobCommands
     {
         Option<string?> Text(string name, string description, string? help = null) => new(name) { Description = description, HelpName = help };
         var algorithm = Text("--algorithm", "federated-average (default).", "federated-average");
-        var compute = Text("--compute-cluster", "The cluster whose compute vPods train.", "C");
+        var compute = Text("--compute-cluster", "The cluster whose compute vPods train; several, comma-separated (a,b), train together.", "C[,C...]");
         var validators = Text("--validator-cluster", "The cluster whose validator vPods aggregate and sign.", "V");
         var dataset = Text("--dataset", "digits, synthetic, or the path of a CSV file on the silo's machine.", "PATH|digits|synthetic");
         var partition = Text("--partition", "iid or dirichlet:ALPHA (default iid).", "iid|dirichlet:ALPHA");

@@ -204,9 +204,9 @@ public sealed class VPodSpecBuilder
 
     public VPodSpecBuilder AddPort(string? port)
     {
-        if (!int.TryParse(port?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number is < 1 or > 65535)
+        if (!int.TryParse(port?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number is < 0 or > 65535)
         {
-            Fail(Flags.Port, port, "use a port number from 1 to 65535");
+            Fail(Flags.Port, port, "use a port number from 1 to 65535, or 0 for a free loopback port (process)");
         }
         else
         {
@@ -218,11 +218,11 @@ public sealed class VPodSpecBuilder
 
     public VPodSpecBuilder AddPort(int port)
     {
-        if (port is < 1 or > 65535)
+        if (port is < 0 or > 65535)
         {
-            Fail(Flags.Port, port.ToString(CultureInfo.InvariantCulture), "use a port number from 1 to 65535");
+            Fail(Flags.Port, port.ToString(CultureInfo.InvariantCulture), "use a port number from 1 to 65535, or 0 for a free loopback port (process)");
         }
-        else if (_ports.Contains(port))
+        else if (port != 0 && _ports.Contains(port))
         {
             Fail(Flags.Port, port.ToString(CultureInfo.InvariantCulture), "the port is given more than once");
         }

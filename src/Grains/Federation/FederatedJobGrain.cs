@@ -492,7 +492,14 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             throw new InvalidJobSpecException(errors);
         }
 
-        var compute = await MembersAsync(spec.ComputeCluster, VPodType.Compute, errors, cancellationToken);
+        // Several compute clusters (say one per workload language) train as one: their members, in vPod id order as the partitioning expects.
+        var compute = new List<string>();
+        foreach (var cluster in FederatedJobSpecParser.ComputeClusters(spec))
+        {
+            compute.AddRange(await MembersAsync(cluster, VPodType.Compute, errors, cancellationToken));
+        }
+
+        compute = compute.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var validators = await MembersAsync(spec.ValidatorCluster, VPodType.Validator, errors, cancellationToken);
         if (errors.Count == 0)
         {

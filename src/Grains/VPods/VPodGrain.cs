@@ -721,7 +721,9 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         && existing.CpuMillis == requested.CpuMillis
         && existing.MemoryBytes == requested.MemoryBytes
         && existing.RestartPolicy == requested.RestartPolicy
-        && (requested.Ports.Count == 0 || existing.Ports.SequenceEqual(requested.Ports));
+        && (requested.Ports.Count == 0
+            || (existing.Ports.Count == requested.Ports.Count
+                && existing.Ports.Zip(requested.Ports).All(pair => pair.Second == 0 || pair.First == pair.Second)));
 
     /// <summary>
     /// Copies the spec's collections into plain arrays and dictionaries: whatever collection types a caller used
@@ -736,20 +738,62 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         Labels = new Dictionary<string, string>(spec.Labels),
     };
 
-    /// <summary>A process vPod running the reference workload with no port gets a free loopback port so several can run side by side.</summary>
+    /// <summary>
+    /// A process vPod gets free loopback ports so several can run side by side: each port 0 in its spec is replaced by a
+    /// free port, and one running the reference workload with no port at all gets one.
+    /// </summary>
     private static VPodSpec WithDefaultPort(VPodSpec spec)
     {
-        if (spec.DeploymentMethod != DeploymentMethod.Process || spec.Ports.Count > 0
-            || !string.IsNullOrEmpty(spec.Image) || spec.Command.Count > 0)
+        if (spec.DeploymentMethod != DeploymentMethod.Process)
         {
             return spec;
         }
 
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return spec with { Ports = new[] { port } };
+        if (spec.Ports.Count == 0)
+        {
+            return string.IsNullOrEmpty(spec.Image) && spec.Command.Count == 0 ? spec with { Ports = new[] { FreeLoopbackPorts(1)[0] } } : spec;
+        }
+
+        var wanted = spec.Ports.Count(port => port == 0);
+        if (wanted == 0)
+        {
+            return spec;
+        }
+
+        var free = new Queue<int>(FreeLoopbackPorts(wanted).Where(port => !spec.Ports.Contains(port)));
+        while (free.Count < wanted)
+        {
+            foreach (var port in FreeLoopbackPorts(wanted - free.Count).Where(port => !spec.Ports.Contains(port) && !free.Contains(port)))
+            {
+                free.Enqueue(port);
+            }
+        }
+
+        return spec with { Ports = spec.Ports.Select(port => port == 0 ? free.Dequeue() : port).ToArray() };
+    }
+
+    /// <summary><paramref name="count"/> distinct free loopback ports: all listeners are held until every port is known.</summary>
+    private static int[] FreeLoopbackPorts(int count)
+    {
+        var listeners = new List<TcpListener>(count);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var listener = new TcpListener(IPAddress.Loopback, 0);
+                listeners.Add(listener);
+                listener.Start();
+            }
+
+            return listeners.Select(listener => ((IPEndPoint)listener.LocalEndpoint).Port).ToArray();
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Stop();
+            }
+        }
     }
 
     private VPodStatus ToStatus() => new()

@@ -46,4 +46,6 @@ public sealed record ClusterSpec
     [Id(15)] public RestartPolicy RestartPolicy { get; init; } = RestartPolicy.OnFailure;
     [Id(16)] public ClusterQuota? Quota { get; init; }
     [Id(17)] public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+    /// <summary>Ports every member's workload listens on, the first being the workload port; 0 assigns each member a free loopback port (process).</summary>
+    [Id(18)] public IReadOnlyList<int> Ports { get; init; } = [];
 }

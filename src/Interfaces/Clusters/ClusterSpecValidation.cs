@@ -136,6 +136,7 @@ public static partial class ClusterSpecValidation
             DeploymentMethod = spec.DeploymentMethod,
             Image = spec.Image,
             Command = spec.Command.ToArray(),
+            Ports = spec.Ports.ToArray(),
             CpuMillis = spec.CpuMillis,
             MemoryBytes = spec.MemoryBytes,
             Env = env,

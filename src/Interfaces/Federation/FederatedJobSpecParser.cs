@@ -54,7 +54,20 @@ public static class FederatedJobSpecParser
 
         if (string.IsNullOrWhiteSpace(spec.ComputeCluster))
         {
-            errors.Add("compute-cluster is required: name the vPod cluster whose vPods train.");
+            errors.Add("compute-cluster is required: name the vPod cluster (or clusters, comma-separated) whose vPods train.");
+        }
+        else
+        {
+            var names = spec.ComputeCluster.Split(',').Select(name => name.Trim()).ToList();
+            if (names.Any(name => name.Length == 0))
+            {
+                errors.Add($"compute-cluster '{spec.ComputeCluster}' is invalid: it names an empty cluster; separate cluster names with single commas.");
+            }
+
+            foreach (var duplicate in names.Where(name => name.Length > 0).GroupBy(name => name, StringComparer.Ordinal).Where(g => g.Count() > 1))
+            {
+                errors.Add($"compute-cluster '{duplicate.Key}' is named more than once.");
+            }
         }
 
         if (string.IsNullOrWhiteSpace(spec.ValidatorCluster))
@@ -107,6 +120,13 @@ public static class FederatedJobSpecParser
         return errors;
     }
 
+    /// <summary>The compute clusters a spec names: its comma-separated <see cref="FederatedJobSpec.ComputeCluster"/>, trimmed, empty names dropped, in the order given.</summary>
+    public static IReadOnlyList<string> ComputeClusters(FederatedJobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.ComputeCluster.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).ToList();
+    }
+
     /// <summary>
     /// What the spec needs of the clusters it names: at least <c>min-participants</c> compute vPods, and a quorum that is at most the
     /// number of validators and more than half of them (so two different results can never both reach it).
@@ -117,7 +137,9 @@ public static class FederatedJobSpecParser
         var errors = new List<string>();
         if (spec.MinParticipants > computeVPods)
         {
-            errors.Add($"min-participants '{spec.MinParticipants}' is more than the {computeVPods} vPods of compute cluster '{spec.ComputeCluster}'.");
+            var clusters = ComputeClusters(spec);
+            var named = clusters.Count == 1 ? $"compute cluster '{clusters[0]}'" : "compute clusters " + string.Join(", ", clusters.Select(c => $"'{c}'"));
+            errors.Add($"min-participants '{spec.MinParticipants}' is more than the {computeVPods} vPods of {named}.");
         }
 
         if (spec.Quorum > validatorVPods)

@@ -45,9 +45,17 @@ public static partial class VPodSpecValidation
         var seen = new HashSet<int>();
         foreach (var port in spec.Ports)
         {
-            if (port is < 1 or > 65535)
+            if (port == 0)
             {
-                errors.Add($"port '{port}' is invalid: use 1-65535.");
+                // 0 asks for a free loopback port at create; only the process runtime can honour that.
+                if (spec.DeploymentMethod != DeploymentMethod.Process)
+                {
+                    errors.Add($"port '0' (assign a free port) is only supported for process vPods, not {spec.DeploymentMethod}.");
+                }
+            }
+            else if (port is < 1 or > 65535)
+            {
+                errors.Add($"port '{port}' is invalid: use 0 (assign a free port, process vPods only) or 1-65535.");
             }
             else if (!seen.Add(port))
             {

@@ -15,7 +15,7 @@ public sealed class ClusterCommandsTests
     {
         var result = await _cli.RunAsync(
             "cluster", "deploy", "--name", "fl", "--count", "5", "--type", "compute", "--cpu", "250m", "--memory", "64Mi",
-            "--command", "python3 worker.py", "--env", "EPOCHS=2", "--restart-policy", "always", "--replicas", "2", "--high-availability",
+            "--command", "python3 worker.py", "--env", "EPOCHS=2", "--port", "0", "--port", "9000", "--restart-policy", "always", "--replicas", "2", "--high-availability",
             "--persistent-storage", "1Gi", "--network-policy", "deny-all", "--ingress-from", "metanode.cluster=fl", "--egress-to", "10.0.0.0/8",
             "--algorithm", "secure-aggregation", "--security-threshold", "3", "--encryption",
             "--quota-cpu", "2", "--quota-memory", "1Gi", "--max-members", "8", "--output", "json");
@@ -25,6 +25,7 @@ public sealed class ClusterCommandsTests
         Assert.Equal(("fl", 5, VPodType.Compute, 250L, 64L << 20), (spec.Name, spec.Count, spec.MemberType, spec.CpuMillis, spec.MemoryBytes));
         Assert.Equal(["python3", "worker.py"], spec.Command);
         Assert.Equal("2", spec.Env["EPOCHS"]);
+        Assert.Equal([0, 9000], spec.Ports);
         Assert.Equal((RestartPolicy.Always, 2, true, 1L << 30), (spec.RestartPolicy, spec.Replicas, spec.HighAvailability, spec.PersistentStorage!.SizeBytes));
         Assert.Equal(["metanode.cluster=fl"], spec.NetworkPolicy!.IngressFrom);
         Assert.Equal(["10.0.0.0/8"], spec.NetworkPolicy.EgressTo);

@@ -90,7 +90,7 @@ public sealed class VPodSpecBuilderTests
     [InlineData("--env", "=x")]
     [InlineData("--env", "1A=b")]
     [InlineData("--env", "A-B=c")]
-    [InlineData("--port", "0")]
+    [InlineData("--port", "-1")]
     [InlineData("--port", "65536")]
     [InlineData("--port", "http")]
     [InlineData("--volume", "/only-source")]
@@ -185,7 +185,7 @@ public sealed class VPodSpecBuilderTests
     public void Build_ListsEveryProblem_WhenSeveralValuesAreInvalid()
     {
         var error = Assert.Throws<InvalidVPodSpecException>(() =>
-            new VPodSpecBuilder("n").WithCpu("x").WithMemory("12XB").AddPort("0").Build());
+            new VPodSpecBuilder("n").WithCpu("x").WithMemory("12XB").AddPort("-1").Build());
 
         Assert.Contains("--cpu", error.Message);
         Assert.Contains("--memory", error.Message);

@@ -152,4 +152,20 @@ public sealed class PlacementAndPlanningTests
         Assert.Equal("true", member.Env["METANODE_ENCRYPTION"]);
         Assert.Equal("vpod-fl-4", ClusterSpecValidation.MemberId("fl", 4));
     }
+
+    [Fact]
+    public void MemberSpec_CarriesTheClusterPorts_AndPortZeroIsValidForProcessMembersOnly()
+    {
+        var spec = new ClusterSpec { Name = "py", Count = 2, Command = ["python3", "workload.py"], Ports = [0] };
+
+        Assert.Equal([0], ClusterSpecValidation.MemberSpec(spec, 0).Ports);
+        Assert.Equal([0], ClusterSpecValidation.MemberSpec(spec, 1).Ports);
+        Assert.Empty(ClusterSpecValidation.MemberSpec(spec with { Ports = [] }, 0).Ports);
+        Assert.Empty(ClusterSpecValidation.Validate(spec));
+
+        var docker = spec with { DeploymentMethod = DeploymentMethod.Docker, Image = "python:3", Ports = [0, 70000] };
+        var errors = ClusterSpecValidation.Validate(docker);
+        Assert.Contains(errors, e => e.StartsWith("member port '0'", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("member port '70000'", StringComparison.Ordinal));
+    }
 }

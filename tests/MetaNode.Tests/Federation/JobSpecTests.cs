@@ -110,4 +110,33 @@ public sealed class JobSpecTests
         Assert.True(FederatedJobSpecParser.TryParseDuration(text, out var duration));
         Assert.Equal(milliseconds, duration.TotalMilliseconds);
     }
+
+    [Fact]
+    public void ComputeClusters_SplitsACommaSeparatedList_InTheOrderGiven()
+    {
+        var spec = FederatedJobSpecParser.Parse(Valid with { ComputeCluster = " cs , py " });
+
+        Assert.Equal(["cs", "py"], FederatedJobSpecParser.ComputeClusters(spec));
+        Assert.Equal(["compute"], FederatedJobSpecParser.ComputeClusters(FederatedJobSpecParser.Parse(Valid)));
+    }
+
+    [Theory]
+    [InlineData("a,,b", "compute-cluster 'a,,b' is invalid")]
+    [InlineData("a,", "compute-cluster 'a,' is invalid")]
+    [InlineData("a,b,a", "compute-cluster 'a' is named more than once")]
+    public void Parse_RejectsAnEmptyOrRepeatedComputeCluster(string clusters, string expected)
+    {
+        var error = Assert.Throws<InvalidJobSpecException>(() => FederatedJobSpecParser.Parse(Valid with { ComputeCluster = clusters }));
+
+        Assert.Contains(expected, Assert.Single(error.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ValidateAgainstClusters_NamesEveryComputeCluster_WhenSeveralAreTooSmall()
+    {
+        var spec = FederatedJobSpecParser.Parse(Valid with { ComputeCluster = "cs,py", MinParticipants = "5" });
+
+        var error = Assert.Single(FederatedJobSpecParser.ValidateAgainstClusters(spec, 4, 3));
+        Assert.Contains("4 vPods of compute clusters 'cs', 'py'", error, StringComparison.Ordinal);
+    }
 }

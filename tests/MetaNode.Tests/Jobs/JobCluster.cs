@@ -93,8 +93,8 @@ internal sealed class JobCluster : IAsyncDisposable
         return new JobCluster(cluster, dataDirectory, faults);
     }
 
-    /// <summary>Deploys a cluster of reference-workload vPods and waits until every member runs.</summary>
-    public async Task<IReadOnlyList<string>> DeployClusterAsync(string name, int count, VPodType type, IReadOnlyList<string>? command = null)
+    /// <summary>Deploys a cluster of vPods (the reference workload unless a command is given) and waits until every member runs.</summary>
+    public async Task<IReadOnlyList<string>> DeployClusterAsync(string name, int count, VPodType type, IReadOnlyList<string>? command = null, IReadOnlyList<int>? ports = null)
     {
         var spec = new ClusterSpec
         {
@@ -104,6 +104,7 @@ internal sealed class JobCluster : IAsyncDisposable
             CpuMillis = 100,
             MemoryBytes = 200L << 20,
             Command = command ?? [],
+            Ports = ports ?? [],
         };
         await Grains.GetGrain<IVPodClusterGrain>(name).DeployAsync(spec);
         var status = await Eventually.WaitAsync(

@@ -80,6 +80,27 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Create_VPodSpecPortZero_IsReplacedByAFreeLoopbackPort_ForACustomCommand()
+    {
+        var fixed_ = FreePort();
+        var grain = Grain(NewId());
+        var spec = Shell(NewName("zero"), "exec sleep 30", RestartPolicy.Never, 0, fixed_, 0);
+        var created = await grain.CreateAsync(spec);
+
+        var ports = created.Spec!.Ports;
+        Assert.Equal(3, ports.Count);
+        Assert.Equal(fixed_, ports[1]);
+        Assert.All(ports, port => Assert.InRange(port, 1, 65535));
+        Assert.Equal(3, ports.Distinct().Count());
+        Assert.Equal($"http://127.0.0.1:{ports[0]}", created.Endpoint);
+
+        // Creating again with the same port-0 spec is the same vPod, not a conflict.
+        var again = await grain.CreateAsync(spec);
+        Assert.Equal(ports, again.Spec!.Ports);
+        await grain.StopAsync(new StopOptions(Force: true));
+    }
+
+    [Fact]
     public async Task OperationNotAllowed_ThrowsTypedError_AndChangesNothing()
     {
         var grain = Grain(NewId());

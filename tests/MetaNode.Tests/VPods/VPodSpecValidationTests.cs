@@ -28,7 +28,7 @@ public sealed class VPodSpecValidationTests
             Type = VPodType.None,
             MemoryBytes = 1024,
             CpuMillis = 0,
-            Ports = [0, 70000],
+            Ports = [-1, 70000],
             Env = new Dictionary<string, string> { ["1BAD"] = "x" },
             Volumes = [new VolumeMount("/data", "relative")],
             RestartPolicy = RestartPolicy.None,
@@ -43,4 +43,17 @@ public sealed class VPodSpecValidationTests
     [Fact]
     public void Validate_RejectsDuplicatePorts() =>
         Assert.Single(VPodSpecValidation.Validate(Valid with { Ports = [80, 80] }));
+
+    [Fact]
+    public void Validate_AcceptsPortZero_ForProcessVPods_AsAssignAFreePort() =>
+        Assert.Empty(VPodSpecValidation.Validate(Valid with { DeploymentMethod = DeploymentMethod.Process, Ports = [0, 0, 9000] }));
+
+    [Fact]
+    public void Validate_RejectsPortZero_ForOtherRuntimes()
+    {
+        var errors = VPodSpecValidation.Validate(Valid with { DeploymentMethod = DeploymentMethod.Docker, Image = "busybox", Ports = [0] });
+        var error = Assert.Single(errors);
+        Assert.Contains("port '0'", error, StringComparison.Ordinal);
+        Assert.Contains("only supported for process vPods", error, StringComparison.Ordinal);
+    }
 }

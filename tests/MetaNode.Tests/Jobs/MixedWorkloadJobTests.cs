@@ -1,0 +1,142 @@
+using System.Globalization;
+using MetaNode.Federation;
+using MetaNode.Grains.Federation;
+using MetaNode.Tests.Chain;
+using MetaNode.Tests.Infrastructure;
+using MetaNode.VPods;
+using Xunit.Abstractions;
+
+namespace MetaNode.Tests.Jobs;
+
+/// <summary>
+/// One anvil, one silo, two compute clusters — 2 vPods running the C# reference workload and 2 running the stdlib-only Python
+/// workload (<c>examples/python-workload</c>) on ports the silo assigns — and 3 validator vPods with a registry (threshold 2).
+/// </summary>
+public sealed class MixedWorkloadJobFixture : IAsyncLifetime
+{
+    public const string CSharpCluster = "mx-csharp";
+    public const string PythonCluster = "mx-python";
+    public const string ValidatorCluster = "mx-validators";
+
+    private readonly AnvilFixture _anvil = new();
+    private JobCluster? _cluster;
+
+    internal JobCluster Cluster => _cluster!;
+
+    public IReadOnlyList<string> CSharp { get; private set; } = [];
+
+    public IReadOnlyList<string> Python { get; private set; } = [];
+
+    public string Registry { get; private set; } = string.Empty;
+
+    public static string PythonWorkload => Path.Combine(AppContext.BaseDirectory, "examples", "python-workload", "workload.py");
+
+    public async Task InitializeAsync()
+    {
+        await _anvil.InitializeAsync();
+        _cluster = await JobCluster.StartAsync(_anvil);
+        var csharp = _cluster.DeployClusterAsync(CSharpCluster, 2, VPodType.Compute);
+        var python = _cluster.DeployClusterAsync(PythonCluster, 2, VPodType.Compute, command: ["python3", PythonWorkload], ports: [0]);
+        var validators = _cluster.DeployClusterAsync(ValidatorCluster, 3, VPodType.Validator);
+        CSharp = await csharp;
+        Python = await python;
+        await validators;
+        Registry = await _cluster.DeployRegistryAsync(threshold: 2);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+
+        await _anvil.DisposeAsync();
+    }
+}
+
+/// <summary>A federated job whose compute vPods run C# and Python workloads side by side, end to end on a real silo and anvil.</summary>
+public sealed class MixedWorkloadJobTests(MixedWorkloadJobFixture fixture, ITestOutputHelper output) : IClassFixture<MixedWorkloadJobFixture>
+{
+    private const int Rounds = 3;
+
+    private JobCluster Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task Run_CompletesAndFinalizesEachRoundOnceOnChain_WhenTheComputeClustersRunCSharpAndPythonWorkloads()
+    {
+        // The Python members run python3 on a port the silo assigned (port 0 in the cluster spec), and are healthy on it.
+        foreach (var id in fixture.Python)
+        {
+            var vpod = await Cluster.Grains.GetGrain<IVPodGrain>(id).GetStatusAsync();
+            Assert.Equal(["python3", MixedWorkloadJobFixture.PythonWorkload], vpod.Spec!.Command);
+            var port = Assert.Single(vpod.Spec.Ports);
+            Assert.InRange(port, 1, 65535);
+            Assert.Equal($"http://127.0.0.1:{port}", vpod.Endpoint);
+        }
+
+        var probe = Cluster.Grains.GetGrain<IChainEventProbeGrain>("mixed-probe-" + Guid.NewGuid().ToString("N")[..6]);
+        await probe.SubscribeAsync(fixture.Registry);
+        var job = FederatedJobTests.NewJobId();
+        var everyone = fixture.CSharp.Concat(fixture.Python).Order(StringComparer.Ordinal).ToList();
+
+        var status = await Cluster.RunAsync(job, Spec(), TimeSpan.FromSeconds(90));
+
+        Report(status);
+        Assert.Equal(FederatedJobPhase.Completed, status.Phase);
+        Assert.Equal(Enumerable.Range(1, Rounds), status.Results.Select(r => r.Round));
+        Assert.True(status.FinalAccuracy >= 0.85, $"final accuracy {status.FinalAccuracy} is below 0.85");
+        foreach (var result in status.Results)
+        {
+            Assert.Equal(everyone, result.Participants);
+            Assert.Empty(result.Rejected);
+            var onChain = await Cluster.Chain.GetRoundAsync(job, result.Round);
+            Assert.True(onChain.Finalized && onChain.Verified, $"round {result.Round} is not verified on chain");
+            Assert.Equal(result.ResultHash, onChain.ResultHash);
+            Assert.Equal(result.TxHash, onChain.TransactionHash);
+        }
+
+        // Exactly one RoundFinalized event per round.
+        var events = await Eventually.WaitAsync(() => probe.GetEventsAsync(), e => e.Count(x => x.JobId == job) >= Rounds, $"{Rounds} RoundFinalized events", TimeSpan.FromSeconds(30));
+        Assert.Equal(Enumerable.Range(1, Rounds).Select(r => (long)r), events.Where(e => e.JobId == job).Select(e => e.Round).Order());
+    }
+
+    [Fact]
+    public async Task Start_NamesEveryMissingComputeCluster()
+    {
+        var job = FederatedJobTests.NewJobId();
+        var spec = Spec() with { ComputeCluster = $"{MixedWorkloadJobFixture.CSharpCluster},no-such-a,no-such-b" };
+
+        var error = await Assert.ThrowsAsync<InvalidJobSpecException>(() => Cluster.Grains.GetGrain<IFederatedJobGrain>(job).StartAsync(spec));
+
+        Assert.Contains("cluster 'no-such-a' does not exist", error.Message, StringComparison.Ordinal);
+        Assert.Contains("cluster 'no-such-b' does not exist", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain($"cluster '{MixedWorkloadJobFixture.CSharpCluster}'", error.Message, StringComparison.Ordinal);
+    }
+
+    private static FederatedJobSpec Spec() => new()
+    {
+        ComputeCluster = $"{MixedWorkloadJobFixture.CSharpCluster},{MixedWorkloadJobFixture.PythonCluster}",
+        ValidatorCluster = MixedWorkloadJobFixture.ValidatorCluster,
+        Dataset = BuiltInDatasets.Digits,
+        Partition = PartitionScheme.Iid,
+        Rounds = Rounds,
+        LocalEpochs = 5,
+        BatchSize = 16,
+        LearningRate = 0.1,
+        MinParticipants = 4,
+        RoundDeadline = TimeSpan.FromSeconds(20),
+        Quorum = 2,
+        Seed = 1,
+    };
+
+    private void Report(FederatedJobStatus status)
+    {
+        output.WriteLine($"job {status.JobId}: {status.Phase} {status.Reason}");
+        foreach (var result in status.Results)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"round {result.Round}: accuracy {result.Accuracy:F4}, participants {string.Join(',', result.Participants)}, validators {string.Join(',', result.Validators)}, hash {result.ResultHash[..12]}"));
+        }
+    }
+}
