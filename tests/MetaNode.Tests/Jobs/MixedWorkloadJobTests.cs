@@ -9,8 +9,9 @@ using Xunit.Abstractions;
 namespace MetaNode.Tests.Jobs;
 
 /// <summary>
-/// One anvil, one silo, two compute clusters — 2 vPods running the C# reference workload and 2 running the stdlib-only Python
-/// workload (<c>examples/python-workload</c>) on ports the silo assigns — and 3 validator vPods with a registry (threshold 2).
+/// One anvil and two silos. The mixed silo has two compute clusters — 2 vPods running the C# reference workload and 2 running
+/// the stdlib-only Python workload (<c>examples/python-workload</c>) on ports the silo assigns — and 3 validator vPods with a
+/// registry (threshold 2). The reference silo has the same clusters (so the same vPod ids) all running the C# workload.
 /// </summary>
 public sealed class MixedWorkloadJobFixture : IAsyncLifetime
 {
@@ -20,8 +21,12 @@ public sealed class MixedWorkloadJobFixture : IAsyncLifetime
 
     private readonly AnvilFixture _anvil = new();
     private JobCluster? _cluster;
+    private JobCluster? _reference;
 
     internal JobCluster Cluster => _cluster!;
+
+    /// <summary>The all-C# silo: same cluster names, vPod ids and seeds, the reference workload everywhere.</summary>
+    internal JobCluster Reference => _reference!;
 
     public IReadOnlyList<string> CSharp { get; private set; } = [];
 
@@ -34,14 +39,34 @@ public sealed class MixedWorkloadJobFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await _anvil.InitializeAsync();
-        _cluster = await JobCluster.StartAsync(_anvil);
-        var csharp = _cluster.DeployClusterAsync(CSharpCluster, 2, VPodType.Compute);
-        var python = _cluster.DeployClusterAsync(PythonCluster, 2, VPodType.Compute, command: ["python3", PythonWorkload], ports: [0]);
-        var validators = _cluster.DeployClusterAsync(ValidatorCluster, 3, VPodType.Validator);
-        CSharp = await csharp;
-        Python = await python;
+        var mixed = JobCluster.StartAsync(_anvil);
+        var reference = JobCluster.StartAsync(_anvil);
+        _cluster = await mixed;
+        _reference = await reference;
+        var deployMixed = DeployMixedAsync(_cluster);
+        var deployReference = DeployAllCSharpAsync(_reference);
+        (CSharp, Python, Registry) = await deployMixed;
+        await deployReference;
+    }
+
+    private static async Task<(IReadOnlyList<string> CSharp, IReadOnlyList<string> Python, string Registry)> DeployMixedAsync(JobCluster cluster)
+    {
+        var csharp = cluster.DeployClusterAsync(CSharpCluster, 2, VPodType.Compute);
+        var python = cluster.DeployClusterAsync(PythonCluster, 2, VPodType.Compute, command: ["python3", PythonWorkload], ports: [0]);
+        var validators = cluster.DeployClusterAsync(ValidatorCluster, 3, VPodType.Validator);
+        var csharpMembers = await csharp;
+        var pythonMembers = await python;
         await validators;
-        Registry = await _cluster.DeployRegistryAsync(threshold: 2);
+        return (csharpMembers, pythonMembers, await cluster.DeployRegistryAsync(threshold: 2));
+    }
+
+    private static async Task DeployAllCSharpAsync(JobCluster cluster)
+    {
+        await Task.WhenAll(
+            cluster.DeployClusterAsync(CSharpCluster, 2, VPodType.Compute),
+            cluster.DeployClusterAsync(PythonCluster, 2, VPodType.Compute),
+            cluster.DeployClusterAsync(ValidatorCluster, 3, VPodType.Validator));
+        await cluster.DeployRegistryAsync(threshold: 2);
     }
 
     public async Task DisposeAsync()
@@ -49,6 +74,11 @@ public sealed class MixedWorkloadJobFixture : IAsyncLifetime
         if (_cluster is not null)
         {
             await _cluster.DisposeAsync();
+        }
+
+        if (_reference is not null)
+        {
+            await _reference.DisposeAsync();
         }
 
         await _anvil.DisposeAsync();
@@ -63,7 +93,7 @@ public sealed class MixedWorkloadJobTests(MixedWorkloadJobFixture fixture, ITest
     private JobCluster Cluster => fixture.Cluster;
 
     [Fact]
-    public async Task Run_CompletesAndFinalizesEachRoundOnceOnChain_WhenTheComputeClustersRunCSharpAndPythonWorkloads()
+    public async Task Run_CompletesFinalizesEachRoundOnceOnChainAndMatchesAnAllCSharpRun_WhenTheComputeClustersRunCSharpAndPythonWorkloads()
     {
         // The Python members run python3 on a port the silo assigned (port 0 in the cluster spec), and are healthy on it.
         foreach (var id in fixture.Python)
@@ -95,6 +125,14 @@ public sealed class MixedWorkloadJobTests(MixedWorkloadJobFixture fixture, ITest
             Assert.Equal(result.ResultHash, onChain.ResultHash);
             Assert.Equal(result.TxHash, onChain.TransactionHash);
         }
+
+        // The Python workload answers byte-identically, so the same job over the same vPod ids, all running C#, ends in the same models.
+        var reference = await fixture.Reference.RunAsync(FederatedJobTests.NewJobId(), Spec(), TimeSpan.FromSeconds(90));
+        Report(reference);
+        Assert.Equal(FederatedJobPhase.Completed, reference.Phase);
+        Assert.Equal(everyone, reference.Results[^1].Participants);
+        Assert.Equal(reference.Results.Select(r => r.ResultHash), status.Results.Select(r => r.ResultHash));
+        Assert.Equal(reference.FinalAccuracy, status.FinalAccuracy);
 
         // Exactly one RoundFinalized event per round.
         var events = await Eventually.WaitAsync(() => probe.GetEventsAsync(), e => e.Count(x => x.JobId == job) >= Rounds, $"{Rounds} RoundFinalized events", TimeSpan.FromSeconds(30));
