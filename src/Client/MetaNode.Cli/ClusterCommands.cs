@@ -48,41 +48,20 @@ internal static class ClusterCommands
         var quotaCpu = new Option<string?>("--quota-cpu") { Description = "Cluster quota: total cpu of all members." };
         var quotaMemory = new Option<string?>("--quota-memory") { Description = "Cluster quota: total memory of all members." };
         var maxMembers = new Option<int?>("--max-members") { Description = "Cluster quota: most members." };
+        var workload = new WorkloadOptions(type, cpu, memory, image, command, env, port, restart, method);
         var deploy = new Command("deploy", "Deploy a cluster of vPods (deploy_vpod_cluster); deploying the same spec again changes nothing.")
         {
-            name, count, type, cpu, memory, image, command, env, port, restart, method, replicas, ha, storage, networkPolicy, ingress, egress,
+            name, count, replicas, ha, storage, networkPolicy, ingress, egress,
             algorithm, threshold, encryption, quotaCpu, quotaMemory, maxMembers,
         };
+        foreach (var option in workload.All)
+        {
+            deploy.Options.Add(option);
+        }
         deploy.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
         {
             var clusterName = GetName(parseResult, name);
-            var builder = new VPodSpecBuilder(clusterName)
-                .WithType(parseResult.GetValue(type))
-                .WithCpu(parseResult.GetValue(cpu))
-                .WithMemory(parseResult.GetValue(memory))
-                .WithRestartPolicy(parseResult.GetValue(restart))
-                .WithDeploymentMethod(parseResult.GetValue(method));
-            if (parseResult.GetValue(image) is { } imageValue)
-            {
-                builder.WithImage(imageValue);
-            }
-
-            if (parseResult.GetValue(command) is { } commandValue)
-            {
-                builder.WithCommand(commandValue);
-            }
-
-            foreach (var value in parseResult.GetValue(env) ?? [])
-            {
-                builder.AddEnv(value);
-            }
-
-            foreach (var value in parseResult.GetValue(port) ?? [])
-            {
-                builder.AddPort(value);
-            }
-
-            var member = builder.Build();
+            var member = workload.ApplyTo(new VPodSpecBuilder(clusterName), parseResult).Build();
             var spec = new ClusterSpec
             {
                 Name = clusterName,

@@ -56,40 +56,18 @@ internal static class VPodCommands
         var networkPolicy = Repeatable(VPodSpecBuilder.Flags.NetworkPolicy, "rule", "Network policy rule: deny-all, ingress:KEY=VALUE or egress:CIDR|HOST:PORT; repeatable (kubernetes).");
         var cluster = new Option<string?>(VPodSpecBuilder.Flags.Cluster) { Description = "The vPod cluster this vPod belongs to.", HelpName = "name" };
 
+        var workload = new WorkloadOptions(type, cpu, memory, image, command, env, port, restart, method);
         var create = new Command("create", "Create a vPod and start its workload.")
         {
-            name, type, cpu, memory, image, command, env, port, volume, label, restart, method,
-            pullSecret, replicas, highAvailability, storage, storageMount, networkPolicy, cluster,
+            name, volume, label, pullSecret, replicas, highAvailability, storage, storageMount, networkPolicy, cluster,
         };
+        foreach (var option in workload.All)
+        {
+            create.Options.Add(option);
+        }
         create.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
         {
-            var builder = new VPodSpecBuilder()
-                .WithName(parseResult.GetValue(name))
-                .WithType(parseResult.GetValue(type))
-                .WithCpu(parseResult.GetValue(cpu))
-                .WithMemory(parseResult.GetValue(memory))
-                .WithRestartPolicy(parseResult.GetValue(restart))
-                .WithDeploymentMethod(parseResult.GetValue(method));
-            if (parseResult.GetValue(image) is { } imageValue)
-            {
-                builder.WithImage(imageValue);
-            }
-
-            if (parseResult.GetValue(command) is { } commandValue)
-            {
-                builder.WithCommand(commandValue);
-            }
-
-            foreach (var value in parseResult.GetValue(env) ?? [])
-            {
-                builder.AddEnv(value);
-            }
-
-            foreach (var value in parseResult.GetValue(port) ?? [])
-            {
-                builder.AddPort(value);
-            }
-
+            var builder = workload.ApplyTo(new VPodSpecBuilder().WithName(parseResult.GetValue(name)), parseResult);
             foreach (var value in parseResult.GetValue(volume) ?? [])
             {
                 builder.AddVolume(value);

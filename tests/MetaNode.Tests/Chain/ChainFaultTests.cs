@@ -15,7 +15,8 @@ public sealed class ChainFaultTests
         Directory.CreateDirectory(directory);
 
         // One block a second, so the transaction waits in anvil's pool when anvil is killed.
-        await using var node = new AnvilNode(Path.Combine(directory, "anvil-state.json"), stateIntervalSeconds: 1, "--block-time", "1");
+        var stateFile = Path.Combine(directory, "anvil-state.json");
+        await using var node = new AnvilNode(stateFile, stateIntervalSeconds: 1, "--block-time", "1");
         await node.StartAsync();
         var operatorKey = EthECKey.GenerateKey();
         await AnvilNode.RpcAsync(node.RpcUrl, "anvil_setBalance", operatorKey.GetPublicAddress(), "0x3635C9ADC5DEA00000");
@@ -28,7 +29,11 @@ public sealed class ChainFaultTests
         var registry = (await chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Threshold = 2 })).Registry!;
         var first = RegistryHarness.Round("job-fault", 1);
         Assert.Equal(FinalizationOutcome.Finalized, (await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = first })).Outcome);
-        await Task.Delay(TimeSpan.FromSeconds(2.5)); // at least one state dump after round 1
+
+        // Two state dumps begun after round 1 was confirmed: the second surely holds it.
+        var confirmedAt = DateTime.UtcNow;
+        var firstDump = await Eventually.WaitAsync(() => Task.FromResult(File.GetLastWriteTimeUtc(stateFile)), t => t > confirmedAt, "a state dump after round 1");
+        await Eventually.WaitAsync(() => Task.FromResult(File.GetLastWriteTimeUtc(stateFile)), t => t > firstDump, "a second state dump after round 1");
 
         var second = RegistryHarness.Round("job-fault", 2);
         var submission = chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = second });
@@ -38,7 +43,6 @@ public sealed class ChainFaultTests
             "the finalization transaction to reach anvil's pool");
 
         await node.KillAsync();
-        await Task.Delay(TimeSpan.FromSeconds(1));
         await node.StartAsync();
 
         var result = await submission.WaitAsync(TimeSpan.FromSeconds(90));
