@@ -20,6 +20,13 @@ if (args is ["federated", ..])
     return 0;
 }
 
+// `signatures [N] [ROUNDS]`: secp256k1 sign and recover, Nethereum against the project's path (see SignatureBench).
+if (args is ["signatures", ..])
+{
+    MetaNode.Bench.SignatureBench.Run(args[1..]);
+    return 0;
+}
+
 // `docker [ROUNDS] [CONCURRENT]`: the docker runtime's benchmark (see DockerBench).
 if (args is ["docker", ..])
 {

@@ -68,25 +68,20 @@ public static class RegistryTypedData
     public static string Sign(EthECKey key, byte[] digest)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var signature = key.SignAndCalculateV(digest);
-        var bytes = new byte[65];
-        Pad32(signature.R).CopyTo(bytes, 0);
-        Pad32(signature.S).CopyTo(bytes, 32);
-        bytes[64] = signature.V[0];
-        return bytes.ToHex(prefix: true);
+        return EthereumSignatures.Sign(EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes()), digest).ToHex(prefix: true);
     }
 
     /// <summary>The address that signed <paramref name="digest"/>, lower case.</summary>
     public static string Recover(byte[] digest, string signature)
     {
         var bytes = signature.HexToByteArray();
-        if (bytes.Length != 65)
+        if (bytes.Length != EthereumSignatures.SignatureLength)
         {
             throw new InvalidChainRequestException($"a signature must be 65 bytes, got {bytes.Length}.");
         }
 
-        var ecdsa = EthECDSASignatureFactory.FromComponents(bytes[..32], bytes[32..64], bytes[64]);
-        return EthECKey.RecoverFromSignature(ecdsa, digest).GetPublicAddress().ToLowerInvariant();
+        return EthereumSignatures.RecoverAddress(digest, bytes)
+            ?? throw new InvalidChainRequestException("the signature recovers no public key.");
     }
 
     /// <summary>Signatures ordered by strictly increasing signer address, packed as the contract takes them.</summary>
@@ -111,18 +106,6 @@ public static class RegistryTypedData
         var word = new byte[32];
         HexValues.NormalizeAddress(address).HexToByteArray().CopyTo(word, 12);
         return word;
-    }
-
-    private static byte[] Pad32(byte[] value)
-    {
-        if (value.Length == 32)
-        {
-            return value;
-        }
-
-        var padded = new byte[32];
-        value.AsSpan(Math.Max(0, value.Length - 32)).CopyTo(padded.AsSpan(Math.Max(0, 32 - value.Length)));
-        return padded;
     }
 
     private static byte[] Concat(params byte[][] parts)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using MetaNode.Chain;
 using MetaNode.Clusters;
@@ -39,6 +40,13 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     private DateTimeOffset? _dispatchedAt;
     private DateTimeOffset? _failingSince;
     private DateTimeOffset _retryAt;
+
+    // Updates received since the last write: they are written while the round waits and when it closes, not one write per update.
+    private bool _updatesUnsaved;
+
+    // The agreed votes, written while the chain finalizes them: a job that dies first aggregates again (the same votes) and the
+    // account grain reports the round as already finalized, so nothing is sent twice.
+    private bool _votesUnsaved;
 
     public FederatedJobGrain(
         [PersistentState("job", MetaNodeNames.ChainStorage)] IPersistentState<FederatedJobState> state,
@@ -117,7 +125,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         return Status();
     }
 
-    public async Task SubmitUpdateAsync(FederatedUpdateEvent update, CancellationToken cancellationToken = default)
+    public Task SubmitUpdateAsync(FederatedUpdateEvent update, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(update);
         var receipt = update.Update.Receipt;
@@ -126,19 +134,19 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             || !State.ComputeVPods.Contains(receipt.VPodId, StringComparer.Ordinal))
         {
             LogUpdateIgnored(_logger, JobId, update.EventId, State.Phase, State.Round);
-            return;
+            return Task.CompletedTask;
         }
 
-        if (!State.Updates.TryAdd(receipt.VPodId, update))
+        if (State.Updates.TryAdd(receipt.VPodId, update))
         {
-            return;
+            _updatesUnsaved = true;
+            if (State.Updates.Count >= State.ComputeVPods.Count)
+            {
+                _pump?.Change(TimeSpan.Zero, _options.PumpInterval);
+            }
         }
 
-        await _state.WriteStateAsync(cancellationToken);
-        if (State.Updates.Count >= State.ComputeVPods.Count)
-        {
-            _pump?.Change(TimeSpan.Zero, _options.PumpInterval);
-        }
+        return Task.CompletedTask;
     }
 
     public Task<IReadOnlyList<ModelUpdate>> GetUpdatesAsync(int round, IReadOnlyList<string> vpodIds, CancellationToken cancellationToken = default)
@@ -151,7 +159,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     }
 
     public Task<byte[]?> GetModelAsync(int round, CancellationToken cancellationToken = default) =>
-        Task.FromResult(State.Models.GetValueOrDefault(round));
+        State.Results.FirstOrDefault(r => r.Round == round) is { ModelRef: { } reference }
+            ? GrainFactory.GetGrain<IFederatedModelGrain>(reference).GetAsync(cancellationToken)
+            : Task.FromResult<byte[]?>(null);
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -235,17 +245,14 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     private async Task<bool> DispatchAsync(CancellationToken cancellationToken)
     {
+        // Training calls are one-way, so the write below overlaps the vPods' training. A job that dies before the write resumes
+        // in Dispatching and sends the work again; training is deterministic for the round and vPod, and an update counts once.
         var now = _time.GetUtcNow();
-        if (State.RoundStartedAt is null)
-        {
-            State.RoundStartedAt = now;
-            State.Deadline = now + Spec.RoundDeadline;
-            await SaveAsync(cancellationToken);
-        }
-
+        State.RoundStartedAt ??= now;
+        State.Deadline ??= now + Spec.RoundDeadline;
         await SendTrainingAsync();
         _dispatchedAt = _time.GetUtcNow();
-        State.DispatchMs = (_time.GetUtcNow() - State.RoundStartedAt.Value).TotalMilliseconds;
+        State.DispatchMs = (_dispatchedAt.Value - State.RoundStartedAt.Value).TotalMilliseconds;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Dispatched);
         await SaveAsync(cancellationToken);
         return true;
@@ -283,6 +290,12 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         switch (decision.Action)
         {
             case RoundCloseAction.Wait:
+                if (_updatesUnsaved)
+                {
+                    // A long round keeps what arrived so far: a silo lost now costs only the updates of the last pump interval.
+                    await SaveAsync(cancellationToken);
+                }
+
                 return false;
             case RoundCloseAction.Fail:
                 await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: {decision.Reason}", cancellationToken);
@@ -322,7 +335,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         State.Disagreeing = State.ValidatorVPods.Except(tally.Agreeing.Select(v => v.ValidatorVPodId), StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         State.AggregationMs = watch.Elapsed.TotalMilliseconds;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.QuorumReached);
-        await SaveAsync(cancellationToken);
+        _votesUnsaved = true;
         foreach (var id in State.Disagreeing)
         {
             LogDisagreed(_logger, JobId, State.Round, id, tally.Agreed!.ResultHash);
@@ -368,11 +381,23 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             return false;
         }
 
+        if (!string.Equals(FederationHashing.ToHex(SHA256.HashData(agreed.Model)), agreed.ModelRef, StringComparison.OrdinalIgnoreCase))
+        {
+            await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: the agreed model does not hash to the agreed model reference {agreed.ModelRef}", cancellationToken);
+            return false;
+        }
+
         var registry = await RegistryAsync(cancellationToken);
         var submitter = _accounts.OperatorAddress ?? throw new ChainUnavailableException("this silo has no operator account to submit transactions: set MetaNode:Chain:AccountPrivateKey (a secret) or MetaNode:Chain:KeystoreDirectory.");
         var watch = Stopwatch.StartNew();
         var signatures = State.Votes.Select(v => new ValidatorSignature(v.Signer, v.Signature, v.ValidatorVPodId)).ToList();
-        var outcome = await GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, ToChain(agreed), signatures, cancellationToken);
+
+        // The votes are written, the model stored under its reference and the result finalized on chain at the same time.
+        var saving = _votesUnsaved ? SaveAsync(cancellationToken) : Task.CompletedTask;
+        var storing = GrainFactory.GetGrain<IFederatedModelGrain>(agreed.ModelRef).PutAsync(agreed.Model, cancellationToken);
+        var finalizing = GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, ToChain(agreed), signatures, cancellationToken);
+        await Task.WhenAll(saving, storing, finalizing);
+        var outcome = await finalizing;
         if (!outcome.Record.Finalized || outcome.Record.Matches == false)
         {
             await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: the chain holds another result for this round (transaction {outcome.Record.TransactionHash})", cancellationToken);
@@ -412,7 +437,6 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             TotalMs = (now - started).TotalMilliseconds,
             GasUsed = outcome.GasUsed ?? 0,
         });
-        State.Models[round] = agreed.Model;
         State.GlobalModel = agreed.Model;
         var last = round >= Spec.Rounds;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Confirmed, last);
@@ -431,7 +455,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         State.RoundStartedAt = null;
         State.Deadline = null;
         State.ClosedAt = null;
-        await SaveAsync(cancellationToken);
+
+        // Not written here: the next round's dispatch writes it. A job that dies in between finalizes again, and the chain
+        // answers that the round is already finalized with this result.
         return true;
     }
 
@@ -456,6 +482,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     private async Task SaveAsync(CancellationToken cancellationToken)
     {
         State.UpdatedAt = _time.GetUtcNow();
+        _updatesUnsaved = false;
+        _votesUnsaved = false;
         await _state.WriteStateAsync(cancellationToken);
         await PublishSummaryAsync(cancellationToken);
     }

@@ -17,6 +17,12 @@ public sealed class FederatedJobRegistryGrain(
     public async Task UpsertAsync(FederatedJobSummary summary, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(summary);
+        if (state.State.Jobs.TryGetValue(summary.JobId, out var known) && (known.UpdatedAt > summary.UpdatedAt || known == summary))
+        {
+            // One-way calls may arrive out of order: an older summary never replaces a newer one.
+            return;
+        }
+
         state.State.Jobs[summary.JobId] = summary;
         await state.WriteStateAsync(cancellationToken);
     }

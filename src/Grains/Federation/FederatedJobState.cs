@@ -28,8 +28,7 @@ public sealed class FederatedJobState
     [Id(15)] public string? Reason { get; set; }
     [Id(16)] public DateTimeOffset CreatedAt { get; set; }
     [Id(17)] public DateTimeOffset UpdatedAt { get; set; }
-    /// <summary>Each confirmed round's model, canonical encoding.</summary>
-    [Id(18)] public Dictionary<int, byte[]> Models { get; set; } = [];
+    // Id 18 held every round's model; models now live in the model store (IFederatedModelGrain) under their reference.
     [Id(19)] public double DispatchMs { get; set; }
     [Id(20)] public DateTimeOffset? ClosedAt { get; set; }
     [Id(21)] public double AggregationMs { get; set; }

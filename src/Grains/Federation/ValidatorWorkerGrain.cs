@@ -3,7 +3,7 @@ using MetaNode.Federation;
 using MetaNode.Grains.Hosting;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
-using Nethereum.Signer;
+using MetaNode.Grains.Chain;
 using Orleans.Streams;
 using ChainRoundResult = MetaNode.Chain.RoundResult;
 
@@ -178,15 +178,20 @@ public sealed partial class ValidatorWorkerGrain(
             return false;
         }
 
+        byte[] digest;
         try
         {
-            var signer = new EthereumMessageSigner().EcRecover(ReceiptHashing.Hash(receipt), signature);
-            return string.Equals(signer, address, StringComparison.OrdinalIgnoreCase);
+            digest = EthereumSignatures.PersonalMessageDigest(ReceiptHashing.Hash(receipt));
         }
-        catch (Exception exception) when (exception is FormatException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception exception) when (exception is FormatException or ArgumentException)
         {
+            // A receipt that cannot be hashed (a malformed update hash, a negative count) is signed by no one.
             return false;
         }
+
+        var bytes = EthereumSignatures.ParseSignature(signature);
+        var signer = bytes is null ? null : EthereumSignatures.RecoverAddress(digest, bytes);
+        return signer is not null && string.Equals(signer, address, StringComparison.OrdinalIgnoreCase);
     }
 
     private IAsyncStream<FederatedUpdateEvent> Stream(string jobId) =>

@@ -241,7 +241,10 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     {
         ArgumentNullException.ThrowIfNull(message);
         var key = SigningKey(validatorOnly: false);
-        return Task.FromResult(new ValidatorSignature(State.Key!.Address, new Nethereum.Signer.EthereumMessageSigner().Sign(message, key), Id));
+        return Task.FromResult(new ValidatorSignature(
+            State.Key!.Address,
+            "0x" + Convert.ToHexStringLower(EthereumSignatures.Sign(EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes()), EthereumSignatures.PersonalMessageDigest(message))),
+            Id));
     }
 
     private Nethereum.Signer.EthECKey SigningKey(bool validatorOnly)

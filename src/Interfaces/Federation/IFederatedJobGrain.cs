@@ -16,7 +16,11 @@ public interface IFederatedJobGrain : IGrainWithStringKey
     [Alias("Cancel")]
     Task<FederatedJobStatus> CancelAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>A compute vPod's update for a round (persisted; a repeated one counts once). The stream carries the same update to validators.</summary>
+    /// <summary>
+    /// A compute vPod's update for a round (a repeated one counts once). The stream carries the same update to validators. The job
+    /// persists the round's updates when it closes the round (and while it waits, between its steps); an update lost with a silo
+    /// before that is trained again, which gives the same bytes.
+    /// </summary>
     [Alias("SubmitUpdate")]
     Task SubmitUpdateAsync(FederatedUpdateEvent update, CancellationToken cancellationToken = default);
 
@@ -24,7 +28,7 @@ public interface IFederatedJobGrain : IGrainWithStringKey
     [Alias("GetUpdates"), AlwaysInterleave]
     Task<IReadOnlyList<ModelUpdate>> GetUpdatesAsync(int round, IReadOnlyList<string> vpodIds, CancellationToken cancellationToken = default);
 
-    /// <summary>The aggregated model a round finalized, as canonical bytes (null before the round is confirmed).</summary>
+    /// <summary>The aggregated model a round finalized, as canonical bytes (null before the round is confirmed); read from the model store by the round's model reference.</summary>
     [Alias("GetModel"), AlwaysInterleave]
     Task<byte[]?> GetModelAsync(int round, CancellationToken cancellationToken = default);
 }
@@ -59,11 +63,28 @@ public interface IValidatorWorkerGrain : IGrainWithStringKey
 [Alias("MetaNode.Federation.IFederatedJobRegistryGrain")]
 public interface IFederatedJobRegistryGrain : IGrainWithStringKey
 {
-    [Alias("Upsert")]
+    /// <summary>Records a job's summary. One-way: a job never waits for its listing; a summary older than the recorded one is ignored.</summary>
+    [Alias("Upsert"), OneWay]
     Task UpsertAsync(FederatedJobSummary summary, CancellationToken cancellationToken = default);
 
     [Alias("List"), ReadOnly]
     Task<IReadOnlyList<FederatedJobSummary>> ListAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// A finalized model, content-addressed (key: its model reference, <c>0x</c> + the SHA-256 of its canonical bytes, as signed on
+/// chain). Written once; a job's state keeps only the current global model, each round's model lives here.
+/// </summary>
+[Alias("MetaNode.Federation.IFederatedModelGrain")]
+public interface IFederatedModelGrain : IGrainWithStringKey
+{
+    /// <summary>Stores the bytes; refused unless they hash to the key. Storing the same bytes again changes nothing.</summary>
+    [Alias("Put")]
+    Task PutAsync(byte[] model, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored bytes, or null.</summary>
+    [Alias("Get"), ReadOnly]
+    Task<byte[]?> GetAsync(CancellationToken cancellationToken = default);
 }
 
 public static class FederatedJobRegistryKeys

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
 using MetaNode.Chain;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
@@ -42,11 +43,28 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
             // The model the round finalized is kept and hashes to the result on chain.
             var model = await Cluster.Grains.GetGrain<IFederatedJobGrain>(job).GetModelAsync(result.Round);
             Assert.Equal(result.ResultHash, FederationHashing.ToHex(FederationHashing.Keccak256(model)));
+            Assert.Equal(result.ModelRef, FederationHashing.ToHex(SHA256.HashData(model!)));
         }
 
         // Exactly one RoundFinalized event per round.
         var events = await Eventually(() => probe.GetEventsAsync(), e => e.Count(x => x.JobId == job) >= 10, "ten RoundFinalized events");
         Assert.Equal(Enumerable.Range(1, 10).Select(r => (long)r), events.Where(e => e.JobId == job).Select(e => e.Round).Order());
+    }
+
+    [Fact]
+    public async Task ModelStore_RefusesBytesThatDoNotHashToTheReference_AndStoresTheRightOnesOnce()
+    {
+        var bytes = ModelEncoding.Encode(FederatedModel.Zero(3, 4));
+        var reference = FederationHashing.ToHex(SHA256.HashData(bytes));
+        var store = Cluster.Grains.GetGrain<IFederatedModelGrain>(reference);
+
+        var error = await Assert.ThrowsAsync<InvalidJobOperationException>(() => store.PutAsync(ModelEncoding.Encode(FederatedModel.Zero(3, 5))));
+        Assert.Contains(reference, error.Message, StringComparison.Ordinal);
+        Assert.Null(await store.GetAsync());
+
+        await store.PutAsync(bytes);
+        await store.PutAsync(bytes);
+        Assert.Equal(bytes, await store.GetAsync());
     }
 
     [Fact]

@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Text;
+using NBitcoin.Secp256k1;
+using Nethereum.Util;
+
+namespace MetaNode.Grains.Chain;
+
+/// <summary>
+/// secp256k1 signatures as Ethereum writes them: 65 bytes <c>r ‖ s ‖ v</c> with <c>v = 27 + recovery id</c>, low s, the nonce
+/// from RFC 6979 (so the same key and digest always give the same bytes, equal to Nethereum's). Signing and recovery run on
+/// NBitcoin.Secp256k1 (a port of libsecp256k1 with precomputed tables): validators check every receipt of every round and the
+/// job checks every vote, so this is on each round's critical path.
+/// </summary>
+public static class EthereumSignatures
+{
+    public const int SignatureLength = 65;
+    public const int PrivateKeyLength = 32;
+    public const int DigestLength = 32;
+
+    /// <summary>Signs a 32-byte digest with a 32-byte private key.</summary>
+    public static byte[] Sign(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> digest)
+    {
+        if (digest.Length != DigestLength)
+        {
+            throw new ArgumentException($"A digest is {DigestLength} bytes; got {digest.Length}.", nameof(digest));
+        }
+
+        if (privateKey.Length != PrivateKeyLength || !ECPrivKey.TryCreate(privateKey, out var key) || key is null)
+        {
+            throw new ArgumentException("A private key is 32 bytes, a non-zero scalar below the curve order.", nameof(privateKey));
+        }
+
+        using (key)
+        {
+            if (!key.TrySignRecoverable(digest, out var signature) || signature is null)
+            {
+                throw new InvalidOperationException("secp256k1 signing failed.");
+            }
+
+            var bytes = new byte[SignatureLength];
+            signature.WriteToSpanCompact(bytes.AsSpan(0, 64), out var recoveryId);
+            bytes[64] = (byte)(27 + recoveryId);
+            return bytes;
+        }
+    }
+
+    /// <summary>The lower-case <c>0x</c> address whose key made <paramref name="signature"/> over <paramref name="digest"/>, or null when the signature is malformed or recovers no key.</summary>
+    public static string? RecoverAddress(ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature)
+    {
+        if (digest.Length != DigestLength || signature.Length != SignatureLength)
+        {
+            return null;
+        }
+
+        var v = signature[64];
+        var recoveryId = v >= 27 ? v - 27 : v;
+        if (recoveryId is < 0 or > 3
+            || !SecpRecoverableECDSASignature.TryCreateFromCompact(signature[..64], recoveryId, out var recoverable) || recoverable is null
+            || !ECPubKey.TryRecover(Context.Instance, recoverable, digest, out var publicKey) || publicKey is null)
+        {
+            return null;
+        }
+
+        Span<byte> uncompressed = stackalloc byte[65];
+        publicKey.WriteToSpan(compressed: false, uncompressed, out _);
+        var hash = Sha3Keccack.Current.CalculateHash(uncompressed[1..].ToArray());
+        return "0x" + Convert.ToHexStringLower(hash.AsSpan(12));
+    }
+
+    /// <summary>Parses <c>0x</c> + 130 hex digits; null when the text is not a 65-byte signature.</summary>
+    public static byte[]? ParseSignature(string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        var hex = text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? text.AsSpan(2) : text.AsSpan();
+        if (hex.Length != 2 * SignatureLength)
+        {
+            return null;
+        }
+
+        var bytes = new byte[SignatureLength];
+        return Convert.FromHexString(hex, bytes, out _, out var written) == System.Buffers.OperationStatus.Done && written == SignatureLength ? bytes : null;
+    }
+
+    /// <summary>EIP-191 version 0x45 ("personal_sign"): <c>keccak256("\x19Ethereum Signed Message:\n" ‖ len(message) ‖ message)</c>.</summary>
+    public static byte[] PersonalMessageDigest(ReadOnlySpan<byte> message)
+    {
+        var prefix = Encoding.ASCII.GetBytes("\u0019Ethereum Signed Message:\n" + message.Length.ToString(CultureInfo.InvariantCulture));
+        var data = new byte[prefix.Length + message.Length];
+        prefix.CopyTo(data, 0);
+        message.CopyTo(data.AsSpan(prefix.Length));
+        return Sha3Keccack.Current.CalculateHash(data);
+    }
+
+    /// <summary>A private key as exactly 32 big-endian bytes (a key's integer form may be shorter).</summary>
+    public static byte[] PrivateKeyBytes(byte[] key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (key.Length == PrivateKeyLength)
+        {
+            return key;
+        }
+
+        var trimmed = key.AsSpan().TrimStart((byte)0);
+        if (trimmed.Length > PrivateKeyLength)
+        {
+            throw new ArgumentException("A private key is at most 32 bytes.", nameof(key));
+        }
+
+        var padded = new byte[PrivateKeyLength];
+        trimmed.CopyTo(padded.AsSpan(PrivateKeyLength - trimmed.Length));
+        return padded;
+    }
+}

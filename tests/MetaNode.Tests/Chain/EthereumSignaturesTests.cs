@@ -1,0 +1,102 @@
+using System.Security.Cryptography;
+using MetaNode.Grains.Chain;
+using Nethereum.Hex.HexConvertors.Extensions;
+using Nethereum.Signer;
+
+namespace MetaNode.Tests.Chain;
+
+/// <summary>The fast secp256k1 path gives Nethereum's bytes and recovers what Nethereum recovers.</summary>
+public sealed class EthereumSignaturesTests
+{
+    [Fact]
+    public void Signatures_equal_nethereums_byte_for_byte_and_recover_the_signer()
+    {
+        // 300 keys and digests: about one in 128 has an r or s with a leading zero byte, which must stay 32 bytes wide.
+        for (var i = 0; i < 300; i++)
+        {
+            var key = EthECKey.GenerateKey();
+            var digest = RandomNumberGenerator.GetBytes(32);
+            var ours = EthereumSignatures.Sign(EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes()), digest);
+            var theirs = key.SignAndCalculateV(digest);
+            Assert.Equal(theirs.R.PadLeft32(), ours[..32]);
+            Assert.Equal(theirs.S.PadLeft32(), ours[32..64]);
+            Assert.Equal(theirs.V[0], ours[64]);
+            Assert.Equal(key.GetPublicAddress().ToLowerInvariant(), EthereumSignatures.RecoverAddress(digest, ours));
+        }
+    }
+
+    [Fact]
+    public void Personal_messages_match_nethereums_eip191_signer()
+    {
+        var signer = new EthereumMessageSigner();
+        for (var i = 0; i < 50; i++)
+        {
+            var key = EthECKey.GenerateKey();
+            var message = RandomNumberGenerator.GetBytes(32);
+            var expected = signer.Sign(message, key);
+            var ours = "0x" + Convert.ToHexStringLower(EthereumSignatures.Sign(EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes()), EthereumSignatures.PersonalMessageDigest(message)));
+            Assert.Equal(expected.EnsureHexPrefix().ToLowerInvariant(), ours);
+            Assert.Equal(signer.EcRecover(message, ours).ToLowerInvariant(), EthereumSignatures.RecoverAddress(EthereumSignatures.PersonalMessageDigest(message), EthereumSignatures.ParseSignature(ours)!));
+        }
+    }
+
+    [Fact]
+    public void A_changed_digest_or_signature_recovers_another_address_or_none()
+    {
+        var key = EthECKey.GenerateKey();
+        var digest = RandomNumberGenerator.GetBytes(32);
+        var signature = EthereumSignatures.Sign(EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes()), digest);
+        var address = key.GetPublicAddress().ToLowerInvariant();
+
+        var otherDigest = (byte[])digest.Clone();
+        otherDigest[0] ^= 1;
+        Assert.NotEqual(address, EthereumSignatures.RecoverAddress(otherDigest, signature));
+
+        var flippedV = (byte[])signature.Clone();
+        flippedV[64] = (byte)(flippedV[64] == 27 ? 28 : 27);
+        Assert.NotEqual(address, EthereumSignatures.RecoverAddress(digest, flippedV));
+
+        var zeroR = (byte[])signature.Clone();
+        Array.Clear(zeroR, 0, 32);
+        Assert.Null(EthereumSignatures.RecoverAddress(digest, zeroR));
+
+        var badV = (byte[])signature.Clone();
+        badV[64] = 31;
+        Assert.Null(EthereumSignatures.RecoverAddress(digest, badV));
+        Assert.Null(EthereumSignatures.RecoverAddress(digest, signature[..64]));
+        Assert.Null(EthereumSignatures.RecoverAddress(digest[..31], signature));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("0x1234")]
+    [InlineData("0xzz")]
+    public void Malformed_signature_text_parses_to_null(string? text) => Assert.Null(EthereumSignatures.ParseSignature(text));
+
+    [Fact]
+    public void Private_keys_are_padded_to_32_bytes_and_bad_keys_are_refused()
+    {
+        var shortKey = new byte[31];
+        shortKey[30] = 7;
+        var padded = EthereumSignatures.PrivateKeyBytes(shortKey);
+        Assert.Equal(32, padded.Length);
+        Assert.Equal(7, padded[31]);
+        Assert.Equal(0, padded[0]);
+
+        var digest = new byte[32];
+        Assert.Throws<ArgumentException>(() => EthereumSignatures.Sign(new byte[32], digest));
+        Assert.Throws<ArgumentException>(() => EthereumSignatures.Sign(Enumerable.Repeat((byte)0xff, 32).ToArray(), digest));
+        Assert.Throws<ArgumentException>(() => EthereumSignatures.Sign(padded, new byte[31]));
+    }
+}
+
+internal static class SignatureBytes
+{
+    public static byte[] PadLeft32(this byte[] value)
+    {
+        var padded = new byte[32];
+        value.AsSpan(Math.Max(0, value.Length - 32)).CopyTo(padded.AsSpan(Math.Max(0, 32 - value.Length)));
+        return padded;
+    }
+}
