@@ -212,15 +212,12 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
 
     private async Task<PendingTransaction> PrepareAsync(string operation, string? to, string data, string what, EthECKey key, long chainId, CancellationToken cancellationToken)
     {
-        BigInteger estimate;
-        try
-        {
-            estimate = (await _connector.CallAsync("eth_estimateGas", w => w.Eth.Transactions.EstimateGas.SendRequestAsync(new CallInput { From = Address, To = to, Data = data, Value = new HexBigInteger(0) }), cancellationToken)).Value;
-        }
-        catch (Exception exception) when (RegistryClient.IsRevert(exception))
-        {
-            throw new ChainRevertException(what, RegistryClient.DescribeRevert(exception));
-        }
+        // The estimate, the fees and the node's nonce are read at once (one round trip, not four); a revert is reported first.
+        var estimating = EstimateGasAsync(to, data, what, cancellationToken);
+        var pricing = FeesAsync(cancellationToken);
+        var counting = _connector.CallAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(Address, BlockParameter.CreatePending()), cancellationToken);
+        await Task.WhenAll(estimating, pricing, counting);
+        var estimate = await estimating;
 
         if (estimate > Options.MaxGasPerTransaction)
         {
@@ -228,8 +225,8 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         }
 
         var gasLimit = (long)BigInteger.Min(estimate * Options.GasEstimatePercent / 100, Options.MaxGasPerTransaction);
-        var (maxFee, priority) = await FeesAsync(cancellationToken);
-        var nodeNonce = (long)(await _connector.CallAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(Address, BlockParameter.CreatePending()), cancellationToken)).Value;
+        var (maxFee, priority) = await pricing;
+        var nodeNonce = (long)(await counting).Value;
         // Nothing else in flight: the node is right (a version it forgot must not leave a gap). Otherwise stay past ours.
         var nonce = State.Pending.Count == 0 ? nodeNonce : Math.Max(nodeNonce, State.NextNonce);
         var pending = new PendingTransaction
@@ -256,6 +253,18 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         _connector.TransactionsSubmitted.Add(1);
         LogSubmitting(_logger, what, Address, nonce, gasLimit, pending.Hashes[^1]);
         return pending;
+    }
+
+    private async Task<BigInteger> EstimateGasAsync(string? to, string data, string what, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _connector.CallAsync("eth_estimateGas", w => w.Eth.Transactions.EstimateGas.SendRequestAsync(new CallInput { From = Address, To = to, Data = data, Value = new HexBigInteger(0) }), cancellationToken)).Value;
+        }
+        catch (Exception exception) when (RegistryClient.IsRevert(exception))
+        {
+            throw new ChainRevertException(what, RegistryClient.DescribeRevert(exception));
+        }
     }
 
     private async Task<(BigInteger MaxFee, BigInteger Priority)> FeesAsync(CancellationToken cancellationToken)
@@ -297,7 +306,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
             BigInteger.Zero,
             pending.Data,
             []);
-        var raw = new Transaction1559Signer().SignTransaction(key, transaction).EnsureHexPrefix();
+        var raw = EthereumSignatures.SignTransaction(transaction, EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes())).ToHex(prefix: true);
         pending.RawTransaction = raw;
         pending.Hashes.Add(HexValues.ToHex(RegistryTypedData.Keccak(raw.HexToByteArray())));
     }
@@ -346,11 +355,14 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
             if (receipt is not null)
             {
                 var block = (long)receipt.BlockNumber.Value;
-                var head = await _connector.GetBlockNumberAsync(cancellationToken);
+                // One confirmation is the receipt itself; deeper ones wait for the head and check the receipt is still there.
+                var head = Options.Confirmations <= 1 ? block : await _connector.GetBlockNumberAsync(cancellationToken);
                 if (head - block + 1 >= Options.Confirmations)
                 {
                     // Still there at depth N (a reorg within the depth would have removed it): done.
-                    var again = await _connector.CallAsync("eth_getTransactionReceipt", w => w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(receipt.TransactionHash), cancellationToken);
+                    var again = Options.Confirmations <= 1
+                        ? receipt
+                        : await _connector.CallAsync("eth_getTransactionReceipt", w => w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(receipt.TransactionHash), cancellationToken);
                     if (again is not null && again.BlockHash == receipt.BlockHash)
                     {
                         return new TransactionResult

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using NBitcoin.Secp256k1;
+using Nethereum.Model;
 using Nethereum.Util;
 
 namespace MetaNode.Grains.Chain;
@@ -42,6 +43,21 @@ public static class EthereumSignatures
             bytes[64] = (byte)(27 + recoveryId);
             return bytes;
         }
+    }
+
+    /// <summary>
+    /// Signs an EIP-1559 transaction: the signature over <c>keccak256(0x02 ‖ rlp(fields))</c>, with the y parity as v and r, s
+    /// as RLP integers (no leading zero bytes). Returns the raw transaction bytes to send.
+    /// </summary>
+    public static byte[] SignTransaction(Transaction1559 transaction, ReadOnlySpan<byte> privateKey)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        var signature = Sign(privateKey, Sha3Keccack.Current.CalculateHash(transaction.GetRLPEncodedRaw()));
+        transaction.SetSignature(new Signature(
+            signature.AsSpan(0, 32).TrimStart((byte)0).ToArray(),
+            signature.AsSpan(32, 32).TrimStart((byte)0).ToArray(),
+            signature[64] == 27 ? [] : [1]));
+        return transaction.GetRLPEncoded();
     }
 
     /// <summary>The lower-case <c>0x</c> address whose key made <paramref name="signature"/> over <paramref name="digest"/>, or null when the signature is malformed or recovers no key.</summary>

@@ -54,19 +54,23 @@ public sealed partial class ComputeWorkerGrain(
                 TrainingMs = trainingMs,
             };
 
-            var stream = this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<FederatedUpdateEvent>(StreamId.Create(FederationStreams.Updates, assignment.JobId));
-            for (var copy = 0; copy < Math.Max(1, faults.StreamCopies(VPodId, assignment.Round)); copy++)
-            {
-                await stream.OnNextAsync(update);
-            }
-
-            await GrainFactory.GetGrain<IFederatedJobGrain>(assignment.JobId).SubmitUpdateAsync(update);
+            // The stream (to the validators) and the job get the update at the same time.
+            await Task.WhenAll(PublishAsync(assignment.JobId, update), GrainFactory.GetGrain<IFederatedJobGrain>(assignment.JobId).SubmitUpdateAsync(update));
             LogTrained(logger, VPodId, assignment.JobId, assignment.Round, outcome.SampleCount, trainingMs);
         }
         catch (Exception exception) when (exception is WorkloadRequestException or VPodNotFoundException or InvalidVPodOperationException or HttpRequestException or TimeoutException)
         {
             // The job's deadline decides whether the round can do without this vPod.
             LogTrainingFailed(logger, exception, VPodId, assignment.JobId, assignment.Round);
+        }
+    }
+
+    private async Task PublishAsync(string jobId, FederatedUpdateEvent update)
+    {
+        var stream = this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<FederatedUpdateEvent>(StreamId.Create(FederationStreams.Updates, jobId));
+        for (var copy = 0; copy < Math.Max(1, faults.StreamCopies(VPodId, update.Update.Receipt.Round)); copy++)
+        {
+            await stream.OnNextAsync(update);
         }
     }
 

@@ -314,8 +314,10 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     {
         var closing = new RoundClosing { JobId = JobId, Round = State.Round, Participants = State.Closed, Global = ModelEncoding.Decode(State.GlobalModel), MinParticipants = Spec.MinParticipants };
         var watch = Stopwatch.StartNew();
+        var chainId = _connector.GetChainIdAsync(cancellationToken);
+        var registry = RegistryAsync(cancellationToken);
         var votes = await Task.WhenAll(State.ValidatorVPods.Select(id => VoteAsync(id, closing, cancellationToken)));
-        var domain = new RegistryDomain(await _connector.GetChainIdAsync(cancellationToken), await RegistryAsync(cancellationToken));
+        var domain = new RegistryDomain(await chainId, await registry);
         var valid = votes.OfType<ValidatorVote>().Where(v => SignatureValid(domain, v)).ToList();
         var tally = FederatedJobStateMachine.Tally(valid, State.ValidatorVPods, Spec.Quorum);
         if (!tally.HasQuorum && FederatedJobStateMachine.QuorumStillPossible(tally, Spec.Quorum))

@@ -107,17 +107,9 @@ public sealed partial class ValidatorWorkerGrain(
         var modelRef = FederationHashing.ToHex(SHA256.HashData(bytes));
         var resultHash = faults.SignedResultHash(assignment.ValidatorVPodId, closing.Round, aggregate.ModelHash);
         var vpod = GrainFactory.GetGrain<IVPodGrain>(assignment.ValidatorVPodId);
-        var status = await vpod.GetStatusAsync(cancellationToken);
-        double? accuracy = null;
-        double? loss = null;
-        if (status.Endpoint is { } endpoint)
-        {
-            var evaluation = await workloads.EvaluateAsync(new Uri(endpoint), closing.JobId, closing.Round, aggregate.Model!, assignment.Standardization, PartitionWriter.TestSplit, cancellationToken);
-            accuracy = evaluation.Accuracy;
-            loss = evaluation.Loss;
-        }
 
-        var signature = await vpod.SignRoundResultAsync(new ChainRoundResult
+        // The signature covers the result, not the accuracy: signing and evaluating run at once.
+        var signing = vpod.SignRoundResultAsync(new ChainRoundResult
         {
             JobId = closing.JobId,
             Round = closing.Round,
@@ -125,6 +117,10 @@ public sealed partial class ValidatorWorkerGrain(
             ReceiptsRoot = aggregate.ReceiptsRoot,
             ModelRef = modelRef,
         }, cancellationToken);
+        var evaluating = EvaluateAsync(vpod, closing, aggregate.Model!, assignment.Standardization, cancellationToken);
+        await Task.WhenAll(signing, evaluating);
+        var signature = await signing;
+        var (accuracy, loss) = await evaluating;
 
         foreach (var old in _received.Keys.Where(r => r < closing.Round).ToList())
         {
@@ -156,6 +152,19 @@ public sealed partial class ValidatorWorkerGrain(
             DuplicatesIgnored = _duplicates,
             SlowestDeliveryMs = _slowestDelivery.GetValueOrDefault(closing.Round),
         };
+    }
+
+    /// <summary>Accuracy and loss of the model on the validator's held-out split, through its workload (none when the workload has no endpoint).</summary>
+    private async Task<(double? Accuracy, double? Loss)> EvaluateAsync(IVPodGrain vpod, RoundClosing closing, FederatedModel model, Standardization? standardization, CancellationToken cancellationToken)
+    {
+        var status = await vpod.GetStatusAsync(cancellationToken);
+        if (status.Endpoint is not { } endpoint)
+        {
+            return (null, null);
+        }
+
+        var evaluation = await workloads.EvaluateAsync(new Uri(endpoint), closing.JobId, closing.Round, model, standardization, PartitionWriter.TestSplit, cancellationToken);
+        return (evaluation.Accuracy, evaluation.Loss);
     }
 
     private Task<bool> Verify(ValidatorAssignment assignment, TrainingReceipt receipt)
