@@ -19,7 +19,8 @@ public sealed class VPodCreateContainerFlagsTests
             "--pull-secret", "corp-registry", "--pull-secret", "mirror",
             "--volume", "models:/models", "--volume", "/srv/data:/vpod/input:ro",
             "--replicas", "3", "--high-availability", "--storage", "10Gi:fast-ssd", "--storage-mount", "/var/lib/vpod",
-            "--network-policy", "ingress:role=validator", "--network-policy", "egress:10.0.0.0/8", "--network-policy", "egress:chain.local:8545",
+            "--network-policy", "ingress:role=validator", "--network-policy", "ingress:app=web,tier=front",
+            "--network-policy", "egress:10.0.0.0/8", "--network-policy", "egress:192.0.2.10:8545", "--network-policy", "egress:[2001:db8::1]:443",
             "--cluster", "fl-east", "--output", "json");
 
         Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
@@ -33,8 +34,8 @@ public sealed class VPodCreateContainerFlagsTests
         Assert.Equal(new StorageRequest(10L << 30, "fast-ssd", "/var/lib/vpod"), spec.PersistentStorage);
         var policy = Assert.IsType<NetworkPolicySpec>(spec.NetworkPolicy);
         Assert.True(policy.Enabled);
-        Assert.Equal(["role=validator"], policy.IngressFrom);
-        Assert.Equal(["10.0.0.0/8", "chain.local:8545"], policy.EgressTo);
+        Assert.Equal(["role=validator", "app=web,tier=front"], policy.IngressFrom);
+        Assert.Equal(["10.0.0.0/8", "192.0.2.10:8545", "[2001:db8::1]:443"], policy.EgressTo);
         Assert.Equal("fl-east", spec.Cluster);
         Assert.Empty(VPodSpecValidation.Validate(spec));
     }
@@ -82,6 +83,11 @@ public sealed class VPodCreateContainerFlagsTests
     [InlineData("--network-policy", "egress:10.0.0.0/99", "--network-policy")]
     [InlineData("--network-policy", "egress:chain.local", "--network-policy")]
     [InlineData("--network-policy", "ingress:novalue", "--network-policy")]
+    [InlineData("--network-policy", "ingress:app=a,app=b", "--network-policy")]
+    [InlineData("--network-policy", "egress:chain.local:8545", "--network-policy")]
+    [InlineData("--network-policy", "egress:10.1", "--network-policy")]
+    [InlineData("--network-policy", "egress:10.0.0.1/8", "--network-policy")]
+    [InlineData("--network-policy", "egress:192.0.2.10:70000", "--network-policy")]
     [InlineData("--volume", "data", "--volume")]
     [InlineData("--volume", "data:relative/path", "--volume")]
     [InlineData("--volume", "data:/x:rx", "--volume")]
