@@ -223,6 +223,8 @@ internal static class ClusterCommands
             Row("Resources", $"cpu {ResourceQuantity.FormatCpu(spec.CpuMillis)}, memory {ResourceQuantity.FormatMemory(spec.MemoryBytes)} per member");
             Row("Algorithm", spec.Algorithm == AggregationAlgorithm.SecureAggregation ? $"secure-aggregation (t={spec.SecurityThreshold} of n={spec.Count})" : "federated-average");
             Row("Options", $"high availability {(spec.HighAvailability ? "on" : "off")}, encryption {(spec.EncryptionEnabled ? "on" : "off")}, replicas {spec.Replicas}");
+            Row("Storage", CliOutput.StorageText(spec.PersistentStorage) is { } storage ? storage + " per member" : null);
+            Row("Network policy", CliOutput.NetworkPolicyText(spec.NetworkPolicy));
         }
 
         console.Write(grid);

@@ -61,10 +61,12 @@ public static class NetworkPolicyRules
             return false;
         }
 
+        // Brackets set an IPv6 address apart from its port; an IPv4 address needs none.
         var host = text[..colon];
         if (host.Length > 2 && host[0] == '[' && host[^1] == ']')
         {
             host = host[1..^1];
+            return host.Contains(':', StringComparison.Ordinal) && IsAddressBlock(host);
         }
 
         return IsAddressBlock(host);

@@ -61,6 +61,11 @@ public sealed class ClusterCommandsTests
         Assert.True(spec.NetworkPolicy!.Enabled);
         Assert.Empty(spec.NetworkPolicy.IngressFrom);
         Assert.Empty(spec.NetworkPolicy.EgressTo);
+
+        var status = await _cli.RunAsync("cluster", "status", "--name", "sealed");
+        Assert.True(status.ExitCode == ExitCodes.Success, status.ToString());
+        Assert.Contains("64Mi at /vpod/data per member", status.Stdout, StringComparison.Ordinal);
+        Assert.Contains("ingress from [], egress to []", status.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
