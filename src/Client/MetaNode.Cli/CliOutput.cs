@@ -77,12 +77,10 @@ internal sealed class CliOutput
             Row(grid, "Ports", spec.Ports.Count == 0 ? null : string.Join(", ", spec.Ports));
             Row(grid, "Restart policy", PolicyText(spec.RestartPolicy));
             Row(grid, "Volumes", spec.Volumes.Count == 0 ? null : string.Join(", ", spec.Volumes.Select(v => $"{v.Source}:{v.Target}{(v.ReadOnly ? ":ro" : string.Empty)}")));
-            Row(grid, "Storage", spec.PersistentStorage is { } s ? $"{ResourceQuantity.FormatMemory(s.SizeBytes)}{(s.StorageClass is null ? string.Empty : $" ({s.StorageClass})")} at {s.MountPath}" : null);
+            Row(grid, "Storage", StorageText(spec.PersistentStorage));
             Row(grid, "Pull secrets", spec.ImagePullSecrets.Count == 0 ? null : string.Join(", ", spec.ImagePullSecrets));
             Row(grid, "Replicas", spec.Replicas == 1 && !spec.HighAvailability ? null : $"{spec.Replicas}{(spec.HighAvailability ? ", high availability" : string.Empty)}");
-            Row(grid, "Network policy", spec.NetworkPolicy is { Enabled: true } p
-                ? $"ingress from [{string.Join(", ", p.IngressFrom)}], egress to [{string.Join(", ", p.EgressTo)}]"
-                : null);
+            Row(grid, "Network policy", NetworkPolicyText(spec.NetworkPolicy));
             Row(grid, "Cluster", spec.Cluster);
         }
 
@@ -328,6 +326,16 @@ internal sealed class CliOutput
         ({ } code, true) => $"{code.ToString(CultureInfo.InvariantCulture)} (killed: out of memory)",
         ({ } code, false) => code.ToString(CultureInfo.InvariantCulture),
     };
+
+    /// <summary>Persistent storage as <c>10Gi (fast-ssd) at /vpod/data</c>, or null when there is none.</summary>
+    internal static string? StorageText(StorageRequest? storage) => storage is null
+        ? null
+        : $"{ResourceQuantity.FormatMemory(storage.SizeBytes)}{(storage.StorageClass is null ? string.Empty : $" ({storage.StorageClass})")} at {storage.MountPath}";
+
+    /// <summary>An enabled network policy as its allow lists, or null when there is none.</summary>
+    internal static string? NetworkPolicyText(NetworkPolicySpec? policy) => policy is { Enabled: true }
+        ? $"ingress from [{string.Join(", ", policy.IngressFrom)}], egress to [{string.Join(", ", policy.EgressTo)}]"
+        : null;
 
     private static string PolicyText(RestartPolicy policy) => policy switch
     {

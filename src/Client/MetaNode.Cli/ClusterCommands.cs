@@ -36,23 +36,18 @@ internal static class ClusterCommands
         var port = new Option<string[]>(VPodSpecBuilder.Flags.Port) { Description = "Port every member listens on, the first being the workload port; 0 assigns each member a free loopback port (process); repeatable.", AllowMultipleArgumentsPerToken = false };
         var restart = new Option<string>(VPodSpecBuilder.Flags.RestartPolicy) { Description = "never, on-failure or always.", DefaultValueFactory = _ => "on-failure" };
         var method = new Option<string>(VPodSpecBuilder.Flags.DeploymentMethod) { Description = "process, docker or kubernetes.", DefaultValueFactory = _ => "process" };
-        var replicas = new Option<int>("--replicas") { Description = "Workload replicas per member (kubernetes).", DefaultValueFactory = _ => 1 };
-        var ha = new Option<bool>("--high-availability") { Description = "Spread members across silos." };
-        var storage = new Option<string?>("--persistent-storage") { Description = "Persistent storage per member, e.g. 1Gi." };
-        var networkPolicy = new Option<string?>("--network-policy") { Description = "deny-all: members accept no ingress and make no egress except --ingress-from/--egress-to.", HelpName = "deny-all" };
-        var ingress = new Option<string[]>("--ingress-from") { Description = "Label selector key=value allowed in; repeatable.", AllowMultipleArgumentsPerToken = false };
-        var egress = new Option<string[]>("--egress-to") { Description = "CIDR or host:port allowed out; repeatable.", AllowMultipleArgumentsPerToken = false };
+        var replicas = new Option<string?>(VPodSpecBuilder.Flags.Replicas) { Description = "Workload replicas per member, 1-100 (kubernetes; other runtimes run one).", HelpName = "N" };
+        var ha = new Option<bool>(VPodSpecBuilder.Flags.HighAvailability) { Description = "Spread members across silos (kubernetes: each member's replicas too)." };
         var algorithm = new Option<string>("--algorithm") { Description = "federated-average or secure-aggregation.", DefaultValueFactory = _ => "federated-average" };
         var threshold = new Option<int?>("--security-threshold") { Description = "Secure aggregation: t of the n members needed to unmask (default a majority).", HelpName = "t" };
         var encryption = new Option<bool>("--encryption") { Description = "Encrypt member traffic and updates." };
         var quotaCpu = new Option<string?>("--quota-cpu") { Description = "Cluster quota: total cpu of all members." };
         var quotaMemory = new Option<string?>("--quota-memory") { Description = "Cluster quota: total memory of all members." };
         var maxMembers = new Option<int?>("--max-members") { Description = "Cluster quota: most members." };
-        var workload = new WorkloadOptions(type, cpu, memory, image, command, env, port, restart, method);
+        var workload = new WorkloadOptions(type, cpu, memory, image, command, env, port, restart, method, replicas, ha);
         var deploy = new Command("deploy", "Deploy a cluster of vPods (deploy_vpod_cluster); deploying the same spec again changes nothing.")
         {
-            name, count, replicas, ha, storage, networkPolicy, ingress, egress,
-            algorithm, threshold, encryption, quotaCpu, quotaMemory, maxMembers,
+            name, count, algorithm, threshold, encryption, quotaCpu, quotaMemory, maxMembers,
         };
         foreach (var option in workload.All)
         {
@@ -75,10 +70,10 @@ internal static class ClusterCommands
                 Env = member.Env,
                 Ports = member.Ports,
                 RestartPolicy = member.RestartPolicy,
-                Replicas = parseResult.GetValue(replicas),
-                HighAvailability = parseResult.GetValue(ha),
-                PersistentStorage = parseResult.GetValue(storage) is { } size ? new StorageRequest(Memory("--persistent-storage", size)) : null,
-                NetworkPolicy = NetworkPolicy(parseResult.GetValue(networkPolicy), parseResult.GetValue(ingress) ?? [], parseResult.GetValue(egress) ?? []),
+                Replicas = member.Replicas,
+                HighAvailability = member.HighAvailability,
+                PersistentStorage = member.PersistentStorage,
+                NetworkPolicy = member.NetworkPolicy,
                 Algorithm = parseResult.GetValue(algorithm)?.Trim().ToLowerInvariant() switch
                 {
                     "federated-average" => AggregationAlgorithm.FederatedAverage,
@@ -228,6 +223,8 @@ internal static class ClusterCommands
             Row("Resources", $"cpu {ResourceQuantity.FormatCpu(spec.CpuMillis)}, memory {ResourceQuantity.FormatMemory(spec.MemoryBytes)} per member");
             Row("Algorithm", spec.Algorithm == AggregationAlgorithm.SecureAggregation ? $"secure-aggregation (t={spec.SecurityThreshold} of n={spec.Count})" : "federated-average");
             Row("Options", $"high availability {(spec.HighAvailability ? "on" : "off")}, encryption {(spec.EncryptionEnabled ? "on" : "off")}, replicas {spec.Replicas}");
+            Row("Storage", CliOutput.StorageText(spec.PersistentStorage) is { } storage ? storage + " per member" : null);
+            Row("Network policy", CliOutput.NetworkPolicyText(spec.NetworkPolicy));
         }
 
         console.Write(grid);
@@ -274,21 +271,6 @@ internal static class ClusterCommands
 
     private static long Cpu(string flag, string value) =>
         ResourceQuantity.TryParseCpu(value, out var millis, out var error) ? millis : throw new CliUsageException($"{flag}: {error}");
-
-    private static NetworkPolicySpec? NetworkPolicy(string? policy, string[] ingress, string[] egress)
-    {
-        if (policy is null && ingress.Length == 0 && egress.Length == 0)
-        {
-            return null;
-        }
-
-        if (policy is not null && !string.Equals(policy.Trim(), "deny-all", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new CliUsageException($"--network-policy: invalid value '{policy}': use deny-all (then allow with --ingress-from and --egress-to).");
-        }
-
-        return new NetworkPolicySpec { Enabled = true, IngressFrom = ingress, EgressTo = egress };
-    }
 
     private static ClusterQuota? Quota(string? cpu, string? memory, int? maxMembers) =>
         cpu is null && memory is null && maxMembers is null

@@ -51,15 +51,12 @@ internal static class VPodCommands
         var pullSecret = Repeatable(VPodSpecBuilder.Flags.PullSecret, "secret", "Registry credentials to pull the image with (docker: a registry configured on the silo; kubernetes: a Secret); repeatable.");
         var replicas = new Option<string?>(VPodSpecBuilder.Flags.Replicas) { Description = "Workload replicas, 1-100 (kubernetes; other runtimes run one).", HelpName = "N" };
         var highAvailability = new Option<bool>(VPodSpecBuilder.Flags.HighAvailability) { Description = "Spread replicas (kubernetes: anti-affinity and a disruption budget)." };
-        var storage = new Option<string?>(VPodSpecBuilder.Flags.Storage) { Description = "Persistent storage: SIZE or SIZE:CLASS (10Gi, 10Gi:fast-ssd).", HelpName = "SIZE[:CLASS]" };
-        var storageMount = new Option<string?>(VPodSpecBuilder.Flags.StorageMount) { Description = "Where persistent storage is mounted (default /vpod/data).", HelpName = "path" };
-        var networkPolicy = Repeatable(VPodSpecBuilder.Flags.NetworkPolicy, "rule", "Network policy rule: deny-all, ingress:KEY=VALUE or egress:CIDR|HOST:PORT; repeatable (kubernetes).");
         var cluster = new Option<string?>(VPodSpecBuilder.Flags.Cluster) { Description = "The vPod cluster this vPod belongs to.", HelpName = "name" };
 
-        var workload = new WorkloadOptions(type, cpu, memory, image, command, env, port, restart, method);
+        var workload = new WorkloadOptions(type, cpu, memory, image, command, env, port, restart, method, replicas, highAvailability);
         var create = new Command("create", "Create a vPod and start its workload.")
         {
-            name, volume, label, pullSecret, replicas, highAvailability, storage, storageMount, networkPolicy, cluster,
+            name, volume, label, pullSecret, cluster,
         };
         foreach (var option in workload.All)
         {
@@ -81,27 +78,6 @@ internal static class VPodCommands
             foreach (var value in parseResult.GetValue(pullSecret) ?? [])
             {
                 builder.AddPullSecret(value);
-            }
-
-            if (parseResult.GetValue(replicas) is { } replicasValue)
-            {
-                builder.WithReplicas(replicasValue);
-            }
-
-            builder.WithHighAvailability(parseResult.GetValue(highAvailability));
-            if (parseResult.GetValue(storage) is { } storageValue)
-            {
-                builder.WithStorage(storageValue);
-            }
-
-            if (parseResult.GetValue(storageMount) is { } storageMountValue)
-            {
-                builder.WithStorageMount(storageMountValue);
-            }
-
-            foreach (var value in parseResult.GetValue(networkPolicy) ?? [])
-            {
-                builder.AddNetworkPolicy(value);
             }
 
             if (parseResult.GetValue(cluster) is { } clusterValue)

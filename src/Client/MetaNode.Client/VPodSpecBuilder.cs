@@ -378,22 +378,27 @@ public sealed class VPodSpecBuilder
     }
 
     /// <summary>
-    /// One network-policy rule: <c>deny-all</c> (a policy with no rules), <c>ingress:KEY=VALUE</c> (who may connect in, by label)
-    /// or <c>egress:CIDR</c> / <c>egress:HOST:PORT</c> (where the workload may connect out). Any rule turns the policy on.
+    /// One network-policy rule: <c>deny-all</c> (a policy with no rules), <c>ingress:KEY=VALUE[,KEY=VALUE]</c> (pods carrying all
+    /// these labels may connect in) or <c>egress:CIDR[:PORT]</c> / <c>egress:IP[:PORT]</c> (where the workload may connect out;
+    /// network policies match addresses, not host names). Any rule turns the policy on; the runtime must be kubernetes.
     /// </summary>
     public VPodSpecBuilder AddNetworkPolicy(string? rule)
     {
         var value = rule?.Trim() ?? string.Empty;
-        if (value == "deny-all")
+        if (value == NetworkPolicyRules.DenyAll)
         {
             _networkPolicy = true;
         }
-        else if (value.StartsWith("ingress:", StringComparison.Ordinal))
+        else if (value.StartsWith(NetworkPolicyRules.IngressPrefix, StringComparison.Ordinal))
         {
-            var selector = value["ingress:".Length..];
-            if (!TrySplitPair(selector, out var key, out var labelValue) || !IsLabelKey(key) || (labelValue.Length > 0 && !IsLabelValue(labelValue)))
+            var selector = value[NetworkPolicyRules.IngressPrefix.Length..];
+            if (!NetworkPolicyRules.IsSelector(selector))
             {
-                Fail(Flags.NetworkPolicy, rule, "an ingress rule is a label selector: ingress:KEY=VALUE");
+                Fail(Flags.NetworkPolicy, rule, "an ingress rule is a label selector with distinct keys: ingress:KEY=VALUE[,KEY=VALUE]");
+            }
+            else if (_ingressFrom.Contains(selector))
+            {
+                Fail(Flags.NetworkPolicy, rule, "the rule is given more than once");
             }
             else
             {
@@ -401,12 +406,16 @@ public sealed class VPodSpecBuilder
                 _ingressFrom.Add(selector);
             }
         }
-        else if (value.StartsWith("egress:", StringComparison.Ordinal))
+        else if (value.StartsWith(NetworkPolicyRules.EgressPrefix, StringComparison.Ordinal))
         {
-            var target = value["egress:".Length..];
-            if (!IsCidr(target) && !IsHostPort(target))
+            var target = value[NetworkPolicyRules.EgressPrefix.Length..];
+            if (!NetworkPolicyRules.IsEgressTarget(target))
             {
-                Fail(Flags.NetworkPolicy, rule, "an egress rule is a CIDR or HOST:PORT: egress:10.0.0.0/8, egress:chain.local:8545");
+                Fail(Flags.NetworkPolicy, rule, "an egress rule is a CIDR or an IP address, optionally with :PORT (egress:10.0.0.0/8, egress:192.0.2.10:8545); network policies cannot match host names");
+            }
+            else if (_egressTo.Contains(target))
+            {
+                Fail(Flags.NetworkPolicy, rule, "the rule is given more than once");
             }
             else
             {
@@ -416,7 +425,7 @@ public sealed class VPodSpecBuilder
         }
         else
         {
-            Fail(Flags.NetworkPolicy, rule, "use deny-all, ingress:KEY=VALUE or egress:CIDR|HOST:PORT");
+            Fail(Flags.NetworkPolicy, rule, "use deny-all, ingress:KEY=VALUE[,KEY=VALUE] or egress:CIDR|IP[:PORT]");
         }
 
         return this;
@@ -592,7 +601,7 @@ public sealed class VPodSpecBuilder
     private void Fail(string flag, string? value, string hint) =>
         _errors.Add($"{flag}: invalid value '{value}': {hint}.");
 
-    private static bool TrySplitPair(string? text, out string key, out string value)
+    internal static bool TrySplitPair(string? text, out string key, out string value)
     {
         key = string.Empty;
         value = string.Empty;
@@ -617,33 +626,15 @@ public sealed class VPodSpecBuilder
         && char.IsAsciiLetterOrDigit(value[0]) && char.IsAsciiLetterOrDigit(value[^1])
         && value.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '.');
 
-    private static bool IsCidr(string value)
-    {
-        var slash = value.IndexOf('/', StringComparison.Ordinal);
-        return slash > 0
-            && System.Net.IPAddress.TryParse(value[..slash], out var address)
-            && int.TryParse(value[(slash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var prefix)
-            && prefix <= (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32);
-    }
-
-    private static bool IsHostPort(string value)
-    {
-        var colon = value.LastIndexOf(':');
-        return colon > 0
-            && Uri.CheckHostName(value[..colon].Trim('[', ']')) != UriHostNameType.Unknown
-            && int.TryParse(value[(colon + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port)
-            && port is >= 1 and <= 65535;
-    }
-
     private static bool IsEnvName(string value) =>
         value.Length > 0 && !char.IsAsciiDigit(value[0]) && value.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
-    private static bool IsLabelKey(string value) =>
+    internal static bool IsLabelKey(string value) =>
         value.Length is > 0 and <= 253
         && char.IsAsciiLetterOrDigit(value[0]) && char.IsAsciiLetterOrDigit(value[^1])
         && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/');
 
-    private static bool IsLabelValue(string value) =>
+    internal static bool IsLabelValue(string value) =>
         value.Length <= MaxLabelLength
         && char.IsAsciiLetterOrDigit(value[0]) && char.IsAsciiLetterOrDigit(value[^1])
         && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');

@@ -16,8 +16,8 @@ public sealed record StorageRequest(
 
 /// <summary>
 /// Network policy for a vPod: who may connect in, and where it may connect out. Empty lists with
-/// <see cref="Enabled"/> deny all; entries are label selectors ("key=value") for ingress and CIDRs or
-/// "host:port" for egress.
+/// <see cref="Enabled"/> deny all; entries are label selectors ("key=value[,key=value]") for ingress and CIDRs or
+/// IP addresses, optionally with ":port", for egress (a Kubernetes NetworkPolicy cannot match host names).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("MetaNode.VPods.NetworkPolicySpec")]
 public sealed record NetworkPolicySpec

@@ -19,7 +19,8 @@ public sealed class VPodCreateContainerFlagsTests
             "--pull-secret", "corp-registry", "--pull-secret", "mirror",
             "--volume", "models:/models", "--volume", "/srv/data:/vpod/input:ro",
             "--replicas", "3", "--high-availability", "--storage", "10Gi:fast-ssd", "--storage-mount", "/var/lib/vpod",
-            "--network-policy", "ingress:role=validator", "--network-policy", "egress:10.0.0.0/8", "--network-policy", "egress:chain.local:8545",
+            "--network-policy", "ingress:role=validator", "--network-policy", "ingress:app=web,tier=front",
+            "--network-policy", "egress:10.0.0.0/8", "--network-policy", "egress:192.0.2.10:8545", "--network-policy", "egress:[2001:db8::1]:443",
             "--cluster", "fl-east", "--output", "json");
 
         Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
@@ -33,8 +34,8 @@ public sealed class VPodCreateContainerFlagsTests
         Assert.Equal(new StorageRequest(10L << 30, "fast-ssd", "/var/lib/vpod"), spec.PersistentStorage);
         var policy = Assert.IsType<NetworkPolicySpec>(spec.NetworkPolicy);
         Assert.True(policy.Enabled);
-        Assert.Equal(["role=validator"], policy.IngressFrom);
-        Assert.Equal(["10.0.0.0/8", "chain.local:8545"], policy.EgressTo);
+        Assert.Equal(["role=validator", "app=web,tier=front"], policy.IngressFrom);
+        Assert.Equal(["10.0.0.0/8", "192.0.2.10:8545", "[2001:db8::1]:443"], policy.EgressTo);
         Assert.Equal("fl-east", spec.Cluster);
         Assert.Empty(VPodSpecValidation.Validate(spec));
     }
@@ -70,31 +71,36 @@ public sealed class VPodCreateContainerFlagsTests
     }
 
     [Theory]
-    [InlineData("--replicas", "0", "--replicas")]
-    [InlineData("--replicas", "many", "--replicas")]
-    [InlineData("--replicas", "101", "--replicas")]
-    [InlineData("--pull-secret", "Corp_Registry", "--pull-secret")]
-    [InlineData("--storage", "lots", "--storage")]
-    [InlineData("--storage", "1Mi", "--storage")]
-    [InlineData("--storage", "10Gi:Fast SSD", "--storage")]
-    [InlineData("--storage", "10Gi:a:b", "--storage")]
-    [InlineData("--network-policy", "allow-everything", "--network-policy")]
-    [InlineData("--network-policy", "egress:10.0.0.0/99", "--network-policy")]
-    [InlineData("--network-policy", "egress:chain.local", "--network-policy")]
-    [InlineData("--network-policy", "ingress:novalue", "--network-policy")]
-    [InlineData("--volume", "data", "--volume")]
-    [InlineData("--volume", "data:relative/path", "--volume")]
-    [InlineData("--volume", "data:/x:rx", "--volume")]
-    [InlineData("--cluster", "East_1", "--cluster")]
-    [InlineData("--storage-mount", "/data", "--storage-mount")]
-    public async Task Create_ExitsWithOneLineUsageErrorNamingTheFlag_WhenContainerFlagIsInvalid(string flag, string value, string named)
+    [InlineData("--replicas", "0", "--replicas: invalid value '0'")]
+    [InlineData("--replicas", "many", "--replicas: invalid value 'many'")]
+    [InlineData("--replicas", "101", "--replicas: invalid value '101'")]
+    [InlineData("--pull-secret", "Corp_Registry", "--pull-secret: invalid value 'Corp_Registry'")]
+    [InlineData("--storage", "lots", "--storage: invalid value 'lots'")]
+    [InlineData("--storage", "1Mi", "--storage: invalid value '1Mi'")]
+    [InlineData("--storage", "10Gi:Fast SSD", "--storage: invalid value '10Gi:Fast SSD'")]
+    [InlineData("--storage", "10Gi:a:b", "--storage: invalid value '10Gi:a:b'")]
+    [InlineData("--network-policy", "allow-everything", "--network-policy: invalid value 'allow-everything'")]
+    [InlineData("--network-policy", "egress:10.0.0.0/99", "--network-policy: invalid value 'egress:10.0.0.0/99'")]
+    [InlineData("--network-policy", "egress:chain.local", "--network-policy: invalid value 'egress:chain.local'")]
+    [InlineData("--network-policy", "ingress:novalue", "--network-policy: invalid value 'ingress:novalue'")]
+    [InlineData("--network-policy", "ingress:app=a,app=b", "--network-policy: invalid value 'ingress:app=a,app=b'")]
+    [InlineData("--network-policy", "egress:chain.local:8545", "--network-policy: invalid value 'egress:chain.local:8545'")]
+    [InlineData("--network-policy", "egress:10.1", "--network-policy: invalid value 'egress:10.1'")]
+    [InlineData("--network-policy", "egress:[192.0.2.10]:443", "--network-policy: invalid value 'egress:[192.0.2.10]:443'")]
+    [InlineData("--network-policy", "egress:192.0.2.10:70000", "--network-policy: invalid value 'egress:192.0.2.10:70000'")]
+    [InlineData("--volume", "data", "--volume: invalid value 'data'")]
+    [InlineData("--volume", "data:relative/path", "--volume: invalid value 'data:relative/path'")]
+    [InlineData("--volume", "data:/x:rx", "--volume: invalid value 'data:/x:rx'")]
+    [InlineData("--cluster", "East_1", "--cluster: invalid value 'East_1'")]
+    [InlineData("--storage-mount", "/data", "--storage-mount: give --storage SIZE[:CLASS] too")]
+    public async Task Create_ExitsWithOneLineUsageErrorNamingTheFlag_WhenContainerFlagIsInvalid(string flag, string value, string expected)
     {
         var result = await _cli.RunAsync("vpod", "create", "--name", "bad", "--type", "compute", "--cpu", "1", "--memory", "64Mi",
             "--deployment-method", "docker", "--image", "metanode/compute-vpod:latest", flag, value);
 
         Assert.Equal(ExitCodes.UsageError, result.ExitCode);
         var line = Assert.Single(result.ErrorLines);
-        Assert.Contains(named, line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
         Assert.Empty(_cli.Connections);
         Assert.Null(_cli.Client.DeployedSpec);
     }
