@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Security.Cryptography;
 using MetaNode.Client;
 using MetaNode.Federation;
 using Spectre.Console;
@@ -7,7 +8,7 @@ using static MetaNode.Cli.CliApp;
 
 namespace MetaNode.Cli;
 
-/// <summary><c>job run|status|results|list|cancel</c>: federated jobs over a compute and a validator cluster.</summary>
+/// <summary><c>job run|status|results|list|cancel|model</c>: federated jobs over a compute and a validator cluster.</summary>
 internal static class JobCommands
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
@@ -20,6 +21,7 @@ internal static class JobCommands
         job.Subcommands.Add(Results(context));
         job.Subcommands.Add(List(context));
         job.Subcommands.Add(Cancel(context));
+        job.Subcommands.Add(Model(context));
         return job;
     }
 
@@ -285,6 +287,55 @@ internal static class JobCommands
             return ExitCodes.Success;
         }));
         return cancel;
+    }
+
+    /// <summary>What <c>job model</c> reports after writing a round's model.</summary>
+    internal sealed record ModelExport(string JobId, int Round, string ModelRef, string ResultHash, long Bytes, string Path);
+
+    private static Command Model(CliContext context)
+    {
+        var id = IdOption();
+        var round = new Option<int?>("--round") { Description = "The round (default: the last finalized one).", HelpName = "N" };
+        var outPath = new Option<string?>("--out") { Description = "The file to write the model's canonical bytes to.", HelpName = "PATH", Required = true };
+        var model = new Command("model", "Write a finalized round's model (its canonical bytes, checked against the model reference on record) to a file.") { id, round, outPath };
+        model.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
+        {
+            var jobId = RequireId(parseResult, id);
+            var path = parseResult.GetValue(outPath) is { Length: > 0 } p ? Path.GetFullPath(p) : throw new CliUsageException("--out is required: give the file to write the model to.");
+            if (parseResult.GetValue(round) is <= 0)
+            {
+                throw new CliUsageException($"--round must be 1 or more; got {parseResult.GetValue(round)}.");
+            }
+
+            await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
+            var status = await client.GetJobStatusAsync(jobId, ct).ConfigureAwait(false);
+            var wanted = parseResult.GetValue(round) ?? (status.Results.Count > 0 ? status.Results[^1].Round : 0);
+            var result = status.Results.FirstOrDefault(r => r.Round == wanted)
+                ?? throw new InvalidOperationException(wanted == 0 ? $"job '{jobId}' has no finalized round yet." : $"round {wanted} of job '{jobId}' is not finalized.");
+            var bytes = await client.GetJobModelAsync(jobId, wanted, ct).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"the model of round {wanted} of job '{jobId}' is not in the model store.");
+            var actual = "0x" + Convert.ToHexStringLower(SHA256.HashData(bytes));
+            if (!string.Equals(actual, result.ModelRef, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"the stored model of round {wanted} hashes to {actual}, not to its model reference {result.ModelRef}; nothing was written.");
+            }
+
+            var temporary = path + ".tmp";
+            await File.WriteAllBytesAsync(temporary, bytes, ct).ConfigureAwait(false);
+            File.Move(temporary, path, overwrite: true);
+            var export = new ModelExport(jobId, wanted, result.ModelRef!, result.ResultHash, bytes.Length, path);
+            if (output.Format == OutputFormat.Json)
+            {
+                output.Json(export);
+            }
+            else
+            {
+                await context.Stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Wrote round {wanted} of job {jobId}: {bytes.Length} bytes, model reference {result.ModelRef} (checked), to {path}.")).ConfigureAwait(false);
+            }
+
+            return ExitCodes.Success;
+        }));
+        return model;
     }
 
     private static void WriteStatus(CliContext context, CliOutput output, FederatedJobStatus status)

@@ -67,4 +67,10 @@ public interface IMetaNodeClient : IAsyncDisposable
 
     /// <summary>Cancels an active job; rounds already finalized stay on chain.</summary>
     Task<FederatedJobStatus> CancelJobAsync(string jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The model a round finalized, in its canonical encoding (what validators hashed and signed; its SHA-256 is the round's model
+    /// reference on chain), or null when the round is not finalized.
+    /// </summary>
+    Task<byte[]?> GetJobModelAsync(string jobId, int round, CancellationToken cancellationToken = default);
 }

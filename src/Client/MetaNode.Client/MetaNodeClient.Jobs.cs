@@ -20,6 +20,12 @@ public sealed partial class MetaNodeClient
     public Task<FederatedJobStatus> CancelJobAsync(string jobId, CancellationToken cancellationToken = default) =>
         Job(jobId).CancelAsync(cancellationToken);
 
+    public Task<byte[]?> GetJobModelAsync(string jobId, int round, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(round);
+        return Job(jobId).GetModelAsync(round, cancellationToken);
+    }
+
     /// <summary>A new job id: <c>job-</c> and 10 random hex digits (it fits the registry's bytes32 job id).</summary>
     public static string NewJobId() => "job-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(5));
 

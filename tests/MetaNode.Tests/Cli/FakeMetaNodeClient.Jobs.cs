@@ -24,6 +24,11 @@ internal sealed partial class FakeMetaNodeClient
     public Task<IReadOnlyList<FederatedJobSummary>> ListJobsAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<FederatedJobSummary>>(Jobs.Values.Select(j => new FederatedJobSummary { JobId = j.JobId, Phase = j.Phase, Round = j.Round, Rounds = j.Rounds }).ToList());
 
+    public Dictionary<(string Job, int Round), byte[]> Models { get; } = [];
+
+    public Task<byte[]?> GetJobModelAsync(string jobId, int round, CancellationToken cancellationToken = default) =>
+        Task.FromResult(Models.GetValueOrDefault((jobId, round)));
+
     public Task<FederatedJobStatus> CancelJobAsync(string jobId, CancellationToken cancellationToken = default) =>
         Task.FromResult(Jobs[jobId] = Jobs[jobId] with { Phase = FederatedJobPhase.Cancelled });
 }

@@ -77,8 +77,26 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
             Assert.Equal(Text(round, "txHash"), Text(onChain, "transactionHash"));
         }
 
-        var list = await cli.JsonAsync("job", "list");
-        Assert.Contains(list.EnumerateArray(), j => j.GetProperty("jobId").GetString() == jobId && j.GetProperty("phase").GetString() == "Completed");
+        // The last round's model, written by the CLI, hashes to the model reference the chain holds for that round.
+        var modelPath = Path.Combine(Path.GetTempPath(), $"metanode-model-{jobId}.bin");
+        try
+        {
+            var export = await cli.JsonAsync("job", "model", "--id", jobId, "--out", modelPath);
+            Assert.Equal(10, export.GetProperty("round").GetInt32());
+            var lastOnChain = await cli.JsonAsync("chain", "round", "--job", jobId, "--round", "10");
+            Assert.Equal(Text(lastOnChain, "modelRef"), "0x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(modelPath))));
+        }
+        finally
+        {
+            File.Delete(modelPath);
+        }
+
+        // The listing is updated one-way, after the job's own record.
+        await Eventually.WaitAsync(
+            () => cli.JsonAsync("job", "list"),
+            list => list.EnumerateArray().Any(j => j.GetProperty("jobId").GetString() == jobId && j.GetProperty("phase").GetString() == "Completed"),
+            "the job listed as Completed",
+            TimeSpan.FromSeconds(30));
 
         // A finished job cannot be cancelled; asking changes nothing.
         var cancel = await cli.RunAsync("job", "cancel", "--id", jobId);

@@ -74,6 +74,48 @@ public sealed class JobCommandsTests
     }
 
     [Fact]
+    public async Task JobModel_WritesTheLastRoundsCheckedBytes_AndRefusesWhatDoesNotMatchItsReference()
+    {
+        var bytes = new byte[] { 0x4d, 0x4e, 0x4d, 0x31, 1, 2, 3 };
+        var reference = "0x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        var status = Completed("job-m");
+        _cli.Client.Jobs["job-m"] = status with { Results = [status.Results[0], status.Results[1] with { ModelRef = reference }] };
+        _cli.Client.Models[("job-m", 2)] = bytes;
+        _cli.Client.Models[("job-m", 1)] = [9, 9];
+        var directory = Directory.CreateTempSubdirectory("metanode-model-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "model.bin");
+            var result = await _cli.RunAsync("job", "model", "--id", "job-m", "--out", path, "--output", "json");
+            Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+            Assert.Equal(bytes, await File.ReadAllBytesAsync(path));
+            var root = JsonDocument.Parse(result.Stdout).RootElement;
+            Assert.Equal(2, root.GetProperty("round").GetInt32());
+            Assert.Equal(reference, root.GetProperty("modelRef").GetString());
+            Assert.Equal(bytes.Length, root.GetProperty("bytes").GetInt64());
+
+            // Round 1's stored bytes do not hash to its reference: an error, and the file is not touched.
+            var other = Path.Combine(directory.FullName, "round1.bin");
+            var mismatch = await _cli.RunAsync("job", "model", "--id", "job-m", "--round", "1", "--out", other);
+            Assert.Equal(ExitCodes.OperationFailed, mismatch.ExitCode);
+            Assert.Contains("nothing was written", mismatch.Stderr, StringComparison.Ordinal);
+            Assert.False(File.Exists(other));
+
+            var missing = await _cli.RunAsync("job", "model", "--id", "job-m", "--round", "3", "--out", other);
+            Assert.Equal(ExitCodes.OperationFailed, missing.ExitCode);
+            Assert.Contains("round 3 of job 'job-m' is not finalized", missing.Stderr, StringComparison.Ordinal);
+
+            var bad = await _cli.RunAsync("job", "model", "--id", "job-m", "--round", "0", "--out", other);
+            Assert.Equal(ExitCodes.UsageError, bad.ExitCode);
+            Assert.False(File.Exists(other));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void FederatedJobOptionsValidator_ReportsEveryBadValue()
     {
         var result = new FederatedJobOptionsValidator().Validate(null, new FederatedJobOptions
