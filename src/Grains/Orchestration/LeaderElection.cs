@@ -54,6 +54,17 @@ public static class LeaderElection
         });
     }
 
+    /// <summary>
+    /// A lease read back by a new activation of the lease grain. Renewals are not written, so the stored expiry may be older
+    /// than the one the holder was last granted: a held lease is given a full <paramref name="ttl"/> from <paramref name="now"/>,
+    /// never less than it had. A free lease is unchanged.
+    /// </summary>
+    public static LeaseSnapshot Recover(LeaseSnapshot stored, DateTimeOffset now, TimeSpan ttl)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        return stored.Holder is null || stored.ExpiresAt >= now + ttl ? stored : stored with { ExpiresAt = now + ttl };
+    }
+
     /// <summary>The lease after <paramref name="candidate"/> gives up <paramref name="term"/>; unchanged unless it holds that term.</summary>
     public static LeaseSnapshot Release(LeaseSnapshot current, string candidate, long term, DateTimeOffset now)
     {

@@ -17,7 +17,8 @@ public sealed class LeaderLeaseState
 
 /// <summary>
 /// One leader lease (key: the scope, a cluster name). Every new term is persisted before the new holder hears of it, so terms
-/// never go backwards; renewals only move the expiry in memory. Leader changes are logged, kept in a short history and
+/// never go backwards; renewals only move the expiry in memory, and a new activation gives a held lease a full TTL
+/// (<see cref="LeaderElection.Recover"/>), so a lease grain that moved never hands a live leader's lease to another. Leader changes are logged, kept in a short history and
 /// published on the <see cref="OrchestrationStreams.LeaderChanges"/> stream.
 /// </summary>
 [GrainType("leader-lease")]
@@ -34,6 +35,14 @@ public sealed partial class LeaderLeaseGrain(
     private bool _sameClock;
 
     private string Scope => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Renewals were never written: the stored expiry is the last acquisition's. The holder may have renewed since, so
+        // it keeps the lease for a full TTL from now unless it stops renewing (in memory only, like a renewal).
+        state.State.Lease = LeaderElection.Recover(state.State.Lease, time.GetUtcNow(), _options.LeaseTtl);
+        return Task.CompletedTask;
+    }
 
     public async Task<LeaseGrant> AcquireOrRenewAsync(string candidate, string instance, string silo, CancellationToken cancellationToken = default)
     {

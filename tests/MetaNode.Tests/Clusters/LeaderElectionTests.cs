@@ -11,6 +11,26 @@ public sealed class LeaderElectionTests
     private static readonly DateTimeOffset T0 = new(2026, 11, 30, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
+    public void Recover_GivesAHeldLeaseAFullTtl_AndLeavesAFreeOrLongerLeaseAlone()
+    {
+        // Acquired at T0, renewed in memory until T0+8s, then the lease grain moved: the stored expiry (T0+5s) is stale.
+        var stored = LeaderElection.Decide(new LeaseSnapshot(), "vpod-a", T0, Ttl, TimeSpan.Zero).Lease;
+        var now = T0 + TimeSpan.FromSeconds(8);
+        var recovered = LeaderElection.Recover(stored, now, Ttl);
+        Assert.Equal(now + Ttl, recovered.ExpiresAt);
+        Assert.Equal((stored.Holder, stored.Term, stored.HolderInstance), (recovered.Holder, recovered.Term, recovered.HolderInstance));
+
+        // Another candidate is refused until the full TTL (and the skew) has passed; then it gets the next term.
+        Assert.Equal(LeaseOutcome.Held, LeaderElection.Decide(recovered, "vpod-b", now + Ttl, Ttl, Skew).Outcome);
+        var taken = LeaderElection.Decide(recovered, "vpod-b", now + Ttl + Skew + TimeSpan.FromMilliseconds(1), Ttl, Skew);
+        Assert.Equal((LeaseOutcome.Acquired, 2L), (taken.Outcome, taken.Lease.Term));
+
+        Assert.Equal(new LeaseSnapshot(), LeaderElection.Recover(new LeaseSnapshot(), now, Ttl));
+        var longer = stored with { ExpiresAt = now + Ttl + Ttl };
+        Assert.Equal(longer, LeaderElection.Recover(longer, now, Ttl));
+    }
+
+    [Fact]
     public void Decide_GrantsTermOne_WhenTheLeaseWasNeverHeld()
     {
         var decision = LeaderElection.Decide(new LeaseSnapshot(), "vpod-a", T0, Ttl, TimeSpan.Zero);
