@@ -1,4 +1,5 @@
 using MetaNode.Chain;
+using MetaNode.Grains.Chain;
 using MetaNode.Tests.Infrastructure;
 
 namespace MetaNode.Tests.Chain;
@@ -133,5 +134,22 @@ public sealed class ChainReorgTests
         var events = await Eventually.WaitAsync(probe.GetEventsAsync, e => e.Count >= 3, "round 1 again and round 2");
         Assert.Equal(canonical.Select(l => (l.Round, l.EventId, l.BlockHash)), events.Skip(1).Select(e => (e.Round, e.EventId, e.BlockHash)));
         Assert.Equal(events[0].EventId, events[1].EventId);
+    }
+
+    [Fact]
+    public void TheCheckpointHistory_KeepsTheNewestEntriesBelowTheNewCheckpoint()
+    {
+        static WatchedBlock Block(long number) => new() { Number = number, Hash = $"0x{number:x2}" };
+        var history = new List<WatchedBlock>();
+        foreach (var number in new long[] { 3, 5, 8, 9 })
+        {
+            history = ChainWatcherGrain.Remember(history, Block(number), limit: 3);
+        }
+
+        Assert.Equal([Block(5), Block(8), Block(9)], history);
+
+        // After a rewind to 5 the next checkpoint replaces whatever was at or above it.
+        Assert.Equal([Block(3), Block(5), Block(7)], ChainWatcherGrain.Remember([Block(3), Block(5), Block(8)], Block(7), limit: 3));
+        Assert.Equal([Block(7)], ChainWatcherGrain.Remember([Block(3), Block(5)], Block(7), limit: 1));
     }
 }
