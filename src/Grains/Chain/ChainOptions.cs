@@ -88,6 +88,9 @@ public sealed class ChainWatcherOptions
 
     /// <summary>Most blocks asked for in one eth_getLogs.</summary>
     public int MaxBlockRange { get; set; } = 2000;
+
+    /// <summary>Checkpoints (block number and hash) remembered to find the fork point of a reorg deeper than the confirmation depth.</summary>
+    public int ReorgHistory { get; set; } = 64;
 }
 
 /// <summary><c>MetaNode:Chain:DevChain</c>: the anvil the embedded profile starts when no RPC URL is configured.</summary>
@@ -180,6 +183,7 @@ public sealed class ChainOptionsValidator : IValidateOptions<ChainOptions>
 
         Positive(failures, "Watcher:PollInterval", options.Watcher.PollInterval);
         Range(failures, "Watcher:MaxBlockRange", options.Watcher.MaxBlockRange, 1, 100_000);
+        Range(failures, "Watcher:ReorgHistory", options.Watcher.ReorgHistory, 1, 10_000);
         Range(failures, "DevChain:StateIntervalSeconds", options.DevChain.StateIntervalSeconds, 1, 3600);
         Range(failures, "DevChain:BlockTimeSeconds", options.DevChain.BlockTimeSeconds, 0, 60);
         Positive(failures, "DevChain:StartTimeout", options.DevChain.StartTimeout);

@@ -16,13 +16,27 @@ public sealed class ChainWatcherState
     [Id(2)] public string? CheckpointHash { get; set; }
     [Id(3)] public long EventsPublished { get; set; }
     [Id(4)] public long ReorgsSeen { get; set; }
+
+    /// <summary>The latest checkpoints, oldest first (the last is the current one): where a deep reorg's fork point is looked for.</summary>
+    [Id(5)] public List<WatchedBlock> History { get; set; } = [];
+}
+
+/// <summary>A block the watcher checkpointed, with the hash it had then.</summary>
+[GenerateSerializer, Immutable, Alias("MetaNode.Chain.WatchedBlock")]
+public sealed record WatchedBlock
+{
+    [Id(0)] public long Number { get; init; }
+    [Id(1)] public required string Hash { get; init; }
 }
 
 /// <summary>
 /// Polls the registry's <c>RoundFinalized</c> logs up to the confirmation depth (so reorgs within it never reach
 /// consumers), publishes them on the <see cref="ChainStreams.RegistryEvents"/> stream, then persists the checkpoint.
-/// A deeper reorg (the checkpoint block's hash changed) rewinds by the depth and republishes; consumers de-duplicate
-/// by <see cref="RoundFinalizedEvent.EventId"/>. A reminder keeps it alive; a grain timer polls.
+/// A deeper reorg (the checkpoint block's hash changed) rewinds to the newest remembered checkpoint still on the chain
+/// (the fork point, or below it) and republishes the canonical events from there. Consumers de-duplicate by
+/// <see cref="RoundFinalizedEvent.EventId"/>; an event of the abandoned branch is not retracted, but a republished
+/// event carries its canonical <see cref="RoundFinalizedEvent.BlockHash"/> and the status counts the reorg.
+/// A reminder keeps it alive; a grain timer polls.
 /// </summary>
 [GrainType("chain-watcher")]
 public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemindable
@@ -131,24 +145,20 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
             State.Registry = registry;
             State.Checkpoint = -1;
             State.CheckpointHash = null;
+            State.History = [];
             await _state.WriteStateAsync(cancellationToken);
         }
 
-        var confirmations = _connector.Options.Confirmations;
         var head = await _connector.GetBlockNumberAsync(cancellationToken);
-        var safe = head - (confirmations - 1);
-        if (State.Checkpoint >= 0 && State.CheckpointHash is { } expected)
+        var safe = head - (_connector.Options.Confirmations - 1);
+        if (await FindRewindAsync(cancellationToken) is { } rewound)
         {
-            var block = await _connector.CallAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(new BlockParameter((ulong)State.Checkpoint)), cancellationToken);
-            if (block is null || !string.Equals(block.BlockHash, expected, StringComparison.OrdinalIgnoreCase))
-            {
-                var rewound = Math.Max(-1, State.Checkpoint - confirmations);
-                LogReorg(_logger, State.Checkpoint, rewound);
-                State.ReorgsSeen++;
-                State.Checkpoint = rewound;
-                State.CheckpointHash = null;
-                await _state.WriteStateAsync(cancellationToken);
-            }
+            LogReorg(_logger, State.Checkpoint, rewound.Number);
+            State.ReorgsSeen++;
+            State.Checkpoint = rewound.Number;
+            State.CheckpointHash = rewound.Number < 0 ? null : rewound.Hash;
+            State.History = State.History.Where(b => b.Number <= rewound.Number).ToList();
+            await _state.WriteStateAsync(cancellationToken);
         }
 
         var stream = this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<RoundFinalizedEvent>(StreamId.Create(ChainStreams.RegistryEvents, registry));
@@ -163,7 +173,19 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
                 ToBlock = new BlockParameter((ulong)to),
                 Topics = [RegistryClient.RoundFinalizedTopic],
             };
+
+            // The range's last block before and after the logs are read, and the checkpoint after: a reorg in between
+            // changes one of them, and nothing read is published (the next poll finds the fork point).
+            var last = await BlockHashAsync(to, cancellationToken);
             var logs = await _connector.CallAsync("eth_getLogs", w => w.Eth.Filters.GetLogs.SendRequestAsync(filter), cancellationToken);
+            if (last is null
+                || !SameHash(await BlockHashAsync(to, cancellationToken), last)
+                || (State.Checkpoint >= 0 && State.CheckpointHash is { } expected && !SameHash(await BlockHashAsync(State.Checkpoint, cancellationToken), expected)))
+            {
+                LogRangeChanged(_logger, from, to);
+                return;
+            }
+
             foreach (var log in logs.Where(l => !l.Removed).OrderBy(l => l.BlockNumber.Value).ThenBy(l => l.LogIndex.Value))
             {
                 var decoded = Decode(registry, log);
@@ -174,11 +196,49 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
                 }
             }
 
-            var last = await _connector.CallAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(new BlockParameter((ulong)to)), cancellationToken);
             State.Checkpoint = to;
-            State.CheckpointHash = last?.BlockHash;
+            State.CheckpointHash = last;
+            State.History = Remember(State.History, new WatchedBlock { Number = to, Hash = last }, _connector.Options.Watcher.ReorgHistory);
             await _state.WriteStateAsync(cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Null while the checkpoint block still has the hash it had; after a reorg, the newest remembered checkpoint that is
+    /// still on the chain (at or below the fork point), or block -1 (a full rescan) when none of them is.
+    /// </summary>
+    private async Task<WatchedBlock?> FindRewindAsync(CancellationToken cancellationToken)
+    {
+        if (State.Checkpoint < 0 || State.CheckpointHash is not { } expected || SameHash(await BlockHashAsync(State.Checkpoint, cancellationToken), expected))
+        {
+            return null;
+        }
+
+        foreach (var seen in State.History.Where(b => b.Number < State.Checkpoint).OrderByDescending(b => b.Number))
+        {
+            if (SameHash(await BlockHashAsync(seen.Number, cancellationToken), seen.Hash))
+            {
+                return seen;
+            }
+        }
+
+        return new WatchedBlock { Number = -1, Hash = string.Empty };
+    }
+
+    private async Task<string?> BlockHashAsync(long number, CancellationToken cancellationToken)
+    {
+        var block = await _connector.CallAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(new BlockParameter((ulong)number)), cancellationToken);
+        return block?.BlockHash;
+    }
+
+    private static bool SameHash(string? actual, string expected) => string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The history with <paramref name="block"/> appended, keeping the newest <paramref name="limit"/> entries below it.</summary>
+    internal static List<WatchedBlock> Remember(IReadOnlyList<WatchedBlock> history, WatchedBlock block, int limit)
+    {
+        var kept = history.Where(b => b.Number < block.Number).TakeLast(limit - 1).ToList();
+        kept.Add(block);
+        return kept;
     }
 
     /// <summary>A RoundFinalized log as a typed event; null when it does not have the event's shape.</summary>
@@ -212,6 +272,9 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain watcher: block {Checkpoint} changed (a reorg deeper than the confirmation depth); rewinding to {Rewound} and republishing")]
     private static partial void LogReorg(ILogger logger, long checkpoint, long rewound);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Chain watcher: the chain changed while blocks {From}-{To} were read; nothing of them was published, the next poll looks for the fork point")]
+    private static partial void LogRangeChanged(ILogger logger, long from, long to);
 }
 
 /// <summary>Starts the chain watcher when the silo becomes active (the grain is idempotent; every silo may ask).</summary>

@@ -28,6 +28,7 @@ public sealed class ChainOptionsTests
             ("MetaNode:Chain:Confirmations", "0"),
             ("MetaNode:Chain:MaxGasPerTransaction", "100"),
             ("MetaNode:Chain:VPodKeyScryptN", "1000"),
+            ("MetaNode:Chain:Watcher:ReorgHistory", "0"),
             ("MetaNode:Chain:AccountPrivateKey", secret),
             ("MetaNode:Chain:KeystorePassword", "hunter2")).ReadMetaNodeOptions());
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:RpcUrl", StringComparison.Ordinal) && f.Contains("'ftp://node'", StringComparison.Ordinal));
@@ -35,6 +36,7 @@ public sealed class ChainOptionsTests
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:Confirmations", StringComparison.Ordinal) && f.Contains("'0'", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:MaxGasPerTransaction", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:VPodKeyScryptN", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:Watcher:ReorgHistory", StringComparison.Ordinal) && f.Contains("'0'", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:AccountPrivateKey", StringComparison.Ordinal));
         Assert.DoesNotContain(error.Failures, f => f.Contains(secret, StringComparison.Ordinal) || f.Contains("hunter2", StringComparison.Ordinal));
     }

@@ -166,7 +166,15 @@ public sealed class SerializationRoundTripTests
         Assert.Equal(("2000000000", 1, At), (pending.MaxFeePerGas, pending.Replacements, pending.FirstSentAt));
         var key = new MetaNode.Grains.Chain.VPodKey("0xabc", "{\"crypto\":{}}");
         Assert.Equal(key, RoundTrip(key));
-        var watcher = RoundTrip(new MetaNode.Grains.Chain.ChainWatcherState { Registry = "0xef", Checkpoint = 12, CheckpointHash = "0xbb", EventsPublished = 4 });
+        var watcher = RoundTrip(new MetaNode.Grains.Chain.ChainWatcherState
+        {
+            Registry = "0xef",
+            Checkpoint = 12,
+            CheckpointHash = "0xbb",
+            EventsPublished = 4,
+            History = [new() { Number = 11, Hash = "0xaa" }, new() { Number = 12, Hash = "0xbb" }],
+        });
         Assert.Equal((12L, "0xbb", 4L), (watcher.Checkpoint, watcher.CheckpointHash, watcher.EventsPublished));
+        Assert.Equal([new() { Number = 11, Hash = "0xaa" }, new MetaNode.Grains.Chain.WatchedBlock { Number = 12, Hash = "0xbb" }], watcher.History);
     }
 }
