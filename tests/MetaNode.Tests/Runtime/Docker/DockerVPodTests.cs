@@ -1,4 +1,3 @@
-using System.Formats.Tar;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -107,8 +106,8 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         await grain.WriteDataAsync(new VPodDataFiles { Files = [new VPodDataFile("train.csv", train), new VPodDataFile("manifest.json", manifest)] });
 
         var containerId = running.Handle!.Id;
-        Assert.Equal(train, await ReadContainerFileAsync(containerId, "/vpod/data/train.csv"));
-        Assert.Equal(manifest, await ReadContainerFileAsync(containerId, "/vpod/data/manifest.json"));
+        Assert.Equal(train, await fixture.Engine.ReadFileAsync(containerId, "/vpod/data/train.csv"));
+        Assert.Equal(manifest, await fixture.Engine.ReadFileAsync(containerId, "/vpod/data/manifest.json"));
         var logs = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Any(x => x.Text.StartsWith("manifest=", StringComparison.Ordinal)), "the workload to print the files it found");
         Assert.Contains(logs, l => l.Text == "manifest={\"format\":\"metanode-partition/1\"}");
         Assert.Contains(logs, l => l.Text.StartsWith("train=0,0.5,0", StringComparison.Ordinal));
@@ -117,7 +116,7 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         await grain.StopAsync(new StopOptions(Force: true));
         var replaced = "1,1,1\n"u8.ToArray();
         await grain.WriteDataAsync(new VPodDataFiles { Files = [new VPodDataFile("train.csv", replaced), new VPodDataFile("manifest.json", manifest)] });
-        Assert.Equal(replaced, await ReadContainerFileAsync(containerId, "/vpod/data/train.csv"));
+        Assert.Equal(replaced, await fixture.Engine.ReadFileAsync(containerId, "/vpod/data/train.csv"));
 
         await grain.DeleteAsync(new StopOptions(Force: true));
         var refused = await Assert.ThrowsAsync<InvalidVPodOperationException>(() => grain.WriteDataAsync(new VPodDataFiles { Files = [new VPodDataFile("manifest.json", manifest)] }));
@@ -138,7 +137,7 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         var container = await fixture.Engine.Client.Containers.InspectContainerAsync(running.Handle!.Id);
         Assert.Contains("METANODE_DATA_DIR=/state", container.Config.Env);
         Assert.Contains(container.Mounts, m => m.Destination == "/state" && m.Type == "volume");
-        Assert.Equal(bytes, await ReadContainerFileAsync(running.Handle.Id, "/state/blob.bin"));
+        Assert.Equal(bytes, await fixture.Engine.ReadFileAsync(running.Handle.Id, "/state/blob.bin"));
 
         // The file lives in the volume: a second container mounting it (the engine's own view) finds the same bytes.
         var volume = container.Mounts.Single(m => m.Destination == "/state").Name;
@@ -150,7 +149,7 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         });
         try
         {
-            Assert.Equal(bytes, await ReadContainerFileAsync(probe.ID, "/mnt/blob.bin"));
+            Assert.Equal(bytes, await fixture.Engine.ReadFileAsync(probe.ID, "/mnt/blob.bin"));
         }
         finally
         {
@@ -158,29 +157,6 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         }
 
         await grain.DeleteAsync(new StopOptions(Force: true));
-    }
-
-    /// <summary>One file's bytes, read from the container through the engine's archive API.</summary>
-    private async Task<byte[]> ReadContainerFileAsync(string containerId, string path)
-    {
-        var archive = await fixture.Engine.Client.Containers.GetArchiveFromContainerAsync(containerId, new GetArchiveFromContainerParameters { Path = path }, statOnly: false);
-        using var whole = new MemoryStream();
-        using (var stream = archive.Stream)
-        {
-            await stream.CopyToAsync(whole);
-        }
-
-        whole.Position = 0;
-        using var reader = new TarReader(whole);
-        var entry = await reader.GetNextEntryAsync() ?? throw new InvalidOperationException($"{path}: the engine sent an empty archive");
-        Assert.Equal(Path.GetFileName(path), entry.Name);
-        using var content = new MemoryStream();
-        if (entry.DataStream is { } data)
-        {
-            await data.CopyToAsync(content);
-        }
-
-        return content.ToArray();
     }
 
     [Fact]
