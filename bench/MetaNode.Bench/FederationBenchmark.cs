@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
+using MetaNode.Grains.Runtime;
 using MetaNode.Workload;
 using MetaNode.Workload.Learning;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -76,7 +77,7 @@ internal static class FederationBenchmark
     {
         var directory = Path.Combine(Path.GetTempPath(), "metanode-bench", Guid.NewGuid().ToString("N")[..8]);
         var largest = plan.Parts.MaxBy(p => p.Rows)!;
-        PartitionWriter.Write(directory, new PartitionDescription("digits", "dirichlet:0.5", 0, 1, 3), largest, null);
+        DataDirectoryWriter.Write(directory, PartitionWriter.Files(new PartitionDescription("digits", "dirichlet:0.5", 0, 1, 3), largest, null));
         var app = WorkloadApp.Create(new WorkloadSettings("127.0.0.1", IPAddress.Loopback, 0, "vpod-bench", directory), minimumLevel: Microsoft.Extensions.Logging.LogLevel.Warning);
         await app.StartAsync();
         try

@@ -1,31 +1,46 @@
 using System.Globalization;
 using MetaNode.Federation;
+using MetaNode.VPods;
 
 namespace MetaNode.Grains.Federation;
 
-/// <summary>Which rows went where: training rows per compute vPod and the held-out rows every validator holds.</summary>
-public sealed record DataPlacement(IReadOnlyDictionary<string, int> TrainRows, int TestRows, int Features, int Classes);
+/// <summary>
+/// Which rows went where: training rows per compute vPod, the held-out rows every validator holds, and the files of each vPod's
+/// partition (<see cref="PartitionWriter"/>), which the job has each vPod's runtime write into its data directory.
+/// </summary>
+public sealed record DataPlacement(
+    IReadOnlyDictionary<string, int> TrainRows,
+    int TestRows,
+    int Features,
+    int Classes,
+    IReadOnlyDictionary<string, VPodDataFiles> Files);
 
 /// <summary>
-/// Places a job's data in its vPods' data directories (step 1 of a federated round): the data set is split and partitioned by
+/// Places a job's data in its vPods (step 1 of a federated round): the data set is split and partitioned by
 /// <see cref="DataPartitioner.Plan"/> with the job's seed, compute vPods in ordinal id order get parts 0, 1, …, and every
-/// validator gets the held-out test split. Placing again with the same inputs rewrites the same bytes, so a job that resumes
+/// validator gets the held-out test split. Placing again with the same inputs gives the same bytes, so a job that resumes
 /// after a silo loss can simply place again.
 /// </summary>
 public static class FederatedDataPlacement
 {
+    /// <summary>The runtimes whose vPods can receive a partition (their runtime writes data files).</summary>
+    public static bool CanHoldData(DeploymentMethod method) => method is DeploymentMethod.Process or DeploymentMethod.Docker;
+
+    /// <summary>Why a job cannot place data in <paramref name="vpodId"/>, or null when it can.</summary>
+    public static string? RuntimeRefusal(string vpodId, DeploymentMethod method) => CanHoldData(method)
+        ? null
+        : $"vPod '{vpodId}' runs on the {method.ToString().ToLowerInvariant()} runtime: federated jobs place data partitions only in process and docker vPods for now.";
+
     public static DataPlacement Place(
         FederatedJobSpec spec,
         TabularDataset data,
         IReadOnlyCollection<string> computeVPods,
-        IReadOnlyCollection<string> validatorVPods,
-        Func<string, string> dataDirectoryOf)
+        IReadOnlyCollection<string> validatorVPods)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(computeVPods);
         ArgumentNullException.ThrowIfNull(validatorVPods);
-        ArgumentNullException.ThrowIfNull(dataDirectoryOf);
         var compute = computeVPods.Order(StringComparer.Ordinal).ToList();
         var validators = validatorVPods.Order(StringComparer.Ordinal).ToList();
         if (compute.Count == 0 || validators.Count == 0)
@@ -41,21 +56,21 @@ public static class FederatedDataPlacement
         var plan = DataPartitioner.Plan(data, spec.Partition, compute.Count, spec.TestFraction, spec.Seed);
         var partition = spec.Partition.ToString();
         var trainRows = new Dictionary<string, int>(StringComparer.Ordinal);
+        var files = new Dictionary<string, VPodDataFiles>(StringComparer.Ordinal);
         for (var i = 0; i < compute.Count; i++)
         {
-            PartitionWriter.Write(dataDirectoryOf(compute[i]), new PartitionDescription(data.Name, partition, i, compute.Count, spec.Seed), plan.Parts[i], null);
+            files[compute[i]] = PartitionWriter.Files(new PartitionDescription(data.Name, partition, i, compute.Count, spec.Seed), plan.Parts[i], null);
             trainRows[compute[i]] = plan.Parts[i].Rows;
         }
 
         for (var i = 0; i < validators.Count; i++)
         {
-            PartitionWriter.Write(
-                dataDirectoryOf(validators[i]),
+            files[validators[i]] = PartitionWriter.Files(
                 new PartitionDescription(data.Name, "test:" + spec.TestFraction.ToString("R", CultureInfo.InvariantCulture), i, validators.Count, spec.Seed),
                 null,
                 plan.Test);
         }
 
-        return new DataPlacement(trainRows, plan.Test.Rows, data.Features, data.Classes);
+        return new DataPlacement(trainRows, plan.Test.Rows, data.Features, data.Classes, files);
     }
 }

@@ -30,7 +30,6 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     private readonly IPersistentState<FederatedJobState> _state;
     private readonly FederatedWorkloadClient _workloads;
-    private readonly VPodDataDirectories _directories;
     private readonly ChainAccounts _accounts;
     private readonly ChainConnector _connector;
     private readonly TimeProvider _time;
@@ -51,7 +50,6 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     public FederatedJobGrain(
         [PersistentState("job", MetaNodeNames.ChainStorage)] IPersistentState<FederatedJobState> state,
         FederatedWorkloadClient workloads,
-        VPodDataDirectories directories,
         ChainAccounts accounts,
         ChainConnector connector,
         TimeProvider time,
@@ -60,7 +58,6 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     {
         _state = state;
         _workloads = workloads;
-        _directories = directories;
         _accounts = accounts;
         _connector = connector;
         _time = time;
@@ -221,8 +218,11 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     private async Task<bool> PrepareAsync(CancellationToken cancellationToken)
     {
         var data = BuiltInDatasets.Load(Spec.Dataset, Spec.Seed, _options.DatasetBaseDirectory);
-        var statuses = await VPodStatusesAsync(State.ComputeVPods.Concat(State.ValidatorVPods), cancellationToken);
-        var placement = FederatedDataPlacement.Place(Spec, data, State.ComputeVPods, State.ValidatorVPods, id => _directories.DataDirectoryOf(id, statuses[id].DeploymentMethod));
+        var placement = FederatedDataPlacement.Place(Spec, data, State.ComputeVPods, State.ValidatorVPods);
+
+        // Each vPod's grain has its runtime write the partition where the workload runs (a local directory, a container).
+        await Task.WhenAll(placement.Files.Select(p => GrainFactory.GetGrain<IVPodGrain>(p.Key).WriteDataAsync(p.Value, cancellationToken)));
+        var statuses = await VPodStatusesAsync(State.ComputeVPods, cancellationToken);
 
         // Federated standardization: each compute vPod reveals its sums and counts, never rows.
         var moments = await Task.WhenAll(State.ComputeVPods.Select(id => _workloads.GetStatisticsAsync(Endpoint(statuses[id]), PartitionWriter.TrainSplit, cancellationToken)));
@@ -544,9 +544,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
                 errors.Add($"vPod '{status.Id}' has no key to sign with.");
             }
 
-            if (status.DeploymentMethod != DeploymentMethod.Process)
+            if (FederatedDataPlacement.RuntimeRefusal(status.Id, status.DeploymentMethod) is { } refusal)
             {
-                errors.Add($"vPod '{status.Id}' runs on the {status.DeploymentMethod.ToString().ToLowerInvariant()} runtime: federated jobs place data only in process vPods for now.");
+                errors.Add(refusal);
             }
         }
 

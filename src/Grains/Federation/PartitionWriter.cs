@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MetaNode.VPods;
 
 namespace MetaNode.Grains.Federation;
 
@@ -9,16 +10,16 @@ namespace MetaNode.Grains.Federation;
 public sealed record PartitionDescription(string Dataset, string Partition, int Part, int Parts, ulong Seed);
 
 /// <summary>
-/// Writes a vPod's data directory in the format workloads read, <c>metanode-partition/1</c>:
+/// The files of a vPod's partition in the format workloads read from their data directory, <c>metanode-partition/1</c>:
 /// <code>
 /// manifest.json  {"format":"metanode-partition/1","dataset":"digits","features":64,"classes":10,"partition":"dirichlet:0.5",
 ///                 "part":3,"parts":10,"seed":42,"splits":{"train":{"file":"train.csv","rows":144}}}
 /// train.csv      compute vPods: one row per line, features then the integer label, no header
 /// test.csv       validators: the held-out split, same layout
 /// </code>
-/// Numbers are written in invariant culture in their shortest round-trip form, lines end with '\n'. Files are written to a
-/// temporary name and renamed, the manifest last, so a workload never reads half a partition; writing the same partition again
-/// gives the same bytes.
+/// Numbers are written in invariant culture in their shortest round-trip form, lines end with '\n'. The manifest comes last, so a
+/// runtime that writes the files in order never shows a workload a manifest naming a file that is not there yet; the same
+/// partition always gives the same bytes. The vPod's runtime writes them (<see cref="MetaNode.VPods.IVPodGrain.WriteDataAsync"/>).
 /// </summary>
 public static class PartitionWriter
 {
@@ -27,9 +28,9 @@ public static class PartitionWriter
     public const string TrainSplit = "train";
     public const string TestSplit = "test";
 
-    public static void Write(string directory, PartitionDescription description, TabularDataset? train, TabularDataset? test)
+    /// <summary>The partition's files: the splits given (train.csv, test.csv), then manifest.json.</summary>
+    public static VPodDataFiles Files(PartitionDescription description, TabularDataset? train, TabularDataset? test)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentNullException.ThrowIfNull(description);
         var reference = train ?? test ?? throw new ArgumentException("A partition needs a train or a test split.", nameof(train));
         if (train is not null && test is not null && (train.Features != test.Features || train.Classes != test.Classes))
@@ -37,24 +38,23 @@ public static class PartitionWriter
             throw new ArgumentException("The train and test splits must have the same features and classes.", nameof(test));
         }
 
-        Directory.CreateDirectory(directory);
+        var files = new List<VPodDataFile>(3);
         var splits = new SortedDictionary<string, SplitEntry>(StringComparer.Ordinal);
         foreach (var (name, split) in new[] { (TrainSplit, train), (TestSplit, test) })
         {
-            var file = name + ".csv";
-            var path = Path.Combine(directory, file);
             if (split is null)
             {
-                File.Delete(path);
                 continue;
             }
 
-            WriteAtomically(path, ToCsv(split));
+            var file = name + ".csv";
+            files.Add(new VPodDataFile(file, ToCsv(split)));
             splits[name] = new SplitEntry(file, split.Rows);
         }
 
         var manifest = new Manifest(Format, description.Dataset, reference.Features, reference.Classes, description.Partition, description.Part, description.Parts, description.Seed, splits);
-        WriteAtomically(Path.Combine(directory, ManifestFile), JsonSerializer.SerializeToUtf8Bytes(manifest, PartitionJson.Default.Manifest));
+        files.Add(new VPodDataFile(ManifestFile, JsonSerializer.SerializeToUtf8Bytes(manifest, PartitionJson.Default.Manifest)));
+        return new VPodDataFiles { Files = files };
     }
 
     public static byte[] ToCsv(TabularDataset data)
@@ -72,13 +72,6 @@ public static class PartitionWriter
         }
 
         return Encoding.UTF8.GetBytes(text.ToString());
-    }
-
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        var temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, bytes);
-        File.Move(temporary, path, overwrite: true);
     }
 
     internal sealed record SplitEntry(

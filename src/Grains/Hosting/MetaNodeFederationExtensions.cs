@@ -7,14 +7,13 @@ namespace MetaNode.Grains.Hosting;
 
 public static class MetaNodeFederationExtensions
 {
-    /// <summary>Federated jobs: options (<c>MetaNode:Federation:Jobs</c>), the workload client, data placement and the fault seam.</summary>
+    /// <summary>Federated jobs: options (<c>MetaNode:Federation:Jobs</c>), the workload client and the fault seam.</summary>
     public static IServiceCollection AddMetaNodeFederation(this IServiceCollection services)
     {
         services.AddOptions<FederatedJobOptions>().BindConfiguration(FederatedJobOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FederatedJobOptions>, FederatedJobOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IFederatedFaults, NoFederatedFaults>();
-        services.TryAddSingleton<VPodDataDirectories>();
         services.AddHttpClient(MetaNodeNames.WorkloadHttpClient);
         services.TryAddSingleton(sp => new FederatedWorkloadClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient(MetaNodeNames.WorkloadHttpClient)));
         return services;

@@ -52,6 +52,13 @@ public interface IVPodRuntime
     /// <summary>Removes everything the runtime made for the vPod (its workload, data and logs). Removing twice succeeds.</summary>
     Task RemoveAsync(string vpodId, RuntimeHandle? handle, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Writes <paramref name="files"/> (already validated by <see cref="VPodDataValidation"/>) into the vPod's data directory in
+    /// order; the workload need not be running, but what the runtime provisioned for it must exist. A runtime that cannot place
+    /// data throws <see cref="InvalidVPodOperationException"/> naming itself.
+    /// </summary>
+    Task WriteDataFilesAsync(string vpodId, VPodSpec spec, RuntimeHandle? handle, VPodDataFiles files, CancellationToken cancellationToken = default);
+
     /// <summary>Samples resource use; null when the workload is not running.</summary>
     Task<WorkloadUsage?> GetUsageAsync(string vpodId, RuntimeHandle handle, VPodSpec spec, CancellationToken cancellationToken = default);
 

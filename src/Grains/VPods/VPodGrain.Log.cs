@@ -46,4 +46,7 @@ public sealed partial class VPodGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId}: the registry could not be updated; `vpod list` may show an older phase until the next change")]
     private static partial void LogRegistryUpdateFailed(ILogger logger, Exception exception, string vpodId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId}: {Files} data files ({Bytes} bytes) written into its data directory")]
+    private static partial void LogDataWritten(ILogger logger, string vpodId, int files, long bytes);
 }

@@ -219,6 +219,20 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         }
     }
 
+    public async Task WriteDataAsync(VPodDataFiles files, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        EnsureExists();
+        VPodDataValidation.ThrowIfInvalid(Id, files);
+        if (!VPodStateMachine.HoldsData(State.Phase))
+        {
+            throw new InvalidVPodOperationException(Id, State.Phase, $"vPod '{Id}' cannot receive data files while {State.Phase}: it has no workload to hold them{(State.Phase is VPodPhase.Deleting or VPodPhase.Deleted ? string.Empty : "; retry once it is started")}.");
+        }
+
+        await Runtime.WriteDataFilesAsync(Id, Spec, State.Handle, files, cancellationToken);
+        LogDataWritten(_logger, Id, files.Files.Count, files.TotalBytes);
+    }
+
     public async Task<ValidatorSignature> SignRoundResultAsync(RoundResult round, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(round);

@@ -51,6 +51,13 @@ public static class VPodStateMachine
     /// <summary>Whether a workload is expected to be running (or about to be) in this phase.</summary>
     public static bool HasWorkload(VPodPhase phase) => phase is VPodPhase.Starting or VPodPhase.Running or VPodPhase.Degraded;
 
+    /// <summary>
+    /// Whether the vPod's workload exists (running or not) so data files can be placed for it: not before it is provisioned,
+    /// not while a stop, restart or delete is under way, never once deleted.
+    /// </summary>
+    public static bool HoldsData(VPodPhase phase) =>
+        phase is VPodPhase.Starting or VPodPhase.Running or VPodPhase.Degraded or VPodPhase.Stopped or VPodPhase.Failed;
+
     /// <summary>Phases the grain left half-done when its silo stopped; reconciliation finishes them.</summary>
     public static bool IsTransitional(VPodPhase phase) =>
         phase is VPodPhase.Provisioning or VPodPhase.Restarting or VPodPhase.Stopping or VPodPhase.Deleting;

@@ -37,6 +37,16 @@ public interface IVPodGrain : IGrainWithStringKey
     IAsyncEnumerable<LogLine> FollowLogsAsync(LogQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Writes <paramref name="files"/> into the vPod's data directory (where its workload reads <c>METANODE_DATA_DIR</c>), in
+    /// order, through the vPod's runtime on the silo that hosts it: a process vPod's directory on that machine, a docker vPod's
+    /// container (running or stopped). Refused with <see cref="InvalidVPodDataException"/> for bad names or too many bytes, and
+    /// with <see cref="InvalidVPodOperationException"/> while the vPod has no workload (e.g. deleted) or on a runtime that cannot
+    /// place data; nothing is written then.
+    /// </summary>
+    [Alias("WriteData")]
+    Task WriteDataAsync(VPodDataFiles files, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Signs the silo's registry's EIP-712 digest for <paramref name="round"/> with this vPod's own key (validator vPods).
     /// The domain (chain id, registry address) is the silo's, never the caller's: a vPod signs only for its registry.
     /// </summary>

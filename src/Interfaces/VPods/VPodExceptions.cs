@@ -12,6 +12,15 @@ public sealed class InvalidVPodOperationException : Exception
         Phase = phase;
     }
 
+    /// <summary>An operation that is no state-machine trigger (e.g. writing data files), refused with its own explanation.</summary>
+    public InvalidVPodOperationException(string vpodId, VPodPhase phase, string message)
+        : base(message)
+    {
+        VPodId = vpodId;
+        Operation = VPodTrigger.None;
+        Phase = phase;
+    }
+
     [Id(0)] public string VPodId { get; }
     [Id(1)] public VPodTrigger Operation { get; }
     [Id(2)] public VPodPhase Phase { get; }
@@ -35,6 +44,16 @@ public sealed class VPodNotFoundException : Exception
 public sealed class InvalidVPodSpecException : Exception
 {
     public InvalidVPodSpecException(string message)
+        : base(message)
+    {
+    }
+}
+
+/// <summary>Data files for a vPod were refused (a bad name, too many bytes); nothing was written.</summary>
+[GenerateSerializer, Alias("MetaNode.VPods.InvalidVPodDataException")]
+public sealed class InvalidVPodDataException : Exception
+{
+    public InvalidVPodDataException(string message)
         : base(message)
     {
     }

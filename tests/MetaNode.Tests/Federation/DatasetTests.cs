@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
+using MetaNode.Grains.Runtime;
 using MetaNode.Workload.Learning;
 
 namespace MetaNode.Tests.Federation;
@@ -152,7 +153,7 @@ public sealed class DatasetTests
         try
         {
             var data = new TabularDataset("t", 2, [0.1, 1e-20, 3, 4, 5, 6], [2, 0, 1]);
-            PartitionWriter.Write(directory, new PartitionDescription("t", "iid", 1, 3, 7), data, data.Select([2]));
+            DataDirectoryWriter.Write(directory, PartitionWriter.Files(new PartitionDescription("t", "iid", 1, 3, 7), data, data.Select([2])));
 
             var reader = new PartitionDirectory(directory);
             var train = reader.Load("train");
@@ -215,7 +216,11 @@ public sealed class DatasetTests
             var spec = new FederatedJobSpec { ComputeCluster = "c", ValidatorCluster = "v", Dataset = "digits", Partition = PartitionScheme.Dirichlet(0.5), Seed = 8 };
             var plan = DataPartitioner.Plan(digits, spec.Partition, 3, spec.TestFraction, spec.Seed);
 
-            var placement = FederatedDataPlacement.Place(spec, digits, ["vpod-c", "vpod-a", "vpod-b"], ["vpod-y", "vpod-x"], id => Path.Combine(root, id));
+            var placement = FederatedDataPlacement.Place(spec, digits, ["vpod-c", "vpod-a", "vpod-b"], ["vpod-y", "vpod-x"]);
+            foreach (var (id, files) in placement.Files)
+            {
+                DataDirectoryWriter.Write(Path.Combine(root, id), files);
+            }
 
             Assert.Equal(plan.Parts.Select(p => p.Rows), new[] { "vpod-a", "vpod-b", "vpod-c" }.Select(id => placement.TrainRows[id]));
             Assert.Equal(PartitionWriter.ToCsv(plan.Parts[1]), File.ReadAllBytes(Path.Combine(root, "vpod-b", "train.csv")));
@@ -226,7 +231,7 @@ public sealed class DatasetTests
             }
 
             Assert.Equal((plan.Test.Rows, 64, 10), (placement.TestRows, placement.Features, placement.Classes));
-            Assert.Throws<ArgumentException>(() => FederatedDataPlacement.Place(spec, digits, ["vpod-a"], ["vpod-a"], id => Path.Combine(root, id)));
+            Assert.Throws<ArgumentException>(() => FederatedDataPlacement.Place(spec, digits, ["vpod-a"], ["vpod-a"]));
         }
         finally
         {

@@ -1,5 +1,6 @@
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
+using MetaNode.Grains.Runtime;
 
 namespace MetaNode.Tests.Federation;
 
@@ -39,7 +40,11 @@ internal sealed class FederationTestData : IDisposable
         };
         var computeIds = Enumerable.Range(0, parts).Select(i => $"vpod-c{i:D2}").ToList();
         const string validatorId = "vpod-v00";
-        FederatedDataPlacement.Place(spec, data, computeIds, [validatorId], id => Path.Combine(root, id, "data"));
+        foreach (var (id, files) in FederatedDataPlacement.Place(spec, data, computeIds, [validatorId]).Files)
+        {
+            DataDirectoryWriter.Write(Path.Combine(root, id, "data"), files);
+        }
+
         return new FederationTestData(root, computeIds, validatorId, DataPartitioner.Plan(data, scheme, parts, testFraction, seed));
     }
 

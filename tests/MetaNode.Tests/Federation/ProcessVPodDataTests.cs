@@ -33,7 +33,7 @@ public sealed class ProcessVPodDataTests : IAsyncLifetime
         };
 
         await runtime.ProvisionAsync(vpodId, spec);
-        PartitionWriter.Write(Path.Combine(runtime.GetVPodDirectory(vpodId), "data"), new PartitionDescription("digits", "iid", 2, 5, 17), plan.Parts[2], null);
+        await runtime.WriteDataFilesAsync(vpodId, spec, handle: null, PartitionWriter.Files(new PartitionDescription("digits", "iid", 2, 5, 17), plan.Parts[2], null));
         var handle = await runtime.StartAsync(vpodId, spec, handle: null);
         var endpoint = new Uri(handle.Endpoint!);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };

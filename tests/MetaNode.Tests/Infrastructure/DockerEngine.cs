@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
 using Docker.DotNet;
@@ -59,6 +60,35 @@ public sealed class DockerEngine : IAsyncLifetime
             All = true,
             Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [$"io.metanode.vpod={vpodId}"] = true } },
         });
+
+    /// <summary>One file's bytes, read from a container (running or not) through the engine's archive API.</summary>
+    public async Task<byte[]> ReadFileAsync(string containerId, string path)
+    {
+        var archive = await Client.Containers.GetArchiveFromContainerAsync(containerId, new GetArchiveFromContainerParameters { Path = path }, statOnly: false);
+
+        // The whole archive first: the client's chunked response stream fails when a tar reader reads past its last chunk.
+        using var whole = new MemoryStream();
+        using (var stream = archive.Stream)
+        {
+            await stream.CopyToAsync(whole);
+        }
+
+        whole.Position = 0;
+        using var reader = new TarReader(whole);
+        var entry = await reader.GetNextEntryAsync() ?? throw new InvalidOperationException($"{path}: the engine sent an empty archive");
+        if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.Name != Path.GetFileName(path))
+        {
+            throw new InvalidOperationException($"{path}: the engine sent {entry.EntryType} '{entry.Name}', not the file");
+        }
+
+        using var content = new MemoryStream();
+        if (entry.DataStream is { } data)
+        {
+            await data.CopyToAsync(content);
+        }
+
+        return content.ToArray();
+    }
 
     /// <summary>The volumes labelled as the vPod's.</summary>
     public async Task<IList<VolumeResponse>> VolumesOfAsync(string vpodId) =>

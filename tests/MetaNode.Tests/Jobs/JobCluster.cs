@@ -60,7 +60,8 @@ internal sealed class JobCluster : IAsyncDisposable
 
     public IChainGrain Chain => Grains.GetGrain<IChainGrain>(ChainKeys.Default);
 
-    public static async Task<JobCluster> StartAsync(AnvilFixture anvil)
+    /// <summary>Starts the silo; <paramref name="extraSettings"/> are added to (and override) the job settings (e.g. a Docker endpoint).</summary>
+    public static async Task<JobCluster> StartAsync(AnvilFixture anvil, IReadOnlyDictionary<string, string?>? extraSettings = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-job-tests", Guid.NewGuid().ToString("N")[..12]);
         var key = await anvil.FundedKeyAsync();
@@ -79,6 +80,11 @@ internal sealed class JobCluster : IAsyncDisposable
             ["MetaNode:VPods:RestartBackoffCap"] = "00:00:00.400",
             ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
         };
+        foreach (var (name, value) in extraSettings ?? new Dictionary<string, string?>())
+        {
+            settings[name] = value;
+        }
+
         var faults = new TestFaults();
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(settings));
@@ -93,15 +99,28 @@ internal sealed class JobCluster : IAsyncDisposable
         return new JobCluster(cluster, dataDirectory, faults);
     }
 
-    /// <summary>Deploys a cluster of vPods (the reference workload unless a command is given) and waits until every member runs.</summary>
-    public async Task<IReadOnlyList<string>> DeployClusterAsync(string name, int count, VPodType type, IReadOnlyList<string>? command = null, IReadOnlyList<int>? ports = null)
+    /// <summary>
+    /// Deploys a cluster of vPods (process vPods running the reference workload unless a command is given; docker vPods run
+    /// <paramref name="image"/>) and waits until every member runs.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> DeployClusterAsync(
+        string name,
+        int count,
+        VPodType type,
+        IReadOnlyList<string>? command = null,
+        IReadOnlyList<int>? ports = null,
+        DeploymentMethod method = DeploymentMethod.Process,
+        string? image = null,
+        long cpuMillis = 100)
     {
         var spec = new ClusterSpec
         {
             Name = name,
             Count = count,
             MemberType = type,
-            CpuMillis = 100,
+            DeploymentMethod = method,
+            Image = image,
+            CpuMillis = cpuMillis,
             MemoryBytes = 200L << 20,
             Command = command ?? [],
             Ports = ports ?? [],

@@ -90,6 +90,24 @@ public sealed class KubernetesVPodGrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WriteDataAsync_IsRefusedNamingTheKubernetesRuntime_AndChangesNothing()
+    {
+        var id = NewId();
+        var grain = _cluster.Client.GetGrain<IVPodGrain>(id);
+        await grain.CreateAsync(Spec("k8s-data-" + id[5..]));
+        PutPod(id, new V1ContainerState { Running = new V1ContainerStateRunning() }, "Running");
+        var running = await Eventually.WaitAsync(() => grain.GetStatusAsync(), s => s.Phase == VPodPhase.Running, "the vPod to be Running once its pod runs");
+
+        var refused = await Assert.ThrowsAsync<InvalidVPodOperationException>(() => grain.WriteDataAsync(new VPodDataFiles { Files = [new VPodDataFile("manifest.json", "{}"u8.ToArray())] }));
+
+        Assert.Equal(id, refused.VPodId);
+        Assert.Contains($"vPod '{id}' runs on the kubernetes runtime, which cannot place data files", refused.Message, StringComparison.Ordinal);
+        var after = await grain.GetStatusAsync();
+        Assert.Equal((VPodPhase.Running, running.Handle), (after.Phase, after.Handle));
+        await grain.DeleteAsync(new StopOptions(TimeoutSeconds: 1));
+    }
+
+    [Fact]
     public async Task CreateAsync_FailsNamingTheImage_WhenItCannotBePulled()
     {
         var id = NewId();

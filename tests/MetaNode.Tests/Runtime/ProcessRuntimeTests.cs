@@ -18,6 +18,70 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     public async Task DisposeAsync() => await _sandbox.DisposeAsync();
 
     [Fact]
+    public async Task WriteDataFilesAsync_PutsTheFilesInTheDataDirectoryTheWorkloadReads_WithTheirBytes()
+    {
+        var runtime = _sandbox.CreateRuntime();
+        var spec = Shell("cat \"$METANODE_DATA_DIR/train.csv\"; echo; cat \"$METANODE_DATA_DIR/manifest.json\"; echo");
+        var files = new VPodDataFiles { Files = [new VPodDataFile("train.csv", "1,2,0"u8.ToArray()), new VPodDataFile("manifest.json", "{\"part\":0}"u8.ToArray())] };
+
+        await runtime.ProvisionAsync("vpod-data", spec);
+        await runtime.WriteDataFilesAsync("vpod-data", spec, handle: null, files);
+        var handle = await runtime.StartAsync("vpod-data", spec, null);
+        await StateAsync(runtime, "vpod-data", handle, WorkloadState.Exited);
+
+        var data = Path.Combine(runtime.GetVPodDirectory("vpod-data"), "data");
+        Assert.Equal(["manifest.json", "train.csv"], Directory.GetFiles(data).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.All(files.Files, f => Assert.Equal(f.Content, File.ReadAllBytes(Path.Combine(data, f.Name))));
+        var lines = await LogsAsync(runtime, "vpod-data", l => l.Count >= 2, "the workload printing its data files");
+        Assert.Equal(["1,2,0", "{\"part\":0}"], lines.Select(l => l.Text));
+
+        var refused = await Assert.ThrowsAsync<InvalidVPodDataException>(() => runtime.WriteDataFilesAsync("vpod-data", spec, handle, new VPodDataFiles { Files = [new VPodDataFile("train.csv", [9]), new VPodDataFile("../x", [9])] }));
+        Assert.Contains("'../x' contains a path separator", refused.Message, StringComparison.Ordinal);
+        Assert.Equal("1,2,0"u8.ToArray(), File.ReadAllBytes(Path.Combine(data, "train.csv")));
+    }
+
+    [Fact]
+    public async Task WriteDataFilesAsync_ReplacesFilesAtomically_SoAReaderSeesOneWholeVersionOrTheOther()
+    {
+        var runtime = _sandbox.CreateRuntime();
+        var spec = Shell("exit 0");
+        await runtime.ProvisionAsync("vpod-atomic", spec);
+        var versions = new[] { new byte[1 << 20], new byte[1 << 20] };
+        Array.Fill(versions[0], (byte)'a');
+        Array.Fill(versions[1], (byte)'b');
+        VPodDataFiles Version(int i) => new() { Files = [new VPodDataFile("train.csv", versions[i])] };
+        await runtime.WriteDataFilesAsync("vpod-atomic", spec, null, Version(0));
+        var path = Path.Combine(runtime.GetVPodDirectory("vpod-atomic"), "data", "train.csv");
+
+        using var done = new CancellationTokenSource();
+        var reads = 0;
+        var reader = Task.Run(() =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                var seen = File.ReadAllBytes(path);
+                Assert.True(seen.AsSpan().SequenceEqual(versions[0]) || seen.AsSpan().SequenceEqual(versions[1]), $"a read saw {seen.Length} bytes of a half-written file");
+                Interlocked.Increment(ref reads);
+            }
+        });
+
+        // Rewrites alternate between the versions while the reader reads, until it has read often enough.
+        var writes = 0;
+        while ((writes < 40 || Volatile.Read(ref reads) < 40) && writes < 20_000 && !reader.IsCompleted)
+        {
+            writes++;
+            await runtime.WriteDataFilesAsync("vpod-atomic", spec, null, Version(writes % 2));
+        }
+
+        await done.CancelAsync();
+        await reader;
+
+        Assert.True(Volatile.Read(ref reads) >= 40, $"the reader read {reads} times during {writes} writes");
+        Assert.Equal(versions[writes % 2], File.ReadAllBytes(path));
+        Assert.Equal(["train.csv"], Directory.GetFiles(Path.GetDirectoryName(path)!).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public async Task StartAsync_CapturesStdoutAndStderr_WithTheirStreams()
     {
         var runtime = _sandbox.CreateRuntime();

@@ -26,6 +26,31 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
         Eventually.WaitAsync(() => grain.GetStatusAsync(), condition, what);
 
     [Fact]
+    public async Task WriteDataAsync_LandsInTheProcessVPodsDataDirectory_AndIsRefusedOnceTheVPodIsDeleted()
+    {
+        var id = NewId();
+        var grain = Grain(id);
+        await grain.CreateAsync(Shell(NewName("data"), "sleep 60"));
+        await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "the sleeper to be Running");
+        var files = new VPodDataFiles { Files = [new VPodDataFile("test.csv", "5,6,1\n"u8.ToArray()), new VPodDataFile("manifest.json", "{}"u8.ToArray())] };
+
+        await grain.WriteDataAsync(files);
+
+        var data = Path.Combine(fixture.DataDirectory, "vpods", id, "data");
+        Assert.Equal(["manifest.json", "test.csv"], Directory.GetFiles(data).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.All(files.Files, f => Assert.Equal(f.Content, File.ReadAllBytes(Path.Combine(data, f.Name))));
+
+        var bad = await Assert.ThrowsAsync<InvalidVPodDataException>(() => grain.WriteDataAsync(new VPodDataFiles { Files = [new VPodDataFile("sub/dir.csv", [1])] }));
+        Assert.Contains("'sub/dir.csv' contains a path separator", bad.Message, StringComparison.Ordinal);
+
+        await grain.DeleteAsync(new StopOptions(Force: true));
+        var refused = await Assert.ThrowsAsync<InvalidVPodOperationException>(() => grain.WriteDataAsync(files));
+        Assert.Equal(VPodPhase.Deleted, refused.Phase);
+        Assert.Equal($"vPod '{id}' cannot receive data files while Deleted: it has no workload to hold them.", refused.Message);
+        Assert.False(Directory.Exists(data), "nothing was written for the deleted vPod");
+    }
+
+    [Fact]
     public async Task ReferenceWorkload_RunsHealthy_ThroughItsWholeLifecycle()
     {
         var id = NewId();

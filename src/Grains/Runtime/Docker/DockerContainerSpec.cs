@@ -19,6 +19,13 @@ public static class DockerContainerSpec
 
     private const string DockerHub = "docker.io";
 
+    /// <summary>The workload's data directory in the container (its <c>METANODE_DATA_DIR</c>): the persistent storage's mount path, else <see cref="DataDirectory"/>.</summary>
+    public static string DataDirectoryOf(VPodSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.PersistentStorage?.MountPath ?? DataDirectory;
+    }
+
     /// <summary>The container name of a vPod: deterministic, so a second create finds the first container instead of making another.</summary>
     public static string ContainerName(DockerRuntimeOptions options, string vpodId) => options.ContainerNamePrefix + vpodId;
 
@@ -80,7 +87,7 @@ public static class DockerContainerSpec
             ["METANODE_VPOD_ID"] = vpodId,
             ["METANODE_VPOD_NAME"] = spec.Name,
             ["METANODE_VPOD_TYPE"] = spec.Type.ToString().ToLowerInvariant(),
-            ["METANODE_DATA_DIR"] = spec.PersistentStorage?.MountPath ?? DataDirectory,
+            ["METANODE_DATA_DIR"] = DataDirectoryOf(spec),
             ["METANODE_HOST"] = host ? options.HostAddress : "0.0.0.0",
         };
         if (workloadPort is { } port)

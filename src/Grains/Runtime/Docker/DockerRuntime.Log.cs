@@ -33,4 +33,7 @@ public sealed partial class DockerRuntime
 
     [LoggerMessage(EventId = 1110, Level = LogLevel.Warning, Message = "The Docker Engine at {Endpoint} is not reachable; start dockerd or fix MetaNode:Runtime:Docker:Endpoint (or DOCKER_HOST)")]
     private partial void LogEngineUnreachable(Exception exception, string endpoint);
+
+    [LoggerMessage(EventId = 1111, Level = LogLevel.Information, Message = "vPod {VPodId}: wrote {Files} data files ({Bytes} bytes) into {Directory} of container {ContainerId}")]
+    private partial void LogDataWritten(string vpodId, int files, long bytes, string directory, string containerId);
 }

@@ -227,6 +227,52 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         }
     }
 
+    /// <summary>
+    /// Uploads the files into the container's data directory (<see cref="DockerContainerSpec.DataDirectoryOf"/>) as one tar archive
+    /// through the engine's archive API, in order; the container may be running or stopped, but must exist.
+    /// </summary>
+    public async Task WriteDataFilesAsync(string vpodId, VPodSpec spec, RuntimeHandle? handle, VPodDataFiles files, CancellationToken cancellationToken = default)
+    {
+        CheckVPodId(vpodId);
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(files);
+        VPodDataValidation.ThrowIfInvalid(vpodId, files);
+        var directory = DockerContainerSpec.DataDirectoryOf(spec);
+        var archive = DockerDataArchive.Build(directory, files, _timeProvider.GetUtcNow());
+        var gate = Gate(vpodId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var container = await FindAsync(vpodId, handle, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"vPod '{vpodId}' has no container on the Docker Engine at {Endpoint} to write its data files into: start the vPod first.");
+            try
+            {
+                await CallAsync(
+                    async (c, ct) =>
+                    {
+                        using var stream = new MemoryStream(archive, writable: false);
+                        await c.Containers.ExtractArchiveToContainerAsync(container.ID, new ContainerPathStatParameters { Path = DockerDataArchive.ExtractPath, AllowOverwriteDirWithFile = false }, stream, ct).ConfigureAwait(false);
+                    },
+                    _options.RequestTimeout,
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (DockerContainerNotFoundException)
+            {
+                throw new InvalidOperationException($"vPod '{vpodId}': container {Short(container.ID)} disappeared from the Docker Engine at {Endpoint} before its data files were written.");
+            }
+            catch (DockerApiException exception)
+            {
+                throw new InvalidOperationException($"vPod '{vpodId}': the Docker Engine at {Endpoint} refused the data files for {directory} in container {Short(container.ID)}: {EngineMessage(exception)}", exception);
+            }
+
+            LogDataWritten(vpodId, files.Files.Count, files.TotalBytes, directory, Short(container.ID));
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     /// <summary>One engine stats sample (the engine measures cpu over about a second): cpu %, memory use (less the page cache) and limit, network bytes.</summary>
     public async Task<WorkloadUsage?> GetUsageAsync(string vpodId, RuntimeHandle handle, VPodSpec spec, CancellationToken cancellationToken = default)
     {

@@ -205,6 +205,17 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
         LogRemoved(vpodId, ns, name, _options.DeletePropagation);
     }
 
+    /// <summary>Refused: data files are not placed in kubernetes vPods yet (their pods have no channel for them).</summary>
+    public Task WriteDataFilesAsync(string vpodId, VPodSpec spec, RuntimeHandle? handle, VPodDataFiles files, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        throw new InvalidVPodOperationException(vpodId, VPodPhase.None, DataRefusal(vpodId));
+    }
+
+    /// <summary>Why a kubernetes vPod cannot receive data files.</summary>
+    public static string DataRefusal(string vpodId) =>
+        $"vPod '{vpodId}' runs on the kubernetes runtime, which cannot place data files in a vPod yet: use the process or docker deployment method for vPods that need data (e.g. federated jobs).";
+
     public async Task<WorkloadUsage?> GetUsageAsync(string vpodId, RuntimeHandle handle, VPodSpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(handle);

@@ -48,4 +48,7 @@ public sealed partial class ProcessRuntime
 
     [LoggerMessage(EventId = 1015, Level = LogLevel.Warning, Message = "MetaNode:Runtime:Process:IsolateProcessGroup is true but setsid was not found on PATH (install util-linux); workloads share the silo's process group and stop signals reach only their main process")]
     private partial void LogSetsidMissing();
+
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Information, Message = "vPod {VPodId}: wrote {Files} data files ({Bytes} bytes) into {Directory}")]
+    private partial void LogDataWritten(string vpodId, int files, long bytes, string directory);
 }

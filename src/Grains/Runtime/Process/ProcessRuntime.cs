@@ -266,6 +266,28 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         }
     }
 
+    /// <summary>Writes the files into the vPod's data directory on this machine (<c>{data}/vpods/{id}/data</c>), each atomically, in order.</summary>
+    public async Task WriteDataFilesAsync(string vpodId, VPodSpec spec, RuntimeHandle? handle, VPodDataFiles files, CancellationToken cancellationToken = default)
+    {
+        ThrowIfDisposed();
+        CheckVPodId(vpodId);
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(files);
+        VPodDataValidation.ThrowIfInvalid(vpodId, files);
+        var gate = Gate(vpodId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var directory = DataDirectoryOf(vpodId);
+            DataDirectoryWriter.Write(directory, files);
+            LogDataWritten(vpodId, files.Files.Count, files.TotalBytes, directory);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     /// <summary>
     /// Samples the workload's process group. CPU is the share of one core used since the previous sample of this vPod
     /// (100 = one core busy; user + system time, including children the group has reaped). The first sample of a process waits

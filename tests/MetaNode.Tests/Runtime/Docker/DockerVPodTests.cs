@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using Docker.DotNet.Models;
 using RestartPolicy = MetaNode.VPods.RestartPolicy;
@@ -89,6 +90,73 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         Assert.Equal(VPodPhase.Deleted, deleted.Phase);
         Assert.Empty(await fixture.Engine.ContainersOfAsync(id));
         Assert.Empty(await fixture.Engine.VolumesOfAsync(id));
+    }
+
+    [Fact]
+    public async Task WriteDataAsync_UploadsTheFilesIntoTheContainersDataDirectory_RunningOrStopped()
+    {
+        var id = NewId();
+        var grain = Grain(id);
+        const string script = "while [ ! -f /vpod/data/manifest.json ]; do sleep 0.1; done; echo \"train=$(cat /vpod/data/train.csv)\"; echo \"manifest=$(cat $METANODE_DATA_DIR/manifest.json)\"; sleep 120";
+        await grain.CreateAsync(Busybox(NewName("data"), script));
+        var running = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "the data reader to be Running");
+        var train = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 2000).Select(i => $"{i},0.5,{i % 10}\n")));
+        var manifest = "{\"format\":\"metanode-partition/1\"}"u8.ToArray();
+
+        await grain.WriteDataAsync(new VPodDataFiles { Files = [new VPodDataFile("train.csv", train), new VPodDataFile("manifest.json", manifest)] });
+
+        var containerId = running.Handle!.Id;
+        Assert.Equal(train, await fixture.Engine.ReadFileAsync(containerId, "/vpod/data/train.csv"));
+        Assert.Equal(manifest, await fixture.Engine.ReadFileAsync(containerId, "/vpod/data/manifest.json"));
+        var logs = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Any(x => x.Text.StartsWith("manifest=", StringComparison.Ordinal)), "the workload to print the files it found");
+        Assert.Contains(logs, l => l.Text == "manifest={\"format\":\"metanode-partition/1\"}");
+        Assert.Contains(logs, l => l.Text.StartsWith("train=0,0.5,0", StringComparison.Ordinal));
+
+        // A stopped container takes files too; writing again replaces them.
+        await grain.StopAsync(new StopOptions(Force: true));
+        var replaced = "1,1,1\n"u8.ToArray();
+        await grain.WriteDataAsync(new VPodDataFiles { Files = [new VPodDataFile("train.csv", replaced), new VPodDataFile("manifest.json", manifest)] });
+        Assert.Equal(replaced, await fixture.Engine.ReadFileAsync(containerId, "/vpod/data/train.csv"));
+
+        await grain.DeleteAsync(new StopOptions(Force: true));
+        var refused = await Assert.ThrowsAsync<InvalidVPodOperationException>(() => grain.WriteDataAsync(new VPodDataFiles { Files = [new VPodDataFile("manifest.json", manifest)] }));
+        Assert.Equal(VPodPhase.Deleted, refused.Phase);
+    }
+
+    [Fact]
+    public async Task WriteDataAsync_LandsInThePersistentStorageVolume_WhenTheVPodMountsOneAsItsDataDirectory()
+    {
+        var id = NewId();
+        var grain = Grain(id);
+        await grain.CreateAsync(Busybox(NewName("stateful"), "sleep 120") with { PersistentStorage = new StorageRequest(16L << 20, MountPath: "/state") });
+        var running = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "the stateful vPod to be Running");
+        var bytes = Enumerable.Range(0, 70_000).Select(i => (byte)(i * 31)).ToArray();
+
+        await grain.WriteDataAsync(new VPodDataFiles { Files = [new VPodDataFile("blob.bin", bytes)] });
+
+        var container = await fixture.Engine.Client.Containers.InspectContainerAsync(running.Handle!.Id);
+        Assert.Contains("METANODE_DATA_DIR=/state", container.Config.Env);
+        Assert.Contains(container.Mounts, m => m.Destination == "/state" && m.Type == "volume");
+        Assert.Equal(bytes, await fixture.Engine.ReadFileAsync(running.Handle.Id, "/state/blob.bin"));
+
+        // The file lives in the volume: a second container mounting it (the engine's own view) finds the same bytes.
+        var volume = container.Mounts.Single(m => m.Destination == "/state").Name;
+        var probe = await fixture.Engine.Client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = DockerEngine.BusyboxImage,
+            Cmd = ["true"],
+            HostConfig = new HostConfig { Mounts = [new Mount { Type = "volume", Source = volume, Target = "/mnt", ReadOnly = true }], NetworkMode = "none" },
+        });
+        try
+        {
+            Assert.Equal(bytes, await fixture.Engine.ReadFileAsync(probe.ID, "/mnt/blob.bin"));
+        }
+        finally
+        {
+            await fixture.Engine.Client.Containers.RemoveContainerAsync(probe.ID, new ContainerRemoveParameters { Force = true });
+        }
+
+        await grain.DeleteAsync(new StopOptions(Force: true));
     }
 
     [Fact]
