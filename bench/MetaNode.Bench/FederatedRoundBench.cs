@@ -75,6 +75,8 @@ internal static class FederatedRoundBench
                 Quorum = 2,
                 Seed = 1,
             };
+            var pausedBefore = GC.GetTotalPauseDuration();
+            var collectionsBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
             var watch = Stopwatch.StartNew();
             await grains.GetGrain<IFederatedJobGrain>(jobId).StartAsync(spec);
             FederatedJobStatus status;
@@ -85,6 +87,8 @@ internal static class FederatedRoundBench
             }
             while (!status.IsFinished);
 
+            var paused = GC.GetTotalPauseDuration() - pausedBefore;
+            Console.WriteLine(FormattableString.Invariant($"silo process GC during the job: {paused.TotalMilliseconds:F0} ms paused; collections gen0 {GC.CollectionCount(0) - collectionsBefore.Item1}, gen1 {GC.CollectionCount(1) - collectionsBefore.Item2}, gen2 {GC.CollectionCount(2) - collectionsBefore.Item3}"));
             Console.WriteLine(FormattableString.Invariant($"federated-average, digits, Dirichlet(0.5), 10 compute + 3 validator process vPods, quorum 2, anvil; {status.Phase} in {watch.Elapsed.TotalSeconds:F1} s, final accuracy {status.FinalAccuracy:F4}"));
             Console.WriteLine("| round | accuracy | total ms | dispatch | slowest training | collected at | stream delivery | aggregation | finalization | overhead | gas |");
             Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
