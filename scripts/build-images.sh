@@ -4,10 +4,29 @@
 #   metanode/busybox:latest       a static busybox, for small test workloads
 # Each image is FROM scratch: the script assembles a root file system and builds the Dockerfile under deploy/images/
 # with it as the context. Needs: docker (the client), dotnet, busybox-static (Debian) and ldd.
+# Each image carries the label metanode.source: a hash of the files it is built from, so a stale image can be told apart.
 # Usage: scripts/build-images.sh [compute-vpod|busybox]...   (default: both)
+#        scripts/build-images.sh --source-hash compute-vpod|busybox   (prints the hash a fresh build would carry)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+
+# The files an image is built from, hashed by path and content (bin/ and obj/ left out).
+source_hash() {
+  local paths
+  case "$1" in
+    compute-vpod) paths=(src/Workload deploy/images/compute-vpod Directory.Build.props Directory.Packages.props) ;;
+    busybox) paths=(deploy/images/busybox) ;;
+    *) echo "build-images: unknown image '$1' (use compute-vpod or busybox)" >&2; return 2 ;;
+  esac
+  find "${paths[@]}" -type f -not -path '*/bin/*' -not -path '*/obj/*' -print0 | LC_ALL=C sort -z |
+    while IFS= read -r -d '' file; do printf '%s\n' "$file"; sha256sum < "$file"; done | sha256sum | cut -c1-16
+}
+
+if [ "${1:-}" = --source-hash ]; then
+  source_hash "${2:-}"
+  exit
+fi
 
 images=("$@")
 [ "${#images[@]}" -gt 0 ] || images=(compute-vpod busybox)
@@ -49,7 +68,7 @@ add_libraries() {
 build() {
   local name=$1 context=$2
   echo "build-images: building metanode/$name:latest"
-  DOCKER_BUILDKIT=0 docker build --quiet --tag "metanode/$name:latest" --file "$repo/deploy/images/$name/Dockerfile" "$context" >/dev/null
+  DOCKER_BUILDKIT=0 docker build --quiet --tag "metanode/$name:latest" --label "metanode.source=$(source_hash "$name")" --file "$repo/deploy/images/$name/Dockerfile" "$context" >/dev/null
   docker image inspect --format "build-images: metanode/$name:latest {{.Id}} {{.Size}} bytes" "metanode/$name:latest"
 }
 

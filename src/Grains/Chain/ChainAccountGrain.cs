@@ -355,6 +355,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
             if (receipt is not null)
             {
                 var block = (long)receipt.BlockNumber.Value;
+                _connector.ObserveBlock(block);
                 // One confirmation is the receipt itself; deeper ones wait for the head and check the receipt is still there.
                 var head = Options.Confirmations <= 1 ? block : await _connector.GetBlockNumberAsync(cancellationToken);
                 if (head - block + 1 >= Options.Confirmations)

@@ -254,12 +254,19 @@ public sealed class DockerEngine : IAsyncLifetime
 
     private async Task EnsureImagesAsync()
     {
+        // An image is built when it is missing or was built from other sources than the checkout's (its metanode.source label).
         var missing = new List<string>();
         foreach (var (image, name) in new[] { (ComputeImage, "compute-vpod"), (BusyboxImage, "busybox") })
         {
             try
             {
-                await Client.Images.InspectImageAsync(image);
+                var inspected = await Client.Images.InspectImageAsync(image);
+                string? built = null;
+                _ = inspected.Config?.Labels?.TryGetValue("metanode.source", out built);
+                if (built != await SourceHashAsync(name))
+                {
+                    missing.Add(name);
+                }
             }
             catch (DockerImageNotFoundException)
             {
@@ -295,6 +302,18 @@ public sealed class DockerEngine : IAsyncLifetime
         {
             throw new InvalidOperationException($"scripts/build-images.sh {string.Join(' ', missing)} failed with exit code {build.ExitCode}:\n{await stdout}\n{await stderr}");
         }
+    }
+
+    private static async Task<string> SourceHashAsync(string image)
+    {
+        var info = new ProcessStartInfo("bash") { UseShellExecute = false, RedirectStandardOutput = true, WorkingDirectory = RepositoryRoot() };
+        info.ArgumentList.Add("scripts/build-images.sh");
+        info.ArgumentList.Add("--source-hash");
+        info.ArgumentList.Add(image);
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("scripts/build-images.sh could not be started.");
+        var hash = (await process.StandardOutput.ReadToEndAsync()).Trim();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0 && hash.Length > 0 ? hash : throw new InvalidOperationException($"scripts/build-images.sh --source-hash {image} failed with exit code {process.ExitCode}.");
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
