@@ -31,6 +31,7 @@ public sealed partial class ChainConnector : IDisposable
     private string _disabledReason;
     private long _lastBlock = -1;
     private double _latencyEwmaMs = -1;
+    private CheckedChainId? _chainId;
 
     public ChainConnector(IOptions<ChainOptions> options, ILogger<ChainConnector> logger)
     {
@@ -94,18 +95,30 @@ public sealed partial class ChainConnector : IDisposable
 
     public ChainEndpoint RequireEndpoint() => _endpoint ?? throw new ChainUnavailableException(_disabledReason);
 
-    /// <summary>The node's chain id, checked against the configured one.</summary>
+    /// <summary>How long a node's chain id, once checked, is taken as known (signatures and transactions bind the chain id, so one made for a node swapped in the meantime is void on the other chain).</summary>
+    public static readonly TimeSpan ChainIdRecheckInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>The node's chain id, checked against the configured one (asked again at most every <see cref="ChainIdRecheckInterval"/>).</summary>
     public async Task<long> GetChainIdAsync(CancellationToken cancellationToken)
     {
         var endpoint = RequireEndpoint();
+        if (_chainId is { } known && ReferenceEquals(known.Endpoint, endpoint) && Stopwatch.GetElapsedTime(known.CheckedAt) < ChainIdRecheckInterval)
+        {
+            return known.ChainId;
+        }
+
         var actual = (long)(await CallAsync("eth_chainId", w => w.Eth.ChainId.SendRequestAsync(), cancellationToken)).Value;
         if (endpoint.ChainId != 0 && endpoint.ChainId != actual)
         {
+            _chainId = null;
             throw new ChainUnavailableException($"the node at {endpoint.RpcUrl} reports chain id {actual}, but MetaNode:Chain:ChainId is {endpoint.ChainId}; nothing is signed for the wrong chain.");
         }
 
+        _chainId = new CheckedChainId(endpoint, actual, Stopwatch.GetTimestamp());
         return actual;
     }
+
+    private sealed record CheckedChainId(ChainEndpoint Endpoint, long ChainId, long CheckedAt);
 
     public async Task<long> GetBlockNumberAsync(CancellationToken cancellationToken)
     {

@@ -346,6 +346,24 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         return true;
     }
 
+    /// <summary>The agreed model's evaluation from the first agreeing validator that can give it (null when none can).</summary>
+    private async Task<RoundEvaluation?> EvaluationAsync(byte[] model, CancellationToken cancellationToken)
+    {
+        foreach (var vote in State.Votes)
+        {
+            try
+            {
+                return await GrainFactory.GetGrain<IValidatorWorkerGrain>(ValidatorKey(vote.ValidatorVPodId)).GetEvaluationAsync(State.Round, model, cancellationToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                LogEvaluationMissing(_logger, exception, JobId, State.Round, vote.ValidatorVPodId);
+            }
+        }
+
+        return null;
+    }
+
     private async Task<ValidatorVote?> VoteAsync(string validator, RoundClosing closing, CancellationToken cancellationToken)
     {
         try
@@ -394,12 +412,15 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         var watch = Stopwatch.StartNew();
         var signatures = State.Votes.Select(v => new ValidatorSignature(v.Signer, v.Signature, v.ValidatorVPodId)).ToList();
 
-        // The votes are written, the model stored under its reference and the result finalized on chain at the same time.
+        // The votes are written, the model stored under its reference, the result finalized on chain and the model's accuracy
+        // collected from a validator, all at the same time.
         var saving = _votesUnsaved ? SaveAsync(cancellationToken) : Task.CompletedTask;
         var storing = GrainFactory.GetGrain<IFederatedModelGrain>(agreed.ModelRef).PutAsync(agreed.Model, cancellationToken);
         var finalizing = GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, ToChain(agreed), signatures, cancellationToken);
-        await Task.WhenAll(saving, storing, finalizing);
+        var evaluating = EvaluationAsync(agreed.Model, cancellationToken);
+        await Task.WhenAll(saving, storing, finalizing, evaluating);
         var outcome = await finalizing;
+        var evaluation = await evaluating;
         if (!outcome.Record.Finalized || outcome.Record.Matches == false)
         {
             await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: the chain holds another result for this round (transaction {outcome.Record.TransactionHash})", cancellationToken);
@@ -419,8 +440,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             ReceiptsRoot = agreed.ReceiptsRoot,
             Aggregation = Spec.Robust,
             Rejected = agreed.Rejected,
-            Accuracy = agreed.Accuracy,
-            Loss = agreed.Loss,
+            Accuracy = evaluation?.Accuracy,
+            Loss = evaluation?.Loss,
             ModelRef = agreed.ModelRef,
             TxHash = outcome.TransactionHash ?? outcome.Record.TransactionHash,
             Validators = State.Votes.Select(v => v.ValidatorVPodId).ToList(),
@@ -442,7 +463,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         State.GlobalModel = agreed.Model;
         var last = round >= Spec.Rounds;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Confirmed, last);
-        LogConfirmed(_logger, JobId, round, agreed.Participants.Count, agreed.Accuracy ?? double.NaN, agreed.ResultHash, State.Results[^1].TxHash ?? "-");
+        LogConfirmed(_logger, JobId, round, agreed.Participants.Count, evaluation?.Accuracy ?? double.NaN, agreed.ResultHash, State.Results[^1].TxHash ?? "-");
         if (last)
         {
             await EndAsync(State.Phase, null, cancellationToken);
@@ -652,6 +673,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         RoundDeadline = State.Deadline,
         FinalModelHash = State.Phase == FederatedJobPhase.Completed && State.Results.Count > 0 ? State.Results[^1].ResultHash : null,
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: validator vPod {VPodId} could not evaluate the agreed model; another validator is asked, else the round has no accuracy")]
+    private static partial void LogEvaluationMissing(ILogger logger, Exception exception, string jobId, int round, string vpodId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} started: {Dataset} over {Compute} compute and {Validators} validator vPods, {Rounds} rounds, quorum {Quorum}")]
     private static partial void LogStarted(ILogger logger, string jobId, string dataset, int compute, int validators, int rounds, int quorum);

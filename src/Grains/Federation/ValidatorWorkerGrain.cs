@@ -35,6 +35,9 @@ public sealed partial class ValidatorWorkerGrain(
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
     private readonly Dictionary<int, double> _slowestDelivery = [];
 
+    // Evaluations started when a round's vote was signed, by round, with the model bytes they evaluate.
+    private readonly Dictionary<int, (byte[] Model, Task<RoundEvaluation> Evaluation)> _evaluations = [];
+
     // Receipt signatures checked as updates arrive, on the thread pool (off the round's critical path and the grain's turn), by receipt hash and signature.
     private readonly Dictionary<string, Task<bool>> _verified = new(StringComparer.Ordinal);
     private int _duplicates;
@@ -73,6 +76,7 @@ public sealed partial class ValidatorWorkerGrain(
 
         await state.ClearStateAsync(cancellationToken);
         _received.Clear();
+        _evaluations.Clear();
         DeactivateOnIdle();
     }
 
@@ -108,8 +112,21 @@ public sealed partial class ValidatorWorkerGrain(
         var resultHash = faults.SignedResultHash(assignment.ValidatorVPodId, closing.Round, aggregate.ModelHash);
         var vpod = GrainFactory.GetGrain<IVPodGrain>(assignment.ValidatorVPodId);
 
-        // The signature covers the result, not the accuracy: signing and evaluating run at once.
-        var signing = vpod.SignRoundResultAsync(new ChainRoundResult
+        // The signature covers the result, not the accuracy: the evaluation starts now and the vote does not wait for it
+        // (the job collects it while the round is finalized on chain).
+        foreach (var old in _evaluations.Keys.Where(r => r < closing.Round).ToList())
+        {
+            _evaluations.Remove(old);
+        }
+
+        var evaluation = EvaluateAsync(assignment, closing.Round, aggregate.Model!);
+        _ = evaluation.ContinueWith(
+            t => LogEvaluationFailed(logger, t.Exception!.GetBaseException(), assignment.ValidatorVPodId, closing.JobId, closing.Round),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        _evaluations[closing.Round] = (bytes, evaluation);
+        var signature = await vpod.SignRoundResultAsync(new ChainRoundResult
         {
             JobId = closing.JobId,
             Round = closing.Round,
@@ -117,10 +134,6 @@ public sealed partial class ValidatorWorkerGrain(
             ReceiptsRoot = aggregate.ReceiptsRoot,
             ModelRef = modelRef,
         }, cancellationToken);
-        var evaluating = EvaluateAsync(vpod, closing, aggregate.Model!, assignment.Standardization, cancellationToken);
-        await Task.WhenAll(signing, evaluating);
-        var signature = await signing;
-        var (accuracy, loss) = await evaluating;
 
         foreach (var old in _received.Keys.Where(r => r < closing.Round).ToList())
         {
@@ -141,8 +154,6 @@ public sealed partial class ValidatorWorkerGrain(
             ResultHash = resultHash,
             ReceiptsRoot = aggregate.ReceiptsRoot,
             ModelRef = modelRef,
-            Accuracy = accuracy,
-            Loss = loss,
             Participants = aggregate.Participants,
             TotalSamples = aggregate.TotalSamples,
             Rejected = aggregate.Rejected,
@@ -154,17 +165,25 @@ public sealed partial class ValidatorWorkerGrain(
         };
     }
 
-    /// <summary>Accuracy and loss of the model on the validator's held-out split, through its workload (none when the workload has no endpoint).</summary>
-    private async Task<(double? Accuracy, double? Loss)> EvaluateAsync(IVPodGrain vpod, RoundClosing closing, FederatedModel model, Standardization? standardization, CancellationToken cancellationToken)
+    public async Task<RoundEvaluation> GetEvaluationAsync(int round, byte[] model, CancellationToken cancellationToken = default)
     {
-        var status = await vpod.GetStatusAsync(cancellationToken);
-        if (status.Endpoint is not { } endpoint)
+        ArgumentNullException.ThrowIfNull(model);
+        var assignment = Assignment ?? throw new InvalidJobOperationException($"validator '{this.GetPrimaryKeyString()}' has not joined a job.");
+        if (_evaluations.TryGetValue(round, out var started) && started.Model.AsSpan().SequenceEqual(model))
         {
-            return (null, null);
+            return await started.Evaluation;
         }
 
-        var evaluation = await workloads.EvaluateAsync(new Uri(endpoint), closing.JobId, closing.Round, model, standardization, PartitionWriter.TestSplit, cancellationToken);
-        return (evaluation.Accuracy, evaluation.Loss);
+        return await EvaluateAsync(assignment, round, ModelEncoding.Decode(model));
+    }
+
+    /// <summary>Accuracy and loss of the model on the validator's held-out split, through its workload's <c>/v1/evaluate</c>.</summary>
+    private async Task<RoundEvaluation> EvaluateAsync(ValidatorAssignment assignment, int round, FederatedModel model)
+    {
+        var status = await GrainFactory.GetGrain<IVPodGrain>(assignment.ValidatorVPodId).GetStatusAsync();
+        var endpoint = status.Endpoint ?? throw new WorkloadRequestException(status.Id, "/v1/evaluate", 0, $"vPod '{status.Id}' is {status.Phase}: its workload has no endpoint");
+        var evaluation = await workloads.EvaluateAsync(new Uri(endpoint), assignment.JobId, round, model, assignment.Standardization, PartitionWriter.TestSplit, CancellationToken.None);
+        return new RoundEvaluation(assignment.ValidatorVPodId, evaluation.Accuracy, evaluation.Loss, evaluation.SampleCount);
     }
 
     private Task<bool> Verify(ValidatorAssignment assignment, TrainingReceipt receipt)
@@ -251,6 +270,9 @@ public sealed partial class ValidatorWorkerGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Validator vPod {VPodId} signed job {JobId} round {Round}: {Participants} updates aggregated ({Fetched} fetched from the job, missed on the stream), result {ResultHash}")]
     private static partial void LogSigned(ILogger logger, string vpodId, string jobId, int round, int participants, int fetched, string resultHash);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Validator vPod {VPodId} could not evaluate job {JobId} round {Round} on its held-out split; the job asks another validator")]
+    private static partial void LogEvaluationFailed(ILogger logger, Exception exception, string vpodId, string jobId, int round);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Validator vPod {VPodId} ignored update {EventId}: already received")]
     private static partial void LogDuplicate(ILogger logger, string vpodId, string eventId);

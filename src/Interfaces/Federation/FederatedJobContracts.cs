@@ -151,6 +151,7 @@ public sealed record ValidatorVote
     [Id(3)] public required string ResultHash { get; init; }
     [Id(4)] public required string ReceiptsRoot { get; init; }
     [Id(5)] public required string ModelRef { get; init; }
+    /// <summary>Not part of the vote: the job asks for the evaluation (<see cref="IValidatorWorkerGrain.GetEvaluationAsync"/>) while the round is finalized.</summary>
     [Id(6)] public double? Accuracy { get; init; }
     [Id(7)] public double? Loss { get; init; }
     [Id(8)] public IReadOnlyList<string> Participants { get; init; } = [];
@@ -165,6 +166,10 @@ public sealed record ValidatorVote
     [Id(14)] public int DuplicatesIgnored { get; init; }
     [Id(15)] public double SlowestDeliveryMs { get; init; }
 }
+
+/// <summary>A round's agreed model evaluated on a validator's held-out split.</summary>
+[GenerateSerializer, Immutable, Alias("MetaNode.Federation.RoundEvaluation")]
+public sealed record RoundEvaluation([property: Id(0)] string ValidatorVPodId, [property: Id(1)] double Accuracy, [property: Id(2)] double Loss, [property: Id(3)] int SampleCount);
 
 /// <summary>Names of the federation's Orleans streams.</summary>
 public static class FederationStreams

@@ -50,9 +50,16 @@ public interface IValidatorWorkerGrain : IGrainWithStringKey
     [Alias("Join")]
     Task JoinAsync(ValidatorAssignment assignment, CancellationToken cancellationToken = default);
 
-    /// <summary>Aggregates the closed round's participants, evaluates the result on the held-out split and signs it.</summary>
+    /// <summary>Aggregates the closed round's participants and signs the result; it starts evaluating the result on its held-out split, which the vote does not wait for.</summary>
     [Alias("Aggregate")]
     Task<ValidatorVote> AggregateAsync(RoundClosing closing, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The round's model evaluated on this validator's held-out split: the evaluation <see cref="AggregateAsync"/> started, or,
+    /// when it was not this activation's (or was of other bytes), an evaluation of <paramref name="model"/> (canonical bytes).
+    /// </summary>
+    [Alias("GetEvaluation")]
+    Task<RoundEvaluation> GetEvaluationAsync(int round, byte[] model, CancellationToken cancellationToken = default);
 
     /// <summary>Unsubscribes and forgets the job.</summary>
     [Alias("Leave")]

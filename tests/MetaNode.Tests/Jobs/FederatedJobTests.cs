@@ -36,6 +36,7 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
             // Every validator computed the same model bytes: all three signed the one result, none disagreed.
             Assert.Equal(fixture.Validators.Order(StringComparer.Ordinal), result.Validators.Order(StringComparer.Ordinal));
             Assert.Empty(result.DisagreeingValidators);
+            Assert.InRange(result.Accuracy ?? -1, 0.5, 1.0);
             var onChain = await Cluster.Chain.GetRoundAsync(job, result.Round);
             Assert.True(onChain.Finalized && onChain.Verified, $"round {result.Round} is not verified on chain");
             Assert.Equal(result.ResultHash, onChain.ResultHash);
