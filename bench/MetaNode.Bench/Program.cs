@@ -13,7 +13,7 @@ if (args is ["chain", .. var chainArgs])
     return 0;
 }
 
-// `federated [R]`: a federated-average job's round time split by stage (see FederatedRoundBench).
+// `federated [R] [WARMUP]`: a federated-average job's round time split by stage, after a warm-up job (see FederatedRoundBench).
 if (args is ["federated", ..])
 {
     await MetaNode.Bench.FederatedRoundBench.RunAsync(args[1..]);
