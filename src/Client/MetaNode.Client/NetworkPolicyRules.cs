@@ -1,6 +1,4 @@
-using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
+using MetaNode.VPods;
 
 namespace MetaNode.Client;
 
@@ -37,58 +35,6 @@ public static class NetworkPolicyRules
         return true;
     }
 
-    /// <summary>
-    /// A CIDR (<c>10.0.0.0/8</c>) or an address (<c>192.0.2.10</c>, <c>2001:db8::1</c>), optionally with <c>:PORT</c>
-    /// (<c>192.0.2.10:8545</c>, <c>10.0.0.0/8:443</c>, <c>[2001:db8::1]:443</c>). Host names are not targets.
-    /// </summary>
-    public static bool IsEgressTarget(string? text)
-    {
-        if (string.IsNullOrEmpty(text))
-        {
-            return false;
-        }
-
-        if (IsAddressBlock(text))
-        {
-            return true;
-        }
-
-        var colon = text.LastIndexOf(':');
-        if (colon <= 0
-            || !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port)
-            || port is < 1 or > 65535)
-        {
-            return false;
-        }
-
-        // Brackets set an IPv6 address apart from its port; an IPv4 address needs none.
-        var host = text[..colon];
-        if (host.Length > 2 && host[0] == '[' && host[^1] == ']')
-        {
-            host = host[1..^1];
-            return host.Contains(':', StringComparison.Ordinal) && IsAddressBlock(host);
-        }
-
-        return IsAddressBlock(host);
-    }
-
-    /// <summary>A CIDR or a single address written in full (four dotted numbers for IPv4).</summary>
-    private static bool IsAddressBlock(string text)
-    {
-        var slash = text.IndexOf('/', StringComparison.Ordinal);
-        var address = slash < 0 ? text : text[..slash];
-        if (address.Contains('[', StringComparison.Ordinal) || !IPAddress.TryParse(address, out var parsed))
-        {
-            return false;
-        }
-
-        // IPAddress.TryParse also takes "10.1" (as 10.0.0.1) and "1.2.3.4:80"-like forms: insist on the plain notation.
-        var isV6 = parsed.AddressFamily == AddressFamily.InterNetworkV6;
-        if (isV6 ? !address.Contains(':', StringComparison.Ordinal) : address.Count(c => c == '.') != 3 || address.Contains(':', StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        return slash < 0 || IPNetwork.TryParse(text, out _);
-    }
+    /// <summary>An egress target as <see cref="EgressTarget"/> parses it (the runtime uses the same parser).</summary>
+    public static bool IsEgressTarget(string? text) => EgressTarget.TryParse(text, out _, out _);
 }

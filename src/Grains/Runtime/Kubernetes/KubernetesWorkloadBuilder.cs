@@ -370,65 +370,8 @@ public static class KubernetesWorkloadBuilder
         };
     }
 
-    /// <summary>Parses an egress entry: <c>CIDR</c>, <c>IP</c>, <c>CIDR:port</c>, <c>IP:port</c> or <c>[IPv6]:port</c>; an address becomes a /32 (/128) block.</summary>
-    public static bool TryParseEgress(string entry, out string cidr, out int? port)
-    {
-        cidr = string.Empty;
-        port = null;
-        var text = entry.Trim();
-        if (TryParseBlock(text, out cidr))
-        {
-            return true;
-        }
-
-        var colon = text.LastIndexOf(':');
-        if (colon <= 0
-            || !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var p)
-            || p is < 1 or > 65535)
-        {
-            return false;
-        }
-
-        var host = text[..colon];
-        if (host.StartsWith('[') && host.EndsWith(']'))
-        {
-            host = host[1..^1];
-        }
-
-        if (!TryParseBlock(host, out cidr))
-        {
-            return false;
-        }
-
-        port = p;
-        return true;
-    }
-
-    private static bool TryParseBlock(string text, out string cidr)
-    {
-        cidr = string.Empty;
-        if (text.Contains('/', StringComparison.Ordinal))
-        {
-            if (!IPNetwork.TryParse(text, out var network))
-            {
-                return false;
-            }
-
-            cidr = network.ToString();
-            return true;
-        }
-
-        // IPAddress.TryParse also accepts "[v6]:port" and drops the port: brackets are handled by the caller.
-        if (text.Contains('[', StringComparison.Ordinal)
-            || !IPAddress.TryParse(text, out var address)
-            || (text.Contains(':', StringComparison.Ordinal) != (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)))
-        {
-            return false;
-        }
-
-        cidr = $"{address}/{(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 128 : 32)}";
-        return true;
-    }
+    /// <summary>Parses an egress entry (see <see cref="EgressTarget"/>); an address becomes a /32 (/128) block.</summary>
+    public static bool TryParseEgress(string entry, out string cidr, out int? port) => EgressTarget.TryParse(entry?.Trim(), out cidr, out port);
 
     /// <summary>The name of a port (container, Service and probe refer to it): <c>port-{number}</c>, at most 15 characters.</summary>
     public static string PortName(int port) => "port-" + port.ToString(CultureInfo.InvariantCulture);
