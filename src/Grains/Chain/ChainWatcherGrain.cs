@@ -19,6 +19,11 @@ public sealed class ChainWatcherState
 
     /// <summary>The latest checkpoints, oldest first (the last is the current one): where a deep reorg's fork point is looked for.</summary>
     [Id(5)] public List<WatchedBlock> History { get; set; } = [];
+
+    /// <summary>Events published in blocks above the oldest remembered checkpoint: what a reorg may have to retract.</summary>
+    [Id(6)] public List<RoundFinalizedEvent> Recent { get; set; } = [];
+
+    [Id(7)] public long EventsRetracted { get; set; }
 }
 
 /// <summary>A block the watcher checkpointed, with the hash it had then.</summary>
@@ -33,9 +38,9 @@ public sealed record WatchedBlock
 /// Polls the registry's <c>RoundFinalized</c> logs up to the confirmation depth (so reorgs within it never reach
 /// consumers), publishes them on the <see cref="ChainStreams.RegistryEvents"/> stream, then persists the checkpoint.
 /// A deeper reorg (the checkpoint block's hash changed) rewinds to the newest remembered checkpoint still on the chain
-/// (the fork point, or below it) and republishes the canonical events from there. Consumers de-duplicate by
-/// <see cref="RoundFinalizedEvent.EventId"/>; an event of the abandoned branch is not retracted, but a republished
-/// event carries its canonical <see cref="RoundFinalizedEvent.BlockHash"/> and the status counts the reorg.
+/// (the fork point, or below it), retracts the events it had published above that point (<see cref="RoundFinalizedEvent.Removed"/>,
+/// newest first) and republishes the canonical events from there. Consumers de-duplicate by
+/// <see cref="RoundFinalizedEvent.EventId"/> and <see cref="RoundFinalizedEvent.BlockHash"/>.
 /// A reminder keeps it alive; a grain timer polls.
 /// </summary>
 [GrainType("chain-watcher")]
@@ -94,6 +99,7 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
         EventsPublished = State.EventsPublished,
         ReorgsSeen = State.ReorgsSeen,
         LastError = _lastError,
+        EventsRetracted = State.EventsRetracted,
     };
 
     private void StartTimer()
@@ -146,14 +152,23 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
             State.Checkpoint = -1;
             State.CheckpointHash = null;
             State.History = [];
+            State.Recent = [];
             await _state.WriteStateAsync(cancellationToken);
         }
 
+        var stream = this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<RoundFinalizedEvent>(StreamId.Create(ChainStreams.RegistryEvents, registry));
         var head = await _connector.GetBlockNumberAsync(cancellationToken);
         var safe = head - (_connector.Options.Confirmations - 1);
         if (await FindRewindAsync(cancellationToken) is { } rewound)
         {
             LogReorg(_logger, State.Checkpoint, rewound.Number);
+            foreach (var dropped in Abandoned(State.Recent, rewound.Number))
+            {
+                await stream.OnNextAsync(dropped with { Removed = true });
+                State.EventsRetracted++;
+            }
+
+            State.Recent = State.Recent.Where(e => e.BlockNumber <= rewound.Number).ToList();
             State.ReorgsSeen++;
             State.Checkpoint = rewound.Number;
             State.CheckpointHash = rewound.Number < 0 ? null : rewound.Hash;
@@ -161,7 +176,6 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
             await _state.WriteStateAsync(cancellationToken);
         }
 
-        var stream = this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<RoundFinalizedEvent>(StreamId.Create(ChainStreams.RegistryEvents, registry));
         while (State.Checkpoint < safe)
         {
             var from = State.Checkpoint + 1;
@@ -193,12 +207,14 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
                 {
                     await stream.OnNextAsync(decoded);
                     State.EventsPublished++;
+                    State.Recent.Add(decoded);
                 }
             }
 
             State.Checkpoint = to;
             State.CheckpointHash = last;
             State.History = Remember(State.History, new WatchedBlock { Number = to, Hash = last }, _connector.Options.Watcher.ReorgHistory);
+            State.Recent = Retractable(State.Recent, State.History);
             await _state.WriteStateAsync(cancellationToken);
         }
     }
@@ -240,6 +256,17 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
         kept.Add(block);
         return kept;
     }
+
+    /// <summary>The published events above the fork point <paramref name="rewoundTo"/>, newest first: what a reorg retracts.</summary>
+    internal static IReadOnlyList<RoundFinalizedEvent> Abandoned(IEnumerable<RoundFinalizedEvent> recent, long rewoundTo) =>
+        recent.Where(e => e.BlockNumber > rewoundTo).OrderByDescending(e => e.BlockNumber).ThenByDescending(e => e.LogIndex).ToList();
+
+    /// <summary>
+    /// The events a later reorg could still retract: those above the oldest remembered checkpoint (a rewind never stops
+    /// lower, except for a full rescan, which republishes everything).
+    /// </summary>
+    internal static List<RoundFinalizedEvent> Retractable(IEnumerable<RoundFinalizedEvent> recent, IReadOnlyList<WatchedBlock> history) =>
+        history.Count == 0 ? [] : recent.Where(e => e.BlockNumber > history[0].Number).ToList();
 
     /// <summary>A RoundFinalized log as a typed event; null when it does not have the event's shape.</summary>
     internal static RoundFinalizedEvent? Decode(string registry, FilterLog log)

@@ -139,7 +139,12 @@ public sealed record TransactionResult
     [Id(6)] public int Replacements { get; init; }
 }
 
-/// <summary>A <c>RoundFinalized</c> event seen by the chain watcher; <see cref="EventId"/> (transaction hash and log index) de-duplicates.</summary>
+/// <summary>
+/// A <c>RoundFinalized</c> event seen by the chain watcher. A log is identified by <see cref="EventId"/> (transaction hash and
+/// log index) in the block <see cref="BlockHash"/>: the same transaction re-included by a reorg is the same id in another
+/// block. With <see cref="Removed"/> the event retracts one published before, whose block a reorg abandoned (as a node's
+/// log subscription marks removed logs).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("MetaNode.Chain.RoundFinalizedEvent")]
 public sealed record RoundFinalizedEvent
 {
@@ -154,6 +159,7 @@ public sealed record RoundFinalizedEvent
     [Id(8)] public required string BlockHash { get; init; }
     [Id(9)] public required string TransactionHash { get; init; }
     [Id(10)] public long LogIndex { get; init; }
+    [Id(11)] public bool Removed { get; init; }
 }
 
 /// <summary>The watcher's position, for diagnostics and tests.</summary>
@@ -166,6 +172,8 @@ public sealed record ChainWatcherStatus
     [Id(2)] public long EventsPublished { get; init; }
     [Id(3)] public long ReorgsSeen { get; init; }
     [Id(4)] public string? LastError { get; init; }
+    /// <summary>Published events retracted because a reorg abandoned their blocks.</summary>
+    [Id(5)] public long EventsRetracted { get; init; }
 }
 
 /// <summary>Names of the chain's Orleans streams.</summary>

@@ -53,6 +53,10 @@ public sealed class ChainReorgTests
         Assert.Equal(canonical.Select(l => (l.Round, l.EventId, l.Block, l.BlockHash)), events.Select(e => (e.Round, e.EventId, e.BlockNumber, e.BlockHash)));
         Assert.DoesNotContain(events, e => e.BlockHash == abandonedHash);
         Assert.Equal(third.ResultHash, events.Single(e => e.Round == 3).ResultHash);
+
+        // Nothing of the abandoned branch was ever published, so nothing is retracted.
+        Assert.Equal(0L, status.EventsRetracted);
+        Assert.DoesNotContain(events, e => e.Removed);
     }
 
     [Fact]
@@ -94,8 +98,15 @@ public sealed class ChainReorgTests
         Assert.Equal((head - 1, 4L, 1L), (status.Checkpoint, status.EventsPublished, status.ReorgsSeen));
         var canonical = await anvil.LogsAsync();
         Assert.Equal([(1L, fork), (3L, fork + 1), (2L, fork + 3)], canonical.Select(l => (l.Round, l.Block)));
-        var events = await Eventually.WaitAsync(probe.GetEventsAsync, e => e.Count >= 4, "the two events after the reorg");
-        var after = events.Skip(2).ToArray();
+        Assert.Equal(1L, status.EventsRetracted);
+        var events = await Eventually.WaitAsync(probe.GetEventsAsync, e => e.Count >= 5, "a retraction and the two events after the reorg");
+
+        // First the retraction of round 2 as published from the abandoned block, then the canonical events.
+        var retraction = events[2];
+        Assert.True(retraction.Removed);
+        Assert.Equal((2L, before[1].EventId, abandoned, abandonedHash), (retraction.Round, retraction.EventId, retraction.BlockNumber, retraction.BlockHash));
+        var after = events.Skip(3).ToArray();
+        Assert.All(after, e => Assert.False(e.Removed));
         Assert.Equal(canonical.Skip(1).Select(l => (l.Round, l.EventId, l.Block, l.BlockHash)), after.Select(e => (e.Round, e.EventId, e.BlockNumber, e.BlockHash)));
 
         // Round 2's transaction is the same one: its id repeats, and the consumer tells the copies apart by block hash.
@@ -106,7 +117,8 @@ public sealed class ChainReorgTests
         // Settled: another poll (and a further block) publishes nothing again.
         await anvil.MineAsync();
         status = await watcher.PollAsync();
-        Assert.Equal((head, 4L, 1L), (status.Checkpoint, status.EventsPublished, status.ReorgsSeen));
+        Assert.Equal((head, 4L, 1L, 1L), (status.Checkpoint, status.EventsPublished, status.ReorgsSeen, status.EventsRetracted));
+        Assert.Equal(5, (await probe.GetEventsAsync()).Count);
     }
 
     [Fact]
@@ -134,6 +146,33 @@ public sealed class ChainReorgTests
         var events = await Eventually.WaitAsync(probe.GetEventsAsync, e => e.Count >= 3, "round 1 again and round 2");
         Assert.Equal(canonical.Select(l => (l.Round, l.EventId, l.BlockHash)), events.Skip(1).Select(e => (e.Round, e.EventId, e.BlockHash)));
         Assert.Equal(events[0].EventId, events[1].EventId);
+    }
+
+    [Fact]
+    public void Retractions_AreTheEventsAboveTheForkPoint_NewestFirst_AndOnlyThoseAboveTheOldestCheckpointAreKept()
+    {
+        static RoundFinalizedEvent Event(long block, long logIndex) => new()
+        {
+            EventId = $"0xt{block}:{logIndex}",
+            Registry = "0xr",
+            JobId = "job",
+            Round = block,
+            ResultHash = "0x1",
+            ReceiptsRoot = "0x2",
+            ModelRef = "0x3",
+            BlockNumber = block,
+            BlockHash = $"0xb{block}",
+            TransactionHash = $"0xt{block}",
+            LogIndex = logIndex,
+        };
+
+        var recent = new[] { Event(4, 0), Event(6, 1), Event(6, 0), Event(9, 0) };
+        Assert.Equal([Event(9, 0), Event(6, 1), Event(6, 0)], ChainWatcherGrain.Abandoned(recent, rewoundTo: 5));
+        Assert.Empty(ChainWatcherGrain.Abandoned(recent, rewoundTo: 9));
+        Assert.Equal(recent.Reverse().OrderByDescending(e => e.BlockNumber).ThenByDescending(e => e.LogIndex), ChainWatcherGrain.Abandoned(recent, rewoundTo: -1));
+
+        Assert.Equal([Event(6, 1), Event(6, 0), Event(9, 0)], ChainWatcherGrain.Retractable(recent, [new WatchedBlock { Number = 5, Hash = "0x5" }, new WatchedBlock { Number = 9, Hash = "0x9" }]));
+        Assert.Empty(ChainWatcherGrain.Retractable(recent, []));
     }
 
     [Fact]

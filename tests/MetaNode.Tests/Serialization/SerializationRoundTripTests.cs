@@ -173,8 +173,11 @@ public sealed class SerializationRoundTripTests
             CheckpointHash = "0xbb",
             EventsPublished = 4,
             History = [new() { Number = 11, Hash = "0xaa" }, new() { Number = 12, Hash = "0xbb" }],
+            Recent = [new() { EventId = "0xt:0", Registry = "0xef", JobId = "job", Round = 3, ResultHash = "0x1", ReceiptsRoot = "0x2", ModelRef = "0x3", BlockNumber = 12, BlockHash = "0xbb", TransactionHash = "0xt", LogIndex = 0, Removed = true }],
+            EventsRetracted = 2,
         });
-        Assert.Equal((12L, "0xbb", 4L), (watcher.Checkpoint, watcher.CheckpointHash, watcher.EventsPublished));
+        Assert.Equal((12L, "0xbb", 4L, 2L), (watcher.Checkpoint, watcher.CheckpointHash, watcher.EventsPublished, watcher.EventsRetracted));
+        Assert.Equal(("0xt:0", 12L, "0xbb", true), (watcher.Recent[0].EventId, watcher.Recent[0].BlockNumber, watcher.Recent[0].BlockHash, watcher.Recent[0].Removed));
         Assert.Equal([new() { Number = 11, Hash = "0xaa" }, new MetaNode.Grains.Chain.WatchedBlock { Number = 12, Hash = "0xbb" }], watcher.History);
     }
 }
