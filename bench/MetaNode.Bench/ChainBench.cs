@@ -24,40 +24,20 @@ internal static class ChainBench
     public static async Task RunAsync(string[] args)
     {
         var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 50;
-        var anvilPath = FindAnvil();
-        var port = FreePort();
-        var rpcUrl = $"http://127.0.0.1:{port}";
-        using var anvil = Process.Start(new ProcessStartInfo(anvilPath, ["--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--silent"]) { UseShellExecute = false })!;
+        using var anvil = await BenchAnvil.StartAsync();
+        var rpcUrl = anvil.RpcUrl;
         var dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-bench-chain", Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            await WaitReadyAsync(rpcUrl);
             var operatorKey = EthECKey.GenerateKey();
-            using (var http = new HttpClient())
+            await anvil.FundAsync(operatorKey.GetPublicAddress());
+            await using var cluster = await BenchHost.StartSiloAsync(dataDirectory, new Dictionary<string, string?>
             {
-                await http.PostAsJsonAsync(rpcUrl, new { jsonrpc = "2.0", id = 1, method = "anvil_setBalance", @params = new object[] { operatorKey.GetPublicAddress(), "0x3635C9ADC5DEA00000" } });
-            }
-
-            var builder = new InProcessTestClusterBuilder(1);
-            builder.ConfigureSiloHost((_, host) =>
-            {
-                host.Logging.SetMinimumLevel(LogLevel.Warning);
-                host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-                {
-                    ["MetaNode:Chain:RpcUrl"] = rpcUrl,
-                    ["MetaNode:Chain:AccountPrivateKey"] = operatorKey.GetPrivateKeyAsBytes().ToHex(prefix: true),
-                    ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.010",
-                    ["MetaNode:Chain:Watcher:Enabled"] = "false",
-                });
+                ["MetaNode:Chain:RpcUrl"] = rpcUrl,
+                ["MetaNode:Chain:AccountPrivateKey"] = operatorKey.GetPrivateKeyAsBytes().ToHex(prefix: true),
+                ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.010",
+                ["MetaNode:Chain:Watcher:Enabled"] = "false",
             });
-            builder.ConfigureClientHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
-            builder.ConfigureSilo((_, silo) =>
-            {
-                var options = new MetaNodeSiloOptions { DataDirectory = dataDirectory };
-                silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
-            });
-            await using var cluster = builder.Build();
-            await cluster.DeployAsync();
             var grains = cluster.Client;
             var chain = grains.GetGrain<IChainGrain>(ChainKeys.Default);
 
@@ -102,15 +82,7 @@ internal static class ChainBench
         }
         finally
         {
-            anvil.Kill();
-            try
-            {
-                Directory.Delete(dataDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
-                // A workload still flushing its log; the temporary directory is left for the OS to clean.
-            }
+            BenchHost.DeleteDirectory(dataDirectory);
         }
     }
 
@@ -125,49 +97,5 @@ internal static class ChainBench
         var sorted = values.Order().ToArray();
         double P(double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
         return FormattableString.Invariant($"| {name} | {P(0.50):F1} | {P(0.99):F1} | {sorted[^1]:F1} |");
-    }
-
-    private static string FindAnvil()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "contracts", "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("anvil not found: run 'npm ci' in contracts/ first.");
-    }
-
-    private static async Task WaitReadyAsync(string rpcUrl)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        for (var i = 0; i < 200; i++)
-        {
-            try
-            {
-                using var response = await http.PostAsJsonAsync(rpcUrl, new { jsonrpc = "2.0", id = 1, method = "eth_chainId", @params = Array.Empty<object>() });
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(50);
-        }
-
-        throw new TimeoutException($"anvil did not answer on {rpcUrl}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

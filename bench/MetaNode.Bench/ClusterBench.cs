@@ -200,7 +200,7 @@ internal static class ClusterBench
             }
 
             var data = Path.Combine(directory, "data");
-            var port = FreePort();
+            var port = SiloProcess.FreePort();
             await RunAsPostgresAsync(root, $"{Bin}/initdb -D {data} -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync");
             await RunAsPostgresAsync(root, $"{Bin}/pg_ctl -D {data} -o \"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c max_connections=300 -c fsync=off -c synchronous_commit=off\" -l {directory}/server.log -w start");
             return new Postgres(data, port);
@@ -258,13 +258,6 @@ internal static class ClusterBench
             {
                 throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed: {await output}{await error}");
             }
-        }
-
-        private static int FreePort()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
         }
     }
 }

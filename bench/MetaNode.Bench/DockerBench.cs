@@ -32,25 +32,12 @@ internal static class DockerBench
         }
 
         var dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-bench", "docker-" + Guid.NewGuid().ToString("N")[..8]);
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSiloHost((_, host) =>
+        await using var cluster = await BenchHost.StartSiloAsync(dataDirectory, new Dictionary<string, string?>
         {
-            host.Logging.SetMinimumLevel(LogLevel.Warning);
-            host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["MetaNode:Runtime:Docker:Endpoint"] = endpoint,
-                ["MetaNode:VPods:StartupProbeInterval"] = "00:00:00.010",
-                ["MetaNode:VPods:ProbeInterval"] = "00:00:05",
-            });
+            ["MetaNode:Runtime:Docker:Endpoint"] = endpoint,
+            ["MetaNode:VPods:StartupProbeInterval"] = "00:00:00.010",
+            ["MetaNode:VPods:ProbeInterval"] = "00:00:05",
         });
-        builder.ConfigureClientHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
-        builder.ConfigureSilo((_, silo) =>
-        {
-            var options = new MetaNodeSiloOptions { DataDirectory = dataDirectory };
-            silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
-        });
-        await using var cluster = builder.Build();
-        await cluster.DeployAsync();
         var grains = cluster.Client;
         using var configuration = new DockerClientConfiguration(new Uri(endpoint));
         using var docker = configuration.CreateClient();
@@ -151,14 +138,7 @@ internal static class DockerBench
         Console.WriteLine(FormattableString.Invariant($"deleting them: {deleting.Elapsed.TotalSeconds:F2} s"));
 
         await cluster.StopAllSilosAsync();
-        try
-        {
-            Directory.Delete(dataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left for the OS to clean.
-        }
+        BenchHost.DeleteDirectory(dataDirectory);
 
         return 0;
     }

@@ -27,38 +27,22 @@ internal static class FederatedRoundBench
     {
         var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
         var warmupRounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : rounds;
-        var anvilPath = args.Length > 2 ? args[2] : FindAnvil();
         var dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-bench-fl", Guid.NewGuid().ToString("N")[..8]);
-        var port = FreePort();
-        using var anvil = Process.Start(new ProcessStartInfo(anvilPath, ["--host", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--silent"]) { RedirectStandardOutput = true })!;
+        using var anvil = await BenchAnvil.StartAsync(args.Length > 2 ? args[2] : null);
         try
         {
-            var rpc = $"http://127.0.0.1:{port}";
             var key = EthECKey.GenerateKey();
-            await WaitForAnvilAsync(rpc, key.GetPublicAddress());
-            var builder = new InProcessTestClusterBuilder(1);
-            builder.ConfigureSiloHost((_, host) =>
+            await anvil.FundAsync(key.GetPublicAddress());
+            await using var cluster = await BenchHost.StartSiloAsync(dataDirectory, new Dictionary<string, string?>
             {
-                host.Logging.SetMinimumLevel(LogLevel.Warning);
-                host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-                {
-                    ["MetaNode:Chain:RpcUrl"] = rpc,
-                    ["MetaNode:Chain:ChainId"] = "31337",
-                    ["MetaNode:Chain:AccountPrivateKey"] = key.GetPrivateKeyAsBytes().ToHex(prefix: true),
-                    ["MetaNode:Chain:VPodKeyScryptN"] = "1024",
-                    ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.010",
-                    ["MetaNode:VPods:ProbeInterval"] = "00:00:01",
-                    ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
-                });
+                ["MetaNode:Chain:RpcUrl"] = anvil.RpcUrl,
+                ["MetaNode:Chain:ChainId"] = "31337",
+                ["MetaNode:Chain:AccountPrivateKey"] = key.GetPrivateKeyAsBytes().ToHex(prefix: true),
+                ["MetaNode:Chain:VPodKeyScryptN"] = "1024",
+                ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.010",
+                ["MetaNode:VPods:ProbeInterval"] = "00:00:01",
+                ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
             });
-            builder.ConfigureClientHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
-            builder.ConfigureSilo((_, silo) =>
-            {
-                var options = new MetaNodeSiloOptions { DataDirectory = dataDirectory };
-                silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
-            });
-            await using var cluster = builder.Build();
-            await cluster.DeployAsync();
             var grains = cluster.Client;
             await DeployAsync(grains, "bench-compute", 10, VPodType.Compute);
             await DeployAsync(grains, "bench-validators", 3, VPodType.Validator);
@@ -113,15 +97,7 @@ internal static class FederatedRoundBench
         }
         finally
         {
-            anvil.Kill();
-            try
-            {
-                Directory.Delete(dataDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
-                // A file still held open by an exiting process: the temporary directory is left for the OS to clean.
-            }
+            BenchHost.DeleteDirectory(dataDirectory);
         }
     }
 
@@ -154,49 +130,5 @@ internal static class FederatedRoundBench
 
             await Task.Delay(200);
         }
-    }
-
-    private static async Task WaitForAnvilAsync(string rpc, string fund)
-    {
-        using var http = new HttpClient();
-        var body = $$"""{"jsonrpc":"2.0","id":1,"method":"anvil_setBalance","params":["{{fund}}","0x3635C9ADC5DEA00000"]}""";
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                using var response = await http.PostAsync(new Uri(rpc), new StringContent(body, Encoding.UTF8, "application/json"));
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException) when (attempt < 100)
-            {
-                // anvil is still starting.
-            }
-
-            await Task.Delay(100);
-        }
-    }
-
-    private static string FindAnvil()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            var candidate = Path.Combine(directory.FullName, "contracts", "node_modules", "@foundry-rs", "anvil-linux-amd64", "bin", "anvil");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException("anvil was not found: run 'npm ci' in contracts/ or pass its path as the second argument.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

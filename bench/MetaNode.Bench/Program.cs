@@ -53,16 +53,7 @@ var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) 
 var concurrency = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 16;
 
 var dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-bench", Guid.NewGuid().ToString("N")[..8]);
-var builder = new InProcessTestClusterBuilder(1);
-builder.ConfigureSiloHost((_, host) => host.Logging.SetMinimumLevel(LogLevel.Warning));
-builder.ConfigureClientHost(host => host.Logging.SetMinimumLevel(LogLevel.Warning));
-builder.ConfigureSilo((_, silo) =>
-{
-    var options = new MetaNodeSiloOptions { DataDirectory = dataDirectory };
-    silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
-});
-await using var cluster = builder.Build();
-await cluster.DeployAsync();
+await using var cluster = await MetaNode.Bench.BenchHost.StartSiloAsync(dataDirectory, new Dictionary<string, string?>());
 var client = cluster.Client;
 
 var vpod = client.GetGrain<IVPodGrain>("vpod-bench0001");
@@ -110,14 +101,7 @@ Console.WriteLine(FormattableString.Invariant($"status/raw throughput ratio: {st
 
 await vpod.DeleteAsync(new StopOptions(Force: true));
 await cluster.StopAllSilosAsync();
-try
-{
-    Directory.Delete(dataDirectory, recursive: true);
-}
-catch (IOException)
-{
-    // A file still held open by an exiting process: the temporary directory is left for the OS to clean.
-}
+MetaNode.Bench.BenchHost.DeleteDirectory(dataDirectory);
 
 return 0;
 

@@ -62,17 +62,8 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         var operation = $"finalize:{registry}:{HexValues.ToHex(HexValues.JobIdToBytes32(round.JobId))}:{round.Round.ToString(CultureInfo.InvariantCulture)}";
         var signers = signatures.Select(s => s.Signer.ToLowerInvariant()).Order(StringComparer.Ordinal).ToArray();
 
-        // Idempotency: a round already on chain is reported, not sent again (unless this grain has it in flight).
-        if (!State.Pending.ContainsKey(operation))
-        {
-            var existing = await _registry.GetRoundAsync(registry, round.JobId, round.Round, cancellationToken);
-            if (existing.Finalized)
-            {
-                LogAlreadyFinalized(_logger, round.JobId, round.Round, existing.BlockNumber ?? 0, Address);
-                return AlreadyFinalized(existing, commitment, signers);
-            }
-        }
-
+        // Idempotency: a round already on chain is never sent again. Its gas estimate reverts with RoundAlreadyFinalized
+        // (unless this grain has it in flight, which resumes instead), and the round on record is reported.
         var data = RegistryClient.EncodeFinalize(registry, round, signatures);
         TransactionResult receipt;
         try
@@ -82,6 +73,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         catch (ChainRevertException revert) when (revert.Reason.StartsWith("RoundAlreadyFinalized(", StringComparison.Ordinal))
         {
             var existing = await _registry.GetRoundAsync(registry, round.JobId, round.Round, cancellationToken);
+            LogAlreadyFinalized(_logger, round.JobId, round.Round, existing.BlockNumber ?? 0, Address);
             return AlreadyFinalized(existing, commitment, signers);
         }
 

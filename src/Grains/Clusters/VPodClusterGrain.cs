@@ -130,6 +130,12 @@ public sealed partial class VPodClusterGrain(
 
     public async Task<ClusterStatus> ReconcileAsync(LeaderCommand command, CancellationToken cancellationToken = default)
     {
+        await ReconcileAsLeaderAsync(command, cancellationToken);
+        return await GetStatusAsync(cancellationToken);
+    }
+
+    public async Task ReconcileAsLeaderAsync(LeaderCommand command, CancellationToken cancellationToken = default)
+    {
         ArgumentNullException.ThrowIfNull(command);
         EnsureExists();
         if (command.Term < State.FencingTerm)
@@ -150,8 +156,6 @@ public sealed partial class VPodClusterGrain(
         {
             await ReconcileCoreAsync(cancellationToken);
         }
-
-        return await GetStatusAsync(cancellationToken);
     }
 
     public async Task<ClusterStatus> GetStatusAsync(CancellationToken cancellationToken = default)

@@ -49,8 +49,7 @@ public static class RoundAggregator
         IEnumerable<ModelUpdate> updates,
         AggregationRule rule,
         int minParticipants = 1,
-        Func<TrainingReceipt, bool>? verifySignature = null,
-        double maxDistanceRatio = UpdateScreening.DefaultMaxRatio)
+        Func<TrainingReceipt, bool>? verifySignature = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(job);
         ArgumentNullException.ThrowIfNull(global);
@@ -87,7 +86,7 @@ public static class RoundAggregator
         IReadOnlyList<WeightedModel> accepted = weighted;
         if (rule.IsRobust && weighted.Count > 0)
         {
-            var screened = UpdateScreening.Screen(global, weighted, maxDistanceRatio);
+            var screened = UpdateScreening.Screen(global, weighted);
             accepted = screened.Accepted;
             rejected.AddRange(screened.Rejected);
         }

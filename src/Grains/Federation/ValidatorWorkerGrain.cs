@@ -32,15 +32,15 @@ public sealed partial class ValidatorWorkerGrain(
     ILogger<ValidatorWorkerGrain> logger) : Grain, IValidatorWorkerGrain
 {
     private readonly Dictionary<int, Dictionary<string, ModelUpdate>> _received = [];
-    private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    // Everything below is kept per round and forgotten once a later round is aggregated.
+    private readonly Dictionary<int, HashSet<string>> _seen = [];
     private readonly Dictionary<int, double> _slowestDelivery = [];
 
     // Evaluations started when a round's vote was signed, by round, with the model bytes they evaluate.
     private readonly Dictionary<int, (byte[] Model, Task<RoundEvaluation> Evaluation)> _evaluations = [];
 
     // Receipt signatures checked as updates arrive, on the thread pool (off the round's critical path and the grain's turn), by receipt hash and signature.
-    private readonly Dictionary<string, Task<bool>> _verified = new(StringComparer.Ordinal);
-    private int _duplicates;
+    private readonly Dictionary<int, Dictionary<string, Task<bool>>> _verified = [];
 
     private ValidatorAssignment? Assignment => state.State.Assignment;
 
@@ -75,9 +75,36 @@ public sealed partial class ValidatorWorkerGrain(
         }
 
         await state.ClearStateAsync(cancellationToken);
-        _received.Clear();
-        _evaluations.Clear();
+        ForgetRoundsBefore(int.MaxValue);
         DeactivateOnIdle();
+    }
+
+    private void ForgetRoundsBefore(int round)
+    {
+        Forget(_received);
+        Forget(_seen);
+        Forget(_verified);
+        Forget(_slowestDelivery);
+        Forget(_evaluations);
+
+        void Forget<T>(Dictionary<int, T> perRound)
+        {
+            foreach (var old in perRound.Keys.Where(r => r < round).ToList())
+            {
+                perRound.Remove(old);
+            }
+        }
+    }
+
+    private static T PerRound<T>(Dictionary<int, T> perRound, int round, Func<T> create)
+    {
+        if (!perRound.TryGetValue(round, out var value))
+        {
+            value = create();
+            perRound[round] = value;
+        }
+
+        return value;
     }
 
     public async Task<ValidatorVote> AggregateAsync(RoundClosing closing, CancellationToken cancellationToken = default)
@@ -86,7 +113,6 @@ public sealed partial class ValidatorWorkerGrain(
         var assignment = Assignment ?? throw new InvalidJobOperationException($"validator '{this.GetPrimaryKeyString()}' has not joined job '{closing.JobId}'.");
         var received = _received.GetValueOrDefault(closing.Round) ?? [];
         var updates = closing.Participants.Where(received.ContainsKey).Select(id => received[id]).ToList();
-        var fromStream = updates.Count;
         var missing = closing.Participants.Where(id => !received.ContainsKey(id)).ToList();
         if (missing.Count > 0)
         {
@@ -114,11 +140,6 @@ public sealed partial class ValidatorWorkerGrain(
 
         // The signature covers the result, not the accuracy: the evaluation starts now and the vote does not wait for it
         // (the job collects it while the round is finalized on chain).
-        foreach (var old in _evaluations.Keys.Where(r => r < closing.Round).ToList())
-        {
-            _evaluations.Remove(old);
-        }
-
         var evaluation = EvaluateAsync(assignment, closing.Round, aggregate.Model!);
         _ = evaluation.ContinueWith(
             t => LogEvaluationFailed(logger, t.Exception!.GetBaseException(), assignment.ValidatorVPodId, closing.JobId, closing.Round),
@@ -135,15 +156,7 @@ public sealed partial class ValidatorWorkerGrain(
             ModelRef = modelRef,
         }, cancellationToken);
 
-        foreach (var old in _received.Keys.Where(r => r < closing.Round).ToList())
-        {
-            _received.Remove(old);
-        }
-
-        if (_verified.Count > 10_000)
-        {
-            _verified.Clear();
-        }
+        ForgetRoundsBefore(closing.Round);
 
         LogSigned(logger, assignment.ValidatorVPodId, closing.JobId, closing.Round, aggregate.Participants.Count, missing.Count, resultHash);
         return new ValidatorVote
@@ -158,9 +171,6 @@ public sealed partial class ValidatorWorkerGrain(
             TotalSamples = aggregate.TotalSamples,
             Rejected = aggregate.Rejected,
             Model = bytes,
-            FromStream = fromStream,
-            Fetched = missing.Count,
-            DuplicatesIgnored = _duplicates,
             SlowestDeliveryMs = _slowestDelivery.GetValueOrDefault(closing.Round),
         };
     }
@@ -189,10 +199,11 @@ public sealed partial class ValidatorWorkerGrain(
     private Task<bool> Verify(ValidatorAssignment assignment, TrainingReceipt receipt)
     {
         var key = ReceiptHashing.HashHex(receipt) + "|" + receipt.Signature;
-        if (!_verified.TryGetValue(key, out var verified))
+        var round = PerRound(_verified, receipt.Round, () => new Dictionary<string, Task<bool>>(StringComparer.Ordinal));
+        if (!round.TryGetValue(key, out var verified))
         {
             verified = Task.Run(() => SignedByItsVPod(assignment, receipt));
-            _verified[key] = verified;
+            round[key] = verified;
         }
 
         return verified;
@@ -243,21 +254,14 @@ public sealed partial class ValidatorWorkerGrain(
 
     private Task OnUpdateAsync(FederatedUpdateEvent item, StreamSequenceToken? token)
     {
-        if (!_seen.Add(item.EventId))
+        var round = item.Update.Receipt.Round;
+        if (!PerRound(_seen, round, () => new HashSet<string>(StringComparer.Ordinal)).Add(item.EventId))
         {
-            _duplicates++;
             LogDuplicate(logger, Assignment?.ValidatorVPodId ?? "?", item.EventId);
             return Task.CompletedTask;
         }
 
-        var round = item.Update.Receipt.Round;
-        if (!_received.TryGetValue(round, out var updates))
-        {
-            updates = new Dictionary<string, ModelUpdate>(StringComparer.Ordinal);
-            _received[round] = updates;
-        }
-
-        updates[item.Update.Receipt.VPodId] = item.Update;
+        PerRound(_received, round, () => new Dictionary<string, ModelUpdate>(StringComparer.Ordinal))[item.Update.Receipt.VPodId] = item.Update;
         if (Assignment is { } assignment)
         {
             _ = Verify(assignment, item.Update.Receipt);

@@ -133,7 +133,7 @@ public sealed partial class OrchestratorGrain(
     {
         try
         {
-            await GrainFactory.GetGrain<IVPodClusterGrain>(cluster).ReconcileAsync(new LeaderCommand(Id, term));
+            await GrainFactory.GetGrain<IVPodClusterGrain>(cluster).ReconcileAsLeaderAsync(new LeaderCommand(Id, term));
         }
         catch (StaleLeaderTermException exception)
         {

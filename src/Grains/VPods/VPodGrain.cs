@@ -768,7 +768,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
 
         if (spec.Ports.Count == 0)
         {
-            return string.IsNullOrEmpty(spec.Image) && spec.Command.Count == 0 ? spec with { Ports = new[] { FreeLoopbackPorts(1)[0] } } : spec;
+            return string.IsNullOrEmpty(spec.Image) && spec.Command.Count == 0 ? spec with { Ports = new[] { LoopbackPorts.Free(1)[0] } } : spec;
         }
 
         var wanted = spec.Ports.Count(port => port == 0);
@@ -777,40 +777,16 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
             return spec;
         }
 
-        var free = new Queue<int>(FreeLoopbackPorts(wanted).Where(port => !spec.Ports.Contains(port)));
+        var free = new Queue<int>(LoopbackPorts.Free(wanted).Where(port => !spec.Ports.Contains(port)));
         while (free.Count < wanted)
         {
-            foreach (var port in FreeLoopbackPorts(wanted - free.Count).Where(port => !spec.Ports.Contains(port) && !free.Contains(port)))
+            foreach (var port in LoopbackPorts.Free(wanted - free.Count).Where(port => !spec.Ports.Contains(port) && !free.Contains(port)))
             {
                 free.Enqueue(port);
             }
         }
 
         return spec with { Ports = spec.Ports.Select(port => port == 0 ? free.Dequeue() : port).ToArray() };
-    }
-
-    /// <summary><paramref name="count"/> distinct free loopback ports: all listeners are held until every port is known.</summary>
-    private static int[] FreeLoopbackPorts(int count)
-    {
-        var listeners = new List<TcpListener>(count);
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                var listener = new TcpListener(IPAddress.Loopback, 0);
-                listeners.Add(listener);
-                listener.Start();
-            }
-
-            return listeners.Select(listener => ((IPEndPoint)listener.LocalEndpoint).Port).ToArray();
-        }
-        finally
-        {
-            foreach (var listener in listeners)
-            {
-                listener.Stop();
-            }
-        }
     }
 
     private VPodStatus ToStatus() => new()

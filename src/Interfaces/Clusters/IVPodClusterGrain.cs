@@ -28,6 +28,10 @@ public interface IVPodClusterGrain : IGrainWithStringKey
     /// </summary>
     [Alias("Reconcile")]
     Task<ClusterStatus> ReconcileAsync(LeaderCommand command, CancellationToken cancellationToken = default);
+
+    /// <summary>The same fenced pass as <see cref="ReconcileAsync"/>, without building the cluster's status: what a leader runs on every tick.</summary>
+    [Alias("ReconcileAsLeader")]
+    Task ReconcileAsLeaderAsync(LeaderCommand command, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The persisted list of clusters that <c>cluster list</c> shows. Key: <see cref="ClusterRegistryKeys.Default"/>.</summary>

@@ -151,19 +151,13 @@ public sealed record ValidatorVote
     [Id(3)] public required string ResultHash { get; init; }
     [Id(4)] public required string ReceiptsRoot { get; init; }
     [Id(5)] public required string ModelRef { get; init; }
-    /// <summary>Not part of the vote: the job asks for the evaluation (<see cref="IValidatorWorkerGrain.GetEvaluationAsync"/>) while the round is finalized.</summary>
-    [Id(6)] public double? Accuracy { get; init; }
-    [Id(7)] public double? Loss { get; init; }
+    // Ids 6 and 7 held the validator's accuracy and loss: the job now asks for the evaluation (IValidatorWorkerGrain.GetEvaluationAsync) while the round is finalized.
     [Id(8)] public IReadOnlyList<string> Participants { get; init; } = [];
     [Id(9)] public long TotalSamples { get; init; }
     [Id(10)] public IReadOnlyList<RejectedUpdate> Rejected { get; init; } = [];
     /// <summary>The aggregated model's canonical encoding.</summary>
     [Id(11)] public byte[] Model { get; init; } = [];
-    /// <summary>Updates this validator took from the stream, and those it had to fetch from the job (missed on the stream).</summary>
-    [Id(12)] public int FromStream { get; init; }
-    [Id(13)] public int Fetched { get; init; }
-    /// <summary>Stream events it received more than once (counted once).</summary>
-    [Id(14)] public int DuplicatesIgnored { get; init; }
+    // Ids 12-14 held stream counters nothing read; the validator logs what it fetched and the duplicates it ignored.
     [Id(15)] public double SlowestDeliveryMs { get; init; }
 }
 

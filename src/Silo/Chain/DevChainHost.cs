@@ -65,7 +65,7 @@ public sealed partial class DevChainHost : ILifecycleParticipant<ISiloLifecycle>
 
             var info = ReadInfo();
             StopLeftover(info);
-            var port = FreePort();
+            var port = MetaNode.Grains.Runtime.LoopbackPorts.Free();
             var rpcUrl = $"http://127.0.0.1:{port}";
             StartAnvil(anvil, port);
             await WaitReadyAsync(rpcUrl, cancellationToken);
@@ -383,13 +383,6 @@ public sealed partial class DevChainHost : ILifecycleParticipant<ISiloLifecycle>
         var temporary = InfoFile + ".tmp";
         File.WriteAllText(temporary, JsonSerializer.Serialize(info, new JsonSerializerOptions { WriteIndented = true }));
         File.Move(temporary, InfoFile, overwrite: true);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string? FindOnPath(string name) =>

@@ -431,7 +431,9 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
             }
         }
 
-        var initial = Snapshot().Where(l => since is null || l.At >= since).ToList();
+        // One snapshot serves the first answer and where following starts, so a line appended in between is never skipped.
+        var snapshot = Snapshot();
+        var initial = snapshot.Where(l => since is null || l.At >= since).ToList();
         if (tail is { } n && initial.Count > n)
         {
             initial = initial[^n..];
@@ -454,7 +456,7 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
             return;
         }
 
-        var sent = Snapshot().Count;
+        var sent = snapshot.Count;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _closeWatches.Token);
         try
         {

@@ -53,7 +53,7 @@ public sealed class FederatedJobSerializationTests
             Standardization = new Standardization([1, 2], [0.5, 0.25]),
             GlobalModel = ModelEncoding.Encode(Model),
             Closed = ["vpod-c-0"],
-            Votes = [new ValidatorVote { ValidatorVPodId = "vpod-v-0", Signer = "0x1", Signature = "0x2", ResultHash = "0x3", ReceiptsRoot = "0x4", ModelRef = "0x5", Model = [1, 2, 3], Accuracy = 0.97 }],
+            Votes = [new ValidatorVote { ValidatorVPodId = "vpod-v-0", Signer = "0x1", Signature = "0x2", ResultHash = "0x3", ReceiptsRoot = "0x4", ModelRef = "0x5", Model = [1, 2, 3] }],
             Results = [new RoundResult { Job = "job-1", Round = 1, ResultHash = "0x3", TxHash = "0x9", Validators = ["vpod-v-0"], Accuracy = 0.9 }],
             Timings = [new RoundTimings { Round = 1, TotalMs = 900, SlowestTrainingMs = 700, GasUsed = 72_000 }],
             Deadline = new DateTimeOffset(2026, 11, 30, 1, 0, 0, TimeSpan.Zero),
@@ -68,7 +68,7 @@ public sealed class FederatedJobSerializationTests
         Assert.Equal(state.Standardization.Scale, back.Standardization!.Scale);
         Assert.Equal(state.GlobalModel, back.GlobalModel);
         Assert.Equal(state.Votes[0].Model, back.Votes[0].Model);
-        Assert.Equal(0.97, back.Votes[0].Accuracy);
+        Assert.Equal("0x5", back.Votes[0].ModelRef);
         Assert.Equal("0x9", back.Results[0].TxHash);
         Assert.Equal(state.Timings, back.Timings);
         Assert.Equal(200, back.Timings[0].OverheadMs);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Docker.DotNet;
@@ -19,7 +18,7 @@ public static class DockerLogLines
         line = null!;
         var space = raw.IndexOf(' ', StringComparison.Ordinal);
         var stamp = space < 0 ? raw : raw[..space];
-        if (!TryParseTimestamp(stamp, out var at))
+        if (!Rfc3339.TryParse(stamp, out var at))
         {
             return false;
         }
@@ -27,28 +26,6 @@ public static class DockerLogLines
         var text = space < 0 ? string.Empty : raw[(space + 1)..];
         line = new LogLine(at, stream, text.TrimEnd('\r'));
         return true;
-    }
-
-    /// <summary>RFC 3339 with up to nine fractional digits (the engine's precision); .NET keeps seven.</summary>
-    public static bool TryParseTimestamp(string text, out DateTimeOffset at)
-    {
-        var value = text;
-        var dot = value.IndexOf('.', StringComparison.Ordinal);
-        if (dot > 0)
-        {
-            var end = dot + 1;
-            while (end < value.Length && char.IsAsciiDigit(value[end]))
-            {
-                end++;
-            }
-
-            if (end - dot - 1 > 7)
-            {
-                value = value[..(dot + 8)] + value[end..];
-            }
-        }
-
-        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out at);
     }
 
     /// <summary>Reads <paramref name="stream"/> to its end (or cancellation), yielding each complete line of stdout and stderr in order.</summary>

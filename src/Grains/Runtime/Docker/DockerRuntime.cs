@@ -427,7 +427,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         if (DockerContainerSpec.SpeaksWorkloadProtocol(spec))
         {
             port = spec.Ports.Count > 0 ? spec.Ports[0]
-                : _options.NetworkMode == DockerNetworkMode.Host ? FreeLoopbackPort()
+                : _options.NetworkMode == DockerNetworkMode.Host ? LoopbackPorts.Free()
                 : _options.DefaultWorkloadPort;
         }
 
@@ -575,7 +575,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
 
     private RuntimeHandle HandleOf(ContainerInspectResponse container)
     {
-        var startedAt = DockerLogLines.TryParseTimestamp(container.State?.StartedAt ?? string.Empty, out var at) && at.Year > 1 ? at : default;
+        var startedAt = Rfc3339.TryParse(container.State?.StartedAt ?? string.Empty, out var at) && at.Year > 1 ? at : default;
         return new RuntimeHandle(DeploymentMethod.Docker, container.ID, Endpoint, startedAt, Endpoint: EndpointOf(container));
     }
 
@@ -698,13 +698,6 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         }
 
         return string.IsNullOrEmpty(body) ? exception.Message : body;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string Url(string host, int port) =>

@@ -68,10 +68,16 @@ internal sealed partial class KubernetesPodCache : IAsyncDisposable
             {
                 var list = await _client.CoreV1.ListNamespacedPodAsync(_namespace, labelSelector: _labelSelector, cancellationToken: cancellationToken);
                 ListCount++;
-                _pods.Clear();
-                foreach (var pod in list.Items)
+                // Brought in line with the list in place (never emptied first), so a concurrent read never misses a running pod.
+                var listed = list.Items.ToDictionary(p => p.Metadata.Name, StringComparer.Ordinal);
+                foreach (var name in _pods.Keys.Where(name => !listed.ContainsKey(name)))
                 {
-                    _pods[pod.Metadata.Name] = pod;
+                    _pods.TryRemove(name, out _);
+                }
+
+                foreach (var (name, pod) in listed)
+                {
+                    _pods[name] = pod;
                 }
 
                 _synced.TrySetResult();
