@@ -49,6 +49,7 @@ public interface IMetaNodeClient : IAsyncDisposable
     /// <summary>Aggregate status: desired, running and failed counts, each member, the leader and its term.</summary>
     Task<ClusterStatus> GetClusterStatusAsync(string name, CancellationToken cancellationToken = default);
 
+    /// <summary>Every cluster, with its phase as its members make it now (Ready, Degraded, …).</summary>
     Task<IReadOnlyList<ClusterSummary>> ListClustersAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Deletes the cluster's members, then the cluster.</summary>

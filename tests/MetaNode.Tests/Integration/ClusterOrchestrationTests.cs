@@ -116,7 +116,8 @@ public sealed class ClusterOrchestrationTests(PostgresServer postgres) : IAsyncL
         Assert.Equal("Ready", two.GetProperty("phase").GetString());
 
         var list = await cli.JsonAsync("cluster", "list");
-        Assert.Single(list.EnumerateArray(), c => c.GetProperty("name").GetString() == "c1");
+        var listed = Assert.Single(list.EnumerateArray(), c => c.GetProperty("name").GetString() == "c1");
+        Assert.Equal(("Ready", 2), (listed.GetProperty("phase").GetString(), listed.GetProperty("desired").GetInt32()));
         var deleted = await cli.JsonAsync("cluster", "delete", "--name", "c1");
         Assert.Equal("Deleted", deleted.GetProperty("phase").GetString());
         Assert.DoesNotContain((await cli.JsonAsync("cluster", "list")).EnumerateArray(), c => c.GetProperty("name").GetString() == "c1");
