@@ -9,33 +9,23 @@ namespace MetaNode.Tests.Infrastructure;
 public sealed class SiloProcess : IAsyncDisposable
 {
     private readonly StringBuilder _output = new();
-    private readonly string[] _arguments;
+    private readonly string[] _extraSettings;
     private Process? _process;
 
     public SiloProcess(string dataDirectory, params string[] extraSettings)
     {
         DataDirectory = dataDirectory;
-        SiloPort = FreePort();
-        GatewayPort = FreePort();
-        HttpPort = FreePort();
-        _arguments =
-        [
-            Path.Combine(AppContext.BaseDirectory, "metanode-silo.dll"),
-            $"--MetaNode:DataDirectory={dataDirectory}",
-            $"--MetaNode:SiloPort={SiloPort}",
-            $"--MetaNode:GatewayPort={GatewayPort}",
-            $"--MetaNode:HttpAddress=127.0.0.1:{HttpPort}",
-            .. extraSettings,
-        ];
+        _extraSettings = extraSettings;
+        AssignPorts();
     }
 
     public string DataDirectory { get; }
 
-    public int SiloPort { get; }
+    public int SiloPort { get; private set; }
 
-    public int GatewayPort { get; }
+    public int GatewayPort { get; private set; }
 
-    public int HttpPort { get; }
+    public int HttpPort { get; private set; }
 
     public string Gateway => $"127.0.0.1:{GatewayPort}";
 
@@ -58,7 +48,39 @@ public sealed class SiloProcess : IAsyncDisposable
     public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 
     /// <summary>Starts the silo and waits until <c>/healthz</c> answers 200; returns how long that took.</summary>
+    /// <remarks>
+    /// A free port can be taken by another process (a workload of a test running alongside) before the silo binds it: the
+    /// silo then exits with "address already in use", and it is started again on other ports (at most twice). Only the
+    /// silo's own <c>/healthz</c> counts, never another server's that happens to hold the port.
+    /// </remarks>
     public async Task<TimeSpan> StartAsync(TimeSpan? timeout = null)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(timeout);
+            }
+            catch (InvalidOperationException) when (attempt < 2 && Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                lock (_output)
+                {
+                    _output.Clear();
+                }
+
+                AssignPorts();
+            }
+        }
+    }
+
+    private void AssignPorts()
+    {
+        SiloPort = FreePort();
+        GatewayPort = FreePort();
+        HttpPort = FreePort();
+    }
+
+    private async Task<TimeSpan> StartOnceAsync(TimeSpan? timeout)
     {
         var info = new ProcessStartInfo(DotnetHost)
         {
@@ -67,7 +89,16 @@ public sealed class SiloProcess : IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var argument in _arguments)
+        string[] arguments =
+        [
+            Path.Combine(AppContext.BaseDirectory, "metanode-silo.dll"),
+            $"--MetaNode:DataDirectory={DataDirectory}",
+            $"--MetaNode:SiloPort={SiloPort}",
+            $"--MetaNode:GatewayPort={GatewayPort}",
+            $"--MetaNode:HttpAddress=127.0.0.1:{HttpPort}",
+            .. _extraSettings,
+        ];
+        foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
         }
@@ -95,7 +126,7 @@ public sealed class SiloProcess : IAsyncDisposable
             try
             {
                 using var response = await http.GetAsync(new Uri(HttpBase, "/healthz"));
-                if (response.StatusCode == HttpStatusCode.OK)
+                if (response.StatusCode == HttpStatusCode.OK && (await response.Content.ReadAsStringAsync()).Contains("\"profile\"", StringComparison.Ordinal))
                 {
                     return watch.Elapsed;
                 }
