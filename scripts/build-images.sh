@@ -15,7 +15,7 @@ repo=$PWD
 source_hash() {
   local paths
   case "$1" in
-    compute-vpod) paths=(src/Workload deploy/images/compute-vpod Directory.Build.props Directory.Packages.props) ;;
+    compute-vpod) paths=(src/Workload src/Protocol src/Interfaces deploy/images/compute-vpod Directory.Build.props Directory.Packages.props) ;;
     busybox) paths=(deploy/images/busybox) ;;
     *) echo "build-images: unknown image '$1' (use compute-vpod or busybox)" >&2; return 2 ;;
   esac

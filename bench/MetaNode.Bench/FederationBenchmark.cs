@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
+using MetaNode.Chain;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
 using MetaNode.Grains.Runtime;
@@ -18,6 +20,8 @@ namespace MetaNode.Bench;
 /// </summary>
 internal static class FederationBenchmark
 {
+    private const long ChainId = 31337;
+
     public static async Task RunAsync(string[] args)
     {
         var repetitions = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
@@ -39,6 +43,7 @@ internal static class FederationBenchmark
         Console.WriteLine("| partition | rows | local training (ms) | µs per sample-epoch |");
         Console.WriteLine("|---:|---:|---:|---:|");
         var updates = new List<ModelUpdate>();
+        var participants = new List<RoundParticipant>();
         var slowest = 0.0;
         for (var i = 0; i < plan.Parts.Count; i++)
         {
@@ -54,7 +59,11 @@ internal static class FederationBenchmark
             slowest = Math.Max(slowest, median);
             Console.WriteLine(FormattableString.Invariant($"| {i} | {part.Rows} | {median:F2} | {median * 1000 / (part.Rows * settings.Epochs):F2} |"));
             var model = new FederatedModel(part.Classes, part.Features, parameters);
-            updates.Add(new ModelUpdate(new TrainingReceipt("bench", 1, $"vpod-{i:D2}", part.Rows, ModelEncoding.HashHex(model)), model));
+            var key = RandomNumberGenerator.GetBytes(32);
+            var receipt = new TrainingReceipt("bench", 1, $"vpod-{i:D2}", part.Rows, ModelEncoding.HashHex(model));
+            receipt = receipt with { Signature = FederationHashing.ToHex(EthereumSignatures.Sign(key, VPodTypedData.ReceiptDigest(receipt, ChainId))) };
+            participants.Add(new RoundParticipant(receipt.VPodId, EthereumSignatures.AddressOf(key), part.Rows));
+            updates.Add(new ModelUpdate(receipt, model));
         }
 
         Console.WriteLine(FormattableString.Invariant($"slowest vPod's local training: {slowest:F2} ms"));
@@ -69,8 +78,8 @@ internal static class FederationBenchmark
         Row("coordinate-wise median", Median(repetitions * 10, () => ModelAggregation.Median(weighted)));
         Row("trimmed mean 0.2", Median(repetitions * 10, () => ModelAggregation.TrimmedMean(weighted, 0.2)));
         Row("canonical encoding + keccak of one model", Median(repetitions * 10, () => ModelEncoding.Hash(global)));
-        Row("validator round, FedAvg (verify 10 update hashes, aggregate, hash, Merkle root)", Median(repetitions * 10, () => RoundAggregator.Aggregate("bench", 1, global, updates, AggregationRule.FederatedAverage)));
-        Row("validator round, trimmed-mean:0.2 with screening", Median(repetitions * 10, () => RoundAggregator.Aggregate("bench", 1, global, updates, AggregationRule.TrimmedMean(0.2))));
+        Row("validator round, FedAvg (verify 10 update hashes and signatures, aggregate, hash, Merkle root)", Median(repetitions * 10, () => RoundAggregator.Aggregate(new RoundFacts("bench", 1, ChainId, global, AggregationRule.FederatedAverage, participants), updates)));
+        Row("validator round, trimmed-mean:0.2 with screening", Median(repetitions * 10, () => RoundAggregator.Aggregate(new RoundFacts("bench", 1, ChainId, global, AggregationRule.TrimmedMean(0.2), participants), updates)));
     }
 
     private static async Task HttpTrainingAsync(FederatedDataPlan plan, Standardization standardization, int repetitions)
@@ -87,17 +96,17 @@ internal static class FederationBenchmark
             var client = new FederatedWorkloadClient(http);
             var global = FederatedModel.Zero(largest.Classes, largest.Features);
             var hyper = new TrainingHyperParameters(5, 16, 0.1, 1);
-            await client.TrainAsync(endpoint, "bench", 1, global, standardization, hyper);
+            await client.TrainAsync(endpoint, "bench", 1, ChainId, null, global, standardization, hyper);
             var times = new List<double>();
             for (var i = 0; i < repetitions; i++)
             {
                 var watch = Stopwatch.StartNew();
-                await client.TrainAsync(endpoint, "bench", 1, global, standardization, hyper);
+                await client.TrainAsync(endpoint, "bench", 1, ChainId, null, global, standardization, hyper);
                 times.Add(watch.Elapsed.TotalMilliseconds);
             }
 
             times.Sort();
-            Console.WriteLine(FormattableString.Invariant($"POST /v1/train over loopback HTTP, largest partition ({largest.Rows} rows): {times[times.Count / 2]:F2} ms median (JSON model in and out, training included)"));
+            Console.WriteLine(FormattableString.Invariant($"POST /v2/train over loopback HTTP, largest partition ({largest.Rows} rows): {times[times.Count / 2]:F2} ms median (JSON model in and out, training included)"));
         }
         finally
         {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using MetaNode.Chain;
 using MetaNode.Grains.Chain;
 using Nethereum.Signer;
 

@@ -1,39 +1,508 @@
-#!/usr/bin/env python3
-"""MetaNode workload protocol in plain Python 3 (standard library only).
+#!/usr/bin/python3
+"""MetaNode workload protocol, version 2, in Python 3.
 
-Serves GET /healthz, POST /v1/statistics, POST /v1/train and POST /v1/evaluate for the
-vPod's partition in METANODE_DATA_DIR (format metanode-partition/1), as described in
-examples/workload-protocol.md. Training follows the protocol's reference algorithm
-operation for operation, so on IEEE-754 doubles with the same exp/log it returns the
-same bits as the C# reference workload.
+Serves GET /healthz and POST /v2/identity, /v2/data, /v2/statistics, /v2/train, /v2/evaluate, /v2/aggregate and
+/v2/sign-rotation for the vPod's partition in METANODE_DATA_DIR (format metanode-partition/1), signing with the vPod's own
+secp256k1 key kept in METANODE_KEY_DIR, as described in examples/workload-protocol.md. Training, aggregation, hashing and
+signing follow the C# reference workload operation for operation, so for the same request and key it returns the same bits
+(models, hashes and RFC 6979 signatures).
 
-Environment: METANODE_HOST (default 127.0.0.1), METANODE_PORT (default 8080),
-METANODE_VPOD_ID (default "unknown"), METANODE_DATA_DIR (default /vpod/data).
+Dependencies: the standard library plus Debian's python3-ecdsa (secp256k1) and python3-pycryptodome (Keccak-256), run by the
+system interpreter /usr/bin/python3. Started by another interpreter that cannot import them, the script re-executes itself
+with /usr/bin/python3.
+
+Environment: METANODE_HOST (default 127.0.0.1), METANODE_PORT (default 8080), METANODE_VPOD_ID (default "unknown"),
+METANODE_DATA_DIR (default /vpod/data), METANODE_KEY_DIR (default /vpod/key; the key file vpod-key.json is created there,
+mode 0600, when missing, and a validator records what it signed in signed-rounds.jsonl). Exits 2 on a bad setting or key file.
 """
 
+import base64
+import fcntl
+import hashlib
 import json
 import math
 import os
+import re
+import secrets
 import signal
+import struct
 import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+SYSTEM_PYTHON = "/usr/bin/python3"
+_REEXEC_MARK = "METANODE_PYTHON_WORKLOAD_REEXEC"
+
+try:
+    from Cryptodome.Hash import keccak as _keccak
+    from ecdsa import SECP256k1, SigningKey
+    from ecdsa.ellipticcurve import INFINITY, PointJacobi
+    from ecdsa.util import sigencode_strings
+except ImportError as missing:
+    if __name__ == "__main__" and not os.environ.get(_REEXEC_MARK) and os.path.exists(SYSTEM_PYTHON) \
+            and os.path.realpath(sys.executable) != os.path.realpath(SYSTEM_PYTHON):
+        os.environ[_REEXEC_MARK] = "1"
+        print(f"{sys.executable} cannot import {missing.name}; running with {SYSTEM_PYTHON}", file=sys.stderr, flush=True)
+        os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON, *sys.argv])
+    print(f"error: {missing}. Install Debian's python3-ecdsa and python3-pycryptodome and run with {SYSTEM_PYTHON}.",
+          file=sys.stderr)
+    sys.exit(2)
+
+PROTOCOL_VERSION = 2
 FORMAT = "metanode-partition/1"
+SPLITS = ("train", "test")
+KEY_FILE = "vpod-key.json"
+SIGNED_ROUNDS_FILE = "signed-rounds.jsonl"
+
 MASK64 = (1 << 64) - 1
 MAX_SEED = (1 << 53) - 1
 MAX_EPOCHS = 1000
-SPLITS = ("train", "test")
+INT32 = (-(1 << 31), (1 << 31) - 1)
+INT64 = (-(1 << 63), (1 << 63) - 1)
+UINT64 = (0, MASK64)
+
+MAX_DATA_FILES = 64
+MAX_DATA_BYTES = 64 * 1024 * 1024
+MAX_BODY_BYTES = 96 * 1024 * 1024  # 64 MiB of files as base64, with room for the JSON around them
+DATA_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+HEX32 = re.compile(r"0[xX][0-9a-fA-F]{64}")
+NONCE = re.compile(r"0x[0-9a-fA-F]{64}")
+ADDRESS = re.compile(r"0[xX][0-9a-fA-F]{40}")
+SIGNATURE = re.compile(r"(?:0[xX])?[0-9a-fA-F]{130}")
+PRIVATE_KEY = re.compile(r"0x[0-9a-fA-F]{64}")
+# .NET's double.TryParse(NumberStyles.Float, InvariantCulture) for finite numbers.
+DOTNET_FLOAT = re.compile(r"[ \t\n\v\f\r]*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\n\v\f\r]*")
 
 
 class BadRequest(Exception):
     """Answered with 400."""
 
 
-class Unavailable(Exception):
-    """The data directory cannot serve the split: answered with 409."""
+class Conflict(Exception):
+    """Answered with 409: the data directory cannot serve the request, or the vPod refuses to sign."""
 
+
+# ---------------------------------------------------------------------------------------------------------------------
+# JSON requests, read as the C# workload reads them: a missing field takes its default, a field of the wrong type is 400.
+# ---------------------------------------------------------------------------------------------------------------------
+
+class _NegativeZero(int):
+    """JSON's -0: the integer 0, but -0.0 where a double is expected (as .NET reads it)."""
+
+
+NEGATIVE_ZERO = _NegativeZero(0)
+
+
+def _parse_int(text):
+    return NEGATIVE_ZERO if text == "-0" else int(text)
+
+
+def _refuse_constant(name):
+    raise ValueError(f"'{name}' is not a JSON number")
+
+
+def parse_json(raw):
+    try:
+        return json.loads(raw.decode("utf-8"), parse_int=_parse_int, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise BadRequest(f"The body is not valid JSON: {e}")
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def as_double(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadRequest(f"{what} must be a number.")
+    if isinstance(value, _NegativeZero):
+        return -0.0
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def get_object(body, name, what=None):
+    value = body.get(name)
+    if value is not None and not isinstance(value, dict):
+        raise BadRequest(f"{what or name} must be a JSON object.")
+    return value
+
+
+def get_list(body, name, what=None):
+    value = body.get(name)
+    if value is not None and not isinstance(value, list):
+        raise BadRequest(f"{what or name} must be a JSON array.")
+    return value
+
+
+def get_string(body, name, what=None):
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise BadRequest(f"{what or name} must be a string.")
+    return value
+
+
+def get_int(body, name, bounds=INT32, what=None, default=0):
+    """An integer field; missing is `default`, null or another type is 400 (as for a non-nullable .NET integer)."""
+    if name not in body:
+        return default
+    value = body[name]
+    if not is_int(value) or not bounds[0] <= value <= bounds[1]:
+        raise BadRequest(f"{what or name} '{value}' must be an integer from {bounds[0]} to {bounds[1]}.")
+    return int(value)
+
+
+def get_optional_int(body, name, bounds=INT64, what=None):
+    return None if body.get(name) is None else get_int(body, name, bounds, what)
+
+
+def get_double(body, name, what=None):
+    return as_double(body[name], what or name) if name in body else 0.0
+
+
+def get_doubles(body, name, what=None):
+    values = get_list(body, name, what)
+    if values is None:
+        return None
+    return [as_double(v, f"{what or name}[{i}]") for i, v in enumerate(values)]
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def utf8(text):
+    """UTF-8 as .NET's Encoding.UTF8 writes it: a lone surrogate (JSON allows "\\ud800") becomes U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
+
+
+def ordinal_key(text):
+    """.NET's StringComparer.Ordinal orders UTF-16 code units; big-endian UTF-16 bytes compare the same way."""
+    return text.encode("utf-16-be", "surrogatepass")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Hashing and secp256k1 signatures as Ethereum writes them: 65 bytes r || s || v, v = 27 + recovery id, low s, RFC 6979.
+# ---------------------------------------------------------------------------------------------------------------------
+
+CURVE = SECP256k1.curve
+GENERATOR = SECP256k1.generator
+ORDER = SECP256k1.order
+FIELD = CURVE.p()
+
+
+def keccak256(data):
+    return _keccak.new(digest_bits=256, data=data).digest()
+
+
+def to_hex(data):
+    return "0x" + data.hex()
+
+
+def parse_hash(text):
+    """0x + 64 hex digits as 32 bytes, or None."""
+    return bytes.fromhex(text[2:]) if isinstance(text, str) and HEX32.fullmatch(text) else None
+
+
+def parse_signature(text):
+    if not isinstance(text, str) or not SIGNATURE.fullmatch(text):
+        return None
+    return bytes.fromhex(text[2:] if text[:2] in ("0x", "0X") else text)
+
+
+def word(value):
+    return value.to_bytes(32, "big")
+
+
+def address_of_point(point):
+    return to_hex(keccak256(point.x().to_bytes(32, "big") + point.y().to_bytes(32, "big"))[12:])
+
+
+def _recover_point(digest, r, s, recovery_id):
+    """libsecp256k1's public key recovery; None where it fails."""
+    if not (0 < r < ORDER and 0 < s < ORDER and 0 <= recovery_id <= 3):
+        return None
+    x = r + ORDER if recovery_id & 2 else r
+    if x >= FIELD:
+        return None
+    alpha = (x * x * x + 7) % FIELD
+    y = pow(alpha, (FIELD + 1) // 4, FIELD)
+    if y * y % FIELD != alpha:
+        return None
+    if y & 1 != recovery_id & 1:
+        y = FIELD - y
+    nonce_point = PointJacobi(CURVE, x, y, 1, ORDER)
+    e = int.from_bytes(digest, "big") % ORDER
+    r_inverse = pow(r, -1, ORDER)
+    point = GENERATOR.mul_add((-e * r_inverse) % ORDER, nonce_point, (s * r_inverse) % ORDER)
+    return None if point == INFINITY else point
+
+
+def recover_address(digest, signature):
+    """The lower-case address whose key made the 65-byte signature over the 32-byte digest, or None."""
+    if signature is None or len(signature) != 65 or len(digest) != 32:
+        return None
+    v = signature[64]
+    point = _recover_point(digest, int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"),
+                           v - 27 if v >= 27 else v)
+    return None if point is None else address_of_point(point)
+
+
+class VPodKey:
+    """The vPod's secp256k1 key."""
+
+    def __init__(self, secret):
+        if not 0 < secret < ORDER:
+            raise ValueError("a private key is a non-zero scalar below the curve order")
+        self._signing = SigningKey.from_secret_exponent(secret, curve=SECP256k1)
+        self.secret = secret
+        self.point = GENERATOR * secret
+        self.address = address_of_point(self.point)
+
+    def sign(self, digest):
+        """RFC 6979 (HMAC-SHA256) signature, normalised to low s: the bytes libsecp256k1 (and so the C# workload) makes."""
+        r_bytes, s_bytes = self._signing.sign_digest_deterministic(digest, hashfunc=hashlib.sha256, sigencode=sigencode_strings)
+        r, s = int.from_bytes(r_bytes, "big"), int.from_bytes(s_bytes, "big")
+        if s > ORDER // 2:
+            s = ORDER - s
+        for recovery_id in range(4):
+            point = _recover_point(digest, r, s, recovery_id)
+            if point is not None and point.x() == self.point.x() and point.y() == self.point.y():
+                return r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([27 + recovery_id])
+        raise RuntimeError("the signature recovers to no recovery id of this key")
+
+    def sign_hex(self, digest):
+        return to_hex(self.sign(digest))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# EIP-712: the vPod domain (identity, training receipts) and the ResultRegistry domain (round results, rotations).
+# ---------------------------------------------------------------------------------------------------------------------
+
+def _type_hash(signature):
+    return keccak256(signature.encode("ascii"))
+
+
+VPOD_DOMAIN_TYPE = _type_hash("EIP712Domain(string name,string version,uint256 chainId)")
+IDENTITY_TYPE = _type_hash("Identity(string vpod,bytes32 nonce,uint256 chainId)")
+RECEIPT_TYPE = _type_hash("TrainingReceipt(string job,uint256 round,string vpod,uint256 sampleCount,bytes32 updateHash)")
+REGISTRY_DOMAIN_TYPE = _type_hash("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+FINALIZE_TYPE = _type_hash("FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef)")
+ROTATE_TYPE = _type_hash("RotateValidators(address[] validators,uint64 threshold,uint64 nonce)")
+
+
+def typed_digest(domain_separator, struct_hash):
+    return keccak256(b"\x19\x01" + domain_separator + struct_hash)
+
+
+def vpod_domain(chain_id):
+    return keccak256(VPOD_DOMAIN_TYPE + keccak256(b"MetaNode vPod") + keccak256(b"2") + word(chain_id))
+
+
+def identity_digest(vpod_id, nonce, chain_id):
+    return typed_digest(vpod_domain(chain_id), keccak256(IDENTITY_TYPE + keccak256(utf8(vpod_id)) + nonce + word(chain_id)))
+
+
+def receipt_hash(job, round_, vpod, sample_count, update_hash):
+    """The receipt's EIP-712 struct hash (ReceiptHashing.Hash); None when it has none (empty text, a negative number, a bad hash)."""
+    update = parse_hash(update_hash)
+    if not job or not vpod or round_ < 0 or sample_count < 0 or update is None:
+        return None
+    return keccak256(RECEIPT_TYPE + keccak256(utf8(job)) + word(round_) + keccak256(utf8(vpod)) + word(sample_count) + update)
+
+
+def registry_domain(chain_id, registry):
+    return keccak256(REGISTRY_DOMAIN_TYPE + keccak256(b"MetaNode ResultRegistry") + keccak256(b"1") + word(chain_id)
+                     + bytes(12) + bytes.fromhex(registry[2:]))
+
+
+def job_id_bytes32(job):
+    """The job id as the registry's bytes32: its UTF-8 bytes, right-padded with zeros (HexValues.JobIdToBytes32)."""
+    if job is None or not job.strip():
+        raise BadRequest("job id must not be empty.")
+    data = utf8(job)
+    if len(data) > 32:
+        raise BadRequest(f"job id '{job}' is {len(data)} bytes of UTF-8; the registry stores at most 32.")
+    if b"\x00" in data:
+        raise BadRequest("job id must not contain NUL characters.")
+    return data + bytes(32 - len(data))
+
+
+def finalize_digest(chain_id, registry, job, round_, result_hash, receipts_root, model_ref):
+    struct_hash = keccak256(FINALIZE_TYPE + job_id_bytes32(job) + word(round_) + result_hash + receipts_root + model_ref)
+    return typed_digest(registry_domain(chain_id, registry), struct_hash)
+
+
+def rotation_digest(chain_id, registry, validators, threshold, nonce):
+    packed = b"".join(bytes(12) + bytes.fromhex(v[2:]) for v in validators)
+    struct_hash = keccak256(ROTATE_TYPE + keccak256(packed) + word(threshold) + word(nonce))
+    return typed_digest(registry_domain(chain_id, registry), struct_hash)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The key directory: the vPod's key file and the validator's record of what it signed.
+# ---------------------------------------------------------------------------------------------------------------------
+
+class KeyFileError(Exception):
+    """The key file cannot be used: the workload exits 2 with the message."""
+
+
+def _fsync_directory(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomically(directory, name, data, mode=0o644):
+    """Writes directory/name through a temporary file: write, fsync, rename (a reader sees the old file or the whole new one)."""
+    temporary = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, os.path.join(directory, name))
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def write_new(directory, name, data, mode):
+    """Writes directory/name through a flushed temporary file and a hard link, which never replaces an existing file; False when
+    the file exists already."""
+    temporary = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(temporary, os.path.join(directory, name))
+        except FileExistsError:
+            return False
+        _fsync_directory(directory)
+        return True
+    finally:
+        os.unlink(temporary)
+
+
+def load_or_create_key(key_dir):
+    """Reads {key_dir}/vpod-key.json, or creates the directory (0700) and a new random key (0600) when the file is missing."""
+    path = os.path.join(key_dir, KEY_FILE)
+    if not os.path.exists(path):
+        try:
+            os.makedirs(key_dir, mode=0o700, exist_ok=True)
+            while True:
+                secret = int.from_bytes(os.urandom(32), "big")
+                if 0 < secret < ORDER:
+                    break
+            key = VPodKey(secret)
+            text = json.dumps({"address": key.address, "privateKey": "0x" + secret.to_bytes(32, "big").hex()}, separators=(",", ":")) + "\n"
+            if write_new(key_dir, KEY_FILE, text.encode("ascii"), mode=0o600):
+                return key, True
+        except OSError as e:
+            raise KeyFileError(f"cannot create the vPod key in {key_dir} (METANODE_KEY_DIR): {e}")
+        # Another process created the key first: the vPod has one key, theirs.
+    try:
+        with open(path, "rb") as f:
+            document = json.loads(f.read().decode("utf-8"))
+    except OSError as e:
+        raise KeyFileError(f"cannot read {path}: {e}")
+    except ValueError as e:
+        raise KeyFileError(f"{path} is not valid JSON ({e}); restore it from a backup: a new key would give the vPod a new address.")
+    if not isinstance(document, dict):
+        raise KeyFileError(f"{path} must hold a JSON object {{\"address\": \"0x…\", \"privateKey\": \"0x…\"}}.")
+    address, private_key = document.get("address"), document.get("privateKey")
+    if not isinstance(private_key, str) or not PRIVATE_KEY.fullmatch(private_key):
+        raise KeyFileError(f"{path} has no \"privateKey\" of 0x and 64 hex digits.")
+    try:
+        key = VPodKey(int(private_key[2:], 16))
+    except ValueError:
+        raise KeyFileError(f"{path}: privateKey is not a valid secp256k1 key (zero or not below the curve order).")
+    if not isinstance(address, str) or address.lower() != key.address:
+        raise KeyFileError(f"{path} says address '{address}', but its private key's address is {key.address}; "
+                           "the file was altered: restore it from a backup (a new key would give the vPod a new address).")
+    return key, False
+
+
+class SignedRounds:
+    """The validator's equivocation guard, signed-rounds.jsonl: one {"chainId","registry","job","round","digest"} a line, the digest
+    signed for each (chain, registry, job, round). A digest is appended and flushed to disk before its signature is returned, and
+    another digest for a round already signed is refused. Requests are serialised in the process by a lock and across processes by
+    flock(LOCK_EX), the lock the C# workload's exclusive FileStream takes on Linux."""
+
+    def __init__(self, key_dir):
+        self.path = os.path.join(key_dir, SIGNED_ROUNDS_FILE)
+        self.lock = threading.Lock()
+
+    def _damaged(self, number):
+        return Conflict(f"The validator's signed-rounds log '{self.path}' is damaged at line {number}: it will not sign until the file "
+                        "is repaired (restore it from a backup; never delete it, or the validator could sign two results for a round).")
+
+    def _records(self, data):
+        """Every complete record; the last line, cut short by a crash before any answer, signed nothing and is skipped."""
+        lines = data.decode("utf-8", "replace").split("\n")
+        records = []
+        for number, line in enumerate(lines, start=1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line, parse_constant=_refuse_constant)
+                chain_id, round_ = record.get("chainId", 0), record.get("round", 0)
+                job, registry, digest = record.get("job"), record.get("registry"), record.get("digest")
+                if not (is_int(chain_id) and is_int(round_) and isinstance(job, str) and isinstance(registry, str) and isinstance(digest, str)):
+                    raise ValueError("not a signed-round record")
+            except (ValueError, AttributeError):
+                if number == len(lines):
+                    continue
+                raise self._damaged(number)
+            records.append((chain_id, registry.lower(), job, round_, digest.lower()))
+        return records
+
+    def admit(self, chain_id, registry, job, round_, digest):
+        """Records that the digest is signed for its round; 409 when the round was signed with another digest (nothing is written)."""
+        digest_hex = to_hex(digest)
+        with self.lock:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                chunks = []
+                while True:
+                    chunk = os.read(fd, 1 << 20)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                data = b"".join(chunks)
+                for signed in self._records(data):
+                    if signed[:4] == (chain_id, registry.lower(), job, round_):
+                        if signed[4] == digest_hex:
+                            return
+                        raise Conflict(f"this validator already signed another result for job {job} round {round_} on registry "
+                                       f"{registry.lower()} (digest {signed[4]}): it signs one result per round")
+                line = json.dumps({"chainId": chain_id, "registry": registry.lower(), "job": job, "round": round_, "digest": digest_hex},
+                                  separators=(",", ":")) + "\n"
+                # A torn last line (a crash mid-append, before any answer) is closed off so the new record stands on its own line.
+                os.lseek(fd, 0, os.SEEK_END)
+                os.write(fd, (b"\n" if data and not data.endswith(b"\n") else b"") + line.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The partition and local learning (the protocol's reference algorithm, operation for operation).
+# ---------------------------------------------------------------------------------------------------------------------
 
 class SplitMix64:
     def __init__(self, seed):
@@ -52,6 +521,9 @@ class SplitMix64:
             values[i], values[j] = values[j], values[i]
 
 
+CSV_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 class Partition:
     """Reads manifest.json and <split>.csv; keeps each split until its file changes."""
 
@@ -60,29 +532,39 @@ class Partition:
         self.cache = {}
         self.lock = threading.Lock()
 
-    def load(self, split):
+    def _manifest(self):
+        """(features, classes, splits) of manifest.json; 409 when it is missing or malformed."""
         manifest_path = os.path.join(self.path, "manifest.json")
         if not os.path.isfile(manifest_path):
-            raise Unavailable(f"The data directory '{self.path}' has no manifest.json: no partition was placed in this vPod yet.")
+            raise Conflict(f"The data directory '{self.path}' has no manifest.json: no partition was placed in this vPod yet.")
         try:
             with open(manifest_path, "rb") as f:
-                manifest = json.load(f)
-        except ValueError as e:
-            raise Unavailable(f"{manifest_path} is not valid JSON: {e}")
-        if manifest.get("format") != FORMAT:
-            raise Unavailable(f"{manifest_path} has format '{manifest.get('format')}'; this workload reads '{FORMAT}'.")
-        features, classes = manifest.get("features", 0), manifest.get("classes", 0)
-        splits = manifest.get("splits") or {}
-        if split not in splits:
-            raise Unavailable(f"The data directory '{self.path}' holds no '{split}' split (it has: {', '.join(sorted(splits))}).")
-        name = splits[split].get("file", "")
-        if not name or "/" in name or "\\" in name or name.startswith("."):
-            raise Unavailable(f"manifest.json in '{self.path}': split '{split}' names file '{name}'; it must be a plain file name.")
+                manifest = json.loads(f.read().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as e:
+            raise Conflict(f"{manifest_path} is not valid JSON: {e}")
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise Conflict(f"{manifest_path} has format '{manifest.get('format') if isinstance(manifest, dict) else None}'; this workload reads '{FORMAT}'.")
+        features, classes, splits = manifest.get("features"), manifest.get("classes"), manifest.get("splits")
+        if not is_int(features) or not is_int(classes) or features < 1 or classes < 1 or not isinstance(splits, dict):
+            raise Conflict(f"{manifest_path} must give features >= 1, classes >= 1 and splits; got features {features}, classes {classes}.")
+        return features, classes, splits
+
+    def has_split(self, split):
+        """True when a manifest is placed and names the split (its file is checked only when the split is loaded)."""
+        return os.path.isfile(os.path.join(self.path, "manifest.json")) and split in self._manifest()[2]
+
+    def load(self, split):
+        features, classes, splits = self._manifest()
+        if split not in splits or not isinstance(splits[split], dict):
+            raise Conflict(f"The data directory '{self.path}' holds no '{split}' split (it has: {', '.join(sorted(splits))}).")
+        name, expected_rows = splits[split].get("file") or "", splits[split].get("rows", 0)
+        if not isinstance(name, str) or not name or "/" in name or "\\" in name or name.startswith("."):
+            raise Conflict(f"manifest.json in '{self.path}': split '{split}' names file '{name}'; it must be a plain file name.")
         file = os.path.join(self.path, name)
         if not os.path.isfile(file):
-            raise Unavailable(f"The '{split}' split file '{file}' does not exist.")
+            raise Conflict(f"The '{split}' split file '{file}' does not exist.")
         stat = os.stat(file)
-        key = (stat.st_mtime_ns, stat.st_size, features, classes)
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size, features, classes)
         with self.lock:
             cached = self.cache.get(split)
             if cached and cached[0] == key:
@@ -93,20 +575,22 @@ class Partition:
                 line = line.rstrip("\n")
                 if not line:
                     continue
-                fields = line.split(",")
+                fields = [field.strip() for field in line.split(",")]
                 if len(fields) != features + 1:
-                    raise Unavailable(f"{file} line {number}: {len(fields)} columns; expected {features} features and a label.")
-                try:
-                    row = [float(v) for v in fields[:-1]]
-                except ValueError:
-                    raise Unavailable(f"{file} line {number}: a feature is not a number.")
-                if not all(math.isfinite(v) for v in row):
-                    raise Unavailable(f"{file} line {number}: a feature is not finite.")
-                label_text = fields[-1].strip()
-                if not label_text.isdigit() or int(label_text) >= classes:
-                    raise Unavailable(f"{file} line {number}, column {features + 1}: label '{label_text}' is not an integer from 0 to {classes - 1}.")
+                    raise Conflict(f"{file} line {number}: {len(fields)} columns; expected {features} features and a label.")
+                row = []
+                for column, text in enumerate(fields[:-1], start=1):
+                    value = float(text) if CSV_NUMBER.fullmatch(text) else math.nan
+                    if not math.isfinite(value):
+                        raise Conflict(f"{file} line {number}, column {column}: '{text}' is not a finite number.")
+                    row.append(value)
+                label = fields[-1]
+                if not re.fullmatch(r"[0-9]+", label) or int(label) >= classes:
+                    raise Conflict(f"{file} line {number}, column {features + 1}: label '{label}' is not an integer from 0 to {classes - 1}.")
                 rows.append(row)
-                labels.append(int(label_text))
+                labels.append(int(label))
+        if is_int(expected_rows) and expected_rows >= 0 and len(labels) != expected_rows:
+            raise Conflict(f"{file} holds {len(labels)} rows; manifest.json says {expected_rows}.")
         loaded = {"name": split, "features": features, "classes": classes, "rows": rows, "labels": labels}
         with self.lock:
             self.cache[split] = (key, loaded)
@@ -121,43 +605,71 @@ def split_name(requested, fallback):
     return requested
 
 
-def is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
+def model_of(body, name, what=None):
+    """A model field as JSON gives it, (classes, features, weights or None, bias or None), or None when absent; 400 for a value of
+    the wrong JSON type (checked before anything else, as the C# workload's deserializer does)."""
+    what = what or name
+    model = get_object(body, name, what)
+    if model is None:
+        return None
+    return (get_int(model, "classes", what=f"{what}.classes"), get_int(model, "features", what=f"{what}.features"),
+            get_doubles(model, "weights", f"{what}.weights"), get_doubles(model, "bias", f"{what}.bias"))
 
 
-def is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def read_model(model, what="model"):
+    """(classes, features, parameters: weights class-major then biases) of a model read by model_of; 400 when malformed."""
+    if model is None:
+        raise BadRequest(f"{what} is missing.")
+    classes, features, weights, bias = model
+    weights, bias = weights or [], bias or []
+    if classes < 1 or features < 1:
+        raise BadRequest(f"{what} is {classes} classes x {features} features; both must be at least 1.")
+    if len(weights) != classes * features:
+        raise BadRequest(f"{what}.weights has {len(weights)} values; expected classes x features = {classes * features}.")
+    if len(bias) != classes:
+        raise BadRequest(f"{what}.bias has {len(bias)} values; expected one per class ({classes}).")
+    return classes, features, weights + bias
 
 
-def read_model(model, data):
-    """Returns (weights as class rows, bias)."""
-    if not isinstance(model, dict):
-        raise BadRequest("model is missing.")
-    classes, features = model.get("classes"), model.get("features")
+def local_model(model, data):
+    """The request's model as (weights as class rows, bias) for the local data; 400 when its shape or values do not fit."""
+    classes, features, parameters = read_model(model)
     if classes != data["classes"] or features != data["features"]:
         raise BadRequest(f"model is {classes} classes x {features} features; the local data has {data['classes']} classes and {data['features']} features.")
-    weights, bias = model.get("weights"), model.get("bias")
-    if not isinstance(weights, list) or len(weights) != classes * features:
-        raise BadRequest(f"model.weights must hold classes x features = {classes * features} values.")
-    if not isinstance(bias, list) or len(bias) != classes:
-        raise BadRequest(f"model.bias must hold one value per class ({classes}).")
-    if not all(is_number(v) for v in weights) or not all(is_number(v) for v in bias):
-        raise BadRequest("model holds a value that is not a finite number.")
-    rows = [[float(v) for v in weights[k * features:(k + 1) * features]] for k in range(classes)]
-    return rows, [float(v) for v in bias]
+    for i, value in enumerate(parameters):
+        if not math.isfinite(value):
+            raise BadRequest(f"model parameter {i} is not a finite number.")
+    weights = [parameters[k * features:(k + 1) * features] for k in range(classes)]
+    return weights, parameters[classes * features:]
+
+
+def standardization_of(body):
+    """The request's standardization as (mean or None, scale or None), or None; 400 for a value of the wrong JSON type."""
+    standardization = get_object(body, "standardization")
+    if standardization is None:
+        return None
+    return get_doubles(standardization, "mean", "standardization.mean"), get_doubles(standardization, "scale", "standardization.scale")
+
+
+def check_standardization(standardization, features):
+    """(mean, scale) for the split, or None; 400 unless both hold one finite value per feature and every scale is positive."""
+    if standardization is None:
+        return None
+    mean, scale = standardization
+    if mean is None or scale is None or len(mean) != features or len(scale) != features:
+        raise BadRequest(f"standardization.mean and standardization.scale must each hold {features} values; "
+                         f"got {len(mean or [])} and {len(scale or [])}.")
+    for j in range(features):
+        if not math.isfinite(mean[j]) or not math.isfinite(scale[j]) or scale[j] <= 0:
+            raise BadRequest(f"standardization for feature {j} (mean '{mean[j]}', scale '{scale[j]}') must be finite with a positive scale.")
+    return mean, scale
 
 
 def standardized(data, standardization):
     rows = data["rows"]
     if standardization is None:
         return [list(r) for r in rows]
-    features = data["features"]
-    mean, scale = standardization.get("mean"), standardization.get("scale")
-    if not isinstance(mean, list) or not isinstance(scale, list) or len(mean) != features or len(scale) != features:
-        raise BadRequest(f"standardization.mean and standardization.scale must each hold {features} values.")
-    if not all(is_number(v) for v in mean) or not all(is_number(v) and v > 0 for v in scale):
-        raise BadRequest("standardization must be finite with positive scales.")
-    mean, scale = [float(v) for v in mean], [float(v) for v in scale]
+    mean, scale = standardization
     return [[(x - m) / s for x, m, s in zip(r, mean, scale)] for r in rows]
 
 
@@ -235,14 +747,425 @@ def evaluate(weights, bias, xs, labels):
     return total / n, correct / n
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Federation: canonical model encoding, receipts' Merkle root, aggregation rules and the validator's round aggregation
+# (RoundAggregator, ModelAggregation, UpdateScreening), with the floating-point operations in the C# order.
+# ---------------------------------------------------------------------------------------------------------------------
+
+def encode_model(classes, features, parameters):
+    """The canonical bytes: "MNM1", uint32 classes, uint32 features (little-endian), then float64 parameters (little-endian)."""
+    return b"MNM1" + struct.pack(f"<II{len(parameters)}d", classes, features, *parameters)
+
+
+def model_hash(classes, features, parameters):
+    """0x + keccak-256 of the canonical encoding; None for a model with a value that is not finite (it has no encoding)."""
+    if not all(math.isfinite(v) for v in parameters):
+        return None
+    return to_hex(keccak256(encode_model(classes, features, parameters)))
+
+
+def merkle_root(leaves):
+    """Sorted 32-byte leaves, neighbours hashed as keccak(min || max), an odd last node carried up unchanged."""
+    level = sorted(leaves)
+    for a, b in zip(level, level[1:]):
+        if a == b:
+            raise BadRequest(f"receipt hash {to_hex(a)} appears twice.")
+    while len(level) > 1:
+        following = [keccak256(min(level[i], level[i + 1]) + max(level[i], level[i + 1])) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2 == 1:
+            following.append(level[-1])
+        level = following
+    return level[0]
+
+
+def dotnet_sort(keys):
+    """Array.Sort(double[]) of .NET (introsort: insertion sort up to 16, median-of-three quicksort, heapsort past the depth
+    limit), so that equal-comparing -0.0 and 0.0 end up where the C# validator puts them. Sorts finite values in place."""
+
+    def swap_if_greater(i, j):
+        if keys[i] > keys[j]:
+            keys[i], keys[j] = keys[j], keys[i]
+
+    def insertion_sort(lo, hi):
+        for i in range(lo, hi):
+            t = keys[i + 1]
+            j = i
+            while j >= lo and t < keys[j]:
+                keys[j + 1] = keys[j]
+                j -= 1
+            keys[j + 1] = t
+
+    def down_heap(lo, i, n):
+        d = keys[lo + i - 1]
+        while i <= n >> 1:
+            child = 2 * i
+            if child < n and keys[lo + child - 1] < keys[lo + child]:
+                child += 1
+            if not d < keys[lo + child - 1]:
+                break
+            keys[lo + i - 1] = keys[lo + child - 1]
+            i = child
+        keys[lo + i - 1] = d
+
+    def heap_sort(lo, n):
+        for i in range(n >> 1, 0, -1):
+            down_heap(lo, i, n)
+        for i in range(n, 1, -1):
+            keys[lo], keys[lo + i - 1] = keys[lo + i - 1], keys[lo]
+            down_heap(lo, 1, i - 1)
+
+    def partition(lo, n):
+        last, middle, next_to_last = lo + n - 1, lo + ((n - 1) >> 1), lo + n - 2
+        swap_if_greater(lo, middle)
+        swap_if_greater(lo, last)
+        swap_if_greater(middle, last)
+        pivot = keys[middle]
+        keys[middle], keys[next_to_last] = keys[next_to_last], keys[middle]
+        left, right = lo, next_to_last
+        while left < right:
+            while left < next_to_last:
+                left += 1
+                if not pivot > keys[left]:
+                    break
+            while right > lo:
+                right -= 1
+                if not pivot < keys[right]:
+                    break
+            if left >= right:
+                break
+            keys[left], keys[right] = keys[right], keys[left]
+        if left != next_to_last:
+            keys[left], keys[next_to_last] = keys[next_to_last], keys[left]
+        return left - lo
+
+    def intro_sort(lo, n, depth_limit):
+        while n > 1:
+            if n <= 16:
+                if n == 2:
+                    swap_if_greater(lo, lo + 1)
+                elif n == 3:
+                    swap_if_greater(lo, lo + 1)
+                    swap_if_greater(lo, lo + 2)
+                    swap_if_greater(lo + 1, lo + 2)
+                else:
+                    insertion_sort(lo, lo + n - 1)
+                return
+            if depth_limit == 0:
+                heap_sort(lo, n)
+                return
+            depth_limit -= 1
+            p = partition(lo, n)
+            intro_sort(lo + p + 1, n - p - 1, depth_limit)
+            n = p
+
+    if len(keys) > 1:
+        intro_sort(0, len(keys), 2 * len(keys).bit_length())  # 2 * (floor(log2 n) + 1)
+    return keys
+
+
+class AggregationRule:
+    """none (weighted FedAvg), median, or trimmed-mean:F with 0 <= F < 0.5; the robust two also screen outliers."""
+
+    def __init__(self, kind, fraction=0.0):
+        self.kind, self.fraction = kind, fraction
+
+    @property
+    def robust(self):
+        return self.kind != "none"
+
+    @staticmethod
+    def parse(text):
+        value = (text or "").strip()
+        if value == "" or value.lower() == "none":
+            return AggregationRule("none")
+        if value.lower() == "median":
+            return AggregationRule("median")
+        prefix = "trimmed-mean:"
+        if value.lower().startswith(prefix):
+            fraction_text = value[len(prefix):]
+            if DOTNET_FLOAT.fullmatch(fraction_text):
+                fraction = float(fraction_text.strip())
+                if 0 <= fraction < 0.5:
+                    return AggregationRule("trimmed-mean", fraction)
+            raise BadRequest(f"aggregation '{text}': the trimmed fraction '{fraction_text}' must be a number from 0 up to (not including) 0.5, e.g. trimmed-mean:0.1.")
+        raise BadRequest(f"aggregation '{text}' is unknown: use none, median or trimmed-mean:F (e.g. trimmed-mean:0.1).")
+
+
+def federated_average(models):
+    """(sum of n_u * v_u[i]) / (sum of n_u), summed in canonical (ordinal vPod id) order; models are (vpod, samples, parameters)."""
+    result = [0.0] * len(models[0][2])
+    total = 0
+    for _, samples, parameters in models:
+        total += samples
+        weight = float(samples)
+        for i in range(len(result)):
+            result[i] += weight * parameters[i]
+    denominator = float(total)
+    for i in range(len(result)):
+        result[i] /= denominator
+    return result
+
+
+def coordinatewise(models, combine):
+    result = [0.0] * len(models[0][2])
+    for i in range(len(result)):
+        column = dotnet_sort([parameters[i] for _, _, parameters in models])
+        result[i] = combine(column)
+    return result
+
+
+def median_of(column):
+    middle = len(column) // 2
+    return column[middle] if len(column) % 2 == 1 else (column[middle - 1] + column[middle]) / 2
+
+
+def trimmed_mean_of(fraction):
+    def combine(column):
+        trim = math.floor(fraction * len(column))
+        total = 0.0
+        for i in range(trim, len(column) - trim):
+            total += column[i]
+        return total / (len(column) - 2 * trim)
+    return combine
+
+
+def distance(a, b):
+    total = 0.0
+    for x, y in zip(a, b):
+        d = x - y
+        total += d * d
+    return math.sqrt(total)
+
+
+def screen(global_parameters, models, max_ratio=5.0):
+    """Robust rules: with 3 or more updates, reject those farther from the global model than max_ratio x the median distance."""
+    if len(models) < 3:
+        return models, []
+    distances = [distance(parameters, global_parameters) for _, _, parameters in models]
+    ordered = sorted(distances)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 == 1 else (ordered[middle - 1] + ordered[middle]) / 2
+    limit = max_ratio * median
+    accepted, rejected = [], []
+    for model, d in zip(models, distances):
+        if d > limit:
+            rejected.append((model[0], f"update norm {d:.6g} is more than {max_ratio:.3g}× the median norm {median:.6g}"))
+        else:
+            accepted.append(model)
+    return accepted, rejected
+
+
+def check_update(job, round_, chain_id, global_shape, participant, update, computed_hash):
+    """Why one copy of an update is invalid, or None (RoundAggregator.Check)."""
+    receipt, model = update["receipt"], update["model"]
+    if receipt["job"] != job or receipt["round"] != round_:
+        return f"receipt is for job '{receipt['job']}' round {receipt['round']}, not job '{job}' round {round_}"
+    if receipt["sampleCount"] != participant["assignedSamples"]:
+        return f"receipt claims {receipt['sampleCount']} samples; the job placed {participant['assignedSamples']} rows with this vPod"
+    if model is None or model[:2] != global_shape:
+        shape = "missing" if model is None else f"{model[0]}x{model[1]}"
+        return f"model is {shape}; the global model is {global_shape[0]}x{global_shape[1]}"
+    if computed_hash is None:
+        return "model holds a value that is not finite"
+    if computed_hash != (receipt["updateHash"] or "").lower():
+        return f"receipt says update hash {receipt['updateHash']}, the model hashes to {computed_hash}"
+    struct_hash = receipt_hash(receipt["job"], receipt["round"], receipt["vpod"], receipt["sampleCount"], receipt["updateHash"])
+    signer = None if struct_hash is None else recover_address(typed_digest(vpod_domain(chain_id), struct_hash), parse_signature(receipt["signature"]))
+    if signer is None or signer != participant["address"].lower():
+        return "receipt signature does not recover to the vPod's admitted address"
+    return None
+
+
+def aggregate_round(job, round_, chain_id, global_model, rule, participants, updates):
+    """The validator's verify-then-aggregate (RoundAggregator.Aggregate): returns (model parameters or None, participants,
+    total samples, receipts root, rejected [(vpod, reason)])."""
+    by_id = {}
+    for participant in participants:
+        if participant["vpodId"] in by_id:
+            raise BadRequest(f"vPod '{participant['vpodId']}' is listed twice among the round's participants.")
+        by_id[participant["vpodId"]] = participant
+    copies = {}
+    for update in updates:
+        copies.setdefault(update["receipt"]["vpod"], []).append(update)
+
+    rejected = [(vpod, f"vPod '{vpod}' is not a participant of job '{job}' round {round_}")
+                for vpod in sorted((v for v in copies if v not in by_id), key=ordinal_key)]
+    candidates = []
+    global_shape = global_model[:2]
+    for vpod in sorted(by_id, key=ordinal_key):
+        participant = by_id[vpod]
+        received = copies.get(vpod)
+        if not received:
+            rejected.append((vpod, "no update was received"))
+            continue
+        # Each copy is checked before copies are compared: a forged copy that arrived first cannot stand in for the real one.
+        checked = []
+        for update in received:
+            model = update["model"]
+            computed = None if model is None else model_hash(*model)
+            checked.append((update, computed, check_update(job, round_, chain_id, global_shape, participant, update, computed)))
+        valid, seen = [], set()
+        for update, computed, reason in checked:
+            r = update["receipt"]
+            identity = (r["job"], r["round"], r["vpod"], r["sampleCount"], r["updateHash"], computed)
+            if reason is None and identity not in seen:
+                seen.add(identity)
+                valid.append(update)
+        if len(valid) > 1:
+            rejected.append((vpod, f"signed {len(valid)} different updates for round {round_}"))
+        elif not valid:
+            rejected.append((vpod, checked[0][2]))
+        else:
+            r = valid[0]["receipt"]
+            candidates.append((vpod, valid[0]["model"][2], receipt_hash(r["job"], r["round"], r["vpod"], r["sampleCount"], r["updateHash"])))
+
+    weighted = [(vpod, by_id[vpod]["assignedSamples"], parameters) for vpod, parameters, _ in candidates]
+    accepted = weighted
+    if rule.robust and weighted:
+        accepted, screened_out = screen(global_model[2], weighted)
+        rejected.extend(screened_out)
+    rejected.sort(key=lambda r: ordinal_key(r[0]))
+    if not accepted:
+        return None, [], 0, None, rejected
+
+    if rule.kind == "none":
+        parameters = federated_average(accepted)
+    elif rule.kind == "median":
+        parameters = coordinatewise(accepted, median_of)
+    else:
+        parameters = coordinatewise(accepted, trimmed_mean_of(rule.fraction))
+    included = [vpod for vpod, _, _ in accepted]
+    included_set = set(included)
+    root = merkle_root([leaf for vpod, _, leaf in candidates if vpod in included_set])
+    total = 0
+    for _, samples, _ in accepted:
+        total += samples
+    return parameters, included, total, root, rejected
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The endpoints.
+# ---------------------------------------------------------------------------------------------------------------------
+
+def require_object(body, what):
+    if not isinstance(body, dict):
+        raise BadRequest(f"The body must be a JSON object with {what}.")
+    return body
+
+
+def check_chain_id(chain_id):
+    if chain_id < 0:
+        raise BadRequest(f"chainId '{chain_id}' must not be negative.")
+    return chain_id
+
+
+def read_chain_id(body):
+    return check_chain_id(get_int(body, "chainId", INT64))
+
+
+def check_address(value, what):
+    """The address in lower case; 400 unless it is 0x and 40 hex digits."""
+    if value is None or not ADDRESS.fullmatch(value):
+        raise BadRequest(f"{what} '{value}' must be 0x and 40 hex digits (an address).")
+    return value.lower()
+
+
+def read_update(entry, i):
+    """One copy of an update as the aggregator checks it, or None for a copy without a receipt. A model that cannot even be read
+    keeps the copy with no model, so the aggregator rejects that copy alone (it never fails the request)."""
+    what = f"updates[{i}]"
+    if entry is None:
+        return None
+    if not isinstance(entry, dict):
+        raise BadRequest(f"{what} must be a JSON object.")
+    receipt, model = get_object(entry, "receipt", f"{what}.receipt"), model_of(entry, "model", f"{what}.model")
+    if receipt is None:
+        return None
+    parsed = {"job": get_string(receipt, "job", f"{what}.receipt.job") or "",
+              "round": get_int(receipt, "round", what=f"{what}.receipt.round"),
+              "vpod": get_string(receipt, "vpod", f"{what}.receipt.vpod") or "",
+              "sampleCount": get_int(receipt, "sampleCount", INT64, f"{what}.receipt.sampleCount"),
+              "updateHash": get_string(receipt, "updateHash", f"{what}.receipt.updateHash") or "",
+              "signature": get_string(receipt, "signature", f"{what}.receipt.signature")}
+    if model is not None:
+        try:
+            model = read_model(model, f"{what}.model")
+        except BadRequest:
+            model = None
+    return {"receipt": parsed, "model": model}
+
+
 class Workload:
-    def __init__(self, vpod_id, data_dir):
+    def __init__(self, vpod_id, data_dir, key_dir, key):
         self.vpod_id = vpod_id
+        self.data_dir = data_dir
+        self.key_dir = key_dir
+        self.key = key
         self.partition = Partition(data_dir)
+        self.signed_rounds = SignedRounds(key_dir)
+        self.data_lock = threading.Lock()
         self.started = time.monotonic()
 
+    def health(self):
+        return {"status": "ok", "vpodId": self.vpod_id, "uptimeSeconds": round(time.monotonic() - self.started, 3), "protocol": PROTOCOL_VERSION}
+
+    def identity(self, body):
+        body = require_object(body, "vpodId, nonce and chainId")
+        vpod_id, nonce_text = get_string(body, "vpodId"), get_string(body, "nonce")
+        chain_id = get_int(body, "chainId", INT64)
+        if vpod_id != self.vpod_id:
+            raise BadRequest(f"vpodId '{vpod_id}' is not this workload's vPod ('{self.vpod_id}'): a workload proves only its own identity.")
+        if nonce_text is None or not NONCE.fullmatch(nonce_text):
+            raise BadRequest(f"nonce '{nonce_text}' must be 0x and 64 hex digits (32 bytes).")
+        nonce = bytes.fromhex(nonce_text[2:])
+        check_chain_id(chain_id)
+        return {"vpodId": self.vpod_id, "address": self.key.address, "signature": self.key.sign_hex(identity_digest(self.vpod_id, nonce, chain_id))}
+
+    def data(self, body):
+        body = require_object(body, "files")
+        files = get_list(body, "files")
+        if files is None:
+            raise BadRequest('The body must be a JSON object with files: [{"name": …, "content": base64}].')
+        if not 1 <= len(files) <= MAX_DATA_FILES:
+            raise BadRequest(f"files holds {len(files)} entries; a placement carries 1 to {MAX_DATA_FILES} files.")
+        decoded, names, total = [], set(), 0
+        for i, entry in enumerate(files):
+            if entry is None:
+                raise BadRequest(f"files[{i}] is null.")
+            if not isinstance(entry, dict):
+                raise BadRequest(f"files[{i}] must be a JSON object with name and content.")
+            name, content = get_string(entry, "name", f"files[{i}].name"), get_string(entry, "content", f"files[{i}].content")
+            if name is None or not DATA_FILE_NAME.fullmatch(name):
+                raise BadRequest(f"files[{i}].name '{name}' is not a plain file name: 1 to 128 of A-Z a-z 0-9 . _ -, "
+                                 "starting with a letter or digit (no '/', no leading dot).")
+            if name in names:
+                raise BadRequest(f"files[{i}].name '{name}' appears twice in the placement.")
+            names.add(name)
+            if content is None:
+                raise BadRequest(f"files[{i}].content ('{name}') is missing.")
+            try:
+                # .NET's Convert.FromBase64String skips white space inside the text.
+                data = base64.b64decode(re.sub(r"[ \t\r\n]", "", content), validate=True)
+            except (ValueError, TypeError):
+                raise BadRequest(f"files[{i}].content ('{name}') is not base64.")
+            total += len(data)
+            if total > MAX_DATA_BYTES:
+                raise BadRequest(f"the files hold more than {MAX_DATA_BYTES} bytes; one request places at most {MAX_DATA_BYTES}.")
+            decoded.append((name, data))
+        with self.data_lock:
+            try:
+                os.makedirs(self.data_dir, exist_ok=True)
+                for name, data in decoded:
+                    write_atomically(self.data_dir, name, data)
+                _fsync_directory(self.data_dir)
+            except OSError as e:
+                raise Conflict(f"cannot write to the data directory '{self.data_dir}': {e}")
+        return {"vpodId": self.vpod_id, "files": len(decoded), "bytes": total}
+
     def statistics(self, body):
-        data = self.partition.load(split_name((body or {}).get("split"), "train"))
+        if body is not None and not isinstance(body, dict):
+            raise BadRequest("The body must be a JSON object.")
+        data = self.partition.load(split_name(get_string(body or {}, "split"), "train"))
         features = data["features"]
         total, squares = [0.0] * features, [0.0] * features
         for row in data["rows"]:
@@ -253,49 +1176,203 @@ class Workload:
                 "features": features, "sum": total, "sumOfSquares": squares}
 
     def train(self, body):
-        if not isinstance(body, dict):
-            raise BadRequest("The body must be a JSON object with model and hyperParameters.")
-        round_ = body.get("round", 0)
-        if not is_int(round_) or round_ < 0:
-            raise BadRequest(f"round '{round_}' must be a non-negative integer.")
-        hyper = body.get("hyperParameters")
-        if not isinstance(hyper, dict):
+        body = require_object(body, "job, model and hyperParameters")
+        job = get_string(body, "job")
+        round_ = get_int(body, "round")
+        chain_id = get_int(body, "chainId", INT64)
+        assigned = get_optional_int(body, "assignedSamples", INT64)
+        hyper = get_object(body, "hyperParameters")
+        model, standardization = model_of(body, "model"), standardization_of(body)
+        if not job:
+            raise BadRequest("job is missing: a receipt names the job it was trained for.")
+        check_chain_id(chain_id)
+        if round_ < 0:
+            raise BadRequest(f"round '{round_}' must not be negative.")
+        if hyper is None:
             raise BadRequest("hyperParameters is missing.")
-        epochs, batch, lr, seed = hyper.get("epochs"), hyper.get("batchSize"), hyper.get("learningRate"), hyper.get("seed")
-        if not is_int(epochs) or not 1 <= epochs <= MAX_EPOCHS:
+        epochs = get_int(hyper, "epochs", what="hyperParameters.epochs")
+        batch = get_int(hyper, "batchSize", what="hyperParameters.batchSize")
+        lr = get_double(hyper, "learningRate", "hyperParameters.learningRate")
+        seed = get_int(hyper, "seed", UINT64, "hyperParameters.seed")
+        if not 1 <= epochs <= MAX_EPOCHS:
             raise BadRequest(f"hyperParameters.epochs '{epochs}' must be from 1 to {MAX_EPOCHS}.")
-        if not is_int(batch) or batch < 1:
+        if batch < 1:
             raise BadRequest(f"hyperParameters.batchSize '{batch}' must be at least 1.")
-        if not is_number(lr) or lr <= 0:
+        if not math.isfinite(lr) or lr <= 0:
             raise BadRequest(f"hyperParameters.learningRate '{lr}' must be a positive number.")
-        if not is_int(seed) or not 0 <= seed <= MAX_SEED:
+        if seed > MAX_SEED:
             raise BadRequest(f"hyperParameters.seed '{seed}' must be from 0 to {MAX_SEED}.")
+        if assigned is not None and assigned < 0:
+            raise BadRequest(f"assignedSamples '{assigned}' must not be negative.")
         data = self.partition.load("train")
-        weights, bias = read_model(body.get("model"), data)
-        xs = standardized(data, body.get("standardization"))
+        rows = len(data["labels"])
+        if assigned is not None and assigned != rows:
+            raise Conflict(f"the job assigned {assigned} samples; this vPod holds {rows} training rows "
+                           "(it does not sign a receipt the validators would reject).")
+        weights, bias = local_model(model, data)
+        xs = standardized(data, check_standardization(standardization, data["features"]))
         started = time.perf_counter()
-        steps = train(weights, bias, xs, data["labels"], epochs, batch, float(lr), seed)
+        steps = train(weights, bias, xs, data["labels"], epochs, batch, lr, seed)
         elapsed = (time.perf_counter() - started) * 1000
+        parameters = [w for row in weights for w in row] + bias
+        update_hash = model_hash(data["classes"], data["features"], parameters)
+        if update_hash is None:
+            raise BadRequest(f"training diverged: the trained model holds a value that is not finite "
+                             f"(hyperParameters.learningRate '{lr}' is too large for this data).")
         loss, accuracy = evaluate(weights, bias, xs, data["labels"])
-        return {"job": body.get("job") or "", "round": round_, "vpodId": self.vpod_id,
+        digest = typed_digest(vpod_domain(chain_id), receipt_hash(job, round_, self.vpod_id, rows, update_hash))
+        return {"job": job, "round": round_, "vpodId": self.vpod_id,
                 "update": {"classes": data["classes"], "features": data["features"],
                            "weights": [w for row in weights for w in row], "bias": bias},
-                "sampleCount": len(data["labels"]),
-                "metrics": {"loss": loss, "accuracy": accuracy, "steps": steps, "elapsedMs": round(elapsed, 3)}}
+                "sampleCount": rows,
+                "metrics": {"loss": loss, "accuracy": accuracy, "steps": steps, "elapsedMs": round(elapsed, 3)},
+                "receipt": {"job": job, "round": round_, "vpod": self.vpod_id, "sampleCount": rows,
+                            "updateHash": update_hash, "signature": self.key.sign_hex(digest)}}
 
     def evaluate(self, body):
-        if not isinstance(body, dict):
-            raise BadRequest("The body must be a JSON object with a model.")
-        data = self.partition.load(split_name(body.get("split"), "test"))
-        weights, bias = read_model(body.get("model"), data)
-        xs = standardized(data, body.get("standardization"))
+        body = require_object(body, "a model")
+        get_string(body, "job")
+        round_ = get_int(body, "round")
+        split = get_string(body, "split")
+        model, standardization = model_of(body, "model"), standardization_of(body)
+        if round_ < 0:
+            raise BadRequest(f"round '{round_}' must not be negative.")
+        return self._evaluate(split_name(split, "test"), model, standardization)
+
+    def _evaluate(self, split, model, standardization):
+        """Loss and accuracy of a model on a split of the local data."""
+        data = self.partition.load(split)
+        weights, bias = local_model(model, data)
+        xs = standardized(data, check_standardization(standardization, data["features"]))
         loss, accuracy = evaluate(weights, bias, xs, data["labels"])
-        return {"vpodId": self.vpod_id, "split": data["name"], "sampleCount": len(data["labels"]),
-                "loss": loss, "accuracy": accuracy}
+        return {"vpodId": self.vpod_id, "split": data["name"], "sampleCount": len(data["labels"]), "loss": loss, "accuracy": accuracy}
+
+    def aggregate(self, body):
+        body = require_object(body, "job, round, chainId, registry, aggregation, global, participants and updates")
+        job = get_string(body, "job")
+        round_ = get_int(body, "round")
+        chain_id = get_int(body, "chainId", INT64)
+        registry = get_string(body, "registry")
+        aggregation = get_string(body, "aggregation")
+        global_dto = model_of(body, "global")
+        standardization = standardization_of(body)
+        participant_dtos = get_list(body, "participants")
+        update_dtos = get_list(body, "updates")
+
+        # The checks in the C# workload's order (RoundValidation.Facts).
+        job_id_bytes32(job)
+        if round_ < 0:
+            raise BadRequest(f"round '{round_}' must not be negative.")
+        check_chain_id(chain_id)
+        registry = check_address(registry, "registry")
+        rule = AggregationRule.parse(aggregation)
+        if global_dto is None:
+            raise BadRequest("global (the round's starting model) is missing.")
+        global_model = read_model(global_dto, "global")
+        if not all(math.isfinite(v) for v in global_model[2]):
+            raise BadRequest("global holds a value that is not finite.")
+        if not participant_dtos:
+            raise BadRequest("participants is empty: a round has at least one participant.")
+        if update_dtos is None:
+            raise BadRequest("updates is missing (send [] when none arrived).")
+        participants, ids, total_assigned = [], set(), 0
+        for i, entry in enumerate(participant_dtos):
+            what = f"participants[{i}]"
+            if entry is None:
+                raise BadRequest(f"{what} is null.")
+            if not isinstance(entry, dict):
+                raise BadRequest(f"{what} must be a JSON object.")
+            vpod_id, address = get_string(entry, "vpodId", f"{what}.vpodId"), get_string(entry, "address", f"{what}.address")
+            assigned = get_int(entry, "assignedSamples", INT64, f"{what}.assignedSamples")
+            if not vpod_id or vpod_id in ids:
+                raise BadRequest(f"{what}.vpodId '{vpod_id}' is empty or listed twice.")
+            ids.add(vpod_id)
+            address = check_address(address, f"{what}.address")
+            if assigned < 1:
+                raise BadRequest(f"{what}.assignedSamples '{assigned}' must be at least 1.")
+            total_assigned += assigned
+            if total_assigned > INT64[1]:
+                raise BadRequest("participants' assignedSamples add up to more than 2^63 - 1.")
+            participants.append({"vpodId": vpod_id, "address": address, "assignedSamples": assigned})
+        updates = [update for update in (read_update(entry, i) for i, entry in enumerate(update_dtos)) if update is not None]
+
+        parameters, included, total, root, rejected = aggregate_round(job, round_, chain_id, global_model, rule, participants, updates)
+        if parameters is None:
+            reasons = "; ".join(f"{vpod}: {reason}" for vpod, reason in rejected) or "no updates were sent"
+            raise Conflict(f"no update of job '{job}' round {round_} could be aggregated ({len(rejected)} rejected: {reasons})")
+        classes, features = global_model[0], global_model[1]
+        model = {"classes": classes, "features": features, "weights": parameters[:classes * features], "bias": parameters[classes * features:]}
+        evaluation = None
+        if self.partition.has_split("test"):
+            evaluation = self._evaluate("test", model, standardization)
+            del evaluation["vpodId"]
+        if not all(math.isfinite(v) for v in parameters):
+            raise Conflict(f"the aggregate of job '{job}' round {round_} holds a value that is not finite; it has no canonical encoding.")
+        encoded = encode_model(classes, features, parameters)
+        result_hash, model_ref = keccak256(encoded), hashlib.sha256(encoded).digest()
+        digest = finalize_digest(chain_id, registry, job, round_, result_hash, root, model_ref)
+        self.signed_rounds.admit(chain_id, registry, job, round_, digest)
+        signature = self.key.sign_hex(digest)
+        print(f"vPod {self.vpod_id} signed job {job} round {round_} on registry {registry} (chain {chain_id}): "
+              f"result {to_hex(result_hash)}, {len(included)} participants, {len(rejected)} rejected", flush=True)
+        return {"job": job, "round": round_, "vpodId": self.vpod_id, "signer": self.key.address, "signature": signature,
+                "resultHash": to_hex(result_hash), "receiptsRoot": to_hex(root), "modelRef": to_hex(model_ref),
+                "participants": included, "totalSamples": total,
+                "rejected": [{"vpodId": vpod, "reason": reason} for vpod, reason in rejected],
+                "model": model, "evaluation": evaluation}
+
+    def sign_rotation(self, body):
+        body = require_object(body, "chainId, registry, validators, threshold, nonce and proofs")
+        chain_id = get_int(body, "chainId", INT64)
+        registry = get_string(body, "registry")
+        validators = get_list(body, "validators")
+        threshold = get_int(body, "threshold")
+        nonce = get_int(body, "nonce", INT64)
+        proofs = get_list(body, "proofs") or []
+        for i, validator in enumerate(validators or []):
+            if validator is not None and not isinstance(validator, str):
+                raise BadRequest(f"validators[{i}] must be a string.")
+        for i, proof in enumerate(proofs):
+            if proof is not None:
+                if not isinstance(proof, dict):
+                    raise BadRequest(f"proofs[{i}] must be a JSON object with vpodId, address and signature.")
+                for name in ("vpodId", "address", "signature"):
+                    get_string(proof, name, f"proofs[{i}].{name}")
+
+        # The checks in the C# workload's order (RotationSigning.Sign).
+        check_chain_id(chain_id)
+        registry = check_address(registry, "registry")
+        if not validators:
+            raise BadRequest("validators is empty: a registry needs at least one validator.")
+        addresses = []
+        for i, validator in enumerate(validators):
+            address = check_address(validator, f"validators[{i}]")
+            if address in addresses:
+                raise BadRequest(f"validators[{i}] '{validator}' is listed twice.")
+            addresses.append(address)
+        if not 1 <= threshold <= len(addresses):
+            raise BadRequest(f"threshold '{threshold}' must be from 1 to the number of validators ({len(addresses)}).")
+        if nonce < 0:
+            raise BadRequest(f"nonce '{nonce}' must not be negative.")
+        digest = rotation_digest(chain_id, registry, addresses, threshold, nonce)
+        proven = set()
+        for proof in proofs:
+            if proof is None or not proof.get("vpodId"):
+                continue
+            signer = recover_address(identity_digest(proof["vpodId"], digest, chain_id), parse_signature(proof.get("signature")))
+            if signer is not None:
+                proven.add(signer)
+        for address in addresses:
+            if address not in proven:
+                raise Conflict(f"no identity proof recovers to proposed validator {address}: each one must sign Identity(vpod, "
+                               f"nonce = the rotation digest {to_hex(digest)}, chainId {chain_id}) with its key")
+        return {"vpodId": self.vpod_id, "signer": self.key.address, "signature": self.key.sign_hex(digest)}
 
 
 def make_handler(workload):
-    routes = {"/v1/statistics": workload.statistics, "/v1/train": workload.train, "/v1/evaluate": workload.evaluate}
+    routes = {"/v2/identity": workload.identity, "/v2/data": workload.data, "/v2/statistics": workload.statistics,
+              "/v2/train": workload.train, "/v2/evaluate": workload.evaluate, "/v2/aggregate": workload.aggregate,
+              "/v2/sign-rotation": workload.sign_rotation}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -310,46 +1387,56 @@ def make_handler(workload):
 
         def do_GET(self):
             if self.path == "/healthz":
-                self.send_json(200, {"status": "ok", "vpodId": workload.vpod_id,
-                                     "uptimeSeconds": round(time.monotonic() - workload.started, 3)})
+                self.send_json(200, workload.health())
+            elif self.path in routes:
+                self.send_json(405, {"error": f"{self.path} takes POST"})
             else:
                 self.send_json(404, {"error": f"no route GET {self.path}"})
 
         def read_body(self):
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-                chunks = []
+                chunks, size_so_far = [], 0
                 while True:
                     size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                     if size == 0:
                         while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                             pass
                         return b"".join(chunks)
+                    size_so_far += size
+                    if size_so_far > MAX_BODY_BYTES:
+                        return None
                     chunks.append(self.rfile.read(size))
                     self.rfile.readline()
             length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                return None
             return self.rfile.read(length) if length > 0 else b""
 
         def do_POST(self):
             raw = self.read_body()
+            if raw is None:
+                self.close_connection = True
+                self.send_json(413, {"error": f"the body is larger than {MAX_BODY_BYTES} bytes."})
+                return
             handle = routes.get(self.path)
             if handle is None:
-                self.send_json(404, {"error": f"no route POST {self.path}"})
+                self.send_json(405 if self.path == "/healthz" else 404, {"error": f"no route POST {self.path}"})
                 return
             try:
                 if raw:
-                    try:
-                        body = json.loads(raw)
-                    except ValueError as e:
-                        raise BadRequest(f"The body is not valid JSON: {e}")
-                elif self.path == "/v1/statistics":
+                    body = parse_json(raw)
+                elif self.path == "/v2/statistics":
                     body = None
                 else:
                     raise BadRequest("The request has no body; send a JSON object.")
                 self.send_json(200, handle(body))
             except BadRequest as e:
                 self.send_json(400, {"error": str(e)})
-            except Unavailable as e:
+            except Conflict as e:
                 self.send_json(409, {"error": str(e)})
+            except Exception as e:  # noqa: BLE001 - answered, and logged with its traceback
+                traceback.print_exc()
+                self.send_json(500, {"error": f"internal error in {self.path}: {type(e).__name__}: {e}"})
 
         def log_message(self, fmt, *args):
             sys.stdout.write("%s %s\n" % (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), fmt % args))
@@ -360,15 +1447,28 @@ def make_handler(workload):
 
 def main():
     host = os.environ.get("METANODE_HOST") or "127.0.0.1"
-    port_text = os.environ.get("METANODE_PORT") or "8080"
+    port_text = (os.environ.get("METANODE_PORT") or "8080").strip()
     if not port_text.isdigit() or int(port_text) > 65535:
         print(f"error: METANODE_PORT='{port_text}' is not a port number (0 to 65535).", file=sys.stderr)
         return 2
     vpod_id = (os.environ.get("METANODE_VPOD_ID") or "").strip() or "unknown"
-    data_dir = os.path.abspath(os.environ.get("METANODE_DATA_DIR") or "/vpod/data")
-    server = ThreadingHTTPServer((host, int(port_text)), make_handler(Workload(vpod_id, data_dir)))
+    data_dir = os.path.abspath((os.environ.get("METANODE_DATA_DIR") or "").strip() or "/vpod/data")
+    key_dir = os.path.abspath((os.environ.get("METANODE_KEY_DIR") or "").strip() or "/vpod/key")
+    try:
+        key, created = load_or_create_key(key_dir)
+    except KeyFileError as e:
+        print(f"error: {e} (METANODE_KEY_DIR='{key_dir}')", file=sys.stderr)
+        return 2
+    try:
+        server = ThreadingHTTPServer((host, int(port_text)), make_handler(Workload(vpod_id, data_dir, key_dir, key)))
+    except OSError as e:
+        print(f"error: cannot listen on {host}:{port_text} (METANODE_HOST, METANODE_PORT): {e}", file=sys.stderr)
+        return 2
+    server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
-    print(f"vPod {vpod_id} python workload listening on http://{host}:{server.server_address[1]}, data in {data_dir}", flush=True)
+    print(f"vPod {vpod_id} python workload {'created' if created else 'loaded'} key {key.address} in {key_dir}", flush=True)
+    print(f"vPod {vpod_id} python workload (protocol {PROTOCOL_VERSION}) listening on http://{host}:{server.server_address[1]}, "
+          f"data in {data_dir}, address {key.address}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

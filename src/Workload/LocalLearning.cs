@@ -1,16 +1,16 @@
 using System.Diagnostics;
+using MetaNode.Federation;
 using MetaNode.Workload.Learning;
+using MetaNode.Workloads;
 
 namespace MetaNode.Workload;
 
-/// <summary>A request the workload cannot act on; answered with 400 and the message.</summary>
-public sealed class InvalidWorkloadRequestException(string message) : Exception(message);
+/// <summary>A local training run: the trained model (not a delta), the train split's row count and the run's figures.</summary>
+public sealed record LocalTraining(FederatedModel Model, int SampleCount, TrainingMetricsDto Metrics);
 
 /// <summary>What the protocol's endpoints do with the vPod's local partition. Raw rows never leave this class: only sums, models and metrics.</summary>
 public sealed class LocalLearning(PartitionDirectory data, string vpodId)
 {
-    public const string TrainSplit = "train";
-    public const string TestSplit = "test";
     public const int MaxEpochs = 1000;
 
     /// <summary>The largest seed the protocol carries: 2^53 - 1, so that every JSON implementation reads it exactly.</summary>
@@ -21,7 +21,7 @@ public sealed class LocalLearning(PartitionDirectory data, string vpodId)
     /// <summary>Per-feature sums and sums of squares, and the row count, of a split.</summary>
     public StatisticsResponse Statistics(StatisticsRequest? request)
     {
-        var split = Data.Load(SplitName(request?.Split, TrainSplit));
+        var split = Data.Load(SplitName(request?.Split, WorkloadProtocol.TrainSplit));
         var sum = new double[split.Features];
         var squares = new double[split.Features];
         for (var row = 0; row < split.Rows; row++)
@@ -37,12 +37,15 @@ public sealed class LocalLearning(PartitionDirectory data, string vpodId)
         return new StatisticsResponse(vpodId, split.Name, split.Rows, split.Features, sum, squares);
     }
 
-    /// <summary>E epochs of mini-batch SGD on the train split, starting from the request's model; returns the trained model (not a delta).</summary>
-    public TrainResponse Train(TrainRequest? request)
+    /// <summary>
+    /// E epochs of mini-batch SGD on the train split, starting from the request's model; returns the trained model. When the request
+    /// gives <c>assignedSamples</c> and the train split holds another count, refuses (409) before training.
+    /// </summary>
+    public LocalTraining Train(TrainRequest? request)
     {
         if (request is null)
         {
-            throw new InvalidWorkloadRequestException("The body must be a JSON object with model and hyperParameters.");
+            throw new InvalidWorkloadRequestException("The body must be a JSON object with job, model and hyperParameters.");
         }
 
         CheckRound(request.Round);
@@ -67,18 +70,31 @@ public sealed class LocalLearning(PartitionDirectory data, string vpodId)
             throw new InvalidWorkloadRequestException($"hyperParameters.seed '{hyper.Seed}' must be from 0 to {MaxSeed}.");
         }
 
-        var split = Data.Load(TrainSplit);
+        if (request.AssignedSamples is < 0)
+        {
+            throw new InvalidWorkloadRequestException($"assignedSamples '{request.AssignedSamples}' must not be negative.");
+        }
+
+        var split = Data.Load(WorkloadProtocol.TrainSplit);
+        if (request.AssignedSamples is { } assigned && assigned != split.Rows)
+        {
+            throw new WorkloadConflictException($"the job assigned {assigned} samples; this vPod holds {split.Rows} training rows");
+        }
+
         var parameters = Parameters(request.Model, split);
         var values = Standardized(split, request.Standardization);
         var started = Stopwatch.GetTimestamp();
         var steps = SoftmaxRegression.Train(parameters, split.Classes, split.Features, values, split.Labels, new TrainingSettings(hyper.Epochs, hyper.BatchSize, hyper.LearningRate, hyper.Seed));
         var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        if (!parameters.All(double.IsFinite))
+        {
+            throw new InvalidWorkloadRequestException(
+                $"training diverged: the trained model holds a value that is not finite (hyperParameters.learningRate '{hyper.LearningRate}' is too large for this data).");
+        }
+
         var evaluation = SoftmaxRegression.Evaluate(parameters, split.Classes, split.Features, values, split.Labels);
-        return new TrainResponse(
-            request.Job ?? string.Empty,
-            request.Round,
-            vpodId,
-            ToModel(parameters, split.Classes, split.Features),
+        return new LocalTraining(
+            new FederatedModel(split.Classes, split.Features, parameters),
             split.Rows,
             new TrainingMetricsDto(evaluation.Loss, evaluation.Accuracy, steps, Math.Round(elapsed, 3)));
     }
@@ -92,11 +108,18 @@ public sealed class LocalLearning(PartitionDirectory data, string vpodId)
         }
 
         CheckRound(request.Round);
-        var split = Data.Load(SplitName(request.Split, TestSplit));
-        var parameters = Parameters(request.Model, split);
-        var values = Standardized(split, request.Standardization);
+        var evaluation = Evaluate(SplitName(request.Split, WorkloadProtocol.TestSplit), request.Model, request.Standardization);
+        return new EvaluateResponse(vpodId, evaluation.Split, evaluation.SampleCount, evaluation.Loss, evaluation.Accuracy);
+    }
+
+    /// <summary>Loss and accuracy of a model on a split of the local data.</summary>
+    public EvaluationDto Evaluate(string splitName, ModelDto? model, StandardizationDto? standardization)
+    {
+        var split = Data.Load(splitName);
+        var parameters = Parameters(model, split);
+        var values = Standardized(split, standardization);
         var evaluation = SoftmaxRegression.Evaluate(parameters, split.Classes, split.Features, values, split.Labels);
-        return new EvaluateResponse(vpodId, split.Name, evaluation.SampleCount, evaluation.Loss, evaluation.Accuracy);
+        return new EvaluationDto(split.Name, evaluation.SampleCount, evaluation.Loss, evaluation.Accuracy);
     }
 
     private static string SplitName(string? requested, string fallback)
@@ -106,9 +129,9 @@ public sealed class LocalLearning(PartitionDirectory data, string vpodId)
             return fallback;
         }
 
-        if (requested is not (TrainSplit or TestSplit))
+        if (requested is not (WorkloadProtocol.TrainSplit or WorkloadProtocol.TestSplit))
         {
-            throw new InvalidWorkloadRequestException($"split '{requested}' is unknown: use '{TrainSplit}' or '{TestSplit}'.");
+            throw new InvalidWorkloadRequestException($"split '{requested}' is unknown: use '{WorkloadProtocol.TrainSplit}' or '{WorkloadProtocol.TestSplit}'.");
         }
 
         return requested;
@@ -185,7 +208,4 @@ public sealed class LocalLearning(PartitionDirectory data, string vpodId)
         SoftmaxRegression.Standardize(values, split.Features, standardization.Mean, standardization.Scale);
         return values;
     }
-
-    private static ModelDto ToModel(double[] parameters, int classes, int features) =>
-        new(classes, features, parameters[..(classes * features)], parameters[(classes * features)..]);
 }

@@ -1,26 +1,43 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using MetaNode.Workload.Data;
+using MetaNode.Workload.Federation;
+using MetaNode.Workload.Keys;
 using MetaNode.Workload.Learning;
+using MetaNode.Workloads;
 
 namespace MetaNode.Workload;
 
 /// <summary>
-/// The workload protocol: <c>GET /healthz</c>, <c>POST /v1/statistics</c>, <c>POST /v1/train</c>, <c>POST /v1/evaluate</c>
-/// (see <c>examples/workload-protocol.md</c>). Client errors answer 400, a data directory without the asked-for split 409,
-/// each with <c>{"error": "..."}</c>.
+/// The workload protocol, version 2 (<see cref="WorkloadProtocol"/>, <c>examples/workload-protocol.md</c>): health, identity, data
+/// placement, statistics, training with a signed receipt, evaluation, a validator's aggregation and rotation signing. A malformed request
+/// answers 400, a conflict with the vPod's state (no such split, another sample count, a round already signed with another result,
+/// missing proofs) 409, each with <c>{"error": "..."}</c>.
 /// </summary>
 public static class WorkloadEndpoints
 {
-    public static IEndpointRouteBuilder MapWorkloadProtocol(this IEndpointRouteBuilder endpoints, WorkloadSettings settings, TimeProvider time)
+    public static IEndpointRouteBuilder MapWorkloadProtocol(this IEndpointRouteBuilder endpoints, WorkloadSettings settings, VPodKey key, TimeProvider time, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(key);
         var started = time.GetTimestamp();
-        var learning = new LocalLearning(new PartitionDirectory(settings.DataDirectory), settings.VPodId);
-        endpoints.MapGet("/healthz", () =>
-            Results.Json(new HealthResponse("ok", settings.VPodId, Math.Round(time.GetElapsedTime(started).TotalSeconds, 3)), WorkloadJson.Default.HealthResponse));
-        endpoints.MapPost("/v1/statistics", context => HandleAsync(context, WorkloadJson.Default.StatisticsRequest, learning.Statistics, WorkloadJson.Default.StatisticsResponse, emptyAllowed: true));
-        endpoints.MapPost("/v1/train", context => HandleAsync(context, WorkloadJson.Default.TrainRequest, learning.Train, WorkloadJson.Default.TrainResponse, emptyAllowed: false));
-        endpoints.MapPost("/v1/evaluate", context => HandleAsync(context, WorkloadJson.Default.EvaluateRequest, learning.Evaluate, WorkloadJson.Default.EvaluateResponse, emptyAllowed: false));
+        var vpodId = settings.VPodId;
+        var learning = new LocalLearning(new PartitionDirectory(settings.DataDirectory), vpodId);
+        var identity = new IdentityProof(key, vpodId);
+        var training = new ReceiptTraining(learning, key, vpodId);
+        var validation = new RoundValidation(learning, key, new SignedRoundLog(settings.KeyDirectory), vpodId, logger);
+        var rotation = new RotationSigning(key, vpodId);
+        var json = WorkloadJson.Default;
+
+        endpoints.MapGet(WorkloadProtocol.HealthPath, () =>
+            Results.Json(new HealthResponse("ok", vpodId, Math.Round(time.GetElapsedTime(started).TotalSeconds, 3)), json.HealthResponse));
+        endpoints.MapPost(WorkloadProtocol.IdentityPath, context => HandleAsync(context, json.IdentityRequest, identity.Prove, json.IdentityResponse));
+        endpoints.MapPost(WorkloadProtocol.DataPath, context => HandleAsync(context, json.DataRequest, r => DataPlacement.Place(settings.DataDirectory, vpodId, r), json.DataResponse));
+        endpoints.MapPost(WorkloadProtocol.StatisticsPath, context => HandleAsync(context, json.StatisticsRequest, learning.Statistics, json.StatisticsResponse, emptyAllowed: true));
+        endpoints.MapPost(WorkloadProtocol.TrainPath, context => HandleAsync(context, json.TrainRequest, training.Train, json.TrainResponse));
+        endpoints.MapPost(WorkloadProtocol.EvaluatePath, context => HandleAsync(context, json.EvaluateRequest, learning.Evaluate, json.EvaluateResponse));
+        endpoints.MapPost(WorkloadProtocol.AggregatePath, context => HandleAsync(context, json.AggregateRequest, validation.Aggregate, json.AggregateResponse));
+        endpoints.MapPost(WorkloadProtocol.RotationPath, context => HandleAsync(context, json.RotationRequest, rotation.Sign, json.SignatureResponse));
         return endpoints;
     }
 
@@ -29,7 +46,7 @@ public static class WorkloadEndpoints
         JsonTypeInfo<TRequest> requestType,
         Func<TRequest?, TResponse> handle,
         JsonTypeInfo<TResponse> responseType,
-        bool emptyAllowed)
+        bool emptyAllowed = false)
         where TRequest : class
     {
         TResponse response;
@@ -40,17 +57,20 @@ public static class WorkloadEndpoints
         }
         catch (InvalidWorkloadRequestException ex)
         {
-            await Results.Json(new ErrorResponse(ex.Message), WorkloadJson.Default.ErrorResponse, statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
+            await ErrorAsync(context, StatusCodes.Status400BadRequest, ex.Message);
             return;
         }
-        catch (PartitionUnavailableException ex)
+        catch (Exception ex) when (ex is WorkloadConflictException or PartitionUnavailableException or SignedRoundLogException)
         {
-            await Results.Json(new ErrorResponse(ex.Message), WorkloadJson.Default.ErrorResponse, statusCode: StatusCodes.Status409Conflict).ExecuteAsync(context);
+            await ErrorAsync(context, StatusCodes.Status409Conflict, ex.Message);
             return;
         }
 
         await Results.Json(response, responseType).ExecuteAsync(context);
     }
+
+    private static Task ErrorAsync(HttpContext context, int status, string message) =>
+        Results.Json(new ErrorResponse(message), WorkloadJson.Default.ErrorResponse, statusCode: status).ExecuteAsync(context);
 
     private static async Task<TRequest?> ReadAsync<TRequest>(HttpContext context, JsonTypeInfo<TRequest> type, bool emptyAllowed)
         where TRequest : class

@@ -1,21 +1,29 @@
 using System.Globalization;
 using System.Net;
+using MetaNode.Workloads;
 
 namespace MetaNode.Workload;
 
-/// <summary>Where the workload listens, which vPod it is and where its data partition lies, from the environment the runtime sets.</summary>
-public sealed record WorkloadSettings(string Host, IPAddress Address, int Port, string VPodId, string DataDirectory)
+/// <summary>
+/// Where the workload listens, which vPod it is, where its data partition lies and where it keeps its own key, from the
+/// environment the runtime sets (<see cref="WorkloadProtocol"/> names the variables).
+/// </summary>
+public sealed record WorkloadSettings(string Host, IPAddress Address, int Port, string VPodId, string DataDirectory, string KeyDirectory = WorkloadSettings.DefaultKeyDirectory)
 {
-    public const string HostVariable = "METANODE_HOST";
-    public const string PortVariable = "METANODE_PORT";
-    public const string VPodIdVariable = "METANODE_VPOD_ID";
-    public const string DataDirectoryVariable = "METANODE_DATA_DIR";
+    public const string HostVariable = WorkloadProtocol.HostVariable;
+    public const string PortVariable = WorkloadProtocol.PortVariable;
+    public const string VPodIdVariable = WorkloadProtocol.VPodIdVariable;
+    public const string DataDirectoryVariable = WorkloadProtocol.DataDirectoryVariable;
+    public const string KeyDirectoryVariable = WorkloadProtocol.KeyDirectoryVariable;
     public const string DefaultHost = "127.0.0.1";
     public const int DefaultPort = 8080;
     public const string UnknownVPodId = "unknown";
 
     /// <summary>The data directory of a containerized vPod, used when <see cref="DataDirectoryVariable"/> is not set.</summary>
     public const string DefaultDataDirectory = "/vpod/data";
+
+    /// <summary>The key directory of a containerized vPod (its own volume), used when <see cref="KeyDirectoryVariable"/> is not set.</summary>
+    public const string DefaultKeyDirectory = "/vpod/key";
 
     public string Url => Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
         ? $"http://[{Host}]:{Port}"
@@ -50,12 +58,18 @@ public sealed record WorkloadSettings(string Host, IPAddress Address, int Port, 
         }
 
         var vpodId = getVariable(VPodIdVariable)?.Trim();
-        var dataDirectory = getVariable(DataDirectoryVariable)?.Trim();
         return new WorkloadSettings(
             host.Trim('[', ']'),
             address,
             port,
             string.IsNullOrEmpty(vpodId) ? UnknownVPodId : vpodId,
-            string.IsNullOrEmpty(dataDirectory) ? DefaultDataDirectory : Path.GetFullPath(dataDirectory));
+            DirectoryOrDefault(getVariable(DataDirectoryVariable), DefaultDataDirectory),
+            DirectoryOrDefault(getVariable(KeyDirectoryVariable), DefaultKeyDirectory));
+    }
+
+    private static string DirectoryOrDefault(string? value, string fallback)
+    {
+        var trimmed = value?.Trim();
+        return string.IsNullOrEmpty(trimmed) ? fallback : Path.GetFullPath(trimmed);
     }
 }

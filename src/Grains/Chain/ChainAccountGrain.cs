@@ -298,7 +298,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
             BigInteger.Zero,
             pending.Data,
             []);
-        var raw = EthereumSignatures.SignTransaction(transaction, EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes())).ToHex(prefix: true);
+        var raw = TransactionSigning.SignTransaction(transaction, EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes())).ToHex(prefix: true);
         pending.RawTransaction = raw;
         pending.Hashes.Add(HexValues.ToHex(RegistryTypedData.Keccak(raw.HexToByteArray())));
     }

@@ -1,5 +1,9 @@
 using MetaNode.Chain;
+using MetaNode.Federation;
+using MetaNode.Grains.Federation;
 using MetaNode.Grains.Hosting;
+using MetaNode.Workloads;
+using RoundResult = MetaNode.Chain.RoundResult;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
 
@@ -17,8 +21,9 @@ public sealed class ChainGrainState
 }
 
 /// <summary>
-/// The cluster's view of the chain: which registry is current, its validator set, rounds; finalization by collecting
-/// validator vPods' signatures and handing them to the operator's account grain (the only submitter for that key).
+/// The cluster's view of the chain: which registry is current, its validator set (validator vPods that prove their keys), rounds;
+/// re-submission of rounds the validators' workloads signed, through the operator's account grain (the only submitter for that key).
+/// It never asks a vPod to sign content of its choosing.
 /// </summary>
 [GrainType("chain")]
 public sealed partial class ChainGrain : Grain, IChainGrain
@@ -27,6 +32,7 @@ public sealed partial class ChainGrain : Grain, IChainGrain
     private readonly ChainConnector _connector;
     private readonly RegistryClient _registry;
     private readonly ChainAccounts _accounts;
+    private readonly FederatedWorkloadClient _workloads;
     private readonly ILogger<ChainGrain> _logger;
 
     public ChainGrain(
@@ -34,8 +40,10 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         ChainConnector connector,
         RegistryClient registry,
         ChainAccounts accounts,
+        FederatedWorkloadClient workloads,
         ILogger<ChainGrain> logger)
     {
+        _workloads = workloads;
         _state = state;
         _connector = connector;
         _registry = registry;
@@ -97,14 +105,8 @@ public sealed partial class ChainGrain : Grain, IChainGrain
     {
         ArgumentNullException.ThrowIfNull(command);
         var endpoint = _connector.RequireEndpoint();
-        var validators = command.Validators.Count > 0
-            ? RegistryClient.SortValidators(command.Validators)
-            : RegistryClient.SortValidators((await ValidatorVPodsAsync(cancellationToken)).Select(v => v.Address));
-        if (validators.Count == 0)
-        {
-            throw new InvalidChainRequestException("there are no validator vPods with a key to form the validator set: create some with 'metanode-cli vpod create --type validator ...', or pass --validator ADDRESS.");
-        }
-
+        var admitted = await ProvenValidatorsAsync(command.Validators, cancellationToken);
+        var validators = RegistryClient.SortValidators(admitted.Select(v => v.Address));
         var threshold = command.Threshold == 0 ? (validators.Count / 2) + 1 : command.Threshold;
         var submitter = Operator();
         var receipt = await GrainFactory.GetGrain<IChainAccountGrain>(submitter).DeployRegistryAsync(validators, threshold, cancellationToken);
@@ -143,11 +145,11 @@ public sealed partial class ChainGrain : Grain, IChainGrain
     {
         ArgumentNullException.ThrowIfNull(command);
         var round = command.Round;
-        RegistryTypedData.FinalizeStructHash(round); // validates every field before anything is signed
+        RegistryTypedData.FinalizeStructHash(round); // validates every field before anything is looked up
         var registry = await RequireRegistryAsync(cancellationToken);
         var submitter = Operator();
 
-        // Already on chain: report it without asking anyone to sign.
+        // Already on chain: report it without sending anything.
         var existing = await _registry.GetRoundAsync(registry, round.JobId, round.Round, cancellationToken);
         if (existing.Finalized)
         {
@@ -161,11 +163,30 @@ public sealed partial class ChainGrain : Grain, IChainGrain
             };
         }
 
+        // Only what validators' workloads signed themselves can be re-submitted: nothing here asks anyone to sign.
+        var signed = await SignedRoundAsync(round, cancellationToken);
+        if (signed is null || !SameRecord(signed.Round, round))
+        {
+            throw new InvalidChainRequestException($"no validator signed this result: job '{round.JobId}' round {round.Round} has no validator signatures over result {round.ResultHash} (receipts root {round.ReceiptsRoot}, model ref {round.ModelRef}); nothing was sent.");
+        }
+
         var state = await _registry.GetStateAsync(registry, cancellationToken);
-        var signatures = await CollectAsync(state, command.SignerVPodIds, (vpod, ct) => vpod.SignRoundResultAsync(round, ct), cancellationToken);
+        var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(await _connector.GetChainIdAsync(cancellationToken), registry), round);
+        var current = state.Validators.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var named = command.SignerVPodIds.ToHashSet(StringComparer.Ordinal);
+        var signatures = signed.Signatures
+            .Where(s => named.Count == 0 || (s.VPodId is { } id && named.Contains(id)))
+            .Where(s => current.Contains(s.Signer) && SignedBy(digest, s))
+            .OrderBy(s => s.Signer, StringComparer.Ordinal)
+            .ToArray();
+        if (signatures.Length < state.Threshold)
+        {
+            throw new InvalidChainRequestException($"the registry needs {state.Threshold} validator signatures, but only {signatures.Length} signature(s) of its current set (set {state.SetId}) were made over this result; nothing was sent.");
+        }
+
         if (command.ThresholdOnly)
         {
-            signatures = signatures.OrderBy(s => s.Signer, StringComparer.Ordinal).Take(state.Threshold).ToArray();
+            signatures = signatures.Take(state.Threshold).ToArray();
         }
 
         return await GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, round, signatures, cancellationToken);
@@ -175,52 +196,122 @@ public sealed partial class ChainGrain : Grain, IChainGrain
     {
         ArgumentNullException.ThrowIfNull(validators);
         var registry = await RequireRegistryAsync(cancellationToken);
-        var next = validators.Count > 0
-            ? RegistryClient.SortValidators(validators)
-            : RegistryClient.SortValidators((await ValidatorVPodsAsync(cancellationToken)).Select(v => v.Address));
+        var proposed = await ProvenValidatorsAsync(validators, cancellationToken);
+        var next = RegistryClient.SortValidators(proposed.Select(v => v.Address));
         threshold = threshold == 0 ? (next.Count / 2) + 1 : threshold;
+        if (threshold < 1 || threshold > next.Count)
+        {
+            throw new InvalidChainRequestException($"threshold {threshold} must be from 1 to the {next.Count} proposed validators.");
+        }
+
         var state = await _registry.GetStateAsync(registry, cancellationToken);
-        var signatures = await CollectAsync(state, [], (vpod, ct) => vpod.SignValidatorRotationAsync(next, threshold, state.SetId, ct), cancellationToken);
-        signatures = signatures.OrderBy(s => s.Signer, StringComparer.Ordinal).Take(state.Threshold).ToArray();
+        var chainId = await _connector.GetChainIdAsync(cancellationToken);
+        var digest = RegistryTypedData.RotationDigest(new RegistryDomain(chainId, registry), next, threshold, state.SetId);
+
+        // Each proposed workload proves its key over this very rotation; each signing validator checks those proofs itself.
+        var proofs = await Task.WhenAll(proposed.Select(v => _workloads.ProveIdentityAsync(new Uri(v.Endpoint), v.Id, digest, chainId, cancellationToken)));
+        var request = new RotationRequest(chainId, registry, [.. next], threshold, state.SetId, proofs);
+        var current = state.Validators.ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var signers = (await AllValidatorVPodsAsync(cancellationToken)).Where(v => v.Identity == VPodIdentityState.Proven && v.Address is { } a && current.Contains(a) && v.Endpoint is not null).ToList();
+        var answers = await Task.WhenAll(signers.Select(async v =>
+        {
+            try
+            {
+                var answer = await _workloads.SignRotationAsync(new Uri(v.Endpoint!), request, cancellationToken);
+                return new ValidatorSignature(v.Address!, answer.Signature, v.Id);
+            }
+            catch (WorkloadRequestException exception)
+            {
+                LogRotationRefused(_logger, v.Id, exception.Message);
+                return null;
+            }
+        }));
+        var signatures = answers.OfType<ValidatorSignature>().Where(s => SignedBy(digest, s)).OrderBy(s => s.Signer, StringComparer.Ordinal).Take(state.Threshold).ToArray();
+        if (signatures.Length < state.Threshold)
+        {
+            throw new InvalidChainRequestException($"the registry needs {state.Threshold} validator signatures for a rotation, but only {signatures.Length} validator vPod(s) of its current set signed it; see 'metanode-cli chain validators' and the vPods' logs.");
+        }
+
         await GrainFactory.GetGrain<IChainAccountGrain>(Operator()).RotateValidatorsAsync(registry, next, threshold, signatures, cancellationToken);
         return await GetValidatorsAsync(cancellationToken);
     }
 
-    /// <summary>Signatures from the validator vPods whose addresses are in the current set (the named ones, or all); at least k.</summary>
-    private async Task<IReadOnlyList<ValidatorSignature>> CollectAsync(
-        RegistryState state,
-        IReadOnlyList<string> vpodIds,
-        Func<IVPodGrain, CancellationToken, Task<ValidatorSignature>> sign,
-        CancellationToken cancellationToken)
+    /// <summary>
+    /// The validator vPods to put in a set (the named ones, or every validator vPod), each freshly proving its admitted key; refused
+    /// with every vPod that cannot (no protocol, a changed key, not running) named.
+    /// </summary>
+    private async Task<IReadOnlyList<(string Id, string Address, string Endpoint)>> ProvenValidatorsAsync(IReadOnlyList<string> vpodIds, CancellationToken cancellationToken)
     {
-        var current = state.Validators.ToHashSet(StringComparer.Ordinal);
-        var candidates = vpodIds.Count > 0
+        var ids = vpodIds.Count > 0
             ? vpodIds.Distinct(StringComparer.Ordinal).ToArray()
-            : (await ValidatorVPodsAsync(cancellationToken)).Where(v => current.Contains(v.Address)).Select(v => v.Id).ToArray();
-        var signatures = await Task.WhenAll(candidates.Select(id => sign(GrainFactory.GetGrain<IVPodGrain>(id), cancellationToken)));
-        var outsiders = signatures.Where(s => !current.Contains(s.Signer)).Select(s => s.VPodId).ToArray();
-        if (outsiders.Length > 0)
+            : (await GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).ListAsync(cancellationToken))
+                .Where(s => s.Type == VPodType.Validator && s.Phase != VPodPhase.Deleted).Select(s => s.Id).Order(StringComparer.Ordinal).ToArray();
+        if (ids.Length == 0)
         {
-            throw new InvalidChainRequestException($"vPod(s) {string.Join(", ", outsiders)} are not in the registry's validator set (set {state.SetId}); see 'metanode-cli chain validators'.");
+            throw new InvalidChainRequestException("there are no validator vPods to form the validator set: create some with 'metanode-cli vpod create --type validator ...'.");
         }
 
-        if (signatures.Length < state.Threshold)
+        var results = await Task.WhenAll(ids.Select(async id =>
         {
-            throw new InvalidChainRequestException($"the registry needs {state.Threshold} validator signatures, but only {signatures.Length} validator vPod(s) of its current set could sign; see 'metanode-cli chain validators'.");
+            try
+            {
+                var status = await GrainFactory.GetGrain<IVPodGrain>(id).VerifyIdentityAsync(cancellationToken);
+                return status.Type != VPodType.Validator ? (id, null, $"vPod '{id}' is a {status.Type.ToString().ToLowerInvariant()} vPod, not a validator")
+                    : status.Identity != VPodIdentityState.Proven ? (id, null, $"vPod '{id}' proved address {status.ProvedAddress}, not its admitted address {status.Address}: admit it with 'metanode-cli vpod admit --id {id} --address {status.ProvedAddress}' if the change is expected")
+                    : (id, status, (string?)null);
+            }
+            catch (Exception exception) when (exception is VPodIdentityException or VPodNotFoundException)
+            {
+                return (id, (VPodStatus?)null, exception.Message);
+            }
+        }));
+        var refused = results.Where(r => r.Item3 is not null).Select(r => r.Item3!).ToArray();
+        if (refused.Length > 0)
+        {
+            throw new InvalidChainRequestException($"only validator vPods whose workloads prove their admitted keys can be validators: {string.Join("; ", refused)}.");
         }
 
-        return signatures;
+        return results.Select(r => (r.id, r.Item2!.Address!, r.Item2!.Endpoint!)).ToArray();
     }
 
-    /// <summary>Every validator vPod with a key (not deleted).</summary>
-    private async Task<IReadOnlyList<(string Id, string Name, string Address)>> ValidatorVPodsAsync(CancellationToken cancellationToken)
+    private async Task<SignedRound?> SignedRoundAsync(RoundResult round, CancellationToken cancellationToken)
+    {
+        if (round.Round is < 1 or > int.MaxValue)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await GrainFactory.GetGrain<IFederatedJobGrain>(round.JobId).GetSignedRoundAsync((int)round.Round, cancellationToken);
+        }
+        catch (JobNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private static bool SameRecord(RoundResult a, RoundResult b) =>
+        a.JobId == b.JobId && a.Round == b.Round
+        && string.Equals(a.ResultHash, b.ResultHash, StringComparison.OrdinalIgnoreCase)
+        && string.Equals(a.ReceiptsRoot, b.ReceiptsRoot, StringComparison.OrdinalIgnoreCase)
+        && string.Equals(a.ModelRef, b.ModelRef, StringComparison.OrdinalIgnoreCase);
+
+    private static bool SignedBy(byte[] digest, ValidatorSignature signature) =>
+        EthereumSignatures.ParseSignature(signature.Signature) is { } bytes
+        && string.Equals(EthereumSignatures.RecoverAddress(digest, bytes), signature.Signer, StringComparison.OrdinalIgnoreCase);
+
+    private async Task<IReadOnlyList<VPodStatus>> AllValidatorVPodsAsync(CancellationToken cancellationToken)
     {
         var summaries = await GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).ListAsync(cancellationToken);
-        var statuses = await Task.WhenAll(summaries
+        return await Task.WhenAll(summaries
             .Where(s => s.Type == VPodType.Validator && s.Phase != VPodPhase.Deleted)
             .Select(s => GrainFactory.GetGrain<IVPodGrain>(s.Id).GetStatusAsync(cancellationToken)));
-        return statuses.Where(s => s.Address is not null).Select(s => (s.Id, s.Name, s.Address!)).ToArray();
     }
+
+    /// <summary>Every validator vPod with an admitted address (not deleted).</summary>
+    private async Task<IReadOnlyList<(string Id, string Name, string Address)>> ValidatorVPodsAsync(CancellationToken cancellationToken) =>
+        (await AllValidatorVPodsAsync(cancellationToken)).Where(s => s.Address is not null).Select(s => (s.Id, s.Name, s.Address!)).ToArray();
 
     private async Task<string> RequireRegistryAsync(CancellationToken cancellationToken)
     {
@@ -231,6 +322,9 @@ public sealed partial class ChainGrain : Grain, IChainGrain
 
     private string Operator() => _accounts.OperatorAddress
         ?? throw new ChainUnavailableException("this silo has no operator account to submit transactions: set MetaNode:Chain:AccountPrivateKey (a secret) or MetaNode:Chain:KeystoreDirectory and KeystorePassword.");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Validator vPod {VPodId} refused to sign the rotation: {Reason}")]
+    private static partial void LogRotationRefused(ILogger logger, string vpodId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "ResultRegistry deployed at {Registry} with {Validators} validators, threshold {Threshold}, on {RpcUrl}; it is now the registry of this cluster")]
     private static partial void LogDeployed(ILogger logger, string registry, int validators, int threshold, string rpcUrl);

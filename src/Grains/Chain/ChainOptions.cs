@@ -1,3 +1,4 @@
+using MetaNode.Chain;
 using Microsoft.Extensions.Options;
 
 namespace MetaNode.Grains.Chain;
@@ -57,7 +58,7 @@ public sealed class ChainOptions
     /// <summary>Folder of encrypted Web3 keystore files for operator accounts (<c>UTC--...</c> JSON).</summary>
     public string? KeystoreDirectory { get; set; }
 
-    /// <summary>Password of the keystore files and of vPod keys. Empty: a random one is generated into the data directory.</summary>
+    /// <summary>Password of the operator's keystore files (vPod keys never reach the silo: each lives in its workload).</summary>
     [Redact]
     public string? KeystorePassword { get; set; }
 
@@ -68,10 +69,7 @@ public sealed class ChainOptions
     /// <summary>Which keystore account is the operator when the folder holds several.</summary>
     public string? Account { get; set; }
 
-    /// <summary>scrypt cost (N) of vPod keystores; a power of two of at least 1024.</summary>
-    public int VPodKeyScryptN { get; set; } = 16384;
-
-    /// <summary>Where vPod keys' password file is generated when <see cref="KeystorePassword"/> is empty (set from the silo's data directory).</summary>
+    /// <summary>The silo's data directory, where the dev chain keeps its state and tools (set by the silo).</summary>
     public string? DataDirectory { get; set; }
 
     public ChainWatcherOptions Watcher { get; set; } = new();
@@ -174,11 +172,6 @@ public sealed class ChainOptionsValidator : IValidateOptions<ChainOptions>
         if (!string.IsNullOrWhiteSpace(options.Account) && !HexValues.IsAddress(options.Account))
         {
             failures.Add($"MetaNode:Chain:Account must be a 0x-prefixed 20-byte address, got '{options.Account}'.");
-        }
-
-        if (options.VPodKeyScryptN < 1024 || (options.VPodKeyScryptN & (options.VPodKeyScryptN - 1)) != 0)
-        {
-            failures.Add($"MetaNode:Chain:VPodKeyScryptN must be a power of two of at least 1024, got '{options.VPodKeyScryptN}'.");
         }
 
         Positive(failures, "Watcher:PollInterval", options.Watcher.PollInterval);

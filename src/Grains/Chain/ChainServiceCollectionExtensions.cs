@@ -8,7 +8,7 @@ namespace MetaNode.Grains.Chain;
 public static class ChainServiceCollectionExtensions
 {
     /// <summary>
-    /// The chain connector and keys (<c>MetaNode:Chain</c>): connection, operator account, vPod keys, registry reads,
+    /// The chain connector and keys (<c>MetaNode:Chain</c>): connection, operator account, registry reads,
     /// and the watcher's start-up. With no RPC URL the connector stays disabled until a dev chain configures it.
     /// </summary>
     public static IServiceCollection AddMetaNodeChain(this IServiceCollection services)
@@ -17,7 +17,6 @@ public static class ChainServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ChainOptions>, ChainOptionsValidator>());
         services.TryAddSingleton<ChainConnector>();
         services.TryAddSingleton<ChainAccounts>();
-        services.TryAddSingleton<VPodKeyService>();
         services.TryAddSingleton<RegistryClient>();
         services.TryAddSingleton<ChainWatcherStarter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ChainWatcherStarter>());

@@ -8,9 +8,9 @@ using Orleans.Streams;
 namespace MetaNode.Grains.Federation;
 
 /// <summary>
-/// A compute vPod's federated behaviour: asks its workload to train on the local partition, signs a receipt over
-/// (job, round, vPod, sample count, update hash) with the vPod's key, publishes update and receipt on the job's stream
-/// (the fast path to validators) and hands it to the job, which persists it. Stateless: the job re-sends work after a loss.
+/// A compute vPod's federated behaviour: asks its workload to train on the local partition — the workload signs its own receipt
+/// over (job, round, vPod, sample count, update hash) with the key only it holds — and publishes update and receipt on the job's
+/// stream (the fast path to validators) and hands them to the job, which persists them. Stateless: the job re-sends work after a loss.
 /// </summary>
 [GrainType("federated-compute")]
 public sealed partial class ComputeWorkerGrain(
@@ -26,8 +26,7 @@ public sealed partial class ComputeWorkerGrain(
         ArgumentNullException.ThrowIfNull(assignment);
         try
         {
-            var vpod = GrainFactory.GetGrain<IVPodGrain>(VPodId);
-            var status = await vpod.GetStatusAsync();
+            var status = await GrainFactory.GetGrain<IVPodGrain>(VPodId).GetStatusAsync();
             if (status.Endpoint is not { } endpoint || status.Phase != VPodPhase.Running)
             {
                 LogNotRunning(logger, VPodId, assignment.JobId, assignment.Round, status.Phase);
@@ -35,27 +34,32 @@ public sealed partial class ComputeWorkerGrain(
             }
 
             await faults.BeforeTrainingAsync(VPodId, assignment.Round);
+            var hyper = faults.Training(
+                VPodId,
+                assignment.Round,
+                new TrainingHyperParameters(assignment.LocalEpochs, assignment.BatchSize, assignment.LearningRate, FederatedSeeds.Training(assignment.Seed, assignment.Round, VPodId)));
             var watch = Stopwatch.StartNew();
             var outcome = await workloads.TrainAsync(
                 new Uri(endpoint),
                 assignment.JobId,
                 assignment.Round,
+                assignment.ChainId,
+                assignment.AssignedSamples,
                 assignment.Global,
                 assignment.Standardization,
-                new TrainingHyperParameters(assignment.LocalEpochs, assignment.BatchSize, assignment.LearningRate, FederatedSeeds.Training(assignment.Seed, assignment.Round, VPodId)));
+                hyper);
             var trainingMs = watch.Elapsed.TotalMilliseconds;
-            var model = faults.TrainedModel(VPodId, assignment.Round, outcome.Model);
-            var receipt = new TrainingReceipt(assignment.JobId, assignment.Round, VPodId, outcome.SampleCount, ModelEncoding.HashHex(model));
-            var signature = await vpod.SignMessageAsync(ReceiptHashing.Hash(receipt));
-            var update = new FederatedUpdateEvent
+            var update = new ModelUpdate(outcome.Receipt, outcome.Model, outcome.Metrics);
+            var job = GrainFactory.GetGrain<IFederatedJobGrain>(assignment.JobId);
+            var stream = this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<FederatedUpdateEvent>(StreamId.Create(FederationStreams.Updates, assignment.JobId));
+            foreach (var copy in faults.Published(VPodId, assignment.Round, update))
             {
-                Update = new ModelUpdate(receipt with { Signature = signature.Signature }, model, outcome.Metrics),
-                PublishedAt = time.GetUtcNow(),
-                TrainingMs = trainingMs,
-            };
+                var published = new FederatedUpdateEvent { Update = copy, PublishedAt = time.GetUtcNow(), TrainingMs = trainingMs };
 
-            // The stream (to the validators) and the job get the update at the same time.
-            await Task.WhenAll(PublishAsync(assignment.JobId, update), GrainFactory.GetGrain<IFederatedJobGrain>(assignment.JobId).SubmitUpdateAsync(update));
+                // The stream (to the validators) and the job get the update at the same time.
+                await Task.WhenAll(stream.OnNextAsync(published), job.SubmitUpdateAsync(published));
+            }
+
             LogTrained(logger, VPodId, assignment.JobId, assignment.Round, outcome.SampleCount, trainingMs);
         }
         catch (Exception exception) when (exception is WorkloadRequestException or VPodNotFoundException or InvalidVPodOperationException or HttpRequestException or TimeoutException)
@@ -65,16 +69,7 @@ public sealed partial class ComputeWorkerGrain(
         }
     }
 
-    private async Task PublishAsync(string jobId, FederatedUpdateEvent update)
-    {
-        var stream = this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<FederatedUpdateEvent>(StreamId.Create(FederationStreams.Updates, jobId));
-        for (var copy = 0; copy < Math.Max(1, faults.StreamCopies(VPodId, update.Update.Receipt.Round)); copy++)
-        {
-            await stream.OnNextAsync(update);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Compute vPod {VPodId} trained job {JobId} round {Round} on {Samples} samples in {Milliseconds:F0} ms and published its signed update")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Compute vPod {VPodId} trained job {JobId} round {Round} on {Samples} samples in {Milliseconds:F0} ms and published the update its workload signed")]
     private static partial void LogTrained(ILogger logger, string vpodId, string jobId, int round, long samples, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Compute vPod {VPodId} is {Phase}, not running: it skips job {JobId} round {Round}; the round closes at its deadline without it")]

@@ -6,7 +6,7 @@ namespace MetaNode.Grains.Federation;
 
 /// <summary>
 /// Which rows went where: training rows per compute vPod, the held-out rows every validator holds, and the files of each vPod's
-/// partition (<see cref="PartitionWriter"/>), which the job has each vPod's runtime write into its data directory.
+/// partition (<see cref="PartitionWriter"/>), which the job places in each vPod's data directory through the workload protocol (any runtime).
 /// </summary>
 public sealed record DataPlacement(
     IReadOnlyDictionary<string, int> TrainRows,
@@ -23,14 +23,6 @@ public sealed record DataPlacement(
 /// </summary>
 public static class FederatedDataPlacement
 {
-    /// <summary>The runtimes whose vPods can receive a partition (their runtime writes data files).</summary>
-    public static bool CanHoldData(DeploymentMethod method) => method is DeploymentMethod.Process or DeploymentMethod.Docker;
-
-    /// <summary>Why a job cannot place data in <paramref name="vpodId"/>, or null when it can.</summary>
-    public static string? RuntimeRefusal(string vpodId, DeploymentMethod method) => CanHoldData(method)
-        ? null
-        : $"vPod '{vpodId}' runs on the {method.ToString().ToLowerInvariant()} runtime: federated jobs place data partitions only in process and docker vPods for now.";
-
     public static DataPlacement Place(
         FederatedJobSpec spec,
         TabularDataset data,

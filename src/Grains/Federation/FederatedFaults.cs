@@ -1,20 +1,25 @@
 using MetaNode.Federation;
+using MetaNode.Workloads;
 
 namespace MetaNode.Grains.Federation;
 
 /// <summary>
 /// Where faults can be injected into a federated round (tests and chaos drills register their own; the silo uses
-/// <see cref="NoFederatedFaults"/>): a compute vPod's workload before it trains, its trained model, how often its update is published, a validator's result hash.
+/// <see cref="NoFederatedFaults"/>). Every hook acts on what the *silo* does — before training, on the training request, on what is
+/// published, on the facts handed to a validator — because the keys and verdicts live in the workloads, out of the silo's reach.
 /// </summary>
 public interface IFederatedFaults
 {
     Task BeforeTrainingAsync(string vpodId, int round) => Task.CompletedTask;
 
-    FederatedModel TrainedModel(string vpodId, int round, FederatedModel model) => model;
+    /// <summary>The hyper-parameters sent to a compute workload (e.g. a huge learning rate makes an honest-but-useless outlier).</summary>
+    TrainingHyperParameters Training(string vpodId, int round, TrainingHyperParameters hyperParameters) => hyperParameters;
 
-    int StreamCopies(string vpodId, int round) => 1;
+    /// <summary>The copies of a compute vPod's update that are published on the stream and handed to the job, in order.</summary>
+    IReadOnlyList<ModelUpdate> Published(string vpodId, int round, ModelUpdate update) => [update];
 
-    string SignedResultHash(string validatorVPodId, int round, string resultHash) => resultHash;
+    /// <summary>What a validator's workload is asked to aggregate (a silo that feeds one validator other facts).</summary>
+    AggregateRequest ValidatorRequest(string validatorVPodId, int round, AggregateRequest request) => request;
 }
 
 /// <summary>No faults: every vPod behaves.</summary>

@@ -134,6 +134,18 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             return Task.CompletedTask;
         }
 
+        if (State.Updates.ContainsKey(receipt.VPodId))
+        {
+            return Task.CompletedTask;
+        }
+
+        if (!Acceptable(update.Update))
+        {
+            // Checked before it can take the vPod's place: a forged copy that arrives first does not hide the real one.
+            LogUpdateRejected(_logger, JobId, update.EventId);
+            return Task.CompletedTask;
+        }
+
         if (State.Updates.TryAdd(receipt.VPodId, update))
         {
             _updatesUnsaved = true;
@@ -145,6 +157,35 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
         return Task.CompletedTask;
     }
+
+    /// <summary>The receipt carries the count the job assigned, hashes the model, and its signature recovers to the vPod's proved address.</summary>
+    private bool Acceptable(ModelUpdate update)
+    {
+        var receipt = update.Receipt;
+        return State.AssignedSamples.TryGetValue(receipt.VPodId, out var assigned) && receipt.SampleCount == assigned
+            && State.Addresses.TryGetValue(receipt.VPodId, out var address)
+            && update.Model is { } model && model.Parameters.All(double.IsFinite)
+            && string.Equals(ModelEncoding.HashHex(model), receipt.UpdateHash, StringComparison.OrdinalIgnoreCase)
+            && VPodTypedData.ReceiptSignedBy(receipt, State.ChainId, address);
+    }
+
+    public Task<SignedRound?> GetSignedRoundAsync(int round, CancellationToken cancellationToken = default)
+    {
+        if (State.Spec is null)
+        {
+            throw new JobNotFoundException(JobId);
+        }
+
+        SignedRound? signed = State.Results.FirstOrDefault(r => r.Round == round) is { } result
+            ? new SignedRound(new ChainRoundResult { JobId = JobId, Round = round, ResultHash = result.ResultHash, ReceiptsRoot = result.ReceiptsRoot, ModelRef = result.ModelRef ?? string.Empty }, result.Signatures)
+            : round == State.Round && State.Votes.Count > 0
+                ? new SignedRound(ToChain(State.Votes[0]), Signatures(State.Votes))
+                : null;
+        return Task.FromResult(signed);
+    }
+
+    private static List<ValidatorSignature> Signatures(IEnumerable<ValidatorVote> votes) =>
+        votes.Select(v => new ValidatorSignature(v.Signer, v.Signature, v.ValidatorVPodId)).ToList();
 
     public Task<IReadOnlyList<ModelUpdate>> GetUpdatesAsync(int round, IReadOnlyList<string> vpodIds, CancellationToken cancellationToken = default)
     {
@@ -220,9 +261,11 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         var data = BuiltInDatasets.Load(Spec.Dataset, Spec.Seed, _options.DatasetBaseDirectory);
         var placement = FederatedDataPlacement.Place(Spec, data, State.ComputeVPods, State.ValidatorVPods);
 
-        // Each vPod's grain has its runtime write the partition where the workload runs (a local directory, a container).
-        await Task.WhenAll(placement.Files.Select(p => GrainFactory.GetGrain<IVPodGrain>(p.Key).WriteDataAsync(p.Value, cancellationToken)));
-        var statuses = await VPodStatusesAsync(State.ComputeVPods, cancellationToken);
+        // Each workload receives its partition through the workload protocol, on whatever runtime it runs.
+        var statuses = await VPodStatusesAsync(State.ComputeVPods.Concat(State.ValidatorVPods), cancellationToken);
+        await Task.WhenAll(placement.Files.Select(p => _workloads.PlaceDataAsync(Endpoint(statuses[p.Key]), p.Value, cancellationToken)));
+        State.AssignedSamples = placement.TrainRows.ToDictionary(p => p.Key, p => (long)p.Value, StringComparer.Ordinal);
+        State.ChainId = await _connector.GetChainIdAsync(cancellationToken);
 
         // Federated standardization: each compute vPod reveals its sums and counts, never rows.
         var moments = await Task.WhenAll(State.ComputeVPods.Select(id => _workloads.GetStatisticsAsync(Endpoint(statuses[id]), PartitionWriter.TrainSplit, cancellationToken)));
@@ -235,6 +278,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             ComputeAddresses = State.ComputeVPods.ToDictionary(c => c, c => State.Addresses[c], StringComparer.Ordinal),
             Standardization = State.Standardization,
             Aggregation = Spec.Robust,
+            AssignedSamples = State.AssignedSamples,
+            ChainId = State.ChainId,
         }, cancellationToken)));
         State.Round = 1;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Prepared);
@@ -270,9 +315,10 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             BatchSize = Spec.BatchSize,
             LearningRate = Spec.LearningRate,
             Seed = Spec.Seed,
+            ChainId = State.ChainId,
         };
         return Task.WhenAll(State.ComputeVPods.Where(id => !State.Updates.ContainsKey(id))
-            .Select(id => GrainFactory.GetGrain<IComputeWorkerGrain>(id).TrainAsync(assignment)));
+            .Select(id => GrainFactory.GetGrain<IComputeWorkerGrain>(id).TrainAsync(assignment with { AssignedSamples = State.AssignedSamples[id] })));
     }
 
     private async Task<bool> CollectAsync(CancellationToken cancellationToken)
@@ -312,12 +358,11 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     private async Task<bool> AggregateAsync(CancellationToken cancellationToken)
     {
-        var closing = new RoundClosing { JobId = JobId, Round = State.Round, Participants = State.Closed, Global = ModelEncoding.Decode(State.GlobalModel), MinParticipants = Spec.MinParticipants };
         var watch = Stopwatch.StartNew();
-        var chainId = _connector.GetChainIdAsync(cancellationToken);
-        var registry = RegistryAsync(cancellationToken);
+        var registry = await RegistryAsync(cancellationToken);
+        var closing = new RoundClosing { JobId = JobId, Round = State.Round, Participants = State.Closed, Global = ModelEncoding.Decode(State.GlobalModel), MinParticipants = Spec.MinParticipants, Registry = registry };
         var votes = await Task.WhenAll(State.ValidatorVPods.Select(id => VoteAsync(id, closing, cancellationToken)));
-        var domain = new RegistryDomain(await chainId, await registry);
+        var domain = new RegistryDomain(State.ChainId, registry);
         var valid = votes.OfType<ValidatorVote>().Where(v => SignatureValid(domain, v)).ToList();
         var tally = FederatedJobStateMachine.Tally(valid, State.ValidatorVPods, Spec.Quorum);
         if (!tally.HasQuorum && FederatedJobStateMachine.QuorumStillPossible(tally, Spec.Quorum))
@@ -344,24 +389,6 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         }
 
         return true;
-    }
-
-    /// <summary>The agreed model's evaluation from the first agreeing validator that can give it (null when none can).</summary>
-    private async Task<RoundEvaluation?> EvaluationAsync(byte[] model, CancellationToken cancellationToken)
-    {
-        foreach (var vote in State.Votes)
-        {
-            try
-            {
-                return await GrainFactory.GetGrain<IValidatorWorkerGrain>(ValidatorKey(vote.ValidatorVPodId)).GetEvaluationAsync(State.Round, model, cancellationToken);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                LogEvaluationMissing(_logger, exception, JobId, State.Round, vote.ValidatorVPodId);
-            }
-        }
-
-        return null;
     }
 
     private async Task<ValidatorVote?> VoteAsync(string validator, RoundClosing closing, CancellationToken cancellationToken)
@@ -410,17 +437,17 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         var registry = await RegistryAsync(cancellationToken);
         var submitter = _accounts.OperatorAddress ?? throw new ChainUnavailableException("this silo has no operator account to submit transactions: set MetaNode:Chain:AccountPrivateKey (a secret) or MetaNode:Chain:KeystoreDirectory.");
         var watch = Stopwatch.StartNew();
-        var signatures = State.Votes.Select(v => new ValidatorSignature(v.Signer, v.Signature, v.ValidatorVPodId)).ToList();
+        var signatures = Signatures(State.Votes);
 
-        // The votes are written, the model stored under its reference, the result finalized on chain and the model's accuracy
-        // collected from a validator, all at the same time.
+        // The votes are written, the model stored under its reference and the result finalized on chain, all at the same time.
         var saving = _votesUnsaved ? SaveAsync(cancellationToken) : Task.CompletedTask;
         var storing = GrainFactory.GetGrain<IFederatedModelGrain>(agreed.ModelRef).PutAsync(agreed.Model, cancellationToken);
         var finalizing = GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, ToChain(agreed), signatures, cancellationToken);
-        var evaluating = EvaluationAsync(agreed.Model, cancellationToken);
-        await Task.WhenAll(saving, storing, finalizing, evaluating);
+        await Task.WhenAll(saving, storing, finalizing);
         var outcome = await finalizing;
-        var evaluation = await evaluating;
+
+        // Each agreeing validator's workload evaluated the same model on its held-out split; the first one's figures are the round's.
+        var evaluation = State.Votes.Select(v => v.Evaluation).FirstOrDefault(e => e is not null);
         if (!outcome.Record.Finalized || outcome.Record.Matches == false)
         {
             await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: the chain holds another result for this round (transaction {outcome.Record.TransactionHash})", cancellationToken);
@@ -446,6 +473,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             TxHash = outcome.TransactionHash ?? outcome.Record.TransactionHash,
             Validators = State.Votes.Select(v => v.ValidatorVPodId).ToList(),
             DisagreeingValidators = State.Disagreeing.ToList(),
+            Signatures = signatures,
         });
         var started = State.RoundStartedAt ?? now;
         State.Timings.Add(new RoundTimings
@@ -557,20 +585,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             errors.AddRange(FederatedJobSpecParser.ValidateAgainstClusters(spec, compute.Count, validators.Count));
         }
 
-        var statuses = errors.Count == 0 ? await VPodStatusesAsync(compute.Concat(validators), cancellationToken) : [];
-        foreach (var status in statuses.Values.OrderBy(s => s.Id, StringComparer.Ordinal))
-        {
-            if (status.Address is null)
-            {
-                errors.Add($"vPod '{status.Id}' has no key to sign with.");
-            }
-
-            if (FederatedDataPlacement.RuntimeRefusal(status.Id, status.DeploymentMethod) is { } refusal)
-            {
-                errors.Add(refusal);
-            }
-        }
-
+        // Every vPod proves now, over a fresh nonce, the key its workload holds; a vPod that cannot (no workload protocol, a changed
+        // key not yet admitted, not running) is named and the job is refused.
+        var statuses = errors.Count == 0 ? await ProvenStatusesAsync(compute.Concat(validators), errors, cancellationToken) : [];
         if (errors.Count == 0)
         {
             var set = await GrainFactory.GetGrain<IChainGrain>(ChainKeys.Default).GetValidatorsAsync(cancellationToken);
@@ -631,6 +648,34 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         return status.Members.Select(m => m.Id).Order(StringComparer.Ordinal).ToList();
     }
 
+    private async Task<Dictionary<string, VPodStatus>> ProvenStatusesAsync(IEnumerable<string> ids, List<string> errors, CancellationToken cancellationToken)
+    {
+        var results = await Task.WhenAll(ids.Select(async id =>
+        {
+            try
+            {
+                return (Id: id, Status: await GrainFactory.GetGrain<IVPodGrain>(id).VerifyIdentityAsync(cancellationToken), Error: (string?)null);
+            }
+            catch (Exception exception) when (exception is VPodIdentityException or VPodNotFoundException)
+            {
+                return (Id: id, Status: (VPodStatus?)null, Error: exception.Message);
+            }
+        }));
+        foreach (var (id, status, error) in results.OrderBy(r => r.Id, StringComparer.Ordinal))
+        {
+            if (error is not null)
+            {
+                errors.Add(error);
+            }
+            else if (status!.Identity != VPodIdentityState.Proven)
+            {
+                errors.Add($"vPod '{id}' proved address {status.ProvedAddress}, not its admitted address {status.Address}: it is kept out of jobs until an operator admits it ('metanode-cli vpod admit --id {id} --address {status.ProvedAddress}').");
+            }
+        }
+
+        return results.Where(r => r.Status is not null).ToDictionary(r => r.Id, r => r.Status!, StringComparer.Ordinal);
+    }
+
     private async Task<Dictionary<string, VPodStatus>> VPodStatusesAsync(IEnumerable<string> ids, CancellationToken cancellationToken)
     {
         var statuses = await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IVPodGrain>(id).GetStatusAsync(cancellationToken)));
@@ -674,8 +719,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         FinalModelHash = State.Phase == FederatedJobPhase.Completed && State.Results.Count > 0 ? State.Results[^1].ResultHash : null,
     };
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: validator vPod {VPodId} could not evaluate the agreed model; another validator is asked, else the round has no accuracy")]
-    private static partial void LogEvaluationMissing(ILogger logger, Exception exception, string jobId, int round, string vpodId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ignored update {EventId}: its receipt does not carry the assigned sample count, does not hash its model, or is not signed by the vPod's proved key")]
+    private static partial void LogUpdateRejected(ILogger logger, string jobId, string eventId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} started: {Dataset} over {Compute} compute and {Validators} validator vPods, {Rounds} rounds, quorum {Quorum}")]
     private static partial void LogStarted(ILogger logger, string jobId, string dataset, int compute, int validators, int rounds, int quorum);

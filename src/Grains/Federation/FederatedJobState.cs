@@ -11,7 +11,7 @@ public sealed class FederatedJobState
     [Id(2)] public int Round { get; set; }
     [Id(3)] public List<string> ComputeVPods { get; set; } = [];
     [Id(4)] public List<string> ValidatorVPods { get; set; } = [];
-    /// <summary>vPod id → its key's address.</summary>
+    /// <summary>vPod id → the address its workload proved when the job started.</summary>
     [Id(5)] public Dictionary<string, string> Addresses { get; set; } = [];
     [Id(6)] public Standardization? Standardization { get; set; }
     /// <summary>The global model of the current round, canonical encoding.</summary>
@@ -33,4 +33,8 @@ public sealed class FederatedJobState
     [Id(20)] public DateTimeOffset? ClosedAt { get; set; }
     [Id(21)] public double AggregationMs { get; set; }
     [Id(22)] public List<string> Disagreeing { get; set; } = [];
+    /// <summary>Compute vPod id → the rows the job placed with it (the weight, and the count its receipts must carry).</summary>
+    [Id(23)] public Dictionary<string, long> AssignedSamples { get; set; } = [];
+    /// <summary>The chain id receipts are signed for, fixed when the data is placed.</summary>
+    [Id(24)] public long ChainId { get; set; }
 }

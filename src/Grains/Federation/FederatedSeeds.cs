@@ -1,3 +1,4 @@
+using MetaNode.Federation;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;

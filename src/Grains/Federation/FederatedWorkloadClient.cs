@@ -1,32 +1,43 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using MetaNode.Federation;
+using MetaNode.VPods;
+using MetaNode.Workloads;
 
 namespace MetaNode.Grains.Federation;
 
 /// <summary>Hyper-parameters of a training request; <see cref="Seed"/> is usually <see cref="FederatedSeeds.Training"/>.</summary>
 public sealed record TrainingHyperParameters(int Epochs, int BatchSize, double LearningRate, ulong Seed);
 
-/// <summary>What a workload returned from <c>/v1/train</c>.</summary>
-public sealed record TrainingOutcome(string VPodId, FederatedModel Model, long SampleCount, TrainingMetrics Metrics);
+/// <summary>What a workload returned from <c>/v2/train</c>: the trained model and the receipt the workload signed over it.</summary>
+public sealed record TrainingOutcome(string VPodId, FederatedModel Model, long SampleCount, TrainingMetrics Metrics, TrainingReceipt Receipt);
 
-/// <summary>What a workload returned from <c>/v1/evaluate</c>.</summary>
+/// <summary>What a workload returned from <c>/v2/evaluate</c>.</summary>
 public sealed record EvaluationOutcome(string VPodId, string Split, int SampleCount, double Loss, double Accuracy);
 
 /// <summary>
-/// The silo's side of the workload protocol (<c>/v1/statistics</c>, <c>/v1/train</c>, <c>/v1/evaluate</c>; see
-/// <c>examples/workload-protocol.md</c>). Speaks to any workload, whatever its language; errors become <see cref="WorkloadRequestException"/>.
+/// The silo's side of the workload protocol, version 2 (<see cref="WorkloadProtocol"/>; <c>examples/workload-protocol.md</c>): identity,
+/// data placement, statistics, training, evaluation, aggregation and rotation signing. Speaks to any workload, whatever its language
+/// or runtime; errors become <see cref="WorkloadRequestException"/>. It never holds a key: every signature comes from the workload.
 /// </summary>
 public sealed partial class FederatedWorkloadClient(HttpClient http)
 {
-    public const string StatisticsPath = "/v1/statistics";
-    public const string TrainPath = "/v1/train";
-    public const string EvaluatePath = "/v1/evaluate";
+    /// <summary>Asks the workload to sign <c>Identity(vpodId, nonce, chainId)</c>; the caller recovers and checks the address.</summary>
+    public Task<IdentityResponse> ProveIdentityAsync(Uri endpoint, string vpodId, ReadOnlyMemory<byte> nonce, long chainId, CancellationToken cancellationToken = default) =>
+        PostAsync(endpoint, WorkloadProtocol.IdentityPath, new IdentityRequest(vpodId, FederationHashing.ToHex(nonce.Span), chainId), WorkloadJson.Default.IdentityRequest, WorkloadJson.Default.IdentityResponse, cancellationToken);
 
-    public async Task<FeatureMoments> GetStatisticsAsync(Uri endpoint, string split = PartitionWriter.TrainSplit, CancellationToken cancellationToken = default)
+    /// <summary>Places files in the workload's data directory, in order (the manifest last).</summary>
+    public Task<DataResponse> PlaceDataAsync(Uri endpoint, VPodDataFiles files, CancellationToken cancellationToken = default)
     {
-        var response = await PostAsync(endpoint, StatisticsPath, new StatisticsBody(split), ClientJson.Default.StatisticsBody, ClientJson.Default.StatisticsAnswer, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(files);
+        var body = new DataRequest(files.Files.Select(f => new DataFileDto(f.Name, Convert.ToBase64String(f.Content))).ToArray());
+        return PostAsync(endpoint, WorkloadProtocol.DataPath, body, WorkloadJson.Default.DataRequest, WorkloadJson.Default.DataResponse, cancellationToken);
+    }
+
+    public async Task<FeatureMoments> GetStatisticsAsync(Uri endpoint, string split = WorkloadProtocol.TrainSplit, CancellationToken cancellationToken = default)
+    {
+        var response = await PostAsync(endpoint, WorkloadProtocol.StatisticsPath, new StatisticsRequest(split), WorkloadJson.Default.StatisticsRequest, WorkloadJson.Default.StatisticsResponse, cancellationToken).ConfigureAwait(false);
         return new FeatureMoments(response.VPodId, response.SampleCount, response.Sum, response.SumOfSquares);
     }
 
@@ -34,6 +45,8 @@ public sealed partial class FederatedWorkloadClient(HttpClient http)
         Uri endpoint,
         string job,
         int round,
+        long chainId,
+        long? assignedSamples,
         FederatedModel model,
         Standardization? standardization,
         TrainingHyperParameters hyperParameters,
@@ -41,12 +54,17 @@ public sealed partial class FederatedWorkloadClient(HttpClient http)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(hyperParameters);
-        var body = new TrainBody(job, round, ModelBody.From(model), StandardizationBody.From(standardization),
-            new HyperParametersBody(hyperParameters.Epochs, hyperParameters.BatchSize, hyperParameters.LearningRate, hyperParameters.Seed));
-        var response = await PostAsync(endpoint, TrainPath, body, ClientJson.Default.TrainBody, ClientJson.Default.TrainAnswer, cancellationToken).ConfigureAwait(false);
-        var update = response.Update.ToModel(endpoint, TrainPath);
-        var metrics = response.Metrics ?? new MetricsBody(double.NaN, double.NaN, 0, 0);
-        return new TrainingOutcome(response.VPodId, update, response.SampleCount, new TrainingMetrics(metrics.Loss, metrics.Accuracy, metrics.Steps, metrics.ElapsedMs));
+        var body = new TrainRequest(job, round, chainId, assignedSamples, ModelDto.From(model), StandardizationDto.From(standardization),
+            new HyperParametersDto(hyperParameters.Epochs, hyperParameters.BatchSize, hyperParameters.LearningRate, hyperParameters.Seed));
+        var response = await PostAsync(endpoint, WorkloadProtocol.TrainPath, body, WorkloadJson.Default.TrainRequest, WorkloadJson.Default.TrainResponse, cancellationToken).ConfigureAwait(false);
+        var update = ToModel(response.Update, endpoint, WorkloadProtocol.TrainPath);
+        if (response.Receipt is null)
+        {
+            throw new WorkloadRequestException(Target(endpoint), WorkloadProtocol.TrainPath, 200, "the answer carries no signed receipt");
+        }
+
+        var metrics = response.Metrics ?? new TrainingMetricsDto(double.NaN, double.NaN, 0, 0);
+        return new TrainingOutcome(response.VPodId, update, response.SampleCount, new TrainingMetrics(metrics.Loss, metrics.Accuracy, metrics.Steps, metrics.ElapsedMs), response.Receipt.ToReceipt());
     }
 
     public async Task<EvaluationOutcome> EvaluateAsync(
@@ -55,25 +73,48 @@ public sealed partial class FederatedWorkloadClient(HttpClient http)
         int round,
         FederatedModel model,
         Standardization? standardization,
-        string split = PartitionWriter.TestSplit,
+        string split = WorkloadProtocol.TestSplit,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var body = new EvaluateBody(job, round, ModelBody.From(model), StandardizationBody.From(standardization), split);
-        var response = await PostAsync(endpoint, EvaluatePath, body, ClientJson.Default.EvaluateBody, ClientJson.Default.EvaluateAnswer, cancellationToken).ConfigureAwait(false);
+        var body = new EvaluateRequest(job, round, ModelDto.From(model), StandardizationDto.From(standardization), split);
+        var response = await PostAsync(endpoint, WorkloadProtocol.EvaluatePath, body, WorkloadJson.Default.EvaluateRequest, WorkloadJson.Default.EvaluateResponse, cancellationToken).ConfigureAwait(false);
         return new EvaluationOutcome(response.VPodId, response.Split, response.SampleCount, response.Loss, response.Accuracy);
     }
+
+    /// <summary>Hands a validator workload the round's facts and updates; it verifies, aggregates, evaluates and signs what it computed.</summary>
+    public Task<AggregateResponse> AggregateAsync(Uri endpoint, AggregateRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync(endpoint, WorkloadProtocol.AggregatePath, request, WorkloadJson.Default.AggregateRequest, WorkloadJson.Default.AggregateResponse, cancellationToken);
+
+    /// <summary>Asks a validator workload to sign a rotation; it checks every proposed address's identity proof itself.</summary>
+    public Task<SignatureResponse> SignRotationAsync(Uri endpoint, RotationRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync(endpoint, WorkloadProtocol.RotationPath, request, WorkloadJson.Default.RotationRequest, WorkloadJson.Default.SignatureResponse, cancellationToken);
+
+    /// <summary>The model of an answer; a malformed one is the workload's error.</summary>
+    public static FederatedModel ToModel(ModelDto? model, Uri endpoint, string path)
+    {
+        try
+        {
+            return model?.ToModel() ?? throw new ArgumentException("the answer has no model");
+        }
+        catch (ArgumentException ex)
+        {
+            throw new WorkloadRequestException(Target(endpoint), path, 200, "the returned model is malformed: " + ex.Message);
+        }
+    }
+
+    private static string Target(Uri endpoint) => endpoint.ToString().TrimEnd('/');
 
     private async Task<TResponse> PostAsync<TRequest, TResponse>(
         Uri endpoint,
         string path,
         TRequest body,
-        System.Text.Json.Serialization.Metadata.JsonTypeInfo<TRequest> requestType,
-        System.Text.Json.Serialization.Metadata.JsonTypeInfo<TResponse> responseType,
+        JsonTypeInfo<TRequest> requestType,
+        JsonTypeInfo<TResponse> responseType,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        var target = endpoint.ToString().TrimEnd('/');
+        var target = Target(endpoint);
         HttpResponseMessage response;
         try
         {
@@ -124,89 +165,4 @@ public sealed partial class FederatedWorkloadClient(HttpClient http)
 
         return body.Length > 500 ? body[..500] : body;
     }
-
-    internal sealed record ModelBody(
-        [property: JsonPropertyName("classes")] int Classes,
-        [property: JsonPropertyName("features")] int Features,
-        [property: JsonPropertyName("weights")] double[] Weights,
-        [property: JsonPropertyName("bias")] double[] Bias)
-    {
-        public static ModelBody From(FederatedModel model) => new(model.Classes, model.Features, model.Weights.ToArray(), model.Bias.ToArray());
-
-        public FederatedModel ToModel(Uri endpoint, string path)
-        {
-            try
-            {
-                return FederatedModel.FromWeightsAndBias(Classes, Features, Weights ?? [], Bias ?? []);
-            }
-            catch (ArgumentException ex)
-            {
-                throw new WorkloadRequestException(endpoint.ToString().TrimEnd('/'), path, 200, "the returned model is malformed: " + ex.Message);
-            }
-        }
-    }
-
-    internal sealed record StandardizationBody(
-        [property: JsonPropertyName("mean")] double[] Mean,
-        [property: JsonPropertyName("scale")] double[] Scale)
-    {
-        public static StandardizationBody? From(Standardization? standardization) =>
-            standardization is null ? null : new(standardization.Mean, standardization.Scale);
-    }
-
-    internal sealed record HyperParametersBody(
-        [property: JsonPropertyName("epochs")] int Epochs,
-        [property: JsonPropertyName("batchSize")] int BatchSize,
-        [property: JsonPropertyName("learningRate")] double LearningRate,
-        [property: JsonPropertyName("seed")] ulong Seed);
-
-    internal sealed record StatisticsBody([property: JsonPropertyName("split")] string Split);
-
-    internal sealed record StatisticsAnswer(
-        [property: JsonPropertyName("vpodId")] string VPodId,
-        [property: JsonPropertyName("sampleCount")] long SampleCount,
-        [property: JsonPropertyName("sum")] double[] Sum,
-        [property: JsonPropertyName("sumOfSquares")] double[] SumOfSquares);
-
-    internal sealed record TrainBody(
-        [property: JsonPropertyName("job")] string Job,
-        [property: JsonPropertyName("round")] int Round,
-        [property: JsonPropertyName("model")] ModelBody Model,
-        [property: JsonPropertyName("standardization")] StandardizationBody? Standardization,
-        [property: JsonPropertyName("hyperParameters")] HyperParametersBody HyperParameters);
-
-    internal sealed record MetricsBody(
-        [property: JsonPropertyName("loss")] double Loss,
-        [property: JsonPropertyName("accuracy")] double Accuracy,
-        [property: JsonPropertyName("steps")] int Steps,
-        [property: JsonPropertyName("elapsedMs")] double ElapsedMs);
-
-    internal sealed record TrainAnswer(
-        [property: JsonPropertyName("vpodId")] string VPodId,
-        [property: JsonPropertyName("update")] ModelBody Update,
-        [property: JsonPropertyName("sampleCount")] long SampleCount,
-        [property: JsonPropertyName("metrics")] MetricsBody? Metrics);
-
-    internal sealed record EvaluateBody(
-        [property: JsonPropertyName("job")] string Job,
-        [property: JsonPropertyName("round")] int Round,
-        [property: JsonPropertyName("model")] ModelBody Model,
-        [property: JsonPropertyName("standardization")] StandardizationBody? Standardization,
-        [property: JsonPropertyName("split")] string Split);
-
-    internal sealed record EvaluateAnswer(
-        [property: JsonPropertyName("vpodId")] string VPodId,
-        [property: JsonPropertyName("split")] string Split,
-        [property: JsonPropertyName("sampleCount")] int SampleCount,
-        [property: JsonPropertyName("loss")] double Loss,
-        [property: JsonPropertyName("accuracy")] double Accuracy);
-
-    [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-    [JsonSerializable(typeof(StatisticsBody))]
-    [JsonSerializable(typeof(StatisticsAnswer))]
-    [JsonSerializable(typeof(TrainBody))]
-    [JsonSerializable(typeof(TrainAnswer))]
-    [JsonSerializable(typeof(EvaluateBody))]
-    [JsonSerializable(typeof(EvaluateAnswer))]
-    internal sealed partial class ClientJson : JsonSerializerContext;
 }

@@ -1,15 +1,13 @@
-using System.Security.Cryptography;
 using MetaNode.Federation;
 using MetaNode.Grains.Hosting;
 using MetaNode.VPods;
+using MetaNode.Workloads;
 using Microsoft.Extensions.Logging;
-using MetaNode.Grains.Chain;
 using Orleans.Streams;
-using ChainRoundResult = MetaNode.Chain.RoundResult;
 
 namespace MetaNode.Grains.Federation;
 
-/// <summary>A validator's persisted part in a job: the assignment (who may send updates, the standardization).</summary>
+/// <summary>A validator's persisted part in a job: the assignment (who may send updates, their addresses and assigned counts).</summary>
 [GenerateSerializer, Alias("MetaNode.Federation.ValidatorWorkerState")]
 public sealed class ValidatorWorkerState
 {
@@ -17,11 +15,11 @@ public sealed class ValidatorWorkerState
 }
 
 /// <summary>
-/// A validator vPod's federated behaviour in one job (key <c>{job}/{vPod}</c>). Updates arrive on the job's stream and are
-/// counted once per <c>(job, round, vPod)</c>; what the stream lost (a silo died) is fetched from the job, which persisted it.
-/// When the job closes a round it verifies each receipt's signer, aggregates the participants in canonical order, evaluates
-/// the model on its held-out split (its workload's <c>/v1/evaluate</c>), hashes the canonical encoding and signs the
-/// registry's EIP-712 digest with its vPod key.
+/// A validator vPod's federated behaviour in one job (key <c>{job}/{vPod}</c>). It keeps every distinct copy of every update the
+/// job's stream brings (no copy is dropped before it is verified, so a forged first copy cannot hide the real one); what the stream
+/// lost (a silo died) is fetched from the job. When the job closes a round it hands its workload the facts the job fixed and the
+/// copies; the workload — holding the vPod's key — verifies each receipt, aggregates, evaluates on its held-out split and signs the
+/// registry's digest of what it computed. This grain neither verifies for the workload nor signs.
 /// </summary>
 [GrainType("federated-validator")]
 public sealed partial class ValidatorWorkerGrain(
@@ -31,16 +29,12 @@ public sealed partial class ValidatorWorkerGrain(
     TimeProvider time,
     ILogger<ValidatorWorkerGrain> logger) : Grain, IValidatorWorkerGrain
 {
-    private readonly Dictionary<int, Dictionary<string, ModelUpdate>> _received = [];
-    // Everything below is kept per round and forgotten once a later round is aggregated.
-    private readonly Dictionary<int, HashSet<string>> _seen = [];
+    /// <summary>Distinct copies kept per vPod and round: enough for a real update among forgeries, bounded against a flood.</summary>
+    public const int MaxCopiesPerVPod = 4;
+
+    // Per round: vPod id → its distinct copies, in arrival order; and the slowest stream delivery. Forgotten once a later round is aggregated.
+    private readonly Dictionary<int, Dictionary<string, List<ModelUpdate>>> _received = [];
     private readonly Dictionary<int, double> _slowestDelivery = [];
-
-    // Evaluations started when a round's vote was signed, by round, with the model bytes they evaluate.
-    private readonly Dictionary<int, (byte[] Model, Task<RoundEvaluation> Evaluation)> _evaluations = [];
-
-    // Receipt signatures checked as updates arrive, on the thread pool (off the round's critical path and the grain's turn), by receipt hash and signature.
-    private readonly Dictionary<int, Dictionary<string, Task<bool>>> _verified = [];
 
     private ValidatorAssignment? Assignment => state.State.Assignment;
 
@@ -75,36 +69,9 @@ public sealed partial class ValidatorWorkerGrain(
         }
 
         await state.ClearStateAsync(cancellationToken);
-        ForgetRoundsBefore(int.MaxValue);
+        _received.Clear();
+        _slowestDelivery.Clear();
         DeactivateOnIdle();
-    }
-
-    private void ForgetRoundsBefore(int round)
-    {
-        Forget(_received);
-        Forget(_seen);
-        Forget(_verified);
-        Forget(_slowestDelivery);
-        Forget(_evaluations);
-
-        void Forget<T>(Dictionary<int, T> perRound)
-        {
-            foreach (var old in perRound.Keys.Where(r => r < round).ToList())
-            {
-                perRound.Remove(old);
-            }
-        }
-    }
-
-    private static T PerRound<T>(Dictionary<int, T> perRound, int round, Func<T> create)
-    {
-        if (!perRound.TryGetValue(round, out var value))
-        {
-            value = create();
-            perRound[round] = value;
-        }
-
-        return value;
     }
 
     public async Task<ValidatorVote> AggregateAsync(RoundClosing closing, CancellationToken cancellationToken = default)
@@ -112,125 +79,51 @@ public sealed partial class ValidatorWorkerGrain(
         ArgumentNullException.ThrowIfNull(closing);
         var assignment = Assignment ?? throw new InvalidJobOperationException($"validator '{this.GetPrimaryKeyString()}' has not joined job '{closing.JobId}'.");
         var received = _received.GetValueOrDefault(closing.Round) ?? [];
-        var updates = closing.Participants.Where(received.ContainsKey).Select(id => received[id]).ToList();
+        var updates = closing.Participants.Where(received.ContainsKey).SelectMany(id => received[id]).ToList();
         var missing = closing.Participants.Where(id => !received.ContainsKey(id)).ToList();
         if (missing.Count > 0)
         {
             updates.AddRange(await GrainFactory.GetGrain<IFederatedJobGrain>(closing.JobId).GetUpdatesAsync(closing.Round, missing, cancellationToken));
         }
 
-        await Task.WhenAll(updates.Select(u => Verify(assignment, u.Receipt)));
-        var aggregate = RoundAggregator.Aggregate(
+        var request = new AggregateRequest(
             closing.JobId,
             closing.Round,
-            closing.Global,
-            updates,
-            assignment.Aggregation,
-            minParticipants: 1,
-            verifySignature: receipt => Verify(assignment, receipt).Result);
-        if (!aggregate.Succeeded)
+            assignment.ChainId,
+            closing.Registry,
+            assignment.Aggregation.ToString(),
+            ModelDto.From(closing.Global),
+            StandardizationDto.From(assignment.Standardization),
+            closing.Participants.Select(id => new ParticipantDto(id, assignment.ComputeAddresses[id], assignment.AssignedSamples[id])).ToArray(),
+            updates.Select(u => new UpdateDto(ReceiptDto.From(u.Receipt), ModelDto.From(u.Model))).ToArray());
+        request = faults.ValidatorRequest(assignment.ValidatorVPodId, closing.Round, request);
+        var status = await GrainFactory.GetGrain<IVPodGrain>(assignment.ValidatorVPodId).GetStatusAsync(cancellationToken);
+        var endpoint = status.Endpoint ?? throw new WorkloadRequestException(status.Id, WorkloadProtocol.AggregatePath, 0, $"vPod '{status.Id}' is {status.Phase}: its workload has no endpoint");
+        var answer = await workloads.AggregateAsync(new Uri(endpoint), request, cancellationToken);
+        var model = FederatedWorkloadClient.ToModel(answer.Model, new Uri(endpoint), WorkloadProtocol.AggregatePath);
+        _received.Remove(closing.Round);
+        foreach (var old in _received.Keys.Where(r => r < closing.Round).ToList())
         {
-            throw new InvalidJobOperationException($"round {closing.Round} of job '{closing.JobId}': no update could be aggregated ({string.Join("; ", aggregate.Rejected.Select(r => $"{r.VPodId}: {r.Reason}"))}).");
+            _received.Remove(old);
+            _slowestDelivery.Remove(old);
         }
 
-        var bytes = ModelEncoding.Encode(aggregate.Model!);
-        var modelRef = FederationHashing.ToHex(SHA256.HashData(bytes));
-        var resultHash = faults.SignedResultHash(assignment.ValidatorVPodId, closing.Round, aggregate.ModelHash);
-        var vpod = GrainFactory.GetGrain<IVPodGrain>(assignment.ValidatorVPodId);
-
-        // The signature covers the result, not the accuracy: the evaluation starts now and the vote does not wait for it
-        // (the job collects it while the round is finalized on chain).
-        var evaluation = EvaluateAsync(assignment, closing.Round, aggregate.Model!);
-        _ = evaluation.ContinueWith(
-            t => LogEvaluationFailed(logger, t.Exception!.GetBaseException(), assignment.ValidatorVPodId, closing.JobId, closing.Round),
-            CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
-        _evaluations[closing.Round] = (bytes, evaluation);
-        var signature = await vpod.SignRoundResultAsync(new ChainRoundResult
-        {
-            JobId = closing.JobId,
-            Round = closing.Round,
-            ResultHash = resultHash,
-            ReceiptsRoot = aggregate.ReceiptsRoot,
-            ModelRef = modelRef,
-        }, cancellationToken);
-
-        ForgetRoundsBefore(closing.Round);
-
-        LogSigned(logger, assignment.ValidatorVPodId, closing.JobId, closing.Round, aggregate.Participants.Count, missing.Count, resultHash);
+        LogSigned(logger, assignment.ValidatorVPodId, closing.JobId, closing.Round, answer.Participants.Length, missing.Count, answer.ResultHash);
         return new ValidatorVote
         {
             ValidatorVPodId = assignment.ValidatorVPodId,
-            Signer = signature.Signer,
-            Signature = signature.Signature,
-            ResultHash = resultHash,
-            ReceiptsRoot = aggregate.ReceiptsRoot,
-            ModelRef = modelRef,
-            Participants = aggregate.Participants,
-            TotalSamples = aggregate.TotalSamples,
-            Rejected = aggregate.Rejected,
-            Model = bytes,
+            Signer = answer.Signer,
+            Signature = answer.Signature,
+            ResultHash = answer.ResultHash,
+            ReceiptsRoot = answer.ReceiptsRoot,
+            ModelRef = answer.ModelRef,
+            Participants = answer.Participants,
+            TotalSamples = answer.TotalSamples,
+            Rejected = answer.Rejected.Select(r => new RejectedUpdate(r.VPodId, r.Reason)).ToList(),
+            Model = ModelEncoding.Encode(model),
             SlowestDeliveryMs = _slowestDelivery.GetValueOrDefault(closing.Round),
+            Evaluation = answer.Evaluation is { } e ? new RoundEvaluation(assignment.ValidatorVPodId, e.Accuracy, e.Loss, e.SampleCount) : null,
         };
-    }
-
-    public async Task<RoundEvaluation> GetEvaluationAsync(int round, byte[] model, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        var assignment = Assignment ?? throw new InvalidJobOperationException($"validator '{this.GetPrimaryKeyString()}' has not joined a job.");
-        if (_evaluations.TryGetValue(round, out var started) && started.Model.AsSpan().SequenceEqual(model))
-        {
-            return await started.Evaluation;
-        }
-
-        return await EvaluateAsync(assignment, round, ModelEncoding.Decode(model));
-    }
-
-    /// <summary>Accuracy and loss of the model on the validator's held-out split, through its workload's <c>/v1/evaluate</c>.</summary>
-    private async Task<RoundEvaluation> EvaluateAsync(ValidatorAssignment assignment, int round, FederatedModel model)
-    {
-        var status = await GrainFactory.GetGrain<IVPodGrain>(assignment.ValidatorVPodId).GetStatusAsync();
-        var endpoint = status.Endpoint ?? throw new WorkloadRequestException(status.Id, "/v1/evaluate", 0, $"vPod '{status.Id}' is {status.Phase}: its workload has no endpoint");
-        var evaluation = await workloads.EvaluateAsync(new Uri(endpoint), assignment.JobId, round, model, assignment.Standardization, PartitionWriter.TestSplit, CancellationToken.None);
-        return new RoundEvaluation(assignment.ValidatorVPodId, evaluation.Accuracy, evaluation.Loss, evaluation.SampleCount);
-    }
-
-    private Task<bool> Verify(ValidatorAssignment assignment, TrainingReceipt receipt)
-    {
-        var key = ReceiptHashing.HashHex(receipt) + "|" + receipt.Signature;
-        var round = PerRound(_verified, receipt.Round, () => new Dictionary<string, Task<bool>>(StringComparer.Ordinal));
-        if (!round.TryGetValue(key, out var verified))
-        {
-            verified = Task.Run(() => SignedByItsVPod(assignment, receipt));
-            round[key] = verified;
-        }
-
-        return verified;
-    }
-
-    /// <summary>The receipt's EIP-191 signature over its canonical hash recovers to the compute vPod's address.</summary>
-    internal static bool SignedByItsVPod(ValidatorAssignment assignment, TrainingReceipt receipt)
-    {
-        if (receipt.Signature is not { } signature || !assignment.ComputeAddresses.TryGetValue(receipt.VPodId, out var address))
-        {
-            return false;
-        }
-
-        byte[] digest;
-        try
-        {
-            digest = EthereumSignatures.PersonalMessageDigest(ReceiptHashing.Hash(receipt));
-        }
-        catch (Exception exception) when (exception is FormatException or ArgumentException)
-        {
-            // A receipt that cannot be hashed (a malformed update hash, a negative count) is signed by no one.
-            return false;
-        }
-
-        var bytes = EthereumSignatures.ParseSignature(signature);
-        var signer = bytes is null ? null : EthereumSignatures.RecoverAddress(digest, bytes);
-        return signer is not null && string.Equals(signer, address, StringComparison.OrdinalIgnoreCase);
     }
 
     private IAsyncStream<FederatedUpdateEvent> Stream(string jobId) =>
@@ -254,17 +147,42 @@ public sealed partial class ValidatorWorkerGrain(
 
     private Task OnUpdateAsync(FederatedUpdateEvent item, StreamSequenceToken? token)
     {
-        var round = item.Update.Receipt.Round;
-        if (!PerRound(_seen, round, () => new HashSet<string>(StringComparer.Ordinal)).Add(item.EventId))
+        var update = item.Update;
+        var round = update.Receipt.Round;
+        if (Assignment is not { } assignment || !assignment.ComputeAddresses.ContainsKey(update.Receipt.VPodId))
         {
-            LogDuplicate(logger, Assignment?.ValidatorVPodId ?? "?", item.EventId);
             return Task.CompletedTask;
         }
 
-        PerRound(_received, round, () => new Dictionary<string, ModelUpdate>(StringComparer.Ordinal))[item.Update.Receipt.VPodId] = item.Update;
-        if (Assignment is { } assignment)
+        if (!_received.TryGetValue(round, out var byVPod))
         {
-            _ = Verify(assignment, item.Update.Receipt);
+            byVPod = new Dictionary<string, List<ModelUpdate>>(StringComparer.Ordinal);
+            _received[round] = byVPod;
+        }
+
+        if (!byVPod.TryGetValue(update.Receipt.VPodId, out var copies))
+        {
+            copies = [];
+            byVPod[update.Receipt.VPodId] = copies;
+        }
+
+        // A copy identical to one kept (a re-delivery) adds nothing; a different one is kept until the workload has verified them all.
+        if (copies.Any(c => c.Receipt == update.Receipt && c.Model.Parameters.AsSpan().SequenceEqual(update.Model.Parameters)))
+        {
+            LogDuplicate(logger, assignment.ValidatorVPodId, item.EventId);
+        }
+        else if (copies.Count < MaxCopiesPerVPod)
+        {
+            copies.Add(update);
+        }
+        else if (SignedByItsVPod(assignment, update) && copies.FindIndex(c => !SignedByItsVPod(assignment, c)) is var forged and >= 0)
+        {
+            // Full of copies: a validly signed one replaces a forged one, so a flood of forgeries cannot crowd out the real update.
+            copies[forged] = update;
+        }
+        else
+        {
+            LogTooManyCopies(logger, assignment.ValidatorVPodId, item.EventId, MaxCopiesPerVPod);
         }
 
         var delivery = (time.GetUtcNow() - item.PublishedAt).TotalMilliseconds;
@@ -272,12 +190,15 @@ public sealed partial class ValidatorWorkerGrain(
         return Task.CompletedTask;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Validator vPod {VPodId} signed job {JobId} round {Round}: {Participants} updates aggregated ({Fetched} fetched from the job, missed on the stream), result {ResultHash}")]
+    private static bool SignedByItsVPod(ValidatorAssignment assignment, ModelUpdate update) =>
+        MetaNode.Chain.VPodTypedData.ReceiptSignedBy(update.Receipt, assignment.ChainId, assignment.ComputeAddresses[update.Receipt.VPodId]);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Validator vPod {VPodId}'s workload signed job {JobId} round {Round}: {Participants} updates aggregated ({Fetched} fetched from the job, missed on the stream), result {ResultHash}")]
     private static partial void LogSigned(ILogger logger, string vpodId, string jobId, int round, int participants, int fetched, string resultHash);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Validator vPod {VPodId} could not evaluate job {JobId} round {Round} on its held-out split; the job asks another validator")]
-    private static partial void LogEvaluationFailed(ILogger logger, Exception exception, string vpodId, string jobId, int round);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Validator vPod {VPodId} ignored update {EventId}: already received")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Validator vPod {VPodId} ignored update {EventId}: the same copy was already received")]
     private static partial void LogDuplicate(ILogger logger, string vpodId, string eventId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Validator vPod {VPodId} ignored a copy of update {EventId}: it already holds {Max} different copies from that vPod for the round")]
+    private static partial void LogTooManyCopies(ILogger logger, string vpodId, string eventId, int max);
 }

@@ -41,8 +41,14 @@ public sealed partial class VPodGrain
     [LoggerMessage(Level = LogLevel.Error, Message = "vPod {VPodId} could not be reconciled in phase {Phase}; it will be tried again on the next call or silo start")]
     private static partial void LogReconcileFailed(ILogger logger, Exception exception, string vpodId, VPodPhase phase);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId} signed a {What} ({Subject}) with its own key")]
-    private static partial void LogSigned(ILogger logger, string vpodId, string what, string subject);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId} proved address {Proved}, not its admitted address {Admitted}: it is kept out of jobs and validator sets until an operator admits it ('metanode-cli vpod admit --id {VPodId} --address {Proved}')")]
+    private static partial void LogAddressChanged(ILogger logger, string vpodId, string admitted, string proved);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId}: address {Proved} admitted by an operator (was {Admitted})")]
+    private static partial void LogAdmitted(ILogger logger, string vpodId, string admitted, string proved);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId} did not prove its identity: {Reason}")]
+    private static partial void LogIdentityFailed(ILogger logger, string vpodId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId}: the registry could not be updated; `vpod list` may show an older phase until the next change")]
     private static partial void LogRegistryUpdateFailed(ILogger logger, Exception exception, string vpodId);

@@ -25,7 +25,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     private readonly VPodOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<VPodGrain> _logger;
-    private readonly VPodKeyService _keys;
+    private readonly WorkloadIdentityVerifier _identity;
     private readonly ChainConnector _chain;
     private IGrainTimer? _healthTimer;
     private TimeSpan _healthTimerPeriod;
@@ -41,10 +41,10 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         IOptions<VPodOptions> options,
         TimeProvider time,
         ILogger<VPodGrain> logger,
-        VPodKeyService keys,
+        WorkloadIdentityVerifier identity,
         ChainConnector chain)
     {
-        _keys = keys;
+        _identity = identity;
         _chain = chain;
         _state = state;
         _runtimes = runtimes;
@@ -122,12 +122,6 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         var now = _time.GetUtcNow();
         State.Spec = spec;
         State.CreatedAt = now;
-        if (spec.Type is VPodType.Compute or VPodType.Validator)
-        {
-            // Its own secp256k1 key, kept only encrypted in the vPod's record.
-            State.Key ??= _keys.Create();
-        }
-
         State.DesiredRunning = true;
         Apply(VPodTrigger.Create, "created");
         await PersistAsync(cancellationToken);
@@ -193,8 +187,8 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
             Phase = State.Phase,
             Resources = new ResourceUsage(usage?.CpuPercent ?? 0, usage?.MemoryBytes ?? 0, usage?.MemoryLimitBytes ?? Spec.MemoryBytes),
             Network = new NetworkUsage(usage?.NetworkRxBytes ?? 0, usage?.NetworkTxBytes ?? 0),
-            Blockchain = State.Key is { } key
-                ? await GrainFactory.GetGrain<IChainAccountGrain>(key.Address).GetUsageAsync(cancellationToken)
+            Blockchain = State.Address is { } address
+                ? await GrainFactory.GetGrain<IChainAccountGrain>(address).GetUsageAsync(cancellationToken)
                 : new BlockchainUsage { LastBlockSeen = _chain.LastBlockSeen },
             CollectedAt = _time.GetUtcNow(),
         };
@@ -233,51 +227,77 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         LogDataWritten(_logger, Id, files.Files.Count, files.TotalBytes);
     }
 
-    public async Task<ValidatorSignature> SignRoundResultAsync(RoundResult round, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(round);
-        var key = SigningKey(validatorOnly: true);
-        var digest = RegistryTypedData.FinalizeDigest(await DomainAsync(cancellationToken), round);
-        LogSigned(_logger, Id, "round", $"{round.JobId}/{round.Round}");
-        return new ValidatorSignature(State.Key!.Address, RegistryTypedData.Sign(key, digest), Id);
-    }
-
-    public async Task<ValidatorSignature> SignValidatorRotationAsync(IReadOnlyList<string> validators, int threshold, long nonce, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(validators);
-        var key = SigningKey(validatorOnly: true);
-        var digest = RegistryTypedData.RotationDigest(await DomainAsync(cancellationToken), RegistryClient.SortValidators(validators), threshold, nonce);
-        LogSigned(_logger, Id, "validator rotation", $"set {nonce}");
-        return new ValidatorSignature(State.Key!.Address, RegistryTypedData.Sign(key, digest), Id);
-    }
-
-    public Task<ValidatorSignature> SignMessageAsync(byte[] message, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        var key = SigningKey(validatorOnly: false);
-        return Task.FromResult(new ValidatorSignature(
-            State.Key!.Address,
-            "0x" + Convert.ToHexStringLower(EthereumSignatures.Sign(EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes()), EthereumSignatures.PersonalMessageDigest(message))),
-            Id));
-    }
-
-    private Nethereum.Signer.EthECKey SigningKey(bool validatorOnly)
+    public async Task<VPodStatus> VerifyIdentityAsync(CancellationToken cancellationToken = default)
     {
         EnsureExists();
-        if (State.Phase == VPodPhase.Deleted || State.Key is null || (validatorOnly && Spec.Type != VPodType.Validator))
+        if (!VPodIdentityDecision.HoldsKey(Spec.Type))
         {
-            throw new InvalidVPodOperationException(Id, VPodTrigger.None, State.Phase);
+            throw new VPodIdentityException(Id, $"vPod '{Id}' is a {Spec.Type.ToString().ToLowerInvariant()} vPod: only compute and validator vPods hold a key.");
         }
 
-        return _keys.Unlock(State.Key);
+        if (!VPodStateMachine.HasWorkload(State.Phase))
+        {
+            throw new VPodIdentityException(Id, $"vPod '{Id}' is {State.Phase}: start it so its workload can prove its identity.");
+        }
+
+        await ProveIdentityAsync(State.Handle?.Endpoint, cancellationToken);
+        return ToStatus();
     }
 
-    private async Task<RegistryDomain> DomainAsync(CancellationToken cancellationToken)
+    public async Task<VPodStatus> AdmitAddressAsync(string address, CancellationToken cancellationToken = default)
     {
-        var chainId = await _chain.GetChainIdAsync(cancellationToken);
-        var registry = await GrainFactory.GetGrain<IChainGrain>(ChainKeys.Default).GetRegistryAsync(cancellationToken)
-            ?? throw new ChainUnavailableException("no ResultRegistry is deployed: run 'metanode-cli chain deploy' or set MetaNode:Chain:RegistryAddress.");
-        return new RegistryDomain(chainId, registry);
+        ArgumentException.ThrowIfNullOrEmpty(address);
+        EnsureExists();
+        if (State.ProvedAddress is not { } proved || !string.Equals(proved, address, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new VPodIdentityException(Id, $"vPod '{Id}' has not proved address {address}{(State.ProvedAddress is { } last ? $" (it last proved {last})" : string.Empty)}: only an address its workload proved can be admitted.");
+        }
+
+        if (!string.Equals(State.Address, proved, StringComparison.OrdinalIgnoreCase))
+        {
+            LogAdmitted(_logger, Id, State.Address ?? "-", proved);
+            State.Address = proved;
+            await PersistAsync(cancellationToken);
+        }
+
+        return ToStatus();
+    }
+
+    /// <summary>Challenges the workload and records the address it proved (the first one is admitted); a failure is recorded and rethrown.</summary>
+    private async Task ProveIdentityAsync(string? endpoint, CancellationToken cancellationToken)
+    {
+        string proved;
+        try
+        {
+            proved = await _identity.ProveAsync(Id, endpoint, cancellationToken);
+        }
+        catch (VPodIdentityException exception)
+        {
+            _identityError = exception.Message;
+            _status = null;
+            throw;
+        }
+
+        _identityError = null;
+        _identityCheckedAt = State.StartedAt;
+        var admitted = VPodIdentityDecision.Admit(State.Address, proved);
+        var changed = !string.Equals(State.ProvedAddress, proved, StringComparison.Ordinal) || !string.Equals(State.Address, admitted, StringComparison.Ordinal);
+        State.ProvedAt = _time.GetUtcNow();
+        if (changed)
+        {
+            State.ProvedAddress = proved;
+            State.Address = admitted;
+            if (VPodIdentityDecision.StateOf(Spec.Type, admitted, proved) == VPodIdentityState.Changed)
+            {
+                LogAddressChanged(_logger, Id, admitted, proved);
+            }
+
+            await PersistAsync(cancellationToken);
+        }
+        else
+        {
+            _status = null;
+        }
     }
 
     public async Task<VPodStatus> ReconcileAsync(CancellationToken cancellationToken = default)
@@ -489,6 +509,10 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
 
     private int _consecutiveProbeFailures;
 
+    // The launch whose workload proved its identity (or failed to) in this activation, and why the last challenge failed.
+    private DateTimeOffset? _identityCheckedAt;
+    private string? _identityError;
+
     private async Task OnHealthTickAsync(CancellationToken cancellationToken)
     {
         if (!VPodStateMachine.HasWorkload(State.Phase) || State.Handle is not { } handle)
@@ -556,6 +580,20 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         if (State.Phase != VPodPhase.Starting)
         {
             EnsureHealthTimer();
+        }
+
+        if (healthy && VPodIdentityDecision.HoldsKey(Spec.Type) && handle.Endpoint is not null && _identityCheckedAt != State.StartedAt)
+        {
+            // Once per launch: the workload proves the key it holds (a restarted or re-adopted workload keeps its key).
+            _identityCheckedAt = State.StartedAt;
+            try
+            {
+                await ProveIdentityAsync(handle.Endpoint, cancellationToken);
+            }
+            catch (VPodIdentityException exception)
+            {
+                LogIdentityFailed(_logger, Id, exception.Message);
+            }
         }
     }
 
@@ -808,8 +846,12 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         Endpoint = State.Handle?.Endpoint,
         Spec = Spec,
         NextRestartAt = State.NextRestartAt,
-        Address = State.Key?.Address,
+        Address = State.Address,
         OomKilled = State.OomKilled,
+        Identity = VPodIdentityDecision.StateOf(Spec.Type, State.Address, State.ProvedAddress),
+        ProvedAddress = State.ProvedAddress,
+        ProvedAt = State.ProvedAt,
+        IdentityError = _identityError,
     };
 
     private VPodSummary ToSummary() => new()

@@ -27,8 +27,12 @@ public sealed class VPodState
     [Id(14)] public bool Interrupted { get; set; }
     /// <summary>Whether the runtime has provisioned the vPod (directories, image, container object).</summary>
     [Id(15)] public bool Provisioned { get; set; }
-    /// <summary>The vPod's own chain key (compute and validator vPods): its address and encrypted keystore.</summary>
-    [Id(16)] public MetaNode.Grains.Chain.VPodKey? Key { get; set; }
+    // Id 16 held the vPod's encrypted key: keys now live only in the workload, the record keeps addresses.
     /// <summary>Whether the workload's last exit was an out-of-memory kill.</summary>
     [Id(17)] public bool OomKilled { get; set; }
+    /// <summary>The admitted address of the workload's key (compute and validator vPods).</summary>
+    [Id(18)] public string? Address { get; set; }
+    /// <summary>The address the workload proved last, and when.</summary>
+    [Id(19)] public string? ProvedAddress { get; set; }
+    [Id(20)] public DateTimeOffset? ProvedAt { get; set; }
 }

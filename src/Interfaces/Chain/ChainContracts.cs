@@ -107,7 +107,10 @@ public sealed record FinalizationResult
     [Id(6)] public TimeSpan? Latency { get; init; }
 }
 
-/// <summary><c>chain finalize</c>: the round, and which validator vPods sign (all validator vPods of the current set when empty).</summary>
+/// <summary>
+/// <c>chain finalize</c>: re-submits a round its validators' workloads already signed (the job keeps their signatures). The round's
+/// fields must equal what they signed; <see cref="SignerVPodIds"/> narrows whose signatures are sent (all that signed when empty).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("MetaNode.Chain.FinalizeRoundCommand")]
 public sealed record FinalizeRoundCommand
 {
@@ -117,7 +120,10 @@ public sealed record FinalizeRoundCommand
     [Id(2)] public bool ThresholdOnly { get; init; } = true;
 }
 
-/// <summary><c>chain deploy</c>: a new registry whose validators are the given addresses, or every validator vPod with a key.</summary>
+/// <summary>
+/// <c>chain deploy</c>: a new registry whose validators are the given validator vPods (ids), or every validator vPod; each must
+/// prove its admitted key to its workload's identity challenge at deploy time.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("MetaNode.Chain.DeployRegistryCommand")]
 public sealed record DeployRegistryCommand
 {
@@ -182,3 +188,9 @@ public static class ChainStreams
     /// <summary>Stream namespace of registry events; the stream key is the registry address (lower case).</summary>
     public const string RegistryEvents = "chain-registry";
 }
+
+/// <summary>A round as the validators signed it: the registry record and their signatures (sorted by signer when submitted).</summary>
+[GenerateSerializer, Immutable, Alias("MetaNode.Chain.SignedRound")]
+public sealed record SignedRound(
+    [property: Id(0)] RoundResult Round,
+    [property: Id(1)] IReadOnlyList<ValidatorSignature> Signatures);

@@ -116,9 +116,13 @@ public sealed record TrainingAssignment
     [Id(5)] public int BatchSize { get; init; }
     [Id(6)] public double LearningRate { get; init; }
     [Id(7)] public ulong Seed { get; init; }
+    /// <summary>The chain whose domain the workload signs its receipt under.</summary>
+    [Id(8)] public long ChainId { get; init; }
+    /// <summary>The rows the job placed with this vPod: the sample count its receipt must carry.</summary>
+    [Id(9)] public long AssignedSamples { get; init; }
 }
 
-/// <summary>A validator's part in a job: which compute vPods (and their addresses) may send updates, and its held-out split's standardization.</summary>
+/// <summary>A validator's part in a job: which compute vPods (their admitted addresses and the rows the job placed with each) may send updates, and the standardization.</summary>
 [GenerateSerializer, Immutable, Alias("MetaNode.Federation.ValidatorAssignment")]
 public sealed record ValidatorAssignment
 {
@@ -128,6 +132,9 @@ public sealed record ValidatorAssignment
     [Id(2)] public IReadOnlyDictionary<string, string> ComputeAddresses { get; init; } = new Dictionary<string, string>();
     [Id(3)] public Standardization? Standardization { get; init; }
     [Id(4)] public AggregationRule Aggregation { get; init; } = AggregationRule.FederatedAverage;
+    /// <summary>Compute vPod id → the rows the job placed with it: its weight, and the count its receipts must carry.</summary>
+    [Id(5)] public IReadOnlyDictionary<string, long> AssignedSamples { get; init; } = new Dictionary<string, long>();
+    [Id(6)] public long ChainId { get; init; }
 }
 
 /// <summary>The job closes a round: the participant set every validator aggregates, in canonical order, over the same global model.</summary>
@@ -139,6 +146,8 @@ public sealed record RoundClosing
     [Id(2)] public IReadOnlyList<string> Participants { get; init; } = [];
     [Id(3)] public required FederatedModel Global { get; init; }
     [Id(4)] public int MinParticipants { get; init; } = 1;
+    /// <summary>The registry whose <c>FinalizeRound</c> digest the validators sign.</summary>
+    [Id(5)] public string Registry { get; init; } = string.Empty;
 }
 
 /// <summary>A validator's answer to a round: what it computed and its EIP-712 signature over it.</summary>
@@ -159,6 +168,8 @@ public sealed record ValidatorVote
     [Id(11)] public byte[] Model { get; init; } = [];
     // Ids 12-14 held stream counters nothing read; the validator logs what it fetched and the duplicates it ignored.
     [Id(15)] public double SlowestDeliveryMs { get; init; }
+    /// <summary>The aggregate evaluated on the validator's held-out split by its workload (null when it holds none).</summary>
+    [Id(16)] public RoundEvaluation? Evaluation { get; init; }
 }
 
 /// <summary>A round's agreed model evaluated on a validator's held-out split.</summary>

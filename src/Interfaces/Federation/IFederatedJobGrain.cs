@@ -28,6 +28,13 @@ public interface IFederatedJobGrain : IGrainWithStringKey
     [Alias("GetUpdates"), AlwaysInterleave]
     Task<IReadOnlyList<ModelUpdate>> GetUpdatesAsync(int round, IReadOnlyList<string> vpodIds, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The registry record of a round and the signatures its validators' workloads made over it, once k of them agreed (null before,
+    /// or for a round this job did not sign). <c>chain finalize</c> re-submits only these.
+    /// </summary>
+    [Alias("GetSignedRound"), AlwaysInterleave]
+    Task<MetaNode.Chain.SignedRound?> GetSignedRoundAsync(int round, CancellationToken cancellationToken = default);
+
     /// <summary>The aggregated model a round finalized, as canonical bytes (null before the round is confirmed); read from the model store by the round's model reference.</summary>
     [Alias("GetModel"), AlwaysInterleave]
     Task<byte[]?> GetModelAsync(int round, CancellationToken cancellationToken = default);
@@ -50,16 +57,12 @@ public interface IValidatorWorkerGrain : IGrainWithStringKey
     [Alias("Join")]
     Task JoinAsync(ValidatorAssignment assignment, CancellationToken cancellationToken = default);
 
-    /// <summary>Aggregates the closed round's participants and signs the result; it starts evaluating the result on its held-out split, which the vote does not wait for.</summary>
+    /// <summary>
+    /// Hands the closed round's facts and every valid-looking copy of its updates to the validator's workload, which verifies each
+    /// receipt, aggregates, evaluates on its held-out split and signs the registry's digest of what it computed (once per round).
+    /// </summary>
     [Alias("Aggregate")]
     Task<ValidatorVote> AggregateAsync(RoundClosing closing, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// The round's model evaluated on this validator's held-out split: the evaluation <see cref="AggregateAsync"/> started, or,
-    /// when it was not this activation's (or was of other bytes), an evaluation of <paramref name="model"/> (canonical bytes).
-    /// </summary>
-    [Alias("GetEvaluation")]
-    Task<RoundEvaluation> GetEvaluationAsync(int round, byte[] model, CancellationToken cancellationToken = default);
 
     /// <summary>Unsubscribes and forgets the job.</summary>
     [Alias("Leave")]

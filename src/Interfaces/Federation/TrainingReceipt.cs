@@ -69,4 +69,6 @@ public sealed record RoundResult
     [Id(12)] public IReadOnlyList<string> Validators { get; init; } = [];
     /// <summary>Validators that signed another hash or did not sign.</summary>
     [Id(13)] public IReadOnlyList<string> DisagreeingValidators { get; init; } = [];
+    /// <summary>The agreeing validators' signatures as their workloads made them: what <c>chain finalize</c> may re-submit.</summary>
+    [Id(14)] public IReadOnlyList<MetaNode.Chain.ValidatorSignature> Signatures { get; init; } = [];
 }

@@ -1,4 +1,3 @@
-using MetaNode.Chain;
 using Orleans.Concurrency;
 
 namespace MetaNode.VPods;
@@ -47,19 +46,21 @@ public interface IVPodGrain : IGrainWithStringKey
     Task WriteDataAsync(VPodDataFiles files, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Signs the silo's registry's EIP-712 digest for <paramref name="round"/> with this vPod's own key (validator vPods).
-    /// The domain (chain id, registry address) is the silo's, never the caller's: a vPod signs only for its registry.
+    /// Challenges the workload (compute and validator vPods) to prove its key: a fresh random nonce, the chain's id, and the workload's
+    /// EIP-712 <c>Identity</c> signature, recovered here. The first proven address is admitted; a later proof of another address is
+    /// recorded but not admitted (<see cref="VPodIdentityState.Changed"/>) until an operator calls <see cref="AdmitAddressAsync"/>.
+    /// Throws <see cref="VPodIdentityException"/> when the workload gives no valid proof (e.g. it speaks no workload protocol).
+    /// No caller chooses what is signed.
     /// </summary>
-    [Alias("SignRoundResult"), AlwaysInterleave]
-    Task<ValidatorSignature> SignRoundResultAsync(RoundResult round, CancellationToken cancellationToken = default);
+    [Alias("VerifyIdentity")]
+    Task<VPodStatus> VerifyIdentityAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Signs a rotation of the registry's validator set (validator vPods); <paramref name="nonce"/> is the registry's current set id.</summary>
-    [Alias("SignValidatorRotation"), AlwaysInterleave]
-    Task<ValidatorSignature> SignValidatorRotationAsync(IReadOnlyList<string> validators, int threshold, long nonce, CancellationToken cancellationToken = default);
-
-    /// <summary>Signs a message with the EIP-191 personal-message prefix (e.g. execution receipts of compute vPods).</summary>
-    [Alias("SignMessage"), AlwaysInterleave]
-    Task<ValidatorSignature> SignMessageAsync(byte[] message, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Admits the address the workload last proved (it must equal <paramref name="address"/>) after it changed, so the vPod may join
+    /// jobs and validator sets again. Refused with <see cref="VPodIdentityException"/> when the vPod has not proved that address.
+    /// </summary>
+    [Alias("AdmitAddress")]
+    Task<VPodStatus> AdmitAddressAsync(string address, CancellationToken cancellationToken = default);
 
     /// <summary>Compares the recorded runtime handle with the runtime and acts on the difference (restart policy).</summary>
     [Alias("Reconcile")]

@@ -58,3 +58,16 @@ public sealed class InvalidVPodDataException : Exception
     {
     }
 }
+
+/// <summary>A vPod's workload did not prove the key it should hold, or the address to admit is not the one it proved; nothing changed.</summary>
+[GenerateSerializer, Alias("MetaNode.VPods.VPodIdentityException")]
+public sealed class VPodIdentityException : Exception
+{
+    public VPodIdentityException(string vpodId, string message)
+        : base(message)
+    {
+        VPodId = vpodId;
+    }
+
+    [Id(0)] public string VPodId { get; }
+}

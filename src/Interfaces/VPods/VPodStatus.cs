@@ -44,10 +44,34 @@ public sealed record VPodStatus
     [Id(14)] public string? Endpoint { get; init; }
     [Id(15)] public VPodSpec? Spec { get; init; }
     [Id(16)] public DateTimeOffset? NextRestartAt { get; init; }
-    /// <summary>The vPod's own chain account (compute and validator vPods), when it has one.</summary>
+    /// <summary>The admitted address of the vPod's own key (compute and validator vPods), as its workload proved it; the key never leaves the workload.</summary>
     [Id(17)] public string? Address { get; init; }
     /// <summary>True when the workload's last exit was an out-of-memory kill.</summary>
     [Id(18)] public bool OomKilled { get; init; }
+    /// <summary>Whether the workload proved the admitted address (see <see cref="VPodIdentityState"/>).</summary>
+    [Id(19)] public VPodIdentityState Identity { get; init; }
+    /// <summary>The address the workload proved last; differs from <see cref="Address"/> when <see cref="Identity"/> is <see cref="VPodIdentityState.Changed"/>.</summary>
+    [Id(20)] public string? ProvedAddress { get; init; }
+    [Id(21)] public DateTimeOffset? ProvedAt { get; init; }
+    /// <summary>Why the last identity challenge failed, if it did.</summary>
+    [Id(22)] public string? IdentityError { get; init; }
+}
+
+/// <summary>Where a vPod's key stands, as the silo knows it (addresses only; the key lives in the workload).</summary>
+[GenerateSerializer, Alias("MetaNode.VPods.VPodIdentityState")]
+public enum VPodIdentityState
+{
+    /// <summary>The vPod type has no key (e.g. orchestrator vPods).</summary>
+    None = 0,
+
+    /// <summary>The workload has not proved a key yet (not started, or it does not speak the workload protocol).</summary>
+    Unproven = 1,
+
+    /// <summary>The workload proved the admitted address.</summary>
+    Proven = 2,
+
+    /// <summary>The workload proved another address than the admitted one: kept out of jobs and validator sets until an operator admits it.</summary>
+    Changed = 3,
 }
 
 /// <summary>A row of <c>vpod list</c>, kept by the registry.</summary>

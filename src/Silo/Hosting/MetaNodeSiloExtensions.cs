@@ -157,9 +157,14 @@ public static class MetaNodeSiloExtensions
         silo.Services.AddKubernetesRuntime();
         silo.Services.AddDockerRuntime();
 
-        // vPod data and logs live under the silo's data directory unless MetaNode:Runtime:Process:DataDirectory says otherwise.
+        // vPod data, logs and workload keys live beside the silo's data directory ({data}-vpods), never inside it, unless
+        // MetaNode:Runtime:Process:DataDirectory says otherwise; a configured root inside the silo's data directory is warned about at start.
         var processDataDirectory = silo.Configuration["MetaNode:Runtime:Process:DataDirectory"];
-        silo.Services.PostConfigure<ProcessRuntimeOptions>(o => o.DataDirectory = string.IsNullOrWhiteSpace(processDataDirectory) ? options.DataDirectory : o.DataDirectory);
+        silo.Services.PostConfigure<ProcessRuntimeOptions>(o => o.DataDirectory = string.IsNullOrWhiteSpace(processDataDirectory) ? ProcessRuntimeRoot.DefaultFor(options.DataDirectory) : o.DataDirectory);
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new ProcessRuntimeRootCheck(
+            options.DataDirectory,
+            sp.GetRequiredService<IOptions<ProcessRuntimeOptions>>(),
+            sp.GetRequiredService<ILogger<ProcessRuntimeRootCheck>>()));
         silo.Services.PostConfigure<ChainOptions>(o => o.DataDirectory ??= options.DataDirectory);
         silo.Services.TryAddSingleton<SiloReadiness>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloReadiness>());

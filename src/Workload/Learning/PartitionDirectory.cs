@@ -55,6 +55,13 @@ public sealed class PartitionDirectory(string path)
         return loaded;
     }
 
+    /// <summary>True when a manifest is placed and names <paramref name="split"/> (its file is checked only when the split is loaded).</summary>
+    public bool HasSplit(string split)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(split);
+        return File.Exists(System.IO.Path.Combine(Path, ManifestFile)) && ReadManifest().Splits.ContainsKey(split);
+    }
+
     private PartitionManifest ReadManifest()
     {
         var file = System.IO.Path.Combine(Path, ManifestFile);

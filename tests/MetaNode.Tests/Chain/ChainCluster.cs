@@ -1,4 +1,5 @@
 using MetaNode.Chain;
+using MetaNode.Grains.Chain;
 using MetaNode.Grains.Hosting;
 using MetaNode.Silo.Hosting;
 using MetaNode.Tests.Infrastructure;
@@ -38,7 +39,6 @@ internal sealed class ChainCluster : IAsyncDisposable
             ["MetaNode:Chain:RpcUrl"] = rpcUrl,
             ["MetaNode:Chain:ChainId"] = "31337",
             ["MetaNode:Chain:AccountPrivateKey"] = operatorKey.GetPrivateKeyAsBytes().ToHex(prefix: true),
-            ["MetaNode:Chain:VPodKeyScryptN"] = "1024",
             ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.050",
             ["MetaNode:Chain:RpcRetryBackoffInitial"] = "00:00:00.100",
             ["MetaNode:Chain:RpcRetryBackoffCap"] = "00:00:01",
@@ -63,21 +63,62 @@ internal sealed class ChainCluster : IAsyncDisposable
         return new ChainCluster(cluster, dataDirectory, operatorKey.GetPublicAddress().ToLowerInvariant());
     }
 
-    /// <summary>A validator vPod running a trivial workload; returns its id and address.</summary>
+    /// <summary>A vPod running the reference workload (its key in its own key directory); returns its id and the address it proved.</summary>
     public async Task<(string Id, string Address)> CreateValidatorAsync(string name, MetaNode.VPods.VPodType type = MetaNode.VPods.VPodType.Validator)
     {
         var id = "vpod-" + Guid.NewGuid().ToString("N")[..8];
-        var status = await Grains.GetGrain<MetaNode.VPods.IVPodGrain>(id).CreateAsync(new MetaNode.VPods.VPodSpec
+        var vpod = Grains.GetGrain<MetaNode.VPods.IVPodGrain>(id);
+        await vpod.CreateAsync(new MetaNode.VPods.VPodSpec
         {
             Name = name,
             Type = type,
+            RestartPolicy = MetaNode.VPods.RestartPolicy.Never,
+            CpuMillis = 100,
+            MemoryBytes = 200L << 20,
+        });
+        if (type is not (MetaNode.VPods.VPodType.Compute or MetaNode.VPods.VPodType.Validator))
+        {
+            return (id, string.Empty);
+        }
+
+        var status = await Eventually.WaitAsync(() => vpod.GetStatusAsync(), s => s.Identity == MetaNode.VPods.VPodIdentityState.Proven, $"vPod {name} to prove its key", TimeSpan.FromSeconds(60));
+        return (id, status.Address!);
+    }
+
+    /// <summary>A validator vPod whose workload speaks no protocol (<c>sleep</c>): it runs, but proves no key.</summary>
+    public async Task<string> CreateSilentValidatorAsync(string name)
+    {
+        var id = "vpod-" + Guid.NewGuid().ToString("N")[..8];
+        await Grains.GetGrain<MetaNode.VPods.IVPodGrain>(id).CreateAsync(new MetaNode.VPods.VPodSpec
+        {
+            Name = name,
+            Type = MetaNode.VPods.VPodType.Validator,
             Command = ["/bin/sh", "-c", "exec sleep 600"],
             RestartPolicy = MetaNode.VPods.RestartPolicy.Never,
             CpuMillis = 100,
             MemoryBytes = 64L << 20,
         });
-        return (id, status.Address ?? string.Empty);
+        return id;
     }
+
+    /// <summary>
+    /// A registry deployed through the operator's account grain for validator keys the test holds (never vPod keys): the chain
+    /// connector's own tests (submission, replacement, resumption) sign rounds with these, as any outside signer could.
+    /// </summary>
+    public async Task<string> DeployTestRegistryAsync(EthECKey[] keys, int threshold)
+    {
+        var receipt = await Grains.GetGrain<IChainAccountGrain>(Operator).DeployRegistryAsync(RegistryClient.SortValidators(keys.Select(k => k.GetPublicAddress())), threshold);
+        return receipt.ContractAddress!.ToLowerInvariant();
+    }
+
+    /// <summary>Finalizes <paramref name="round"/> on <paramref name="registry"/> through the operator's account grain with signatures of <paramref name="keys"/>.</summary>
+    public Task<FinalizationResult> FinalizeWithKeysAsync(string registry, RoundResult round, IEnumerable<EthECKey> keys) =>
+        Grains.GetGrain<IChainAccountGrain>(Operator).FinalizeRoundAsync(
+            registry,
+            round,
+            keys.Select(k => RegistryHarness.Sign(k, RegistryTypedData.FinalizeDigest(new RegistryDomain(31337, registry), round))).OrderBy(s => s.Signer, StringComparer.Ordinal).ToArray());
+
+    public static EthECKey[] TestKeys(int count) => Enumerable.Range(0, count).Select(_ => EthECKey.GenerateKey()).ToArray();
 
     public async ValueTask DisposeAsync()
     {

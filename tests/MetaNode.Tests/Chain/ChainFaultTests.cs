@@ -21,14 +21,10 @@ public sealed class ChainFaultTests
         var operatorKey = EthECKey.GenerateKey();
         await AnvilNode.RpcAsync(node.RpcUrl, "anvil_setBalance", operatorKey.GetPublicAddress(), "0x3635C9ADC5DEA00000");
         await using var chain = await ChainCluster.StartAsync(node.RpcUrl, operatorKey);
-        for (var i = 0; i < 3; i++)
-        {
-            await chain.CreateValidatorAsync($"validator-{i}");
-        }
-
-        var registry = (await chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Threshold = 2 })).Registry!;
+        var keys = ChainCluster.TestKeys(3);
+        var registry = await chain.DeployTestRegistryAsync(keys, 2);
         var first = RegistryHarness.Round("job-fault", 1);
-        Assert.Equal(FinalizationOutcome.Finalized, (await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = first })).Outcome);
+        Assert.Equal(FinalizationOutcome.Finalized, (await chain.FinalizeWithKeysAsync(registry, first, keys.Take(2))).Outcome);
 
         // Two state dumps begun after round 1 was confirmed: the second surely holds it.
         var confirmedAt = DateTime.UtcNow;
@@ -36,7 +32,7 @@ public sealed class ChainFaultTests
         await Eventually.WaitAsync(() => Task.FromResult(File.GetLastWriteTimeUtc(stateFile)), t => t > firstDump, "a second state dump after round 1");
 
         var second = RegistryHarness.Round("job-fault", 2);
-        var submission = chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = second });
+        var submission = chain.FinalizeWithKeysAsync(registry, second, keys.Take(2));
         await Eventually.WaitAsync(
             async () => await NonceAsync(node.RpcUrl, chain.Operator, "pending") > await NonceAsync(node.RpcUrl, chain.Operator, "latest") || submission.IsCompleted,
             sent => sent,
@@ -55,9 +51,9 @@ public sealed class ChainFaultTests
         var rounds = logs.EnumerateArray().Select(l => Convert.ToInt64(l.GetProperty("topics")[2].GetString(), 16)).Order().ToArray();
         Assert.Equal([1L, 2L], rounds);
 
-        Assert.Equal(FinalizationOutcome.AlreadyFinalized, (await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = second })).Outcome);
-        Assert.Equal(FinalizationOutcome.AlreadyFinalized, (await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = first })).Outcome);
-        var third = await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = RegistryHarness.Round("job-fault", 3) });
+        Assert.Equal(FinalizationOutcome.AlreadyFinalized, (await chain.FinalizeWithKeysAsync(registry, second, keys.Take(2))).Outcome);
+        Assert.Equal(FinalizationOutcome.AlreadyFinalized, (await chain.FinalizeWithKeysAsync(registry, first, keys.Take(2))).Outcome);
+        var third = await chain.FinalizeWithKeysAsync(registry, RegistryHarness.Round("job-fault", 3), keys.Take(2));
         Assert.Equal(FinalizationOutcome.Finalized, third.Outcome);
 
         // Deployment and three rounds: four transactions, each sent (or re-broadcast unchanged) and confirmed once.
@@ -81,17 +77,13 @@ public sealed class ChainFaultTests
         var operatorKey = EthECKey.GenerateKey();
         await AnvilNode.RpcAsync(node.RpcUrl, "anvil_setBalance", operatorKey.GetPublicAddress(), "0x3635C9ADC5DEA00000");
         await using var chain = await ChainCluster.StartAsync(node.RpcUrl, operatorKey, new Dictionary<string, string?> { ["MetaNode:Chain:ReplaceAfter"] = "00:00:00.500" });
-        for (var i = 0; i < 2; i++)
-        {
-            await chain.CreateValidatorAsync($"validator-{i}");
-        }
-
-        var registry = (await chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Threshold = 2 })).Registry!;
+        var keys = ChainCluster.TestKeys(2);
+        var registry = await chain.DeployTestRegistryAsync(keys, 2);
 
         // Nothing gets mined: the transaction is stuck in the pool until the account grain has replaced it.
         await AnvilNode.RpcAsync(node.RpcUrl, "evm_setAutomine", false);
         var account = chain.Grains.GetGrain<IChainAccountGrain>(chain.Operator);
-        var submission = chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = RegistryHarness.Round("job-stuck", 1) });
+        var submission = chain.FinalizeWithKeysAsync(registry, RegistryHarness.Round("job-stuck", 1), keys);
         await Eventually.WaitAsync(() => account.GetUsageAsync(), u => u.TransactionsSubmitted >= 3, "a replacement transaction (deploy + original + replacement)", TimeSpan.FromSeconds(30));
         await AnvilNode.RpcAsync(node.RpcUrl, "evm_setAutomine", true);
         await AnvilNode.RpcAsync(node.RpcUrl, "evm_mine");

@@ -5,108 +5,99 @@ using MetaNode.VPods;
 
 namespace MetaNode.Tests.Chain;
 
-/// <summary>The connector through grains on a real anvil: vPod keys, deploy, finalization once, rotation, the watcher's stream.</summary>
+/// <summary>The connector through grains on a real anvil: keys proved by workloads, deploy, refusals, finalization once, rotation.</summary>
 public sealed class ChainGrainTests(AnvilFixture anvil) : IClassFixture<AnvilFixture>
 {
     [Fact]
-    public async Task ComputeAndValidatorVPods_GetTheirOwnKeys_AndSign()
+    public async Task ComputeAndValidatorVPods_ProveKeysTheirWorkloadsHold_AndASilentWorkloadIsRefused()
     {
         await using var chain = await ChainCluster.StartAsync(anvil.RpcUrl, await anvil.FundedKeyAsync());
         var (computeId, computeAddress) = await chain.CreateValidatorAsync("compute-a", VPodType.Compute);
         var (validatorId, validatorAddress) = await chain.CreateValidatorAsync("validator-a");
-        var (_, storageAddress) = await chain.CreateValidatorAsync("storage-a", VPodType.Storage);
         Assert.True(HexValues.IsAddress(computeAddress));
         Assert.True(HexValues.IsAddress(validatorAddress));
         Assert.NotEqual(computeAddress, validatorAddress);
-        Assert.Equal(string.Empty, storageAddress);
 
-        // The key is kept encrypted: the data directory and the grain state never hold it in clear, and status repeats the address.
-        Assert.Equal(validatorAddress, (await chain.Grains.GetGrain<IVPodGrain>(validatorId).GetStatusAsync()).Address);
-
-        var message = "receipt job-1 round 1"u8.ToArray();
-        var signed = await chain.Grains.GetGrain<IVPodGrain>(computeId).SignMessageAsync(message);
-        Assert.Equal(computeAddress, new Nethereum.Signer.EthereumMessageSigner().EncodeUTF8AndEcRecover("receipt job-1 round 1", signed.Signature).ToLowerInvariant());
-
-        // Only validator vPods sign registry digests.
-        await Assert.ThrowsAsync<InvalidVPodOperationException>(() => chain.Grains.GetGrain<IVPodGrain>(computeId).SignRoundResultAsync(RegistryHarness.Round("job-1", 1)));
-
+        // A fresh challenge proves the same key again (a new nonce each time); status shows the address as the workload proved it.
+        var again = await chain.Grains.GetGrain<IVPodGrain>(validatorId).VerifyIdentityAsync();
+        Assert.Equal((VPodIdentityState.Proven, validatorAddress, validatorAddress), (again.Identity, again.Address, again.ProvedAddress));
         var metrics = await chain.Grains.GetGrain<IVPodGrain>(validatorId).GetMetricsAsync();
         Assert.Equal(validatorAddress, metrics.Blockchain.Address);
+
+        // A workload that speaks no protocol runs, but proves nothing: refused by name, and chain deploy refuses it too.
+        var silent = await chain.CreateSilentValidatorAsync("validator-silent");
+        var refused = await Assert.ThrowsAsync<VPodIdentityException>(() => chain.Grains.GetGrain<IVPodGrain>(silent).VerifyIdentityAsync());
+        Assert.Contains(silent, refused.Message, StringComparison.Ordinal);
+        Assert.Equal(VPodIdentityState.Unproven, (await chain.Grains.GetGrain<IVPodGrain>(silent).GetStatusAsync()).Identity);
+        var deploy = await Assert.ThrowsAsync<InvalidChainRequestException>(() => chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Threshold = 1 }));
+        Assert.Contains(silent, deploy.Message, StringComparison.Ordinal);
+        Assert.Null(await chain.Chain.GetRegistryAsync());
+
+        // Deploying the provable validators alone works; the registry's set is their proved addresses.
+        var status = await chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Validators = [validatorId], Threshold = 1 });
+        Assert.Equal([validatorAddress], status.Validators);
+        await Assert.ThrowsAsync<InvalidChainRequestException>(() => chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Validators = [computeId], Threshold = 1 }));
     }
 
     [Fact]
-    public async Task FinalizeRound_SubmitsOnce_AndRecognisesResubmissions()
+    public async Task FinalizeRound_RefusesAResultNoValidatorSigned_AndSendsNothing()
     {
         await using var chain = await ChainCluster.StartAsync(anvil.RpcUrl, await anvil.FundedKeyAsync());
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 2; i++)
         {
             await chain.CreateValidatorAsync($"validator-{i}");
         }
 
-        var status = await chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Threshold = 2 });
-        Assert.True(status.Enabled);
-        Assert.Equal(31337, status.ChainId);
-        Assert.Equal(2, status.Threshold);
-        Assert.Equal(3, status.Validators.Count);
-        var registry = status.Registry!;
+        var registry = (await chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Threshold = 2 })).Registry!;
+        var account = chain.Grains.GetGrain<IChainAccountGrain>(chain.Operator);
+        var before = await account.GetUsageAsync();
 
-        var probe = chain.Grains.GetGrain<IChainEventProbeGrain>("probe-" + Guid.NewGuid().ToString("N")[..6]);
-        await probe.SubscribeAsync(registry);
+        var forged = RegistryHarness.Round("forged", 1);
+        var refused = await Assert.ThrowsAsync<InvalidChainRequestException>(() => chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = forged }));
+        Assert.Contains("no validator signed this result", refused.Message, StringComparison.Ordinal);
+
+        Assert.Equal(before.TransactionsSubmitted, (await account.GetUsageAsync()).TransactionsSubmitted);
+        Assert.False((await chain.Chain.GetRoundAsync("forged", 1)).Finalized);
+        Assert.Equal(registry, await chain.Chain.GetRegistryAsync());
+    }
+
+    [Fact]
+    public async Task FinalizeRound_SubmitsOnce_AndRecognisesResubmissions_ThroughTheAccountGrain()
+    {
+        await using var chain = await ChainCluster.StartAsync(anvil.RpcUrl, await anvil.FundedKeyAsync());
+        var keys = ChainCluster.TestKeys(3);
+        var registry = await chain.DeployTestRegistryAsync(keys, 2);
 
         var round = RegistryHarness.Round("job-grain", 1);
-        var first = await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = round });
+        var first = await chain.FinalizeWithKeysAsync(registry, round, keys.Take(2));
         Assert.Equal(FinalizationOutcome.Finalized, first.Outcome);
         Assert.True(first.Record.Verified);
         Assert.Equal(round.ResultHash, first.Record.ResultHash);
         Assert.Equal(2, first.Signers.Count);
         Assert.InRange(first.GasUsed!.Value, 50_000, 76_000);
 
-        // The same submission, then several at once: recognised, never sent again.
-        var again = await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = round });
-        Assert.Equal(FinalizationOutcome.AlreadyFinalized, again.Outcome);
-        Assert.Equal(first.TransactionHash, again.TransactionHash);
-        Assert.True(again.Record.Matches);
-
-        var account = chain.Grains.GetGrain<IChainAccountGrain>(chain.Operator);
-        var direct = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => account.FinalizeRoundAsync(registry, round, [])));
+        // The same submission, several at once: recognised, never sent again.
+        var direct = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => chain.FinalizeWithKeysAsync(registry, round, keys.Take(2))));
         Assert.All(direct, r => Assert.Equal(FinalizationOutcome.AlreadyFinalized, r.Outcome));
-        var usage = await account.GetUsageAsync();
+        Assert.All(direct, r => Assert.Equal(first.TransactionHash, r.TransactionHash));
+        var usage = await chain.Grains.GetGrain<IChainAccountGrain>(chain.Operator).GetUsageAsync();
         Assert.Equal(2, usage.TransactionsSubmitted); // the deployment and one finalization
         Assert.Equal(2, usage.TransactionsConfirmed);
 
-        // A different result for a finalized round is reported as such (Matches = false), not sent.
-        var conflicting = await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = round with { ResultHash = "0x" + new string('e', 64) } });
-        Assert.Equal(FinalizationOutcome.AlreadyFinalized, conflicting.Outcome);
-        Assert.False(conflicting.Record.Matches);
-
         // Concurrent finalizations of new rounds through one account: distinct nonces, all confirmed.
         var rounds = Enumerable.Range(2, 4).Select(r => RegistryHarness.Round("job-grain", r)).ToArray();
-        var results = await Task.WhenAll(rounds.Select(r => chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = r })));
+        var results = await Task.WhenAll(rounds.Select(r => chain.FinalizeWithKeysAsync(registry, r, keys.Skip(1))));
         Assert.All(results, r => Assert.Equal(FinalizationOutcome.Finalized, r.Outcome));
-
-        var events = await Eventually.WaitAsync(probe.GetEventsAsync, e => e.Count >= 5, "five RoundFinalized events on the stream");
-        Assert.Equal(5, events.Count);
-        Assert.Equal(5, events.Select(e => e.EventId).Distinct().Count());
-        Assert.Equal(round.ResultHash, events.Single(e => e.Round == 1).ResultHash);
-
-        // The watcher's checkpoint is persisted: after a reactivation it neither repeats nor misses events.
-        var watcher = chain.Grains.GetGrain<IChainWatcherGrain>(ChainKeys.Default);
-        var before = await watcher.PollAsync();
-        await chain.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
-        await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = RegistryHarness.Round("job-grain", 6) });
-        var after = await watcher.PollAsync();
-        Assert.True(after.Checkpoint > before.Checkpoint);
-        Assert.Equal(before.EventsPublished + 1, after.EventsPublished);
     }
 
     [Fact]
-    public async Task RotateValidators_ThroughVPods_OldValidatorsStopCounting()
+    public async Task RotateValidators_ThroughTheWorkloads_EachProposedKeyProven()
     {
         await using var chain = await ChainCluster.StartAsync(anvil.RpcUrl, await anvil.FundedKeyAsync());
         var old = new List<string>();
         for (var i = 0; i < 2; i++)
         {
-            old.Add((await chain.CreateValidatorAsync($"old-{i}")).Address);
+            old.Add((await chain.CreateValidatorAsync($"old-{i}")).Id);
         }
 
         await chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Validators = old, Threshold = 2 });
@@ -116,16 +107,15 @@ public sealed class ChainGrainTests(AnvilFixture anvil) : IClassFixture<AnvilFix
             fresh.Add(await chain.CreateValidatorAsync($"new-{i}"));
         }
 
-        var rotated = await chain.Chain.RotateValidatorsAsync(fresh.Select(f => f.Address).ToArray(), 2);
+        // A silent vPod cannot be proposed: it proves no key.
+        var silent = await chain.CreateSilentValidatorAsync("new-silent");
+        var refused = await Assert.ThrowsAsync<InvalidChainRequestException>(() => chain.Chain.RotateValidatorsAsync([.. fresh.Select(f => f.Id), silent], 2));
+        Assert.Contains(silent, refused.Message, StringComparison.Ordinal);
+
+        var rotated = await chain.Chain.RotateValidatorsAsync(fresh.Select(f => f.Id).ToArray(), 2);
         Assert.Equal(2, rotated.SetId);
         Assert.Equal(RegistryClient.SortValidators(fresh.Select(f => f.Address)), rotated.Validators.Select(v => v.Address).ToArray());
         Assert.All(rotated.Validators, v => Assert.NotNull(v.VPodId));
-
-        // The new set finalizes; the old validators' signatures are refused (named explicitly).
-        var round = RegistryHarness.Round("job-rotated", 1);
-        var outsiders = (await chain.Grains.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).ListAsync()).Where(s => s.Name.StartsWith("old-", StringComparison.Ordinal)).Select(s => s.Id).ToArray();
-        await Assert.ThrowsAsync<InvalidChainRequestException>(() => chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = round, SignerVPodIds = outsiders }));
-        Assert.Equal(FinalizationOutcome.Finalized, (await chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = round })).Outcome);
     }
 
     [Fact]
@@ -137,7 +127,7 @@ public sealed class ChainGrainTests(AnvilFixture anvil) : IClassFixture<AnvilFix
         Assert.Contains("MetaNode:Chain:RpcUrl", status.Reason, StringComparison.Ordinal);
         await Assert.ThrowsAsync<ChainUnavailableException>(() => chain.Chain.GetRoundAsync("job", 1));
 
-        // vPods still get keys without a chain.
+        // Workloads still prove their keys without a chain (chain id 0).
         var (_, address) = await chain.CreateValidatorAsync("offline-validator");
         Assert.True(HexValues.IsAddress(address));
     }

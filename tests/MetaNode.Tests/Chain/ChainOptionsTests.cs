@@ -27,7 +27,6 @@ public sealed class ChainOptionsTests
             ("MetaNode:Chain:RegistryAddress", "0x1234"),
             ("MetaNode:Chain:Confirmations", "0"),
             ("MetaNode:Chain:MaxGasPerTransaction", "100"),
-            ("MetaNode:Chain:VPodKeyScryptN", "1000"),
             ("MetaNode:Chain:Watcher:ReorgHistory", "0"),
             ("MetaNode:Chain:AccountPrivateKey", secret),
             ("MetaNode:Chain:KeystorePassword", "hunter2")).ReadMetaNodeOptions());
@@ -35,7 +34,6 @@ public sealed class ChainOptionsTests
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:RegistryAddress", StringComparison.Ordinal) && f.Contains("'0x1234'", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:Confirmations", StringComparison.Ordinal) && f.Contains("'0'", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:MaxGasPerTransaction", StringComparison.Ordinal));
-        Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:VPodKeyScryptN", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:Watcher:ReorgHistory", StringComparison.Ordinal) && f.Contains("'0'", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:AccountPrivateKey", StringComparison.Ordinal));
         Assert.DoesNotContain(error.Failures, f => f.Contains(secret, StringComparison.Ordinal) || f.Contains("hunter2", StringComparison.Ordinal));
@@ -72,7 +70,7 @@ public sealed class ChainOptionsTests
     {
         var keys = Enumerable.Range(0, 4).Select(_ => Nethereum.Signer.EthECKey.GenerateKey()).ToArray();
         var digest = RegistryTypedData.Keccak("digest"u8.ToArray());
-        var signatures = keys.Select(k => new ValidatorSignature(k.GetPublicAddress().ToLowerInvariant(), RegistryTypedData.Sign(k, digest))).ToArray();
+        var signatures = keys.Select(k => new ValidatorSignature(k.GetPublicAddress().ToLowerInvariant(), RegistryTypedData.Sign(EthereumSignatures.PrivateKeyBytes(k.GetPrivateKeyAsBytes()), digest))).ToArray();
         var packed = RegistryTypedData.PackSorted(signatures.Reverse());
         Assert.Equal(4 * 65, packed.Length);
         var signers = Enumerable.Range(0, 4).Select(i => RegistryTypedData.Recover(digest, HexValues.ToHex(packed[(i * 65)..((i + 1) * 65)]))).ToArray();

@@ -1,3 +1,4 @@
+using MetaNode.Chain;
 using System.Security.Cryptography;
 using MetaNode.Grains.Chain;
 using Nethereum.Hex.HexConvertors.Extensions;
@@ -116,7 +117,7 @@ public sealed class TransactionSigningTests
             Nethereum.Model.Transaction1559 Build() => new(31337, i, 1_000_000_000, 3_000_000_000 + i, 90_000 + i, to, 0, data, []);
 
             var expected = new Nethereum.Signer.Transaction1559Signer().SignTransaction(key, Build()).EnsureHexPrefix();
-            var ours = EthereumSignatures.SignTransaction(Build(), EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes())).ToHex(prefix: true);
+            var ours = TransactionSigning.SignTransaction(Build(), EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes())).ToHex(prefix: true);
             Assert.Equal(expected, ours);
 
             var decoded = (Nethereum.Model.Transaction1559)Nethereum.Model.TransactionFactory.CreateTransaction(ours);

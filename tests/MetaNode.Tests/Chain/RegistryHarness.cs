@@ -55,7 +55,7 @@ internal sealed class RegistryHarness
     };
 
     public static ValidatorSignature Sign(EthECKey key, byte[] digest) =>
-        new(key.GetPublicAddress().ToLowerInvariant(), RegistryTypedData.Sign(key, digest));
+        new(key.GetPublicAddress().ToLowerInvariant(), RegistryTypedData.Sign(EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes()), digest));
 
     public IReadOnlyList<ValidatorSignature> SignRound(RoundResult round, IEnumerable<EthECKey> keys, RegistryDomain? domain = null) =>
         keys.Select(k => Sign(k, RegistryTypedData.FinalizeDigest(domain ?? Domain, round))).ToArray();

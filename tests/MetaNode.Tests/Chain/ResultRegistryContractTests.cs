@@ -177,7 +177,7 @@ public sealed class ResultRegistryContractTests(AnvilFixture anvil, ITestOutputH
         Assert.Equal(HexValues.ToHex(nethereum), HexValues.ToHex(ours));
 
         var key = registry.Validators[0];
-        var signature = RegistryTypedData.Sign(key, ours);
+        var signature = RegistryTypedData.Sign(EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes()), ours);
         Assert.Equal(key.GetPublicAddress().ToLowerInvariant(), RegistryTypedData.Recover(ours, signature));
     }
 

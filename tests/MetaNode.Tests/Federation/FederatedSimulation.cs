@@ -1,3 +1,4 @@
+using MetaNode.Chain;
 using System.Diagnostics;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
@@ -13,6 +14,8 @@ internal sealed record SimulatedRound(RoundAggregate Aggregate, EvaluationOutcom
 /// </summary>
 internal sealed class FederatedSimulation(FederatedWorkloadClient client, string job, FederatedJobSpec spec)
 {
+    public const long ChainId = 31337;
+
     public Standardization? Standardization { get; private set; }
 
     public FederatedModel Model { get; private set; } = FederatedModel.Zero(1, 1);
@@ -36,19 +39,20 @@ internal sealed class FederatedSimulation(FederatedWorkloadClient client, string
                 entry.Value,
                 job,
                 round,
+                ChainId,
+                null,
                 global,
                 Standardization,
                 new TrainingHyperParameters(spec.LocalEpochs, spec.BatchSize, spec.LearningRate, FederatedSeeds.Training(spec.Seed, round, entry.Key)))));
-            var updates = trainings.Select(t => new ModelUpdate(
-                new TrainingReceipt(job, round, t.VPodId, t.SampleCount, ModelEncoding.HashHex(t.Model)),
-                t.Model,
-                t.Metrics)).ToList();
+            var updates = trainings.Select(t => new ModelUpdate(t.Receipt, t.Model, t.Metrics)).ToList();
             if (tamper is not null)
             {
                 updates = updates.Select(u => tamper(round, u)).ToList();
             }
 
-            var aggregate = RoundAggregator.Aggregate(job, round, global, updates, spec.Robust, spec.MinParticipants);
+            // Each workload's receipt names the address that signed it: the simulation admits those (a job admits the proved ones).
+            var participants = trainings.Select(t => new RoundParticipant(t.VPodId, EthereumSignatures.RecoverAddress(VPodTypedData.ReceiptDigest(t.Receipt, ChainId), EthereumSignatures.ParseSignature(t.Receipt.Signature)!)!, t.SampleCount)).ToList();
+            var aggregate = RoundAggregator.Aggregate(new RoundFacts(job, round, ChainId, global, spec.Robust, participants), updates, spec.MinParticipants);
             Assert.True(aggregate.Succeeded, $"round {round} did not aggregate: {string.Join("; ", aggregate.Rejected)}");
             Model = aggregate.Model!;
             var evaluation = await client.EvaluateAsync(validator, job, round, Model, Standardization);

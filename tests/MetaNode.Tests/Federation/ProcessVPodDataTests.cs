@@ -40,7 +40,7 @@ public sealed class ProcessVPodDataTests : IAsyncLifetime
         var client = new FederatedWorkloadClient(http);
 
         var moments = await Eventually.WaitAsync(() => client.GetStatisticsAsync(endpoint), _ => true, $"the statistics of {vpodId}", TimeSpan.FromSeconds(60));
-        var outcome = await client.TrainAsync(endpoint, "job-p", 1, FederatedModel.Zero(10, 64), StandardizationCombiner.Combine([moments]), new TrainingHyperParameters(1, 16, 0.1, 5));
+        var outcome = await client.TrainAsync(endpoint, "job-p", 1, 31337, null, FederatedModel.Zero(10, 64), StandardizationCombiner.Combine([moments]), new TrainingHyperParameters(1, 16, 0.1, 5));
 
         Assert.Equal(vpodId, moments.VPodId);
         Assert.Equal(plan.Parts[2].Rows, moments.Count);

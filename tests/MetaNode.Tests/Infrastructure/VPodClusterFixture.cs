@@ -28,7 +28,6 @@ public sealed class VPodClusterFixture : IAsyncLifetime
             ["MetaNode:VPods:RestartBackoffInitial"] = "00:00:00.100",
             ["MetaNode:VPods:RestartBackoffCap"] = "00:00:00.400",
             ["MetaNode:VPods:OrphanStopTimeout"] = "00:00:02",
-            ["MetaNode:Chain:VPodKeyScryptN"] = "1024",
         }));
         builder.ConfigureSilo((_, silo) =>
         {

@@ -17,7 +17,7 @@ public sealed class ChainEndToEndTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _silo = new SiloProcess(_dataDirectory, "--MetaNode:Chain:VPodKeyScryptN=1024");
+        _silo = new SiloProcess(_dataDirectory);
         return Task.CompletedTask;
     }
 
@@ -107,7 +107,7 @@ public sealed class ChainEndToEndTests : IAsyncLifetime
         var anvilPid = int.Parse(File.ReadAllText(Path.Combine(_dataDirectory, "chain", "anvil.pid")).Trim(), CultureInfo.InvariantCulture);
         await _silo.StopAsync();
         Assert.False(Directory.Exists($"/proc/{anvilPid}") && File.ReadAllText($"/proc/{anvilPid}/cmdline").Contains("anvil", StringComparison.Ordinal), "the silo left its anvil running");
-        _silo = new SiloProcess(_dataDirectory, "--MetaNode:Chain:VPodKeyScryptN=1024");
+        _silo = new SiloProcess(_dataDirectory);
         await _silo.StartAsync(TimeSpan.FromSeconds(90));
         cli = new CliRunner("--gateway", _silo.Gateway);
         var restarted = await cli.JsonAsync("chain", "status");

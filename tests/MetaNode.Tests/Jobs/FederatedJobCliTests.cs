@@ -15,7 +15,7 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
         _silo = new SiloProcess(
             _dataDirectory,
             $"--MetaNode:Chain:DevChain:AnvilPath={AnvilNode.BinaryPath}",
-            "--MetaNode:Chain:VPodKeyScryptN=1024",
+            
             "--MetaNode:Chain:ReceiptPollInterval=00:00:00.020",
             "--MetaNode:VPods:ProbeInterval=00:00:00.300",
             "--MetaNode:Federation:Jobs:PumpInterval=00:00:00.100");

@@ -72,10 +72,10 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
     }
 
     [Fact]
-    public async Task Run_FlagsAndOutvotesAValidator_WhenItSignsAWrongHash()
+    public async Task Run_FlagsAndOutvotesAValidator_WhenTheSiloFeedsItOtherFacts()
     {
         var liar = fixture.Validators[1];
-        Cluster.Faults.WrongHashValidator = liar;
+        Cluster.Faults.MisinformedValidator = liar;
         try
         {
             var job = NewJobId();
@@ -93,7 +93,7 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
         }
         finally
         {
-            Cluster.Faults.WrongHashValidator = null;
+            Cluster.Faults.MisinformedValidator = null;
         }
     }
 

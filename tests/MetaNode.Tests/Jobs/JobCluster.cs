@@ -5,6 +5,7 @@ using MetaNode.Grains.Federation;
 using MetaNode.Silo.Hosting;
 using MetaNode.Tests.Infrastructure;
 using MetaNode.VPods;
+using MetaNode.Workloads;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Nethereum.Hex.HexConvertors.Extensions;
@@ -12,29 +13,48 @@ using Orleans.TestingHost;
 
 namespace MetaNode.Tests.Jobs;
 
-/// <summary>Faults a test switches on: a poisoned compute vPod, a lying validator, stream events published twice.</summary>
+/// <summary>
+/// Faults a test switches on, all of them things a silo (not a workload) can do: a training request with a learning rate that makes a
+/// useless outlier, a validator fed other facts, stream events published twice, a forged copy published before the real one.
+/// </summary>
 internal sealed class TestFaults : IFederatedFaults
 {
     public string? PoisonedVPod { get; set; }
 
     public double PoisonFactor { get; set; } = 1000;
 
-    public string? WrongHashValidator { get; set; }
+    /// <summary>A validator whose workload is handed another global model: it computes (and signs) another result.</summary>
+    public string? MisinformedValidator { get; set; }
 
     public int StreamCopies { get; set; } = 1;
+
+    /// <summary>A compute vPod whose update is preceded on the stream (and at the job) by a forged copy: another model, its hash, the real signature.</summary>
+    public string? ForgedFirstVPod { get; set; }
 
     /// <summary>Runs in the compute vPod's grain before it asks its workload to train.</summary>
     public Func<string, int, Task>? BeforeTraining { get; set; }
 
     public Task BeforeTrainingAsync(string vpodId, int round) => BeforeTraining?.Invoke(vpodId, round) ?? Task.CompletedTask;
 
-    public FederatedModel TrainedModel(string vpodId, int round, FederatedModel model) =>
-        vpodId == PoisonedVPod ? new FederatedModel(model.Classes, model.Features, model.Parameters.Select(p => p * PoisonFactor).ToArray()) : model;
+    public TrainingHyperParameters Training(string vpodId, int round, TrainingHyperParameters hyperParameters) =>
+        vpodId == PoisonedVPod ? hyperParameters with { LearningRate = hyperParameters.LearningRate * PoisonFactor } : hyperParameters;
 
-    int IFederatedFaults.StreamCopies(string vpodId, int round) => StreamCopies;
+    public IReadOnlyList<ModelUpdate> Published(string vpodId, int round, ModelUpdate update)
+    {
+        var copies = Enumerable.Repeat(update, StreamCopies).ToList();
+        if (vpodId == ForgedFirstVPod)
+        {
+            var forged = new FederatedModel(update.Model.Classes, update.Model.Features, update.Model.Parameters.Select(p => p * 3).ToArray());
+            copies.Insert(0, new ModelUpdate(update.Receipt with { UpdateHash = ModelEncoding.HashHex(forged) }, forged, update.Metrics));
+        }
 
-    public string SignedResultHash(string validatorVPodId, int round, string resultHash) =>
-        validatorVPodId == WrongHashValidator ? "0x" + new string('e', 64) : resultHash;
+        return copies;
+    }
+
+    public AggregateRequest ValidatorRequest(string validatorVPodId, int round, AggregateRequest request) =>
+        validatorVPodId == MisinformedValidator
+            ? request with { Global = request.Global with { Bias = request.Global.Bias.Select(b => b + 1).ToArray() }, Aggregation = "median" }
+            : request;
 }
 
 /// <summary>
@@ -70,7 +90,6 @@ internal sealed class JobCluster : IAsyncDisposable
             ["MetaNode:Chain:RpcUrl"] = anvil.RpcUrl,
             ["MetaNode:Chain:ChainId"] = "31337",
             ["MetaNode:Chain:AccountPrivateKey"] = key.GetPrivateKeyAsBytes().ToHex(prefix: true),
-            ["MetaNode:Chain:VPodKeyScryptN"] = "1024",
             ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.020",
             ["MetaNode:Chain:Watcher:PollInterval"] = "00:00:00.200",
             ["MetaNode:VPods:ProbeInterval"] = "00:00:00.300",

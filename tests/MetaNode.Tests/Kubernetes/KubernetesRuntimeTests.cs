@@ -141,7 +141,54 @@ public sealed class KubernetesRuntimeTests : IAsyncLifetime
         Assert.Equal(3, stored["spec"]!["replicas"]!.GetValue<int>());
         var claim = stored["spec"]!["volumeClaimTemplates"]![0]!;
         Assert.Equal(("1Gi", "fast"), (claim["spec"]!["resources"]!["requests"]!["storage"]!.GetValue<string>(), claim["spec"]!["storageClassName"]!.GetValue<string>()));
+        var key = stored["spec"]!["volumeClaimTemplates"]![1]!;
+        Assert.Equal(("key", "16Mi"), (key["metadata"]!["name"]!.GetValue<string>(), key["spec"]!["resources"]!["requests"]!["storage"]!.GetValue<string>()));
         Assert.Empty(_server.List($"{Apps}/deployments"));
+
+        // The StatefulSet controller makes the key claims from the template: the runtime creates none itself.
+        Assert.Empty(RequestsTo("POST", $"{Core}/persistentvolumeclaims"));
+    }
+
+    [Fact]
+    public async Task ProvisionAsync_CreatesTheKeyClaimBeforeTheDeployment_AndKeepsIt_WhenProvisionedAgain()
+    {
+        var id = NewId();
+
+        await _runtime.ProvisionAsync(id, Spec());
+        await _runtime.StartAsync(id, Spec(), null);
+        await _runtime.ProvisionAsync(id, Spec() with { Env = new Dictionary<string, string> { ["CHANGED"] = "yes" } });
+
+        var stored = _server.Get($"{Core}/persistentvolumeclaims/{id}-key")!;
+        Assert.Equal(id, stored["metadata"]!["labels"]!["metanode.io/vpod-id"]!.GetValue<string>());
+        Assert.Equal("16Mi", stored["spec"]!["resources"]!["requests"]!["storage"]!.GetValue<string>());
+        Assert.Equal("ReadWriteOnce", stored["spec"]!["accessModes"]![0]!.GetValue<string>());
+        Assert.Equal(2, RequestsTo("POST", $"{Core}/persistentvolumeclaims").Count);
+        Assert.DoesNotContain(_server.Requests, r => r.Method is "PATCH" or "PUT" or "DELETE" && r.Path.Contains("/persistentvolumeclaims", StringComparison.Ordinal));
+        var requests = _server.Requests.ToList();
+        Assert.True(
+            requests.FindIndex(r => r.Method == "POST" && r.Path == $"{Core}/persistentvolumeclaims") < requests.FindIndex(r => r.Method == "POST" && r.Path == $"{Apps}/deployments"),
+            "the key claim is created before the Deployment whose pods mount it");
+        var deployment = _server.Get($"{Apps}/deployments/{id}")!;
+        var volume = deployment["spec"]!["template"]!["spec"]!["volumes"]!.AsArray().Single(v => v!["name"]!.GetValue<string>() == "key")!;
+        Assert.Equal($"{id}-key", volume["persistentVolumeClaim"]!["claimName"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task RemoveAsync_DeletesTheDeploymentsKeyClaim_OnlyWhenClaimsAreToBeDeleted(bool deleteClaims)
+    {
+        await using var runtime = Runtime(new KubernetesRuntimeOptions { DeletePersistentVolumeClaims = deleteClaims });
+        var id = NewId();
+        var handle = await runtime.ProvisionAsync(id, Spec());
+        await runtime.StartAsync(id, Spec(), handle);
+        await runtime.StopAsync(id, handle, TimeSpan.FromSeconds(1), force: false);
+        Assert.NotNull(_server.Get($"{Core}/persistentvolumeclaims/{id}-key"));
+
+        await runtime.RemoveAsync(id, handle);
+
+        Assert.Null(_server.Get($"{Apps}/deployments/{id}"));
+        Assert.Equal(deleteClaims, _server.Get($"{Core}/persistentvolumeclaims/{id}-key") is null);
     }
 
     [Fact]

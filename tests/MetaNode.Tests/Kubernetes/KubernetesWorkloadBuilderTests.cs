@@ -63,12 +63,13 @@ public sealed class KubernetesWorkloadBuilderTests
         Assert.Equal("512Mi", container.Resources.Requests["memory"].ToString());
         Assert.Equal([("port-8080", 8080, "TCP"), ("port-9090", 9090, "TCP")], container.Ports.Select(p => (p.Name, p.ContainerPort, p.Protocol)));
         Assert.Equal(
-            [("METANODE_DATA_DIR", "/vpod/data"), ("METANODE_HOST", "0.0.0.0"), ("METANODE_PORT", "8080"), ("METANODE_VPOD_NAME", "trainer"), ("METANODE_VPOD_TYPE", "validator"), ("MODE", "train")],
+            [("METANODE_DATA_DIR", "/vpod/data"), ("METANODE_HOST", "0.0.0.0"), ("METANODE_KEY_DIR", "/vpod/key"), ("METANODE_PORT", "8080"), ("METANODE_VPOD_NAME", "trainer"), ("METANODE_VPOD_TYPE", "validator"), ("MODE", "train")],
             container.Env.Select(e => (e.Name, e.Value)));
         Assert.Equal(("/healthz", "port-8080"), (container.ReadinessProbe.HttpGet.Path, container.ReadinessProbe.HttpGet.Port.Value));
 
-        Assert.Equal([("data", "/vpod/data", (bool?)null), ("volume-0", "/shared", true), ("volume-1", "/models", null)], container.VolumeMounts.Select(m => (m.Name, m.MountPath, m.ReadOnlyProperty)));
+        Assert.Equal([("data", "/vpod/data", (bool?)null), ("key", "/vpod/key", null), ("volume-0", "/shared", true), ("volume-1", "/models", null)], container.VolumeMounts.Select(m => (m.Name, m.MountPath, m.ReadOnlyProperty)));
         Assert.NotNull(pod.Volumes.Single(v => v.Name == "data").EmptyDir);
+        Assert.Equal($"{Id}-key", pod.Volumes.Single(v => v.Name == "key").PersistentVolumeClaim.ClaimName);
         Assert.Equal("/srv/shared", pod.Volumes.Single(v => v.Name == "volume-0").HostPath.Path);
         Assert.Equal("models", pod.Volumes.Single(v => v.Name == "volume-1").PersistentVolumeClaim.ClaimName);
     }
@@ -104,7 +105,8 @@ public sealed class KubernetesWorkloadBuilderTests
         Assert.Null(workload.Deployment);
         var set = workload.StatefulSet!;
         Assert.Equal(("apps/v1", "StatefulSet", 2, Id, "Parallel"), (set.ApiVersion, set.Kind, set.Spec.Replicas, set.Spec.ServiceName, set.Spec.PodManagementPolicy));
-        var claim = Assert.Single(set.Spec.VolumeClaimTemplates);
+        Assert.Equal(["data", "key"], set.Spec.VolumeClaimTemplates.Select(c => c.Metadata.Name));
+        var claim = set.Spec.VolumeClaimTemplates[0];
         Assert.Equal(("data", "fast-ssd", "10Gi"), (claim.Metadata.Name, claim.Spec.StorageClassName, claim.Spec.Resources.Requests["storage"].ToString()));
         Assert.Equal(["ReadWriteOnce"], claim.Spec.AccessModes);
         Assert.Equal(Id, claim.Metadata.Labels["metanode.io/vpod-id"]);
@@ -112,6 +114,7 @@ public sealed class KubernetesWorkloadBuilderTests
         Assert.Contains(container.VolumeMounts, m => m.Name == "data" && m.MountPath == "/var/lib/vpod");
         Assert.Contains(container.Env, e => e.Name == "METANODE_DATA_DIR" && e.Value == "/var/lib/vpod");
         Assert.DoesNotContain(set.Spec.Template.Spec.Volumes ?? [], v => v.Name == "data");
+        Assert.Null(workload.KeyClaim);
     }
 
     [Fact]
@@ -122,6 +125,67 @@ public sealed class KubernetesWorkloadBuilderTests
 
         Assert.Equal(("standard", "64Mi"), (claim.Spec.StorageClassName, claim.Spec.Resources.Requests["storage"].ToString()));
         Assert.Null(KubernetesWorkloadBuilder.Build(Id, Spec() with { PersistentStorage = new StorageRequest(64L << 20) }, Options, "ml", 1).StatefulSet!.Spec.VolumeClaimTemplates[0].Spec.StorageClassName);
+        Assert.Equal("standard", KubernetesWorkloadBuilder.Build(Id, Spec(), options, "ml", 1).KeyClaim!.Spec.StorageClassName);
+        Assert.Null(KubernetesWorkloadBuilder.Build(Id, Spec(), Options, "ml", 1).KeyClaim!.Spec.StorageClassName);
+    }
+
+    [Fact]
+    public void Build_GivesADeploymentAStandaloneKeyClaim_ThatOutlivesItsPods()
+    {
+        var spec = Spec() with { Env = new Dictionary<string, string> { ["METANODE_KEY_DIR"] = "/elsewhere" } };
+
+        var workload = KubernetesWorkloadBuilder.Build(Id, spec, Options, "ml", 2);
+
+        // A claim of its own (not an ephemeral or template volume), so pods come and go while the key stays.
+        var claim = workload.KeyClaim!;
+        Assert.Equal(("v1", "PersistentVolumeClaim", $"{Id}-key", "ml"), (claim.ApiVersion, claim.Kind, claim.Metadata.Name, claim.Metadata.NamespaceProperty));
+        Assert.Equal(["ReadWriteOnce"], claim.Spec.AccessModes);
+        Assert.Equal("16Mi", claim.Spec.Resources.Requests["storage"].ToString());
+        Assert.Null(claim.Metadata.OwnerReferences);
+        Assert.Equal(workload.Labels.OrderBy(l => l.Key), claim.Metadata.Labels.OrderBy(l => l.Key));
+        Assert.Equal(Id, claim.Metadata.Labels["metanode.io/vpod-id"]);
+
+        var pod = workload.Deployment!.Spec.Template.Spec;
+        var volume = Assert.Single(pod.Volumes, v => v.Name == "key");
+        Assert.Equal($"{Id}-key", volume.PersistentVolumeClaim.ClaimName);
+        Assert.Null(volume.EmptyDir);
+        Assert.Null(volume.Ephemeral);
+        var container = Assert.Single(pod.Containers);
+        Assert.Single(container.VolumeMounts, m => m.Name == "key" && m.MountPath == "/vpod/key" && m.ReadOnlyProperty is null);
+        Assert.Equal("/vpod/key", Assert.Single(container.Env, e => e.Name == "METANODE_KEY_DIR").Value);
+    }
+
+    [Fact]
+    public void Build_AddsAKeyClaimTemplate_ToAStatefulSet_BesideItsDataClaim()
+    {
+        var spec = Spec() with { PersistentStorage = new StorageRequest(1L << 30, "fast-ssd") };
+
+        var set = KubernetesWorkloadBuilder.Build(Id, spec, Options, "ml", 2).StatefulSet!;
+
+        var key = Assert.Single(set.Spec.VolumeClaimTemplates, c => c.Metadata.Name == "key");
+        Assert.Equal(["ReadWriteOnce"], key.Spec.AccessModes);
+        Assert.Equal("16Mi", key.Spec.Resources.Requests["storage"].ToString());
+        Assert.Null(key.Spec.StorageClassName);
+        Assert.Equal(Id, key.Metadata.Labels["metanode.io/vpod-id"]);
+        var data = Assert.Single(set.Spec.VolumeClaimTemplates, c => c.Metadata.Name == "data");
+        Assert.Equal(("fast-ssd", "1Gi"), (data.Spec.StorageClassName, data.Spec.Resources.Requests["storage"].ToString()));
+
+        // The pods get the volume from the template (one claim per replica, key-{name}-{ordinal}), not from the pod spec.
+        var pod = set.Spec.Template.Spec;
+        Assert.DoesNotContain(pod.Volumes ?? [], v => v.Name == "key");
+        var container = Assert.Single(pod.Containers);
+        Assert.Single(container.VolumeMounts, m => m.Name == "key" && m.MountPath == "/vpod/key");
+        Assert.Equal("/vpod/key", Assert.Single(container.Env, e => e.Name == "METANODE_KEY_DIR").Value);
+    }
+
+    [Fact]
+    public void Build_RefusesAVolumeOrStorage_MountedWhereTheKeyGoes()
+    {
+        var volume = Assert.Throws<InvalidVPodSpecException>(() => KubernetesWorkloadBuilder.Build(Id, Spec() with { Volumes = [new VolumeMount("models", "/vpod/key")] }, Options, "ml", 1));
+        var storage = Assert.Throws<InvalidVPodSpecException>(() => KubernetesWorkloadBuilder.Build(Id, Spec() with { PersistentStorage = new StorageRequest(1L << 20, MountPath: "/vpod/key") }, Options, "ml", 1));
+
+        Assert.Contains("volume 'models:/vpod/key' targets the path of the vPod's key volume", volume.Message, StringComparison.Ordinal);
+        Assert.Contains("persistent storage mount path '/vpod/key'", storage.Message, StringComparison.Ordinal);
     }
 
     [Fact]

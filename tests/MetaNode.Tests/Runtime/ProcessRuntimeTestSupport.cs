@@ -108,3 +108,22 @@ internal static class ProcessTestWait
 
     public static bool IsAlive(int pid) => ProcFs.ReadStat(pid) is { IsAlive: true };
 }
+
+/// <summary>File modes for the process runtime's tests, which run on Linux only (as the runtime does).</summary>
+internal static class UnixModes
+{
+    public const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    public static UnixFileMode Of(string path) =>
+        OperatingSystem.IsLinux() ? File.GetUnixFileMode(path) : throw new PlatformNotSupportedException("The process runtime's tests need Linux.");
+
+    public static void Set(string path, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("The process runtime's tests need Linux.");
+        }
+
+        File.SetUnixFileMode(path, mode);
+    }
+}

@@ -468,6 +468,70 @@ public sealed class ProcessRuntimeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ProvisionAsync_CreatesThePrivateKeyDirectory_AndSetsItsModeAgain_WhenItExists()
+    {
+        var runtime = _sandbox.CreateRuntime();
+        var existing = runtime.GetKeyDirectory("vpod-key-old");
+        Directory.CreateDirectory(existing);
+        UnixModes.Set(existing, UnixModes.OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        File.WriteAllText(Path.Combine(existing, "signing.key"), "kept");
+
+        await runtime.ProvisionAsync("vpod-key-new", Shell("true"));
+        await runtime.ProvisionAsync("vpod-key-old", Shell("true"));
+
+        var created = runtime.GetKeyDirectory("vpod-key-new");
+        Assert.Equal(Path.Combine(_sandbox.Root, "vpods", "vpod-key-new", "key"), created);
+        Assert.True(Path.IsPathFullyQualified(created), created);
+        Assert.True(Directory.Exists(created));
+        Assert.Equal(UnixModes.OwnerOnly, UnixModes.Of(created));
+        Assert.Equal(UnixModes.OwnerOnly, UnixModes.Of(existing));
+        Assert.Equal("kept", File.ReadAllText(Path.Combine(existing, "signing.key")));
+    }
+
+    [Fact]
+    public async Task StartAsync_PassesTheKeyDirectory_AsMetanodeKeyDir_EvenWhenTheSpecSetsIt()
+    {
+        var runtime = _sandbox.CreateRuntime();
+        var spec = Shell("echo \"key=$METANODE_KEY_DIR\"; sleep 60") with { Env = new Dictionary<string, string> { ["METANODE_KEY_DIR"] = "/tmp/not-the-vpods" } };
+
+        // Started without a provision first: the start makes the directory too.
+        await runtime.StartAsync("vpod-key-env", spec, null);
+
+        var key = runtime.GetKeyDirectory("vpod-key-env");
+        await LineAsync(runtime, "vpod-key-env", $"key={key}");
+        Assert.Equal(UnixModes.OwnerOnly, UnixModes.Of(key));
+    }
+
+    [Fact]
+    public async Task StartAsync_KeepsTheKeyDirectory_AcrossARestartAndAnAdoptionByAnotherRuntime_UntilTheVPodIsRemoved()
+    {
+        var owner = _sandbox.CreateRuntime();
+        var spec = Shell("if [ -f \"$METANODE_KEY_DIR/signing.key\" ]; then echo \"found=$(cat \"$METANODE_KEY_DIR/signing.key\")\"; "
+            + "else echo key-of-run-1 > \"$METANODE_KEY_DIR/signing.key\"; echo created; fi; sleep 60");
+        await owner.ProvisionAsync("vpod-key-keep", spec);
+        var first = await owner.StartAsync("vpod-key-keep", spec, null);
+        await LineAsync(owner, "vpod-key-keep", "created");
+
+        await owner.StopAsync("vpod-key-keep", first, TimeSpan.FromSeconds(10), force: false);
+        var second = await owner.StartAsync("vpod-key-keep", spec, first);
+        await LineAsync(owner, "vpod-key-keep", "found=key-of-run-1");
+
+        // A successor silo's runtime over the same root adopts the vPod: the same directory, still private, with the same key.
+        var successor = _sandbox.CreateRuntime();
+        var adopted = await successor.StartAsync("vpod-key-keep", spec, second);
+        Assert.Equal(successor.InstanceId, adopted.Owner);
+        Assert.Equal(owner.GetKeyDirectory("vpod-key-keep"), successor.GetKeyDirectory("vpod-key-keep"));
+        var lines = await LogsAsync(successor, "vpod-key-keep", l => l.Count(x => x.Text == "found=key-of-run-1") >= 2, "the adopted workload to find the key of its first run");
+        Assert.Equal(1, lines.Count(l => l.Text == "created"));
+        var key = successor.GetKeyDirectory("vpod-key-keep");
+        Assert.Equal(UnixModes.OwnerOnly, UnixModes.Of(key));
+
+        await successor.RemoveAsync("vpod-key-keep", adopted);
+
+        Assert.False(Directory.Exists(key), "removing the vPod removes its key directory with the rest of its directory");
+    }
+
+    [Fact]
     public async Task ProvisionAsync_RejectsSpecsThatCannotRun()
     {
         var runtime = _sandbox.CreateRuntime(o => o.ReferenceWorkloadPath = Path.Combine(_sandbox.Root, "missing", "MetaNode.Workload.dll"));

@@ -164,8 +164,6 @@ public sealed class SerializationRoundTripTests
         var pending = back.Pending["finalize:x"];
         Assert.Equal(["0xa", "0xb"], pending.Hashes);
         Assert.Equal(("2000000000", 1, At), (pending.MaxFeePerGas, pending.Replacements, pending.FirstSentAt));
-        var key = new MetaNode.Grains.Chain.VPodKey("0xabc", "{\"crypto\":{}}");
-        Assert.Equal(key, RoundTrip(key));
         var watcher = RoundTrip(new MetaNode.Grains.Chain.ChainWatcherState
         {
             Registry = "0xef",

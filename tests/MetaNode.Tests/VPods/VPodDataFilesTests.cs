@@ -185,25 +185,6 @@ public sealed class VPodDataFilesTests
         }
     }
 
-    [Theory]
-    [InlineData(DeploymentMethod.Process, true)]
-    [InlineData(DeploymentMethod.Docker, true)]
-    [InlineData(DeploymentMethod.Kubernetes, false)]
-    [InlineData(DeploymentMethod.None, false)]
-    public void RuntimeRefusal_AcceptsProcessAndDockerVPods_AndNamesAnyOtherRuntime(DeploymentMethod method, bool accepted)
-    {
-        var refusal = FederatedDataPlacement.RuntimeRefusal("vpod-k", method);
-
-        if (accepted)
-        {
-            Assert.Null(refusal);
-        }
-        else
-        {
-            Assert.Equal($"vPod 'vpod-k' runs on the {method.ToString().ToLowerInvariant()} runtime: federated jobs place data partitions only in process and docker vPods for now.", refusal);
-        }
-    }
-
     [Fact]
     public void KubernetesDataRefusal_NamesTheRuntime() =>
         Assert.Contains("runs on the kubernetes runtime", KubernetesRuntime.DataRefusal("vpod-k"), StringComparison.Ordinal);

@@ -10,12 +10,19 @@ public static class DockerContainerSpec
     /// <summary>Where the workload's data lives in the container (<c>METANODE_DATA_DIR</c>).</summary>
     public const string DataDirectory = "/vpod/data";
 
+    /// <summary>Where the vPod's key volume is mounted in the container (<c>METANODE_KEY_DIR</c>).</summary>
+    public const string KeyDirectory = WorkloadKeyDirectory.ContainerPath;
+
     public const string VPodLabel = "vpod";
     public const string NameLabel = "name";
     public const string TypeLabel = "type";
     public const string ClusterLabel = "cluster";
     public const string PortLabel = "port";
     public const string StorageSizeLabel = "storage-size";
+
+    /// <summary>Labels a vPod's volume with what it holds (<see cref="KeyVolumeRole"/>).</summary>
+    public const string VolumeLabel = "volume";
+    public const string KeyVolumeRole = "key";
 
     private const string DockerHub = "docker.io";
 
@@ -31,6 +38,12 @@ public static class DockerContainerSpec
 
     /// <summary>The named volume holding a vPod's persistent storage.</summary>
     public static string StorageVolumeName(DockerRuntimeOptions options, string vpodId) => ContainerName(options, vpodId) + "-data";
+
+    /// <summary>
+    /// The named volume holding the vPod's workload key (mounted at <see cref="KeyDirectory"/>). Its name depends on the vPod only, so
+    /// every container made for the vPod (restart, re-adoption by another silo) mounts the same one; removing the vPod removes it.
+    /// </summary>
+    public static string KeyVolumeName(DockerRuntimeOptions options, string vpodId) => ContainerName(options, vpodId) + "-key";
 
     public static string Label(DockerRuntimeOptions options, string key) => options.LabelPrefix + "." + key;
 
@@ -68,7 +81,8 @@ public static class DockerContainerSpec
 
     /// <summary>
     /// The container for a vPod: image, command (the spec's command replaces the image's entrypoint), environment, labels,
-    /// cpu (NanoCPUs) and memory limits (swap included, so the limit is a hard one), volumes, network and ports. The engine's
+    /// cpu (NanoCPUs) and memory limits (swap included, so the limit is a hard one), volumes (the spec's, the persistent storage's
+    /// and the vPod's key volume at <see cref="KeyDirectory"/>), network and ports. The engine's
     /// restart policy is <c>no</c>: the vPod grain applies the vPod's own. <paramref name="workloadPort"/> is the port the
     /// workload listens on (null when it speaks no workload protocol).
     /// </summary>
@@ -81,6 +95,8 @@ public static class DockerContainerSpec
             throw new InvalidVPodSpecException($"vPod '{vpodId}': a docker vPod needs an image.");
         }
 
+        WorkloadKeyDirectory.ThrowIfMountedOver(vpodId, spec);
+
         var host = options.NetworkMode == DockerNetworkMode.Host;
         var env = new Dictionary<string, string>(spec.Env, StringComparer.Ordinal)
         {
@@ -88,6 +104,7 @@ public static class DockerContainerSpec
             ["METANODE_VPOD_NAME"] = spec.Name,
             ["METANODE_VPOD_TYPE"] = spec.Type.ToString().ToLowerInvariant(),
             ["METANODE_DATA_DIR"] = DataDirectoryOf(spec),
+            [WorkloadKeyDirectory.EnvironmentVariable] = KeyDirectory,
             ["METANODE_HOST"] = host ? options.HostAddress : "0.0.0.0",
         };
         if (workloadPort is { } port)
@@ -122,6 +139,19 @@ public static class DockerContainerSpec
                 },
             });
         }
+
+        var keyVolumeLabels = new Dictionary<string, string>(labels, StringComparer.Ordinal)
+        {
+            [Label(options, VolumeLabel)] = KeyVolumeRole,
+        };
+        keyVolumeLabels.Remove(Label(options, PortLabel));
+        mounts.Add(new Mount
+        {
+            Type = "volume",
+            Source = KeyVolumeName(options, vpodId),
+            Target = KeyDirectory,
+            VolumeOptions = new VolumeOptions { Labels = keyVolumeLabels },
+        });
 
         var parameters = new CreateContainerParameters
         {

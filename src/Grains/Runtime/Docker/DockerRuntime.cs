@@ -20,6 +20,11 @@ namespace MetaNode.Grains.Runtime.Docker;
 /// Containers outlive the silo: a silo that stops leaves them running for the next one to adopt.
 /// </para>
 /// <para>
+/// Each vPod has a named volume <c>{container}-key</c> at <c>/vpod/key</c> (<c>METANODE_KEY_DIR</c>) for the workload's own key.
+/// Every container made for the vPod mounts that same volume, so the key survives restarts and re-created containers; it is
+/// labelled with the vPod's id and removed with the vPod.
+/// </para>
+/// <para>
 /// Nothing connects to the engine before a docker vPod is used; an unreachable engine then fails the call with a message naming
 /// the endpoint (configuration <c>MetaNode:Runtime:Docker:Endpoint</c>, else <c>DOCKER_HOST</c>, else the default socket).
 /// </para>
@@ -186,7 +191,10 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         return container is { State.Status: "exited" or "dead" } ? (int)container.State.ExitCode : null;
     }
 
-    /// <summary>Removes every container made for the vPod and its persistent-storage volume (not the named volumes it mounted).</summary>
+    /// <summary>
+    /// Removes every container made for the vPod and the volumes labelled with its id: its persistent-storage volume and its key
+    /// volume (not the named volumes of its spec).
+    /// </summary>
     public async Task RemoveAsync(string vpodId, RuntimeHandle? handle, CancellationToken cancellationToken = default)
     {
         CheckVPodId(vpodId);
@@ -667,6 +675,8 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         {
             throw new InvalidVPodSpecException($"vPod '{vpodId}': a network policy cannot be enforced by the docker runtime; use the kubernetes deployment method or drop the network policy.");
         }
+
+        WorkloadKeyDirectory.ThrowIfMountedOver(vpodId, spec);
     }
 
     private static void CheckVPodId(string vpodId)

@@ -16,7 +16,9 @@ namespace MetaNode.Grains.Runtime.Kubernetes;
 /// <summary>
 /// Runs vPod workloads on Kubernetes. A vPod becomes a Deployment (a StatefulSet with a volumeClaimTemplate when it asks for
 /// persistent storage), a Service for its ports, and, when its spec asks, a NetworkPolicy and a PodDisruptionBudget, all named
-/// after the vPod id (see <see cref="KubernetesNames.ObjectName"/>) and built by <see cref="KubernetesWorkloadBuilder"/>.
+/// after the vPod id (see <see cref="KubernetesNames.ObjectName"/>) and built by <see cref="KubernetesWorkloadBuilder"/>. Its
+/// workload's key lives on a claim that outlives the pods: a volumeClaimTemplate of the StatefulSet, or for a Deployment the
+/// standalone claim <c>{name}-key</c> created here before the Deployment (and left as it is when it exists).
 /// <para>
 /// Provisioning creates the objects with zero replicas (a 409 Conflict means an earlier attempt made them: they are patched, never
 /// duplicated); starting scales to the spec's replicas, stopping to zero. Status comes from the pods through a watch
@@ -84,6 +86,12 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
             await UpsertAsync(
                 () => Client.PolicyV1.CreateNamespacedPodDisruptionBudgetAsync(budget, workload.Namespace, cancellationToken: cancellationToken),
                 () => Client.PolicyV1.PatchNamespacedPodDisruptionBudgetAsync(MergePatch(patch.DisruptionBudget!), workload.Name, workload.Namespace, cancellationToken: cancellationToken));
+        }
+
+        if (workload.KeyClaim is { } keyClaim)
+        {
+            // Before the Deployment, so its pods find it. A claim's spec cannot change: an existing one (the vPod's key) is kept as it is.
+            await CreateUnlessExistsAsync(() => Client.CoreV1.CreateNamespacedPersistentVolumeClaimAsync(keyClaim, workload.Namespace, cancellationToken: cancellationToken));
         }
 
         // Created with zero replicas; an existing workload is patched without touching its replica count, so a running vPod keeps running.
@@ -434,6 +442,19 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
         catch (HttpOperationException exception) when (exception.Response.StatusCode == HttpStatusCode.Conflict)
         {
             await patch();
+        }
+    }
+
+    /// <summary>Creates an object unless it exists already (409 Conflict).</summary>
+    private static async Task CreateUnlessExistsAsync<T>(Func<Task<T>> create)
+    {
+        try
+        {
+            await create();
+        }
+        catch (HttpOperationException exception) when (exception.Response.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Made by an earlier attempt: keep it.
         }
     }
 

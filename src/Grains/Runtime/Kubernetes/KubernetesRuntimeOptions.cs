@@ -51,7 +51,7 @@ public sealed class KubernetesRuntimeOptions
     /// <summary>Prefix of the labels that identify vPod objects: <c>{LabelPrefix}/vpod-id</c>, <c>{LabelPrefix}/cluster</c>, ...</summary>
     public string LabelPrefix { get; set; } = "metanode.io";
 
-    /// <summary>Storage class of persistent-storage claims when the spec names none; empty means the cluster's default class.</summary>
+    /// <summary>Storage class of persistent-storage claims when the spec names none, and of every key claim; empty means the cluster's default class.</summary>
     public string? DefaultStorageClass { get; set; }
 
     /// <summary>Pod anti-affinity of high-availability vPods.</summary>
@@ -62,7 +62,7 @@ public sealed class KubernetesRuntimeOptions
 
     public DeletePropagation DeletePropagation { get; set; } = DeletePropagation.Background;
 
-    /// <summary>Whether deleting a vPod also deletes the claims of its persistent storage (its data).</summary>
+    /// <summary>Whether deleting a vPod also deletes its claims: those of its persistent storage (its data) and its key claims (its workload's key).</summary>
     public bool DeletePersistentVolumeClaims { get; set; } = true;
 
     /// <summary>

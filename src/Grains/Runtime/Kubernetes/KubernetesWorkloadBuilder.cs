@@ -12,11 +12,14 @@ public enum KubernetesWorkloadKind
 {
     None = 0,
     Deployment = 1,
-    /// <summary>Used when the spec asks for persistent storage: one claim per replica from a volumeClaimTemplate.</summary>
+    /// <summary>Used when the spec asks for persistent storage: data and key claims per replica from volumeClaimTemplates.</summary>
     StatefulSet = 2,
 }
 
-/// <summary>Every object of one vPod, as the builder made them from its spec.</summary>
+/// <summary>
+/// Every object of one vPod, as the builder made them from its spec. <paramref name="KeyClaim"/> is the vPod's own key claim when
+/// it runs as a Deployment (a StatefulSet has its key claims in its volumeClaimTemplates instead).
+/// </summary>
 public sealed record KubernetesWorkload(
     string Name,
     string Namespace,
@@ -27,19 +30,35 @@ public sealed record KubernetesWorkload(
     V1StatefulSet? StatefulSet,
     V1Service? Service,
     V1NetworkPolicy? NetworkPolicy,
-    V1PodDisruptionBudget? DisruptionBudget);
+    V1PodDisruptionBudget? DisruptionBudget,
+    V1PersistentVolumeClaim? KeyClaim);
 
 /// <summary>
 /// Turns a vPod spec into Kubernetes objects: a Deployment (a StatefulSet when persistent storage is asked for), a Service for its
 /// ports, a NetworkPolicy when the spec has one, a PodDisruptionBudget and pod anti-affinity for high availability. Pure: the same
 /// input gives the same objects, so creating them again is idempotent. Bad input throws <see cref="InvalidVPodSpecException"/>
 /// naming the field.
+/// <para>
+/// Every workload gets a key volume for its own signing key: a small ReadWriteOnce claim (<see cref="KeyClaimSize"/>) mounted at
+/// <c>/vpod/key</c> and named in <c>METANODE_KEY_DIR</c>, which outlives the pods. A StatefulSet has it as the <c>key</c>
+/// volumeClaimTemplate (one claim per replica, <c>key-{name}-{ordinal}</c>, made by the StatefulSet controller); a Deployment mounts
+/// the standalone claim <c>{name}-key</c>, which the runtime creates with the Deployment and which every pod of the vPod shares.
+/// Both carry the vPod's labels, so removing the vPod removes them with its other claims.
+/// </para>
 /// </summary>
 public static class KubernetesWorkloadBuilder
 {
     public const string ContainerName = "workload";
     public const string DataVolumeName = "data";
     public const string DefaultDataPath = "/vpod/data";
+    public const string KeyVolumeName = "key";
+    public const string KeyPath = WorkloadKeyDirectory.ContainerPath;
+
+    /// <summary>The storage a key claim requests: a key file, with room to spare.</summary>
+    public const string KeyClaimSize = "16Mi";
+
+    /// <summary>The standalone key claim of a vPod that runs as a Deployment.</summary>
+    public static string KeyClaimName(string objectName) => objectName + "-" + KeyVolumeName;
 
     public static string VPodIdLabel(KubernetesRuntimeOptions options) => $"{options.LabelPrefix}/vpod-id";
 
@@ -56,16 +75,26 @@ public static class KubernetesWorkloadBuilder
             throw new InvalidVPodSpecException($"vPod '{vpodId}': the kubernetes runtime needs a container image (spec.image is empty).");
         }
 
+        WorkloadKeyDirectory.ThrowIfMountedOver(vpodId, spec);
+
         var name = KubernetesNames.ObjectName(vpodId);
         var selector = new SortedDictionary<string, string>(StringComparer.Ordinal) { [VPodIdLabel(options)] = vpodId };
         var labels = Labels(vpodId, spec, options);
         var kind = spec.PersistentStorage is null ? KubernetesWorkloadKind.Deployment : KubernetesWorkloadKind.StatefulSet;
-        var template = PodTemplate(spec, options, labels, selector, kind);
+        var keyClaimName = kind == KubernetesWorkloadKind.Deployment ? KeyClaimName(name) : null;
+        var template = PodTemplate(spec, options, labels, selector, kind, keyClaimName);
+        var keyClaim = Claim(KeyVolumeName, labels, options.DefaultStorageClass, KeyClaimSize);
 
         V1Deployment? deployment = null;
         V1StatefulSet? statefulSet = null;
+        V1PersistentVolumeClaim? standaloneKeyClaim = null;
         if (kind == KubernetesWorkloadKind.Deployment)
         {
+            keyClaim.ApiVersion = "v1";
+            keyClaim.Kind = "PersistentVolumeClaim";
+            keyClaim.Metadata.Name = keyClaimName;
+            keyClaim.Metadata.NamespaceProperty = @namespace;
+            standaloneKeyClaim = keyClaim;
             deployment = new V1Deployment
             {
                 ApiVersion = "apps/v1",
@@ -102,19 +131,8 @@ public static class KubernetesWorkloadBuilder
                     Template = template,
                     VolumeClaimTemplates =
                     [
-                        new V1PersistentVolumeClaim
-                        {
-                            Metadata = new V1ObjectMeta { Name = DataVolumeName, Labels = Copy(labels) },
-                            Spec = new V1PersistentVolumeClaimSpec
-                            {
-                                AccessModes = ["ReadWriteOnce"],
-                                StorageClassName = string.IsNullOrWhiteSpace(storageClass) ? null : storageClass,
-                                Resources = new V1VolumeResourceRequirements
-                                {
-                                    Requests = new Dictionary<string, K8sQuantity> { ["storage"] = new(Quantity.FormatMemory(storage.SizeBytes)) },
-                                },
-                            },
-                        },
+                        Claim(DataVolumeName, labels, storageClass, Quantity.FormatMemory(storage.SizeBytes)),
+                        keyClaim,
                     ],
                 },
             };
@@ -130,7 +148,8 @@ public static class KubernetesWorkloadBuilder
             statefulSet,
             Service(name, @namespace, spec, labels, selector),
             NetworkPolicy(vpodId, name, @namespace, spec, options, labels, selector),
-            DisruptionBudget(name, @namespace, spec, labels, selector));
+            DisruptionBudget(name, @namespace, spec, labels, selector),
+            standaloneKeyClaim);
     }
 
     /// <summary>The vPod's labels: the spec's own, then the runtime's (which win): vPod id, name, type, cluster, managed-by.</summary>
@@ -159,12 +178,29 @@ public static class KubernetesWorkloadBuilder
         return labels;
     }
 
+    /// <summary>A ReadWriteOnce claim (a volumeClaimTemplate as it stands; the standalone key claim gets its name and kind on top).</summary>
+    private static V1PersistentVolumeClaim Claim(string name, IReadOnlyDictionary<string, string> labels, string? storageClass, string size) =>
+        new()
+        {
+            Metadata = new V1ObjectMeta { Name = name, Labels = Copy(labels) },
+            Spec = new V1PersistentVolumeClaimSpec
+            {
+                AccessModes = ["ReadWriteOnce"],
+                StorageClassName = string.IsNullOrWhiteSpace(storageClass) ? null : storageClass,
+                Resources = new V1VolumeResourceRequirements
+                {
+                    Requests = new Dictionary<string, K8sQuantity> { ["storage"] = new(size) },
+                },
+            },
+        };
+
     private static V1PodTemplateSpec PodTemplate(
         VPodSpec spec,
         KubernetesRuntimeOptions options,
         IReadOnlyDictionary<string, string> labels,
         IReadOnlyDictionary<string, string> selector,
-        KubernetesWorkloadKind kind)
+        KubernetesWorkloadKind kind,
+        string? keyClaimName)
     {
         var dataPath = spec.PersistentStorage?.MountPath ?? DefaultDataPath;
         var mounts = new List<V1VolumeMount> { new() { Name = DataVolumeName, MountPath = dataPath } };
@@ -172,6 +208,13 @@ public static class KubernetesWorkloadBuilder
         if (kind == KubernetesWorkloadKind.Deployment)
         {
             volumes.Add(new V1Volume { Name = DataVolumeName, EmptyDir = new V1EmptyDirVolumeSource() });
+        }
+
+        // A StatefulSet's pods get the key volume from its claim template; a Deployment's mount the vPod's standalone claim.
+        mounts.Add(new V1VolumeMount { Name = KeyVolumeName, MountPath = KeyPath });
+        if (keyClaimName is not null)
+        {
+            volumes.Add(new V1Volume { Name = KeyVolumeName, PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = keyClaimName } });
         }
 
         for (var i = 0; i < spec.Volumes.Count; i++)
@@ -250,6 +293,7 @@ public static class KubernetesWorkloadBuilder
         environment["METANODE_VPOD_NAME"] = spec.Name;
         environment["METANODE_VPOD_TYPE"] = spec.Type.ToString().ToLowerInvariant();
         environment["METANODE_DATA_DIR"] = dataPath;
+        environment[WorkloadKeyDirectory.EnvironmentVariable] = KeyPath;
         environment["METANODE_HOST"] = "0.0.0.0";
         if (spec.Ports.Count > 0)
         {

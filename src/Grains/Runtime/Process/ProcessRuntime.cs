@@ -13,8 +13,9 @@ namespace MetaNode.Grains.Runtime.Process;
 /// <summary>
 /// Runs vPod workloads as local processes of the silo's machine. A silo-local singleton.
 /// <para>
-/// Each vPod gets <c>{DataDirectory}/vpods/{vpodId}/</c> with <c>data/</c> (the working directory, <c>METANODE_DATA_DIR</c>) and
-/// <c>logs/</c>. The runtime captures stdout and stderr through pipes and writes them to <c>logs/vpod.log</c> (see
+/// Each vPod gets <c>{DataDirectory}/vpods/{vpodId}/</c> with <c>data/</c> (the working directory, <c>METANODE_DATA_DIR</c>),
+/// <c>logs/</c> and <c>key/</c> (mode 0700, <c>METANODE_KEY_DIR</c>: the workload's own signing key; see <see cref="ProcessVPodDirectories"/>).
+/// The runtime captures stdout and stderr through pipes and writes them to <c>logs/vpod.log</c> (see
 /// <see cref="ProcessLogFormat"/>), rotated by size.
 /// </para>
 /// <para>
@@ -47,7 +48,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
     private readonly ProcessRuntimeOptions _options;
     private readonly ILogger<ProcessRuntime> _logger;
     private readonly TimeProvider _timeProvider;
-    private readonly string _vpodsRoot;
+    private readonly ProcessVPodDirectories _directories;
     private readonly string? _setsidPath;
     private readonly long _clockTicksPerSecond;
     private readonly ConcurrentDictionary<string, ManagedProcess> _processes = new(StringComparer.Ordinal);
@@ -70,7 +71,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         _options = options.Value;
         _logger = logger;
         _timeProvider = timeProvider ?? TimeProvider.System;
-        _vpodsRoot = Path.Combine(Path.GetFullPath(_options.DataDirectory), "vpods");
+        _directories = new ProcessVPodDirectories(_options.DataDirectory);
         _clockTicksPerSecond = NativeMethods.ClockTicksPerSecond();
         InstanceId = Guid.NewGuid().ToString("N");
         NodeId = ProcFs.ReadNodeId();
@@ -92,11 +93,21 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
     /// <summary>This machine and boot: <c>{machine-id}/{boot-id}</c>; recorded as <see cref="RuntimeHandle.Node"/>.</summary>
     public string NodeId { get; }
 
-    /// <summary>The directory holding a vPod's <c>data/</c> and <c>logs/</c>.</summary>
+    /// <summary>The directory holding a vPod's <c>data/</c>, <c>logs/</c> and <c>key/</c>.</summary>
     public string GetVPodDirectory(string vpodId)
     {
         CheckVPodId(vpodId);
-        return Path.Combine(_vpodsRoot, vpodId);
+        return _directories.VPodOf(vpodId);
+    }
+
+    /// <summary>
+    /// The vPod's key directory (absolute; the workload's <c>METANODE_KEY_DIR</c>): created with mode 0700 at provision and start,
+    /// kept across stops, restarts and re-adoption, deleted with the rest of the vPod's directory when the vPod is removed.
+    /// </summary>
+    public string GetKeyDirectory(string vpodId)
+    {
+        CheckVPodId(vpodId);
+        return _directories.KeyOf(vpodId);
     }
 
     /// <summary>Checks the spec and creates the vPod's directories. The handle is not running (empty id) unless the vPod's process already runs here.</summary>
@@ -106,8 +117,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         CheckVPodId(vpodId);
         ArgumentNullException.ThrowIfNull(spec);
         _ = ProcessCommand.Resolve(spec, _options);
-        Directory.CreateDirectory(DataDirectoryOf(vpodId));
-        Directory.CreateDirectory(LogsDirectoryOf(vpodId));
+        _directories.Ensure(vpodId);
         if (_processes.TryGetValue(vpodId, out var current) && current.ExitCode is null)
         {
             return Task.FromResult(current.Handle);
@@ -253,7 +263,8 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
                 writer.Dispose();
             }
 
-            var directory = Path.Combine(_vpodsRoot, vpodId);
+            // The key directory goes with the rest: the vPod and its identity are gone.
+            var directory = _directories.VPodOf(vpodId);
             if (Directory.Exists(directory))
             {
                 DeleteDirectory(directory);
@@ -408,8 +419,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
     {
         var dataDirectory = DataDirectoryOf(vpodId);
         var logsDirectory = LogsDirectoryOf(vpodId);
-        Directory.CreateDirectory(dataDirectory);
-        Directory.CreateDirectory(logsDirectory);
+        _directories.Ensure(vpodId);
         var writer = _writers.GetOrAdd(
             vpodId,
             static (id, state) => new RotatingLogWriter(id, state.Logs, state.Options.LogMaxBytes, state.Options.LogMaxFiles, state.Time, state.Logger),
@@ -455,6 +465,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         environment["METANODE_VPOD_NAME"] = spec.Name;
         environment["METANODE_VPOD_TYPE"] = spec.Type.ToString().ToLowerInvariant();
         environment["METANODE_DATA_DIR"] = dataDirectory;
+        environment[WorkloadKeyDirectory.EnvironmentVariable] = _directories.KeyOf(vpodId);
         environment["METANODE_HOST"] = _options.HostAddress;
         if (port is { } p)
         {
@@ -696,9 +707,9 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
     {
         if (handle.Id.Length == 0)
         {
-            return Directory.Exists(Path.Combine(_vpodsRoot, vpodId))
+            return Directory.Exists(_directories.VPodOf(vpodId))
                 ? new WorkloadObservation(WorkloadState.Created, Detail: "provisioned, not started")
-                : WorkloadObservation.NotFound($"vPod '{vpodId}' has no directory under {_vpodsRoot}");
+                : WorkloadObservation.NotFound($"vPod '{vpodId}' has no directory under {_directories.VPodsRoot}");
         }
 
         if (!string.Equals(handle.Node, NodeId, StringComparison.Ordinal))
@@ -829,9 +840,9 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         }
     }
 
-    private string DataDirectoryOf(string vpodId) => Path.Combine(_vpodsRoot, vpodId, "data");
+    private string DataDirectoryOf(string vpodId) => _directories.DataOf(vpodId);
 
-    private string LogsDirectoryOf(string vpodId) => Path.Combine(_vpodsRoot, vpodId, "logs");
+    private string LogsDirectoryOf(string vpodId) => _directories.LogsOf(vpodId);
 
     private SemaphoreSlim Gate(string vpodId) => _gates.GetOrAdd(vpodId, static _ => new SemaphoreSlim(1, 1));
 

@@ -5,7 +5,13 @@ public sealed class ProcessRuntimeOptions
 {
     public const string SectionName = "MetaNode:Runtime:Process";
 
-    /// <summary>Root of the per-vPod directories: <c>{DataDirectory}/vpods/{vpodId}/data</c> (the workload's working directory) and <c>.../logs</c>. A relative path is resolved against the silo's working directory.</summary>
+    /// <summary>
+    /// Root of the per-vPod directories: <c>{DataDirectory}/vpods/{vpodId}/data</c> (the workload's working directory), <c>.../logs</c>
+    /// and <c>.../key</c> (mode 0700, the workload's own signing key, passed as <c>METANODE_KEY_DIR</c>). A relative path is resolved
+    /// against the silo's working directory. Keep it outside the silo's data directory, or the workload keys live under it: a silo
+    /// that is not given one uses a sibling of its data directory (<c>{MetaNode:DataDirectory}-vpods</c>, see <see cref="ProcessRuntimeRoot"/>)
+    /// and warns at start-up when the configured one is inside. The runtime used alone defaults to <c>{LocalApplicationData}/metanode/process-runtime</c>.
+    /// </summary>
     public string DataDirectory { get; set; } = DefaultDataDirectory();
 
     /// <summary>The reference workload (<c>MetaNode.Workload.dll</c>), run with <c>dotnet</c> when a spec names neither an image nor a command.</summary>

@@ -44,6 +44,7 @@ public sealed class DockerContainerSpecTests
         Assert.Contains("METANODE_HOST=127.0.0.1", parameters.Env);
         Assert.Contains("METANODE_PORT=41234", parameters.Env);
         Assert.Contains("METANODE_DATA_DIR=/vpod/data", parameters.Env);
+        Assert.Contains("METANODE_KEY_DIR=/vpod/key", parameters.Env);
         Assert.Equal("vpod-1", parameters.Labels["io.metanode.vpod"]);
         Assert.Equal("trainer", parameters.Labels["io.metanode.name"]);
         Assert.Equal("validator", parameters.Labels["io.metanode.type"]);
@@ -53,7 +54,8 @@ public sealed class DockerContainerSpecTests
         Assert.Collection(
             parameters.HostConfig.Mounts,
             m => Assert.Equal(("bind", "/srv/in", "/vpod/input", true), (m.Type, m.Source, m.Target, m.ReadOnly)),
-            m => Assert.Equal(("volume", "models", "/models", false), (m.Type, m.Source, m.Target, m.ReadOnly)));
+            m => Assert.Equal(("volume", "models", "/models", false), (m.Type, m.Source, m.Target, m.ReadOnly)),
+            m => Assert.Equal(("volume", "metanode-vpod-1-key", "/vpod/key", false), (m.Type, m.Source, m.Target, m.ReadOnly)));
         Assert.Null(parameters.Entrypoint);
         Assert.Null(parameters.Cmd);
     }
@@ -93,6 +95,57 @@ public sealed class DockerContainerSpecTests
         Assert.Equal((1L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture), storage.VolumeOptions.Labels["io.metanode.storage-size"]);
         Assert.False(DockerContainerSpec.SpeaksWorkloadProtocol(spec));
         Assert.True(DockerContainerSpec.SpeaksWorkloadProtocol(spec with { Command = [] }));
+    }
+
+    [Theory]
+    [InlineData(VPodType.Compute)]
+    [InlineData(VPodType.Validator)]
+    public void Build_MountsTheVPodsOwnKeyVolume_LabelledAsTheVPods_WhateverItsType(VPodType type)
+    {
+        var spec = Spec() with { Type = type, Env = new Dictionary<string, string> { ["METANODE_KEY_DIR"] = "/elsewhere" } };
+
+        var parameters = DockerContainerSpec.Build("vpod-4", spec, BridgeOptions, 8080);
+
+        Assert.Contains("METANODE_KEY_DIR=/vpod/key", parameters.Env);
+        Assert.DoesNotContain("METANODE_KEY_DIR=/elsewhere", parameters.Env);
+        var key = Assert.Single(parameters.HostConfig.Mounts, m => m.Target == "/vpod/key");
+        Assert.Equal(("volume", "metanode-vpod-4-key", false), (key.Type, key.Source, key.ReadOnly));
+        Assert.Equal("metanode-vpod-4-key", DockerContainerSpec.KeyVolumeName(BridgeOptions, "vpod-4"));
+        Assert.Null(key.VolumeOptions.DriverConfig);
+        var labels = key.VolumeOptions.Labels;
+        Assert.Equal("vpod-4", labels["io.metanode.vpod"]);
+        Assert.Equal("trainer", labels["io.metanode.name"]);
+        Assert.Equal(type.ToString().ToLowerInvariant(), labels["io.metanode.type"]);
+        Assert.Equal("fl-east", labels["io.metanode.cluster"]);
+        Assert.Equal("key", labels["io.metanode.volume"]);
+        Assert.False(labels.ContainsKey("io.metanode.port"), "a volume outlives the container, so it carries no port");
+    }
+
+    [Fact]
+    public void Build_MountsTheSameKeyVolume_InEveryContainerMadeForTheVPod()
+    {
+        var first = DockerContainerSpec.Build("vpod-5", Spec(), HostOptions, 41000);
+        var again = DockerContainerSpec.Build("vpod-5", Spec() with { Command = ["/bin/sh", "-c", "sleep 1"], PersistentStorage = new StorageRequest(1L << 20) }, HostOptions, 41001);
+        var other = DockerContainerSpec.Build("vpod-6", Spec(), HostOptions, 41000);
+
+        var key = first.HostConfig.Mounts.Single(m => m.Target == "/vpod/key");
+        Assert.Equal(key.Source, again.HostConfig.Mounts.Single(m => m.Target == "/vpod/key").Source);
+        Assert.Equal("metanode-vpod-6-key", other.HostConfig.Mounts.Single(m => m.Target == "/vpod/key").Source);
+        Assert.Equal(
+            [("metanode-vpod-5-data", "/vpod/data"), ("metanode-vpod-5-key", "/vpod/key")],
+            again.HostConfig.Mounts.Where(m => m.Source.StartsWith("metanode-vpod-5", StringComparison.Ordinal)).Select(m => (m.Source, m.Target)));
+    }
+
+    [Theory]
+    [InlineData("/vpod/key")]
+    [InlineData("/vpod/key/")]
+    public void Build_RefusesASpecThatMountsSomethingOverTheKeyDirectory(string target)
+    {
+        var volume = Assert.Throws<InvalidVPodSpecException>(() => DockerContainerSpec.Build("vpod-7", Spec() with { Volumes = [new VolumeMount("models", target)] }, HostOptions, null));
+        var storage = Assert.Throws<InvalidVPodSpecException>(() => DockerContainerSpec.Build("vpod-7", Spec() with { PersistentStorage = new StorageRequest(1L << 20, MountPath: target) }, HostOptions, null));
+
+        Assert.Contains($"volume 'models:{target}' targets the path of the vPod's key volume (/vpod/key)", volume.Message, StringComparison.Ordinal);
+        Assert.Contains($"persistent storage mount path '{target}' is where the vPod's key volume is mounted", storage.Message, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -70,8 +70,10 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         Assert.Equal("ml", container.Config.Labels["team"]);
         Assert.Contains("TRAINING_SEED=7", container.Config.Env);
         Assert.Contains(container.Mounts, m => m.Destination == "/vpod/data" && m.Type == "volume");
+        Assert.Contains(container.Mounts, m => m.Destination == "/vpod/key" && m.Type == "volume" && m.Name == $"metanode-{id}-key");
+        Assert.Contains("METANODE_KEY_DIR=/vpod/key", container.Config.Env);
         Assert.Single(await fixture.Engine.ContainersOfAsync(id));
-        Assert.Single(await fixture.Engine.VolumesOfAsync(id));
+        Assert.Equal([$"metanode-{id}-data", $"metanode-{id}-key"], (await fixture.Engine.VolumesOfAsync(id)).Select(v => v.Name).Order(StringComparer.Ordinal));
 
         // Creating it again with the same spec changes nothing and makes no second container.
         var again = await grain.CreateAsync(spec);
@@ -248,6 +250,33 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
 
         await grain.DeleteAsync(new StopOptions(Force: true));
         Assert.Empty(await fixture.Engine.ContainersOfAsync(id));
+    }
+
+    [Fact]
+    public async Task KeyVolume_KeepsTheWorkloadsKey_WhenTheContainerIsRecreatedForTheVPod_AndGoesWithTheVPod()
+    {
+        var id = NewId();
+        var grain = Grain(id);
+        const string script = "if [ -f \"$METANODE_KEY_DIR/signing.key\" ]; then echo \"found=$(cat \"$METANODE_KEY_DIR/signing.key\")\"; "
+            + "else echo key-of-run-1 > \"$METANODE_KEY_DIR/signing.key\"; echo created; fi; exec sleep 600";
+        await grain.CreateAsync(Busybox(NewName("keyed"), script, RestartPolicy.OnFailure));
+        var running = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "the keyed vPod to be Running");
+        await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Any(x => x.Text == "created"), "the first container to write its key");
+
+        // The container goes (removed from outside): the vPod's policy makes a new one, which mounts the same key volume.
+        var firstId = running.Handle!.Id;
+        await fixture.Engine.Client.Containers.RemoveContainerAsync(firstId, new ContainerRemoveParameters { Force = true });
+        var recreated = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running && s.Handle is { } h && h.Id != firstId, "a new container for the vPod");
+        var logs = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Any(x => x.Text.StartsWith("found=", StringComparison.Ordinal)), "the new container to look for the key");
+
+        Assert.Equal("found=key-of-run-1", Assert.Single(logs, l => l.Text.StartsWith("found=", StringComparison.Ordinal)).Text);
+        Assert.Equal([$"metanode-{id}-key"], (await fixture.Engine.VolumesOfAsync(id)).Select(v => v.Name));
+        var container = await fixture.Engine.Client.Containers.InspectContainerAsync(recreated.Handle!.Id);
+        Assert.Contains(container.Mounts, m => m.Destination == "/vpod/key" && m.Name == $"metanode-{id}-key");
+
+        await grain.DeleteAsync(new StopOptions(Force: true));
+        Assert.Empty(await fixture.Engine.ContainersOfAsync(id));
+        Assert.Empty(await fixture.Engine.VolumesOfAsync(id));
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using MetaNode.Federation;
 
-namespace MetaNode.Grains.Federation;
+namespace MetaNode.Federation;
 
 /// <summary>
 /// The canonical hash of a <see cref="TrainingReceipt"/>: its EIP-712 struct hash

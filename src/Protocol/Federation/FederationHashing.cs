@@ -1,6 +1,6 @@
 using Nethereum.Util;
 
-namespace MetaNode.Grains.Federation;
+namespace MetaNode.Federation;
 
 /// <summary>Keccak-256 (Ethereum's, not NIST SHA3-256) and the <c>0x</c>-prefixed lower-case hex form hashes take in records and on chain.</summary>
 public static class FederationHashing

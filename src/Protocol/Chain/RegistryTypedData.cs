@@ -2,10 +2,9 @@ using System.Numerics;
 using System.Text;
 using MetaNode.Chain;
 using Nethereum.Hex.HexConvertors.Extensions;
-using Nethereum.Signer;
 using Nethereum.Util;
 
-namespace MetaNode.Grains.Chain;
+namespace MetaNode.Chain;
 
 /// <summary>Where a registry lives: the EIP-712 domain is bound to both.</summary>
 [GenerateSerializer, Immutable, Alias("MetaNode.Chain.RegistryDomain")]
@@ -65,11 +64,8 @@ public static class RegistryTypedData
         Keccak(Concat([0x19, 0x01], DomainSeparator(domain), structHash));
 
     /// <summary>Signs a digest as the contract's ecrecover expects: 65 bytes r, s, v (v = 27 or 28), low s.</summary>
-    public static string Sign(EthECKey key, byte[] digest)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        return EthereumSignatures.Sign(EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes()), digest).ToHex(prefix: true);
-    }
+    public static string Sign(ReadOnlySpan<byte> privateKey, byte[] digest) =>
+        EthereumSignatures.Sign(privateKey, digest).ToHex(prefix: true);
 
     /// <summary>The address that signed <paramref name="digest"/>, lower case.</summary>
     public static string Recover(byte[] digest, string signature)

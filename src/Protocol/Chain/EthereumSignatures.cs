@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text;
 using NBitcoin.Secp256k1;
-using Nethereum.Model;
 using Nethereum.Util;
 
-namespace MetaNode.Grains.Chain;
+namespace MetaNode.Chain;
 
 /// <summary>
 /// secp256k1 signatures as Ethereum writes them: 65 bytes <c>r ‖ s ‖ v</c> with <c>v = 27 + recovery id</c>, low s, the nonce
@@ -45,21 +44,6 @@ public static class EthereumSignatures
         }
     }
 
-    /// <summary>
-    /// Signs an EIP-1559 transaction: the signature over <c>keccak256(0x02 ‖ rlp(fields))</c>, with the y parity as v and r, s
-    /// as RLP integers (no leading zero bytes). Returns the raw transaction bytes to send.
-    /// </summary>
-    public static byte[] SignTransaction(Transaction1559 transaction, ReadOnlySpan<byte> privateKey)
-    {
-        ArgumentNullException.ThrowIfNull(transaction);
-        var signature = Sign(privateKey, Sha3Keccack.Current.CalculateHash(transaction.GetRLPEncodedRaw()));
-        transaction.SetSignature(new Signature(
-            signature.AsSpan(0, 32).TrimStart((byte)0).ToArray(),
-            signature.AsSpan(32, 32).TrimStart((byte)0).ToArray(),
-            signature[64] == 27 ? [] : [1]));
-        return transaction.GetRLPEncoded();
-    }
-
     /// <summary>The lower-case <c>0x</c> address whose key made <paramref name="signature"/> over <paramref name="digest"/>, or null when the signature is malformed or recovers no key.</summary>
     public static string? RecoverAddress(ReadOnlySpan<byte> digest, ReadOnlySpan<byte> signature)
     {
@@ -81,6 +65,22 @@ public static class EthereumSignatures
         publicKey.WriteToSpan(compressed: false, uncompressed, out _);
         var hash = Sha3Keccack.Current.CalculateHash(uncompressed[1..].ToArray());
         return "0x" + Convert.ToHexStringLower(hash.AsSpan(12));
+    }
+
+    /// <summary>The lower-case <c>0x</c> address of a 32-byte private key: the last 20 bytes of keccak-256 of the uncompressed public key.</summary>
+    public static string AddressOf(ReadOnlySpan<byte> privateKey)
+    {
+        if (privateKey.Length != PrivateKeyLength || !ECPrivKey.TryCreate(privateKey, out var key) || key is null)
+        {
+            throw new ArgumentException("A private key is 32 bytes, a non-zero scalar below the curve order.", nameof(privateKey));
+        }
+
+        using (key)
+        {
+            Span<byte> uncompressed = stackalloc byte[65];
+            key.CreatePubKey().WriteToSpan(compressed: false, uncompressed, out _);
+            return "0x" + Convert.ToHexStringLower(Sha3Keccack.Current.CalculateHash(uncompressed[1..].ToArray()).AsSpan(12));
+        }
     }
 
     /// <summary>Parses <c>0x</c> + 130 hex digits; null when the text is not a 65-byte signature.</summary>

@@ -1,6 +1,6 @@
 using MetaNode.Federation;
 
-namespace MetaNode.Grains.Federation;
+namespace MetaNode.Federation;
 
 /// <summary>One model to combine, with the vPod it came from and its sample count.</summary>
 public sealed record WeightedModel(string VPodId, long SampleCount, FederatedModel Model);

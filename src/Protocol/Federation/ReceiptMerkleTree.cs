@@ -1,4 +1,4 @@
-namespace MetaNode.Grains.Federation;
+namespace MetaNode.Federation;
 
 /// <summary>
 /// The Merkle root over a round's receipt hashes (the "chainlink.lock" proof of which updates went into a result):

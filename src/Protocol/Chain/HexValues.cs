@@ -4,7 +4,7 @@ using MetaNode.Chain;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.Util;
 
-namespace MetaNode.Grains.Chain;
+namespace MetaNode.Chain;
 
 /// <summary>Parsing and formatting of the registry's values: addresses, bytes32 hashes, job ids.</summary>
 public static class HexValues

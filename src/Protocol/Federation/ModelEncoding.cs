@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using MetaNode.Federation;
 
-namespace MetaNode.Grains.Federation;
+namespace MetaNode.Federation;
 
 /// <summary>
 /// The canonical bytes of a <see cref="FederatedModel"/>, which every validator hashes and signs:

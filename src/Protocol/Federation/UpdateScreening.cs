@@ -1,6 +1,6 @@
 using MetaNode.Federation;
 
-namespace MetaNode.Grains.Federation;
+namespace MetaNode.Federation;
 
 /// <summary>
 /// The robust rules' outlier check: an update whose distance from the global model (the norm of its delta) exceeds

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+
+namespace MetaNode.Grains.Runtime.Process;
+
+/// <summary>
+/// Warns when the silo starts if the process runtime's root lies inside the silo's data directory: the vPods' workload keys
+/// (<c>vpods/{id}/key</c>) would then live under it. Only a configured root can; the default is a sibling (see <see cref="ProcessRuntimeRoot"/>).
+/// </summary>
+public sealed partial class ProcessRuntimeRootCheck : ILifecycleParticipant<ISiloLifecycle>
+{
+    private readonly string _siloDataDirectory;
+    private readonly IOptions<ProcessRuntimeOptions> _options;
+    private readonly ILogger<ProcessRuntimeRootCheck> _logger;
+
+    public ProcessRuntimeRootCheck(string siloDataDirectory, IOptions<ProcessRuntimeOptions> options, ILogger<ProcessRuntimeRootCheck> logger)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(siloDataDirectory);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        _siloDataDirectory = siloDataDirectory;
+        _options = options;
+        _logger = logger;
+    }
+
+    public void Participate(ISiloLifecycle lifecycle)
+    {
+        ArgumentNullException.ThrowIfNull(lifecycle);
+        lifecycle.Subscribe(
+            nameof(ProcessRuntimeRootCheck),
+            ServiceLifecycleStage.RuntimeInitialize,
+            _ =>
+            {
+                Check();
+                return Task.CompletedTask;
+            });
+    }
+
+    /// <summary>Logs the warning when the root is inside the silo's data directory; returns whether it did.</summary>
+    public bool Check()
+    {
+        var root = Path.GetFullPath(_options.Value.DataDirectory);
+        var silo = Path.GetFullPath(_siloDataDirectory);
+        if (!ProcessRuntimeRoot.IsInside(root, silo))
+        {
+            return false;
+        }
+
+        LogRootInsideSiloData(root, silo);
+        return true;
+    }
+
+    [LoggerMessage(
+        EventId = 1017,
+        Level = LogLevel.Warning,
+        Message = "MetaNode:Runtime:Process:DataDirectory {ProcessRoot} is inside the silo's data directory {SiloDataDirectory}: the vPods' workload keys (vpods/<id>/key) would then live under the silo's data directory. Move it outside that directory, or remove the setting to use the default beside it")]
+    private partial void LogRootInsideSiloData(string processRoot, string siloDataDirectory);
+}

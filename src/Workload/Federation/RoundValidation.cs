@@ -1,0 +1,210 @@
+using System.Security.Cryptography;
+using MetaNode.Chain;
+using MetaNode.Federation;
+using MetaNode.Workload.Keys;
+using MetaNode.Workloads;
+
+namespace MetaNode.Workload.Federation;
+
+/// <summary>
+/// <c>POST /v2/aggregate</c>, a validator's round: verify every copy of every update and aggregate (<see cref="RoundAggregator"/>,
+/// shared with the silo), evaluate the aggregate on the local <c>test</c> split, and sign the registry's <c>FinalizeRound</c> digest of
+/// what this validator computed — never a hash the caller chose. The validator signs one result per (chain, registry, job, round):
+/// the digest is recorded durably (<see cref="SignedRoundLog"/>) before the signature is returned, and another digest for a round
+/// already signed is refused.
+/// </summary>
+public sealed partial class RoundValidation(LocalLearning learning, VPodKey key, SignedRoundLog signedRounds, string vpodId, ILogger logger)
+{
+    public AggregateResponse Aggregate(AggregateRequest? request)
+    {
+        var facts = Facts(request);
+        var updates = Updates(request!.Updates);
+        var aggregate = RoundAggregator.Aggregate(facts, updates);
+        if (aggregate.Model is not { } model)
+        {
+            var reasons = string.Join("; ", aggregate.Rejected.Select(r => $"{r.VPodId}: {r.Reason}"));
+            throw new WorkloadConflictException(
+                $"no update of job '{facts.Job}' round {facts.Round} could be aggregated ({aggregate.Rejected.Count} rejected: {(reasons.Length == 0 ? "no updates were sent" : reasons)})");
+        }
+
+        var modelDto = ModelDto.From(model);
+        var evaluation = learning.Data.HasSplit(WorkloadProtocol.TestSplit)
+            ? learning.Evaluate(WorkloadProtocol.TestSplit, modelDto, request.Standardization)
+            : null;
+
+        var bytes = ModelEncoding.Encode(model);
+        var modelRef = FederationHashing.ToHex(SHA256.HashData(bytes));
+        var registry = request.Registry.ToLowerInvariant();
+        var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(request.ChainId, registry), new MetaNode.Chain.RoundResult
+        {
+            JobId = facts.Job,
+            Round = facts.Round,
+            ResultHash = aggregate.ModelHash,
+            ReceiptsRoot = aggregate.ReceiptsRoot,
+            ModelRef = modelRef,
+        });
+        var digestHex = FederationHashing.ToHex(digest);
+        var record = new SignedRoundRecord(request.ChainId, registry, facts.Job, facts.Round, digestHex);
+        if (signedRounds.TryRecord(record) is { } earlier)
+        {
+            RefusedEquivocation(logger, vpodId, facts.Job, facts.Round, registry, earlier.Digest, digestHex);
+            throw new WorkloadConflictException(
+                $"this validator already signed another result for job {facts.Job} round {facts.Round} on registry {registry} (digest {earlier.Digest}): it signs one result per round");
+        }
+
+        var signature = key.Sign(digest);
+        SignedRound(logger, vpodId, facts.Job, facts.Round, registry, request.ChainId, aggregate.ModelHash, aggregate.Participants.Count, aggregate.Rejected.Count);
+        return new AggregateResponse(
+            facts.Job,
+            facts.Round,
+            vpodId,
+            key.Address,
+            signature,
+            aggregate.ModelHash,
+            aggregate.ReceiptsRoot,
+            modelRef,
+            [.. aggregate.Participants],
+            aggregate.TotalSamples,
+            [.. aggregate.Rejected.Select(r => new RejectedDto(r.VPodId, r.Reason))],
+            modelDto,
+            evaluation);
+    }
+
+    /// <summary>The round's facts as the job fixed them; 400 naming the field when the request cannot be a round.</summary>
+    private static RoundFacts Facts(AggregateRequest? request)
+    {
+        if (request is null)
+        {
+            throw new InvalidWorkloadRequestException("The body must be a JSON object with job, round, chainId, registry, aggregation, global, participants and updates.");
+        }
+
+        try
+        {
+            HexValues.JobIdToBytes32(request.Job);
+        }
+        catch (InvalidChainRequestException ex)
+        {
+            throw new InvalidWorkloadRequestException(ex.Message);
+        }
+
+        if (request.Round < 0)
+        {
+            throw new InvalidWorkloadRequestException($"round '{request.Round}' must not be negative.");
+        }
+
+        IdentityProof.CheckChainId(request.ChainId);
+        CheckAddress(request.Registry, "registry");
+        AggregationRule rule;
+        try
+        {
+            rule = AggregationRule.Parse(request.Aggregation);
+        }
+        catch (FormatException ex)
+        {
+            throw new InvalidWorkloadRequestException("aggregation: " + ex.Message);
+        }
+
+        FederatedModel global;
+        try
+        {
+            global = request.Global?.ToModel() ?? throw new InvalidWorkloadRequestException("global (the round's starting model) is missing.");
+        }
+        catch (Exception ex) when (ex is ArgumentException or OverflowException)
+        {
+            throw new InvalidWorkloadRequestException("global is not a model: " + ex.Message);
+        }
+
+        if (!global.Parameters.All(double.IsFinite))
+        {
+            throw new InvalidWorkloadRequestException("global holds a value that is not finite.");
+        }
+
+        if (request.Participants is not { Length: > 0 } participants)
+        {
+            throw new InvalidWorkloadRequestException("participants is empty: a round has at least one participant.");
+        }
+
+        if (request.Updates is null)
+        {
+            throw new InvalidWorkloadRequestException("updates is missing (send [] when none arrived).");
+        }
+
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var facts = new List<RoundParticipant>(participants.Length);
+        long total = 0;
+        for (var i = 0; i < participants.Length; i++)
+        {
+            var participant = participants[i] ?? throw new InvalidWorkloadRequestException($"participants[{i}] is null.");
+            if (string.IsNullOrEmpty(participant.VPodId) || !ids.Add(participant.VPodId))
+            {
+                throw new InvalidWorkloadRequestException($"participants[{i}].vpodId '{participant.VPodId}' is empty or listed twice.");
+            }
+
+            CheckAddress(participant.Address, $"participants[{i}].address");
+            if (participant.AssignedSamples < 1)
+            {
+                throw new InvalidWorkloadRequestException($"participants[{i}].assignedSamples '{participant.AssignedSamples}' must be at least 1.");
+            }
+
+            try
+            {
+                total = checked(total + participant.AssignedSamples);
+            }
+            catch (OverflowException)
+            {
+                throw new InvalidWorkloadRequestException("participants' assignedSamples add up to more than 2^63 - 1.");
+            }
+
+            facts.Add(new RoundParticipant(participant.VPodId, participant.Address.ToLowerInvariant(), participant.AssignedSamples));
+        }
+
+        return new RoundFacts(request.Job, request.Round, request.ChainId, global, rule, facts);
+    }
+
+    /// <summary>
+    /// Every copy as the aggregator checks it. A copy whose model cannot even be read keeps its place with no model, so the aggregator
+    /// rejects that copy alone (an unreadable forged copy never hides the vPod's valid one, nor fails the request).
+    /// </summary>
+    private static List<ModelUpdate> Updates(UpdateDto[] updates)
+    {
+        var result = new List<ModelUpdate>(updates.Length);
+        foreach (var update in updates)
+        {
+            if (update?.Receipt is null)
+            {
+                continue;
+            }
+
+            FederatedModel? model;
+            try
+            {
+                model = update.Model?.ToModel();
+            }
+            catch (Exception ex) when (ex is ArgumentException or OverflowException)
+            {
+                // Unreadable (the arrays disagree with the shape, or the shape overflows): the aggregator rejects this copy.
+                model = null;
+            }
+
+            result.Add(new ModelUpdate(update.Receipt.ToReceipt(), model!));
+        }
+
+        return result;
+    }
+
+    internal static string CheckAddress(string? value, string field)
+    {
+        if (!HexValues.IsAddress(value))
+        {
+            throw new InvalidWorkloadRequestException($"{field} '{value}' must be 0x and 40 hex digits (an address).");
+        }
+
+        return value!.ToLowerInvariant();
+    }
+
+    [LoggerMessage(20, LogLevel.Information, "vPod {VPodId} signed job {Job} round {Round} on registry {Registry} (chain {ChainId}): result {ResultHash}, {Participants} participants, {Rejected} rejected")]
+    private static partial void SignedRound(ILogger logger, string vpodId, string job, int round, string registry, long chainId, string resultHash, int participants, int rejected);
+
+    [LoggerMessage(21, LogLevel.Warning, "vPod {VPodId} refused to sign job {Job} round {Round} on registry {Registry}: it signed digest {SignedDigest} for that round, and this request computes {Digest}. A validator signs one result per round; check why the round's updates differ between requests")]
+    private static partial void RefusedEquivocation(ILogger logger, string vpodId, string job, int round, string registry, string signedDigest, string digest);
+}
