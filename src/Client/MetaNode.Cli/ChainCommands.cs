@@ -40,7 +40,7 @@ internal static class ChainCommands
     private static Command Deploy(CliContext context)
     {
         var threshold = new Option<int>("--threshold", "-k") { Description = "Signatures needed (k); default a majority of the validators.", HelpName = "k" };
-        var validator = new Option<string[]>("--validator") { Description = "A validator address; repeatable. Default: every validator vPod's address.", HelpName = "0xADDRESS", AllowMultipleArgumentsPerToken = false };
+        var validator = new Option<string[]>("--validator") { Description = "A validator vPod (id) whose workload proves its key; repeatable. Default: every validator vPod.", HelpName = "vpod-id", AllowMultipleArgumentsPerToken = false };
         var deploy = new Command("deploy", "Deploy a new ResultRegistry and make it the cluster's registry.") { threshold, validator };
         deploy.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
         {
@@ -50,7 +50,7 @@ internal static class ChainCommands
                 throw new CliUsageException($"--threshold must be 1 or more, got '{k}'.");
             }
 
-            var command = new DeployRegistryCommand { Threshold = k, Validators = [.. (parseResult.GetValue(validator) ?? []).Select(v => Address(v, "--validator"))] };
+            var command = new DeployRegistryCommand { Threshold = k, Validators = [.. (parseResult.GetValue(validator) ?? []).Select(v => VPodId(v, "--validator"))] };
             await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
             output.ChainStatus(await client.DeployRegistryAsync(command, ct).ConfigureAwait(false));
             return ExitCodes.Success;
@@ -122,17 +122,20 @@ internal static class ChainCommands
     private static Command Rotate(CliContext context)
     {
         var threshold = new Option<int>("--threshold", "-k") { Description = "The new set's k; default a majority.", HelpName = "k" };
-        var validator = new Option<string[]>("--validator") { Description = "An address of the new set; repeatable. Default: every validator vPod's address.", HelpName = "0xADDRESS", AllowMultipleArgumentsPerToken = false };
+        var validator = new Option<string[]>("--validator") { Description = "A validator vPod (id) of the new set, whose workload proves its key; repeatable. Default: every validator vPod.", HelpName = "vpod-id", AllowMultipleArgumentsPerToken = false };
         var rotate = new Command("rotate", "Replace the validator set, signed by k validator vPods of the current set.") { threshold, validator };
         rotate.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
         {
-            var addresses = (parseResult.GetValue(validator) ?? []).Select(v => Address(v, "--validator")).ToArray();
+            var ids = (parseResult.GetValue(validator) ?? []).Select(v => VPodId(v, "--validator")).ToArray();
             await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
-            output.Validators(await client.RotateValidatorsAsync(addresses, parseResult.GetValue(threshold), ct).ConfigureAwait(false));
+            output.Validators(await client.RotateValidatorsAsync(ids, parseResult.GetValue(threshold), ct).ConfigureAwait(false));
             return ExitCodes.Success;
         }));
         return rotate;
     }
+
+    private static string VPodId(string value, string option) =>
+        MetaNode.Client.VPodIds.TryValidate(value, out var error) ? value : throw new CliUsageException($"{option}: {error}");
 
     private static (Option<string> Job, Option<long> Round) RoundOptions() =>
         (new Option<string>("--job", "-j") { Description = "The job id (at most 32 bytes of UTF-8).", HelpName = "job", Required = true },

@@ -230,7 +230,7 @@ public static class CliApp
                 or Clusters.InvalidClusterSpecException or Federation.InvalidJobSpecException
                 => (ExitCodes.UsageError, ex.Message),
             VPodNotFoundException or InvalidVPodOperationException or MetaNodeConnectionException
-                or ChainUnavailableException or ChainRevertException or ChainTransactionException
+                or ChainUnavailableException or ChainRevertException or ChainTransactionException or UnsignedRoundException or VPodIdentityException
                 => (ExitCodes.OperationFailed, ex.Message),
             SiloUnavailableException or OrleansMessageRejectionException
                 => (ExitCodes.OperationFailed, $"lost the connection to the cluster: {ex.Message}"),

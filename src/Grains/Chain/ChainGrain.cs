@@ -167,7 +167,7 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         var signed = await SignedRoundAsync(round, cancellationToken);
         if (signed is null || !SameRecord(signed.Round, round))
         {
-            throw new InvalidChainRequestException($"no validator signed this result: job '{round.JobId}' round {round.Round} has no validator signatures over result {round.ResultHash} (receipts root {round.ReceiptsRoot}, model ref {round.ModelRef}); nothing was sent.");
+            throw new UnsignedRoundException($"no validator signed this result: job '{round.JobId}' round {round.Round} has no validator signatures over result {round.ResultHash} (receipts root {round.ReceiptsRoot}, model ref {round.ModelRef}); nothing was sent.");
         }
 
         var state = await _registry.GetStateAsync(registry, cancellationToken);

@@ -47,3 +47,13 @@ public sealed class ChainTransactionException : Exception
 
     [Id(0)] public string? TransactionHash { get; }
 }
+
+/// <summary><c>chain finalize</c> named a result that no validator's workload signed: there is nothing to re-submit, and nothing was sent.</summary>
+[GenerateSerializer, Alias("MetaNode.Chain.UnsignedRoundException")]
+public sealed class UnsignedRoundException : Exception
+{
+    public UnsignedRoundException(string message)
+        : base(message)
+    {
+    }
+}

@@ -53,7 +53,7 @@ public sealed class ChainGrainTests(AnvilFixture anvil) : IClassFixture<AnvilFix
         var before = await account.GetUsageAsync();
 
         var forged = RegistryHarness.Round("forged", 1);
-        var refused = await Assert.ThrowsAsync<InvalidChainRequestException>(() => chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = forged }));
+        var refused = await Assert.ThrowsAsync<UnsignedRoundException>(() => chain.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = forged }));
         Assert.Contains("no validator signed this result", refused.Message, StringComparison.Ordinal);
 
         Assert.Equal(before.TransactionsSubmitted, (await account.GetUsageAsync()).TransactionsSubmitted);

@@ -57,8 +57,8 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output)
 
         var standardization = StandardizationCombiner.Combine([csharpMoments]);
         var hyper = new TrainingHyperParameters(3, 8, 0.05, FederatedSeeds.Training(11, 1, computeId));
-        var fromPython = await client.TrainAsync(pythonEndpoint, "job-x", 1, FederatedModel.Zero(10, 64), standardization, hyper);
-        var fromCSharp = await client.TrainAsync(csharp.Endpoint, "job-x", 1, FederatedModel.Zero(10, 64), standardization, hyper);
+        var fromPython = await client.TrainAsync(pythonEndpoint, "job-x", 1, 31337, null, FederatedModel.Zero(10, 64), standardization, hyper);
+        var fromCSharp = await client.TrainAsync(csharp.Endpoint, "job-x", 1, 31337, null, FederatedModel.Zero(10, 64), standardization, hyper);
         output.WriteLine($"python {fromPython.Metrics.ElapsedMs} ms, C# {fromCSharp.Metrics.ElapsedMs} ms for {fromCSharp.Metrics.Steps} steps on {fromCSharp.SampleCount} rows");
 
         Assert.Equal(fromCSharp.SampleCount, fromPython.SampleCount);
@@ -74,7 +74,7 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output)
         var missing = await Assert.ThrowsAsync<WorkloadRequestException>(() => client.EvaluateAsync(pythonEndpoint, "job-x", 1, fromPython.Model, standardization, "test"));
         Assert.Equal(409, missing.StatusCode);
         var invalid = await Assert.ThrowsAsync<WorkloadRequestException>(() =>
-            client.TrainAsync(pythonEndpoint, "job-x", 1, FederatedModel.Zero(10, 64), standardization, hyper with { LearningRate = -1 }));
+            client.TrainAsync(pythonEndpoint, "job-x", 1, 31337, null, FederatedModel.Zero(10, 64), standardization, hyper with { LearningRate = -1 }));
         Assert.Equal(400, invalid.StatusCode);
         Assert.Contains("learningRate", invalid.Error);
 
