@@ -124,6 +124,38 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
     }
 
     [Fact]
+    public async Task Run_CountsTheRealUpdate_WhenAForgedCopyIsPublishedFirst_AndChainFinalizeResubmitsOnlyWhatValidatorsSigned()
+    {
+        var reference = await Cluster.RunAsync(NewJobId(), Spec(rounds: 2, minParticipants: 10), TimeSpan.FromMinutes(3));
+        Cluster.Faults.ForgedFirstVPod = fixture.Compute[2];
+        FederatedJobStatus forged;
+        try
+        {
+            forged = await Cluster.RunAsync(NewJobId(), Spec(rounds: 2, minParticipants: 10), TimeSpan.FromMinutes(3));
+        }
+        finally
+        {
+            Cluster.Faults.ForgedFirstVPod = null;
+        }
+
+        Report(forged);
+        Assert.Equal(FederatedJobPhase.Completed, forged.Phase);
+        Assert.Equal(reference.Results.Select(r => r.ResultHash), forged.Results.Select(r => r.ResultHash));
+        Assert.All(forged.Results, r => Assert.Contains(fixture.Compute[2], r.Participants));
+
+        // The round the validators signed is re-submitted (already on chain: nothing sent); a result they did not sign is refused.
+        var round = forged.Results[0];
+        var signed = new MetaNode.Chain.RoundResult { JobId = forged.JobId, Round = round.Round, ResultHash = round.ResultHash, ReceiptsRoot = round.ReceiptsRoot, ModelRef = round.ModelRef! };
+        var again = await Cluster.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = signed });
+        Assert.Equal(FinalizationOutcome.AlreadyFinalized, again.Outcome);
+        Assert.True(again.Record.Matches);
+        Assert.All(round.Signatures, s => Assert.Contains(s.VPodId!, fixture.Validators));
+        var unsigned = signed with { Round = round.Round + 100 };
+        await Assert.ThrowsAsync<UnsignedRoundException>(() => Cluster.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = unsigned }));
+        Assert.False((await Cluster.Chain.GetRoundAsync(forged.JobId, unsigned.Round)).Finalized);
+    }
+
+    [Fact]
     public async Task Run_CountsAStreamEventOnce_WhenItIsDeliveredTwice()
     {
         var reference = await Cluster.RunAsync(NewJobId(), Spec(rounds: 2, minParticipants: 10), TimeSpan.FromMinutes(3));
