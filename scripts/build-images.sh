@@ -15,7 +15,7 @@ repo=$PWD
 source_hash() {
   local paths
   case "$1" in
-    compute-vpod) paths=(src/Workload src/Protocol src/Interfaces deploy/images/compute-vpod Directory.Build.props Directory.Packages.props) ;;
+    compute-vpod) paths=(src/Workload src/Protocol src/Interfaces deploy/images/compute-vpod scripts/build-images.sh Directory.Build.props Directory.Packages.props) ;;
     busybox) paths=(deploy/images/busybox) ;;
     *) echo "build-images: unknown image '$1' (use compute-vpod or busybox)" >&2; return 2 ;;
   esac
@@ -65,6 +65,25 @@ add_libraries() {
   done
 }
 
+# .NET's cryptography (SHA-256, the random numbers a workload's key is made from) loads OpenSSL with dlopen, which ldd
+# cannot see: copy libssl and libcrypto, and what they link against, into the same paths.
+add_openssl() {
+  local root=$1 lib path staged
+  staged="$work/openssl"
+  mkdir -p "$staged"
+  for lib in libssl.so.3 libcrypto.so.3; do
+    path=$(ldconfig -p | awk -v name="$lib" '$1 == name && /x86-64/ { print $NF; exit }')
+    if [ -z "$path" ]; then
+      echo "build-images: $lib was not found (apt-get install libssl3)" >&2
+      exit 1
+    fi
+    mkdir -p "$root$(dirname "$path")"
+    cp -L "$path" "$root$path"
+    cp -L "$path" "$staged/$lib.so"  # add_libraries looks at *.so files
+  done
+  add_libraries "$staged" "$root"
+}
+
 build() {
   local name=$1 context=$2
   echo "build-images: building metanode/$name:latest"
@@ -80,6 +99,7 @@ for image in "${images[@]}"; do
       dotnet publish "$repo/src/Workload/MetaNode.Workload.csproj" -c Release -r linux-x64 --self-contained true \
         --artifacts-path "$work/artifacts" -o "$root/app" -nologo -v quiet -p:UseAppHost=true
       add_libraries "$root/app" "$root"
+      add_openssl "$root"
       build compute-vpod "$root"
       ;;
     busybox)

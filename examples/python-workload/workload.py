@@ -65,7 +65,7 @@ UINT64 = (0, MASK64)
 
 MAX_DATA_FILES = 64
 MAX_DATA_BYTES = 64 * 1024 * 1024
-MAX_BODY_BYTES = 96 * 1024 * 1024  # 64 MiB of files as base64, with room for the JSON around them
+MAX_BODY_BYTES = (MAX_DATA_BYTES + 2) // 3 * 4 + 1024 * 1024  # 64 MiB of files as base64, and room for the JSON around them
 DATA_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 HEX32 = re.compile(r"0[xX][0-9a-fA-F]{64}")
 NONCE = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -1059,10 +1059,6 @@ def check_chain_id(chain_id):
     return chain_id
 
 
-def read_chain_id(body):
-    return check_chain_id(get_int(body, "chainId", INT64))
-
-
 def check_address(value, what):
     """The address in lower case; 400 unless it is 0x and 40 hex digits."""
     if value is None or not ADDRESS.fullmatch(value):
@@ -1207,8 +1203,7 @@ class Workload:
         data = self.partition.load("train")
         rows = len(data["labels"])
         if assigned is not None and assigned != rows:
-            raise Conflict(f"the job assigned {assigned} samples; this vPod holds {rows} training rows "
-                           "(it does not sign a receipt the validators would reject).")
+            raise Conflict(f"the job assigned {assigned} samples; this vPod holds {rows} training rows")
         weights, bias = local_model(model, data)
         xs = standardized(data, check_standardization(standardization, data["features"]))
         started = time.perf_counter()
@@ -1304,7 +1299,7 @@ class Workload:
         model = {"classes": classes, "features": features, "weights": parameters[:classes * features], "bias": parameters[classes * features:]}
         evaluation = None
         if self.partition.has_split("test"):
-            evaluation = self._evaluate("test", model, standardization)
+            evaluation = self._evaluate("test", (classes, features, model["weights"], model["bias"]), standardization)
             del evaluation["vpodId"]
         if not all(math.isfinite(v) for v in parameters):
             raise Conflict(f"the aggregate of job '{job}' round {round_} holds a value that is not finite; it has no canonical encoding.")

@@ -69,6 +69,8 @@ internal sealed class CliOutput
         Row(grid, "Last exit", ExitText(status));
         Row(grid, "Next restart", Time(status.NextRestartAt));
         Row(grid, "Reason", status.Reason);
+        Row(grid, "Address", status.Address);
+        Row(grid, "Identity", IdentityText(status));
         if (status.Spec is { } spec)
         {
             Row(grid, "Resources", $"cpu {ResourceQuantity.FormatCpu(spec.CpuMillis)}, memory {ResourceQuantity.FormatMemory(spec.MemoryBytes)}");
@@ -319,6 +321,15 @@ internal sealed class CliOutput
     };
 
     /// <summary>The last exit: its code, and whether it was an out-of-memory kill.</summary>
+    /// <summary>Whether the workload proved its key: proven, not yet (and why), or another address than the admitted one.</summary>
+    internal static string? IdentityText(VPodStatus status) => status.Identity switch
+    {
+        VPodIdentityState.None => null,
+        VPodIdentityState.Proven => $"proven by the workload{(status.ProvedAt is { } at ? " at " + Time(at) : string.Empty)}",
+        VPodIdentityState.Changed => $"CHANGED: the workload proved {status.ProvedAddress}, not the admitted address; kept out of jobs and validator sets until 'vpod admit --id {status.Id} --address {status.ProvedAddress}'",
+        _ => "not proven" + (status.IdentityError is { } error ? $": {error}" : " yet"),
+    };
+
     internal static string? ExitText(VPodStatus status) => (status.LastExitCode, status.OomKilled) switch
     {
         (null, false) => null,

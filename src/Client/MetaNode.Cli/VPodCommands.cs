@@ -5,7 +5,7 @@ using static MetaNode.Cli.CliApp;
 
 namespace MetaNode.Cli;
 
-/// <summary><c>vpod create|list|status|logs|start|stop|restart|delete|metrics</c>.</summary>
+/// <summary><c>vpod create|list|status|logs|start|stop|restart|delete|metrics|admit</c>.</summary>
 internal static class VPodCommands
 {
     public static Command Build(CliContext context)
@@ -20,6 +20,7 @@ internal static class VPodCommands
         vpod.Subcommands.Add(Manage(context, "restart", VPodAction.Restart, "Restart a vPod's workload.", withStopOptions: false));
         vpod.Subcommands.Add(Manage(context, "delete", VPodAction.Delete, "Stop a vPod and remove it with its data and logs.", withStopOptions: true));
         vpod.Subcommands.Add(Metrics(context));
+        vpod.Subcommands.Add(Admit(context));
         return vpod;
     }
 
@@ -120,6 +121,27 @@ internal static class VPodCommands
             return ExitCodes.Success;
         }));
         return status;
+    }
+
+    private static Command Admit(CliContext context)
+    {
+        var id = IdOption();
+        var address = new Option<string>("--address") { Description = "The address the vPod's workload proved (see 'vpod status').", HelpName = "0xADDRESS", Required = true };
+        var admit = new Command("admit", "Admit the new address a vPod's workload proved after its key changed, so it may join jobs and validator sets again.") { id, address };
+        admit.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
+        {
+            var vpodId = GetId(parseResult, id);
+            var value = parseResult.GetValue(address)!.Trim();
+            if (!System.Text.RegularExpressions.Regex.IsMatch(value, "^0x[0-9a-fA-F]{40}$"))
+            {
+                throw new CliUsageException($"--address '{value}' is not a 0x-prefixed 20-byte address.");
+            }
+
+            await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
+            output.Status(await client.AdmitVPodAddressAsync(vpodId, value, ct).ConfigureAwait(false));
+            return ExitCodes.Success;
+        }));
+        return admit;
     }
 
     private static Command Metrics(CliContext context)

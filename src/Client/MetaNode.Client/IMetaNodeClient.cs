@@ -18,6 +18,9 @@ public interface IMetaNodeClient : IAsyncDisposable
 
     Task<VPodMetrics> GetVPodMetricsAsync(string id, CancellationToken cancellationToken = default);
 
+    /// <summary>Admits the address a vPod's workload proved after its key changed (it must be the proved one).</summary>
+    Task<VPodStatus> AdmitVPodAddressAsync(string id, string address, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<LogLine>> GetVPodLogsAsync(string id, LogQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>The lines matching <paramref name="query"/>, then every new line until cancelled or the vPod is deleted.</summary>

@@ -164,6 +164,9 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
     public Task<VPodMetrics> GetVPodMetricsAsync(string id, CancellationToken cancellationToken = default) =>
         VPod(id).GetMetricsAsync(cancellationToken);
 
+    public Task<VPodStatus> AdmitVPodAddressAsync(string id, string address, CancellationToken cancellationToken = default) =>
+        VPod(id).AdmitAddressAsync(address, cancellationToken);
+
     public Task<IReadOnlyList<LogLine>> GetVPodLogsAsync(string id, LogQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);

@@ -113,6 +113,11 @@ internal sealed partial class FakeMetaNodeClient : IMetaNodeClient
 
     public Task<VPodStatus> CheckVPodStatusAsync(string id, CancellationToken cancellationToken = default) => Task.FromResult(Get(id));
 
+    public Task<VPodStatus> AdmitVPodAddressAsync(string id, string address, CancellationToken cancellationToken = default) =>
+        Get(id) is { ProvedAddress: { } proved } status && string.Equals(proved, address, StringComparison.OrdinalIgnoreCase)
+            ? Task.FromResult(status with { Address = proved, Identity = VPodIdentityState.Proven })
+            : throw new VPodIdentityException(id, $"vPod '{id}' has not proved address {address}.");
+
     public Task<VPodMetrics> GetVPodMetricsAsync(string id, CancellationToken cancellationToken = default)
     {
         var status = Get(id);

@@ -184,7 +184,14 @@ public sealed class SiloProcess : IAsyncDisposable
     /// </summary>
     public static void KillWorkloadsUnder(string dataDirectory)
     {
-        var root = Path.GetFullPath(dataDirectory) + Path.DirectorySeparatorChar;
+        // Process vPods live beside the silo's data directory by default ("{data}-vpods"), so their keys are not under it.
+        var full = Path.GetFullPath(dataDirectory).TrimEnd(Path.DirectorySeparatorChar);
+        KillProcessesWorkingUnder(full + Path.DirectorySeparatorChar);
+        KillProcessesWorkingUnder(full + "-vpods" + Path.DirectorySeparatorChar);
+    }
+
+    private static void KillProcessesWorkingUnder(string root)
+    {
         foreach (var entry in Directory.EnumerateDirectories("/proc"))
         {
             if (!int.TryParse(Path.GetFileName(entry), out var pid))

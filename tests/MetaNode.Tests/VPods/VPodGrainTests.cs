@@ -36,7 +36,7 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
 
         await grain.WriteDataAsync(files);
 
-        var data = Path.Combine(fixture.DataDirectory, "vpods", id, "data");
+        var data = Path.Combine(MetaNode.Grains.Runtime.Process.ProcessRuntimeRoot.DefaultFor(fixture.DataDirectory), "vpods", id, "data");
         Assert.Equal(["manifest.json", "test.csv"], Directory.GetFiles(data).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.All(files.Files, f => Assert.Equal(f.Content, File.ReadAllBytes(Path.Combine(data, f.Name))));
 
@@ -72,9 +72,10 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
         var logs = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Any(x => x.Text.Contains("/healthz", StringComparison.Ordinal)), "a request log line for /healthz");
         Assert.All(logs, l => Assert.NotEqual(LogStream.None, l.Stream));
 
-        var vpodDirectory = Path.Combine(fixture.DataDirectory, "vpods", id);
-        Assert.True(Directory.Exists(Path.Combine(vpodDirectory, "data")), "the workload's data directory is under the silo's data directory");
-        Assert.True(File.Exists(Path.Combine(vpodDirectory, "logs", "vpod.log")), "the workload's log is under the silo's data directory");
+        var vpodDirectory = Path.Combine(MetaNode.Grains.Runtime.Process.ProcessRuntimeRoot.DefaultFor(fixture.DataDirectory), "vpods", id);
+        Assert.True(Directory.Exists(Path.Combine(vpodDirectory, "data")), "the workload's data directory is beside the silo's data directory");
+        Assert.True(File.Exists(Path.Combine(vpodDirectory, "logs", "vpod.log")), "the workload's log is beside the silo's data directory");
+        Assert.False(Directory.Exists(Path.Combine(fixture.DataDirectory, "vpods", id)), "nothing of the vPod is under the silo's data directory");
 
         var metrics = await grain.GetMetricsAsync();
         Assert.True(metrics.Resources.MemoryBytes > 0, "a running workload uses memory");

@@ -1,27 +1,59 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MetaNode.Chain;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
 using MetaNode.Tests.Federation;
-using MetaNode.Workload;
+using MetaNode.Workload.Keys;
+using MetaNode.Workloads;
 using Xunit.Abstractions;
+using GoldenVectors = MetaNode.Tests.Workload.WorkloadGoldenVectorTests.GoldenVectors;
 
 namespace MetaNode.Tests.Workload;
 
-/// <summary>The stdlib-only Python workload (<c>examples/python-workload</c>) run as a real <c>python3</c> process and called over HTTP.</summary>
-public sealed class PythonWorkloadTests(ITestOutputHelper output)
+/// <summary>
+/// The Python workload (<c>examples/python-workload</c>) run as a real <see cref="WorkloadProcess.PythonInterpreter"/> process and
+/// called over HTTP: against every golden vector, against the C# workload on the same requests (compute and validator), and as a
+/// validator whose equivocation guard and key outlive a restart.
+/// </summary>
+public sealed class PythonWorkloadTests(ITestOutputHelper output) : IDisposable
 {
+    private const long ChainId = WorkloadGoldenVectorTests.ChainId;
+    private const string Registry = WorkloadGoldenVectorTests.Registry;
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(20);
 
-    internal static async Task<(WorkloadProcess Process, Uri Endpoint)> StartAsync(bool python, string vpodId, string dataDirectory)
+    private readonly string _root = Path.Combine(Path.GetTempPath(), $"metanode-python-{Guid.NewGuid():N}");
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(120) };
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    /// <summary>Starts the Python or the C# workload as a process; without <paramref name="keyDirectory"/> it gets a fresh temporary key.</summary>
+    internal static async Task<(WorkloadProcess Process, Uri Endpoint)> StartAsync(bool python, string vpodId, string dataDirectory, string? keyDirectory = null)
     {
         var port = WorkloadProcess.FreeLoopbackPort();
         var environment = new Dictionary<string, string?>
         {
-            [WorkloadSettings.HostVariable] = "127.0.0.1",
-            [WorkloadSettings.PortVariable] = port.ToString(CultureInfo.InvariantCulture),
-            [WorkloadSettings.VPodIdVariable] = vpodId,
-            [WorkloadSettings.DataDirectoryVariable] = dataDirectory,
+            [WorkloadProtocol.HostVariable] = "127.0.0.1",
+            [WorkloadProtocol.PortVariable] = port.ToString(CultureInfo.InvariantCulture),
+            [WorkloadProtocol.VPodIdVariable] = vpodId,
+            [WorkloadProtocol.DataDirectoryVariable] = dataDirectory,
         };
+        if (keyDirectory is not null)
+        {
+            environment[WorkloadProtocol.KeyDirectoryVariable] = keyDirectory;
+        }
+
         var process = python ? WorkloadProcess.StartPython(environment) : WorkloadProcess.Start(environment);
         try
         {
@@ -37,7 +69,70 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task PythonWorkload_AnswersEveryEndpointWithTheSameBytesAsTheCSharpWorkload_WhenGivenTheSameRequests()
+    public async Task PythonWorkload_MatchesEveryGoldenVector()
+    {
+        var files = Directory.GetFiles(GoldenVectors.Directory, "*.json").Select(Path.GetFileName).OfType<string>()
+            .Where(f => f != "errors.json").Order(StringComparer.Ordinal).ToList();
+        Assert.Superset(WorkloadGoldenVectorTests.EndpointVectors.Cast<object[]>().Select(row => (string)row[0]).ToHashSet(), files.ToHashSet());
+        var failures = new List<string>();
+
+        foreach (var file in files)
+        {
+            var vector = ReadGolden(file);
+            var (data, keys) = CopyGolden();
+            var (python, endpoint) = await StartAsync(python: true, WorkloadGoldenVectorTests.VPodId, data, keys);
+            await using (python)
+            {
+                var (status, answer) = await PostAsync(endpoint, (string)vector["path"]!, vector["request"]!);
+                var mismatch = Record.Exception(() =>
+                {
+                    Assert.True((int)vector["status"]! == status, $"answered {status}, the vector says {vector["status"]}: {answer?.ToJsonString()}");
+                    WorkloadGoldenVectorTests.JsonEqual(vector["answer"], answer, "answer");
+                });
+                Report(failures, file, mismatch?.Message);
+            }
+        }
+
+        foreach (var testCase in ReadGolden("errors.json")["cases"]!.AsArray().Select(c => c!.AsObject()))
+        {
+            var name = (string)testCase["name"]!;
+            var (data, keys) = CopyGolden();
+            var (python, endpoint) = await StartAsync(python: true, WorkloadGoldenVectorTests.VPodId, data, keys);
+            await using (python)
+            {
+                string? mismatch = null;
+                foreach (var step in testCase["setup"]?.AsArray() ?? [])
+                {
+                    var (setupStatus, setupAnswer) = await PostAsync(endpoint, (string)step!["path"]!, step["request"]!);
+                    if (setupStatus != (int)step["status"]!)
+                    {
+                        mismatch ??= $"setup {step["path"]} answered {setupStatus}, expected {step["status"]}: {setupAnswer?.ToJsonString()}";
+                    }
+                }
+
+                var (status, answer) = await PostAsync(endpoint, (string)testCase["path"]!, testCase["request"]!);
+                if (status != (int)testCase["status"]!)
+                {
+                    mismatch ??= $"answered {status}, expected {testCase["status"]}: {answer?.ToJsonString()}";
+                }
+                else if (answer?["error"]?.GetValueKind() != JsonValueKind.String)
+                {
+                    mismatch ??= $"the answer has no error text: {answer?.ToJsonString()}";
+                }
+                else if (name == "data-path-traversal" && File.Exists(Path.Combine(data, "notes.txt")))
+                {
+                    mismatch ??= "a refused placement wrote its first file";
+                }
+
+                Report(failures, $"errors.json/{name}", mismatch);
+            }
+        }
+
+        Assert.True(failures.Count == 0, $"The Python workload departs from {failures.Count} golden vector(s):{Environment.NewLine}{string.Join(Environment.NewLine, failures)}");
+    }
+
+    [Fact]
+    public async Task PythonWorkload_AnswersWithTheSameBytesAsTheCSharpWorkload_WhenGivenTheSameRequests()
     {
         using var data = FederationTestData.Create(BuiltInDatasets.LoadDigits(), PartitionScheme.Dirichlet(0.5), 4, seed: 11);
         var computeId = data.ComputeIds[1];
@@ -46,8 +141,14 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output)
         var (pythonValidator, pythonValidatorEndpoint) = await StartAsync(python: true, data.ValidatorId, data.DataDirectory(data.ValidatorId));
         await using var pythonValidatorProcess = pythonValidator;
         await using var csharp = await InProcessWorkload.StartAsync(computeId, data.DataDirectory(computeId));
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-        var client = new FederatedWorkloadClient(http);
+        var client = new FederatedWorkloadClient(_http);
+        var pythonAddress = VPodKeyFile.Load(VPodKeyFile.PathIn(python.KeyDirectory)).Address;
+
+        var nonce = RandomNumberGenerator.GetBytes(32);
+        var identity = await client.ProveIdentityAsync(pythonEndpoint, computeId, nonce, ChainId);
+        Assert.Equal(new IdentityResponse(computeId, pythonAddress, identity.Signature), identity);
+        Assert.Equal(pythonAddress, VPodTypedData.RecoverIdentity(computeId, nonce, ChainId, identity.Signature));
+        Assert.NotEqual(csharp.Address, pythonAddress);
 
         var pythonMoments = await client.GetStatisticsAsync(pythonEndpoint);
         var csharpMoments = await client.GetStatisticsAsync(csharp.Endpoint);
@@ -57,8 +158,9 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output)
 
         var standardization = StandardizationCombiner.Combine([csharpMoments]);
         var hyper = new TrainingHyperParameters(3, 8, 0.05, FederatedSeeds.Training(11, 1, computeId));
-        var fromPython = await client.TrainAsync(pythonEndpoint, "job-x", 1, 31337, null, FederatedModel.Zero(10, 64), standardization, hyper);
-        var fromCSharp = await client.TrainAsync(csharp.Endpoint, "job-x", 1, 31337, null, FederatedModel.Zero(10, 64), standardization, hyper);
+        var rows = csharpMoments.Count;
+        var fromPython = await client.TrainAsync(pythonEndpoint, "job-x", 1, ChainId, rows, FederatedModel.Zero(10, 64), standardization, hyper);
+        var fromCSharp = await client.TrainAsync(csharp.Endpoint, "job-x", 1, ChainId, rows, FederatedModel.Zero(10, 64), standardization, hyper);
         output.WriteLine($"python {fromPython.Metrics.ElapsedMs} ms, C# {fromCSharp.Metrics.ElapsedMs} ms for {fromCSharp.Metrics.Steps} steps on {fromCSharp.SampleCount} rows");
 
         Assert.Equal(fromCSharp.SampleCount, fromPython.SampleCount);
@@ -67,6 +169,13 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output)
         Assert.Equal(fromCSharp.Metrics.Loss, fromPython.Metrics.Loss);
         Assert.Equal(fromCSharp.Metrics.Accuracy, fromPython.Metrics.Accuracy);
 
+        // Both receipts state the same update; each is signed by its own workload's key (so only the signatures differ).
+        Assert.Equal(fromCSharp.Receipt with { Signature = null }, fromPython.Receipt with { Signature = null });
+        Assert.Equal(new TrainingReceipt("job-x", 1, computeId, rows, ModelEncoding.HashHex(fromPython.Model)), fromPython.Receipt with { Signature = null });
+        Assert.True(VPodTypedData.ReceiptSignedBy(fromPython.Receipt, ChainId, pythonAddress), "the Python receipt does not recover to the Python workload's key");
+        Assert.True(VPodTypedData.ReceiptSignedBy(fromCSharp.Receipt, ChainId, csharp.Address), "the C# receipt does not recover to the C# workload's key");
+        Assert.False(VPodTypedData.ReceiptSignedBy(fromPython.Receipt, ChainId, csharp.Address));
+
         var evaluation = await client.EvaluateAsync(pythonValidatorEndpoint, "job-x", 1, fromPython.Model, standardization);
         Assert.Equal(data.Plan.Test.Rows, evaluation.SampleCount);
         Assert.InRange(evaluation.Accuracy, 0.05, 1.0);
@@ -74,16 +183,23 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output)
         var missing = await Assert.ThrowsAsync<WorkloadRequestException>(() => client.EvaluateAsync(pythonEndpoint, "job-x", 1, fromPython.Model, standardization, "test"));
         Assert.Equal(409, missing.StatusCode);
         var invalid = await Assert.ThrowsAsync<WorkloadRequestException>(() =>
-            client.TrainAsync(pythonEndpoint, "job-x", 1, 31337, null, FederatedModel.Zero(10, 64), standardization, hyper with { LearningRate = -1 }));
+            client.TrainAsync(pythonEndpoint, "job-x", 1, ChainId, rows, FederatedModel.Zero(10, 64), standardization, hyper with { LearningRate = -1 }));
         Assert.Equal(400, invalid.StatusCode);
         Assert.Contains("learningRate", invalid.Error);
+        foreach (var endpoint in new[] { pythonEndpoint, csharp.Endpoint })
+        {
+            var otherCount = await Assert.ThrowsAsync<WorkloadRequestException>(() =>
+                client.TrainAsync(endpoint, "job-x", 1, ChainId, rows + 1, FederatedModel.Zero(10, 64), standardization, hyper));
+            Assert.Equal(409, otherCount.StatusCode);
+            Assert.Equal($"the job assigned {rows + 1} samples; this vPod holds {rows} training rows", otherCount.Error);
+        }
 
         python.Terminate();
-        Assert.Equal(0, await python.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Equal(0, await python.WaitForExitAsync(ExitTimeout));
     }
 
     [Fact]
-    public async Task FederatedAverage_GivesTheSameModelBytes_WhenHalfTheComputeVPodsRunThePythonWorkload()
+    public async Task FederatedAverage_GivesTheSameModelBytes_WhenHalfTheComputeVPodsAndAValidatorRunThePythonWorkload()
     {
         var spec = new FederatedJobSpec
         {
@@ -113,6 +229,8 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output)
                 mixed[id] = endpoint;
             }
 
+            var (pythonValidator, pythonValidatorEndpoint) = await StartAsync(python: true, data.ValidatorId, data.DataDirectory(data.ValidatorId));
+            processes.Add(pythonValidator);
             var allCSharp = new Dictionary<string, Uri>();
             foreach (var id in data.ComputeIds.Append(data.ValidatorId))
             {
@@ -122,10 +240,10 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output)
 
             var validator = allCSharp[data.ValidatorId];
             allCSharp.Remove(data.ValidatorId);
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(120) };
-            var client = new FederatedWorkloadClient(http);
+            var client = new FederatedWorkloadClient(_http);
 
-            var mixedRounds = await new FederatedSimulation(client, "job-mixed", spec).RunAsync(mixed, validator, 10, 64);
+            var mixedSimulation = new FederatedSimulation(client, "job-mixed", spec);
+            var mixedRounds = await mixedSimulation.RunAsync(mixed, validator, 10, 64);
             var referenceRounds = await new FederatedSimulation(client, "job-mixed", spec).RunAsync(allCSharp, validator, 10, 64);
 
             foreach (var round in mixedRounds)
@@ -138,6 +256,46 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output)
             Assert.Equal(referenceRounds.Select(r => r.Aggregate.ReceiptsRoot), mixedRounds.Select(r => r.Aggregate.ReceiptsRoot));
             Assert.All(mixedRounds, r => Assert.Equal(data.ComputeIds, r.Aggregate.Participants));
             Assert.True(mixedRounds[^1].Evaluation.Accuracy > 0.9, $"accuracy after 3 rounds {mixedRounds[^1].Evaluation.Accuracy}");
+
+            // Round 1 again on a Python and a C# validator workload: each verifies the mixed receipts and aggregates to the bytes the
+            // simulation computed, evaluates identically, and signs the registry's digest of that result with its own key.
+            var first = mixedRounds[0];
+            var request = new AggregateRequest(
+                "job-mixed",
+                1,
+                FederatedSimulation.ChainId,
+                Registry,
+                spec.Robust.ToString(),
+                ModelDto.From(FederatedModel.Zero(10, 64)),
+                StandardizationDto.From(mixedSimulation.Standardization),
+                [.. first.Trainings.Select(t => new ParticipantDto(t.VPodId, SignerOf(t.Receipt), t.SampleCount))],
+                [.. first.Trainings.Select(t => new UpdateDto(ReceiptDto.From(t.Receipt), ModelDto.From(t.Model)))]);
+            var fromPython = await client.AggregateAsync(pythonValidatorEndpoint, request);
+            var fromCSharp = await client.AggregateAsync(validator, request);
+
+            Assert.Equal(first.Aggregate.ModelHash, fromPython.ResultHash);
+            Assert.Equal(first.Aggregate.ReceiptsRoot, fromPython.ReceiptsRoot);
+            Assert.Equal((fromCSharp.Job, fromCSharp.Round, fromCSharp.ResultHash, fromCSharp.ReceiptsRoot, fromCSharp.ModelRef, fromCSharp.TotalSamples),
+                (fromPython.Job, fromPython.Round, fromPython.ResultHash, fromPython.ReceiptsRoot, fromPython.ModelRef, fromPython.TotalSamples));
+            Assert.Equal(data.ComputeIds, fromPython.Participants);
+            Assert.Equal(fromCSharp.Participants, fromPython.Participants);
+            Assert.Empty(fromPython.Rejected);
+            Assert.Equal(fromCSharp.Model.Weights, fromPython.Model.Weights);
+            Assert.Equal(fromCSharp.Model.Bias, fromPython.Model.Bias);
+            Assert.NotNull(fromPython.Evaluation);
+            Assert.Equal(fromCSharp.Evaluation, fromPython.Evaluation);
+            var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(FederatedSimulation.ChainId, Registry), new MetaNode.Chain.RoundResult
+            {
+                JobId = "job-mixed",
+                Round = 1,
+                ResultHash = fromPython.ResultHash,
+                ReceiptsRoot = fromPython.ReceiptsRoot,
+                ModelRef = fromPython.ModelRef,
+            });
+            Assert.Equal(VPodKeyFile.Load(VPodKeyFile.PathIn(pythonValidator.KeyDirectory)).Address, fromPython.Signer);
+            Assert.Equal(fromPython.Signer, RegistryTypedData.Recover(digest, fromPython.Signature));
+            Assert.Equal(fromCSharp.Signer, RegistryTypedData.Recover(digest, fromCSharp.Signature));
+            Assert.NotEqual(fromCSharp.Signer, fromPython.Signer);
         }
         finally
         {
@@ -151,5 +309,160 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output)
                 await workload.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task PythonValidator_RefusesASecondDifferentDigest_WhenRestartedOverTheSameKeyDirectory()
+    {
+        var request = ReadGolden("aggregate.json")["request"]!;
+        var (data, keys) = CopyGolden();
+        var log = Path.Combine(keys, WorkloadProtocol.SignedRoundsFileName);
+
+        JsonNode signed;
+        var (python, endpoint) = await StartAsync(python: true, WorkloadGoldenVectorTests.VPodId, data, keys);
+        await using (python)
+        {
+            var (status, answer) = await PostAsync(endpoint, WorkloadProtocol.AggregatePath, request);
+            Assert.True(status == 200, $"the first aggregation answered {status}: {answer?.ToJsonString()}");
+            signed = answer!;
+            python.Terminate();
+            Assert.Equal(0, await python.WaitForExitAsync(ExitTimeout));
+        }
+
+        var job = (string)signed["job"]!;
+        var round = (int)signed["round"]!;
+        var digest = FederationHashing.ToHex(RegistryTypedData.FinalizeDigest(new RegistryDomain(ChainId, Registry), new MetaNode.Chain.RoundResult
+        {
+            JobId = job,
+            Round = round,
+            ResultHash = (string)signed["resultHash"]!,
+            ReceiptsRoot = (string)signed["receiptsRoot"]!,
+            ModelRef = (string)signed["modelRef"]!,
+        }));
+        Assert.Equal((string)signed["signer"]!, RegistryTypedData.Recover(FederationHashing.ParseHash(digest), (string)signed["signature"]!));
+        var record = new SignedRoundRecord(ChainId, Registry, job, round, digest);
+        Assert.Equal(record, JsonSerializer.Deserialize(Assert.Single(File.ReadAllLines(log)), WorkloadJson.Default.SignedRoundRecord));
+
+        var (restarted, restartedEndpoint) = await StartAsync(python: true, WorkloadGoldenVectorTests.VPodId, data, keys);
+        await using (restarted)
+        {
+            // The same round again computes the same digest: the same signature (RFC 6979), and nothing new in the log.
+            var (again, repeated) = await PostAsync(restartedEndpoint, WorkloadProtocol.AggregatePath, request);
+            Assert.True(again == 200, $"the repeated aggregation answered {again}: {repeated?.ToJsonString()}");
+            Assert.Equal((string)signed["signature"]!, (string)repeated!["signature"]!);
+
+            // The same round without vpod-golden04's update is another result: refused, naming the digest signed before the restart.
+            var withheld = request.DeepClone().AsObject();
+            var updates = withheld["updates"]!.AsArray();
+            foreach (var update in updates.Where(u => (string)u!["receipt"]!["vpod"]! == "vpod-golden04").ToList())
+            {
+                updates.Remove(update);
+            }
+
+            var (refused, refusal) = await PostAsync(restartedEndpoint, WorkloadProtocol.AggregatePath, withheld);
+            Assert.True(refused == 409, $"the second result answered {refused}: {refusal?.ToJsonString()}");
+            Assert.Contains(digest, (string)refusal!["error"]!, StringComparison.Ordinal);
+            Assert.Null(refusal["signature"]);
+        }
+
+        Assert.Equal(record, JsonSerializer.Deserialize(Assert.Single(File.ReadAllLines(log)), WorkloadJson.Default.SignedRoundRecord));
+    }
+
+    [Fact]
+    public async Task PythonWorkload_CreatesAKeyFileTheCSharpWorkloadLoads_AndKeepsItsAddressAcrossARestart()
+    {
+        var keys = Path.Combine(_root, "vpod", "key");
+        var data = Path.Combine(_root, "vpod", "data");
+        var nonce = RandomNumberGenerator.GetBytes(32);
+        var client = new FederatedWorkloadClient(_http);
+        var addresses = new List<string>();
+        for (var start = 0; start < 2; start++)
+        {
+            var (python, endpoint) = await StartAsync(python: true, "vpod-py-key", data, keys);
+            await using (python)
+            {
+                var proof = await client.ProveIdentityAsync(endpoint, "vpod-py-key", nonce, ChainId);
+                Assert.Equal(proof.Address, VPodTypedData.RecoverIdentity("vpod-py-key", nonce, ChainId, proof.Signature));
+                Assert.Contains(python.Lines, l => l.Contains("listening on", StringComparison.Ordinal) && l.Contains(proof.Address, StringComparison.Ordinal));
+                addresses.Add(proof.Address);
+                python.Terminate();
+                Assert.Equal(0, await python.WaitForExitAsync(ExitTimeout));
+
+                var privateKey = JsonNode.Parse(File.ReadAllText(VPodKeyFile.PathIn(keys)))!["privateKey"]!.GetValue<string>();
+                Assert.DoesNotContain(python.Lines, l => l.Contains(privateKey[2..], StringComparison.OrdinalIgnoreCase));
+            }
+        }
+
+        Assert.Equal(addresses[0], addresses[1]);
+        Assert.Equal(addresses[0], VPodKeyFile.Load(VPodKeyFile.PathIn(keys)).Address);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(keys));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(VPodKeyFile.PathIn(keys)));
+        }
+
+        Assert.Equal(WorkloadProtocol.KeyFileName, Path.GetFileName(Assert.Single(Directory.GetFiles(keys))));
+    }
+
+    [Fact]
+    public async Task PythonWorkload_Exits2NamingTheKeyFile_WhenItsAddressIsNotItsKeys()
+    {
+        var keys = Path.Combine(_root, "key");
+        var privateKey = GoldenVectors.PrivateKey("python-mismatch");
+        var content = $$"""{"address":"0x{{new string('1', 40)}}","privateKey":"0x{{Convert.ToHexStringLower(privateKey)}}"}""";
+        Directory.CreateDirectory(keys);
+        File.WriteAllText(VPodKeyFile.PathIn(keys), content);
+
+        await using var python = WorkloadProcess.StartPython(new Dictionary<string, string?>
+        {
+            [WorkloadProtocol.PortVariable] = WorkloadProcess.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
+            [WorkloadProtocol.DataDirectoryVariable] = Path.Combine(_root, "data"),
+            [WorkloadProtocol.KeyDirectoryVariable] = keys,
+        });
+
+        Assert.Equal(2, await python.WaitForExitAsync(StartTimeout));
+        var address = VPodKey.FromPrivateKey(privateKey).Address;
+        Assert.Contains(python.Lines, l => l.Contains(VPodKeyFile.PathIn(keys), StringComparison.Ordinal) && l.Contains(address, StringComparison.Ordinal));
+        Assert.DoesNotContain(python.Lines, l => l.Contains(Convert.ToHexStringLower(privateKey), StringComparison.Ordinal));
+        Assert.Equal(content, File.ReadAllText(VPodKeyFile.PathIn(keys)));
+    }
+
+    private static JsonObject ReadGolden(string file) => JsonNode.Parse(File.ReadAllText(Path.Combine(GoldenVectors.Directory, file)))!.AsObject();
+
+    private static string SignerOf(TrainingReceipt receipt) =>
+        EthereumSignatures.RecoverAddress(VPodTypedData.ReceiptDigest(receipt, FederatedSimulation.ChainId), EthereumSignatures.ParseSignature(receipt.Signature))
+        ?? throw new InvalidOperationException($"the receipt of {receipt.VPodId} recovers no signer");
+
+    private void Report(List<string> failures, string vector, string? mismatch)
+    {
+        output.WriteLine($"{vector}: {mismatch ?? "matches"}");
+        if (mismatch is not null)
+        {
+            failures.Add($"{vector}: {mismatch}");
+        }
+    }
+
+    /// <summary>A fresh copy of the golden partition and key: a vector's request may write there (placed data, the signed-rounds log).</summary>
+    private (string DataDirectory, string KeyDirectory) CopyGolden()
+    {
+        var root = Path.Combine(_root, Guid.NewGuid().ToString("N")[..12]);
+        foreach (var part in new[] { "data", "key" })
+        {
+            Directory.CreateDirectory(Path.Combine(root, part));
+            foreach (var file in Directory.GetFiles(Path.Combine(GoldenVectors.Directory, part)))
+            {
+                File.Copy(file, Path.Combine(root, part, Path.GetFileName(file)));
+            }
+        }
+
+        return (Path.Combine(root, "data"), Path.Combine(root, "key"));
+    }
+
+    private async Task<(int Status, JsonNode? Answer)> PostAsync(Uri endpoint, string path, JsonNode request)
+    {
+        using var content = new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json");
+        using var response = await _http.PostAsync(new Uri(endpoint, path), content);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
     }
 }

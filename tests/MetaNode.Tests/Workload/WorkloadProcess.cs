@@ -3,25 +3,40 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using MetaNode.Workloads;
 
 namespace MetaNode.Tests.Workload;
 
-/// <summary>Runs the built reference workload (<c>dotnet MetaNode.Workload.dll</c>) and collects its output line by line.</summary>
+/// <summary>
+/// Runs a workload as a real process — the built reference workload (<c>dotnet MetaNode.Workload.dll</c>) or the Python workload —
+/// and collects its output line by line. Its key lives in <see cref="KeyDirectory"/>: the one the environment names in
+/// <c>METANODE_KEY_DIR</c> (to restart over the same key), else a fresh temporary one removed on dispose, so no test process ever
+/// falls back to the container default <c>/vpod/key</c>.
+/// </summary>
 internal sealed class WorkloadProcess : IAsyncDisposable
 {
     public const string AssemblyFile = "MetaNode.Workload.dll";
 
+    /// <summary>The interpreter of the Python workload: Debian's, which sees python3-ecdsa and python3-pycryptodome (<c>.ci/run</c> installs them).</summary>
+    public const string PythonInterpreter = "/usr/bin/python3";
+
     private readonly Process _process;
+    private readonly bool _ownsKeyDirectory;
     private readonly ConcurrentQueue<string> _lines = new();
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Seen)> _waiters = [];
     private readonly Lock _gate = new();
 
-    private WorkloadProcess(Process process)
+    private WorkloadProcess(Process process, string keyDirectory, bool ownsKeyDirectory)
     {
         _process = process;
+        KeyDirectory = keyDirectory;
+        _ownsKeyDirectory = ownsKeyDirectory;
     }
 
     public int ProcessId => _process.Id;
+
+    /// <summary>The workload's key directory (<c>METANODE_KEY_DIR</c>).</summary>
+    public string KeyDirectory { get; }
 
     public IReadOnlyCollection<string> Lines => _lines;
 
@@ -31,16 +46,24 @@ internal sealed class WorkloadProcess : IAsyncDisposable
         return StartProgram(DotnetHost(), [assembly], Path.GetDirectoryName(assembly)!, environment);
     }
 
-    /// <summary>Runs the stdlib-only Python workload (<c>examples/python-workload/workload.py</c>, copied beside the tests) with <c>python3</c>.</summary>
+    /// <summary>The Python workload (<c>examples/python-workload/workload.py</c>) as copied beside the tests.</summary>
+    public static string PythonScript => Path.Combine(AppContext.BaseDirectory, "examples", "python-workload", "workload.py");
+
+    /// <summary>Runs the Python workload with <see cref="PythonInterpreter"/>.</summary>
     public static WorkloadProcess StartPython(IReadOnlyDictionary<string, string?> environment)
     {
-        var script = Path.Combine(AppContext.BaseDirectory, "examples", "python-workload", "workload.py");
-        if (!File.Exists(script))
+        if (!File.Exists(PythonScript))
         {
-            throw new FileNotFoundException($"The Python workload was not copied beside the tests: {script}.");
+            throw new FileNotFoundException($"The Python workload was not copied beside the tests: {PythonScript}.");
         }
 
-        return StartProgram("python3", ["-u", script], AppContext.BaseDirectory, environment);
+        if (!File.Exists(PythonInterpreter))
+        {
+            throw new FileNotFoundException(
+                $"{PythonInterpreter} is missing: the Python workload runs on Debian's python3 with python3-ecdsa and python3-pycryptodome (.ci/run installs them).");
+        }
+
+        return StartProgram(PythonInterpreter, ["-u", PythonScript], AppContext.BaseDirectory, environment);
     }
 
     public static WorkloadProcess StartProgram(string fileName, IReadOnlyList<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string?> environment)
@@ -64,8 +87,15 @@ internal sealed class WorkloadProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
+        var ownsKeyDirectory = !environment.TryGetValue(WorkloadProtocol.KeyDirectoryVariable, out var keyDirectory) || string.IsNullOrEmpty(keyDirectory);
+        if (ownsKeyDirectory)
+        {
+            keyDirectory = Path.Combine(Path.GetTempPath(), $"metanode-key-{Guid.NewGuid():N}");
+            start.Environment[WorkloadProtocol.KeyDirectoryVariable] = keyDirectory;
+        }
+
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var workload = new WorkloadProcess(process);
+        var workload = new WorkloadProcess(process, keyDirectory!, ownsKeyDirectory);
         process.OutputDataReceived += (_, e) => workload.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => workload.OnLine(e.Data);
         if (!process.Start())
@@ -136,6 +166,10 @@ internal sealed class WorkloadProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (_ownsKeyDirectory && Directory.Exists(KeyDirectory))
+        {
+            Directory.Delete(KeyDirectory, recursive: true);
+        }
     }
 
     public static int FreeLoopbackPort()
