@@ -21,9 +21,17 @@ public sealed partial class ComputeWorkerGrain(
 {
     private string VPodId => this.GetPrimaryKeyString();
 
-    public async Task TrainAsync(TrainingAssignment assignment)
+    public async Task TrainAsync(string jobId, int round)
     {
-        ArgumentNullException.ThrowIfNull(assignment);
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        var job = GrainFactory.GetGrain<IFederatedJobGrain>(jobId);
+        var assignment = await job.GetTrainingAssignmentAsync(VPodId, round);
+        if (assignment is null)
+        {
+            LogNoAssignment(logger, VPodId, jobId, round);
+            return;
+        }
+
         try
         {
             var status = await GrainFactory.GetGrain<IVPodGrain>(VPodId).GetStatusAsync();
@@ -50,7 +58,6 @@ public sealed partial class ComputeWorkerGrain(
                 hyper);
             var trainingMs = watch.Elapsed.TotalMilliseconds;
             var update = new ModelUpdate(outcome.Receipt, outcome.Model, outcome.Metrics);
-            var job = GrainFactory.GetGrain<IFederatedJobGrain>(assignment.JobId);
             var stream = this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<FederatedUpdateEvent>(StreamId.Create(FederationStreams.Updates, assignment.JobId));
             foreach (var copy in faults.Published(VPodId, assignment.Round, update))
             {
@@ -71,6 +78,9 @@ public sealed partial class ComputeWorkerGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Compute vPod {VPodId} trained job {JobId} round {Round} on {Samples} samples in {Milliseconds:F0} ms and published the update its workload signed")]
     private static partial void LogTrained(ILogger logger, string vpodId, string jobId, int round, long samples, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Compute vPod {VPodId} has nothing to train for job {JobId} round {Round}: the job is not training that round with it")]
+    private static partial void LogNoAssignment(ILogger logger, string vpodId, string jobId, int round);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Compute vPod {VPodId} is {Phase}, not running: it skips job {JobId} round {Round}; the round closes at its deadline without it")]
     private static partial void LogNotRunning(ILogger logger, string vpodId, string jobId, int round, VPodPhase phase);

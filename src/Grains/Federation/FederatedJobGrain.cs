@@ -47,6 +47,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     // account grain reports the round as already finalized, so nothing is sent twice.
     private bool _votesUnsaved;
 
+    // The registry the current round's validators sign for (read when the round is aggregated).
+    private string? _registry;
+
     public FederatedJobGrain(
         [PersistentState("job", MetaNodeNames.ChainStorage)] IPersistentState<FederatedJobState> state,
         FederatedWorkloadClient workloads,
@@ -271,16 +274,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         var moments = await Task.WhenAll(State.ComputeVPods.Select(id => _workloads.GetStatisticsAsync(Endpoint(statuses[id]), PartitionWriter.TrainSplit, cancellationToken)));
         State.Standardization = StandardizationCombiner.Combine(moments);
         State.GlobalModel = ModelEncoding.Encode(FederatedModel.Zero(data.Classes, data.Features));
-        await Task.WhenAll(State.ValidatorVPods.Select(id => GrainFactory.GetGrain<IValidatorWorkerGrain>(ValidatorKey(id)).JoinAsync(new ValidatorAssignment
-        {
-            JobId = JobId,
-            ValidatorVPodId = id,
-            ComputeAddresses = State.ComputeVPods.ToDictionary(c => c, c => State.Addresses[c], StringComparer.Ordinal),
-            Standardization = State.Standardization,
-            Aggregation = Spec.Robust,
-            AssignedSamples = State.AssignedSamples,
-            ChainId = State.ChainId,
-        }, cancellationToken)));
+        // Each validator asks this job for its assignment (GetValidatorAssignmentAsync): nobody else can hand it other facts.
+        await Task.WhenAll(State.ValidatorVPods.Select(id => GrainFactory.GetGrain<IValidatorWorkerGrain>(ValidatorKey(id)).JoinAsync(JobId, cancellationToken)));
         State.Round = 1;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Prepared);
         await SaveAsync(cancellationToken);
@@ -303,22 +298,69 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         return true;
     }
 
-    private Task SendTrainingAsync()
+    /// <summary>Tells the compute vPods that have not answered to train; each fetches its assignment from this job.</summary>
+    private Task SendTrainingAsync() =>
+        Task.WhenAll(State.ComputeVPods.Where(id => !State.Updates.ContainsKey(id))
+            .Select(id => GrainFactory.GetGrain<IComputeWorkerGrain>(id).TrainAsync(JobId, State.Round)));
+
+    public Task<TrainingAssignment?> GetTrainingAssignmentAsync(string vpodId, int round, CancellationToken cancellationToken = default)
     {
-        var assignment = new TrainingAssignment
+        ArgumentNullException.ThrowIfNull(vpodId);
+        TrainingAssignment? assignment = State.Spec is not null && round == State.Round && State.GlobalModel is not null
+            && State.Phase is FederatedJobPhase.Dispatching or FederatedJobPhase.Training
+            && State.AssignedSamples.TryGetValue(vpodId, out var assigned)
+            ? new TrainingAssignment
+            {
+                JobId = JobId,
+                Round = State.Round,
+                Global = ModelEncoding.Decode(State.GlobalModel),
+                Standardization = State.Standardization,
+                LocalEpochs = Spec.LocalEpochs,
+                BatchSize = Spec.BatchSize,
+                LearningRate = Spec.LearningRate,
+                Seed = Spec.Seed,
+                ChainId = State.ChainId,
+                AssignedSamples = assigned,
+            }
+            : null;
+        return Task.FromResult(assignment);
+    }
+
+    public Task<ValidatorAssignment?> GetValidatorAssignmentAsync(string validatorVPodId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(validatorVPodId);
+        ValidatorAssignment? assignment = State.Spec is not null && State.Standardization is not null && State.ValidatorVPods.Contains(validatorVPodId, StringComparer.Ordinal)
+            && FederatedJobStateMachine.IsActive(State.Phase)
+            ? new ValidatorAssignment
+            {
+                JobId = JobId,
+                ValidatorVPodId = validatorVPodId,
+                ComputeAddresses = State.ComputeVPods.ToDictionary(c => c, c => State.Addresses[c], StringComparer.Ordinal),
+                Standardization = State.Standardization,
+                Aggregation = Spec.Robust,
+                AssignedSamples = State.AssignedSamples,
+                ChainId = State.ChainId,
+            }
+            : null;
+        return Task.FromResult(assignment);
+    }
+
+    public async Task<RoundClosing?> GetRoundClosingAsync(int round, CancellationToken cancellationToken = default)
+    {
+        if (State.Spec is null || round != State.Round || State.Phase is not (FederatedJobPhase.Aggregating or FederatedJobPhase.Finalizing) || State.GlobalModel is null)
+        {
+            return null;
+        }
+
+        return new RoundClosing
         {
             JobId = JobId,
             Round = State.Round,
+            Participants = State.Closed,
             Global = ModelEncoding.Decode(State.GlobalModel),
-            Standardization = State.Standardization,
-            LocalEpochs = Spec.LocalEpochs,
-            BatchSize = Spec.BatchSize,
-            LearningRate = Spec.LearningRate,
-            Seed = Spec.Seed,
-            ChainId = State.ChainId,
+            MinParticipants = Spec.MinParticipants,
+            Registry = _registry ?? await RegistryAsync(cancellationToken),
         };
-        return Task.WhenAll(State.ComputeVPods.Where(id => !State.Updates.ContainsKey(id))
-            .Select(id => GrainFactory.GetGrain<IComputeWorkerGrain>(id).TrainAsync(assignment with { AssignedSamples = State.AssignedSamples[id] })));
     }
 
     private async Task<bool> CollectAsync(CancellationToken cancellationToken)
@@ -360,8 +402,10 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     {
         var watch = Stopwatch.StartNew();
         var registry = await RegistryAsync(cancellationToken);
-        var closing = new RoundClosing { JobId = JobId, Round = State.Round, Participants = State.Closed, Global = ModelEncoding.Decode(State.GlobalModel), MinParticipants = Spec.MinParticipants, Registry = registry };
-        var votes = await Task.WhenAll(State.ValidatorVPods.Select(id => VoteAsync(id, closing, cancellationToken)));
+        _registry = registry;
+
+        // Each validator fetches the closed round's facts from this job (GetRoundClosingAsync), so no caller can feed it others.
+        var votes = await Task.WhenAll(State.ValidatorVPods.Select(id => VoteAsync(id, State.Round, cancellationToken)));
         var domain = new RegistryDomain(State.ChainId, registry);
         var valid = votes.OfType<ValidatorVote>().Where(v => SignatureValid(domain, v)).ToList();
         var tally = FederatedJobStateMachine.Tally(valid, State.ValidatorVPods, Spec.Quorum);
@@ -391,15 +435,15 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         return true;
     }
 
-    private async Task<ValidatorVote?> VoteAsync(string validator, RoundClosing closing, CancellationToken cancellationToken)
+    private async Task<ValidatorVote?> VoteAsync(string validator, int round, CancellationToken cancellationToken)
     {
         try
         {
-            return await GrainFactory.GetGrain<IValidatorWorkerGrain>(ValidatorKey(validator)).AggregateAsync(closing, cancellationToken);
+            return await GrainFactory.GetGrain<IValidatorWorkerGrain>(ValidatorKey(validator)).AggregateAsync(JobId, round, cancellationToken);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            LogValidatorSilent(_logger, exception, JobId, closing.Round, validator);
+            LogValidatorSilent(_logger, exception, JobId, round, validator);
             return null;
         }
     }

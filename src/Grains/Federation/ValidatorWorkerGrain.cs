@@ -46,9 +46,20 @@ public sealed partial class ValidatorWorkerGrain(
         }
     }
 
-    public async Task JoinAsync(ValidatorAssignment assignment, CancellationToken cancellationToken = default)
+    private string ValidatorVPodId => this.GetPrimaryKeyString()[(this.GetPrimaryKeyString().IndexOf('/', StringComparison.Ordinal) + 1)..];
+
+    private string KeyJobId => this.GetPrimaryKeyString()[..Math.Max(0, this.GetPrimaryKeyString().IndexOf('/', StringComparison.Ordinal))];
+
+    public async Task JoinAsync(string jobId, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(assignment);
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        if (!string.Equals(jobId, KeyJobId, StringComparison.Ordinal))
+        {
+            throw new InvalidJobOperationException($"validator '{this.GetPrimaryKeyString()}' belongs to job '{KeyJobId}', not '{jobId}'.");
+        }
+
+        var assignment = await GrainFactory.GetGrain<IFederatedJobGrain>(jobId).GetValidatorAssignmentAsync(ValidatorVPodId, cancellationToken)
+            ?? throw new InvalidJobOperationException($"job '{jobId}' has no assignment for validator vPod '{ValidatorVPodId}'.");
         if (Assignment != assignment)
         {
             state.State.Assignment = assignment;
@@ -74,10 +85,14 @@ public sealed partial class ValidatorWorkerGrain(
         DeactivateOnIdle();
     }
 
-    public async Task<ValidatorVote> AggregateAsync(RoundClosing closing, CancellationToken cancellationToken = default)
+    public async Task<ValidatorVote> AggregateAsync(string jobId, int round, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(closing);
-        var assignment = Assignment ?? throw new InvalidJobOperationException($"validator '{this.GetPrimaryKeyString()}' has not joined job '{closing.JobId}'.");
+        ArgumentException.ThrowIfNullOrEmpty(jobId);
+        var assignment = Assignment is { } joined && joined.JobId == jobId
+            ? joined
+            : throw new InvalidJobOperationException($"validator '{this.GetPrimaryKeyString()}' has not joined job '{jobId}'.");
+        var closing = await GrainFactory.GetGrain<IFederatedJobGrain>(jobId).GetRoundClosingAsync(round, cancellationToken)
+            ?? throw new InvalidJobOperationException($"job '{jobId}' has not closed round {round} (or has finalized it): there is nothing to aggregate.");
         var received = _received.GetValueOrDefault(closing.Round) ?? [];
         var updates = closing.Participants.Where(received.ContainsKey).SelectMany(id => received[id]).ToList();
         var missing = closing.Participants.Where(id => !received.ContainsKey(id)).ToList();

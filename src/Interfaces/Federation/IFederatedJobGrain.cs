@@ -32,6 +32,18 @@ public interface IFederatedJobGrain : IGrainWithStringKey
     /// The registry record of a round and the signatures its validators' workloads made over it, once k of them agreed (null before,
     /// or for a round this job did not sign). <c>chain finalize</c> re-submits only these.
     /// </summary>
+    /// <summary>What a compute vPod trains on in <paramref name="round"/> (null unless the round is being trained and the vPod takes part).</summary>
+    [Alias("GetTrainingAssignment"), AlwaysInterleave]
+    Task<TrainingAssignment?> GetTrainingAssignmentAsync(string vpodId, int round, CancellationToken cancellationToken = default);
+
+    /// <summary>A validator's assignment: the participants' proved addresses and assigned counts, the rule, the chain (null for another vPod).</summary>
+    [Alias("GetValidatorAssignment"), AlwaysInterleave]
+    Task<ValidatorAssignment?> GetValidatorAssignmentAsync(string validatorVPodId, CancellationToken cancellationToken = default);
+
+    /// <summary>The closed round's facts every validator aggregates (null unless <paramref name="round"/> is closed and not yet finalized).</summary>
+    [Alias("GetRoundClosing"), AlwaysInterleave]
+    Task<RoundClosing?> GetRoundClosingAsync(int round, CancellationToken cancellationToken = default);
+
     [Alias("GetSignedRound"), AlwaysInterleave]
     Task<MetaNode.Chain.SignedRound?> GetSignedRoundAsync(int round, CancellationToken cancellationToken = default);
 
@@ -44,25 +56,28 @@ public interface IFederatedJobGrain : IGrainWithStringKey
 [Alias("MetaNode.Federation.IComputeWorkerGrain")]
 public interface IComputeWorkerGrain : IGrainWithStringKey
 {
-    /// <summary>Trains for the round and submits the update to the job and its stream. Returns at once; the job's deadline covers a vPod that never answers.</summary>
+    /// <summary>
+    /// Fetches its assignment for the round from the job (never from the caller), has its workload train and sign, and submits the
+    /// update to the job and its stream. Returns at once; the job's deadline covers a vPod that never answers.
+    /// </summary>
     [Alias("Train"), OneWay]
-    Task TrainAsync(TrainingAssignment assignment);
+    Task TrainAsync(string jobId, int round);
 }
 
 /// <summary>A validator vPod's part in one job (key: <c>{job}/{vPod}</c>): receive updates from the stream, aggregate, evaluate, sign.</summary>
 [Alias("MetaNode.Federation.IValidatorWorkerGrain")]
 public interface IValidatorWorkerGrain : IGrainWithStringKey
 {
-    /// <summary>Records the assignment and subscribes to the job's stream (idempotent).</summary>
+    /// <summary>Fetches its assignment from the job (never from the caller), records it and subscribes to the job's stream (idempotent).</summary>
     [Alias("Join")]
-    Task JoinAsync(ValidatorAssignment assignment, CancellationToken cancellationToken = default);
+    Task JoinAsync(string jobId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Hands the closed round's facts and every valid-looking copy of its updates to the validator's workload, which verifies each
+    /// Fetches the closed round's facts from the job (never from the caller) and hands them with every copy of its updates to the validator's workload, which verifies each
     /// receipt, aggregates, evaluates on its held-out split and signs the registry's digest of what it computed (once per round).
     /// </summary>
     [Alias("Aggregate")]
-    Task<ValidatorVote> AggregateAsync(RoundClosing closing, CancellationToken cancellationToken = default);
+    Task<ValidatorVote> AggregateAsync(string jobId, int round, CancellationToken cancellationToken = default);
 
     /// <summary>Unsubscribes and forgets the job.</summary>
     [Alias("Leave")]

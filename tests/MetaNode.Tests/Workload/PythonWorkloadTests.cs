@@ -144,6 +144,9 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output) : IDisposable
         var client = new FederatedWorkloadClient(_http);
         var pythonAddress = VPodKeyFile.Load(VPodKeyFile.PathIn(python.KeyDirectory)).Address;
 
+        var health = JsonNode.Parse(await _http.GetStringAsync(new Uri(pythonEndpoint, WorkloadProtocol.HealthPath)))!;
+        Assert.Equal(("ok", computeId, WorkloadProtocol.Version), ((string?)health["status"], (string?)health["vpodId"], (int?)health["protocol"]));
+
         var nonce = RandomNumberGenerator.GetBytes(32);
         var identity = await client.ProveIdentityAsync(pythonEndpoint, computeId, nonce, ChainId);
         Assert.Equal(new IdentityResponse(computeId, pythonAddress, identity.Signature), identity);
