@@ -142,10 +142,12 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             return Task.CompletedTask;
         }
 
-        if (!Acceptable(update.Update))
+        if (Refusal(update.Update) is { } reason)
         {
             // Checked before it can take the vPod's place: a forged copy that arrives first does not hide the real one.
-            LogUpdateRejected(_logger, JobId, update.EventId);
+            LogUpdateRejected(_logger, JobId, update.EventId, reason);
+            State.Refused[receipt.VPodId] = reason;
+            _updatesUnsaved = true;
             return Task.CompletedTask;
         }
 
@@ -161,15 +163,30 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         return Task.CompletedTask;
     }
 
-    /// <summary>The receipt carries the count the job assigned, hashes the model, and its signature recovers to the vPod's proved address.</summary>
-    private bool Acceptable(ModelUpdate update)
+    /// <summary>
+    /// Why the job refuses an update, or null when the receipt carries the count the job assigned, hashes the model, and its
+    /// signature recovers to the vPod's proved address.
+    /// </summary>
+    private string? Refusal(ModelUpdate update)
     {
         var receipt = update.Receipt;
-        return State.AssignedSamples.TryGetValue(receipt.VPodId, out var assigned) && receipt.SampleCount == assigned
-            && State.Addresses.TryGetValue(receipt.VPodId, out var address)
-            && update.Model is { } model && model.Parameters.All(double.IsFinite)
-            && string.Equals(ModelEncoding.HashHex(model), receipt.UpdateHash, StringComparison.OrdinalIgnoreCase)
-            && VPodTypedData.ReceiptSignedBy(receipt, State.ChainId, address);
+        if (!State.AssignedSamples.TryGetValue(receipt.VPodId, out var assigned) || !State.Addresses.TryGetValue(receipt.VPodId, out var address))
+        {
+            return "not a participant of this job";
+        }
+
+        if (receipt.SampleCount != assigned)
+        {
+            return $"receipt claims {receipt.SampleCount} samples; the job placed {assigned} rows with this vPod";
+        }
+
+        if (update.Model is not { } model || !model.Parameters.All(double.IsFinite)
+            || !string.Equals(ModelEncoding.HashHex(model), receipt.UpdateHash, StringComparison.OrdinalIgnoreCase))
+        {
+            return "the receipt's update hash is not the model's";
+        }
+
+        return VPodTypedData.ReceiptSignedBy(receipt, State.ChainId, address) ? null : "receipt signature does not recover to the vPod's proved address";
     }
 
     public Task<SignedRound?> GetSignedRoundAsync(int round, CancellationToken cancellationToken = default)
@@ -510,7 +527,11 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             ResultHash = agreed.ResultHash,
             ReceiptsRoot = agreed.ReceiptsRoot,
             Aggregation = Spec.Robust,
-            Rejected = agreed.Rejected,
+            // What the validators rejected, and what the job refused from vPods that never sent an acceptable update.
+            Rejected = agreed.Rejected
+                .Concat(State.Refused.Where(r => !agreed.Participants.Contains(r.Key, StringComparer.Ordinal) && !agreed.Rejected.Any(x => x.VPodId == r.Key)).Select(r => new RejectedUpdate(r.Key, r.Value)))
+                .OrderBy(r => r.VPodId, StringComparer.Ordinal)
+                .ToList(),
             Accuracy = evaluation?.Accuracy,
             Loss = evaluation?.Loss,
             ModelRef = agreed.ModelRef,
@@ -544,6 +565,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
         State.Round = round + 1;
         State.Updates.Clear();
+        State.Refused.Clear();
         State.Closed = [];
         State.Votes = [];
         State.Disagreeing = [];
@@ -763,8 +785,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         FinalModelHash = State.Phase == FederatedJobPhase.Completed && State.Results.Count > 0 ? State.Results[^1].ResultHash : null,
     };
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} ignored update {EventId}: its receipt does not carry the assigned sample count, does not hash its model, or is not signed by the vPod's proved key")]
-    private static partial void LogUpdateRejected(ILogger logger, string jobId, string eventId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} refused update {EventId}: {Reason}; it is flagged in the round's result")]
+    private static partial void LogUpdateRejected(ILogger logger, string jobId, string eventId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} started: {Dataset} over {Compute} compute and {Validators} validator vPods, {Rounds} rounds, quorum {Quorum}")]
     private static partial void LogStarted(ILogger logger, string jobId, string dataset, int compute, int validators, int rounds, int quorum);

@@ -37,4 +37,6 @@ public sealed class FederatedJobState
     [Id(23)] public Dictionary<string, long> AssignedSamples { get; set; } = [];
     /// <summary>The chain id receipts are signed for, fixed when the data is placed.</summary>
     [Id(24)] public long ChainId { get; set; }
+    /// <summary>The current round's updates the job refused (vPod → why): flagged in the round's result.</summary>
+    [Id(25)] public Dictionary<string, string> Refused { get; set; } = [];
 }

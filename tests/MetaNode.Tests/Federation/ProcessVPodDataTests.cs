@@ -29,7 +29,7 @@ public sealed class ProcessVPodDataTests : IAsyncLifetime
         {
             Name = "trainer",
             Ports = [WorkloadProcess.FreeLoopbackPort()],
-            Command = python ? ["python3", Path.Combine(AppContext.BaseDirectory, "examples", "python-workload", "workload.py")] : [],
+            Command = python ? [MetaNode.Tests.Workload.WorkloadProcess.PythonInterpreter, Path.Combine(AppContext.BaseDirectory, "examples", "python-workload", "workload.py")] : [],
         };
 
         await runtime.ProvisionAsync(vpodId, spec);

@@ -98,6 +98,22 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
             "the job listed as Completed",
             TimeSpan.FromSeconds(30));
 
+        // Hashes no validator computed: refused with exit 1, nothing sent; the round on chain keeps the job's result.
+        var forged = await cli.RunAsync("chain", "finalize", "--job", jobId, "--round", "11", "--result-hash", "0x" + new string('1', 64), "--receipts-root", "0x" + new string('2', 64), "--model-ref", "0x" + new string('3', 64));
+        Assert.Equal(1, forged.ExitCode);
+        Assert.Contains("no validator signed this result", forged.Stderr, StringComparison.Ordinal);
+        Assert.Equal(1, (await cli.RunAsync("chain", "round", "--job", jobId, "--round", "11")).ExitCode);
+
+        // vpod status shows each vPod's address as its workload proved it.
+        var computeCluster = await cli.JsonAsync("cluster", "status", "--name", "compute");
+        foreach (var member in computeCluster.GetProperty("members").EnumerateArray())
+        {
+            var status = await cli.JsonAsync("vpod", "status", "--id", member.GetProperty("id").GetString()!);
+            Assert.Equal("Proven", status.GetProperty("identity").GetString());
+            Assert.Matches("^0x[0-9a-f]{40}$", status.GetProperty("address").GetString());
+            Assert.Equal(status.GetProperty("address").GetString(), status.GetProperty("provedAddress").GetString());
+        }
+
         // A finished job cannot be cancelled; asking changes nothing.
         var cancel = await cli.RunAsync("job", "cancel", "--id", jobId);
         Assert.NotEqual(0, cancel.ExitCode);

@@ -52,7 +52,7 @@ public sealed class MixedWorkloadJobFixture : IAsyncLifetime
     private static async Task<(IReadOnlyList<string> CSharp, IReadOnlyList<string> Python, string Registry)> DeployMixedAsync(JobCluster cluster)
     {
         var csharp = cluster.DeployClusterAsync(CSharpCluster, 2, VPodType.Compute);
-        var python = cluster.DeployClusterAsync(PythonCluster, 2, VPodType.Compute, command: ["python3", PythonWorkload], ports: [0]);
+        var python = cluster.DeployClusterAsync(PythonCluster, 2, VPodType.Compute, command: [MetaNode.Tests.Workload.WorkloadProcess.PythonInterpreter, PythonWorkload], ports: [0]);
         var validators = cluster.DeployClusterAsync(ValidatorCluster, 3, VPodType.Validator);
         var csharpMembers = await csharp;
         var pythonMembers = await python;
@@ -99,7 +99,7 @@ public sealed class MixedWorkloadJobTests(MixedWorkloadJobFixture fixture, ITest
         foreach (var id in fixture.Python)
         {
             var vpod = await Cluster.Grains.GetGrain<IVPodGrain>(id).GetStatusAsync();
-            Assert.Equal(["python3", MixedWorkloadJobFixture.PythonWorkload], vpod.Spec!.Command);
+            Assert.Equal([MetaNode.Tests.Workload.WorkloadProcess.PythonInterpreter, MixedWorkloadJobFixture.PythonWorkload], vpod.Spec!.Command);
             var port = Assert.Single(vpod.Spec.Ports);
             Assert.InRange(port, 1, 65535);
             Assert.Equal($"http://127.0.0.1:{port}", vpod.Endpoint);

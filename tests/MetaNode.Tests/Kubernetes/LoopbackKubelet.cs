@@ -77,7 +77,7 @@ internal sealed class LoopbackKubelet : IAsyncDisposable
         {
             lock (_gate)
             {
-                return _pods.Values.Select(p => new RunningPod(p.Name, p.Deployment, p.VPodId, p.Address, p.Port, p.DataDirectory, p.Process.ProcessId)).ToList();
+                return _pods.Values.Select(p => new RunningPod(p.Name, p.Deployment, p.VPodId, p.Address, p.Port, p.DataDirectory, p.KeyDirectory, p.Process.ProcessId)).ToList();
             }
         }
     }
@@ -370,7 +370,10 @@ internal sealed class LoopbackKubelet : IAsyncDisposable
                 Name = name,
                 NamespaceProperty = _namespace,
                 Labels = labels,
-                OwnerReferences = [new V1OwnerReference("apps/v1", "Deployment", deployment.Metadata.Name, deployment.Metadata.Uid ?? string.Empty, controller: true)],
+                OwnerReferences =
+                [
+                    new V1OwnerReference { ApiVersion = "apps/v1", Kind = "Deployment", Name = deployment.Metadata.Name, Uid = deployment.Metadata.Uid ?? string.Empty, Controller = true },
+                ],
             },
             Spec = template.Spec,
         };
@@ -378,7 +381,7 @@ internal sealed class LoopbackKubelet : IAsyncDisposable
         Report(pod, Status("Pending", address, new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = "ContainerCreating" } }, container, ready: false));
 
         var process = WorkloadProcess.Start(environment);
-        var running = new Pod(name, deployment.Metadata.Name, vpodId, address, port, dataDirectory, process);
+        var running = new Pod(name, deployment.Metadata.Name, vpodId, address, port, dataDirectory, process.KeyDirectory, process);
         lock (_gate)
         {
             _pods[name] = running;
@@ -392,27 +395,35 @@ internal sealed class LoopbackKubelet : IAsyncDisposable
     /// <summary>Ready once the workload prints its start-up line; in CrashLoopBackOff when it exits while its pod still stands.</summary>
     private async Task WatchContainerAsync(V1Pod pod, Pod running, V1Container container, DateTime started)
     {
-        try
+        var exited = running.Process.WaitForExitAsync(Timeout.InfiniteTimeSpan);
+        var ready = running.Process.WaitForLineAsync(l => l.Contains(StartedLine, StringComparison.Ordinal), "its start-up line", StartTimeout);
+        if (await Task.WhenAny(ready, exited) == ready)
         {
-            await running.Process.WaitForLineAsync(l => l.Contains(StartedLine, StringComparison.Ordinal), "its start-up line", StartTimeout);
-            Report(pod, Status("Running", running.Address, new V1ContainerState { Running = new V1ContainerStateRunning { StartedAt = started } }, container, ready: true), running);
-        }
-        catch (TimeoutException exception)
-        {
-            lock (_gate)
+            try
             {
-                _errors.Add($"pod {running.Name}: {exception.Message}");
+                await ready;
+                Report(pod, Status("Running", running.Address, new V1ContainerState { Running = new V1ContainerStateRunning { StartedAt = started } }, container, ready: true), running);
             }
+            catch (TimeoutException exception)
+            {
+                // Neither started nor exited in time: it stays unready, and the test's report says why.
+                OnPodError(running, exception);
+            }
+        }
+        else
+        {
+            // Exited first: the start-up line will never come, and its wait's timeout is of no interest.
+            _ = ready.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
 
         int exitCode;
         try
         {
-            exitCode = await running.Process.WaitForExitAsync(Timeout.InfiniteTimeSpan);
+            exitCode = await exited;
         }
         catch (Exception exception) when (exception is InvalidOperationException or ObjectDisposedException)
         {
-            return; // Disposed: its pod is gone.
+            return; // Disposed with its pod.
         }
 
         var lastLines = string.Join(" | ", running.Process.Lines.TakeLast(3));
@@ -423,6 +434,17 @@ internal sealed class LoopbackKubelet : IAsyncDisposable
             container,
             ready: false,
             lastState: new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = exitCode, Reason = "Error", FinishedAt = DateTime.UtcNow } }), running);
+    }
+
+    private void OnPodError(Pod running, Exception exception)
+    {
+        lock (_gate)
+        {
+            if (_pods.ContainsKey(running.Name))
+            {
+                _errors.Add($"pod {running.Name}: {exception.Message}");
+            }
+        }
     }
 
     /// <summary>Puts the pod with <paramref name="status"/>, unless (for a running pod) it was forgotten meanwhile: a pod that went stays gone.</summary>
@@ -450,7 +472,7 @@ internal sealed class LoopbackKubelet : IAsyncDisposable
             Phase = phase,
             HostIP = "127.0.0.1",
             PodIP = address,
-            PodIPs = [new V1PodIP(address)],
+            PodIPs = [new V1PodIP { Ip = address }],
             Conditions =
             [
                 new V1PodCondition { Type = "PodScheduled", Status = "True", LastTransitionTime = now },
@@ -494,8 +516,8 @@ internal sealed class LoopbackKubelet : IAsyncDisposable
         return value;
     }
 
-    private sealed record Pod(string Name, string Deployment, string? VPodId, string Address, int Port, string? DataDirectory, WorkloadProcess Process);
+    private sealed record Pod(string Name, string Deployment, string? VPodId, string Address, int Port, string? DataDirectory, string KeyDirectory, WorkloadProcess Process);
 
-    /// <summary>A pod this kubelet runs: where its workload listens and where its data volume lies.</summary>
-    public sealed record RunningPod(string Name, string Deployment, string? VPodId, string Address, int Port, string? DataDirectory, int ProcessId);
+    /// <summary>A pod this kubelet runs: where its workload listens, and where its data and key volumes lie.</summary>
+    public sealed record RunningPod(string Name, string Deployment, string? VPodId, string Address, int Port, string? DataDirectory, string KeyDirectory, int ProcessId);
 }

@@ -6,6 +6,7 @@ using MetaNode.Federation;
 using MetaNode.Grains.Runtime.Process;
 using MetaNode.Tests.Infrastructure;
 using MetaNode.Tests.Jobs;
+using MetaNode.Tests.Workload;
 using MetaNode.VPods;
 using MetaNode.Workloads;
 using Nethereum.Signer;
@@ -33,14 +34,21 @@ public sealed class TrustFixture : IAsyncLifetime
 
     public FederatedJobStatus Job { get; private set; } = null!;
 
+    public const string InflatingCluster = "tr-inflating";
+
+    /// <summary>A compute vPod whose workload signs receipts claiming 10^12 samples (<c>Security/inflating_workload.py</c>).</summary>
+    public string Inflating { get; private set; } = string.Empty;
+
     public async Task InitializeAsync()
     {
         await _anvil.InitializeAsync();
         _cluster = await JobCluster.StartAsync(_anvil);
         var compute = _cluster.DeployClusterAsync(FederatedJobFixture.ComputeCluster, 3, VPodType.Compute);
         var validators = _cluster.DeployClusterAsync(FederatedJobFixture.ValidatorCluster, 3, VPodType.Validator);
+        var inflating = _cluster.DeployClusterAsync(InflatingCluster, 1, VPodType.Compute, command: [WorkloadProcess.PythonInterpreter, Path.Combine(AppContext.BaseDirectory, "Security", "inflating_workload.py")], ports: [0]);
         Compute = await compute;
         Validators = await validators;
+        Inflating = (await inflating).Single();
         await _cluster.DeployRegistryAsync(threshold: 2);
         Job = await _cluster.RunAsync(JobId, FederatedJobTests.Spec(rounds: 1, minParticipants: 3), TimeSpan.FromMinutes(3));
         Assert.Equal(FederatedJobPhase.Completed, Job.Phase);
@@ -185,6 +193,31 @@ public sealed partial class HostileClientTests(TrustFixture fixture, ITestOutput
         var round = await fixture.Cluster.Chain.GetRoundAsync(fixture.JobId, 1);
         Assert.Equal(fixture.Job.Results[0].ResultHash, round.ResultHash);
         Assert.False((await fixture.Cluster.Chain.GetRoundAsync(fixture.JobId, 2)).Finalized);
+    }
+
+    [Fact]
+    public async Task Run_RejectsAndFlagsAnInflatedSampleCount_AndFinalizesTheRoundWithoutIt()
+    {
+        var job = "job-inflated-" + Guid.NewGuid().ToString("N")[..6];
+        var spec = FederatedJobTests.Spec(rounds: 2, minParticipants: 3) with
+        {
+            ComputeCluster = $"{FederatedJobFixture.ComputeCluster},{TrustFixture.InflatingCluster}",
+            RoundDeadline = TimeSpan.FromSeconds(6),
+        };
+
+        var status = await fixture.Cluster.RunAsync(job, spec, TimeSpan.FromMinutes(3));
+
+        Assert.Equal(FederatedJobPhase.Completed, status.Phase);
+        Assert.Equal(2, status.Results.Count);
+        foreach (var result in status.Results)
+        {
+            Assert.Equal(fixture.Compute.Order(StringComparer.Ordinal), result.Participants);
+            var flagged = Assert.Single(result.Rejected);
+            Assert.Equal(fixture.Inflating, flagged.VPodId);
+            Assert.Contains("1000000000000 samples", flagged.Reason, StringComparison.Ordinal);
+            Assert.True(result.TotalSamples < 10_000, $"total samples {result.TotalSamples}");
+            Assert.Equal(result.ResultHash, (await fixture.Cluster.Chain.GetRoundAsync(job, result.Round)).ResultHash);
+        }
     }
 
     [Fact]
