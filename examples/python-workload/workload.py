@@ -778,89 +778,10 @@ def merkle_root(leaves):
     return level[0]
 
 
-def dotnet_sort(keys):
-    """Array.Sort(double[]) of .NET (introsort: insertion sort up to 16, median-of-three quicksort, heapsort past the depth
-    limit), so that equal-comparing -0.0 and 0.0 end up where the C# validator puts them. Sorts finite values in place."""
-
-    def swap_if_greater(i, j):
-        if keys[i] > keys[j]:
-            keys[i], keys[j] = keys[j], keys[i]
-
-    def insertion_sort(lo, hi):
-        for i in range(lo, hi):
-            t = keys[i + 1]
-            j = i
-            while j >= lo and t < keys[j]:
-                keys[j + 1] = keys[j]
-                j -= 1
-            keys[j + 1] = t
-
-    def down_heap(lo, i, n):
-        d = keys[lo + i - 1]
-        while i <= n >> 1:
-            child = 2 * i
-            if child < n and keys[lo + child - 1] < keys[lo + child]:
-                child += 1
-            if not d < keys[lo + child - 1]:
-                break
-            keys[lo + i - 1] = keys[lo + child - 1]
-            i = child
-        keys[lo + i - 1] = d
-
-    def heap_sort(lo, n):
-        for i in range(n >> 1, 0, -1):
-            down_heap(lo, i, n)
-        for i in range(n, 1, -1):
-            keys[lo], keys[lo + i - 1] = keys[lo + i - 1], keys[lo]
-            down_heap(lo, 1, i - 1)
-
-    def partition(lo, n):
-        last, middle, next_to_last = lo + n - 1, lo + ((n - 1) >> 1), lo + n - 2
-        swap_if_greater(lo, middle)
-        swap_if_greater(lo, last)
-        swap_if_greater(middle, last)
-        pivot = keys[middle]
-        keys[middle], keys[next_to_last] = keys[next_to_last], keys[middle]
-        left, right = lo, next_to_last
-        while left < right:
-            while left < next_to_last:
-                left += 1
-                if not pivot > keys[left]:
-                    break
-            while right > lo:
-                right -= 1
-                if not pivot < keys[right]:
-                    break
-            if left >= right:
-                break
-            keys[left], keys[right] = keys[right], keys[left]
-        if left != next_to_last:
-            keys[left], keys[next_to_last] = keys[next_to_last], keys[left]
-        return left - lo
-
-    def intro_sort(lo, n, depth_limit):
-        while n > 1:
-            if n <= 16:
-                if n == 2:
-                    swap_if_greater(lo, lo + 1)
-                elif n == 3:
-                    swap_if_greater(lo, lo + 1)
-                    swap_if_greater(lo, lo + 2)
-                    swap_if_greater(lo + 1, lo + 2)
-                else:
-                    insertion_sort(lo, lo + n - 1)
-                return
-            if depth_limit == 0:
-                heap_sort(lo, n)
-                return
-            depth_limit -= 1
-            p = partition(lo, n)
-            intro_sort(lo + p + 1, n - p - 1, depth_limit)
-            n = p
-
-    if len(keys) > 1:
-        intro_sort(0, len(keys), 2 * len(keys).bit_length())  # 2 * (floor(log2 n) + 1)
-    return keys
+def total_order(value):
+    """The sort key of a finite double in IEEE 754 total order: -0.0 before 0.0, so that a median is the same bits whatever
+    sorting algorithm produced the column."""
+    return (value, math.copysign(1.0, value))
 
 
 class AggregationRule:
@@ -909,7 +830,7 @@ def federated_average(models):
 def coordinatewise(models, combine):
     result = [0.0] * len(models[0][2])
     for i in range(len(result)):
-        column = dotnet_sort([parameters[i] for _, _, parameters in models])
+        column = sorted((parameters[i] for _, _, parameters in models), key=total_order)
         result[i] = combine(column)
     return result
 

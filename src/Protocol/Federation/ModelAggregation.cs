@@ -133,6 +133,12 @@ public static class ModelAggregation
         return ordered;
     }
 
+    /// <summary>
+    /// IEEE 754 total order on finite values: as <see cref="double.CompareTo(double)"/>, but -0.0 before 0.0, so a column's median
+    /// has the same bits in every implementation whatever sorting algorithm it uses.
+    /// </summary>
+    private static readonly Comparison<double> TotalOrder = (a, b) => a != b ? a.CompareTo(b) : double.IsNegative(b).CompareTo(double.IsNegative(a));
+
     private static FederatedModel Coordinatewise(IReadOnlyCollection<WeightedModel> models, Func<double[], double> combine)
     {
         var ordered = Canonical(models);
@@ -146,7 +152,7 @@ public static class ModelAggregation
                 column[m] = ordered[m].Model.Parameters[i];
             }
 
-            Array.Sort(column);
+            Array.Sort(column, TotalOrder);
             result[i] = combine(column);
         }
 

@@ -111,4 +111,17 @@ public sealed class AggregationTests
         Assert.Throws<ArgumentException>(() => StandardizationCombiner.Combine([a, new FeatureMoments("b", 1, [1], [1])]));
         Assert.Throws<ArgumentException>(() => StandardizationCombiner.Combine([new FeatureMoments("a", 0, [0], [0])]));
     }
+
+    [Fact]
+    public void Median_SortsNegativeZeroBeforeZero_WhateverTheArrivalOrder()
+    {
+        // -0.0 and 0.0 compare equal: only a total order makes the median's bits independent of the sorting algorithm.
+        double[][] orders = [[0.0, -0.0, -1.0], [-0.0, 0.0, -1.0], [-1.0, 0.0, -0.0]];
+        foreach (var values in orders)
+        {
+            var models = values.Select((v, i) => new WeightedModel($"vpod-{i}", 1, new FederatedModel(1, 1, [v, 0.5]))).ToList();
+            var median = ModelAggregation.Median(models);
+            Assert.True(double.IsNegative(median.Parameters[0]) && median.Parameters[0] == 0, $"median of [{string.Join(", ", values)}] is {median.Parameters[0]}");
+        }
+    }
 }

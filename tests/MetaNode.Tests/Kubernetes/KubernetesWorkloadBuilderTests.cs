@@ -63,7 +63,7 @@ public sealed class KubernetesWorkloadBuilderTests
         Assert.Equal("512Mi", container.Resources.Requests["memory"].ToString());
         Assert.Equal([("port-8080", 8080, "TCP"), ("port-9090", 9090, "TCP")], container.Ports.Select(p => (p.Name, p.ContainerPort, p.Protocol)));
         Assert.Equal(
-            [("METANODE_DATA_DIR", "/vpod/data"), ("METANODE_HOST", "0.0.0.0"), ("METANODE_KEY_DIR", "/vpod/key"), ("METANODE_PORT", "8080"), ("METANODE_VPOD_NAME", "trainer"), ("METANODE_VPOD_TYPE", "validator"), ("MODE", "train")],
+            [("METANODE_DATA_DIR", "/vpod/data"), ("METANODE_HOST", "0.0.0.0"), ("METANODE_KEY_DIR", "/vpod/key"), ("METANODE_PORT", "8080"), ("METANODE_VPOD_ID", Id), ("METANODE_VPOD_NAME", "trainer"), ("METANODE_VPOD_TYPE", "validator"), ("MODE", "train")],
             container.Env.Select(e => (e.Name, e.Value)));
         Assert.Equal(("/healthz", "port-8080"), (container.ReadinessProbe.HttpGet.Path, container.ReadinessProbe.HttpGet.Port.Value));
 

@@ -352,12 +352,11 @@ internal sealed class LoopbackKubelet : IAsyncDisposable
         environment[WorkloadProtocol.HostVariable] = address;
         environment[WorkloadProtocol.PortVariable] = port.ToString(CultureInfo.InvariantCulture);
 
-        // The pod template does not name the vPod id (KubernetesWorkloadBuilder.Environment sets no METANODE_VPOD_ID): a workload
-        // answers identity challenges only for its own id, so it is taken from the pod's vPod label when the template lacks it.
+        // A workload answers identity challenges only for its own id: the pod template must name the vPod it runs.
         var vpodId = labels.GetValueOrDefault(_vpodIdLabel);
-        if (!environment.TryGetValue(WorkloadProtocol.VPodIdVariable, out var fromTemplate) || string.IsNullOrEmpty(fromTemplate))
+        if (!environment.TryGetValue(WorkloadProtocol.VPodIdVariable, out var fromTemplate) || !string.Equals(fromTemplate, vpodId, StringComparison.Ordinal))
         {
-            environment[WorkloadProtocol.VPodIdVariable] = vpodId;
+            throw new InvalidOperationException($"the pod template of vPod '{vpodId}' sets {WorkloadProtocol.VPodIdVariable} to '{fromTemplate}'.");
         }
 
         var dataDirectory = environment.GetValueOrDefault(WorkloadProtocol.DataDirectoryVariable);

@@ -82,7 +82,7 @@ public static class KubernetesWorkloadBuilder
         var labels = Labels(vpodId, spec, options);
         var kind = spec.PersistentStorage is null ? KubernetesWorkloadKind.Deployment : KubernetesWorkloadKind.StatefulSet;
         var keyClaimName = kind == KubernetesWorkloadKind.Deployment ? KeyClaimName(name) : null;
-        var template = PodTemplate(spec, options, labels, selector, kind, keyClaimName);
+        var template = PodTemplate(vpodId, spec, options, labels, selector, kind, keyClaimName);
         var keyClaim = Claim(KeyVolumeName, labels, options.DefaultStorageClass, KeyClaimSize);
 
         V1Deployment? deployment = null;
@@ -195,6 +195,7 @@ public static class KubernetesWorkloadBuilder
         };
 
     private static V1PodTemplateSpec PodTemplate(
+        string vpodId,
         VPodSpec spec,
         KubernetesRuntimeOptions options,
         IReadOnlyDictionary<string, string> labels,
@@ -251,7 +252,7 @@ public static class KubernetesWorkloadBuilder
             Name = ContainerName,
             Image = spec.Image,
             Command = spec.Command.Count > 0 ? spec.Command.ToList() : null,
-            Env = Environment(spec, dataPath).Select(e => new V1EnvVar { Name = e.Key, Value = e.Value }).ToList(),
+            Env = Environment(vpodId, spec, dataPath).Select(e => new V1EnvVar { Name = e.Key, Value = e.Value }).ToList(),
             Ports = spec.Ports.Count > 0
                 ? spec.Ports.Select(p => new V1ContainerPort { Name = PortName(p), ContainerPort = p, Protocol = "TCP" }).ToList()
                 : null,
@@ -287,9 +288,10 @@ public static class KubernetesWorkloadBuilder
     }
 
     /// <summary>The workload's environment: the spec's variables, then the <c>METANODE_*</c> ones (which win), sorted by name.</summary>
-    public static SortedDictionary<string, string> Environment(VPodSpec spec, string dataPath)
+    public static SortedDictionary<string, string> Environment(string vpodId, VPodSpec spec, string dataPath)
     {
         var environment = new SortedDictionary<string, string>(spec.Env.ToDictionary(e => e.Key, e => e.Value), StringComparer.Ordinal);
+        environment["METANODE_VPOD_ID"] = vpodId;
         environment["METANODE_VPOD_NAME"] = spec.Name;
         environment["METANODE_VPOD_TYPE"] = spec.Type.ToString().ToLowerInvariant();
         environment["METANODE_DATA_DIR"] = dataPath;
