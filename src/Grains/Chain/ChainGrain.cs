@@ -2,10 +2,11 @@ using MetaNode.Chain;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
 using MetaNode.Grains.Hosting;
-using MetaNode.Workloads;
-using RoundResult = MetaNode.Chain.RoundResult;
+using MetaNode.Grains.VPods;
 using MetaNode.VPods;
+using MetaNode.Workloads;
 using Microsoft.Extensions.Logging;
+using RoundResult = MetaNode.Chain.RoundResult;
 
 namespace MetaNode.Grains.Chain;
 
@@ -251,27 +252,16 @@ public sealed partial class ChainGrain : Grain, IChainGrain
             throw new InvalidChainRequestException("there are no validator vPods to form the validator set: create some with 'metanode-cli vpod create --type validator ...'.");
         }
 
-        var results = await Task.WhenAll(ids.Select(async id =>
-        {
-            try
-            {
-                var status = await GrainFactory.GetGrain<IVPodGrain>(id).VerifyIdentityAsync(cancellationToken);
-                return status.Type != VPodType.Validator ? (id, null, $"vPod '{id}' is a {status.Type.ToString().ToLowerInvariant()} vPod, not a validator")
-                    : status.Identity != VPodIdentityState.Proven ? (id, null, $"vPod '{id}' proved address {status.ProvedAddress}, not its admitted address {status.Address}: admit it with 'metanode-cli vpod admit --id {id} --address {status.ProvedAddress}' if the change is expected")
-                    : (id, status, (string?)null);
-            }
-            catch (Exception exception) when (exception is VPodIdentityException or VPodNotFoundException)
-            {
-                return (id, (VPodStatus?)null, exception.Message);
-            }
-        }));
-        var refused = results.Where(r => r.Item3 is not null).Select(r => r.Item3!).ToArray();
+        var proven = await VPodIdentityChecks.ProveAsync(GrainFactory, ids, cancellationToken);
+        var refused = proven.Refusals
+            .Concat(proven.Proven.Values.Where(s => s.Type != VPodType.Validator).Select(s => $"vPod '{s.Id}' is a {s.Type.ToString().ToLowerInvariant()} vPod, not a validator"))
+            .ToArray();
         if (refused.Length > 0)
         {
             throw new InvalidChainRequestException($"only validator vPods whose workloads prove their admitted keys can be validators: {string.Join("; ", refused)}.");
         }
 
-        return results.Select(r => (r.id, r.Item2!.Address!, r.Item2!.Endpoint!)).ToArray();
+        return proven.Proven.Values.OrderBy(s => s.Id, StringComparer.Ordinal).Select(s => (s.Id, s.Address!, s.Endpoint!)).ToArray();
     }
 
     private async Task<SignedRound?> SignedRoundAsync(RoundResult round, CancellationToken cancellationToken)

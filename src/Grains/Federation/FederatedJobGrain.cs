@@ -6,6 +6,7 @@ using MetaNode.Clusters;
 using MetaNode.Federation;
 using MetaNode.Grains.Chain;
 using MetaNode.Grains.Hosting;
+using MetaNode.Grains.VPods;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -653,7 +654,14 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
         // Every vPod proves now, over a fresh nonce, the key its workload holds; a vPod that cannot (no workload protocol, a changed
         // key not yet admitted, not running) is named and the job is refused.
-        var statuses = errors.Count == 0 ? await ProvenStatusesAsync(compute.Concat(validators), errors, cancellationToken) : [];
+        IReadOnlyDictionary<string, VPodStatus> statuses = new Dictionary<string, VPodStatus>();
+        if (errors.Count == 0)
+        {
+            var proven = await VPodIdentityChecks.ProveAsync(GrainFactory, compute.Concat(validators), cancellationToken);
+            errors.AddRange(proven.Refusals);
+            statuses = proven.Proven;
+        }
+
         if (errors.Count == 0)
         {
             var set = await GrainFactory.GetGrain<IChainGrain>(ChainKeys.Default).GetValidatorsAsync(cancellationToken);
@@ -712,34 +720,6 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         }
 
         return status.Members.Select(m => m.Id).Order(StringComparer.Ordinal).ToList();
-    }
-
-    private async Task<Dictionary<string, VPodStatus>> ProvenStatusesAsync(IEnumerable<string> ids, List<string> errors, CancellationToken cancellationToken)
-    {
-        var results = await Task.WhenAll(ids.Select(async id =>
-        {
-            try
-            {
-                return (Id: id, Status: await GrainFactory.GetGrain<IVPodGrain>(id).VerifyIdentityAsync(cancellationToken), Error: (string?)null);
-            }
-            catch (Exception exception) when (exception is VPodIdentityException or VPodNotFoundException)
-            {
-                return (Id: id, Status: (VPodStatus?)null, Error: exception.Message);
-            }
-        }));
-        foreach (var (id, status, error) in results.OrderBy(r => r.Id, StringComparer.Ordinal))
-        {
-            if (error is not null)
-            {
-                errors.Add(error);
-            }
-            else if (status!.Identity != VPodIdentityState.Proven)
-            {
-                errors.Add($"vPod '{id}' proved address {status.ProvedAddress}, not its admitted address {status.Address}: it is kept out of jobs until an operator admits it ('metanode-cli vpod admit --id {id} --address {status.ProvedAddress}').");
-            }
-        }
-
-        return results.Where(r => r.Status is not null).ToDictionary(r => r.Id, r => r.Status!, StringComparer.Ordinal);
     }
 
     private async Task<Dictionary<string, VPodStatus>> VPodStatusesAsync(IEnumerable<string> ids, CancellationToken cancellationToken)

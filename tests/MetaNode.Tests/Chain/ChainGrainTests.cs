@@ -40,6 +40,33 @@ public sealed class ChainGrainTests(AnvilFixture anvil) : IClassFixture<AnvilFix
     }
 
     [Fact]
+    public async Task AVPodWhoseKeyChanged_IsShownChangedAndKeptOutOfValidatorSets_UntilAnOperatorAdmitsTheProvedAddress()
+    {
+        await using var chain = await ChainCluster.StartAsync(anvil.RpcUrl, await anvil.FundedKeyAsync());
+        var (id, admitted) = await chain.CreateValidatorAsync("validator-rekeyed");
+        var vpod = chain.Grains.GetGrain<IVPodGrain>(id);
+
+        // The key is lost from the vPod's own directory (a wiped volume): the restarted workload makes a new one.
+        var keyFile = Path.Combine(MetaNode.Grains.Runtime.Process.ProcessRuntimeRoot.DefaultFor(chain.DataDirectory), "vpods", id, "key", MetaNode.Workloads.WorkloadProtocol.KeyFileName);
+        Assert.True(File.Exists(keyFile), keyFile);
+        File.Delete(keyFile);
+        await vpod.RestartAsync();
+        var changed = await Eventually.WaitAsync(() => vpod.GetStatusAsync(), s => s.Identity == VPodIdentityState.Changed, "the restarted workload to prove a new key", TimeSpan.FromSeconds(60));
+        Assert.Equal(admitted, changed.Address);
+        Assert.NotEqual(admitted, changed.ProvedAddress);
+
+        var refused = await Assert.ThrowsAsync<InvalidChainRequestException>(() => chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Validators = [id], Threshold = 1 }));
+        Assert.Contains(id, refused.Message, StringComparison.Ordinal);
+        Assert.Contains(changed.ProvedAddress!, refused.Message, StringComparison.Ordinal);
+
+        // Only the address the workload proved can be admitted.
+        await Assert.ThrowsAsync<VPodIdentityException>(() => vpod.AdmitAddressAsync("0x" + new string('9', 40)));
+        var readmitted = await vpod.AdmitAddressAsync(changed.ProvedAddress!);
+        Assert.Equal((VPodIdentityState.Proven, changed.ProvedAddress), (readmitted.Identity, readmitted.Address));
+        Assert.Equal([changed.ProvedAddress!], (await chain.Chain.DeployRegistryAsync(new DeployRegistryCommand { Validators = [id], Threshold = 1 })).Validators);
+    }
+
+    [Fact]
     public async Task FinalizeRound_RefusesAResultNoValidatorSigned_AndSendsNothing()
     {
         await using var chain = await ChainCluster.StartAsync(anvil.RpcUrl, await anvil.FundedKeyAsync());
