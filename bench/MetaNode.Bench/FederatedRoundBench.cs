@@ -98,6 +98,8 @@ internal static class FederatedRoundBench
         finally
         {
             BenchHost.DeleteDirectory(dataDirectory);
+            BenchHost.DeleteDirectory(dataDirectory + "-vpods"); // the process vPods' data, logs and keys, beside the silo's
+
         }
     }
 

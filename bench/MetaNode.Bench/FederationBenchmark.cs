@@ -87,7 +87,7 @@ internal static class FederationBenchmark
         var directory = Path.Combine(Path.GetTempPath(), "metanode-bench", Guid.NewGuid().ToString("N")[..8]);
         var largest = plan.Parts.MaxBy(p => p.Rows)!;
         DataDirectoryWriter.Write(directory, PartitionWriter.Files(new PartitionDescription("digits", "dirichlet:0.5", 0, 1, 3), largest, null));
-        var app = WorkloadApp.Create(new WorkloadSettings("127.0.0.1", IPAddress.Loopback, 0, "vpod-bench", directory), minimumLevel: Microsoft.Extensions.Logging.LogLevel.Warning);
+        var app = WorkloadApp.Create(new WorkloadSettings("127.0.0.1", IPAddress.Loopback, 0, "vpod-bench", directory, directory + "-key"), minimumLevel: Microsoft.Extensions.Logging.LogLevel.Warning);
         await app.StartAsync();
         try
         {
@@ -113,6 +113,7 @@ internal static class FederationBenchmark
             await app.StopAsync();
             await app.DisposeAsync();
             Directory.Delete(directory, recursive: true);
+            Directory.Delete(directory + "-key", recursive: true);
         }
     }
 

@@ -8,7 +8,7 @@ namespace MetaNode.Workload;
 /// Where the workload listens, which vPod it is, where its data partition lies and where it keeps its own key, from the
 /// environment the runtime sets (<see cref="WorkloadProtocol"/> names the variables).
 /// </summary>
-public sealed record WorkloadSettings(string Host, IPAddress Address, int Port, string VPodId, string DataDirectory, string KeyDirectory = WorkloadSettings.DefaultKeyDirectory)
+public sealed record WorkloadSettings(string Host, IPAddress Address, int Port, string VPodId, string DataDirectory, string KeyDirectory)
 {
     public const string HostVariable = WorkloadProtocol.HostVariable;
     public const string PortVariable = WorkloadProtocol.PortVariable;

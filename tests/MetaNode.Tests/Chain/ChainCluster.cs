@@ -138,7 +138,7 @@ internal sealed class ChainCluster : IAsyncDisposable
         SiloProcess.KillWorkloadsUnder(DataDirectory);
         try
         {
-            Directory.Delete(DataDirectory, recursive: true);
+            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(DataDirectory);
         }
         catch (IOException)
         {

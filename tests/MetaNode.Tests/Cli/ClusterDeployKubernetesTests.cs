@@ -32,7 +32,7 @@ public sealed class ClusterDeployKubernetesTests : IAsyncLifetime
         await _server.DisposeAsync();
         try
         {
-            Directory.Delete(_dataDirectory, recursive: true);
+            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(_dataDirectory);
         }
         catch (IOException)
         {

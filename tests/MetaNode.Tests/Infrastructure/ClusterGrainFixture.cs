@@ -54,7 +54,7 @@ public sealed class ClusterGrainFixture : IAsyncLifetime
         SiloProcess.KillWorkloadsUnder(DataDirectory);
         try
         {
-            Directory.Delete(DataDirectory, recursive: true);
+            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(DataDirectory);
         }
         catch (IOException)
         {

@@ -58,7 +58,7 @@ public sealed class DockerClusterFixture : IAsyncLifetime
         await Engine.DisposeAsync();
         try
         {
-            Directory.Delete(DataDirectory, recursive: true);
+            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(DataDirectory);
         }
         catch (IOException)
         {

@@ -178,6 +178,18 @@ public sealed class SiloProcess : IAsyncDisposable
         _process?.Dispose();
     }
 
+    /// <summary>Deletes a test silo's data directory and, beside it, its process vPods' root (<c>{data}-vpods</c>: data, logs, keys).</summary>
+    public static void DeleteSiloDirectories(string dataDirectory)
+    {
+        foreach (var directory in new[] { dataDirectory, Path.GetFullPath(dataDirectory).TrimEnd(Path.DirectorySeparatorChar) + "-vpods" })
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
     /// <summary>
     /// Kills workloads still running from a test's data directory (a test that failed half-way leaves its vPods
     /// behind). Only processes whose working directory lies under <paramref name="dataDirectory"/> are touched.

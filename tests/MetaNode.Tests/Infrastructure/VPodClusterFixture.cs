@@ -44,7 +44,7 @@ public sealed class VPodClusterFixture : IAsyncLifetime
         await Cluster.DisposeAsync();
         try
         {
-            Directory.Delete(DataDirectory, recursive: true);
+            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(DataDirectory);
         }
         catch (IOException)
         {

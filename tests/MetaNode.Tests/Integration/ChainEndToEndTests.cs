@@ -24,7 +24,7 @@ public sealed class ChainEndToEndTests : IAsyncLifetime
         SiloProcess.KillWorkloadsUnder(_dataDirectory);
         try
         {
-            Directory.Delete(_dataDirectory, recursive: true);
+            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(_dataDirectory);
         }
         catch (IOException)
         {

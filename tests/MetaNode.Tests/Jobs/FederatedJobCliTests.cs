@@ -28,7 +28,7 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
         SiloProcess.KillWorkloadsUnder(_dataDirectory);
         try
         {
-            Directory.Delete(_dataDirectory, recursive: true);
+            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(_dataDirectory);
         }
         catch (IOException)
         {

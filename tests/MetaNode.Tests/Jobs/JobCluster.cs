@@ -187,7 +187,7 @@ internal sealed class JobCluster : IAsyncDisposable
         SiloProcess.KillWorkloadsUnder(DataDirectory);
         try
         {
-            Directory.Delete(DataDirectory, recursive: true);
+            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(DataDirectory);
         }
         catch (IOException)
         {

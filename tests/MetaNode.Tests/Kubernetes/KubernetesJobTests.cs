@@ -113,7 +113,7 @@ public sealed class KubernetesJobTests(ITestOutputHelper output) : IAsyncLifetim
         await _anvil.DisposeAsync();
         if (Directory.Exists(_dataDirectory))
         {
-            Directory.Delete(_dataDirectory, recursive: true);
+            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(_dataDirectory);
         }
     }
 

@@ -42,7 +42,7 @@ public sealed class KubernetesVPodGrainTests : IAsyncLifetime
         await _server.DisposeAsync();
         try
         {
-            Directory.Delete(_dataDirectory, recursive: true);
+            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(_dataDirectory);
         }
         catch (DirectoryNotFoundException)
         {

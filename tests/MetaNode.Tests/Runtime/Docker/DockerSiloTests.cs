@@ -21,7 +21,7 @@ public sealed class DockerSiloTests(DockerClusterFixture fixture) : IAsyncLifeti
         await _silo.DisposeAsync();
         try
         {
-            Directory.Delete(_dataDirectory, recursive: true);
+            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(_dataDirectory);
         }
         catch (IOException)
         {
