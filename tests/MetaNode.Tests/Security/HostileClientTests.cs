@@ -36,6 +36,11 @@ public sealed class TrustFixture : IAsyncLifetime
 
     public const string InflatingCluster = "tr-inflating";
 
+    public const string SilentCluster = "tr-silent";
+
+    /// <summary>A compute vPod whose workload speaks no protocol (<c>sleep</c>).</summary>
+    public string Silent { get; private set; } = string.Empty;
+
     /// <summary>A compute vPod whose workload signs receipts claiming 10^12 samples (<c>Security/inflating_workload.py</c>).</summary>
     public string Inflating { get; private set; } = string.Empty;
 
@@ -49,6 +54,7 @@ public sealed class TrustFixture : IAsyncLifetime
         Compute = await compute;
         Validators = await validators;
         Inflating = (await inflating).Single();
+        Silent = (await _cluster.DeployClusterAsync(SilentCluster, 1, VPodType.Compute, command: ["/bin/sh", "-c", "exec sleep 600"])).Single();
         await _cluster.DeployRegistryAsync(threshold: 2);
         Job = await _cluster.RunAsync(JobId, FederatedJobTests.Spec(rounds: 1, minParticipants: 3), TimeSpan.FromMinutes(3));
         Assert.Equal(FederatedJobPhase.Completed, Job.Phase);
@@ -218,6 +224,21 @@ public sealed partial class HostileClientTests(TrustFixture fixture, ITestOutput
             Assert.True(result.TotalSamples < 10_000, $"total samples {result.TotalSamples}");
             Assert.Equal(result.ResultHash, (await fixture.Cluster.Chain.GetRoundAsync(job, result.Round)).ResultHash);
         }
+    }
+
+    [Fact]
+    public async Task Start_RefusesAJobNamingTheVPod_WhoseWorkloadSpeaksNoProtocol_AndRecordsNothing()
+    {
+        var job = "job-silent-" + Guid.NewGuid().ToString("N")[..6];
+        var spec = FederatedJobTests.Spec(rounds: 1, minParticipants: 3) with { ComputeCluster = $"{FederatedJobFixture.ComputeCluster},{TrustFixture.SilentCluster}" };
+
+        var refused = await Assert.ThrowsAsync<InvalidJobSpecException>(() => fixture.Cluster.Grains.GetGrain<IFederatedJobGrain>(job).StartAsync(spec));
+
+        var error = Assert.Single(refused.Errors);
+        Assert.Contains(fixture.Silent, error, StringComparison.Ordinal);
+        Assert.Contains("workload protocol", error, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<JobNotFoundException>(() => fixture.Cluster.Grains.GetGrain<IFederatedJobGrain>(job).GetStatusAsync());
+        Assert.Equal(VPodPhase.Running, (await fixture.Cluster.Grains.GetGrain<IVPodGrain>(fixture.Silent).GetStatusAsync()).Phase);
     }
 
     [Fact]
