@@ -23,7 +23,7 @@ public sealed class VPodClusterFixture : IAsyncLifetime
         {
             ["MetaNode:VPods:ProbeInterval"] = "00:00:00.200",
             ["MetaNode:VPods:StartupProbeInterval"] = "00:00:00.100",
-            ["MetaNode:VPods:StartupGracePeriod"] = "00:00:01.5",
+            ["MetaNode:VPods:StartupGracePeriod"] = "00:00:05", // a reference workload that starts slowly on a loaded machine is not restarted
             ["MetaNode:VPods:FailureThreshold"] = "2",
             ["MetaNode:VPods:RestartBackoffInitial"] = "00:00:00.100",
             ["MetaNode:VPods:RestartBackoffCap"] = "00:00:00.400",
