@@ -181,23 +181,14 @@ public sealed partial class ValidatorWorkerGrain(
             byVPod[update.Receipt.VPodId] = copies;
         }
 
-        // A copy identical to one kept (a re-delivery) adds nothing; a different one is kept until the workload has verified them all.
-        if (copies.Any(c => c.Receipt == update.Receipt && c.Model.Parameters.AsSpan().SequenceEqual(update.Model.Parameters)))
+        switch (UpdateCopies.Add(copies, update, MaxCopiesPerVPod, copy => SignedByItsVPod(assignment, copy)))
         {
-            LogDuplicate(logger, assignment.ValidatorVPodId, item.EventId);
-        }
-        else if (copies.Count < MaxCopiesPerVPod)
-        {
-            copies.Add(update);
-        }
-        else if (SignedByItsVPod(assignment, update) && copies.FindIndex(c => !SignedByItsVPod(assignment, c)) is var forged and >= 0)
-        {
-            // Full of copies: a validly signed one replaces a forged one, so a flood of forgeries cannot crowd out the real update.
-            copies[forged] = update;
-        }
-        else
-        {
-            LogTooManyCopies(logger, assignment.ValidatorVPodId, item.EventId, MaxCopiesPerVPod);
+            case CopyOutcome.Duplicate:
+                LogDuplicate(logger, assignment.ValidatorVPodId, item.EventId);
+                break;
+            case CopyOutcome.Dropped:
+                LogTooManyCopies(logger, assignment.ValidatorVPodId, item.EventId, MaxCopiesPerVPod);
+                break;
         }
 
         var delivery = (time.GetUtcNow() - item.PublishedAt).TotalMilliseconds;
