@@ -72,7 +72,13 @@ add_openssl() {
   staged="$work/openssl"
   mkdir -p "$staged"
   for lib in libssl.so.3 libcrypto.so.3; do
-    path=$(ldconfig -p | awk -v name="$lib" '$1 == name && /x86-64/ { print $NF; exit }')
+    # awk reads all of ldconfig's output (no early exit): under pipefail a SIGPIPE in ldconfig would fail the script.
+    path=$( (ldconfig -p 2>/dev/null || true) | awk -v name="$lib" '$1 == name && /x86-64/ && !found { print $NF; found = 1 }')
+    if [ -z "$path" ]; then
+      for dir in /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /usr/lib64 /lib64; do
+        [ -e "$dir/$lib" ] && { path="$dir/$lib"; break; }
+      done
+    fi
     if [ -z "$path" ]; then
       echo "build-images: $lib was not found (apt-get install libssl3)" >&2
       exit 1
