@@ -72,7 +72,7 @@ internal static class ClusterBench
             silos.Add(await StartSiloAsync(root, connection, $"f{i}"));
         }
 
-        await using var client = await MetaNodeClient.ConnectAsync(new MetaNodeClientOptions { ConnectionString = connection, ConnectTimeout = TimeSpan.FromSeconds(30) });
+        await using var client = await MetaNodeClient.ConnectAsync(new MetaNodeClientOptions { ConnectionString = connection, ConnectTimeout = TimeSpan.FromSeconds(30), Identity = Path.Combine(root, "tls", "admin") });
         await client.DeployClusterAsync(new ClusterSpec { Name = "failover", Count = 3, MemberType = VPodType.Orchestrator, HighAvailability = true, CpuMillis = 100, MemoryBytes = 16L << 20, Command = ["sh", "-c", "exec sleep 3600"] });
         var results = new List<TimeSpan>();
         for (var trial = 1; trial <= trials; trial++)
@@ -101,7 +101,7 @@ internal static class ClusterBench
             silos.Add(await StartSiloAsync(root, connection, $"r{i}", "--MetaNode:Orchestration:LeaseTtl=00:00:05", "--MetaNode:Orchestration:RenewalPeriod=00:00:01"));
         }
 
-        await using var client = await MetaNodeClient.ConnectAsync(new MetaNodeClientOptions { ConnectionString = connection, ConnectTimeout = TimeSpan.FromSeconds(30) });
+        await using var client = await MetaNodeClient.ConnectAsync(new MetaNodeClientOptions { ConnectionString = connection, ConnectTimeout = TimeSpan.FromSeconds(30), Identity = Path.Combine(root, "tls", "admin") });
         await client.DeployClusterAsync(new ClusterSpec { Name = "big", Count = members, MemberType = VPodType.Orchestrator, HighAvailability = true, CpuMillis = 10, MemoryBytes = 8L << 20, Command = ["sh", "-c", "exec sleep 3600"] });
         var before = await WaitAsync(client, "big", s => s.Running == members && s.Leader is not null, TimeSpan.FromMinutes(10));
         var victim = silos.OrderBy(s => s.SiloPort).First(s => s.SiloPort.ToString(CultureInfo.InvariantCulture) != before.LeaderSilo?.Split(':')[1]);
@@ -141,11 +141,29 @@ internal static class ClusterBench
         }
     }
 
+    /// <summary>The cluster's certificates (made once per bench root, as `metanode-silo tls init` makes them) and the settings naming them.</summary>
+    private static string[] TlsSettings(string root)
+    {
+        var directory = Path.Combine(root, "tls");
+        if (!File.Exists(Path.Combine(directory, "ca.crt")))
+        {
+            MetaNode.Silo.Hosting.SiloSecurity.Init(directory, "metanode", ["127.0.0.1", "localhost"]);
+        }
+
+        return
+        [
+            $"--MetaNode:Tls:CaCertificate={Path.Combine(directory, "ca.crt")}",
+            $"--MetaNode:Tls:CaKey={Path.Combine(directory, "ca.key")}",
+            $"--MetaNode:Tls:Certificate={Path.Combine(directory, "silo.crt")}",
+            $"--MetaNode:Tls:Key={Path.Combine(directory, "silo.key")}",
+        ];
+    }
+
     private static async Task<SiloProcess> StartSiloAsync(string root, string connection, string name, params string[] extra)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var silo = new SiloProcess(Path.Combine(root, name), [.. Settings, $"--MetaNode:Database:ConnectionString={connection}", .. extra]);
+            var silo = new SiloProcess(Path.Combine(root, name), [.. Settings, .. TlsSettings(root), $"--MetaNode:Database:ConnectionString={connection}", .. extra]);
             try
             {
                 await silo.StartAsync(TimeSpan.FromMinutes(2));

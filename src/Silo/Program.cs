@@ -34,6 +34,22 @@ if (args is ["db", "migrate", ..])
     return 0;
 }
 
+// `metanode-silo tls init --out DIR [--host H]...`: a cluster CA, a silo certificate and an admin identity for the cluster profile.
+if (args is ["tls", "init", ..])
+{
+    var outIndex = Array.IndexOf(args, "--out");
+    if (outIndex < 0 || outIndex + 1 >= args.Length)
+    {
+        Console.Error.WriteLine("metanode-silo: tls init needs --out DIR (and --host NAME-OR-IP for each name the silos are reached by).");
+        return 2;
+    }
+
+    var hosts = args.Select((a, i) => (a, i)).Where(p => p.a == "--host" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToList();
+    SiloSecurity.Init(args[outIndex + 1], options.ClusterId, [.. hosts, "127.0.0.1", "localhost"]);
+    Console.WriteLine($"metanode-silo: wrote ca.crt, ca.key, silo.crt, silo.key and the identity admin/ to {args[outIndex + 1]}");
+    return 0;
+}
+
 if (options.Profile == SiloProfile.Cluster && options.Database.MigrateOnStart)
 {
     using var loggerFactory = LoggerFactory.Create(b => b.AddConsole());
@@ -42,9 +58,40 @@ if (options.Profile == SiloProfile.Cluster && options.Database.MigrateOnStart)
 
 MetaNodeSiloOptionsValidator.TryParseHostPort(options.HttpAddress, out var httpHost, out var httpPort);
 builder.WebHost.UseUrls($"http://{httpHost}:{httpPort}");
-builder.Host.UseOrleans(silo => silo.AddMetaNode(options));
+SiloSecurityMaterial? security;
+try
+{
+    security = SiloSecurity.Prepare(options);
+}
+catch (Exception ex) when (ex is InvalidOperationException or System.Security.Cryptography.CryptographicException or IOException)
+{
+    Console.Error.WriteLine($"metanode-silo: TLS: {ex.Message}");
+    return 2;
+}
+
+builder.Host.UseOrleans(silo =>
+{
+    silo.AddMetaNode(options);
+    if (security is not null)
+    {
+        silo.AddMetaNodeSecurity(options, security);
+    }
+});
 
 var app = builder.Build();
+if (security is null)
+{
+    var insecure = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MetaNode.Security");
+    for (var i = 0; i < 3; i++)
+    {
+        insecure.LogCritical("MetaNode:Tls:Insecure is set: no TLS and no access control; anyone who reaches port {GatewayPort} may do everything. Never run this way outside development.", options.GatewayPort);
+    }
+}
+else if (security.AdminDirectory is not null)
+{
+    app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MetaNode.Security")
+        .LogInformation("Admin identity: {Directory} (the CLI finds its copy under ~/.metanode/identities or MetaNode:Tls:IdentityHome)", security.AdminDirectory);
+}
 app.MapGet("/healthz", (SiloReadiness readiness) => readiness.IsActive
     ? Results.Ok(new { status = "ok", profile = options.Profile.ToString(), clusterId = options.ClusterId })
     : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));

@@ -71,11 +71,14 @@ public static class CliApp
         var root = new RootCommand("metanode-cli: deploy, manage and observe MetaNode vPods.");
         root.Options.Add(context.Gateway);
         root.Options.Add(context.ConnectionString);
+        root.Options.Add(context.Identity);
         root.Options.Add(context.Output);
         root.Subcommands.Add(VPodCommands.Build(context));
         root.Subcommands.Add(ChainCommands.Build(context));
         root.Subcommands.Add(ClusterCommands.Build(context));
         root.Subcommands.Add(JobCommands.Build(context));
+        root.Subcommands.Add(AccessCommands.BuildAccess(context));
+        root.Subcommands.Add(AccessCommands.BuildAudit(context));
         return root;
     }
 
@@ -121,6 +124,13 @@ public static class CliApp
             Recursive = true,
         };
 
+        public Option<string?> Identity { get; } = new("--identity")
+        {
+            Description = $"The identity directory to connect and call with. Default ${MetaNode.Security.IdentityDirectory.EnvironmentVariable}, else ~/.metanode/identities/<host>_<port> of the first gateway.",
+            HelpName = "dir",
+            Recursive = true,
+        };
+
         public Option<string> Output { get; } = CreateOutputOption();
 
         public OutputFormat GetFormat(ParseResult parseResult) =>
@@ -160,6 +170,22 @@ public static class CliApp
 
         /// <summary>Client options from the global flags, then the environment, then the defaults. Throws <see cref="CliUsageException"/> naming the flag.</summary>
         public MetaNodeClientOptions BuildClientOptions(ParseResult parseResult)
+        {
+            var options = BuildConnectionOptions(parseResult);
+            if (parseResult.GetValue(Identity) is { Length: > 0 } identity)
+            {
+                if (!MetaNode.Security.IdentityDirectory.Exists(identity))
+                {
+                    throw new CliUsageException($"--identity '{identity}' is not an identity directory (it needs identity.crt, identity.key, ca.crt and credential).");
+                }
+
+                options.Identity = identity;
+            }
+
+            return options;
+        }
+
+        private MetaNodeClientOptions BuildConnectionOptions(ParseResult parseResult)
         {
             var gatewayResult = parseResult.GetResult(Gateway);
             var gatewayFlags = gatewayResult is { Implicit: false } ? parseResult.GetValue(Gateway) ?? [] : [];
@@ -227,7 +253,7 @@ public static class CliApp
         private static (int Code, string Message) Describe(Exception ex) => ex switch
         {
             CliUsageException or InvalidVPodSpecException or OptionsValidationException or ArgumentException or InvalidChainRequestException
-                or Clusters.InvalidClusterSpecException or Federation.InvalidJobSpecException
+                or Clusters.InvalidClusterSpecException or Federation.InvalidJobSpecException or MetaNode.Security.InvalidAccessRequestException
                 => (ExitCodes.UsageError, ex.Message),
             VPodNotFoundException or InvalidVPodOperationException or MetaNodeConnectionException
                 or ChainUnavailableException or ChainRevertException or ChainTransactionException or UnsignedRoundException or VPodIdentityException

@@ -1,6 +1,7 @@
 using MetaNode.Chain;
 using MetaNode.Clusters;
 using MetaNode.Federation;
+using MetaNode.Security;
 using MetaNode.VPods;
 
 namespace MetaNode.Client;
@@ -77,4 +78,24 @@ public interface IMetaNodeClient : IAsyncDisposable
     /// reference on chain), or null when the round is not finalized.
     /// </summary>
     Task<byte[]?> GetJobModelAsync(string jobId, int round, CancellationToken cancellationToken = default);
+
+    /// <summary>Issues an identity for the public key in <paramref name="request"/> (admin).</summary>
+    Task<IssuedIdentity> GrantAccessAsync(GrantRequest request, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not manage access.");
+
+    /// <summary>Revokes an identity; every silo refuses it within seconds (admin).</summary>
+    Task<IdentityRecord> RevokeAccessAsync(string name, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not manage access.");
+
+    /// <summary>Every identity the cluster issued, revoked ones included (admin).</summary>
+    Task<IReadOnlyList<IdentityRecord>> ListAccessAsync(CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not manage access.");
+
+    /// <summary>A token a browser presents to the silo's pages for the identity <paramref name="name"/> (admin).</summary>
+    Task<string> IssueAccessTokenAsync(string name, TimeSpan validFor, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not manage access.");
+
+    /// <summary>The audit log: mutations and refusals, oldest first (admin).</summary>
+    Task<IReadOnlyList<AuditEntry>> ListAuditAsync(AuditQuery query, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not read the audit log.");
 }

@@ -9,7 +9,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using MetaNode.Security;
 using Orleans.Configuration;
+using Orleans.Connections.Security;
 
 namespace MetaNode.Client;
 
@@ -78,6 +80,8 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
             }
         }
 
+        var identityDirectory = ResolveIdentity(options);
+        var identity = identityDirectory is null ? null : IdentityDirectory.Load(identityDirectory);
         var host = new HostBuilder()
             .ConfigureServices(services => services.AddSingleton<IHostLifetime, PassiveHostLifetime>())
             .ConfigureLogging(logging =>
@@ -106,6 +110,18 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
                 }
 
                 client.Services.AddSingleton<IClientConnectionRetryFilter>(retryFilter);
+                if (identity is not null)
+                {
+                    // Mutual TLS: this identity's certificate, and only silos the cluster CA issued (OU=silo) are trusted.
+                    client.UseTls(identity.Certificate, tls => tls.RemoteCertificateValidation = (certificate, _, _) =>
+                        ClusterCertificates.IsIssuedBy(certificate, identity.Authority, ClusterCertificates.SiloUnit));
+                    var credential = identity.Credential;
+                    client.AddOutgoingGrainCallFilter(context =>
+                    {
+                        RequestContext.Set(AccessCredential.RequestContextKey, credential);
+                        return context.Invoke();
+                    });
+                }
             })
             .Build();
 
@@ -122,13 +138,18 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
             await DisposeHostAsync(host, logger).ConfigureAwait(false);
             var cause = retryFilter.LastError ?? ex;
             var seconds = options.ConnectTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+            var hint = identity is null
+                ? $" (no identity was used: a silo with TLS needs one; pass --identity DIR or set {IdentityDirectory.EnvironmentVariable}; the embedded silo places its admin identity in ~/.metanode/identities/<host>_<port>)"
+                : $" (identity '{identity.Name}' from {identity.Directory})";
+            identity?.Dispose();
             throw new MetaNodeConnectionException(
-                $"Cannot reach the MetaNode cluster '{options.ClusterId}' through {target} within {seconds} s: {FirstLine(cause.Message)}",
+                $"Cannot reach the MetaNode cluster '{options.ClusterId}' through {target} within {seconds} s: {FirstLine(cause.Message)}{hint}",
                 cause);
         }
         catch
         {
             await DisposeHostAsync(host, logger).ConfigureAwait(false);
+            identity?.Dispose();
             throw;
         }
 
@@ -216,6 +237,27 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
 
     private IChainGrain Chain => _grainFactory.GetGrain<IChainGrain>(ChainKeys.Default);
 
+    public Task<IssuedIdentity> GrantAccessAsync(GrantRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return Access.GrantAsync(request, cancellationToken);
+    }
+
+    public Task<IdentityRecord> RevokeAccessAsync(string name, CancellationToken cancellationToken = default) => Access.RevokeAsync(name, cancellationToken);
+
+    public Task<IReadOnlyList<IdentityRecord>> ListAccessAsync(CancellationToken cancellationToken = default) => Access.ListAsync(cancellationToken);
+
+    public Task<string> IssueAccessTokenAsync(string name, TimeSpan validFor, CancellationToken cancellationToken = default) =>
+        Access.IssueTokenAsync(name, validFor, cancellationToken);
+
+    public Task<IReadOnlyList<AuditEntry>> ListAuditAsync(AuditQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return _grainFactory.GetGrain<IAuditGrain>(AccessKeys.Default).ListAsync(query, cancellationToken);
+    }
+
+    private IAccessGrain Access => _grainFactory.GetGrain<IAccessGrain>(AccessKeys.Default);
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1 || _host is null)
@@ -255,6 +297,43 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         {
             host.Dispose();
         }
+    }
+
+    /// <summary>The identity directory to use: the option, the environment variable, or the default one for the first gateway if it exists.</summary>
+    internal static string? ResolveIdentity(MetaNodeClientOptions options)
+    {
+        if (!string.IsNullOrWhiteSpace(options.Identity))
+        {
+            return options.Identity;
+        }
+
+        if (Environment.GetEnvironmentVariable(IdentityDirectory.EnvironmentVariable) is { Length: > 0 } fromEnvironment)
+        {
+            return IdentityDirectory.Exists(fromEnvironment)
+                ? fromEnvironment
+                : throw new OptionsValidationException(Options.DefaultName, typeof(MetaNodeClientOptions), [$"{IdentityDirectory.EnvironmentVariable} '{fromEnvironment}' is not an identity directory (it needs identity.crt, identity.key, ca.crt and credential)."]);
+        }
+
+        if (options.UsesDatabaseClustering || options.Gateways.Count == 0 || !GatewayAddress.TryParse(options.Gateways[0], out var gateway, out _))
+        {
+            return null;
+        }
+
+        var home = options.IdentityHome;
+        var byName = home is null ? IdentityDirectory.DefaultFor(gateway.Host, gateway.Port) : Path.Combine(home, $"{gateway.Host.Replace(':', '-')}_{gateway.Port}");
+        if (IdentityDirectory.Exists(byName))
+        {
+            return byName;
+        }
+
+        // localhost and 127.0.0.1 name the same embedded silo.
+        if (string.Equals(gateway.Host, "localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            var loopback = home is null ? IdentityDirectory.DefaultFor("127.0.0.1", gateway.Port) : Path.Combine(home, $"127.0.0.1_{gateway.Port}");
+            return IdentityDirectory.Exists(loopback) ? loopback : null;
+        }
+
+        return null;
     }
 
     /// <summary>What the client dials, for messages: the gateways, or the clustering database without its credentials.</summary>

@@ -20,6 +20,16 @@ public sealed class MetaNodeClientOptions
     /// <summary>How long to keep trying to reach a gateway before giving up.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The identity directory (certificate, key, cluster CA and credential) the client connects and calls with. Unset: the
+    /// <c>METANODE_IDENTITY</c> environment variable, else <c>~/.metanode/identities/&lt;host&gt;_&lt;port&gt;</c> of the first
+    /// gateway when it exists, else none (only a silo run with <c>MetaNode:Tls:Insecure</c> accepts that).
+    /// </summary>
+    public string? Identity { get; set; }
+
+    /// <summary>Where the default identity directories live; unset: <c>~/.metanode/identities</c>.</summary>
+    public string? IdentityHome { get; set; }
+
     /// <summary>True when gateways come from the clustering database rather than <see cref="Gateways"/>.</summary>
     public bool UsesDatabaseClustering => !string.IsNullOrWhiteSpace(ConnectionString);
 }

@@ -54,6 +54,11 @@ public sealed class MetaNodeClientOptionsValidator : IValidateOptions<MetaNodeCl
             }
         }
 
+        if (!string.IsNullOrWhiteSpace(options.Identity) && !MetaNode.Security.IdentityDirectory.Exists(options.Identity))
+        {
+            failures.Add($"{nameof(MetaNodeClientOptions.Identity)} '{options.Identity}' is not an identity directory (it needs identity.crt, identity.key, ca.crt and credential; `metanode-cli access grant --out DIR` makes one).");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -1,3 +1,4 @@
+using MetaNode.Security;
 using MetaNode.VPods;
 using Orleans.Concurrency;
 
@@ -7,30 +8,30 @@ namespace MetaNode.Chain;
 [Alias("MetaNode.Chain.IChainGrain")]
 public interface IChainGrain : IGrainWithStringKey
 {
-    [Alias("GetStatus"), AlwaysInterleave]
+    [Alias("GetStatus"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<ChainStatus> GetStatusAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Deploys a new ResultRegistry and makes it the registry every silo uses.</summary>
-    [Alias("Deploy")]
+    [Alias("Deploy"), RequiresRole(AccessRole.Admin, Mutates = true)]
     Task<ChainStatus> DeployRegistryAsync(DeployRegistryCommand command, CancellationToken cancellationToken = default);
 
-    [Alias("GetValidators"), AlwaysInterleave]
+    [Alias("GetValidators"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<ValidatorSet> GetValidatorsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>The round as recorded on chain, with the event's fields checked against the registry's commitment.</summary>
-    [Alias("GetRound"), AlwaysInterleave]
+    [Alias("GetRound"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<RoundRecord> GetRoundAsync(string jobId, long round, CancellationToken cancellationToken = default);
 
     /// <summary>Collects signatures from validator vPods and has the operator account submit <c>finalizeRound</c> once.</summary>
-    [Alias("Finalize")]
+    [Alias("Finalize"), RequiresRole(AccessRole.Admin, Mutates = true)]
     Task<FinalizationResult> FinalizeRoundAsync(FinalizeRoundCommand command, CancellationToken cancellationToken = default);
 
     /// <summary>The registry's current address (after any <c>chain deploy</c>), or null when the chain is off.</summary>
-    [Alias("GetRegistry"), AlwaysInterleave]
+    [Alias("GetRegistry"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<string?> GetRegistryAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Rotates the registry's validator set to <paramref name="validators"/>, signed by k validator vPods of the current set.</summary>
-    [Alias("Rotate")]
+    [Alias("Rotate"), RequiresRole(AccessRole.Admin, Mutates = true)]
     Task<ValidatorSet> RotateValidatorsAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default);
 }
 
@@ -40,6 +41,7 @@ public interface IChainGrain : IGrainWithStringKey
 /// and replaces a stuck transaction.
 /// </summary>
 [Alias("MetaNode.Chain.IChainAccountGrain")]
+[SiloOnly]
 public interface IChainAccountGrain : IGrainWithStringKey
 {
     /// <summary>Submits <c>finalizeRound</c> unless the round is already on chain; a resubmission is recognised and reported.</summary>
@@ -59,6 +61,7 @@ public interface IChainAccountGrain : IGrainWithStringKey
 
 /// <summary>Polls the registry's logs from a persisted checkpoint and publishes typed events on <see cref="ChainStreams.RegistryEvents"/>. Key: <see cref="ChainKeys.Default"/>.</summary>
 [Alias("MetaNode.Chain.IChainWatcherGrain")]
+[SiloOnly]
 public interface IChainWatcherGrain : IGrainWithStringKey
 {
     /// <summary>Makes sure the watcher runs (idempotent).</summary>

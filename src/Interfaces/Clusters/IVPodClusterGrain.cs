@@ -1,3 +1,4 @@
+using MetaNode.Security;
 using Orleans.Concurrency;
 
 namespace MetaNode.Clusters;
@@ -7,18 +8,18 @@ namespace MetaNode.Clusters;
 public interface IVPodClusterGrain : IGrainWithStringKey
 {
     /// <summary>Records the spec and creates the members. Deploying the same spec again converges to it without duplicating members.</summary>
-    [Alias("Deploy")]
+    [Alias("Deploy"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<ClusterStatus> DeployAsync(ClusterSpec spec, CancellationToken cancellationToken = default);
 
     /// <summary>Sets the desired member count: creates new members or deletes the newest ones.</summary>
-    [Alias("Scale")]
+    [Alias("Scale"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<ClusterStatus> ScaleAsync(int count, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes every member, then the cluster.</summary>
-    [Alias("Delete")]
+    [Alias("Delete"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<ClusterStatus> DeleteAsync(CancellationToken cancellationToken = default);
 
-    [Alias("GetStatus"), AlwaysInterleave]
+    [Alias("GetStatus"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<ClusterStatus> GetStatusAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -26,11 +27,11 @@ public interface IVPodClusterGrain : IGrainWithStringKey
     /// silo died. Throws <see cref="StaleLeaderTermException"/> when <paramref name="command"/> carries an older term than one
     /// already accepted.
     /// </summary>
-    [Alias("Reconcile")]
+    [Alias("Reconcile"), RequiresRole(AccessRole.Admin, Mutates = true)]
     Task<ClusterStatus> ReconcileAsync(LeaderCommand command, CancellationToken cancellationToken = default);
 
     /// <summary>The same fenced pass as <see cref="ReconcileAsync"/>, without building the cluster's status: what a leader runs on every tick.</summary>
-    [Alias("ReconcileAsLeader")]
+    [Alias("ReconcileAsLeader"), SiloOnly]
     Task ReconcileAsLeaderAsync(LeaderCommand command, CancellationToken cancellationToken = default);
 }
 
@@ -38,13 +39,13 @@ public interface IVPodClusterGrain : IGrainWithStringKey
 [Alias("MetaNode.Clusters.IVPodClusterRegistryGrain")]
 public interface IVPodClusterRegistryGrain : IGrainWithStringKey
 {
-    [Alias("Upsert")]
+    [Alias("Upsert"), SiloOnly]
     Task UpsertAsync(ClusterSummary summary, CancellationToken cancellationToken = default);
 
-    [Alias("Remove")]
+    [Alias("Remove"), SiloOnly]
     Task RemoveAsync(string name, CancellationToken cancellationToken = default);
 
-    [Alias("List"), ReadOnly]
+    [Alias("List"), RequiresRole(AccessRole.Viewer), ReadOnly]
     Task<IReadOnlyList<ClusterSummary>> ListAsync(CancellationToken cancellationToken = default);
 }
 

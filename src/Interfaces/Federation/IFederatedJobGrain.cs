@@ -1,3 +1,4 @@
+using MetaNode.Security;
 using Orleans.Concurrency;
 
 namespace MetaNode.Federation;
@@ -7,13 +8,13 @@ namespace MetaNode.Federation;
 public interface IFederatedJobGrain : IGrainWithStringKey
 {
     /// <summary>Checks the spec against the clusters and the chain, records the job and starts it. Starting it again with the same spec returns its status.</summary>
-    [Alias("Start")]
+    [Alias("Start"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<FederatedJobStatus> StartAsync(FederatedJobSpec spec, CancellationToken cancellationToken = default);
 
-    [Alias("GetStatus"), AlwaysInterleave]
+    [Alias("GetStatus"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<FederatedJobStatus> GetStatusAsync(CancellationToken cancellationToken = default);
 
-    [Alias("Cancel")]
+    [Alias("Cancel"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<FederatedJobStatus> CancelAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -21,11 +22,11 @@ public interface IFederatedJobGrain : IGrainWithStringKey
     /// persists the round's updates when it closes the round (and while it waits, between its steps); an update lost with a silo
     /// before that is trained again, which gives the same bytes.
     /// </summary>
-    [Alias("SubmitUpdate")]
+    [Alias("SubmitUpdate"), SiloOnly]
     Task SubmitUpdateAsync(FederatedUpdateEvent update, CancellationToken cancellationToken = default);
 
     /// <summary>The persisted updates of a round for the given vPods (validators fetch what the stream did not bring).</summary>
-    [Alias("GetUpdates"), AlwaysInterleave]
+    [Alias("GetUpdates"), SiloOnly, AlwaysInterleave]
     Task<IReadOnlyList<ModelUpdate>> GetUpdatesAsync(int round, IReadOnlyList<string> vpodIds, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -33,27 +34,28 @@ public interface IFederatedJobGrain : IGrainWithStringKey
     /// or for a round this job did not sign). <c>chain finalize</c> re-submits only these.
     /// </summary>
     /// <summary>What a compute vPod trains on in <paramref name="round"/> (null unless the round is being trained and the vPod takes part).</summary>
-    [Alias("GetTrainingAssignment"), AlwaysInterleave]
+    [Alias("GetTrainingAssignment"), SiloOnly, AlwaysInterleave]
     Task<TrainingAssignment?> GetTrainingAssignmentAsync(string vpodId, int round, CancellationToken cancellationToken = default);
 
     /// <summary>A validator's assignment: the participants' proved addresses and assigned counts, the rule, the chain (null for another vPod).</summary>
-    [Alias("GetValidatorAssignment"), AlwaysInterleave]
+    [Alias("GetValidatorAssignment"), SiloOnly, AlwaysInterleave]
     Task<ValidatorAssignment?> GetValidatorAssignmentAsync(string validatorVPodId, CancellationToken cancellationToken = default);
 
     /// <summary>The closed round's facts every validator aggregates (null unless <paramref name="round"/> is closed and not yet finalized).</summary>
-    [Alias("GetRoundClosing"), AlwaysInterleave]
+    [Alias("GetRoundClosing"), SiloOnly, AlwaysInterleave]
     Task<RoundClosing?> GetRoundClosingAsync(int round, CancellationToken cancellationToken = default);
 
-    [Alias("GetSignedRound"), AlwaysInterleave]
+    [Alias("GetSignedRound"), SiloOnly, AlwaysInterleave]
     Task<MetaNode.Chain.SignedRound?> GetSignedRoundAsync(int round, CancellationToken cancellationToken = default);
 
     /// <summary>The aggregated model a round finalized, as canonical bytes (null before the round is confirmed); read from the model store by the round's model reference.</summary>
-    [Alias("GetModel"), AlwaysInterleave]
+    [Alias("GetModel"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<byte[]?> GetModelAsync(int round, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A compute vPod's part in federated jobs (key: the vPod id): train on the local partition, sign the receipt, publish.</summary>
 [Alias("MetaNode.Federation.IComputeWorkerGrain")]
+[SiloOnly]
 public interface IComputeWorkerGrain : IGrainWithStringKey
 {
     /// <summary>
@@ -66,6 +68,7 @@ public interface IComputeWorkerGrain : IGrainWithStringKey
 
 /// <summary>A validator vPod's part in one job (key: <c>{job}/{vPod}</c>): receive updates from the stream, aggregate, evaluate, sign.</summary>
 [Alias("MetaNode.Federation.IValidatorWorkerGrain")]
+[SiloOnly]
 public interface IValidatorWorkerGrain : IGrainWithStringKey
 {
     /// <summary>Fetches its assignment from the job (never from the caller), records it and subscribes to the job's stream (idempotent).</summary>
@@ -89,10 +92,10 @@ public interface IValidatorWorkerGrain : IGrainWithStringKey
 public interface IFederatedJobRegistryGrain : IGrainWithStringKey
 {
     /// <summary>Records a job's summary. One-way: a job never waits for its listing; a summary older than the recorded one is ignored.</summary>
-    [Alias("Upsert"), OneWay]
+    [Alias("Upsert"), SiloOnly, OneWay]
     Task UpsertAsync(FederatedJobSummary summary, CancellationToken cancellationToken = default);
 
-    [Alias("List"), ReadOnly]
+    [Alias("List"), RequiresRole(AccessRole.Viewer), ReadOnly]
     Task<IReadOnlyList<FederatedJobSummary>> ListAsync(CancellationToken cancellationToken = default);
 }
 
@@ -101,6 +104,7 @@ public interface IFederatedJobRegistryGrain : IGrainWithStringKey
 /// chain). Written once; a job's state keeps only the current global model, each round's model lives here.
 /// </summary>
 [Alias("MetaNode.Federation.IFederatedModelGrain")]
+[SiloOnly]
 public interface IFederatedModelGrain : IGrainWithStringKey
 {
     /// <summary>Stores the bytes; refused unless they hash to the key. Storing the same bytes again changes nothing.</summary>

@@ -1,3 +1,4 @@
+using MetaNode.Security;
 using MetaNode.Clusters;
 using Orleans.Concurrency;
 
@@ -31,6 +32,7 @@ public sealed record LeaseGrant(
 /// persisted before a new holder is told it leads, so it never goes backwards, not even after a silo loss.
 /// </summary>
 [Alias("MetaNode.Orchestration.ILeaderLeaseGrain")]
+[SiloOnly]
 public interface ILeaderLeaseGrain : IGrainWithStringKey
 {
     /// <param name="candidate">The orchestrator vPod id.</param>
@@ -56,6 +58,7 @@ public interface ILeaderLeaseGrain : IGrainWithStringKey
 /// for or renews the cluster's lease while the vPod runs; as leader it sends fenced reconciliation commands to the cluster.
 /// </summary>
 [Alias("MetaNode.Orchestration.IOrchestratorGrain")]
+[SiloOnly]
 public interface IOrchestratorGrain : IGrainWithStringKey
 {
     /// <summary>Starts campaigning for <paramref name="cluster"/> if not already.</summary>

@@ -1,3 +1,4 @@
+using MetaNode.Security;
 using MetaNode.VPods;
 using Orleans.Concurrency;
 
@@ -47,6 +48,7 @@ public sealed record SiloUsage(
 /// Key: <see cref="PlacementLedgerKeys.Default"/>.
 /// </summary>
 [Alias("MetaNode.Placement.IPlacementLedgerGrain")]
+[SiloOnly]
 public interface IPlacementLedgerGrain : IGrainWithStringKey
 {
     [Alias("RegisterSilo")]

@@ -1,3 +1,4 @@
+using MetaNode.Security;
 using Orleans.Concurrency;
 
 namespace MetaNode.VPods;
@@ -7,32 +8,32 @@ namespace MetaNode.VPods;
 public interface IVPodGrain : IGrainWithStringKey
 {
     /// <summary>Records the spec and provisions and starts the workload. Creating the same id twice with the same spec returns the existing status.</summary>
-    [Alias("Create")]
+    [Alias("Create"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<VPodStatus> CreateAsync(VPodSpec spec, CancellationToken cancellationToken = default);
 
-    [Alias("Start")]
+    [Alias("Start"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<VPodStatus> StartAsync(CancellationToken cancellationToken = default);
 
-    [Alias("Stop")]
+    [Alias("Stop"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<VPodStatus> StopAsync(StopOptions options, CancellationToken cancellationToken = default);
 
-    [Alias("Restart")]
+    [Alias("Restart"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<VPodStatus> RestartAsync(CancellationToken cancellationToken = default);
 
-    [Alias("Delete")]
+    [Alias("Delete"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<VPodStatus> DeleteAsync(StopOptions options, CancellationToken cancellationToken = default);
 
-    [Alias("GetStatus"), AlwaysInterleave]
+    [Alias("GetStatus"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<VPodStatus> GetStatusAsync(CancellationToken cancellationToken = default);
 
-    [Alias("GetMetrics"), AlwaysInterleave]
+    [Alias("GetMetrics"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<VPodMetrics> GetMetricsAsync(CancellationToken cancellationToken = default);
 
-    [Alias("GetLogs"), AlwaysInterleave]
+    [Alias("GetLogs"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<IReadOnlyList<LogLine>> GetLogsAsync(LogQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>The lines matching <paramref name="query"/>, then every new line until cancelled or the vPod is deleted.</summary>
-    [Alias("FollowLogs"), AlwaysInterleave]
+    [Alias("FollowLogs"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     IAsyncEnumerable<LogLine> FollowLogsAsync(LogQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -42,7 +43,7 @@ public interface IVPodGrain : IGrainWithStringKey
     /// with <see cref="InvalidVPodOperationException"/> while the vPod has no workload (e.g. deleted) or on a runtime that cannot
     /// place data; nothing is written then.
     /// </summary>
-    [Alias("WriteData")]
+    [Alias("WriteData"), SiloOnly]
     Task WriteDataAsync(VPodDataFiles files, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -52,18 +53,18 @@ public interface IVPodGrain : IGrainWithStringKey
     /// Throws <see cref="VPodIdentityException"/> when the workload gives no valid proof (e.g. it speaks no workload protocol).
     /// No caller chooses what is signed.
     /// </summary>
-    [Alias("VerifyIdentity")]
+    [Alias("VerifyIdentity"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<VPodStatus> VerifyIdentityAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Admits the address the workload last proved (it must equal <paramref name="address"/>) after it changed, so the vPod may join
     /// jobs and validator sets again. Refused with <see cref="VPodIdentityException"/> when the vPod has not proved that address.
     /// </summary>
-    [Alias("AdmitAddress")]
+    [Alias("AdmitAddress"), RequiresRole(AccessRole.Admin, Mutates = true)]
     Task<VPodStatus> AdmitAddressAsync(string address, CancellationToken cancellationToken = default);
 
     /// <summary>Compares the recorded runtime handle with the runtime and acts on the difference (restart policy).</summary>
-    [Alias("Reconcile")]
+    [Alias("Reconcile"), SiloOnly]
     Task<VPodStatus> ReconcileAsync(CancellationToken cancellationToken = default);
 }
 
@@ -71,17 +72,17 @@ public interface IVPodGrain : IGrainWithStringKey
 [Alias("MetaNode.VPods.IVPodRegistryGrain")]
 public interface IVPodRegistryGrain : IGrainWithStringKey
 {
-    [Alias("Upsert")]
+    [Alias("Upsert"), SiloOnly]
     Task UpsertAsync(VPodSummary summary, CancellationToken cancellationToken = default);
 
-    [Alias("Remove")]
+    [Alias("Remove"), SiloOnly]
     Task RemoveAsync(string vpodId, CancellationToken cancellationToken = default);
 
-    [Alias("List"), ReadOnly]
+    [Alias("List"), RequiresRole(AccessRole.Viewer), ReadOnly]
     Task<IReadOnlyList<VPodSummary>> ListAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Reserves a unique name; returns the id already holding it, or null when reserved for <paramref name="vpodId"/>.</summary>
-    [Alias("ReserveName")]
+    [Alias("ReserveName"), SiloOnly]
     Task<string?> ReserveNameAsync(string name, string vpodId, CancellationToken cancellationToken = default);
 }
 

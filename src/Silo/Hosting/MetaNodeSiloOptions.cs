@@ -39,6 +39,9 @@ public sealed class MetaNodeSiloOptions
 
     public DatabaseOptions Database { get; set; } = new();
 
+    /// <summary>Mutual TLS and access control, section <c>MetaNode:Tls</c>.</summary>
+    public SiloTlsOptions Tls { get; set; } = new();
+
     /// <summary>Running as a Kubernetes pod, section <c>MetaNode:Kubernetes</c>.</summary>
     public KubernetesHostingOptions Kubernetes { get; set; } = new();
 }
@@ -110,6 +113,7 @@ public sealed class MetaNodeSiloOptionsValidator : IValidateOptions<MetaNodeSilo
             }
         }
 
+        failures.AddRange(options.Tls.Validate(options.Profile));
         failures.AddRange(options.Kubernetes.Validate(options));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

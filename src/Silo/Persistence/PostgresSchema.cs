@@ -12,10 +12,10 @@ namespace MetaNode.Silo.Persistence;
 public static class PostgresSchema
 {
     /// <summary>The schema version these scripts install. Raise it whenever a script changes.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>What <see cref="Version"/> installs, recorded beside the version row.</summary>
-    public const string Description = "Orleans ADO.NET clustering, grain persistence and reminders (Orleans 10)";
+    public const string Description = "Orleans ADO.NET clustering, grain persistence and reminders (Orleans 10); MetaNode audit log";
 
     /// <summary>The ADO.NET invariant name the Orleans providers must be configured with.</summary>
     public const string Invariant = "Npgsql";
@@ -27,6 +27,7 @@ public static class PostgresSchema
         "PostgreSQL-Clustering.sql",
         "PostgreSQL-Persistence.sql",
         "PostgreSQL-Reminders.sql",
+        "PostgreSQL-Audit.sql",
     ];
 
     /// <summary>Loads the scripts, in application order.</summary>

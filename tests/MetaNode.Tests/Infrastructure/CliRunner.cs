@@ -31,3 +31,10 @@ public sealed class CliRunner(params string[] connection)
 
     public Task<JsonElement> StatusAsync(string id) => JsonAsync("vpod", "status", "--id", id);
 }
+
+public static class SiloProcessCli
+{
+    /// <summary>A CLI runner against this silo's gateway with its admin identity.</summary>
+    public static CliRunner Cli(this SiloProcess silo) =>
+        silo.AdminIdentity is { } identity ? new CliRunner("--gateway", silo.Gateway, "--identity", identity) : new CliRunner("--gateway", silo.Gateway);
+}

@@ -21,6 +21,26 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>
+    /// The admin identity clients of this silo call with: the one an embedded silo makes in its data directory, or, when
+    /// the settings name certificate files (<see cref="ClusterTls"/>), the <c>admin</c> directory beside them; null when insecure.
+    /// </summary>
+    public string? AdminIdentity
+    {
+        get
+        {
+            if (_extraSettings.Any(s => s.Equals("--MetaNode:Tls:Insecure=true", StringComparison.OrdinalIgnoreCase)))
+            {
+                return null;
+            }
+
+            var ca = _extraSettings.FirstOrDefault(s => s.StartsWith("--MetaNode:Tls:CaCertificate=", StringComparison.Ordinal));
+            return ca is null
+                ? Path.Combine(DataDirectory, "identities", "admin")
+                : Path.Combine(Path.GetDirectoryName(ca["--MetaNode:Tls:CaCertificate=".Length..])!, "admin");
+        }
+    }
+
     public int SiloPort { get; private set; }
 
     public int GatewayPort { get; private set; }
@@ -96,6 +116,7 @@ public sealed class SiloProcess : IAsyncDisposable
             $"--MetaNode:SiloPort={SiloPort}",
             $"--MetaNode:GatewayPort={GatewayPort}",
             $"--MetaNode:HttpAddress=127.0.0.1:{HttpPort}",
+            $"--MetaNode:Tls:IdentityHome={Path.Combine(DataDirectory, "identity-home")}",
             .. _extraSettings,
         ];
         foreach (var argument in arguments)

@@ -36,7 +36,7 @@ public sealed class ChainEndToEndTests : IAsyncLifetime
     public async Task EmbeddedSilo_DeploysWorkloadProvenValidators_RefusesUnsignedResults_AndKeepsKeysAcrossARestart()
     {
         await _silo.StartAsync(TimeSpan.FromSeconds(90));
-        var cli = new CliRunner("--gateway", _silo.Gateway);
+        var cli = _silo.Cli();
 
         var initial = await cli.JsonAsync("chain", "status");
         Assert.True(initial.GetProperty("enabled").GetBoolean(), initial.ToString());
@@ -88,7 +88,7 @@ public sealed class ChainEndToEndTests : IAsyncLifetime
         await _silo.StopAsync();
         _silo = new SiloProcess(_dataDirectory);
         await _silo.StartAsync(TimeSpan.FromSeconds(90));
-        cli = new CliRunner("--gateway", _silo.Gateway);
+        cli = _silo.Cli();
         Assert.Equal(registry, (await cli.JsonAsync("chain", "status")).GetProperty("registry").GetString());
         foreach (var (id, address) in validators)
         {

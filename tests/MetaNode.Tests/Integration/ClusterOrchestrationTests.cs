@@ -83,7 +83,7 @@ public sealed class ClusterOrchestrationTests(PostgresServer postgres) : IAsyncL
     public async Task ClusterCli_DeploysElectsFailsOverFencesScalesAndDeletes_OnARealSilo()
     {
         var silo = await StartSiloAsync("embedded");
-        var cli = new CliRunner("--gateway", silo.Gateway);
+        var cli = silo.Cli();
         Task<JsonElement> Status() => cli.JsonAsync("cluster", "status", "--name", "c1");
 
         var deployed = await cli.JsonAsync(["cluster", "deploy", "--name", "c1", "--count", "3", "--type", "orchestrator", "--restart-policy", "always", .. Sleeper]);
@@ -139,10 +139,12 @@ public sealed class ClusterOrchestrationTests(PostgresServer postgres) : IAsyncL
     public async Task ThreeSilosOnPostgres_KillTheLeadersSilo_ANewLeaderReconcilesEveryMemberOnce()
     {
         var connectionString = await postgres.CreateDatabaseAsync("clusters_" + Guid.NewGuid().ToString("N")[..8]);
+        var tls = ClusterTls.Create(Path.Combine(_root, "tls-" + Guid.NewGuid().ToString("N")[..8]));
         string[] cluster =
         [
             "--MetaNode:Profile=Cluster",
             $"--MetaNode:Database:ConnectionString={connectionString}",
+            .. tls.Settings,
             "--MetaNode:Membership:ProbeTimeout=00:00:01",
             "--MetaNode:Membership:NumMissedProbesLimit=2",
             "--MetaNode:Membership:NumVotesForDeathDeclaration=1",
@@ -151,7 +153,7 @@ public sealed class ClusterOrchestrationTests(PostgresServer postgres) : IAsyncL
         ];
         var silos = new[] { await StartSiloAsync("a", cluster), await StartSiloAsync("b", cluster), await StartSiloAsync("c", cluster) };
 
-        var cli = new CliRunner("--connection-string", connectionString);
+        var cli = new CliRunner("--connection-string", connectionString, "--identity", tls.AdminIdentity);
         Task<JsonElement> StatusVia(CliRunner runner) => runner.JsonAsync("cluster", "status", "--name", "ha");
         await cli.JsonAsync(["cluster", "deploy", "--name", "ha", "--count", "5", "--type", "orchestrator", "--high-availability", .. Sleeper]);
         var before = await Eventually.WaitAsync(() => StatusVia(cli), s => Running(s) == 5 && Leader(s) is not null && s.GetProperty("fencingTerm").GetInt64() == Term(s), "five running orchestrators and an acting leader", TimeSpan.FromSeconds(60));
@@ -163,7 +165,7 @@ public sealed class ClusterOrchestrationTests(PostgresServer postgres) : IAsyncL
         var watch = Stopwatch.StartNew();
         await victim.KillAsync();
 
-        var survivor = new CliRunner("--gateway", silos.First(s => s != victim).Gateway);
+        var survivor = silos.First(s => s != victim).Cli();
         JsonElement after;
         try
         {

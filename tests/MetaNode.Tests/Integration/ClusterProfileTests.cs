@@ -33,19 +33,26 @@ public sealed class ClusterProfileTests(PostgresServer postgres) : IAsyncLifetim
         }
     }
 
+    private ClusterTls Tls => _tls ??= ClusterTls.Create(Path.Combine(_root, "tls"));
+
+    private ClusterTls? _tls;
+
     private SiloProcess NewSilo(string name)
     {
         var silo = new SiloProcess(
             Path.Combine(_root, name),
+            [
             "--MetaNode:Profile=Cluster",
             $"--MetaNode:Database:ConnectionString={_connectionString}",
+            .. Tls.Settings,
             "--MetaNode:VPods:ProbeInterval=00:00:00.500",
             "--MetaNode:VPods:RestartBackoffInitial=00:00:00.200",
             "--MetaNode:Membership:ProbeTimeout=00:00:01",
             "--MetaNode:Membership:NumMissedProbesLimit=2",
             "--MetaNode:Membership:NumVotesForDeathDeclaration=1",
             "--MetaNode:Membership:TableRefreshTimeout=00:00:02",
-            "--MetaNode:Membership:IAmAliveTablePublishTimeout=00:00:02");
+            "--MetaNode:Membership:IAmAliveTablePublishTimeout=00:00:02",
+            ]);
         _silos.Add(silo);
         return silo;
     }
@@ -91,7 +98,7 @@ public sealed class ClusterProfileTests(PostgresServer postgres) : IAsyncLifetim
         await b.StartAsync();
 
         // The client finds both gateways through the database.
-        var cli = new CliRunner("--connection-string", _connectionString);
+        var cli = new CliRunner("--connection-string", _connectionString, "--identity", Tls.AdminIdentity);
         var ids = new List<string>();
         for (var i = 0; i < 6; i++)
         {
@@ -108,7 +115,7 @@ public sealed class ClusterProfileTests(PostgresServer postgres) : IAsyncLifetim
 
         await a.KillAsync();
 
-        var survivor = new CliRunner("--gateway", b.Gateway);
+        var survivor = b.Cli();
         foreach (var id in ids)
         {
             var status = await Eventually.WaitAsync(() => survivor.StatusAsync(id), s => Phase(s) == "Running", $"{id} reachable and Running after silo A was killed", TimeSpan.FromSeconds(90));

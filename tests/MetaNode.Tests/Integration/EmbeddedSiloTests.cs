@@ -49,7 +49,7 @@ public sealed class EmbeddedSiloTests : IAsyncLifetime
             Assert.Contains("html", (await dashboard.Content.ReadAsStringAsync()).ToLowerInvariant(), StringComparison.Ordinal);
         }
 
-        var cli = new CliRunner("--gateway", _silo.Gateway);
+        var cli = _silo.Cli();
         var created = await cli.JsonAsync("vpod", "create", "--name", "e2e-worker", "--type", "compute", "--cpu", "500m", "--memory", "256Mi");
         var id = created.GetProperty("id").GetString()!;
         Assert.StartsWith("vpod-", id, StringComparison.Ordinal);
@@ -72,7 +72,7 @@ public sealed class EmbeddedSiloTests : IAsyncLifetime
         await _silo.KillAsync();
         _silo = NewSilo();
         await _silo.StartAsync();
-        cli = new CliRunner("--gateway", _silo.Gateway);
+        cli = _silo.Cli();
 
         var list = await cli.JsonAsync("vpod", "list");
         Assert.Contains(list.EnumerateArray(), v => v.GetProperty("id").GetString() == id);
@@ -99,7 +99,7 @@ public sealed class EmbeddedSiloTests : IAsyncLifetime
     public async Task Records_SurviveAGracefulSiloRestart_AndRunningVPodsResume()
     {
         await _silo.StartAsync();
-        var cli = new CliRunner("--gateway", _silo.Gateway);
+        var cli = _silo.Cli();
         var keep = (await cli.JsonAsync("vpod", "create", "--name", "keeper", "--type", "validator", "--cpu", "1", "--memory", "64Mi",
             "--command", "sh -c 'exec sleep 300'", "--restart-policy", "never")).GetProperty("id").GetString()!;
         var idle = (await cli.JsonAsync("vpod", "create", "--name", "idle", "--type", "storage", "--cpu", "1", "--memory", "64Mi",
@@ -113,7 +113,7 @@ public sealed class EmbeddedSiloTests : IAsyncLifetime
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"graceful stop took {watch.Elapsed.TotalSeconds:0.0}s");
         _silo = NewSilo();
         await _silo.StartAsync();
-        cli = new CliRunner("--gateway", _silo.Gateway);
+        cli = _silo.Cli();
 
         // The never-restart vPod comes back: a graceful silo shutdown is not a workload failure.
         var resumed = await Eventually.WaitAsync(() => cli.StatusAsync(keep), s => Phase(s) == "Running", "keeper Running after the restart");

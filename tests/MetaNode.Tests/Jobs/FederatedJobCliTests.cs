@@ -39,7 +39,7 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
     [Fact]
     public async Task JobRun_FinishesAbove095AndEveryRoundIsOnChain_WhenTenComputeAndThreeValidatorVPodsRunDigits()
     {
-        var cli = new CliRunner("--gateway", _silo.Gateway);
+        var cli = _silo.Cli();
         await cli.JsonAsync("cluster", "deploy", "--name", "compute", "--count", "10", "--type", "compute", "--cpu", "100m", "--memory", "200Mi");
         await cli.JsonAsync("cluster", "deploy", "--name", "validators", "--count", "3", "--type", "validator", "--cpu", "100m", "--memory", "200Mi");
         foreach (var (cluster, count) in new[] { ("compute", 10), ("validators", 3) })

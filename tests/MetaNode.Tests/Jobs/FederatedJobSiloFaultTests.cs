@@ -43,10 +43,12 @@ public sealed class FederatedJobSiloFaultTests(PostgresServer postgres, ITestOut
     {
         var database = await postgres.CreateDatabaseAsync("jobs_" + Guid.NewGuid().ToString("N")[..10]);
         var key = await _anvil.FundedKeyAsync();
+        var tls = ClusterTls.Create(Path.Combine(_root, "tls"));
         string[] settings =
         [
             "--MetaNode:Profile=Cluster",
             $"--MetaNode:Database:ConnectionString={database}",
+            .. tls.Settings,
             $"--MetaNode:Chain:RpcUrl={_anvil.RpcUrl}",
             "--MetaNode:Chain:ChainId=31337",
             $"--MetaNode:Chain:AccountPrivateKey={key.GetPrivateKeyAsBytes().ToHex(prefix: true)}",
@@ -72,7 +74,7 @@ public sealed class FederatedJobSiloFaultTests(PostgresServer postgres, ITestOut
         await a.StartAsync();
         await b.StartAsync();
 
-        await using var client = await MetaNodeClient.ConnectAsync(new MetaNodeClientOptions { ConnectionString = database });
+        await using var client = await MetaNodeClient.ConnectAsync(new MetaNodeClientOptions { ConnectionString = database, Identity = tls.AdminIdentity });
         await client.DeployClusterAsync(new ClusterSpec { Name = "pg-compute", Count = 4, MemberType = VPodType.Compute, CpuMillis = 100, MemoryBytes = 200L << 20 });
         await client.DeployClusterAsync(new ClusterSpec { Name = "pg-validators", Count = 3, MemberType = VPodType.Validator, CpuMillis = 100, MemoryBytes = 200L << 20 });
         foreach (var (name, count) in new[] { ("pg-compute", 4), ("pg-validators", 3) })

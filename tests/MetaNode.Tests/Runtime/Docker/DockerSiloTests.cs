@@ -40,7 +40,7 @@ public sealed class DockerSiloTests(DockerClusterFixture fixture) : IAsyncLifeti
     public async Task DockerVPod_ThroughTheCli_IsReadoptedWithoutDuplicates_WhenTheSiloRestarts()
     {
         await _silo.StartAsync();
-        var cli = new CliRunner("--gateway", _silo.Gateway);
+        var cli = _silo.Cli();
         var name = "e2e-docker-" + Guid.NewGuid().ToString("N")[..6];
         var created = await cli.JsonAsync("vpod", "create", "--name", name, "--type", "compute", "--cpu", "250m", "--memory", "128Mi",
             "--deployment-method", "docker", "--image", DockerEngine.ComputeImage, "--label", "suite=e2e");
@@ -66,7 +66,7 @@ public sealed class DockerSiloTests(DockerClusterFixture fixture) : IAsyncLifeti
         Assert.True((await fixture.Engine.Client.Containers.InspectContainerAsync(containerId)).State.Running);
         _silo = NewSilo();
         await _silo.StartAsync();
-        cli = new CliRunner("--gateway", _silo.Gateway);
+        cli = _silo.Cli();
         var adopted = await Eventually.WaitAsync(() => cli.StatusAsync(id), RunningAndHealthy, "the vPod Running and healthy under the new silo", TimeSpan.FromSeconds(60));
         Assert.Equal(containerId, adopted.GetProperty("handle").GetProperty("id").GetString());
         Assert.Equal(0, adopted.GetProperty("restartCount").GetInt32());
@@ -78,7 +78,7 @@ public sealed class DockerSiloTests(DockerClusterFixture fixture) : IAsyncLifeti
         Assert.True((await fixture.Engine.Client.Containers.InspectContainerAsync(containerId)).State.Running);
         _silo = NewSilo();
         await _silo.StartAsync();
-        cli = new CliRunner("--gateway", _silo.Gateway);
+        cli = _silo.Cli();
         await Eventually.WaitAsync(() => cli.StatusAsync(id), RunningAndHealthy, "the vPod Running after a graceful silo restart", TimeSpan.FromSeconds(60));
         Assert.Single(await fixture.Engine.ContainersOfAsync(id));
         Assert.Equal(startedAt, (await fixture.Engine.Client.Containers.InspectContainerAsync(containerId)).State.StartedAt);
