@@ -92,6 +92,11 @@ else if (security.AdminDirectory is not null)
     app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MetaNode.Security")
         .LogInformation("Admin identity: {Directory} (the CLI finds its copy under ~/.metanode/identities or MetaNode:Tls:IdentityHome)", security.AdminDirectory);
 }
+if (security is not null)
+{
+    app.UseMetaNodeHttpAccess();
+}
+
 app.MapGet("/healthz", (SiloReadiness readiness) => readiness.IsActive
     ? Results.Ok(new { status = "ok", profile = options.Profile.ToString(), clusterId = options.ClusterId })
     : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));

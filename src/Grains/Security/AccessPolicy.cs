@@ -70,6 +70,12 @@ public static class AccessPolicy
             return new AccessRequirement(name, AccessRole.Viewer, SiloOnly: false, Mutates: false);
         }
 
+        if (type == typeof(IManagementGrain))
+        {
+            // Orleans' own management API (hosts, activations, forced deactivation): for admins and their tools.
+            return new AccessRequirement(name, AccessRole.Admin, SiloOnly: false, Mutates: false);
+        }
+
         if (method.GetCustomAttribute<SiloOnlyAttribute>() is not null || type?.GetCustomAttribute<SiloOnlyAttribute>() is not null)
         {
             return new AccessRequirement(name, AccessRole.None, SiloOnly: true, Mutates: false);

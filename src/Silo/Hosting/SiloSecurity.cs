@@ -49,13 +49,10 @@ public sealed class SiloTlsOptions
         {
             foreach (var (key, value) in files)
             {
+                // Whether the files exist and hold what they should is checked when the silo loads them (SiloSecurity.Prepare).
                 if (string.IsNullOrWhiteSpace(value))
                 {
                     yield return $"MetaNode:Tls:{key} is required when any MetaNode:Tls certificate file is set.";
-                }
-                else if (!File.Exists(value))
-                {
-                    yield return $"MetaNode:Tls:{key} names '{value}', which does not exist.";
                 }
             }
         }
@@ -94,6 +91,14 @@ public static class SiloSecurity
 
         if (tls.HasFiles)
         {
+            foreach (var (key, path) in new[] { ("CaCertificate", tls.CaCertificate!), ("CaKey", tls.CaKey!), ("Certificate", tls.Certificate!), ("Key", tls.Key!) })
+            {
+                if (!File.Exists(path))
+                {
+                    throw new InvalidOperationException($"MetaNode:Tls:{key} names '{path}', which does not exist.");
+                }
+            }
+
             var authority = ClusterCertificates.LoadWithKey(File.ReadAllText(tls.CaCertificate!), File.ReadAllText(tls.CaKey!));
             var silo = ClusterCertificates.LoadWithKey(File.ReadAllText(tls.Certificate!), File.ReadAllText(tls.Key!));
             if (!ClusterCertificates.IsIssuedBy(silo, authority, ClusterCertificates.SiloUnit))

@@ -43,7 +43,7 @@ public sealed class ClusterDeployKubernetesTests : IAsyncLifetime
     [Fact]
     public async Task ClusterDeploy_CarriesStorageAndNetworkPolicyIntoEveryMembersSpec_AndItsKubernetesObjects()
     {
-        var cli = new Infrastructure.CliRunner("--gateway", _silo.Gateway);
+        var cli = Infrastructure.SiloProcessCli.Cli(_silo);
 
         var deployed = await cli.JsonAsync(
             "cluster", "deploy", "--name", "flk", "--count", "2", "--type", "compute", "--cpu", "100m", "--memory", "64Mi",

@@ -42,14 +42,18 @@ public sealed class EmbeddedSiloTests : IAsyncLifetime
     {
         var startup = await _silo.StartAsync();
         Assert.True(startup < TimeSpan.FromSeconds(20), $"silo took {startup.TotalSeconds:0.0}s to become healthy");
+        var cli = _silo.Cli();
         using (var http = new HttpClient())
         {
-            using var dashboard = await http.GetAsync(new Uri(_silo.HttpBase, "/dashboard"));
+            // The dashboard needs an identity: a browser token an admin issued, presented once at /login.
+            using var refused = await http.GetAsync(new Uri(_silo.HttpBase, "/dashboard"));
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            var token = (await cli.JsonAsync("access", "token", "--name", "admin")).GetProperty("token").GetString()!;
+            using var dashboard = await http.GetAsync(new Uri(_silo.HttpBase, "/login?token=" + Uri.EscapeDataString(token)));
             Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
             Assert.Contains("html", (await dashboard.Content.ReadAsStringAsync()).ToLowerInvariant(), StringComparison.Ordinal);
         }
 
-        var cli = _silo.Cli();
         var created = await cli.JsonAsync("vpod", "create", "--name", "e2e-worker", "--type", "compute", "--cpu", "500m", "--memory", "256Mi");
         var id = created.GetProperty("id").GetString()!;
         Assert.StartsWith("vpod-", id, StringComparison.Ordinal);

@@ -18,6 +18,10 @@ public sealed class KubernetesHostingTests
         ("MetaNode:Database:ConnectionString", "Host=postgres;Database=metanode;Username=metanode"),
         ("MetaNode:HttpAddress", "0.0.0.0:8080"),
         ("MetaNode:Kubernetes:Enabled", "true"),
+        ("MetaNode:Tls:CaCertificate", "/etc/metanode/tls/ca.crt"),
+        ("MetaNode:Tls:CaKey", "/etc/metanode/tls/ca.key"),
+        ("MetaNode:Tls:Certificate", "/etc/metanode/tls/silo.crt"),
+        ("MetaNode:Tls:Key", "/etc/metanode/tls/silo.key"),
     ];
 
     [Fact]
