@@ -146,6 +146,17 @@ public sealed partial class VPodClusterGrain(
 
         if (command.Term > State.FencingTerm)
         {
+            // Only a term the cluster's lease issued, to that leader, may move the fence.
+            var lease = GrainFactory.GetGrain<ILeaderLeaseGrain>(Name);
+            var current = await lease.GetAsync(cancellationToken);
+            var issued = (current.Term == command.Term && current.Holder == command.Leader) ||
+                (current.Term >= command.Term && (await lease.GetHistoryAsync(cancellationToken)).Any(c => c.Term == command.Term && c.Leader == command.Leader));
+            if (!issued)
+            {
+                LogUnissuedTerm(logger, Name, command.Leader, command.Term, current.Term);
+                throw new UnissuedLeaderTermException($"cluster {Name}", command.Leader, command.Term);
+            }
+
             LogLeaderAccepted(logger, Name, command.Leader, command.Term, State.FencingLeader, State.FencingTerm);
             State.FencingTerm = command.Term;
             State.FencingLeader = command.Leader;
@@ -461,6 +472,9 @@ public sealed partial class VPodClusterGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster}: member {VPodId} started again ({Reason})")]
     private static partial void LogMemberRestarted(ILogger logger, string cluster, string vpodId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster {Cluster} rejected a command from {Leader} with term {Term}: the lease (term {LeaseTerm}) never issued it")]
+    private static partial void LogUnissuedTerm(ILogger logger, string cluster, string leader, long term, long leaseTerm);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster {Cluster}: member {VPodId} is replaced ({Reason})")]
     private static partial void LogMemberForgotten(ILogger logger, string cluster, string vpodId, string reason);

@@ -52,3 +52,20 @@ public sealed class StaleLeaderTermException : Exception
     [Id(1)] public long Term { get; }
     [Id(2)] public long CurrentTerm { get; }
 }
+
+/// <summary>A command carried a leader term (and leader) that the cluster's lease never issued; it was rejected and nothing changed.</summary>
+[GenerateSerializer, Alias("MetaNode.Clusters.UnissuedLeaderTermException")]
+public sealed class UnissuedLeaderTermException : Exception
+{
+    public UnissuedLeaderTermException(string scope, string leader, long term)
+        : base($"'{scope}' rejected a command from '{leader}' with term {term}: its lease never issued that term to that leader.")
+    {
+        Scope = scope;
+        Leader = leader;
+        Term = term;
+    }
+
+    [Id(0)] public string Scope { get; }
+    [Id(1)] public string Leader { get; }
+    [Id(2)] public long Term { get; }
+}

@@ -90,6 +90,13 @@ public sealed class ClusterGrainTests(ClusterGrainFixture fixture)
         Assert.Equal(first.Term, error.Term);
         Assert.True(error.CurrentTerm >= second.Term);
 
+        // A higher term the lease never issued (a forged command) is rejected too, and the fence does not move.
+        var fenceBefore = (await Cluster(name).GetStatusAsync()).FencingTerm;
+        var forged = await Assert.ThrowsAsync<UnissuedLeaderTermException>(() => Cluster(name).ReconcileAsync(new LeaderCommand(second.Leader!, fenceBefore + 100)));
+        Assert.Equal(fenceBefore + 100, forged.Term);
+        await Assert.ThrowsAsync<UnissuedLeaderTermException>(() => Cluster(name).ReconcileAsync(new LeaderCommand("vpod-somebody-else", fenceBefore + 1)));
+        Assert.Equal(fenceBefore, (await Cluster(name).GetStatusAsync()).FencingTerm);
+
         // The stopped orchestrator stays stopped (a user's stop is not a failure); the others keep running.
         var after = await Cluster(name).GetStatusAsync();
         Assert.Equal(VPodPhase.Stopped, after.Members.Single(m => m.Id == first.Leader).Phase);
