@@ -79,7 +79,7 @@ public sealed partial class ChainConnector : IDisposable
             _web3 = new Web3(client);
         }
 
-        LogConfigured(_logger, endpoint.RpcUrl, endpoint.ChainId, endpoint.Registry ?? "(none)", endpoint.DevChain);
+        LogConfigured(_logger, RpcUrls.Redact(endpoint.RpcUrl), endpoint.ChainId, endpoint.Registry ?? "(none)", endpoint.DevChain);
     }
 
     /// <summary>Turns chain features off with a reason shown by <c>chain status</c>.</summary>
@@ -111,7 +111,7 @@ public sealed partial class ChainConnector : IDisposable
         if (endpoint.ChainId != 0 && endpoint.ChainId != actual)
         {
             _chainId = null;
-            throw new ChainUnavailableException($"the node at {endpoint.RpcUrl} reports chain id {actual}, but MetaNode:Chain:ChainId is {endpoint.ChainId}; nothing is signed for the wrong chain.");
+            throw new ChainUnavailableException($"the node at {RpcUrls.Redact(endpoint.RpcUrl)} reports chain id {actual}, but MetaNode:Chain:ChainId is {endpoint.ChainId}; nothing is signed for the wrong chain.");
         }
 
         _chainId = new CheckedChainId(endpoint, actual, Stopwatch.GetTimestamp());
@@ -167,7 +167,7 @@ public sealed partial class ChainConnector : IDisposable
             }
             catch (Exception exception) when (IsTransient(exception) && !cancellationToken.IsCancellationRequested)
             {
-                throw new ChainUnavailableException($"{operation} failed after {_options.RpcRetries} retries: the node at {_endpoint?.RpcUrl} is unreachable ({exception.GetBaseException().Message}).");
+                throw new ChainUnavailableException($"{operation} failed after {_options.RpcRetries} retries: the node at {RpcUrls.Redact(_endpoint?.RpcUrl)} is unreachable ({exception.GetBaseException().Message}).");
             }
         }
     }

@@ -62,7 +62,7 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         var status = new ChainStatus
         {
             Enabled = true,
-            RpcUrl = endpoint.RpcUrl,
+            RpcUrl = RpcUrls.Redact(endpoint.RpcUrl),
             ChainId = endpoint.ChainId,
             Operator = _accounts.OperatorAddress,
             Confirmations = _connector.Options.Confirmations,
@@ -121,7 +121,7 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         _state.State.RegistryDeployedAtBlock = receipt.BlockNumber;
         _state.State.Deployments.Add(receipt.ContractAddress);
         await _state.WriteStateAsync(cancellationToken);
-        LogDeployed(_logger, receipt.ContractAddress, validators.Count, threshold, endpoint.RpcUrl);
+        LogDeployed(_logger, receipt.ContractAddress, validators.Count, threshold, RpcUrls.Redact(endpoint.RpcUrl));
         return await GetStatusAsync(cancellationToken);
     }
 

@@ -119,7 +119,7 @@ public sealed class ChainOptionsValidator : IValidateOptions<ChainOptions>
         if (!string.IsNullOrWhiteSpace(options.RpcUrl)
             && (!Uri.TryCreate(options.RpcUrl, UriKind.Absolute, out var rpc) || rpc.Scheme is not ("http" or "https")))
         {
-            failures.Add($"MetaNode:Chain:RpcUrl must be an http(s) URL, got '{options.RpcUrl}'.");
+            failures.Add($"MetaNode:Chain:RpcUrl must be an http(s) URL, got '{RpcUrls.Redact(options.RpcUrl)}'.");
         }
 
         if (options.ChainId < 0)

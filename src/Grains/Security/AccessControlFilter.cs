@@ -44,7 +44,19 @@ public sealed partial class AccessControlFilter(
         }
 
         RequestContext.Set(CallerKey, claims!.Name);
-        return requirement.Mutates ? InvokeAuditedAsync(context, requirement, claims.Name) : context.Invoke();
+        var masks = requirement.ReturnsEnvironment && claims.Role < AccessRole.Admin;
+        if (requirement.Mutates)
+        {
+            return InvokeAuditedAsync(context, requirement, claims.Name, masks);
+        }
+
+        return masks ? InvokeMaskedAsync(context) : context.Invoke();
+    }
+
+    private static async Task InvokeMaskedAsync(IIncomingGrainCallContext context)
+    {
+        await context.Invoke().ConfigureAwait(false);
+        context.Result = SecretMasking.Mask(context.Result);
     }
 
     /// <summary>
@@ -86,12 +98,16 @@ public sealed partial class AccessControlFilter(
         throw new PermissionDeniedException(requirement.Method, requirement.Needs, reason);
     }
 
-    private async Task InvokeAuditedAsync(IIncomingGrainCallContext context, AccessRequirement requirement, string identity)
+    private async Task InvokeAuditedAsync(IIncomingGrainCallContext context, AccessRequirement requirement, string identity, bool masks)
     {
         var outcome = "ok";
         try
         {
             await context.Invoke().ConfigureAwait(false);
+            if (masks)
+            {
+                context.Result = SecretMasking.Mask(context.Result);
+            }
         }
         catch (Exception ex)
         {

@@ -11,6 +11,9 @@ namespace MetaNode.Grains.Security;
 /// <param name="Mutates">A successful call changes something and is audited.</param>
 public sealed record AccessRequirement(string Method, AccessRole Role, bool SiloOnly, bool Mutates)
 {
+    /// <summary>The method returns a vPod or cluster status, whose environment values only admins see.</summary>
+    public bool ReturnsEnvironment { get; init; }
+
     /// <summary>How a refusal names what was needed.</summary>
     public string Needs => SiloOnly || Role == AccessRole.None ? "a silo" : AccessCredential.Role(Role);
 }
@@ -84,8 +87,26 @@ public static class AccessPolicy
         var declared = method.GetCustomAttribute<RequiresRoleAttribute>() ?? type?.GetCustomAttribute<RequiresRoleAttribute>();
         return declared is null
             ? new AccessRequirement(name, AccessRole.None, SiloOnly: true, Mutates: false)
-            : new AccessRequirement(name, declared.Role, SiloOnly: false, declared.Mutates);
+            : new AccessRequirement(name, declared.Role, SiloOnly: false, declared.Mutates)
+            {
+                ReturnsEnvironment = method.ReturnType == typeof(Task<MetaNode.VPods.VPodStatus>) || method.ReturnType == typeof(Task<MetaNode.Clusters.ClusterStatus>),
+            };
     }
 
     private static string TrimAsync(string name) => name.EndsWith("Async", StringComparison.Ordinal) ? name[..^5] : name;
+}
+
+/// <summary>What a caller below admin sees of a status: every environment value replaced by <c>***</c> (the names stay).</summary>
+public static class SecretMasking
+{
+    public const string Masked = "***";
+
+    public static object? Mask(object? result) => result switch
+    {
+        MetaNode.VPods.VPodStatus { Spec: { Env.Count: > 0 } spec } status => status with { Spec = spec with { Env = MaskValues(spec.Env) } },
+        MetaNode.Clusters.ClusterStatus { Spec: { Env.Count: > 0 } spec } status => status with { Spec = spec with { Env = MaskValues(spec.Env) } },
+        _ => result,
+    };
+
+    private static Dictionary<string, string> MaskValues(IReadOnlyDictionary<string, string> env) => env.ToDictionary(e => e.Key, _ => Masked);
 }

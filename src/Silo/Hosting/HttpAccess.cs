@@ -13,12 +13,12 @@ namespace MetaNode.Silo.Hosting;
 public static class HttpAccess
 {
     public const string CookieName = "metanode_token";
-    private static readonly string[] OpenPrefixes = ["/healthz", "/metrics", "/ipfs/"];
+    private static readonly string[] OpenPaths = ["/healthz", "/metrics"];
 
     /// <summary>A pure decision for one request: <c>null</c> to serve it, else the status code and the reason.</summary>
     public static (int Status, string Reason)? Decide(string path, string? token, Func<string, (CredentialClaims? Claims, string Error)> verify, Func<string, bool> isRevoked)
     {
-        if (OpenPrefixes.Any(p => path.Equals(p.TrimEnd('/'), StringComparison.Ordinal) || path.StartsWith(p, StringComparison.Ordinal)))
+        if (OpenPaths.Contains(path, StringComparer.Ordinal) || path.StartsWith("/ipfs/", StringComparison.Ordinal))
         {
             return null;
         }

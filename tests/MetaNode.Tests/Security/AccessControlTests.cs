@@ -163,8 +163,19 @@ public sealed class AccessControlTests(AccessFixture fixture) : IClassFixture<Ac
     public async Task Operator_ManagesVPods_ButCannotDeployARegistryOrGrantAccess_WhileAnAdminCan()
     {
         await using var @operator = await fixture.ConnectAsync(fixture.Identity("operator"));
-        var created = await @operator.DeployVPodAsync(new VPodSpec { Name = "op-made", Type = VPodType.Compute, CpuMillis = 100, MemoryBytes = 64L << 20, Command = ["sh", "-c", "sleep 600"] });
+        var created = await @operator.DeployVPodAsync(new VPodSpec
+        {
+            Name = "op-made", Type = VPodType.Compute, CpuMillis = 100, MemoryBytes = 64L << 20, Command = ["sh", "-c", "sleep 600"],
+            Env = new Dictionary<string, string> { ["API_TOKEN"] = "s3cret-value" },
+        });
         Assert.Equal("op-made", created.Name);
+
+        // Environment values show only to admins; the others see the names.
+        await using var viewer = await fixture.ConnectAsync(fixture.Identity("viewer"));
+        await using var admin = await fixture.ConnectAsync(fixture.Identity("second-admin"));
+        Assert.Equal("***", created.Spec!.Env["API_TOKEN"]);
+        Assert.Equal("***", (await viewer.CheckVPodStatusAsync(created.Id)).Spec!.Env["API_TOKEN"]);
+        Assert.Equal("s3cret-value", (await admin.CheckVPodStatusAsync(created.Id)).Spec!.Env["API_TOKEN"]);
         await @operator.ManageVPodAsync(created.Id, Client.VPodAction.Delete, new StopOptions { Force = true });
 
         var deploy = await Assert.ThrowsAsync<PermissionDeniedException>(() => @operator.DeployRegistryAsync(new MetaNode.Chain.DeployRegistryCommand { Threshold = 1 }));
@@ -172,7 +183,6 @@ public sealed class AccessControlTests(AccessFixture fixture) : IClassFixture<Ac
         await Assert.ThrowsAsync<PermissionDeniedException>(() => @operator.GrantAccessAsync(new GrantRequest { Name = "sneaky", Role = AccessRole.Admin, PublicKey = NewPublicKey() }));
 
         // An admin passes the check: the call reaches the chain grain (this silo runs no chain, so the chain says so).
-        await using var admin = await fixture.ConnectAsync(fixture.Identity("second-admin"));
         var reached = await Record.ExceptionAsync(() => admin.DeployRegistryAsync(new MetaNode.Chain.DeployRegistryCommand { Threshold = 1 }));
         Assert.False(reached is PermissionDeniedException, reached?.Message);
         var issued = await admin.GrantAccessAsync(new GrantRequest { Name = "made-by-second-admin", Role = AccessRole.Viewer, PublicKey = NewPublicKey() });
