@@ -47,6 +47,13 @@ if (args is ["clusters", ..])
     return 0;
 }
 
+// `gateway [SECONDS] [ROUNDS] [CALLERS]`: status calls over the gateway with and without TLS and the role filter (see GatewayAccessBench).
+if (args is ["gateway", ..])
+{
+    await MetaNode.Bench.GatewayAccessBench.RunAsync(args[1..]);
+    return 0;
+}
+
 // Raw Orleans calls on an empty grain vs. vPod status calls, side by side on one silo, in alternating rounds.
 var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 3;
 var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
