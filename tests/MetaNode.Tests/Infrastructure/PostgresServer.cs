@@ -149,8 +149,31 @@ public sealed class PostgresServer : IAsyncLifetime
             ["-D", _dataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
             throwOnFailure: true).ConfigureAwait(false);
 
+        // SSL on, with a certificate of its own: clients use it where the server offers it (Npgsql's default, SslMode=Prefer).
+        var certificateFile = Path.Combine(_rootDirectory, "server.crt");
+        var keyFile = Path.Combine(_rootDirectory, "server.key");
+        using (var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(7));
+            await File.WriteAllTextAsync(certificateFile, certificate.ExportCertificatePem()).ConfigureAwait(false);
+            await File.WriteAllTextAsync(keyFile, key.ExportPkcs8PrivateKeyPem()).ConfigureAwait(false);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+        }
+
+        if (IsRoot)
+        {
+            await RunProcessAsync("chown", [ServiceUser + ":" + ServiceUser, certificateFile, keyFile], throwOnFailure: true).ConfigureAwait(false);
+        }
+
         var port = FindFreePort();
         var serverOptions = string.Join(' ',
+            "-c ssl=on",
+            $"-c ssl_cert_file={certificateFile}",
+            $"-c ssl_key_file={keyFile}",
             "-c listen_addresses=127.0.0.1",
             $"-p {port}",
             $"-k {_dataDirectory}",

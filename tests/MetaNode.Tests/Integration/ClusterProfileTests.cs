@@ -113,6 +113,20 @@ public sealed class ClusterProfileTests(PostgresServer postgres) : IAsyncLifetim
             before[id] = await Eventually.WaitAsync(() => cli.StatusAsync(id), s => Phase(s) == "Running", $"{id} Running");
         }
 
+        // Every connection to the cluster's database (the silos' clustering, state, reminders and audit log) is encrypted:
+        // the server offers SSL and the silos take it.
+        await using (var connection = new Npgsql.NpgsqlConnection(_connectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand(
+                "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()",
+                connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.True(reader.GetInt64(0) >= 2, $"only {reader.GetInt64(0)} encrypted connections from the silos");
+            Assert.Equal(0, reader.GetInt64(1));
+        }
+
         await a.KillAsync();
 
         var survivor = b.Cli();
