@@ -56,8 +56,6 @@ if (options.Profile == SiloProfile.Cluster && options.Database.MigrateOnStart)
     await new PostgresMigrator(loggerFactory.CreateLogger<PostgresMigrator>()).MigrateAsync(options.Database.ConnectionString!);
 }
 
-MetaNodeSiloOptionsValidator.TryParseHostPort(options.HttpAddress, out var httpHost, out var httpPort);
-builder.WebHost.UseUrls($"http://{httpHost}:{httpPort}");
 SiloSecurityMaterial? security;
 try
 {
@@ -67,6 +65,24 @@ catch (Exception ex) when (ex is InvalidOperationException or System.Security.Cr
 {
     Console.Error.WriteLine($"metanode-silo: TLS: {ex.Message}");
     return 2;
+}
+
+MetaNodeSiloOptionsValidator.TryParseHostPort(options.HttpAddress, out var httpHost, out var httpPort);
+if (options.HttpsAddress is not null && security is not null)
+{
+    // HTTPS with the silo's certificate; a client certificate the cluster CA issued identifies the caller (see HttpAccess).
+    MetaNodeSiloOptionsValidator.TryParseHostPort(options.HttpsAddress, out var httpsHost, out var httpsPort);
+    builder.WebHost.UseUrls($"http://{httpHost}:{httpPort}", $"https://{httpsHost}:{httpsPort}");
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureHttpsDefaults(https =>
+    {
+        https.ServerCertificate = security.Silo;
+        https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate;
+        https.ClientCertificateValidation = (certificate, _, _) => MetaNode.Security.ClusterCertificates.IsIssuedBy(certificate, security.Authority, MetaNode.Security.ClusterCertificates.ClientUnit);
+    }));
+}
+else
+{
+    builder.WebHost.UseUrls($"http://{httpHost}:{httpPort}");
 }
 
 builder.Host.UseOrleans(silo =>

@@ -143,12 +143,21 @@ internal static class AccessCommands
 
     private static Command Revoke(CliContext context)
     {
-        var name = new Option<string>("--name") { Description = "The identity to revoke.", Required = true };
-        var revoke = new Command("revoke", "Revoke an identity: every silo refuses it within seconds.") { name };
+        var name = new Option<string?>("--name") { Description = "The identity to revoke." };
+        var serial = new Option<string?>("--serial") { Description = "Or a certificate serial (hex) the cluster has no record of, e.g. the admin `metanode-silo tls init` made." };
+        var revoke = new Command("revoke", "Revoke an identity: every silo refuses it within seconds.") { name, serial };
         revoke.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
         {
+            var (byName, bySerial) = (parseResult.GetValue(name), parseResult.GetValue(serial));
+            if ((byName is null) == (bySerial is null))
+            {
+                throw new CliUsageException("give either --name or --serial.");
+            }
+
             await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
-            var record = await client.RevokeAccessAsync(parseResult.GetValue(name)!, ct).ConfigureAwait(false);
+            var record = byName is not null
+                ? await client.RevokeAccessAsync(byName, ct).ConfigureAwait(false)
+                : await client.RevokeAccessSerialAsync(bySerial!, ct).ConfigureAwait(false);
             if (output.Format == OutputFormat.Json)
             {
                 output.Json(new { record.Name, Role = AccessCredential.Role(record.Role), record.Serial, record.RevokedAt });

@@ -87,6 +87,10 @@ public interface IMetaNodeClient : IAsyncDisposable
     Task<IdentityRecord> RevokeAccessAsync(string name, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("This client does not manage access.");
 
+    /// <summary>Revokes a certificate serial (hex) the cluster has no record of, e.g. an identity made by `metanode-silo tls init` (admin).</summary>
+    Task<IdentityRecord> RevokeAccessSerialAsync(string serial, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not manage access.");
+
     /// <summary>Every identity the cluster issued, revoked ones included (admin).</summary>
     Task<IReadOnlyList<IdentityRecord>> ListAccessAsync(CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("This client does not manage access.");

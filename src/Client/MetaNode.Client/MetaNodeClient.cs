@@ -245,6 +245,8 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
 
     public Task<IdentityRecord> RevokeAccessAsync(string name, CancellationToken cancellationToken = default) => Access.RevokeAsync(name, cancellationToken);
 
+    public Task<IdentityRecord> RevokeAccessSerialAsync(string serial, CancellationToken cancellationToken = default) => Access.RevokeSerialAsync(serial, cancellationToken);
+
     public Task<IReadOnlyList<IdentityRecord>> ListAccessAsync(CancellationToken cancellationToken = default) => Access.ListAsync(cancellationToken);
 
     public Task<string> IssueAccessTokenAsync(string name, TimeSpan validFor, CancellationToken cancellationToken = default) =>

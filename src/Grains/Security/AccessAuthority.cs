@@ -57,8 +57,8 @@ public sealed class AccessAuthority : IDisposable
         return AccessCredential.Create(claims, key);
     }
 
-    public X509Certificate2 IssueClient(string name, byte[] publicKey, DateTimeOffset notAfter) =>
-        ClusterCertificates.IssueClient(Certificate, name, publicKey, notAfter);
+    public X509Certificate2 IssueClient(string name, AccessRole role, byte[] publicKey, DateTimeOffset notAfter) =>
+        ClusterCertificates.IssueClient(Certificate, name, role, publicKey, notAfter);
 
     public void Dispose()
     {

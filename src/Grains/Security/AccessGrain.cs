@@ -41,7 +41,7 @@ public sealed class AccessGrain(
         }
 
         var now = time.GetUtcNow();
-        using var certificate = authority.IssueClient(request.Name, request.PublicKey, now + request.ValidFor);
+        using var certificate = authority.IssueClient(request.Name, request.Role, request.PublicKey, now + request.ValidFor);
         var record = new IdentityRecord
         {
             Name = request.Name,
@@ -73,6 +73,43 @@ public sealed class AccessGrain(
             await state.WriteStateAsync(cancellationToken);
         }
 
+        revoked.Add(record.Serial);
+        return record;
+    }
+
+    public async Task<IdentityRecord> RevokeSerialAsync(string serial, CancellationToken cancellationToken = default)
+    {
+        var normalized = serial?.Trim().ToLowerInvariant() ?? string.Empty;
+        if (normalized.StartsWith("0x", StringComparison.Ordinal))
+        {
+            normalized = normalized[2..];
+        }
+
+        if (normalized.Length is 0 or > 40 || !normalized.All(char.IsAsciiHexDigit))
+        {
+            throw new InvalidAccessRequestException($"serial '{serial}' must be a certificate serial number in hex (openssl x509 -noout -serial -in identity.crt).");
+        }
+
+        normalized = normalized.TrimStart('0');
+        if (state.State.Identities.Values.FirstOrDefault(r => r.Serial.TrimStart('0') == normalized) is { } known)
+        {
+            return await RevokeAsync(known.Name, cancellationToken);
+        }
+
+        // Not issued through this grain: recorded under a name of its own so it shows in `access list` and stays revoked.
+        var now = time.GetUtcNow();
+        var record = new IdentityRecord
+        {
+            Name = $"serial-{normalized}",
+            Role = AccessRole.None,
+            Serial = normalized,
+            IssuedAt = now,
+            ExpiresAt = now,
+            RevokedAt = now,
+            IssuedBy = "outside this cluster's records",
+        };
+        state.State.Identities[record.Name] = record;
+        await state.WriteStateAsync(cancellationToken);
         revoked.Add(record.Serial);
         return record;
     }

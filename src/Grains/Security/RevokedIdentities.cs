@@ -20,15 +20,16 @@ public sealed partial class RevokedIdentities(IGrainFactory grains, IOptions<Acc
     private volatile FrozenSet<string> _revoked = FrozenSet<string>.Empty;
     private Task? _loop;
 
-    public bool IsRevoked(string serial) => _revoked.Contains(serial);
+    /// <summary>Serials compare as hex numbers: case and leading zeros do not matter.</summary>
+    public bool IsRevoked(string serial) => _revoked.Contains(serial.TrimStart('0'));
 
     /// <summary>Takes a revocation at once on this silo (the others read it within one poll).</summary>
-    public void Add(string serial) => _revoked = _revoked.Append(serial).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+    public void Add(string serial) => _revoked = _revoked.Append(serial.TrimStart('0')).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         var serials = await grains.GetGrain<IAccessGrain>(AccessKeys.Default).GetRevokedSerialsAsync(cancellationToken).ConfigureAwait(false);
-        _revoked = serials.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+        _revoked = serials.Select(s => s.TrimStart('0')).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
     }
 
     public void Participate(ISiloLifecycle lifecycle) =>

@@ -6,7 +6,7 @@ namespace MetaNode.Security;
 
 /// <summary>
 /// The cluster's X.509 certificates, all ECDSA P-256: a CA, silo certificates (server and client authentication, OU=silo)
-/// and client identity certificates (client authentication, OU=client) for keys their holders made.
+/// and client identity certificates (client authentication, OU=client, O=their role) for keys their holders made.
 /// </summary>
 public static class ClusterCertificates
 {
@@ -57,7 +57,7 @@ public static class ClusterCertificates
 
     /// <summary>A client certificate for a public key its holder made (DER SubjectPublicKeyInfo); the private key stays with the holder.</summary>
     /// <exception cref="InvalidAccessRequestException">The key is not an ECDSA P-256 public key.</exception>
-    public static X509Certificate2 IssueClient(X509Certificate2 authority, string name, byte[] subjectPublicKeyInfo, DateTimeOffset notAfter)
+    public static X509Certificate2 IssueClient(X509Certificate2 authority, string name, AccessRole role, byte[] subjectPublicKeyInfo, DateTimeOffset notAfter)
     {
         PublicKey publicKey;
         try
@@ -74,7 +74,7 @@ public static class ClusterCertificates
             throw new InvalidAccessRequestException($"the identity's public key cannot be read: {ex.Message}");
         }
 
-        var request = new CertificateRequest(new X500DistinguishedName($"CN={Sanitize(name)}, OU={ClientUnit}"), publicKey, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(new X500DistinguishedName($"CN={Sanitize(name)}, OU={ClientUnit}, O={AccessCredential.Role(role)}"), publicKey, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([ClientAuth], false));
@@ -104,6 +104,13 @@ public static class ClusterCertificates
             .Where(n => n.GetSingleElementType().Value == "2.5.4.11")
             .Select(n => n.GetSingleElementValue())
             .FirstOrDefault();
+
+    /// <summary>The role a client certificate was issued with (its subject's O), or null.</summary>
+    public static AccessRole? RoleOf(X509Certificate2 certificate) =>
+        AccessCredential.ParseRole(certificate.SubjectName.EnumerateRelativeDistinguishedNames()
+            .Where(n => n.GetSingleElementType().Value == "2.5.4.10")
+            .Select(n => n.GetSingleElementValue())
+            .FirstOrDefault());
 
     public static string SerialOf(X509Certificate2 certificate) => certificate.SerialNumber.ToLowerInvariant();
 

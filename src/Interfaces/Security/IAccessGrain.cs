@@ -13,6 +13,13 @@ public interface IAccessGrain : IGrainWithStringKey
     [Alias("Revoke")]
     Task<IdentityRecord> RevokeAsync(string name, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Revokes a certificate serial (hex) the access grain has no record of, e.g. the admin identity `metanode-silo tls init`
+    /// made offline; a serial of a recorded identity revokes that identity.
+    /// </summary>
+    [Alias("RevokeSerial")]
+    Task<IdentityRecord> RevokeSerialAsync(string serial, CancellationToken cancellationToken = default);
+
     [Alias("List"), RequiresRole(AccessRole.Admin)]
     Task<IReadOnlyList<IdentityRecord>> ListAsync(CancellationToken cancellationToken = default);
 

@@ -83,6 +83,19 @@ public static class HttpAccess
                 return;
             }
 
+            // Over HTTPS, a client certificate of the cluster (Kestrel checked its chain) identifies the caller by itself.
+            if (http.Connection.ClientCertificate is { } certificate && FromCertificate(certificate, authority.Certificate) is { } fromCertificate)
+            {
+                if (Decide(path, "certificate", _ => (fromCertificate, string.Empty), revoked.IsRevoked) is { } refused)
+                {
+                    await RefuseAsync(http, refused);
+                    return;
+                }
+
+                await next(http);
+                return;
+            }
+
             var token = http.Request.Cookies[CookieName];
             var authorization = http.Request.Headers.Authorization.ToString();
             if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
@@ -92,13 +105,24 @@ public static class HttpAccess
 
             if (Decide(path, token, Verify, revoked.IsRevoked) is { } refusal)
             {
-                http.Response.StatusCode = refusal.Status;
-                http.Response.ContentType = "text/plain; charset=utf-8";
-                await http.Response.WriteAsync(refusal.Reason + "\n");
+                await RefuseAsync(http, refusal);
                 return;
             }
 
             await next(http);
         });
+    }
+
+    /// <summary>Claims from a client certificate the cluster CA issued (name, role, serial, expiry), or null.</summary>
+    public static CredentialClaims? FromCertificate(X509Certificate2 certificate, X509Certificate2 authority) =>
+        ClusterCertificates.IsIssuedBy(certificate, authority, ClusterCertificates.ClientUnit) && ClusterCertificates.RoleOf(certificate) is { } role
+            ? new CredentialClaims(certificate.GetNameInfo(X509NameType.SimpleName, false), role, ClusterCertificates.SerialOf(certificate), certificate.NotAfter.ToUniversalTime(), CredentialClaims.ClientKind)
+            : null;
+
+    private static async Task RefuseAsync(HttpContext http, (int Status, string Reason) refusal)
+    {
+        http.Response.StatusCode = refusal.Status;
+        http.Response.ContentType = "text/plain; charset=utf-8";
+        await http.Response.WriteAsync(refusal.Reason + "\n");
     }
 }

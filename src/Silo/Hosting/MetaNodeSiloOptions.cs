@@ -37,6 +37,9 @@ public sealed class MetaNodeSiloOptions
     /// <summary>Where the dashboard and <c>/healthz</c> are served, <c>host:port</c>.</summary>
     public string HttpAddress { get; set; } = "127.0.0.1:8080";
 
+    /// <summary>Where the same endpoints are also served over HTTPS with the silo's certificate, <c>host:port</c>; unset: no HTTPS.</summary>
+    public string? HttpsAddress { get; set; }
+
     public DatabaseOptions Database { get; set; } = new();
 
     /// <summary>Mutual TLS and access control, section <c>MetaNode:Tls</c>.</summary>
@@ -98,6 +101,18 @@ public sealed class MetaNodeSiloOptionsValidator : IValidateOptions<MetaNodeSilo
         if (!TryParseHostPort(options.HttpAddress, out _, out var httpPort) || httpPort is < 0 or > 65535)
         {
             failures.Add($"MetaNode:HttpAddress must be host:port (e.g. 127.0.0.1:8080), got '{options.HttpAddress}'.");
+        }
+
+        if (options.HttpsAddress is not null)
+        {
+            if (!TryParseHostPort(options.HttpsAddress, out _, out var httpsPort) || httpsPort is < 1 or > 65535)
+            {
+                failures.Add($"MetaNode:HttpsAddress must be host:port (e.g. 127.0.0.1:8443), got '{options.HttpsAddress}'.");
+            }
+            else if (options.Tls.Insecure)
+            {
+                failures.Add("MetaNode:HttpsAddress needs the silo's certificate, which MetaNode:Tls:Insecure turns off.");
+            }
         }
 
         if (options.Profile == SiloProfile.Cluster)

@@ -219,7 +219,7 @@ public static class SiloSecurity
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var now = DateTimeOffset.UtcNow;
-        using var certificate = ClusterCertificates.IssueClient(authority, FirstAdminName, key.ExportSubjectPublicKeyInfo(), now + AccessLimits.DefaultValidity);
+        using var certificate = ClusterCertificates.IssueClient(authority, FirstAdminName, AccessRole.Admin, key.ExportSubjectPublicKeyInfo(), now + AccessLimits.DefaultValidity);
         var record = new IdentityRecord
         {
             Name = FirstAdminName,

@@ -137,6 +137,7 @@ public sealed class EmbeddedSiloTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => silo.StartAsync());
         Assert.Contains("MetaNode:SiloPort must be 1-65535, got '99999'", error.Message, StringComparison.Ordinal);
         Assert.Contains("MetaNode:Database:ConnectionString", error.Message, StringComparison.Ordinal);
+        Assert.Contains("The Cluster profile needs certificates: MetaNode:Tls:CaCertificate", error.Message, StringComparison.Ordinal);
         await silo.DisposeAsync();
     }
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using MetaNode.Chain;
 using MetaNode.Client;
@@ -23,12 +24,15 @@ public sealed class AccessFixture : IAsyncLifetime
 
     public string Identity(string name) => Path.Combine(Root, "identities", name);
 
+    public int HttpsPort { get; } = SiloProcess.FreePort();
+
     public async Task InitializeAsync()
     {
         Silo = new SiloProcess(
             Path.Combine(Root, "data"),
             "--MetaNode:Chain:DevChain:Enabled=false",
-            "--MetaNode:Access:RevocationPollInterval=00:00:00.500");
+            "--MetaNode:Access:RevocationPollInterval=00:00:00.500",
+            $"--MetaNode:HttpsAddress=127.0.0.1:{HttpsPort}");
         await Silo.StartAsync();
         foreach (var (name, role) in new[] { ("viewer", "viewer"), ("operator", "operator"), ("second-admin", "admin") })
         {
@@ -301,6 +305,31 @@ public sealed class AccessControlTests(AccessFixture fixture) : IClassFixture<Ac
     }
 
     [Fact]
+    public async Task AnIdentityMadeOfflineWithTheCaKey_IsRevokedBySerial()
+    {
+        // What `metanode-silo tls init` does for the cluster profile's first admin: the CA key signs, no grain records it.
+        var tls = Path.Combine(fixture.Silo.DataDirectory, "tls");
+        using var authority = ClusterCertificates.LoadWithKey(await File.ReadAllTextAsync(Path.Combine(tls, "ca.crt")), await File.ReadAllTextAsync(Path.Combine(tls, "ca.key")));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = ClusterCertificates.IssueClient(authority, "offline-admin", AccessRole.Admin, key.ExportSubjectPublicKeyInfo(), DateTimeOffset.UtcNow.AddDays(1));
+        var serial = ClusterCertificates.SerialOf(certificate);
+        using var caKey = authority.GetECDsaPrivateKey()!;
+        var directory = Path.Combine(fixture.Root, "offline-admin");
+        IdentityDirectory.Save(directory, certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem(), authority.ExportCertificatePem(),
+            AccessCredential.Create(new CredentialClaims("offline-admin", AccessRole.Admin, serial, DateTimeOffset.UtcNow.AddDays(1), CredentialClaims.ClientKind), caKey));
+        await using var client = await fixture.ConnectAsync(directory);
+        await client.ListAccessAsync();
+
+        // As openssl prints it: upper case, with a leading zero.
+        var revoked = await fixture.Silo.Cli().RunAsync("access", "revoke", "--serial", "0" + serial.ToUpperInvariant());
+        Assert.True(revoked.ExitCode == 0, revoked.ToString());
+        var error = await Eventually.WaitAsync(async () => await Record.ExceptionAsync(() => client.ListAccessAsync()), e => e is PermissionDeniedException, "the offline identity to be refused", TimeSpan.FromSeconds(10));
+        Assert.Contains("revoked", error!.Message, StringComparison.Ordinal);
+        Assert.Equal(2, (await fixture.Silo.Cli().RunAsync("access", "revoke", "--serial", "xyz")).ExitCode);
+        Assert.Equal(2, (await fixture.Silo.Cli().RunAsync("access", "revoke")).ExitCode);
+    }
+
+    [Fact]
     public async Task TheCli_RefusesAViewersCreate_WithPermissionDenied_AndTheAuditListShowsIt()
     {
         var viewer = new CliRunner("--gateway", fixture.Silo.Gateway, "--identity", fixture.Identity("viewer"));
@@ -361,6 +390,55 @@ public sealed class AccessControlTests(AccessFixture fixture) : IClassFixture<Ac
         Assert.Equal(HttpStatusCode.OK, login.StatusCode);
         Assert.Equal("/dashboard", login.RequestMessage!.RequestUri!.AbsolutePath.TrimEnd('/'));
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(fixture.Silo.HttpBase, "/dashboard"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Https_ServesTheSilosCertificate_AndAClusterClientCertificateOpensTheDashboard_WhileAForeignOneCannot()
+    {
+        using var ca = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(Path.Combine(fixture.Silo.AdminIdentity!, "ca.crt")));
+        var https = new Uri($"https://127.0.0.1:{fixture.HttpsPort}");
+        string? serverSubject = null;
+        HttpClient Client(X509Certificate2? certificate)
+        {
+            var handler = new HttpClientHandler
+            {
+                ServerCertificateCustomValidationCallback = (_, server, _, _) =>
+                {
+                    serverSubject = server!.Subject;
+                    return ClusterCertificates.IsIssuedBy(server, ca, ClusterCertificates.SiloUnit);
+                },
+            };
+            if (certificate is not null)
+            {
+                handler.ClientCertificateOptions = ClientCertificateOption.Manual;
+                handler.ClientCertificates.Add(certificate);
+            }
+
+            return new HttpClient(handler);
+        }
+
+        using (var anonymous = Client(null))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(new Uri(https, "/healthz"))).StatusCode);
+            Assert.Contains("CN=metanode-silo", serverSubject, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(new Uri(https, "/dashboard"))).StatusCode);
+        }
+
+        using var viewer = IdentityDirectory.Load(fixture.Identity("viewer"));
+        using (var withCertificate = Client(viewer.Certificate))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await withCertificate.GetAsync(new Uri(https, "/dashboard"))).StatusCode);
+        }
+
+        var foreign = ClusterTls.Create(Path.Combine(fixture.Root, "foreign-https-" + Guid.NewGuid().ToString("N")[..6]));
+        using var foreignIdentity = IdentityDirectory.Load(foreign.AdminIdentity);
+        using var withForeign = Client(foreignIdentity.Certificate);
+        var refused = await Record.ExceptionAsync(async () =>
+        {
+            using var response = await withForeign.GetAsync(new Uri(https, "/dashboard"));
+            Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
+        });
+        Assert.True(refused is null or HttpRequestException, refused?.ToString());
     }
 
     private static bool IsOneWay(MethodInfo method) => method.GetCustomAttribute<Orleans.Concurrency.OneWayAttribute>() is not null;

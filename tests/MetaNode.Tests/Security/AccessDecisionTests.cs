@@ -63,7 +63,7 @@ public sealed class AccessDecisionTests
         using var otherCa = ClusterCertificates.CreateAuthority("c2");
         using var silo = ClusterCertificates.IssueSilo(ca, ["127.0.0.1", "localhost"]);
         using var clientKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var client = ClusterCertificates.IssueClient(ca, "bob", clientKey.ExportSubjectPublicKeyInfo(), DateTimeOffset.UtcNow.AddDays(1));
+        using var client = ClusterCertificates.IssueClient(ca, "bob", AccessRole.Operator, clientKey.ExportSubjectPublicKeyInfo(), DateTimeOffset.UtcNow.AddDays(1));
 
         Assert.True(ClusterCertificates.IsIssuedBy(silo, ca, ClusterCertificates.SiloUnit));
         Assert.True(ClusterCertificates.IsIssuedBy(client, ca, ClusterCertificates.ClientUnit));
@@ -72,10 +72,12 @@ public sealed class AccessDecisionTests
         Assert.False(ClusterCertificates.IsIssuedBy(client, otherCa));
         Assert.Equal("bob", client.GetNameInfo(System.Security.Cryptography.X509Certificates.X509NameType.SimpleName, false));
         Assert.False(client.HasPrivateKey);
+        Assert.Equal(AccessRole.Operator, ClusterCertificates.RoleOf(client));
+        Assert.Null(ClusterCertificates.RoleOf(silo));
 
         using var rsa = RSA.Create(2048);
-        Assert.Throws<InvalidAccessRequestException>(() => ClusterCertificates.IssueClient(ca, "eve", rsa.ExportSubjectPublicKeyInfo(), DateTimeOffset.UtcNow.AddDays(1)));
-        Assert.Throws<InvalidAccessRequestException>(() => ClusterCertificates.IssueClient(ca, "eve", [1, 2, 3], DateTimeOffset.UtcNow.AddDays(1)));
+        Assert.Throws<InvalidAccessRequestException>(() => ClusterCertificates.IssueClient(ca, "eve", AccessRole.Viewer, rsa.ExportSubjectPublicKeyInfo(), DateTimeOffset.UtcNow.AddDays(1)));
+        Assert.Throws<InvalidAccessRequestException>(() => ClusterCertificates.IssueClient(ca, "eve", AccessRole.Viewer, [1, 2, 3], DateTimeOffset.UtcNow.AddDays(1)));
     }
 
     [Theory]
