@@ -1,5 +1,6 @@
 using MetaNode.Grains.Security;
 using MetaNode.Security;
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -67,21 +68,8 @@ internal sealed class SqliteAuditLog : IAuditLog
         command.Parameters.AddWithValue("$since", query.Since?.UtcTicks ?? 0);
         command.Parameters.AddWithValue("$identity", (object?)query.Identity ?? DBNull.Value);
         command.Parameters.AddWithValue("$limit", query.Limit);
-        var entries = new List<AuditEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            entries.Add(new AuditEntry
-            {
-                Time = new DateTimeOffset(reader.GetInt64(0), TimeSpan.Zero),
-                Identity = reader.GetString(1),
-                Method = reader.GetString(2),
-                Target = reader.GetString(3),
-                Outcome = reader.GetString(4),
-            });
-        }
-
-        return entries;
+        return await AuditRows.ReadAsync(reader, r => new DateTimeOffset(r.GetInt64(0), TimeSpan.Zero), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
@@ -143,13 +131,22 @@ internal sealed class PostgresAuditLog(string connectionString) : IAuditLog
         command.Parameters.AddWithValue("since", (query.Since ?? DateTimeOffset.UnixEpoch).ToUniversalTime());
         command.Parameters.AddWithValue("identity", (object?)query.Identity ?? DBNull.Value);
         command.Parameters.AddWithValue("limit", query.Limit);
-        var entries = new List<AuditEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await AuditRows.ReadAsync(reader, r => r.GetFieldValue<DateTimeOffset>(0), cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>Reads audit rows selected as (time, identity, method, target, outcome).</summary>
+internal static class AuditRows
+{
+    public static async Task<IReadOnlyList<AuditEntry>> ReadAsync(DbDataReader reader, Func<DbDataReader, DateTimeOffset> time, CancellationToken cancellationToken)
+    {
+        var entries = new List<AuditEntry>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             entries.Add(new AuditEntry
             {
-                Time = reader.GetFieldValue<DateTimeOffset>(0),
+                Time = time(reader),
                 Identity = reader.GetString(1),
                 Method = reader.GetString(2),
                 Target = reader.GetString(3),
