@@ -64,7 +64,7 @@ public sealed partial class ComputeWorkerGrain(
                 var published = new FederatedUpdateEvent { Update = copy, PublishedAt = time.GetUtcNow(), TrainingMs = trainingMs };
 
                 // The stream (to the validators) and the job get the update at the same time.
-                await Task.WhenAll(stream.OnNextAsync(published), job.SubmitUpdateAsync(published));
+                await Task.WhenAll(faults.Streamed(VPodId, assignment.Round, copy) ? stream.OnNextAsync(published) : Task.CompletedTask, job.SubmitUpdateAsync(published));
             }
 
             LogTrained(logger, VPodId, assignment.JobId, assignment.Round, outcome.SampleCount, trainingMs);

@@ -18,6 +18,9 @@ public interface IFederatedFaults
     /// <summary>The copies of a compute vPod's update that are published on the stream and handed to the job, in order.</summary>
     IReadOnlyList<ModelUpdate> Published(string vpodId, int round, ModelUpdate update) => [update];
 
+    /// <summary>Whether a published copy also goes on the stream (false: only the job gets it, as when the stream is slow to deliver it).</summary>
+    bool Streamed(string vpodId, int round, ModelUpdate copy) => true;
+
     /// <summary>What a validator's workload is asked to aggregate (a silo that feeds one validator other facts).</summary>
     AggregateRequest ValidatorRequest(string validatorVPodId, int round, AggregateRequest request) => request;
 }

@@ -375,6 +375,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             JobId = JobId,
             Round = State.Round,
             Participants = State.Closed,
+            UpdateHashes = State.Closed.Where(State.Updates.ContainsKey).ToDictionary(id => id, id => State.Updates[id].Update.Receipt.UpdateHash, StringComparer.Ordinal),
             Global = ModelEncoding.Decode(State.GlobalModel),
             MinParticipants = Spec.MinParticipants,
             Registry = _registry ?? await RegistryAsync(cancellationToken),

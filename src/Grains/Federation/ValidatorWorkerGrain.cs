@@ -95,7 +95,11 @@ public sealed partial class ValidatorWorkerGrain(
             ?? throw new InvalidJobOperationException($"job '{jobId}' has not closed round {round} (or has finalized it): there is nothing to aggregate.");
         var received = _received.GetValueOrDefault(closing.Round) ?? [];
         var updates = closing.Participants.Where(received.ContainsKey).SelectMany(id => received[id]).ToList();
-        var missing = closing.Participants.Where(id => !received.ContainsKey(id)).ToList();
+
+        // Missing: no copy came by stream, or none of those that came is the one the job accepted (a forged copy may come
+        // first while the real one is still on its way). The job's copy joins them; the workload checks every copy.
+        var missing = closing.Participants.Where(id => !received.TryGetValue(id, out var copies) ||
+            (closing.UpdateHashes.TryGetValue(id, out var accepted) && !copies.Any(c => string.Equals(c.Receipt.UpdateHash, accepted, StringComparison.OrdinalIgnoreCase)))).ToList();
         if (missing.Count > 0)
         {
             updates.AddRange(await GrainFactory.GetGrain<IFederatedJobGrain>(closing.JobId).GetUpdatesAsync(closing.Round, missing, cancellationToken));

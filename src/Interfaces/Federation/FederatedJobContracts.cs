@@ -148,6 +148,12 @@ public sealed record RoundClosing
     [Id(4)] public int MinParticipants { get; init; } = 1;
     /// <summary>The registry whose <c>FinalizeRound</c> digest the validators sign.</summary>
     [Id(5)] public string Registry { get; init; } = string.Empty;
+
+    /// <summary>
+    /// Participant → the update hash of the copy the job accepted. A validator whose stream copies of a participant include
+    /// none with this hash (a forged copy came first and the real one is still on its way) fetches the job's copy.
+    /// </summary>
+    [Id(6)] public IReadOnlyDictionary<string, string> UpdateHashes { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>A validator's answer to a round: what it computed and its EIP-712 signature over it.</summary>

@@ -28,7 +28,10 @@ internal sealed class TestFaults : IFederatedFaults
 
     public int StreamCopies { get; set; } = 1;
 
-    /// <summary>A compute vPod whose update is preceded on the stream (and at the job) by a forged copy: another model, its hash, the real signature.</summary>
+    /// <summary>
+    /// A compute vPod whose update is preceded on the stream (and at the job) by a forged copy: another model, its hash, the real
+    /// signature. Its real copy reaches only the job (the stream is slow with it): validators must fetch it from the job.
+    /// </summary>
     public string? ForgedFirstVPod { get; set; }
 
     /// <summary>Runs in the compute vPod's grain before it asks its workload to train.</summary>
@@ -45,11 +48,27 @@ internal sealed class TestFaults : IFederatedFaults
         if (vpodId == ForgedFirstVPod)
         {
             var forged = new FederatedModel(update.Model.Classes, update.Model.Features, update.Model.Parameters.Select(p => p * 3).ToArray());
-            copies.Insert(0, new ModelUpdate(update.Receipt with { UpdateHash = ModelEncoding.HashHex(forged) }, forged, update.Metrics));
+            var hash = ModelEncoding.HashHex(forged);
+            lock (_forgedHashes)
+            {
+                _forgedHashes.Add(hash);
+            }
+
+            copies.Insert(0, new ModelUpdate(update.Receipt with { UpdateHash = hash }, forged, update.Metrics));
         }
 
         return copies;
     }
+
+    public bool Streamed(string vpodId, int round, ModelUpdate copy)
+    {
+        lock (_forgedHashes)
+        {
+            return vpodId != ForgedFirstVPod || _forgedHashes.Contains(copy.Receipt.UpdateHash);
+        }
+    }
+
+    private readonly HashSet<string> _forgedHashes = [];
 
     public AggregateRequest ValidatorRequest(string validatorVPodId, int round, AggregateRequest request) =>
         validatorVPodId == MisinformedValidator
