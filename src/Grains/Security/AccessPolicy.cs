@@ -59,6 +59,11 @@ public static class AccessPolicy
             return AccessDecision.Deny($"identity '{claims.Name}' is revoked");
         }
 
+        if (claims.Kind != CredentialClaims.ClientKind)
+        {
+            return AccessDecision.Deny($"a {claims.Kind} token of '{claims.Name}' is for the silo's pages, not for calls");
+        }
+
         return claims.Role >= requirement.Role
             ? AccessDecision.Allow()
             : AccessDecision.Deny($"'{claims.Name}' is {AccessCredential.Role(claims.Role)}");

@@ -42,10 +42,25 @@ public sealed partial class RevokedIdentities(IGrainFactory grains, IOptions<Acc
             }
         });
 
-    private Task Start()
+    /// <summary>Reads the list once before the silo serves (a failure is logged and retried by the loop), then every interval.</summary>
+    private async Task Start()
     {
+        await TryRefreshAsync().ConfigureAwait(false);
         _loop = Task.Run(LoopAsync);
-        return Task.CompletedTask;
+    }
+
+    private async Task TryRefreshAsync()
+    {
+        using var first = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        first.CancelAfter(TimeSpan.FromSeconds(10));
+        try
+        {
+            await RefreshAsync(first.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!_stopping.IsCancellationRequested)
+        {
+            LogRefreshFailed(logger, ex.Message);
+        }
     }
 
     private async Task LoopAsync()
@@ -53,6 +68,15 @@ public sealed partial class RevokedIdentities(IGrainFactory grains, IOptions<Acc
         var interval = options.Value.RevocationPollInterval;
         while (!_stopping.IsCancellationRequested)
         {
+            try
+            {
+                await Task.Delay(interval, time, _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
             try
             {
                 await RefreshAsync(_stopping.Token).ConfigureAwait(false);
@@ -64,15 +88,6 @@ public sealed partial class RevokedIdentities(IGrainFactory grains, IOptions<Acc
             catch (Exception ex)
             {
                 LogRefreshFailed(logger, ex.Message);
-            }
-
-            try
-            {
-                await Task.Delay(interval, time, _stopping.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
             }
         }
     }

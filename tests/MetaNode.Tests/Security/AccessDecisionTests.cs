@@ -25,6 +25,7 @@ public sealed class AccessDecisionTests
         Assert.Equal("identity 'alice' is revoked", AccessPolicy.Decide(ViewerRead, Claims(AccessRole.Admin), revoked: true, string.Empty).Reason);
         Assert.Equal("no credential", AccessPolicy.Decide(ViewerRead, null, revoked: false, "no credential").Reason);
         Assert.Equal("only silos call it", AccessPolicy.Decide(SiloOnly, Claims(AccessRole.Admin), revoked: false, string.Empty).Reason);
+        Assert.Contains("not for calls", AccessPolicy.Decide(ViewerRead, Claims(AccessRole.Admin, CredentialClaims.BrowserKind), revoked: false, string.Empty).Reason, StringComparison.Ordinal);
         Assert.Equal("a silo", SiloOnly.Needs);
         Assert.Equal("operator", OperatorWrite.Needs);
     }
