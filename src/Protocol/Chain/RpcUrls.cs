@@ -15,7 +15,9 @@ public static class RpcUrls
             return "***";
         }
 
-        var segments = uri.AbsolutePath.Split('/').Select(s => LooksSecret(s) ? "***" : s);
+        // A bare host keeps its form (no "/" added that the configuration did not have).
+        var path = uri.AbsolutePath == "/" && !uri.OriginalString.TrimEnd().EndsWith('/') ? string.Empty : uri.AbsolutePath;
+        var segments = path.Split('/').Select(s => LooksSecret(s) ? "***" : s);
         var port = uri.IsDefaultPort ? string.Empty : $":{uri.Port}";
         var query = string.IsNullOrEmpty(uri.Query) ? string.Empty : "?***";
         var user = string.IsNullOrEmpty(uri.UserInfo) ? string.Empty : "***@";

@@ -30,7 +30,7 @@ public sealed class ChainOptionsTests
             ("MetaNode:Chain:Watcher:ReorgHistory", "0"),
             ("MetaNode:Chain:AccountPrivateKey", secret),
             ("MetaNode:Chain:KeystorePassword", "hunter2")).ReadMetaNodeOptions());
-        Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:RpcUrl", StringComparison.Ordinal) && f.Contains("'ftp://node/'", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:RpcUrl", StringComparison.Ordinal) && f.Contains("'ftp://node'", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:RegistryAddress", StringComparison.Ordinal) && f.Contains("'0x1234'", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:Confirmations", StringComparison.Ordinal) && f.Contains("'0'", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("MetaNode:Chain:MaxGasPerTransaction", StringComparison.Ordinal));

@@ -94,7 +94,8 @@ public sealed class AccessDecisionTests
     public void IdentityNames_AreLowerCaseWords(string name, bool valid) => Assert.Equal(valid, IdentityNames.IsValid(name));
 
     [Theory]
-    [InlineData("http://127.0.0.1:8545", "http://127.0.0.1:8545/")]
+    [InlineData("http://127.0.0.1:8545", "http://127.0.0.1:8545")]
+    [InlineData("http://127.0.0.1:8545/", "http://127.0.0.1:8545/")]
     [InlineData("https://user:pa55word@node.example:8545/rpc", "https://***@node.example:8545/rpc")]
     [InlineData("https://mainnet.example/v3/9aa3d95b3bc440fa88ea12eaa4456161", "https://mainnet.example/v3/***")]
     [InlineData("https://node.example/rpc?apikey=abc", "https://node.example/rpc?***")]
