@@ -33,6 +33,11 @@ public sealed class SiloTlsOptions
 
     internal IEnumerable<string> Validate(SiloProfile profile)
     {
+        if (!string.IsNullOrWhiteSpace(IdentityHome) && (profile == SiloProfile.Cluster || Insecure || HasFiles))
+        {
+            yield return "MetaNode:Tls:IdentityHome is used only by an embedded silo that makes its own CA and admin identity; remove it, or the certificate files / Insecure switch.";
+        }
+
         if (Insecure)
         {
             yield break;
@@ -252,7 +257,9 @@ public static class SiloSecurity
         });
 
         silo.Services.AddSingleton(new AccessAuthority(authority));
-        silo.Services.AddOptions<AccessControlOptions>().BindConfiguration("MetaNode:Access");
+        silo.Services.AddOptions<AccessControlOptions>().BindConfiguration("MetaNode:Access")
+            .Validate(o => o.RevocationPollInterval > TimeSpan.Zero && o.RevocationPollInterval <= TimeSpan.FromMinutes(1), "MetaNode:Access:RevocationPollInterval must be more than 0 and at most 00:01:00.")
+            .ValidateOnStart();
         silo.Services.AddSingleton<RevokedIdentities>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<RevokedIdentities>());
         silo.Services.AddSingleton<IAuditLog>(options.Profile == SiloProfile.Cluster

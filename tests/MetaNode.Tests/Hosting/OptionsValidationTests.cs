@@ -27,6 +27,24 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void TlsSettings_ThatCannotBeHonoured_AreRefused_NamingTheKey()
+    {
+        var cluster = Assert.Throws<OptionsValidationException>(() => Config(("MetaNode:Profile", "Cluster"), ("MetaNode:Database:ConnectionString", "Host=db")).ReadMetaNodeOptions());
+        Assert.Contains(cluster.Failures, f => f.StartsWith("The Cluster profile needs certificates", StringComparison.Ordinal));
+
+        var partial = Assert.Throws<OptionsValidationException>(() => Config(("MetaNode:Tls:CaCertificate", "/x/ca.crt")).ReadMetaNodeOptions());
+        Assert.Contains(partial.Failures, f => f.Contains("MetaNode:Tls:Key is required", StringComparison.Ordinal));
+
+        var httpsInsecure = Assert.Throws<OptionsValidationException>(() => Config(("MetaNode:Tls:Insecure", "true"), ("MetaNode:HttpsAddress", "127.0.0.1:8443")).ReadMetaNodeOptions());
+        Assert.Contains(httpsInsecure.Failures, f => f.StartsWith("MetaNode:HttpsAddress needs the silo's certificate", StringComparison.Ordinal));
+
+        var home = Assert.Throws<OptionsValidationException>(() => Config(("MetaNode:Tls:Insecure", "true"), ("MetaNode:Tls:IdentityHome", "/tmp/h")).ReadMetaNodeOptions());
+        Assert.Contains(home.Failures, f => f.StartsWith("MetaNode:Tls:IdentityHome is used only", StringComparison.Ordinal));
+
+        Assert.True(Config(("MetaNode:Profile", "Cluster"), ("MetaNode:Database:ConnectionString", "Host=db"), ("MetaNode:Tls:Insecure", "true")).ReadMetaNodeOptions().Tls.Insecure);
+    }
+
+    [Fact]
     public void BadValues_AreAllReported_WithKeyAndValue()
     {
         var error = Assert.Throws<OptionsValidationException>(() => Config(

@@ -21,6 +21,12 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>An embedded silo without certificate files or the insecure switch: it makes its CA and admin identity, and copies the identity to an identity home (kept under its data directory here).</summary>
+    private bool MakesItsOwnIdentity => !_extraSettings.Any(s =>
+        s.Equals("--MetaNode:Profile=Cluster", StringComparison.OrdinalIgnoreCase) ||
+        s.StartsWith("--MetaNode:Tls:CaCertificate=", StringComparison.Ordinal) ||
+        s.Equals("--MetaNode:Tls:Insecure=true", StringComparison.OrdinalIgnoreCase));
+
     /// <summary>
     /// The admin identity clients of this silo call with: the one an embedded silo makes in its data directory, or, when
     /// the settings name certificate files (<see cref="ClusterTls"/>), the <c>admin</c> directory beside them; null when insecure.
@@ -116,7 +122,7 @@ public sealed class SiloProcess : IAsyncDisposable
             $"--MetaNode:SiloPort={SiloPort}",
             $"--MetaNode:GatewayPort={GatewayPort}",
             $"--MetaNode:HttpAddress=127.0.0.1:{HttpPort}",
-            $"--MetaNode:Tls:IdentityHome={Path.Combine(DataDirectory, "identity-home")}",
+            .. MakesItsOwnIdentity ? [$"--MetaNode:Tls:IdentityHome={Path.Combine(DataDirectory, "identity-home")}"] : Array.Empty<string>(),
             .. _extraSettings,
         ];
         foreach (var argument in arguments)
