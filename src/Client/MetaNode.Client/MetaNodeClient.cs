@@ -29,6 +29,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
 
     private readonly IGrainFactory _grainFactory;
     private readonly IHost? _host;
+    private readonly ClientIdentity? _identity;
     private readonly ILogger _logger;
     private int _disposed;
 
@@ -40,8 +41,9 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         _logger = logger ?? NullLogger<MetaNodeClient>.Instance;
     }
 
-    private MetaNodeClient(IHost host, ILogger logger)
+    private MetaNodeClient(IHost host, ClientIdentity? identity, ILogger logger)
     {
+        _identity = identity;
         _host = host;
         _grainFactory = host.Services.GetRequiredService<IClusterClient>();
         _logger = logger;
@@ -154,7 +156,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         }
 
         Log.Connected(logger, target);
-        return new MetaNodeClient(host, logger);
+        return new MetaNodeClient(host, identity, logger);
     }
 
     public async Task<VPodStatus> DeployVPodAsync(VPodSpec spec, CancellationToken cancellationToken = default)
@@ -268,6 +270,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         }
 
         await DisposeHostAsync(_host, _logger).ConfigureAwait(false);
+        _identity?.Dispose();
     }
 
     private static async IAsyncEnumerable<LogLine> FollowAsync(IVPodGrain grain, LogQuery query, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -322,7 +325,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         }
 
         var home = options.IdentityHome;
-        var byName = home is null ? IdentityDirectory.DefaultFor(gateway.Host, gateway.Port) : Path.Combine(home, $"{gateway.Host.Replace(':', '-')}_{gateway.Port}");
+        var byName = IdentityDirectory.For(gateway.Host, gateway.Port, home);
         if (IdentityDirectory.Exists(byName))
         {
             return byName;
@@ -331,7 +334,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         // localhost and 127.0.0.1 name the same embedded silo.
         if (string.Equals(gateway.Host, "localhost", StringComparison.OrdinalIgnoreCase))
         {
-            var loopback = home is null ? IdentityDirectory.DefaultFor("127.0.0.1", gateway.Port) : Path.Combine(home, $"127.0.0.1_{gateway.Port}");
+            var loopback = IdentityDirectory.For("127.0.0.1", gateway.Port, home);
             return IdentityDirectory.Exists(loopback) ? loopback : null;
         }
 

@@ -37,12 +37,12 @@ public static class IdentityDirectory
     /// <summary>The environment variable naming an identity directory.</summary>
     public const string EnvironmentVariable = "METANODE_IDENTITY";
 
-    /// <summary>Where the CLI and the client library look for an identity for a gateway by default: <c>~/.metanode/identities/&lt;host&gt;_&lt;port&gt;</c>.</summary>
-    public static string DefaultFor(string host, int port, string? home = null)
-    {
-        home ??= Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        return Path.Combine(home, ".metanode", "identities", $"{host.Trim('[', ']').Replace(':', '-')}_{port}");
-    }
+    /// <summary>Where identities for gateways live by default: <c>~/.metanode/identities</c>.</summary>
+    public static string DefaultRoot => Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".metanode", "identities");
+
+    /// <summary>The identity directory for a gateway under <paramref name="root"/> (default <see cref="DefaultRoot"/>): <c>&lt;root&gt;/&lt;host&gt;_&lt;port&gt;</c>.</summary>
+    public static string For(string host, int port, string? root = null) =>
+        Path.Combine(root ?? DefaultRoot, $"{host.Trim('[', ']').Replace(':', '-')}_{port}");
 
     public static bool Exists(string directory) =>
         File.Exists(Path.Combine(directory, CertificateFile)) && File.Exists(Path.Combine(directory, KeyFile)) &&

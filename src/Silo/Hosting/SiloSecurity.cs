@@ -178,10 +178,8 @@ public static class SiloSecurity
             record = IssueAdmin(authority, adminDirectory);
         }
 
-        var home = string.IsNullOrWhiteSpace(options.Tls.IdentityHome)
-            ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".metanode", "identities")
-            : options.Tls.IdentityHome;
-        var copy = Path.Combine(home, $"127.0.0.1_{options.GatewayPort}");
+        var home = string.IsNullOrWhiteSpace(options.Tls.IdentityHome) ? IdentityDirectory.DefaultRoot : options.Tls.IdentityHome;
+        var copy = IdentityDirectory.For("127.0.0.1", options.GatewayPort, home);
         IdentityDirectory.CreatePrivateDirectory(home);
         IdentityDirectory.Save(
             copy,
