@@ -73,7 +73,8 @@ internal sealed class CliOutput
         Row(grid, "Identity", IdentityText(status));
         if (status.Spec is { } spec)
         {
-            Row(grid, "Resources", $"cpu {ResourceQuantity.FormatCpu(spec.CpuMillis)}, memory {ResourceQuantity.FormatMemory(spec.MemoryBytes)}");
+            Row(grid, "Resources", $"cpu {ResourceQuantity.FormatCpu(spec.CpuMillis)}, memory {ResourceQuantity.FormatMemory(spec.MemoryBytes)}"
+                + (status.LimitsNotEnforced is { } why ? $" (not enforced: {why})" : string.Empty));
             Row(grid, "Image", spec.Image);
             Row(grid, "Command", spec.Command.Count == 0 ? null : string.Join(' ', spec.Command));
             Row(grid, "Ports", spec.Ports.Count == 0 ? null : string.Join(", ", spec.Ports));

@@ -1,6 +1,7 @@
 using MetaNode.Clusters;
 using MetaNode.Grains.Hosting;
 using MetaNode.Grains.Orchestration;
+using MetaNode.Grains.Runtime;
 using MetaNode.Orchestration;
 using MetaNode.Placement;
 using MetaNode.VPods;
@@ -17,6 +18,7 @@ namespace MetaNode.Grains.Clusters;
 public sealed partial class VPodClusterGrain(
     [PersistentState("cluster", MetaNodeNames.VPodStorage)] IPersistentState<VPodClusterState> state,
     TimeProvider time,
+    IVPodRuntimeResolver runtimes,
     ILogger<VPodClusterGrain> logger) : Grain, IVPodClusterGrain
 {
     private const int MaxParallelCalls = 8;
@@ -41,6 +43,7 @@ public sealed partial class VPodClusterGrain(
 
         spec = Normalize(spec);
         ClusterSpecValidation.ThrowIfInvalid(spec);
+        ValidateMembersForRuntime(spec);
         if (ClusterSpecValidation.CheckQuota(spec, spec.Count) is { } quotaProblem)
         {
             throw new ClusterQuotaExceededException(Name, quotaProblem);
@@ -73,6 +76,20 @@ public sealed partial class VPodClusterGrain(
 
         await ReconcileCoreAsync(cancellationToken);
         return await GetStatusAsync(cancellationToken);
+    }
+
+    /// <summary>Refuses a spec whose members this silo's runtime could not run, before the cluster is recorded.</summary>
+    private void ValidateMembersForRuntime(ClusterSpec spec)
+    {
+        var member = ClusterSpecValidation.MemberSpec(spec, 0);
+        try
+        {
+            runtimes.Resolve(member.DeploymentMethod).ValidateSpec($"{Name}-0", member);
+        }
+        catch (InvalidVPodSpecException ex)
+        {
+            throw new InvalidClusterSpecException($"Invalid cluster spec: member {ex.Message}");
+        }
     }
 
     public async Task<ClusterStatus> ScaleAsync(int count, CancellationToken cancellationToken = default)

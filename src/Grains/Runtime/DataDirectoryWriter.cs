@@ -10,7 +10,8 @@ namespace MetaNode.Grains.Runtime;
 public static class DataDirectoryWriter
 {
     /// <summary>Writes <paramref name="files"/> into <paramref name="directory"/> (created when missing).</summary>
-    public static void Write(string directory, VPodDataFiles files)
+    /// <param name="prepare">Called with each written temporary file before it takes its name (e.g. to give it to the workload's uid).</param>
+    public static void Write(string directory, VPodDataFiles files, Action<string>? prepare = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentNullException.ThrowIfNull(files);
@@ -26,7 +27,13 @@ public static class DataDirectoryWriter
             var temporary = Path.Combine(directory, $".{file.Name}.{Guid.NewGuid():N}.tmp");
             try
             {
-                File.WriteAllBytes(temporary, file.Content);
+                // CreateNew: never through a link the workload may have planted in its own directory.
+                using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                {
+                    stream.Write(file.Content);
+                }
+
+                prepare?.Invoke(temporary);
                 File.Move(temporary, path, overwrite: true);
             }
             catch

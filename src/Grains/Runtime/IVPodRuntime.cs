@@ -37,6 +37,18 @@ public interface IVPodRuntime
     /// <summary>Whether workloads keep running when the silo stops (containers, Kubernetes objects), so the grain leaves them for the next silo to adopt.</summary>
     bool WorkloadsOutliveSilo => false;
 
+    /// <summary>
+    /// Refuses, with <see cref="InvalidVPodSpecException"/> naming the field, a spec this runtime cannot honour (a volume, replicas,
+    /// a network policy it has no way to apply). Called at create, before anything is recorded, so such a spec never becomes a
+    /// vPod that fails at start.
+    /// </summary>
+    void ValidateSpec(string vpodId, VPodSpec spec)
+    {
+    }
+
+    /// <summary>Why this runtime does not enforce a spec's cpu and memory limits (shown in <c>vpod status</c>); null when it does.</summary>
+    string? LimitsNotEnforced => null;
+
     /// <summary>Prepares what the workload needs (data directory, image, container object). Returns a handle that may not be running yet.</summary>
     Task<RuntimeHandle> ProvisionAsync(string vpodId, VPodSpec spec, CancellationToken cancellationToken = default);
 

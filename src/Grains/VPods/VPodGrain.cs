@@ -110,8 +110,8 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
             throw new InvalidVPodOperationException(Id, VPodTrigger.Create, State.Phase);
         }
 
-        _runtimes.Resolve(spec.DeploymentMethod);
         spec = WithDefaultPort(Normalize(spec));
+        _runtimes.Resolve(spec.DeploymentMethod).ValidateSpec(Id, spec);
         var registry = GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default);
         var holder = await registry.ReserveNameAsync(spec.Name, Id, cancellationToken);
         if (holder is not null)
@@ -852,7 +852,20 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         ProvedAddress = State.ProvedAddress,
         ProvedAt = State.ProvedAt,
         IdentityError = _identityError,
+        LimitsNotEnforced = LimitsNotEnforced(),
     };
+
+    private string? LimitsNotEnforced()
+    {
+        try
+        {
+            return Runtime.LimitsNotEnforced;
+        }
+        catch (InvalidVPodSpecException ex)
+        {
+            return ex.Message; // no runtime for this method on the silo hosting the vPod
+        }
+    }
 
     private VPodSummary ToSummary() => new()
     {

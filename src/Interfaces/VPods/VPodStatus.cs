@@ -55,6 +55,8 @@ public sealed record VPodStatus
     [Id(21)] public DateTimeOffset? ProvedAt { get; init; }
     /// <summary>Why the last identity challenge failed, if it did.</summary>
     [Id(22)] public string? IdentityError { get; init; }
+    /// <summary>Why the runtime does not enforce the spec's cpu and memory on this vPod (e.g. a silo that cannot isolate process workloads); null when it does.</summary>
+    [Id(23)] public string? LimitsNotEnforced { get; init; }
 }
 
 /// <summary>Where a vPod's key stands, as the silo knows it (addresses only; the key lives in the workload).</summary>

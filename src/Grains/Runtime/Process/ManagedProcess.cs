@@ -24,6 +24,12 @@ internal sealed class ManagedProcess(string vpodId, OsProcess process, RuntimeHa
     /// <summary>Started as the leader of its own session and process group: signals go to the whole group.</summary>
     public bool Isolated { get; } = isolated;
 
+    /// <summary>The vPod's cgroup OOM-kill count when the process started (isolated workloads only).</summary>
+    public long OomKillsAtStart { get; init; }
+
+    /// <summary>Set when the process ended and its cgroup had seen an OOM kill since it started.</summary>
+    public bool OomKilled { get; set; }
+
     /// <summary>Both output pumps; they end when every holder of the pipes has closed them.</summary>
     public Task Pumps { get; set; } = Task.CompletedTask;
 
@@ -50,7 +56,7 @@ internal sealed class ManagedProcess(string vpodId, OsProcess process, RuntimeHa
 }
 
 /// <summary>How an earlier process of a vPod ended, kept so a handle to it can still be answered.</summary>
-internal sealed record ExitRecord(int Pid, long StartMarker, int ExitCode);
+internal sealed record ExitRecord(int Pid, long StartMarker, int ExitCode, bool OomKilled = false);
 
 /// <summary>The CPU time of a workload at one instant, for computing usage between two samples.</summary>
 internal sealed record CpuSample(int Pid, long StartMarker, long Ticks, long Timestamp);

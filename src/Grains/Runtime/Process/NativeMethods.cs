@@ -28,6 +28,16 @@ internal static class NativeMethods
         throw new InvalidOperationException($"kill({pidOrNegativeGroup}, {signal}) failed with errno {errno}: {Marshal.GetPInvokeErrorMessage(errno)}.");
     }
 
+    /// <summary>Gives <paramref name="path"/> (itself, never what a link points at) to <paramref name="uid"/>:<paramref name="gid"/>.</summary>
+    public static void ChangeOwner(string path, uint uid, uint gid)
+    {
+        if (lchown(path, uid, gid) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"lchown({path}, {uid}, {gid}) failed with errno {errno}: {Marshal.GetPInvokeErrorMessage(errno)}.");
+        }
+    }
+
     /// <summary>Clock ticks per second, the unit of the times in <c>/proc/{pid}/stat</c>.</summary>
     public static long ClockTicksPerSecond()
     {
@@ -48,5 +58,8 @@ internal static class NativeMethods
 
     [DllImport("libc", SetLastError = true)]
     private static extern long sysconf(int name);
+
+    [DllImport("libc", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    private static extern int lchown(string path, uint owner, uint group);
 #pragma warning restore SYSLIB1054
 }

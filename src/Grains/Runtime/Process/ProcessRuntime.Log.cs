@@ -51,4 +51,10 @@ public sealed partial class ProcessRuntime
 
     [LoggerMessage(EventId = 1016, Level = LogLevel.Information, Message = "vPod {VPodId}: wrote {Files} data files ({Bytes} bytes) into {Directory}")]
     private partial void LogDataWritten(string vpodId, int files, long bytes, string directory);
+
+    [LoggerMessage(EventId = 1018, Level = LogLevel.Warning, Message = "Process vPods are NOT isolated on this silo: they run as the silo's own user, can read what it can, and their cpu, memory and pids limits are not enforced. Reason: {Reason}")]
+    private partial void LogNotIsolated(string reason);
+
+    [LoggerMessage(EventId = 1019, Level = LogLevel.Warning, Message = "vPod {VPodId}: its cgroup still holds processes and could not be removed; it is left behind")]
+    private partial void LogCgroupStillBusy(string vpodId);
 }

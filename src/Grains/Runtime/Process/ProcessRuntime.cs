@@ -49,6 +49,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
     private readonly ILogger<ProcessRuntime> _logger;
     private readonly TimeProvider _timeProvider;
     private readonly ProcessVPodDirectories _directories;
+    private readonly ProcessIsolation _isolation;
     private readonly string? _setsidPath;
     private readonly long _clockTicksPerSecond;
     private readonly ConcurrentDictionary<string, ManagedProcess> _processes = new(StringComparer.Ordinal);
@@ -72,6 +73,18 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         _logger = logger;
         _timeProvider = timeProvider ?? TimeProvider.System;
         _directories = new ProcessVPodDirectories(_options.DataDirectory);
+        _isolation = ProcessIsolation.Detect(_options.Isolation, _directories.VPodsRoot);
+        if (!_isolation.Enabled)
+        {
+            if (_options.Isolation.Mode == ProcessIsolationMode.Required)
+            {
+                throw new InvalidOperationException(
+                    $"{ProcessRuntimeOptions.SectionName}:Isolation:Mode is Required, but this silo cannot isolate process workloads: {_isolation.Problem}.");
+            }
+
+            LogNotIsolated(_isolation.Problem!);
+        }
+
         _clockTicksPerSecond = NativeMethods.ClockTicksPerSecond();
         InstanceId = Guid.NewGuid().ToString("N");
         NodeId = ProcFs.ReadNodeId();
@@ -86,6 +99,12 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
     }
 
     public DeploymentMethod Method => DeploymentMethod.Process;
+
+    /// <summary>Null when workloads run isolated (own uid, cgroup limits); otherwise why they are not.</summary>
+    public string? LimitsNotEnforced => _isolation.Problem;
+
+    /// <summary>Whether workloads run under uids and cgroups of their own.</summary>
+    public bool Isolated => _isolation.Enabled;
 
     /// <summary>Identifies this runtime instance (and so this silo process); recorded as <see cref="RuntimeHandle.Owner"/>.</summary>
     public string InstanceId { get; }
@@ -110,6 +129,22 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         return _directories.KeyOf(vpodId);
     }
 
+    /// <summary>
+    /// Refuses what a local process cannot be given: volumes, persistent storage (its files live in <c>METANODE_DATA_DIR</c>),
+    /// more than one replica, a network policy (it shares the machine's network) and image pull secrets (it has no image);
+    /// then checks the program as a start would.
+    /// </summary>
+    public void ValidateSpec(string vpodId, VPodSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (ProcessSpecRules.Unsupported(spec) is { } problem)
+        {
+            throw new InvalidVPodSpecException($"vPod '{vpodId}': {problem}");
+        }
+
+        _ = ProcessCommand.Resolve(spec, _options);
+    }
+
     /// <summary>Checks the spec and creates the vPod's directories. The handle is not running (empty id) unless the vPod's process already runs here.</summary>
     public Task<RuntimeHandle> ProvisionAsync(string vpodId, VPodSpec spec, CancellationToken cancellationToken = default)
     {
@@ -117,7 +152,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         CheckVPodId(vpodId);
         ArgumentNullException.ThrowIfNull(spec);
         _ = ProcessCommand.Resolve(spec, _options);
-        _directories.Ensure(vpodId);
+        EnsureDirectories(vpodId);
         if (_processes.TryGetValue(vpodId, out var current) && current.ExitCode is null)
         {
             return Task.FromResult(current.Handle);
@@ -265,8 +300,14 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
 
             // The key directory goes with the rest: the vPod and its identity are gone.
             var directory = _directories.VPodOf(vpodId);
+            if (_isolation.Cgroups is { } cgroups && !await cgroups.RemoveAsync(vpodId, cancellationToken).ConfigureAwait(false))
+            {
+                LogCgroupStillBusy(vpodId);
+            }
+
             if (Directory.Exists(directory))
             {
+                _isolation.Release(directory);
                 DeleteDirectory(directory);
                 LogRemoved(vpodId, directory);
             }
@@ -290,7 +331,8 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         try
         {
             var directory = DataDirectoryOf(vpodId);
-            DataDirectoryWriter.Write(directory, files);
+            var uid = EnsureDirectories(vpodId);
+            DataDirectoryWriter.Write(directory, files, uid is { } owner ? path => NativeMethods.ChangeOwner(path, owner, owner) : null);
             LogDataWritten(vpodId, files.Files.Count, files.TotalBytes, directory);
         }
         finally
@@ -419,7 +461,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
     {
         var dataDirectory = DataDirectoryOf(vpodId);
         var logsDirectory = LogsDirectoryOf(vpodId);
-        _directories.Ensure(vpodId);
+        var uid = EnsureDirectories(vpodId);
         var writer = _writers.GetOrAdd(
             vpodId,
             static (id, state) => new RotatingLogWriter(id, state.Logs, state.Options.LogMaxBytes, state.Options.LogMaxFiles, state.Time, state.Logger),
@@ -427,21 +469,25 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
 
         var ports = spec.Ports ?? [];
         int? port = ports.Count > 0 ? ports[0] : null;
+        IReadOnlyList<string> argv = _setsidPath is null ? [command.FileName, .. command.Arguments] : [_setsidPath, command.FileName, .. command.Arguments];
+        long oomKillsAtStart = 0;
+        if (uid is { } owner && _isolation.Cgroups is { } cgroups)
+        {
+            var procs = cgroups.Create(vpodId, spec.CpuMillis, spec.MemoryBytes, _isolation.PidsLimit);
+            oomKillsAtStart = cgroups.OomKills(vpodId);
+            argv = _isolation.Wrap(argv, procs, owner);
+        }
+
         var startInfo = new ProcessStartInfo
         {
-            FileName = _setsidPath ?? command.FileName,
+            FileName = argv[0],
             UseShellExecute = false,
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = dataDirectory,
         };
-        if (_setsidPath is not null)
-        {
-            startInfo.ArgumentList.Add(command.FileName);
-        }
-
-        foreach (var argument in command.Arguments)
+        foreach (var argument in argv.Skip(1))
         {
             startInfo.ArgumentList.Add(argument);
         }
@@ -454,6 +500,12 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
             {
                 environment[name] = value;
             }
+        }
+
+        if (uid is not null)
+        {
+            // The silo's home is not the workload's to read or write.
+            environment["HOME"] = dataDirectory;
         }
 
         foreach (var (name, value) in spec.Env ?? new Dictionary<string, string>())
@@ -508,7 +560,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
             InstanceId,
             startMarker,
             port is { } endpointPort ? FormatEndpoint(_options.HostAddress, endpointPort) : null);
-        var managed = new ManagedProcess(vpodId, process, handle, pid, startMarker, isolated: _setsidPath is not null);
+        var managed = new ManagedProcess(vpodId, process, handle, pid, startMarker, isolated: _setsidPath is not null) { OomKillsAtStart = oomKillsAtStart };
         var token = _shutdown.Token;
         managed.Pumps = Task.WhenAll(
             Task.Run(() => OutputPump.RunAsync(process.StandardOutput.BaseStream, LogStream.Stdout, writer, token), CancellationToken.None),
@@ -531,6 +583,13 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
             {
                 // The main process is gone: so is whatever it left running in its group, as when a container's main process exits.
                 TrySignal(managed.VPodId, -managed.Pid, NativeMethods.SigKill);
+            }
+
+            if (_isolation.Cgroups is { } cgroups)
+            {
+                // And whatever left the group but not the cgroup; the kernel's OOM killer leaves its mark in the cgroup's counters.
+                cgroups.KillAll(managed.VPodId);
+                managed.OomKilled = cgroups.OomKills(managed.VPodId) > managed.OomKillsAtStart;
             }
 
             if (!await WaitBoundedAsync(managed.Pumps, DrainWait, CancellationToken.None).ConfigureAwait(false))
@@ -726,13 +785,13 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         {
             // Exited once the output is in the log too, so whoever reacts to the exit reads the complete log.
             return current.Completed.IsCompletedSuccessfully
-                ? new WorkloadObservation(WorkloadState.Exited, current.Completed.Result, Detail: $"process {pid} exited with code {current.Completed.Result}")
+                ? new WorkloadObservation(WorkloadState.Exited, current.Completed.Result, current.OomKilled, Detail: ExitDetail(pid, current.Completed.Result, current.OomKilled))
                 : new WorkloadObservation(WorkloadState.Running, Detail: $"process {pid}");
         }
 
         if (FindExit(vpodId, handle) is { } recorded)
         {
-            return new WorkloadObservation(WorkloadState.Exited, recorded.ExitCode, Detail: $"process {pid} exited with code {recorded.ExitCode}");
+            return new WorkloadObservation(WorkloadState.Exited, recorded.ExitCode, recorded.OomKilled, Detail: ExitDetail(pid, recorded.ExitCode, recorded.OomKilled));
         }
 
         if (FindLive(handle) is not null)
@@ -745,6 +804,26 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         return WorkloadObservation.NotFound(ProcFs.ReadStat(pid) is { IsAlive: true }
             ? $"pid {pid} now belongs to another process (its start time differs from the handle's)"
             : $"process {pid} is gone");
+    }
+
+    private static string ExitDetail(int pid, int exitCode, bool oomKilled) =>
+        oomKilled
+            ? $"process {pid} was killed by the kernel's OOM killer at the vPod's memory limit (exit code {exitCode})"
+            : $"process {pid} exited with code {exitCode}";
+
+    /// <summary>Creates the vPod's directories; when isolating, gives them their owners and returns the vPod's uid.</summary>
+    private uint? EnsureDirectories(string vpodId)
+    {
+        _directories.Ensure(vpodId);
+        if (!_isolation.Enabled)
+        {
+            return null;
+        }
+
+        var directory = _directories.VPodOf(vpodId);
+        var uid = _isolation.UidOf(vpodId, directory, out var allocated);
+        ProcessIsolation.Own(directory, _directories.DataOf(vpodId), _directories.KeyOf(vpodId), _directories.LogsOf(vpodId), uid, allocated);
+        return uid;
     }
 
     private bool IsTracked(ManagedProcess? managed, RuntimeHandle handle) =>
@@ -786,7 +865,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         var history = _exitHistory.GetOrAdd(managed.VPodId, static _ => []);
         lock (history)
         {
-            history.Add(new ExitRecord(managed.Pid, managed.StartMarker, exitCode));
+            history.Add(new ExitRecord(managed.Pid, managed.StartMarker, exitCode, managed.OomKilled));
             if (history.Count > MaxExitHistory)
             {
                 history.RemoveAt(0);

@@ -38,6 +38,9 @@ public sealed class ProcessRuntimeOptions
     /// </summary>
     public bool IsolateProcessGroup { get; set; } = true;
 
+    /// <summary>How each workload is kept from the silo and from other vPods: its own uid and cgroup (see <see cref="ProcessIsolationOptions"/>).</summary>
+    public ProcessIsolationOptions Isolation { get; set; } = new();
+
     /// <summary>The variables a workload inherits when <see cref="InheritedEnvironment"/> is not configured.</summary>
     public static IReadOnlyList<string> DefaultInheritedEnvironment { get; } = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "DOTNET_ROOT"];
 

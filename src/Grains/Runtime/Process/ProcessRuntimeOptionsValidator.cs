@@ -9,6 +9,15 @@ public sealed class ProcessRuntimeOptionsValidator : IValidateOptions<ProcessRun
     public const long MinLogMaxBytes = 1024;
     public const int MaxLogMaxFiles = 100;
 
+    /// <summary>Below this, uids belong to the machine's own users and services.</summary>
+    public const long MinIsolatedUid = 1000;
+
+    /// <summary>The largest uid the kernel hands out (2^32 − 2; −1 means "unchanged").</summary>
+    public const long MaxIsolatedUid = 4_294_967_294;
+
+    public const long MinPidsLimit = 8;
+    public const long MaxPidsLimit = 4_194_304;
+
     private const string Prefix = ProcessRuntimeOptions.SectionName + ":";
 
     public ValidateOptionsResult Validate(string? name, ProcessRuntimeOptions options)
@@ -59,6 +68,39 @@ public sealed class ProcessRuntimeOptionsValidator : IValidateOptions<ProcessRun
                 {
                     failures.Add($"{Prefix}{nameof(options.InheritedEnvironment)}:{i.ToString(CultureInfo.InvariantCulture)} must be an environment variable name; got '{inherited[i]}'.");
                 }
+            }
+        }
+
+        var isolation = options.Isolation;
+        if (isolation is null)
+        {
+            failures.Add($"{Prefix}{nameof(options.Isolation)} must not be empty.");
+        }
+        else
+        {
+            if (!Enum.IsDefined(isolation.Mode))
+            {
+                failures.Add($"{Prefix}Isolation:{nameof(isolation.Mode)} must be Auto, Required or Off; got '{isolation.Mode}'.");
+            }
+
+            if (isolation.UidRangeStart is < MinIsolatedUid or > MaxIsolatedUid)
+            {
+                failures.Add($"{Prefix}Isolation:{nameof(isolation.UidRangeStart)} must be between {MinIsolatedUid} and {MaxIsolatedUid}; got '{isolation.UidRangeStart.ToString(CultureInfo.InvariantCulture)}'.");
+            }
+
+            if (isolation.UidRangeSize < 1 || isolation.UidRangeStart + isolation.UidRangeSize - 1 > MaxIsolatedUid)
+            {
+                failures.Add($"{Prefix}Isolation:{nameof(isolation.UidRangeSize)} must be at least 1 and keep the range at or below {MaxIsolatedUid}; got '{isolation.UidRangeSize.ToString(CultureInfo.InvariantCulture)}'.");
+            }
+
+            if (string.IsNullOrWhiteSpace(isolation.UidRegistry) || !Path.IsPathFullyQualified(isolation.UidRegistry) || isolation.UidRegistry.Contains('\0', StringComparison.Ordinal))
+            {
+                failures.Add($"{Prefix}Isolation:{nameof(isolation.UidRegistry)} must be an absolute directory path; got '{isolation.UidRegistry}'.");
+            }
+
+            if (isolation.PidsLimit is < MinPidsLimit or > MaxPidsLimit)
+            {
+                failures.Add($"{Prefix}Isolation:{nameof(isolation.PidsLimit)} must be between {MinPidsLimit} and {MaxPidsLimit}; got '{isolation.PidsLimit.ToString(CultureInfo.InvariantCulture)}'.");
             }
         }
 

@@ -1,0 +1,252 @@
+using System.Globalization;
+
+namespace MetaNode.Grains.Runtime.Process;
+
+/// <summary>
+/// The vPods' cgroups in a <see cref="CgroupHierarchy"/>: one per vPod, named by its id, holding its cpu, memory and pids limits.
+/// A workload joins it before its program starts (see <see cref="ProcessIsolation"/>), so nothing it forks escapes it. Only file
+/// I/O on the cgroup file system; the decisions (what to write where) are in <see cref="LimitFiles"/>.
+/// </summary>
+public sealed class VPodCgroups
+{
+    /// <summary>The scheduling period the cpu quota is a share of (the kernel's default, 100 ms).</summary>
+    public const long CpuPeriodMicroseconds = 100_000;
+
+    private readonly CgroupHierarchy _hierarchy;
+
+    public VPodCgroups(CgroupHierarchy hierarchy)
+    {
+        ArgumentNullException.ThrowIfNull(hierarchy);
+        if (hierarchy.Version == CgroupVersion.None)
+        {
+            throw new ArgumentException("There are no cgroups to manage: " + hierarchy.Problem, nameof(hierarchy));
+        }
+
+        _hierarchy = hierarchy;
+    }
+
+    public CgroupVersion Version => _hierarchy.Version;
+
+    /// <summary>
+    /// Makes the parent directories and, on v2, enables the controllers for them. A v2 cgroup with processes cannot hand
+    /// controllers to children, so the silo's own processes first move into a <c>silo</c> leaf beside <c>metanode</c>.
+    /// Returns why it cannot be done, or null.
+    /// </summary>
+    public string? Prepare()
+    {
+        try
+        {
+            if (_hierarchy.Version == CgroupVersion.V1)
+            {
+                foreach (var parent in _hierarchy.Parents.Values.Distinct(StringComparer.Ordinal))
+                {
+                    Directory.CreateDirectory(parent);
+                }
+
+                return null;
+            }
+
+            var own = _hierarchy.OwnV2!;
+            var enable = string.Join(' ', CgroupHierarchy.Controllers.Select(static c => "+" + c));
+            var available = ReadOrEmpty(Path.Combine(own, "cgroup.controllers")).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (CgroupHierarchy.Controllers.FirstOrDefault(c => !available.Contains(c, StringComparer.Ordinal)) is { } missing)
+            {
+                return $"the controller '{missing}' is not delegated to the silo's cgroup {own}";
+            }
+
+            if (!TryWrite(Path.Combine(own, "cgroup.subtree_control"), enable))
+            {
+                // "No internal processes": move this cgroup's processes into a leaf, then enable the controllers for children.
+                var leaf = Path.Combine(own, "silo");
+                Directory.CreateDirectory(leaf);
+                foreach (var pid in ReadOrEmpty(Path.Combine(own, "cgroup.procs")).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    TryWrite(Path.Combine(leaf, "cgroup.procs"), pid);
+                }
+
+                File.WriteAllText(Path.Combine(own, "cgroup.subtree_control"), enable);
+            }
+
+            var metanode = _hierarchy.Parents["memory"];
+            Directory.CreateDirectory(metanode);
+            File.WriteAllText(Path.Combine(metanode, "cgroup.subtree_control"), enable);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"the silo cannot make cgroups below {_hierarchy.Parents["memory"]}: {ex.Message}";
+        }
+    }
+
+    /// <summary>Makes (or keeps) the vPod's cgroup with these limits; returns the <c>cgroup.procs</c> files the workload must join.</summary>
+    public IReadOnlyList<string> Create(string vpodId, long cpuMillis, long memoryBytes, long pidsLimit)
+    {
+        var procs = new List<string>();
+        foreach (var directory in DirectoriesOf(vpodId))
+        {
+            Directory.CreateDirectory(directory);
+            procs.Add(Path.Combine(directory, "cgroup.procs"));
+        }
+
+        foreach (var (controller, file, value) in LimitFiles(_hierarchy.Version, cpuMillis, memoryBytes, pidsLimit))
+        {
+            var path = Path.Combine(Path.Combine(_hierarchy.Parents[controller], vpodId), file);
+            if (file is "memory.memsw.limit_in_bytes" or "memory.swap.max" && !File.Exists(path))
+            {
+                continue; // no swap accounting on this kernel: there is no swap to escape into either
+            }
+
+            File.WriteAllText(path, value);
+        }
+
+        return procs;
+    }
+
+    /// <summary>
+    /// What to write to enforce the limits, in order (on v1 the memory+swap limit may not be below the memory limit, so the
+    /// memory limit goes first; both are rewritten on every start).
+    /// </summary>
+    public static IReadOnlyList<(string Controller, string File, string Value)> LimitFiles(CgroupVersion version, long cpuMillis, long memoryBytes, long pidsLimit)
+    {
+        var memory = memoryBytes.ToString(CultureInfo.InvariantCulture);
+        var pids = pidsLimit.ToString(CultureInfo.InvariantCulture);
+        var quota = Math.Max(1000, cpuMillis * CpuPeriodMicroseconds / 1000).ToString(CultureInfo.InvariantCulture);
+        var period = CpuPeriodMicroseconds.ToString(CultureInfo.InvariantCulture);
+        return version switch
+        {
+            CgroupVersion.V1 =>
+            [
+                ("memory", "memory.limit_in_bytes", memory),
+                ("memory", "memory.memsw.limit_in_bytes", memory),
+                ("pids", "pids.max", pids),
+                ("cpu", "cpu.cfs_period_us", period),
+                ("cpu", "cpu.cfs_quota_us", quota),
+            ],
+            CgroupVersion.V2 =>
+            [
+                ("memory", "memory.max", memory),
+                ("memory", "memory.swap.max", "0"),
+                ("pids", "pids.max", pids),
+                ("cpu", "cpu.max", $"{quota} {period}"),
+            ],
+            _ => throw new ArgumentOutOfRangeException(nameof(version), version, "no cgroups"),
+        };
+    }
+
+    /// <summary>How many times the kernel's OOM killer has killed a process of the vPod's cgroup; 0 when it has no cgroup.</summary>
+    public long OomKills(string vpodId)
+    {
+        var directory = Path.Combine(_hierarchy.Parents["memory"], vpodId);
+        var file = _hierarchy.Version == CgroupVersion.V1 ? "memory.oom_control" : "memory.events";
+        return ParseOomKills(ReadOrEmpty(Path.Combine(directory, file)));
+    }
+
+    /// <summary>The <c>oom_kill</c> counter of a v1 <c>memory.oom_control</c> or a v2 <c>memory.events</c>.</summary>
+    public static long ParseOomKills(string text)
+    {
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 2 && parts[0] == "oom_kill" && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+            {
+                return count;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>The processes in the vPod's cgroup (whatever the workload forked, wherever it moved in its session or group).</summary>
+    public IReadOnlyList<int> Processes(string vpodId)
+    {
+        var text = ReadOrEmpty(Path.Combine(_hierarchy.Parents["pids"], vpodId, "cgroup.procs"));
+        var pids = new List<int>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0)
+            {
+                pids.Add(pid);
+            }
+        }
+
+        return pids;
+    }
+
+    /// <summary>Kills every process in the vPod's cgroup.</summary>
+    public void KillAll(string vpodId)
+    {
+        foreach (var pid in Processes(vpodId))
+        {
+            try
+            {
+                NativeMethods.SendSignal(pid, NativeMethods.SigKill);
+            }
+            catch (InvalidOperationException)
+            {
+                // Gone in between, or not ours to signal: the rmdir below tells.
+            }
+        }
+    }
+
+    /// <summary>Removes the vPod's cgroup (killing what still runs in it). False when a directory could not be removed yet.</summary>
+    public async Task<bool> RemoveAsync(string vpodId, CancellationToken cancellationToken = default)
+    {
+        var removed = true;
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            KillAll(vpodId);
+            removed = true;
+            foreach (var directory in DirectoriesOf(vpodId))
+            {
+                try
+                {
+                    if (Directory.Exists(directory))
+                    {
+                        Directory.Delete(directory); // a cgroup directory goes with rmdir alone; its files are not files
+                    }
+                }
+                catch (IOException)
+                {
+                    removed = false;
+                }
+            }
+
+            if (removed)
+            {
+                return true;
+            }
+
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false); // killed processes leave their cgroup once reaped
+        }
+
+        return removed;
+    }
+
+    private IEnumerable<string> DirectoriesOf(string vpodId) =>
+        _hierarchy.Parents.Values.Distinct(StringComparer.Ordinal).Select(parent => Path.Combine(parent, vpodId));
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return string.Empty;
+        }
+    }
+
+    private static bool TryWrite(string path, string value)
+    {
+        try
+        {
+            File.WriteAllText(path, value);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+}
