@@ -95,7 +95,7 @@ public static class MetaNodeSiloExtensions
     public static ISiloBuilder AddMetaNodePersistence(this ISiloBuilder silo, MetaNodeSiloOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        Directory.CreateDirectory(options.DataDirectory);
+        SiloDataDirectory.MakePrivate(options.DataDirectory);
         if (options.Profile == SiloProfile.Cluster)
         {
             void Database(AdoNetGrainStorageOptions o)
@@ -117,6 +117,7 @@ public static class MetaNodeSiloExtensions
         }
 
         var sqlite = Path.Combine(options.DataDirectory, "metanode.db");
+        SiloDataDirectory.MakePrivateFile(sqlite);
         silo.AddSqliteGrainStorage(MetaNodeNames.VPodStorage, o => o.DatabasePath = sqlite);
         silo.AddSqliteGrainStorageAsDefault(o => o.DatabasePath = sqlite);
         silo.AddSqliteGrainStorage(MetaNodeNames.PubSubStorage, o => o.DatabasePath = sqlite);

@@ -76,7 +76,7 @@ public sealed class ProcessIsolation
             }
             else
             {
-                cgroups = new VPodCgroups(hierarchy);
+                cgroups = new VPodCgroups(hierarchy, Scope(Path.GetFullPath(vpodsRoot)));
                 problem = cgroups.Prepare();
             }
         }
@@ -186,6 +186,9 @@ public sealed class ProcessIsolation
     }
 
     private string ClaimPath(uint uid) => Path.Combine(_options.UidRegistry, uid.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Eight hex digits naming a vPod root, to keep the cgroups of runtimes over different roots apart.</summary>
+    private static string Scope(string vpodsRoot) => (Hash(vpodsRoot) & 0xffffffffUL).ToString("x8", CultureInfo.InvariantCulture);
 
     private static ulong Hash(string text)
     {

@@ -112,6 +112,13 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
     /// <summary>This machine and boot: <c>{machine-id}/{boot-id}</c>; recorded as <see cref="RuntimeHandle.Node"/>.</summary>
     public string NodeId { get; }
 
+    /// <summary>The vPod's cgroup directory for a controller (memory, pids, cpu); null when workloads are not isolated.</summary>
+    public string? GetCgroupDirectory(string vpodId, string controller)
+    {
+        CheckVPodId(vpodId);
+        return _isolation.Cgroups?.DirectoryOf(vpodId, controller);
+    }
+
     /// <summary>The directory holding a vPod's <c>data/</c>, <c>logs/</c> and <c>key/</c>.</summary>
     public string GetVPodDirectory(string vpodId)
     {

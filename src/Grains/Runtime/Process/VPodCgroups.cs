@@ -13,9 +13,16 @@ public sealed class VPodCgroups
     public const long CpuPeriodMicroseconds = 100_000;
 
     private readonly CgroupHierarchy _hierarchy;
+    private readonly string _scope;
 
-    public VPodCgroups(CgroupHierarchy hierarchy)
+    /// <param name="scope">
+    /// Appended to each vPod's cgroup name, so that two runtimes on one machine (different vPod roots) never share a cgroup even
+    /// if their vPod ids meet; empty for none.
+    /// </param>
+    public VPodCgroups(CgroupHierarchy hierarchy, string scope = "")
     {
+        ArgumentNullException.ThrowIfNull(scope);
+        _scope = scope;
         ArgumentNullException.ThrowIfNull(hierarchy);
         if (hierarchy.Version == CgroupVersion.None)
         {
@@ -90,7 +97,7 @@ public sealed class VPodCgroups
 
         foreach (var (controller, file, value) in LimitFiles(_hierarchy.Version, cpuMillis, memoryBytes, pidsLimit))
         {
-            var path = Path.Combine(Path.Combine(_hierarchy.Parents[controller], vpodId), file);
+            var path = Path.Combine(DirectoryOf(vpodId, controller), file);
             if (file is "memory.memsw.limit_in_bytes" or "memory.swap.max" && !File.Exists(path))
             {
                 continue; // no swap accounting on this kernel: there is no swap to escape into either
@@ -136,7 +143,7 @@ public sealed class VPodCgroups
     /// <summary>How many times the kernel's OOM killer has killed a process of the vPod's cgroup; 0 when it has no cgroup.</summary>
     public long OomKills(string vpodId)
     {
-        var directory = Path.Combine(_hierarchy.Parents["memory"], vpodId);
+        var directory = DirectoryOf(vpodId, "memory");
         var file = _hierarchy.Version == CgroupVersion.V1 ? "memory.oom_control" : "memory.events";
         return ParseOomKills(ReadOrEmpty(Path.Combine(directory, file)));
     }
@@ -159,7 +166,7 @@ public sealed class VPodCgroups
     /// <summary>The processes in the vPod's cgroup (whatever the workload forked, wherever it moved in its session or group).</summary>
     public IReadOnlyList<int> Processes(string vpodId)
     {
-        var text = ReadOrEmpty(Path.Combine(_hierarchy.Parents["pids"], vpodId, "cgroup.procs"));
+        var text = ReadOrEmpty(Path.Combine(DirectoryOf(vpodId, "pids"), "cgroup.procs"));
         var pids = new List<int>();
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -222,8 +229,12 @@ public sealed class VPodCgroups
         return removed;
     }
 
+    /// <summary>The vPod's cgroup directory for <paramref name="controller"/> (one of <see cref="CgroupHierarchy.Controllers"/>).</summary>
+    public string DirectoryOf(string vpodId, string controller) =>
+        Path.Combine(_hierarchy.Parents[controller], _scope.Length == 0 ? vpodId : $"{vpodId}.{_scope}");
+
     private IEnumerable<string> DirectoriesOf(string vpodId) =>
-        _hierarchy.Parents.Values.Distinct(StringComparer.Ordinal).Select(parent => Path.Combine(parent, vpodId));
+        CgroupHierarchy.Controllers.Select(c => DirectoryOf(vpodId, c)).Distinct(StringComparer.Ordinal);
 
     private static string ReadOrEmpty(string path)
     {
