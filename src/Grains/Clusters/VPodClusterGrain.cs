@@ -81,7 +81,9 @@ public sealed partial class VPodClusterGrain(
     /// <summary>Refuses a spec whose members this silo's runtime could not run, before the cluster is recorded.</summary>
     private void ValidateMembersForRuntime(ClusterSpec spec)
     {
-        var member = ClusterSpecValidation.MemberSpec(spec, 0);
+        // Port 0 asks each member's grain for a free port when it is created: not a port to check here.
+        var template = ClusterSpecValidation.MemberSpec(spec, 0);
+        var member = template with { Ports = template.Ports.Where(static p => p != 0).ToArray() };
         try
         {
             runtimes.Resolve(member.DeploymentMethod).ValidateSpec($"{Name}-0", member);
