@@ -37,6 +37,14 @@ public interface IVPodRuntime
     /// <summary>Whether workloads keep running when the silo stops (containers, Kubernetes objects), so the grain leaves them for the next silo to adopt.</summary>
     bool WorkloadsOutliveSilo => false;
 
+    /// <summary>
+    /// Throws <see cref="InvalidVPodSpecException"/> for a spec this runtime refuses (e.g. volumes it will not mount). Pure: no I/O.
+    /// The vPod grain calls it at create, before it records anything or the runtime is asked to do anything.
+    /// </summary>
+    void ValidateSpec(string vpodId, VPodSpec spec)
+    {
+    }
+
     /// <summary>Prepares what the workload needs (data directory, image, container object). Returns a handle that may not be running yet.</summary>
     Task<RuntimeHandle> ProvisionAsync(string vpodId, VPodSpec spec, CancellationToken cancellationToken = default);
 
