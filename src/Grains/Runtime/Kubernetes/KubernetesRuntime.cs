@@ -16,7 +16,8 @@ namespace MetaNode.Grains.Runtime.Kubernetes;
 /// <summary>
 /// Runs vPod workloads on Kubernetes. A vPod becomes a Deployment (a StatefulSet with a volumeClaimTemplate when it asks for
 /// persistent storage), a Service for its ports, and, when its spec asks, a NetworkPolicy and a PodDisruptionBudget, all named
-/// after the vPod id (see <see cref="KubernetesNames.ObjectName"/>) and built by <see cref="KubernetesWorkloadBuilder"/>. Its
+/// after the vPod id (see <see cref="KubernetesNames.ObjectName"/>) and built by <see cref="KubernetesWorkloadBuilder"/>, in the
+/// vPods' own namespace (<see cref="Namespaces"/>: never the silos'). Its
 /// workload's key lives on a claim that outlives the pods: a volumeClaimTemplate of the StatefulSet, or for a Deployment the
 /// standalone claim <c>{name}-key</c> created here before the Deployment (and left as it is when it exists).
 /// <para>

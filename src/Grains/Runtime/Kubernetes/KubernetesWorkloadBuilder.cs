@@ -39,6 +39,11 @@ public sealed record KubernetesWorkload(
 /// input gives the same objects, so creating them again is idempotent. Bad input throws <see cref="InvalidVPodSpecException"/>
 /// naming the field.
 /// <para>
+/// Every pod runs under the <c>restricted</c> Pod Security Standard (<see cref="PodSecurity"/>, <see cref="ContainerSecurity"/>)
+/// and carries the vPod's name in a label of its own (<see cref="VPodNameLabel"/>): never a label the silos or PostgreSQL are
+/// selected by. The spec's volumes are refused (<see cref="ThrowIfForeignVolumes"/>): no host path, no claim the vPod does not own.
+/// </para>
+/// <para>
 /// Every workload gets a key volume for its own signing key: a small ReadWriteOnce claim (<see cref="KeyClaimSize"/>) mounted at
 /// <c>/vpod/key</c> and named in <c>METANODE_KEY_DIR</c>, which outlives the pods. A StatefulSet has it as the <c>key</c>
 /// volumeClaimTemplate (one claim per replica, <c>key-{name}-{ordinal}</c>, made by the StatefulSet controller); a Deployment mounts
@@ -312,8 +317,9 @@ public static class KubernetesWorkloadBuilder
         if (spec.Volumes.Count > 0)
         {
             var volumes = string.Join(", ", spec.Volumes.Select(v => $"'{v.Source}:{v.Target}'"));
+            var refused = spec.Volumes.Count == 1 ? $"volume {volumes} is refused" : $"volumes {volumes} are refused";
             throw new InvalidVPodSpecException(
-                $"vPod '{vpodId}': volume {volumes} is refused: the kubernetes runtime mounts no host path and no claim the vPod does not own; ask for persistent storage instead (--storage).");
+                $"vPod '{vpodId}': {refused}: the kubernetes runtime mounts no host path and no claim the vPod does not own; ask for persistent storage instead (--storage).");
         }
     }
 
