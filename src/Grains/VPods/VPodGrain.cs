@@ -111,6 +111,9 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         }
 
         spec = WithDefaultPort(Normalize(spec));
+
+        // What the runtime cannot honour (replicas on a process, host paths, claims the vPod does not own, ...) is refused here:
+        // before the name is reserved or anything recorded.
         _runtimes.Resolve(spec.DeploymentMethod).ValidateSpec(Id, spec);
         var registry = GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default);
         var holder = await registry.ReserveNameAsync(spec.Name, Id, cancellationToken);

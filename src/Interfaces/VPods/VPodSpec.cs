@@ -1,6 +1,6 @@
 namespace MetaNode.VPods;
 
-/// <summary>A volume mounted into a vPod: a host path or named volume at a path in the workload.</summary>
+/// <summary>A volume mounted into a vPod: a host path or named volume at a path in the workload (the kubernetes runtime refuses both).</summary>
 [GenerateSerializer, Immutable, Alias("MetaNode.VPods.VolumeMount")]
 public sealed record VolumeMount(
     [property: Id(0)] string Source,

@@ -84,11 +84,24 @@ public static partial class VPodSpecValidation
             }
         }
 
-        foreach (var key in spec.Labels.Keys)
+        // Every label a vPod carries: Kubernetes syntax, and none the installation selects its own pods by (see VPodLabels).
+        foreach (var (key, value) in spec.Labels)
         {
-            if (!LabelPattern().IsMatch(key))
+            if (VPodLabels.Problem(key, value) is { } problem)
             {
-                errors.Add($"label '{key}' is invalid: use letters, digits, '-', '_', '.' or '/' (at most 253 characters).");
+                errors.Add(problem);
+            }
+        }
+
+        foreach (var selector in spec.NetworkPolicy?.IngressFrom ?? [])
+        {
+            foreach (var part in (selector ?? string.Empty).Split(','))
+            {
+                var key = part.Split('=')[0].Trim();
+                if (VPodLabels.SelectorKeyProblem(key) is { } problem)
+                {
+                    errors.Add($"network policy ingress '{selector}' {problem}");
+                }
             }
         }
 
@@ -141,7 +154,4 @@ public static partial class VPodSpecValidation
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex EnvPattern();
-
-    [GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$")]
-    private static partial Regex LabelPattern();
 }

@@ -71,7 +71,8 @@ public static class MetaNodeSiloExtensions
         if (options.Kubernetes.Enabled)
         {
             silo.Configure<SiloOptions>(o => o.SiloName = options.Kubernetes.PodName!);
-            silo.Services.PostConfigure<KubernetesRuntimeOptions>(o => o.Namespace = string.IsNullOrWhiteSpace(o.Namespace) ? options.Kubernetes.PodNamespace : o.Namespace);
+            // The silos' namespace is the pod's own; the vPods go to KubernetesRuntimeOptions.Namespace, never this one.
+            silo.Services.PostConfigure<KubernetesRuntimeOptions>(o => o.SiloNamespace = string.IsNullOrWhiteSpace(o.SiloNamespace) ? options.Kubernetes.PodNamespace : o.SiloNamespace);
         }
 
         // Failure-detection timings (ProbeTimeout, NumMissedProbesLimit, ...) can be tuned under MetaNode:Membership.

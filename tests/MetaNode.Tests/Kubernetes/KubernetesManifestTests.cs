@@ -79,15 +79,101 @@ public sealed class KubernetesManifestTests
     }
 
     [Fact]
-    public void Render_PutsEveryObjectInTheMetanodeNamespace()
+    public void Render_PutsTheSilosInMetanode_AndOnlyTheRuntimesRbacInTheVPodNamespace()
     {
         foreach (var objects in new[] { Objects(Base.Value), Objects(Autoscaling.Value) })
         {
+            Assert.Equal(["metanode", VPodNamespace], objects.OfType<V1Namespace>().Select(n => n.Metadata.Name).Order(StringComparer.Ordinal));
             foreach (var item in objects.Cast<IMetadata<V1ObjectMeta>>().Where(o => o is not V1Namespace))
             {
-                Assert.True(item.Metadata.NamespaceProperty == "metanode", $"{item.GetType().Name} {item.Metadata.Name} is in namespace '{item.Metadata.NamespaceProperty}'");
+                var expected = item is V1Role or V1RoleBinding ? VPodNamespace : "metanode";
+                Assert.True(item.Metadata.NamespaceProperty == expected, $"{item.GetType().Name} {item.Metadata.Name} is in namespace '{item.Metadata.NamespaceProperty}', not '{expected}'");
             }
         }
+    }
+
+    [Fact]
+    public void VPodNamespace_IsTheRuntimes_AndEnforcesTheRestrictedPodSecurityStandard()
+    {
+        var runtime = RuntimeOptions();
+        Assert.Equal((VPodNamespace, "metanode"), KubernetesRuntime.Namespaces(runtime, connectionNamespace: "metanode"));
+
+        var labels = Single<V1Namespace>(Objects(Base.Value), VPodNamespace).Metadata.Labels;
+        foreach (var mode in new[] { "enforce", "audit", "warn" })
+        {
+            Assert.Equal("restricted", labels[$"pod-security.kubernetes.io/{mode}"]);
+        }
+    }
+
+    [Theory]
+    [InlineData("metanode-silo", "app=metanode-silo,component=silo,part-of=metanode")]
+    [InlineData("metanode-postgres", "app=metanode-postgres,component=database,name=metanode-postgres")]
+    [InlineData("worker", "team=ml")]
+    public void VPodPods_MatchNoSelectorOfTheInstall_WhateverTheirNameAndLabels(string name, string labels)
+    {
+        var pod = VPodPodLabels(name, labels);
+        var objects = Objects(Base.Value);
+
+        foreach (var service in objects.OfType<V1Service>())
+        {
+            Assert.False(LabelSelectorMatcher.Matches(service.Spec.Selector, pod), $"Service {service.Metadata.Name} selects the vPod '{name}'");
+        }
+
+        foreach (var set in objects.OfType<V1StatefulSet>())
+        {
+            Assert.False(LabelSelectorMatcher.Matches(set.Spec.Selector, pod), $"StatefulSet {set.Metadata.Name} selects the vPod '{name}'");
+        }
+
+        foreach (var budget in objects.OfType<V1PodDisruptionBudget>())
+        {
+            Assert.False(LabelSelectorMatcher.Matches(budget.Spec.Selector, pod), $"PodDisruptionBudget {budget.Metadata.Name} selects the vPod '{name}'");
+        }
+
+        foreach (var policy in objects.OfType<V1NetworkPolicy>())
+        {
+            Assert.False(LabelSelectorMatcher.Matches(policy.Spec.PodSelector, pod), $"NetworkPolicy {policy.Metadata.Name} selects the vPod '{name}'");
+        }
+
+        // The silo pods themselves are matched by all of these (the checks above are not vacuous).
+        Assert.True(LabelSelectorMatcher.Matches(Single<V1Service>(objects, "metanode-silo").Spec.Selector, Silo.Spec.Template.Metadata.Labels));
+        Assert.True(LabelSelectorMatcher.Matches(Silo.Spec.Selector, Silo.Spec.Template.Metadata.Labels));
+    }
+
+    [Fact]
+    public void SiloAndPostgresPolicies_AdmitNoPodOfTheVPodNamespace_ToAnyOfTheirPorts()
+    {
+        var objects = Objects(Base.Value);
+        var vpod = new LabelSelectorMatcher.Pod(VPodNamespace, NamespaceLabels(objects, VPodNamespace), VPodPodLabels("metanode-silo", "app=metanode-silo"));
+        var silo = new LabelSelectorMatcher.Pod("metanode", NamespaceLabels(objects, "metanode"), Silo.Spec.Template.Metadata.Labels);
+        var siloPolicy = Single<V1NetworkPolicy>(objects, "metanode-silo");
+        var postgresPolicy = Single<V1NetworkPolicy>(objects, "metanode-postgres");
+        Assert.True(LabelSelectorMatcher.Matches(siloPolicy.Spec.PodSelector, Silo.Spec.Template.Metadata.Labels));
+
+        foreach (var (port, number) in new[] { ("silo", 11111), ("gateway", 30000), ("http", 8080) })
+        {
+            Assert.False(LabelSelectorMatcher.Admits(siloPolicy, "metanode", port, number, vpod), $"the silo policy admits a vPod to the {port} port");
+        }
+
+        Assert.False(LabelSelectorMatcher.Admits(postgresPolicy, "metanode", "postgres", 5432, vpod), "the PostgreSQL policy admits a vPod");
+
+        // What must still pass: silo to silo, silo to PostgreSQL, a pod of the silos' namespace to the gateway.
+        Assert.True(LabelSelectorMatcher.Admits(siloPolicy, "metanode", "silo", 11111, silo));
+        Assert.True(LabelSelectorMatcher.Admits(siloPolicy, "metanode", "gateway", 30000, silo));
+        Assert.True(LabelSelectorMatcher.Admits(postgresPolicy, "metanode", "postgres", 5432, silo));
+    }
+
+    [Fact]
+    public void VPodPolicy_AdmitsTheSiloPods_SoTheSilosCanProbeTheWorkload()
+    {
+        var objects = Objects(Base.Value);
+        var runtime = RuntimeOptions();
+        var spec = new VPodSpec { Name = "worker", DeploymentMethod = DeploymentMethod.Kubernetes, Image = "metanode/compute-vpod:latest", Ports = [8080], NetworkPolicy = new NetworkPolicySpec() };
+        var policy = KubernetesWorkloadBuilder.Build("vpod-probe001", spec, runtime, VPodNamespace, 1, runtime.SiloNamespace).NetworkPolicy!;
+        var silo = new LabelSelectorMatcher.Pod("metanode", NamespaceLabels(objects, "metanode"), Silo.Spec.Template.Metadata.Labels);
+        var otherVPod = new LabelSelectorMatcher.Pod(VPodNamespace, NamespaceLabels(objects, VPodNamespace), VPodPodLabels("other", "team=ml"));
+
+        Assert.True(LabelSelectorMatcher.Admits(policy, VPodNamespace, "port-8080", 8080, silo), "the vPod policy must admit the silos (health probes)");
+        Assert.False(LabelSelectorMatcher.Admits(policy, VPodNamespace, "port-8080", 8080, otherVPod));
     }
 
     [Fact]
@@ -191,29 +277,36 @@ public sealed class KubernetesManifestTests
     {
         var used = await RequestsOfAFullLifecycleAsync();
         var objects = Objects(Base.Value);
-        var role = Single<V1Role>(objects, "metanode-silo");
+
+        // Every request goes to the vPods' namespace: that is the only place the silos are granted anything.
+        Assert.Equal([VPodNamespace], used.Select(u => u.Namespace).Distinct());
+        var role = Assert.Single(objects.OfType<V1Role>());
+        Assert.Equal(("metanode-silo", VPodNamespace), (role.Metadata.Name, role.Metadata.NamespaceProperty));
         var granted = role.Rules
             .SelectMany(r => r.ApiGroups.SelectMany(g => r.Resources.SelectMany(res => r.Verbs.Select(v => (Group: g, Resource: res, Verb: v)))))
             .ToHashSet();
 
-        var missing = used.Except(granted).ToList();
-        var unused = granted.Except(used).ToList();
+        var requested = used.Select(u => (u.Group, u.Resource, u.Verb)).ToHashSet();
+        var missing = requested.Except(granted).ToList();
+        var unused = granted.Except(requested).ToList();
         Assert.True(missing.Count == 0, "the Role lacks: " + string.Join(", ", missing));
         Assert.True(unused.Count == 0, "the Role grants what the runtime never asks for: " + string.Join(", ", unused));
 
-        var binding = Single<V1RoleBinding>(objects, "metanode-silo");
-        Assert.Equal(("Role", "metanode-silo"), (binding.RoleRef.Kind, binding.RoleRef.Name));
-        Assert.Contains(binding.Subjects, s => s.Kind == "ServiceAccount" && s.Name == Silo.Spec.Template.Spec.ServiceAccountName);
+        var binding = Assert.Single(objects.OfType<V1RoleBinding>());
+        Assert.Equal(("Role", "metanode-silo", VPodNamespace), (binding.RoleRef.Kind, binding.RoleRef.Name, binding.Metadata.NamespaceProperty));
+        Assert.Contains(binding.Subjects, s => s.Kind == "ServiceAccount" && s.Name == Silo.Spec.Template.Spec.ServiceAccountName && s.NamespaceProperty == Silo.Metadata.NamespaceProperty);
         Assert.Single(objects.OfType<V1ServiceAccount>(), a => a.Metadata.Name == Silo.Spec.Template.Spec.ServiceAccountName);
     }
 
     /// <summary>Drives the runtime through everything it does (both workload kinds, conflicts, watch, logs, usage, stop, delete) and returns the RBAC triples of its requests.</summary>
-    private static async Task<HashSet<(string Group, string Resource, string Verb)>> RequestsOfAFullLifecycleAsync()
+    private static async Task<HashSet<(string Namespace, string Group, string Resource, string Verb)>> RequestsOfAFullLifecycleAsync()
     {
         await using var server = await FakeKubernetesApiServer.StartAsync();
-        await using var runtime = new KubernetesRuntime(
-            Options.Create(new KubernetesRuntimeOptions { BaseUrl = server.BaseUrl.ToString(), Namespace = "metanode" }),
-            NullLogger<KubernetesRuntime>.Instance);
+        var options = RuntimeOptions();
+        options.BaseUrl = server.BaseUrl.ToString();
+        options.Connection = KubernetesConnection.BaseUrl;
+        await using var runtime = new KubernetesRuntime(Options.Create(options), NullLogger<KubernetesRuntime>.Instance);
+        var ns = runtime.Namespace;
         var spec = new VPodSpec
         {
             Name = "rbac",
@@ -231,19 +324,19 @@ public sealed class KubernetesManifestTests
             if (vpod.PersistentStorage is not null)
             {
                 // The StatefulSet controller makes a claim per replica from the template, labelled like the template.
-                server.Put("/api/v1/namespaces/metanode/persistentvolumeclaims", new V1PersistentVolumeClaim
+                server.Put($"/api/v1/namespaces/{ns}/persistentvolumeclaims", new V1PersistentVolumeClaim
                 {
                     Metadata = new V1ObjectMeta { Name = $"data-{id}-0", Labels = new Dictionary<string, string> { ["metanode.io/vpod-id"] = id } },
                 });
             }
 
-            server.Put("/api/v1/namespaces/metanode/pods", new V1Pod
+            server.Put($"/api/v1/namespaces/{ns}/pods", new V1Pod
             {
                 Metadata = new V1ObjectMeta { Name = id + "-0", Labels = new Dictionary<string, string> { ["metanode.io/vpod-id"] = id, ["app.kubernetes.io/managed-by"] = "metanode" } },
                 Status = new V1PodStatus { Phase = "Running", ContainerStatuses = [new V1ContainerStatus { Name = "workload", State = new V1ContainerState { Running = new V1ContainerStateRunning() } }] },
             });
             await Eventually.WaitAsync(() => runtime.InspectAsync(id, handle), o => o.State == MetaNode.Grains.Runtime.WorkloadState.Running, "the pod to be seen");
-            server.AppendPodLog("metanode", id + "-0", DateTimeOffset.UtcNow, "hello");
+            server.AppendPodLog(ns, id + "-0", DateTimeOffset.UtcNow, "hello");
             await runtime.ReadLogsAsync(id, handle, new LogQuery(Tail: 10));
             using (var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
             {
@@ -261,10 +354,10 @@ public sealed class KubernetesManifestTests
         return server.Requests.Select(ToRbac).ToHashSet();
     }
 
-    private static (string Group, string Resource, string Verb) ToRbac(FakeKubernetesApiServer.RecordedRequest request)
+    private static (string Namespace, string Group, string Resource, string Verb) ToRbac(FakeKubernetesApiServer.RecordedRequest request)
     {
         var parts = request.Path.Trim('/').Split('/');
-        var (group, rest) = parts[0] == "api" ? (string.Empty, parts[4..]) : (parts[1], parts[5..]);
+        var (group, ns, rest) = parts[0] == "api" ? (string.Empty, parts[3], parts[4..]) : (parts[1], parts[4], parts[5..]);
         var resource = rest.Length > 2 ? $"{rest[0]}/{rest[2]}" : rest[0];
         var named = rest.Length > 1;
         var verb = request.Method switch
@@ -277,7 +370,39 @@ public sealed class KubernetesManifestTests
             _ when request.QueryValues.GetValueOrDefault("watch") == "true" => "watch",
             _ => "list",
         };
-        return (group, resource, verb);
+        return (ns, group, resource, verb);
+    }
+
+    /// <summary>The vPods' namespace as the silo's ConfigMap names it.</summary>
+    private static string VPodNamespace => RuntimeOptions().Namespace!;
+
+    /// <summary>The kubernetes runtime's options in the silo pod: the ConfigMap's, and the silos' namespace from POD_NAMESPACE (as the silo's hosting sets it).</summary>
+    private static KubernetesRuntimeOptions RuntimeOptions()
+    {
+        var configuration = SiloConfiguration();
+        var options = new KubernetesRuntimeOptions();
+        configuration.GetSection(KubernetesRuntimeOptions.SectionName).Bind(options);
+        options.SiloNamespace ??= configuration[KubernetesHostingOptions.PodNamespaceVariable];
+        return options;
+    }
+
+    /// <summary>The labels of a namespace: its own, and the name label Kubernetes adds to every namespace.</summary>
+    private static Dictionary<string, string> NamespaceLabels(IEnumerable<object> objects, string name) =>
+        new(Single<V1Namespace>(objects, name).Metadata.Labels ?? new Dictionary<string, string>()) { ["kubernetes.io/metadata.name"] = name };
+
+    /// <summary>The labels of a vPod's pods as the runtime, configured as in the silo pod, builds them; <paramref name="labels"/> are the spec's.</summary>
+    private static IDictionary<string, string> VPodPodLabels(string name, string labels)
+    {
+        var spec = new VPodSpec
+        {
+            Name = name,
+            DeploymentMethod = DeploymentMethod.Kubernetes,
+            Image = "metanode/compute-vpod:latest",
+            Labels = labels.Split(',').Select(l => l.Split('=')).ToDictionary(p => p[0], p => p[1]),
+        };
+        Assert.Empty(VPodSpecValidation.Validate(spec));
+        var runtime = RuntimeOptions();
+        return KubernetesWorkloadBuilder.Build("vpod-" + name, spec, runtime, VPodNamespace, 1, runtime.SiloNamespace).Deployment!.Spec.Template.Metadata.Labels;
     }
 
     /// <summary>The silo's configuration in the pod: the ConfigMap, the container's env (downward API and Secret filled in) as the environment provider maps them.</summary>
@@ -327,6 +452,5 @@ public sealed class KubernetesManifestTests
         return rest.Length > 0;
     }
 
-    private static bool Matches(IDictionary<string, string> selector, IDictionary<string, string> labels) =>
-        selector.Count > 0 && selector.All(s => labels.TryGetValue(s.Key, out var value) && value == s.Value);
+    private static bool Matches(IDictionary<string, string> selector, IDictionary<string, string> labels) => LabelSelectorMatcher.Matches(selector, labels);
 }

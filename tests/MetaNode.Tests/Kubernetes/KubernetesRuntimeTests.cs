@@ -457,4 +457,70 @@ public sealed class KubernetesRuntimeTests : IAsyncLifetime
             ],
         },
     };
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ProvisionAsync_PutsEveryObjectInTheVPodNamespace_WithARestrictedPodTemplate(bool persistent)
+    {
+        await using var runtime = Runtime(new KubernetesRuntimeOptions { SiloNamespace = "metanode" });
+        var id = NewId();
+        var spec = Spec("metanode-silo") with { HighAvailability = true, NetworkPolicy = new NetworkPolicySpec(), PersistentStorage = persistent ? new StorageRequest(64L << 20) : null };
+
+        var handle = await runtime.ProvisionAsync(id, spec);
+        await runtime.StartAsync(id, spec, handle);
+
+        Assert.Equal(("vpods", "metanode"), (runtime.Namespace, runtime.SiloNamespace));
+        Assert.NotEmpty(_server.Requests);
+        Assert.All(_server.Requests, r => Assert.Contains("/namespaces/vpods/", r.Path + "/", StringComparison.Ordinal));
+        var workload = _server.Get($"{Apps}/{(persistent ? "statefulsets" : "deployments")}/{id}")!;
+        Assert.Equal(Ns, workload["metadata"]!["namespace"]!.GetValue<string>());
+        var template = workload["spec"]!["template"]!;
+        var pod = template["spec"]!;
+        Assert.True(pod["securityContext"]!["runAsNonRoot"]!.GetValue<bool>());
+        Assert.Equal((65532L, 65532L, 65532L), (pod["securityContext"]!["runAsUser"]!.GetValue<long>(), pod["securityContext"]!["runAsGroup"]!.GetValue<long>(), pod["securityContext"]!["fsGroup"]!.GetValue<long>()));
+        Assert.Equal("RuntimeDefault", pod["securityContext"]!["seccompProfile"]!["type"]!.GetValue<string>());
+        Assert.False(pod["automountServiceAccountToken"]!.GetValue<bool>());
+        var container = pod["containers"]![0]!["securityContext"]!;
+        Assert.False(container["allowPrivilegeEscalation"]!.GetValue<bool>());
+        Assert.True(container["readOnlyRootFilesystem"]!.GetValue<bool>());
+        Assert.Equal(["ALL"], container["capabilities"]!["drop"]!.AsArray().Select(c => c!.GetValue<string>()));
+        Assert.DoesNotContain("hostPath", pod.ToJsonString(), StringComparison.Ordinal);
+
+        // The vPod's name is a label of its own: nothing it carries is a label the silos are selected by.
+        var labels = template["metadata"]!["labels"]!.AsObject();
+        Assert.Equal(("metanode-silo", "vpod"), (labels["metanode.io/vpod-name"]!.GetValue<string>(), labels["app.kubernetes.io/component"]!.GetValue<string>()));
+        Assert.False(labels.ContainsKey("app.kubernetes.io/name") || labels.ContainsKey("app.kubernetes.io/part-of"));
+
+        // The silos may still probe it: its policy admits the silo pods of the silos' namespace.
+        var from = _server.Get($"/apis/networking.k8s.io/v1/namespaces/{Ns}/networkpolicies/{id}")!["spec"]!["ingress"]![0]!["from"]!.AsArray();
+        var silos = Assert.Single(from)!;
+        Assert.Equal("metanode", silos["namespaceSelector"]!["matchLabels"]!["kubernetes.io/metadata.name"]!.GetValue<string>());
+        Assert.Equal("silo", silos["podSelector"]!["matchLabels"]!["app.kubernetes.io/component"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("/var/lib/postgresql/data")]
+    [InlineData("data-metanode-postgres-0")]
+    public async Task ValidateSpec_RefusesAHostPathOrAForeignClaim_WithoutAnyRequest(string source)
+    {
+        var spec = Spec() with { Volumes = [new VolumeMount(source, "/data")] };
+
+        var error = Assert.Throws<InvalidVPodSpecException>(() => _runtime.ValidateSpec(NewId(), spec));
+
+        Assert.Contains($"volume '{source}:/data' is refused", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidVPodSpecException>(() => _runtime.ProvisionAsync(NewId(), spec));
+        Assert.Empty(_server.Requests);
+    }
+
+    [Fact]
+    public async Task ProvisionAsync_RefusesToRunVPodsInTheSilosNamespace()
+    {
+        await using var runtime = Runtime(new KubernetesRuntimeOptions { SiloNamespace = Ns });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.ProvisionAsync(NewId(), Spec()));
+
+        Assert.Contains($"will not run vPods in the silos' namespace '{Ns}'", error.Message, StringComparison.Ordinal);
+        Assert.Empty(_server.Requests);
+    }
 }

@@ -119,6 +119,38 @@ public sealed class KubernetesVPodGrainTests : IAsyncLifetime
         var status = await Eventually.WaitAsync(() => grain.GetStatusAsync(), s => s.Phase == VPodPhase.Failed, "the vPod to fail on the image pull");
         Assert.Contains("image 'metanode/compute-vpod:latest' cannot be pulled", status.Reason, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("/var/run/docker.sock", "volume '/var/run/docker.sock:/mnt' is refused")]
+    [InlineData("data-metanode-postgres-0", "volume 'data-metanode-postgres-0:/mnt' is refused")]
+    public async Task CreateAsync_RefusesAHostPathOrAForeignClaim_BeforeRecordingOrCallingTheApi(string source, string expected)
+    {
+        var id = NewId();
+        var grain = _cluster.Client.GetGrain<IVPodGrain>(id);
+
+        var error = await Assert.ThrowsAsync<InvalidVPodSpecException>(() => grain.CreateAsync(Spec("k8s-volume-" + id[5..]) with { Volumes = [new VolumeMount(source, "/mnt")] }));
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_server.Requests, r => r.Path.Contains(id, StringComparison.Ordinal) || r.Body.Contains(id, StringComparison.Ordinal));
+        await Assert.ThrowsAsync<VPodNotFoundException>(() => grain.GetStatusAsync());
+
+        // Nothing was kept either: not even the name, which a valid spec can take at once.
+        await grain.CreateAsync(Spec("k8s-volume-" + id[5..]));
+        await grain.DeleteAsync(new StopOptions(TimeoutSeconds: 1));
+    }
+
+    [Fact]
+    public async Task CreateAsync_RefusesALabelWithAReservedKey_BeforeRecordingOrCallingTheApi()
+    {
+        var id = NewId();
+        var grain = _cluster.Client.GetGrain<IVPodGrain>(id);
+
+        var error = await Assert.ThrowsAsync<InvalidVPodSpecException>(() => grain.CreateAsync(Spec("k8s-label-" + id[5..]) with { Labels = new Dictionary<string, string> { ["app.kubernetes.io/component"] = "silo" } }));
+
+        Assert.Contains("label key 'app.kubernetes.io/component' is reserved", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(_server.Requests, r => r.Path.Contains(id, StringComparison.Ordinal) || r.Body.Contains(id, StringComparison.Ordinal));
+        await Assert.ThrowsAsync<VPodNotFoundException>(() => grain.GetStatusAsync());
+    }
 }
 
 /// <summary>A silo with no Kubernetes configuration still starts; a kubernetes vPod there fails with a message naming the settings.</summary>

@@ -23,7 +23,6 @@ public sealed class KubernetesWorkloadBuilderTests
         ImagePullSecrets = ["regcred"],
         Replicas = 2,
         Cluster = "fed-1",
-        Volumes = [new VolumeMount("/srv/shared", "/shared", ReadOnly: true), new VolumeMount("models", "/models")],
     };
 
     [Fact]
@@ -44,8 +43,9 @@ public sealed class KubernetesWorkloadBuilderTests
             ["metanode.io/vpod-id"] = Id,
             ["metanode.io/vpod-type"] = "validator",
             ["metanode.io/cluster"] = "fed-1",
-            ["app.kubernetes.io/name"] = "trainer",
+            ["metanode.io/vpod-name"] = "trainer",
             ["app.kubernetes.io/managed-by"] = "metanode",
+            ["app.kubernetes.io/component"] = "vpod",
         };
         Assert.Equal(expectedLabels.OrderBy(l => l.Key), deployment.Metadata.Labels.OrderBy(l => l.Key));
         Assert.Equal(expectedLabels.OrderBy(l => l.Key), deployment.Spec.Template.Metadata.Labels.OrderBy(l => l.Key));
@@ -67,11 +67,10 @@ public sealed class KubernetesWorkloadBuilderTests
             container.Env.Select(e => (e.Name, e.Value)));
         Assert.Equal(("/healthz", "port-8080"), (container.ReadinessProbe.HttpGet.Path, container.ReadinessProbe.HttpGet.Port.Value));
 
-        Assert.Equal([("data", "/vpod/data", (bool?)null), ("key", "/vpod/key", null), ("volume-0", "/shared", true), ("volume-1", "/models", null)], container.VolumeMounts.Select(m => (m.Name, m.MountPath, m.ReadOnlyProperty)));
+        Assert.Equal([("data", "/vpod/data", (bool?)null), ("key", "/vpod/key", null), ("tmp", "/tmp", null)], container.VolumeMounts.Select(m => (m.Name, m.MountPath, m.ReadOnlyProperty)));
         Assert.NotNull(pod.Volumes.Single(v => v.Name == "data").EmptyDir);
         Assert.Equal($"{Id}-key", pod.Volumes.Single(v => v.Name == "key").PersistentVolumeClaim.ClaimName);
-        Assert.Equal("/srv/shared", pod.Volumes.Single(v => v.Name == "volume-0").HostPath.Path);
-        Assert.Equal("models", pod.Volumes.Single(v => v.Name == "volume-1").PersistentVolumeClaim.ClaimName);
+        Assert.NotNull(pod.Volumes.Single(v => v.Name == "tmp").EmptyDir);
     }
 
     [Fact]
@@ -200,15 +199,18 @@ public sealed class KubernetesWorkloadBuilderTests
             },
         };
 
-        var policy = KubernetesWorkloadBuilder.Build(Id, spec, Options, "ml", 1).NetworkPolicy!;
+        var policy = KubernetesWorkloadBuilder.Build(Id, spec, Options, "ml", 1, siloNamespace: "metanode").NetworkPolicy!;
 
         Assert.Equal(("networking.k8s.io/v1", "NetworkPolicy", Id), (policy.ApiVersion, policy.Kind, policy.Metadata.Name));
         Assert.Equal(new Dictionary<string, string> { ["metanode.io/vpod-id"] = Id }, policy.Spec.PodSelector.MatchLabels);
         Assert.Equal(["Ingress", "Egress"], policy.Spec.PolicyTypes);
         var ingress = Assert.Single(policy.Spec.Ingress);
         Assert.Equal(
-            ["role=aggregator", "app=web,tier=front", "app.kubernetes.io/name=metanode-silo"],
+            ["role=aggregator", "app=web,tier=front", "app.kubernetes.io/component=silo,app.kubernetes.io/part-of=metanode"],
             ingress.FromProperty.Select(p => KubernetesNames.FormatSelector(p.PodSelector.MatchLabels.ToDictionary())));
+
+        // The spec's selectors pick pods of the vPods' namespace only; the silos are picked in theirs.
+        Assert.Equal([null, null, "kubernetes.io/metadata.name=metanode"], ingress.FromProperty.Select(p => p.NamespaceSelector is null ? null : KubernetesNames.FormatSelector(p.NamespaceSelector.MatchLabels.ToDictionary())));
         Assert.Equal([8080, 9090], ingress.Ports.Select(p => int.Parse(p.Port.Value, System.Globalization.CultureInfo.InvariantCulture)));
 
         Assert.Equal(4, policy.Spec.Egress.Count);
@@ -286,7 +288,7 @@ public sealed class KubernetesWorkloadBuilderTests
     {
         Assert.Contains("needs a container image", Assert.Throws<InvalidVPodSpecException>(() => KubernetesWorkloadBuilder.Build(Id, Spec() with { Image = null }, Options, "ml", 1)).Message, StringComparison.Ordinal);
         var bad = Spec() with { Labels = new Dictionary<string, string> { ["team"] = "has spaces" } };
-        Assert.Contains("label 'team=has spaces'", Assert.Throws<InvalidVPodSpecException>(() => KubernetesWorkloadBuilder.Build(Id, bad, Options, "ml", 1)).Message, StringComparison.Ordinal);
+        Assert.Contains("label 'team' value 'has spaces' is invalid", Assert.Throws<InvalidVPodSpecException>(() => KubernetesWorkloadBuilder.Build(Id, bad, Options, "ml", 1)).Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
+using MetaNode.VPods;
 
 namespace MetaNode.Grains.Runtime.Kubernetes;
 
@@ -47,24 +48,21 @@ public static partial class KubernetesNames
 
     public static bool IsDnsLabel(string? value) => value is { Length: > 0 and <= 63 } && DnsLabelPattern().IsMatch(value);
 
-    public static bool IsDnsSubdomain(string? value) =>
-        value is { Length: > 0 and <= 253 } && value.Split('.').All(part => part.Length > 0 && part.Length <= 63 && DnsLabelPattern().IsMatch(part));
+    public static bool IsDnsSubdomain(string? value) => VPodLabels.IsDnsSubdomain(value);
 
     /// <summary>A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters.</summary>
-    public static bool IsLabelKey(string? key)
-    {
-        if (string.IsNullOrEmpty(key))
-        {
-            return false;
-        }
-
-        var slash = key.IndexOf('/', StringComparison.Ordinal);
-        var name = slash < 0 ? key : key[(slash + 1)..];
-        return (slash < 0 || IsDnsSubdomain(key[..slash])) && IsLabelValue(name) && name.Length > 0;
-    }
+    public static bool IsLabelKey(string? key) => VPodLabels.IsKey(key);
 
     /// <summary>A label value: empty, or at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit.</summary>
-    public static bool IsLabelValue(string? value) => value is not null && value.Length <= 63 && LabelValuePattern().IsMatch(value);
+    public static bool IsLabelValue(string? value) => VPodLabels.IsValue(value);
+
+    /// <summary>The vPods' namespace when none is configured: the silos' namespace with <c>-vpods</c> appended (shortened to fit a DNS label).</summary>
+    public static string VPodNamespaceFor(string siloNamespace)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(siloNamespace);
+        const string Suffix = "-vpods";
+        return siloNamespace[..Math.Min(siloNamespace.Length, 63 - Suffix.Length)].TrimEnd('-') + Suffix;
+    }
 
     /// <summary>Parses an equality selector <c>key=value[,key=value]</c>; the error names the bad part.</summary>
     public static bool TryParseSelector(string? text, out IReadOnlyDictionary<string, string> labels, out string error)
@@ -100,7 +98,4 @@ public static partial class KubernetesNames
 
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
     private static partial Regex DnsLabelPattern();
-
-    [GeneratedRegex("^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")]
-    private static partial Regex LabelValuePattern();
 }

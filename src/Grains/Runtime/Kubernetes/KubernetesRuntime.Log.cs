@@ -4,8 +4,8 @@ namespace MetaNode.Grains.Runtime.Kubernetes;
 
 public sealed partial class KubernetesRuntime
 {
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Kubernetes runtime connected to {Host}; vPod objects go to namespace {Namespace}")]
-    private partial void LogConnected(string host, string @namespace);
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Kubernetes runtime connected to {Host}; vPod objects go to namespace {Namespace}, the silos run in {SiloNamespace}")]
+    private partial void LogConnected(string host, string @namespace, string siloNamespace);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Provisioned vPod {VPodId}: {Kind} {Namespace}/{Name} and its Service, NetworkPolicy and disruption budget as its spec asks")]
     private partial void LogProvisioned(string vpodId, KubernetesWorkloadKind kind, string @namespace, string name);

@@ -16,7 +16,8 @@ namespace MetaNode.Grains.Runtime.Kubernetes;
 /// <summary>
 /// Runs vPod workloads on Kubernetes. A vPod becomes a Deployment (a StatefulSet with a volumeClaimTemplate when it asks for
 /// persistent storage), a Service for its ports, and, when its spec asks, a NetworkPolicy and a PodDisruptionBudget, all named
-/// after the vPod id (see <see cref="KubernetesNames.ObjectName"/>) and built by <see cref="KubernetesWorkloadBuilder"/>. Its
+/// after the vPod id (see <see cref="KubernetesNames.ObjectName"/>) and built by <see cref="KubernetesWorkloadBuilder"/>, in the
+/// vPods' own namespace (<see cref="Namespaces"/>: never the silos'). Its
 /// workload's key lives on a claim that outlives the pods: a volumeClaimTemplate of the StatefulSet, or for a Deployment the
 /// standalone claim <c>{name}-key</c> created here before the Deployment (and left as it is when it exists).
 /// <para>
@@ -34,7 +35,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
     private readonly KubernetesRuntimeOptions _options;
     private readonly ILogger<KubernetesRuntime> _logger;
     private readonly TimeProvider _time;
-    private readonly Lazy<(IKubernetes Client, string Namespace)> _connection;
+    private readonly Lazy<(IKubernetes Client, string Namespace, string SiloNamespace)> _connection;
     private readonly ConcurrentDictionary<string, KubernetesPodCache> _caches = new(StringComparer.Ordinal);
 
     public KubernetesRuntime(IOptions<KubernetesRuntimeOptions> options, ILogger<KubernetesRuntime> logger, TimeProvider? time = null)
@@ -44,7 +45,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
         _options = options.Value;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _connection = new Lazy<(IKubernetes, string)>(Connect, LazyThreadSafetyMode.ExecutionAndPublication);
+        _connection = new Lazy<(IKubernetes, string, string)>(Connect, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public DeploymentMethod Method => DeploymentMethod.Kubernetes;
@@ -54,6 +55,12 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
 
     /// <summary>The namespace vPod objects go to.</summary>
     public string Namespace => _connection.Value.Namespace;
+
+    /// <summary>The silos' namespace, whose silo pods a vPod's NetworkPolicy admits; never <see cref="Namespace"/>.</summary>
+    public string SiloNamespace => _connection.Value.SiloNamespace;
+
+    /// <summary>Refuses, without a request, a spec the workload builder would refuse: host paths, claims the vPod does not own, reserved labels, ...</summary>
+    public void ValidateSpec(string vpodId, VPodSpec spec) => KubernetesWorkloadBuilder.Validate(vpodId, spec, _options);
 
     private IKubernetes Client => _connection.Value.Client;
 
@@ -403,7 +410,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(vpodId);
         ArgumentNullException.ThrowIfNull(spec);
-        return KubernetesWorkloadBuilder.Build(vpodId, spec, _options, Namespace, replicas);
+        return KubernetesWorkloadBuilder.Build(vpodId, spec, _options, Namespace, replicas, SiloNamespace);
     }
 
     private static RuntimeHandle Handle(KubernetesWorkload workload, VPodSpec spec, DateTimeOffset startedAt) =>
@@ -470,13 +477,32 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
         }
     }
 
-    private (IKubernetes, string) Connect()
+    private (IKubernetes, string, string) Connect()
     {
         var configuration = KubernetesConnectionResolver.Resolve(_options);
-        var ns = !string.IsNullOrWhiteSpace(_options.Namespace) ? _options.Namespace
-            : !string.IsNullOrWhiteSpace(configuration.Namespace) ? configuration.Namespace
+        var (ns, siloNs) = Namespaces(_options, configuration.Namespace);
+        LogConnected(configuration.Host, ns, siloNs);
+        return (new k8s.Kubernetes(configuration), ns, siloNs);
+    }
+
+    /// <summary>
+    /// The vPods' and the silos' namespaces: the silos' is <see cref="KubernetesRuntimeOptions.SiloNamespace"/>, else the
+    /// connection's, else <c>default</c>; the vPods' is <see cref="KubernetesRuntimeOptions.Namespace"/>, else derived from the silos'.
+    /// Throws when they are the same: vPods never share the silos' namespace.
+    /// </summary>
+    public static (string VPods, string Silos) Namespaces(KubernetesRuntimeOptions options, string? connectionNamespace)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var silos = !string.IsNullOrWhiteSpace(options.SiloNamespace) ? options.SiloNamespace
+            : !string.IsNullOrWhiteSpace(connectionNamespace) ? connectionNamespace
             : "default";
-        LogConnected(configuration.Host, ns);
-        return (new k8s.Kubernetes(configuration), ns);
+        var vpods = !string.IsNullOrWhiteSpace(options.Namespace) ? options.Namespace : KubernetesNames.VPodNamespaceFor(silos);
+        if (vpods == silos)
+        {
+            throw new InvalidOperationException(
+                $"The kubernetes runtime will not run vPods in the silos' namespace '{silos}': set {KubernetesRuntimeOptions.SectionName}:{nameof(KubernetesRuntimeOptions.Namespace)} to a namespace of their own (e.g. '{KubernetesNames.VPodNamespaceFor(silos)}').");
+        }
+
+        return (vpods, silos);
     }
 }

@@ -45,8 +45,17 @@ public sealed class KubernetesRuntimeOptions
     /// <summary>Kubeconfig context; empty means the file's current context.</summary>
     public string? KubeConfigContext { get; set; }
 
-    /// <summary>Namespace of the vPod objects; empty means the connection's namespace (the pod's own in a cluster, the context's in a kubeconfig), else <c>default</c>.</summary>
+    /// <summary>
+    /// Namespace of the vPod objects, never the silos' own (<see cref="SiloNamespace"/>): the runtime refuses to run vPods there.
+    /// Empty means the silos' namespace with <c>-vpods</c> appended (<see cref="KubernetesNames.VPodNamespaceFor"/>).
+    /// </summary>
     public string? Namespace { get; set; }
+
+    /// <summary>
+    /// Namespace of the silo pods, which a vPod's NetworkPolicy admits on the vPod's ports (with <see cref="SiloSelector"/>); empty
+    /// means the connection's namespace (the pod's own in a cluster, the context's in a kubeconfig), else <c>default</c>.
+    /// </summary>
+    public string? SiloNamespace { get; set; }
 
     /// <summary>Prefix of the labels that identify vPod objects: <c>{LabelPrefix}/vpod-id</c>, <c>{LabelPrefix}/cluster</c>, ...</summary>
     public string LabelPrefix { get; set; } = "metanode.io";
@@ -66,10 +75,16 @@ public sealed class KubernetesRuntimeOptions
     public bool DeletePersistentVolumeClaims { get; set; } = true;
 
     /// <summary>
-    /// Label selector (<c>key=value[,key=value]</c>) of the silo pods. A vPod's NetworkPolicy always admits them on the vPod's ports,
-    /// so the silos' health probes reach the workload. Empty admits no one but the spec's selectors.
+    /// Label selector (<c>key=value[,key=value]</c>) of the silo pods in <see cref="SiloNamespace"/>. A vPod's NetworkPolicy always
+    /// admits them on the vPod's ports, so the silos' health probes reach the workload. Empty admits no one but the spec's selectors.
+    /// Its keys are reserved (<see cref="MetaNode.VPods.VPodLabels"/>): no vPod can carry them.
     /// </summary>
-    public string SiloSelector { get; set; } = "app.kubernetes.io/name=metanode-silo";
+    public string SiloSelector { get; set; } = DefaultSiloSelector;
+
+    public const string DefaultSiloSelector = "app.kubernetes.io/component=silo,app.kubernetes.io/part-of=metanode";
+
+    /// <summary>The user, group and fsGroup every vPod pod runs as (never root: the pods run under the <c>restricted</c> Pod Security Standard).</summary>
+    public long RunAsUser { get; set; } = 65532;
 
     /// <summary>Grace a pod gets between SIGTERM and SIGKILL when it is deleted by Kubernetes itself (scale-down, eviction).</summary>
     public int TerminationGracePeriodSeconds { get; set; } = 30;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MetaNode.VPods;
 using Microsoft.Extensions.Options;
 
 namespace MetaNode.Grains.Runtime.Kubernetes;
@@ -33,6 +34,21 @@ public sealed class KubernetesRuntimeOptionsValidator : IValidateOptions<Kuberne
             failures.Add($"{Prefix}{nameof(options.Namespace)} must be a DNS label (lower-case letters, digits, '-', at most 63); got '{options.Namespace}'.");
         }
 
+        if (!string.IsNullOrWhiteSpace(options.SiloNamespace) && !KubernetesNames.IsDnsLabel(options.SiloNamespace))
+        {
+            failures.Add($"{Prefix}{nameof(options.SiloNamespace)} must be a DNS label (lower-case letters, digits, '-', at most 63); got '{options.SiloNamespace}'.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.Namespace) && options.Namespace == options.SiloNamespace)
+        {
+            failures.Add($"{Prefix}{nameof(options.Namespace)} must not be the silos' namespace ({Prefix}{nameof(options.SiloNamespace)}): vPods run in a namespace of their own; got '{options.Namespace}' for both.");
+        }
+
+        if (options.RunAsUser is < 1 or > int.MaxValue)
+        {
+            failures.Add($"{Prefix}{nameof(options.RunAsUser)} must be a non-root user id (1-{int.MaxValue.ToString(CultureInfo.InvariantCulture)}); got '{options.RunAsUser.ToString(CultureInfo.InvariantCulture)}'.");
+        }
+
         if (!KubernetesNames.IsDnsSubdomain(options.LabelPrefix))
         {
             failures.Add($"{Prefix}{nameof(options.LabelPrefix)} must be a DNS subdomain such as 'metanode.io'; got '{options.LabelPrefix}'.");
@@ -58,9 +74,16 @@ public sealed class KubernetesRuntimeOptionsValidator : IValidateOptions<Kuberne
             failures.Add($"{Prefix}{nameof(options.DeletePropagation)} must be Background or Foreground; got '{options.DeletePropagation}'.");
         }
 
-        if (!string.IsNullOrWhiteSpace(options.SiloSelector) && !KubernetesNames.TryParseSelector(options.SiloSelector, out _, out var error))
+        if (!string.IsNullOrWhiteSpace(options.SiloSelector))
         {
-            failures.Add($"{Prefix}{nameof(options.SiloSelector)} {error}");
+            if (!KubernetesNames.TryParseSelector(options.SiloSelector, out var silos, out var error))
+            {
+                failures.Add($"{Prefix}{nameof(options.SiloSelector)} {error}");
+            }
+            else if (silos.Keys.FirstOrDefault(key => !VPodLabels.IsReserved(key)) is { } open)
+            {
+                failures.Add($"{Prefix}{nameof(options.SiloSelector)} must select on reserved label keys only (prefixes {string.Join(", ", VPodLabels.ReservedPrefixes)}), which no vPod can carry; '{open}' in '{options.SiloSelector}' is not.");
+            }
         }
 
         if (options.TerminationGracePeriodSeconds is < 0 or > 3600)

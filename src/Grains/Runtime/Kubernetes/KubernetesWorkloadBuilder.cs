@@ -39,6 +39,11 @@ public sealed record KubernetesWorkload(
 /// input gives the same objects, so creating them again is idempotent. Bad input throws <see cref="InvalidVPodSpecException"/>
 /// naming the field.
 /// <para>
+/// Every pod runs under the <c>restricted</c> Pod Security Standard (<see cref="PodSecurity"/>, <see cref="ContainerSecurity"/>)
+/// and carries the vPod's name in a label of its own (<see cref="VPodNameLabel"/>): never a label the silos or PostgreSQL are
+/// selected by. The spec's volumes are refused (<see cref="ThrowIfForeignVolumes"/>): no host path, no claim the vPod does not own.
+/// </para>
+/// <para>
 /// Every workload gets a key volume for its own signing key: a small ReadWriteOnce claim (<see cref="KeyClaimSize"/>) mounted at
 /// <c>/vpod/key</c> and named in <c>METANODE_KEY_DIR</c>, which outlives the pods. A StatefulSet has it as the <c>key</c>
 /// volumeClaimTemplate (one claim per replica, <c>key-{name}-{ordinal}</c>, made by the StatefulSet controller); a Deployment mounts
@@ -64,8 +69,30 @@ public static class KubernetesWorkloadBuilder
 
     public static string ClusterLabel(KubernetesRuntimeOptions options) => $"{options.LabelPrefix}/cluster";
 
-    /// <summary>Builds the objects. <paramref name="replicas"/> null leaves the field out (a patch that must not scale).</summary>
-    public static KubernetesWorkload Build(string vpodId, VPodSpec spec, KubernetesRuntimeOptions options, string @namespace, int? replicas)
+    /// <summary>The label that carries the vPod's name (never <c>app.kubernetes.io/name</c>, which other workloads may be selected by).</summary>
+    public static string VPodNameLabel(KubernetesRuntimeOptions options) => $"{options.LabelPrefix}/vpod-name";
+
+    public const string ComponentLabel = "app.kubernetes.io/component";
+
+    /// <summary>The value of <see cref="ComponentLabel"/> on every vPod object.</summary>
+    public const string VPodComponent = "vpod";
+
+    public const string TmpVolumeName = "tmp";
+    public const string TmpPath = "/tmp";
+
+    /// <summary>
+    /// Throws <see cref="InvalidVPodSpecException"/> for everything <see cref="Build"/> would refuse; makes no request. The grain
+    /// calls it (through <see cref="KubernetesRuntime.ValidateSpec"/>) at create, before it records anything.
+    /// </summary>
+    public static void Validate(string vpodId, VPodSpec spec, KubernetesRuntimeOptions options) =>
+        _ = Build(vpodId, spec, options, string.IsNullOrWhiteSpace(options.Namespace) ? "default" : options.Namespace, replicas: 0);
+
+    /// <summary>
+    /// Builds the objects. <paramref name="replicas"/> null leaves the field out (a patch that must not scale).
+    /// <paramref name="siloNamespace"/> is where the silos run: a vPod's NetworkPolicy admits the silo pods of that namespace only
+    /// (null: of the vPod's own namespace, where no pod can carry the silos' labels).
+    /// </summary>
+    public static KubernetesWorkload Build(string vpodId, VPodSpec spec, KubernetesRuntimeOptions options, string @namespace, int? replicas, string? siloNamespace = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(vpodId);
         ArgumentNullException.ThrowIfNull(spec);
@@ -76,6 +103,11 @@ public static class KubernetesWorkloadBuilder
         }
 
         WorkloadKeyDirectory.ThrowIfMountedOver(vpodId, spec);
+        ThrowIfForeignVolumes(vpodId, spec);
+        if (spec.PersistentStorage?.MountPath.TrimEnd('/') == TmpPath)
+        {
+            throw new InvalidVPodSpecException($"vPod '{vpodId}': persistent storage cannot be mounted at {TmpPath}, where the pod has its scratch volume.");
+        }
 
         var name = KubernetesNames.ObjectName(vpodId);
         var selector = new SortedDictionary<string, string>(StringComparer.Ordinal) { [VPodIdLabel(options)] = vpodId };
@@ -147,20 +179,26 @@ public static class KubernetesWorkloadBuilder
             deployment,
             statefulSet,
             Service(name, @namespace, spec, labels, selector),
-            NetworkPolicy(vpodId, name, @namespace, spec, options, labels, selector),
+            NetworkPolicy(vpodId, name, @namespace, spec, options, labels, selector, siloNamespace),
             DisruptionBudget(name, @namespace, spec, labels, selector),
             standaloneKeyClaim);
     }
 
-    /// <summary>The vPod's labels: the spec's own, then the runtime's (which win): vPod id, name, type, cluster, managed-by.</summary>
+    /// <summary>
+    /// The vPod's labels: the spec's own, then the runtime's: vPod id, name, type, cluster, managed-by, <c>app.kubernetes.io/component=vpod</c>.
+    /// A spec label that is not a valid Kubernetes label, or whose key is reserved (<see cref="VPodLabels"/>, and the runtime's
+    /// <see cref="KubernetesRuntimeOptions.LabelPrefix"/>), is refused: no vPod can carry a label the silos or PostgreSQL are selected by.
+    /// </summary>
     public static SortedDictionary<string, string> Labels(string vpodId, VPodSpec spec, KubernetesRuntimeOptions options)
     {
         var labels = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in spec.Labels)
         {
-            if (!KubernetesNames.IsLabelKey(key) || !KubernetesNames.IsLabelValue(value))
+            var problem = VPodLabels.Problem(key, value)
+                ?? (key.StartsWith(options.LabelPrefix + "/", StringComparison.OrdinalIgnoreCase) ? $"label key '{key}' is reserved: the runtime sets the labels under '{options.LabelPrefix}/'." : null);
+            if (problem is not null)
             {
-                throw new InvalidVPodSpecException($"vPod '{vpodId}': label '{key}={value}' is not a valid Kubernetes label (value: at most 63 letters, digits, '-', '_', '.').");
+                throw new InvalidVPodSpecException($"vPod '{vpodId}': {problem}");
             }
 
             labels[key] = value;
@@ -168,8 +206,9 @@ public static class KubernetesWorkloadBuilder
 
         labels[VPodIdLabel(options)] = vpodId;
         labels[$"{options.LabelPrefix}/vpod-type"] = spec.Type.ToString().ToLowerInvariant();
-        labels["app.kubernetes.io/name"] = spec.Name;
+        labels[VPodNameLabel(options)] = spec.Name;
         labels[KubernetesNames.ManagedByLabel] = KubernetesNames.ManagedBy;
+        labels[ComponentLabel] = VPodComponent;
         if (!string.IsNullOrEmpty(spec.Cluster))
         {
             labels[ClusterLabel(options)] = spec.Cluster;
@@ -218,29 +257,9 @@ public static class KubernetesWorkloadBuilder
             volumes.Add(new V1Volume { Name = KeyVolumeName, PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = keyClaimName } });
         }
 
-        for (var i = 0; i < spec.Volumes.Count; i++)
-        {
-            var volume = spec.Volumes[i];
-            var volumeName = $"volume-{i.ToString(CultureInfo.InvariantCulture)}";
-            if (volume.Source.StartsWith('/'))
-            {
-                volumes.Add(new V1Volume { Name = volumeName, HostPath = new V1HostPathVolumeSource { Path = volume.Source } });
-            }
-            else if (KubernetesNames.IsDnsSubdomain(volume.Source))
-            {
-                volumes.Add(new V1Volume
-                {
-                    Name = volumeName,
-                    PersistentVolumeClaim = new V1PersistentVolumeClaimVolumeSource { ClaimName = volume.Source, ReadOnlyProperty = volume.ReadOnly ? true : null },
-                });
-            }
-            else
-            {
-                throw new InvalidVPodSpecException($"volume '{volume.Source}:{volume.Target}': the source must be a host path (/...) or the name of a PersistentVolumeClaim.");
-            }
-
-            mounts.Add(new V1VolumeMount { Name = volumeName, MountPath = volume.Target, ReadOnlyProperty = volume.ReadOnly ? true : null });
-        }
+        // The root filesystem is read-only: /tmp is a scratch volume of the pod's own.
+        volumes.Add(new V1Volume { Name = TmpVolumeName, EmptyDir = new V1EmptyDirVolumeSource() });
+        mounts.Add(new V1VolumeMount { Name = TmpVolumeName, MountPath = TmpPath });
 
         var resources = new Dictionary<string, K8sQuantity>
         {
@@ -258,6 +277,7 @@ public static class KubernetesWorkloadBuilder
                 : null,
             Resources = new V1ResourceRequirements { Requests = new Dictionary<string, K8sQuantity>(resources), Limits = resources },
             VolumeMounts = mounts,
+            SecurityContext = ContainerSecurity(),
             ReadinessProbe = spec.Ports.Count > 0
                 ? new V1Probe
                 {
@@ -278,6 +298,7 @@ public static class KubernetesWorkloadBuilder
                 TerminationGracePeriodSeconds = options.TerminationGracePeriodSeconds,
                 AutomountServiceAccountToken = false,
                 EnableServiceLinks = false,
+                SecurityContext = PodSecurity(options),
                 ImagePullSecrets = spec.ImagePullSecrets.Count > 0
                     ? spec.ImagePullSecrets.Select(s => new V1LocalObjectReference { Name = s }).ToList()
                     : null,
@@ -286,6 +307,41 @@ public static class KubernetesWorkloadBuilder
             },
         };
     }
+
+    /// <summary>
+    /// Refuses every volume of the spec: on Kubernetes one would be a hostPath (the node's files) or a claim the vPod does not own
+    /// (another workload's data, PostgreSQL's included). A vPod's only persistent volume is its own claim template (<see cref="VPodSpec.PersistentStorage"/>).
+    /// </summary>
+    public static void ThrowIfForeignVolumes(string vpodId, VPodSpec spec)
+    {
+        if (spec.Volumes.Count > 0)
+        {
+            var volumes = string.Join(", ", spec.Volumes.Select(v => $"'{v.Source}:{v.Target}'"));
+            var refused = spec.Volumes.Count == 1 ? $"volume {volumes} is refused" : $"volumes {volumes} are refused";
+            throw new InvalidVPodSpecException(
+                $"vPod '{vpodId}': {refused}: the kubernetes runtime mounts no host path and no claim the vPod does not own; ask for persistent storage instead (--storage).");
+        }
+    }
+
+    /// <summary>The pod's security context: never root, a fixed numeric user, group and fsGroup, the runtime's default seccomp profile (Pod Security <c>restricted</c>).</summary>
+    public static V1PodSecurityContext PodSecurity(KubernetesRuntimeOptions options) =>
+        new()
+        {
+            RunAsNonRoot = true,
+            RunAsUser = options.RunAsUser,
+            RunAsGroup = options.RunAsUser,
+            FsGroup = options.RunAsUser,
+            SeccompProfile = new V1SeccompProfile { Type = "RuntimeDefault" },
+        };
+
+    /// <summary>The container's security context: no privilege escalation, a read-only root filesystem, every capability dropped.</summary>
+    public static V1SecurityContext ContainerSecurity() =>
+        new()
+        {
+            AllowPrivilegeEscalation = false,
+            ReadOnlyRootFilesystem = true,
+            Capabilities = new V1Capabilities { Drop = ["ALL"] },
+        };
 
     /// <summary>The workload's environment: the spec's variables, then the <c>METANODE_*</c> ones (which win), sorted by name.</summary>
     public static SortedDictionary<string, string> Environment(string vpodId, VPodSpec spec, string dataPath)
@@ -350,7 +406,8 @@ public static class KubernetesWorkloadBuilder
         VPodSpec spec,
         KubernetesRuntimeOptions options,
         IReadOnlyDictionary<string, string> labels,
-        IReadOnlyDictionary<string, string> selector)
+        IReadOnlyDictionary<string, string> selector,
+        string? siloNamespace)
     {
         if (spec.NetworkPolicy is not { Enabled: true } policy)
         {
@@ -365,12 +422,22 @@ public static class KubernetesWorkloadBuilder
                 throw new InvalidVPodSpecException($"vPod '{vpodId}': network policy ingress '{entry}' {error}");
             }
 
+            if (from.Keys.Select(VPodLabels.SelectorKeyProblem).FirstOrDefault(p => p is not null) is { } problem)
+            {
+                throw new InvalidVPodSpecException($"vPod '{vpodId}': network policy ingress '{entry}' {problem}");
+            }
+
             peers.Add(new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = Copy(from) } });
         }
 
         if (!string.IsNullOrWhiteSpace(options.SiloSelector) && KubernetesNames.TryParseSelector(options.SiloSelector, out var silos, out _))
         {
-            peers.Add(new V1NetworkPolicyPeer { PodSelector = new V1LabelSelector { MatchLabels = Copy(silos) } });
+            // The silos in their own namespace, for the health probes: a peer with a namespace selector and a pod selector.
+            peers.Add(new V1NetworkPolicyPeer
+            {
+                PodSelector = new V1LabelSelector { MatchLabels = Copy(silos) },
+                NamespaceSelector = siloNamespace is null ? null : new V1LabelSelector { MatchLabels = new Dictionary<string, string> { [NamespaceNameLabel] = siloNamespace } },
+            });
         }
 
         var ingress = peers.Count == 0
@@ -415,6 +482,9 @@ public static class KubernetesWorkloadBuilder
             },
         };
     }
+
+    /// <summary>The label Kubernetes puts on every namespace, with its name.</summary>
+    public const string NamespaceNameLabel = "kubernetes.io/metadata.name";
 
     /// <summary>Parses an egress entry (see <see cref="EgressTarget"/>); an address becomes a /32 (/128) block.</summary>
     public static bool TryParseEgress(string entry, out string cidr, out int? port) => EgressTarget.TryParse(entry?.Trim(), out cidr, out port);
