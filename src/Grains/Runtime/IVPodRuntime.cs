@@ -37,6 +37,14 @@ public interface IVPodRuntime
     /// <summary>Whether workloads keep running when the silo stops (containers, Kubernetes objects), so the grain leaves them for the next silo to adopt.</summary>
     bool WorkloadsOutliveSilo => false;
 
+    /// <summary>
+    /// Throws <see cref="InvalidVPodSpecException"/> for a spec this runtime cannot honour, before the vPod is recorded (the
+    /// vPod grain calls it at create). Only checks: nothing is created. The default accepts every spec.
+    /// </summary>
+    void ValidateSpec(string vpodId, VPodSpec spec)
+    {
+    }
+
     /// <summary>Prepares what the workload needs (data directory, image, container object). Returns a handle that may not be running yet.</summary>
     Task<RuntimeHandle> ProvisionAsync(string vpodId, VPodSpec spec, CancellationToken cancellationToken = default);
 

@@ -110,8 +110,9 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
             throw new InvalidVPodOperationException(Id, VPodTrigger.Create, State.Phase);
         }
 
-        _runtimes.Resolve(spec.DeploymentMethod);
+        var runtime = _runtimes.Resolve(spec.DeploymentMethod);
         spec = WithDefaultPort(Normalize(spec));
+        runtime.ValidateSpec(Id, spec);
         var registry = GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default);
         var holder = await registry.ReserveNameAsync(spec.Name, Id, cancellationToken);
         if (holder is not null)
