@@ -103,7 +103,7 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         var id = NewId();
         var grain = Grain(id);
         const string script = "while [ ! -f /vpod/data/manifest.json ]; do sleep 0.1; done; echo \"train=$(cat /vpod/data/train.csv)\"; echo \"manifest=$(cat $METANODE_DATA_DIR/manifest.json)\"; "
-            + "echo \"owner=$(id -u) $(stat -c %u:%g /vpod/data/train.csv)\"; echo more >> /vpod/data/train.csv && echo appended; sleep 120";
+            + "echo \"owner=$(id -u) $(stat -c %u:%g /vpod/data/train.csv)\"; [ -w /vpod/data/train.csv ] && touch /vpod/data/by-workload && echo writable; sleep 120";
         await grain.CreateAsync(Busybox(NewName("data"), script));
         var running = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "the data reader to be Running");
         var train = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 2000).Select(i => $"{i},0.5,{i % 10}\n")));
@@ -119,7 +119,7 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         Assert.Contains(logs, l => l.Text.StartsWith("train=0,0.5,0", StringComparison.Ordinal));
 
         // The files belong to the workload's (non-root) user: it can change them.
-        logs = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Any(x => x.Text == "appended"), "the workload to append to an uploaded file");
+        logs = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Any(x => x.Text == "writable"), "the workload to find the files and their directory writable");
         Assert.Contains(logs, l => l.Text == "owner=65532 65532:65532");
 
         // A stopped container takes files too; writing again replaces them.
