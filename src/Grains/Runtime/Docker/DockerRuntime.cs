@@ -443,6 +443,13 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         }
 
         var parameters = DockerContainerSpec.Build(vpodId, spec, _options, port);
+
+        // Mount what was checked: each host path's real path, not a link along it that could have been changed since.
+        foreach (var mount in parameters.HostConfig.Mounts.Where(m => m.Type == "bind"))
+        {
+            mount.Source = DockerBindPolicy.RealPath(mount.Source);
+        }
+
         try
         {
             var created = await CallAsync((c, ct) => c.Containers.CreateContainerAsync(parameters, ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
@@ -690,7 +697,16 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         }
 
         WorkloadKeyDirectory.ThrowIfMountedOver(vpodId, spec);
-        DockerBindPolicy.ThrowIfRefused(vpodId, spec, _options, DeniedBindPaths());
+        try
+        {
+            DockerBindPolicy.ThrowIfRefused(vpodId, spec, _options, DeniedBindPaths());
+        }
+        catch (InvalidVPodSpecException exception)
+        {
+            // A host path outside the allowed roots is worth an operator's attention: it may be an attempt to reach the host.
+            LogSpecRefused(vpodId, exception.Message);
+            throw;
+        }
     }
 
     /// <summary>Host paths never bind-mounted: the engine's usual sockets and the one this runtime talks to.</summary>

@@ -1,3 +1,4 @@
+using MetaNode.Grains.Runtime.Docker;
 using MetaNode.Tests.Infrastructure;
 using MetaNode.VPods;
 using RestartPolicy = MetaNode.VPods.RestartPolicy;
@@ -88,7 +89,7 @@ public sealed class DockerIsolationTests(DockerClusterFixture fixture)
         var logs = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Count > 0, "the workload to print the host file");
         Assert.Equal("hello from the host", logs[0].Text);
         var container = await fixture.Engine.Client.Containers.InspectContainerAsync(running.Handle!.Id);
-        Assert.Contains(container.Mounts, m => m.Type == "bind" && m.Source == input && m.Destination == "/input" && !m.RW);
+        Assert.Contains(container.Mounts, m => m.Type == "bind" && m.Source == DockerBindPolicy.RealPath(input) && m.Destination == "/input" && !m.RW);
 
         await grain.DeleteAsync(new StopOptions(Force: true));
         Assert.Empty(await fixture.Engine.ContainersOfAsync(id));
