@@ -6,7 +6,8 @@ namespace MetaNode.Grains.Runtime.Docker;
 /// Which host paths a docker vPod may bind-mount: only paths under one of <see cref="DockerRuntimeOptions.AllowedBindRoots"/>
 /// (none by default, so no host path at all), never the engine's socket. A source must be a normalized absolute path (no
 /// <c>.</c>, <c>..</c> or empty segments); the symbolic links of its existing part are resolved before the comparison, so
-/// <c>/allowed/link-to-root</c> is refused. Named volumes are not host paths and are always allowed.
+/// <c>/allowed/link-to-root</c> is refused. Named volumes are not host paths and are allowed, except the runtime's own
+/// (named with <see cref="DockerRuntimeOptions.ContainerNamePrefix"/>: another vPod's key or storage).
 /// </summary>
 public static class DockerBindPolicy
 {
@@ -51,12 +52,24 @@ public static class DockerBindPolicy
         return $"host path '{source}'{resolved} is outside the roots allowed for bind mounts ({OptionKey}: {string.Join(", ", allowedRoots)}).";
     }
 
-    /// <summary>Throws <see cref="InvalidVPodSpecException"/> for the first host-path volume of <paramref name="spec"/> that <see cref="Check"/> refuses.</summary>
+    /// <summary>
+    /// Throws <see cref="InvalidVPodSpecException"/> for the first volume of <paramref name="spec"/> that is the runtime's own
+    /// named volume, or a host path <see cref="Check"/> refuses.
+    /// </summary>
     public static void ThrowIfRefused(string vpodId, VPodSpec spec, DockerRuntimeOptions options, IEnumerable<string> denied, Func<string, string>? resolve = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(options);
         var deniedPaths = denied.ToList();
+        foreach (var volume in spec.Volumes.Where(v => !DockerContainerSpec.IsHostPath(v.Source)))
+        {
+            if (volume.Source.StartsWith(options.ContainerNamePrefix, StringComparison.Ordinal))
+            {
+                throw new InvalidVPodSpecException(
+                    $"vPod '{vpodId}': volume '{volume.Source}:{volume.Target}': named volumes starting with '{options.ContainerNamePrefix}' are the runtime's own (each vPod's key and storage volumes) and cannot be mounted by a vPod; choose another name.");
+            }
+        }
+
         foreach (var volume in spec.Volumes.Where(v => DockerContainerSpec.IsHostPath(v.Source)))
         {
             if (Check(volume.Source, options.AllowedBindRoots, deniedPaths, resolve ?? RealPath) is { } error)

@@ -145,6 +145,17 @@ public sealed class DockerHardeningTests : IDisposable
         Assert.Contains(RootsKey, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("metanode-vpod-9-key")]
+    [InlineData("metanode-vpod-9-data")]
+    public void ThrowIfRefused_RefusesTheRuntimesOwnVolumes_SoAVPodCannotMountAnothersKeyOrStorage(string volume)
+    {
+        var error = Assert.Throws<InvalidVPodSpecException>(() => DockerBindPolicy.ThrowIfRefused("vpod-1", Spec(new VolumeMount(volume, "/other")), new DockerRuntimeOptions(), NoDenied));
+
+        Assert.Contains($"volume '{volume}:/other'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'metanode-'", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ValidateSpec_RefusesWhatTheDockerRuntimeCannotHonour_NamingTheRuntime()
     {

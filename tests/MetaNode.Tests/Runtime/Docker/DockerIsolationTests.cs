@@ -61,6 +61,24 @@ public sealed class DockerIsolationTests(DockerClusterFixture fixture)
     }
 
     [Fact]
+    public async Task CreateAsync_RefusesAnotherVPodsKeyVolume_AndCreatesNothing()
+    {
+        var owner = NewId();
+        var ownerGrain = Grain(owner);
+        await ownerGrain.CreateAsync(Busybox("echo secret > $METANODE_KEY_DIR/signing.key; exec sleep 600"));
+        await WaitForRunningAsync(ownerGrain);
+        var id = NewId();
+        var grain = Grain(id);
+
+        var refused = await Assert.ThrowsAsync<InvalidVPodSpecException>(() => grain.CreateAsync(Busybox("cat /stolen/signing.key; sleep 600", new VolumeMount($"metanode-{owner}-key", "/stolen", ReadOnly: true))));
+
+        Assert.Contains($"metanode-{owner}-key", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(await fixture.Engine.ContainersOfAsync(id));
+        await Assert.ThrowsAsync<VPodNotFoundException>(() => grain.GetStatusAsync());
+        await ownerGrain.DeleteAsync(new StopOptions(Force: true));
+    }
+
+    [Fact]
     public async Task CreateAsync_RefusesANetworkPolicyAndReplicas_NamingTheDockerRuntime_AndCreatesNothing()
     {
         var id = NewId();
