@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using System.Globalization;
 using MetaNode.VPods;
 
 namespace MetaNode.Grains.Runtime.Docker;
@@ -29,12 +30,12 @@ public static class DockerDataArchive
     public static (int Uid, int Gid) OwnerOf(string? user)
     {
         var parts = (user ?? string.Empty).Split(':', 2);
-        if (!int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var uid))
+        if (!int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var uid))
         {
             return (0, 0);
         }
 
-        return parts.Length == 2 && int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var gid)
+        return parts.Length == 2 && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var gid)
             ? (uid, gid)
             : (uid, uid);
     }

@@ -76,7 +76,7 @@ public sealed partial class DockerRuntimeOptionsValidator : IValidateOptions<Doc
         for (var i = 0; i < (options.AllowedBindRoots?.Count ?? 0); i++)
         {
             var root = options.AllowedBindRoots![i];
-            if (string.IsNullOrEmpty(root) || !DockerBindPolicy.IsNormalizedAbsolute(root) || root.Length > 1 && root.EndsWith('/'))
+            if (string.IsNullOrEmpty(root) || !DockerBindPolicy.IsNormalizedAbsolute(root) || (root.Length > 1 && root.EndsWith('/')))
             {
                 failures.Add($"{Prefix}{nameof(options.AllowedBindRoots)}:{i.ToString(CultureInfo.InvariantCulture)} must be an absolute, normalized path without NUL (no '.', '..', empty segments or trailing '/'), e.g. /srv/metanode; got '{root?.Replace("\0", "\\0", StringComparison.Ordinal)}'.");
             }
