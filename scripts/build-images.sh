@@ -43,14 +43,15 @@ trap 'rm -rf "$work"' EXIT
 # A static busybox as /bin/busybox with a link per applet.
 add_busybox() {
   local root=$1
-  mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/vpod/data"
+  mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/vpod/data" "$root/vpod/key"
   chmod 1777 "$root/tmp"
   cp "$busybox_bin" "$root/bin/busybox"
   for applet in $("$busybox_bin" --list); do
     [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
   done
-  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$root/etc/passwd"
-  printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+  # The workloads run as metanode (65532, USER in the Dockerfiles), which owns /vpod/data and /vpod/key (COPY --chown).
+  printf 'root:x:0:0:root:/root:/bin/sh\nmetanode:x:65532:65532:metanode:/vpod/data:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$root/etc/passwd"
+  printf 'root:x:0:\nmetanode:x:65532:\nnogroup:x:65534:\n' > "$root/etc/group"
 }
 
 # Copies the shared libraries that the ELF files under $1 link against (and the dynamic loader) into the same paths under $2.

@@ -14,6 +14,9 @@ public sealed class DockerClusterFixture : IAsyncLifetime
 
     public string DataDirectory { get; } = Path.Combine(Path.GetTempPath(), "metanode-tests", "docker-" + Guid.NewGuid().ToString("N")[..12]);
 
+    /// <summary>The one host directory the silo lets docker vPods bind-mount from (<c>AllowedBindRoots</c>).</summary>
+    public string BindRoot { get; } = Path.Combine(Path.GetTempPath(), "metanode-tests", "docker-binds-" + Guid.NewGuid().ToString("N")[..12]);
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
@@ -23,6 +26,7 @@ public sealed class DockerClusterFixture : IAsyncLifetime
     {
         ["MetaNode:Runtime:Docker:Endpoint"] = Engine.Endpoint,
         ["MetaNode:Runtime:Docker:PullTimeout"] = "00:00:30",
+        ["MetaNode:Runtime:Docker:AllowedBindRoots:0"] = BindRoot,
         ["MetaNode:VPods:ProbeInterval"] = "00:00:00.300",
         ["MetaNode:VPods:StartupProbeInterval"] = "00:00:00.100",
         ["MetaNode:VPods:StartupGracePeriod"] = "00:00:20",
@@ -35,6 +39,7 @@ public sealed class DockerClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Engine.InitializeAsync();
+        Directory.CreateDirectory(BindRoot);
         var settings = Settings;
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(settings));
@@ -59,6 +64,10 @@ public sealed class DockerClusterFixture : IAsyncLifetime
         try
         {
             MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(DataDirectory);
+            if (Directory.Exists(BindRoot))
+            {
+                Directory.Delete(BindRoot, recursive: true);
+            }
         }
         catch (IOException)
         {

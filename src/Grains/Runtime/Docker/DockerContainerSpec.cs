@@ -24,6 +24,12 @@ public static class DockerContainerSpec
     public const string VolumeLabel = "volume";
     public const string KeyVolumeRole = "key";
 
+    /// <summary>The container's processes can gain no privileges through setuid binaries or file capabilities.</summary>
+    public const string NoNewPrivileges = "no-new-privileges:true";
+
+    /// <summary>The container keeps no Linux capability (none is added back).</summary>
+    public const string DropAllCapabilities = "ALL";
+
     private const string DockerHub = "docker.io";
 
     /// <summary>The workload's data directory in the container (its <c>METANODE_DATA_DIR</c>): the persistent storage's mount path, else <see cref="DataDirectory"/>.</summary>
@@ -81,7 +87,8 @@ public static class DockerContainerSpec
 
     /// <summary>
     /// The container for a vPod: image, command (the spec's command replaces the image's entrypoint), environment, labels,
-    /// cpu (NanoCPUs) and memory limits (swap included, so the limit is a hard one), volumes (the spec's, the persistent storage's
+    /// cpu (NanoCPUs) and memory limits (swap included, so the limit is a hard one), a pids limit, no capabilities and no new
+    /// privileges (<see cref="NoNewPrivileges"/>, never privileged), volumes (the spec's, the persistent storage's
     /// and the vPod's key volume at <see cref="KeyDirectory"/>), network and ports. The engine's
     /// restart policy is <c>no</c>: the vPod grain applies the vPod's own. <paramref name="workloadPort"/> is the port the
     /// workload listens on (null when it speaks no workload protocol).
@@ -168,6 +175,10 @@ public static class DockerContainerSpec
                 NetworkMode = host ? "host" : options.Network,
                 Mounts = mounts,
                 Init = options.Init,
+                Privileged = false,
+                CapDrop = [DropAllCapabilities],
+                SecurityOpt = [NoNewPrivileges],
+                PidsLimit = options.PidsLimit,
             },
         };
         if (spec.Command.Count > 0)

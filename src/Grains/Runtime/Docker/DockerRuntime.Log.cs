@@ -36,4 +36,7 @@ public sealed partial class DockerRuntime
 
     [LoggerMessage(EventId = 1111, Level = LogLevel.Information, Message = "vPod {VPodId}: wrote {Files} data files ({Bytes} bytes) into {Directory} of container {ContainerId}")]
     private partial void LogDataWritten(string vpodId, int files, long bytes, string directory, string containerId);
+
+    [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "vPod {VPodId}: refused a spec the docker runtime will not run: {Reason}")]
+    private partial void LogSpecRefused(string vpodId, string reason);
 }

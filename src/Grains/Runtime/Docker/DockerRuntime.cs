@@ -79,7 +79,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
     {
         CheckVPodId(vpodId);
         ArgumentNullException.ThrowIfNull(spec);
-        CheckSpec(vpodId, spec);
+        ValidateSpec(vpodId, spec);
         var gate = Gate(vpodId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -98,7 +98,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
     {
         CheckVPodId(vpodId);
         ArgumentNullException.ThrowIfNull(spec);
-        CheckSpec(vpodId, spec);
+        ValidateSpec(vpodId, spec);
         var gate = Gate(vpodId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -246,13 +246,16 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         ArgumentNullException.ThrowIfNull(files);
         VPodDataValidation.ThrowIfInvalid(vpodId, files);
         var directory = DockerContainerSpec.DataDirectoryOf(spec);
-        var archive = DockerDataArchive.Build(directory, files, _timeProvider.GetUtcNow());
+        DockerDataArchive.ThrowIfBadDirectory(directory);
         var gate = Gate(vpodId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var container = await FindAsync(vpodId, handle, cancellationToken).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"vPod '{vpodId}' has no container on the Docker Engine at {Endpoint} to write its data files into: start the vPod first.");
+
+            // The files belong to the user the workload runs as, so it can read and replace them.
+            var archive = DockerDataArchive.Build(directory, files, _timeProvider.GetUtcNow(), DockerDataArchive.OwnerOf(container.Config?.User));
             try
             {
                 await CallAsync(
@@ -440,6 +443,13 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         }
 
         var parameters = DockerContainerSpec.Build(vpodId, spec, _options, port);
+
+        // Mount what was checked: each host path's real path, not a link along it that could have been changed since.
+        foreach (var mount in parameters.HostConfig.Mounts.Where(m => m.Type == "bind"))
+        {
+            mount.Source = DockerBindPolicy.RealPath(mount.Source);
+        }
+
         try
         {
             var created = await CallAsync((c, ct) => c.Containers.CreateContainerAsync(parameters, ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
@@ -664,8 +674,13 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         }
     }
 
-    private static void CheckSpec(string vpodId, VPodSpec spec)
+    /// <summary>
+    /// Refuses, before anything is recorded or created, what the docker runtime cannot honour: no image, a network policy,
+    /// more than one replica, a volume over the key directory, a host path outside <see cref="DockerRuntimeOptions.AllowedBindRoots"/>.
+    /// </summary>
+    public void ValidateSpec(string vpodId, VPodSpec spec)
     {
+        ArgumentNullException.ThrowIfNull(spec);
         if (string.IsNullOrWhiteSpace(spec.Image))
         {
             throw new InvalidVPodSpecException($"vPod '{vpodId}': a docker vPod needs an image (--image).");
@@ -676,8 +691,29 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
             throw new InvalidVPodSpecException($"vPod '{vpodId}': a network policy cannot be enforced by the docker runtime; use the kubernetes deployment method or drop the network policy.");
         }
 
+        if (spec.Replicas > 1)
+        {
+            throw new InvalidVPodSpecException($"vPod '{vpodId}': the docker runtime runs one container per vPod; {spec.Replicas.ToString(CultureInfo.InvariantCulture)} replicas need the kubernetes deployment method (or a vPod cluster of several vPods).");
+        }
+
         WorkloadKeyDirectory.ThrowIfMountedOver(vpodId, spec);
+        try
+        {
+            DockerBindPolicy.ThrowIfRefused(vpodId, spec, _options, DeniedBindPaths());
+        }
+        catch (InvalidVPodSpecException exception)
+        {
+            // A host path outside the allowed roots is worth an operator's attention: it may be an attempt to reach the host.
+            LogSpecRefused(vpodId, exception.Message);
+            throw;
+        }
     }
+
+    /// <summary>Host paths never bind-mounted: the engine's usual sockets and the one this runtime talks to.</summary>
+    private IEnumerable<string> DeniedBindPaths() =>
+        Endpoint.StartsWith("unix://", StringComparison.Ordinal) && Endpoint.Length > "unix://".Length
+            ? DockerBindPolicy.EngineSockets.Append(Endpoint["unix://".Length..])
+            : DockerBindPolicy.EngineSockets;
 
     private static void CheckVPodId(string vpodId)
     {

@@ -100,6 +100,16 @@ public sealed class DockerRuntimeOptions
     /// <summary>How often a log follower checks whether a stopped container runs again.</summary>
     public TimeSpan LogPollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Host directories under which a vPod may bind-mount a host path (<c>--volume /host/path:/target</c>), as absolute
+    /// normalized paths. Empty (the default): no host bind mounts at all, only named volumes. The engine's socket is never
+    /// allowed. Paths are checked on the silo's machine (symbolic links resolved), so set roots only when the engine runs there.
+    /// </summary>
+    public List<string> AllowedBindRoots { get; set; } = [];
+
+    /// <summary>The most processes (and threads) a vPod's container may run at once (the engine's pids limit).</summary>
+    public long PidsLimit { get; set; } = 512;
+
     /// <summary>Registry credentials by name; a vPod's <c>ImagePullSecrets</c> picks among them (the one whose server hosts the image).</summary>
     public Dictionary<string, DockerRegistryOptions> Registries { get; set; } = new(StringComparer.Ordinal);
 

@@ -10,6 +10,9 @@ public sealed partial class DockerRuntimeOptionsValidator : IValidateOptions<Doc
 {
     private const string Prefix = DockerRuntimeOptions.SectionName + ":";
 
+    /// <summary>The kernel's largest pid number (pid_max on 64-bit).</summary>
+    private const long MaxPidsLimit = 4_194_304;
+
     public ValidateOptionsResult Validate(string? name, DockerRuntimeOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -64,6 +67,24 @@ public sealed partial class DockerRuntimeOptionsValidator : IValidateOptions<Doc
         Duration(options.RequestTimeout, nameof(options.RequestTimeout), TimeSpan.FromMinutes(30));
         Duration(options.RemoveStopTimeout, nameof(options.RemoveStopTimeout), TimeSpan.FromHours(1));
         Duration(options.LogPollInterval, nameof(options.LogPollInterval), TimeSpan.FromMinutes(1));
+
+        if (options.PidsLimit is < 1 or > MaxPidsLimit)
+        {
+            failures.Add($"{Prefix}{nameof(options.PidsLimit)} must be from 1 to {MaxPidsLimit.ToString(CultureInfo.InvariantCulture)}; got '{options.PidsLimit.ToString(CultureInfo.InvariantCulture)}'.");
+        }
+
+        for (var i = 0; i < (options.AllowedBindRoots?.Count ?? 0); i++)
+        {
+            var root = options.AllowedBindRoots![i];
+            if (string.IsNullOrEmpty(root) || !DockerBindPolicy.IsNormalizedAbsolute(root) || (root.Length > 1 && root.EndsWith('/')))
+            {
+                failures.Add($"{Prefix}{nameof(options.AllowedBindRoots)}:{i.ToString(CultureInfo.InvariantCulture)} must be an absolute, normalized path without NUL (no '.', '..', empty segments or trailing '/'), e.g. /srv/metanode; got '{root?.Replace("\0", "\\0", StringComparison.Ordinal)}'.");
+            }
+            else if (root == "/")
+            {
+                failures.Add($"{Prefix}{nameof(options.AllowedBindRoots)}:{i.ToString(CultureInfo.InvariantCulture)} must not be '/': that would let a vPod mount any host path; name the directories vPods may mount.");
+            }
+        }
 
         foreach (var (key, registry) in options.Registries)
         {

@@ -257,7 +257,7 @@ public sealed class DockerContainerSpecTests
     public async Task ProvisionAsync_FailsNamingTheEndpoint_WhenNoEngineListens()
     {
         var socket = Path.Combine(Path.GetTempPath(), "metanode-no-engine-" + Guid.NewGuid().ToString("N")[..8] + ".sock");
-        using var runtime = new DockerRuntime(Options.Create(new DockerRuntimeOptions { Endpoint = "unix://" + socket }), NullLogger<DockerRuntime>.Instance);
+        using var runtime = new DockerRuntime(Options.Create(new DockerRuntimeOptions { Endpoint = "unix://" + socket, AllowedBindRoots = ["/srv"] }), NullLogger<DockerRuntime>.Instance);
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.ProvisionAsync("vpod-x", Spec()));
 
@@ -269,7 +269,7 @@ public sealed class DockerContainerSpecTests
     public async Task ProvisionAsync_FailsNamingTheEndpoint_WhenDockerHostIsUnusable()
     {
         // As a DOCKER_HOST the runtime cannot use would arrive: constructing succeeds (the silo starts), using it fails clearly.
-        using var runtime = new DockerRuntime(Options.Create(new DockerRuntimeOptions { Endpoint = "ssh://builder@10.0.0.9" }), NullLogger<DockerRuntime>.Instance);
+        using var runtime = new DockerRuntime(Options.Create(new DockerRuntimeOptions { Endpoint = "ssh://builder@10.0.0.9", AllowedBindRoots = ["/srv"] }), NullLogger<DockerRuntime>.Instance);
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => runtime.ProvisionAsync("vpod-x", Spec()));
 

@@ -65,6 +65,9 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         Assert.Equal(500_000_000, container.HostConfig.NanoCPUs);
         Assert.Equal(256L << 20, container.HostConfig.Memory);
         Assert.Equal(RestartPolicyKind.No, container.HostConfig.RestartPolicy.Name);
+        Assert.Equal("65532:65532", container.Config.User);
+        Assert.Equal(["ALL"], container.HostConfig.CapDrop);
+        Assert.Contains("no-new-privileges:true", container.HostConfig.SecurityOpt);
         Assert.Equal(id, container.Config.Labels["io.metanode.vpod"]);
         Assert.Equal("fl-east", container.Config.Labels["io.metanode.cluster"]);
         Assert.Equal("ml", container.Config.Labels["team"]);
@@ -99,7 +102,8 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
     {
         var id = NewId();
         var grain = Grain(id);
-        const string script = "while [ ! -f /vpod/data/manifest.json ]; do sleep 0.1; done; echo \"train=$(cat /vpod/data/train.csv)\"; echo \"manifest=$(cat $METANODE_DATA_DIR/manifest.json)\"; sleep 120";
+        const string script = "while [ ! -f /vpod/data/manifest.json ]; do sleep 0.1; done; echo \"train=$(cat /vpod/data/train.csv)\"; echo \"manifest=$(cat $METANODE_DATA_DIR/manifest.json)\"; "
+            + "echo \"owner=$(id -u) $(stat -c %u:%g /vpod/data/train.csv)\"; [ -w /vpod/data/train.csv ] && touch /vpod/data/by-workload && echo writable; sleep 120";
         await grain.CreateAsync(Busybox(NewName("data"), script));
         var running = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "the data reader to be Running");
         var train = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 2000).Select(i => $"{i},0.5,{i % 10}\n")));
@@ -113,6 +117,10 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         var logs = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Any(x => x.Text.StartsWith("manifest=", StringComparison.Ordinal)), "the workload to print the files it found");
         Assert.Contains(logs, l => l.Text == "manifest={\"format\":\"metanode-partition/1\"}");
         Assert.Contains(logs, l => l.Text.StartsWith("train=0,0.5,0", StringComparison.Ordinal));
+
+        // The files belong to the workload's (non-root) user: it can change them.
+        logs = await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Any(x => x.Text == "writable"), "the workload to find the files and their directory writable");
+        Assert.Contains(logs, l => l.Text == "owner=65532 65532:65532");
 
         // A stopped container takes files too; writing again replaces them.
         await grain.StopAsync(new StopOptions(Force: true));
@@ -130,7 +138,9 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
     {
         var id = NewId();
         var grain = Grain(id);
-        await grain.CreateAsync(Busybox(NewName("stateful"), "sleep 120") with { PersistentStorage = new StorageRequest(16L << 20, MountPath: "/state") });
+        // /state is not in the image, so its fresh volume belongs to root until the upload hands the directory to the workload's user.
+        const string script = "while [ ! -f /state/blob.bin ]; do sleep 0.1; done; touch /state/made-by-workload && echo state-writable; sleep 120";
+        await grain.CreateAsync(Busybox(NewName("stateful"), script) with { PersistentStorage = new StorageRequest(16L << 20, MountPath: "/state") });
         var running = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "the stateful vPod to be Running");
         var bytes = Enumerable.Range(0, 70_000).Select(i => (byte)(i * 31)).ToArray();
 
@@ -140,6 +150,7 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         Assert.Contains("METANODE_DATA_DIR=/state", container.Config.Env);
         Assert.Contains(container.Mounts, m => m.Destination == "/state" && m.Type == "volume");
         Assert.Equal(bytes, await fixture.Engine.ReadFileAsync(running.Handle.Id, "/state/blob.bin"));
+        await Eventually.WaitAsync(() => grain.GetLogsAsync(new LogQuery()), l => l.Any(x => x.Text == "state-writable"), "the workload to write into its storage volume");
 
         // The file lives in the volume: a second container mounting it (the engine's own view) finds the same bytes.
         var volume = container.Mounts.Single(m => m.Destination == "/state").Name;
