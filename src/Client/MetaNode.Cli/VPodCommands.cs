@@ -188,6 +188,11 @@ internal static class VPodCommands
             }
 
             var query = new LogQuery(tail, from);
+            if (LogQueries.Problem(query) is { } problem)
+            {
+                throw new CliUsageException("--" + problem);
+            }
+
             await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
             if (!parseResult.GetValue(follow))
             {

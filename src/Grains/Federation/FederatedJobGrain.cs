@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
@@ -182,6 +183,15 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         if (receipt.SampleCount != assigned)
         {
             return $"receipt claims {receipt.SampleCount} samples; the job placed {assigned} rows with this vPod";
+        }
+
+        if (State.GlobalModel is { Length: >= ModelEncoding.HeaderLength } global
+            && FederatedModel.UpdateProblem(
+                (int)BinaryPrimitives.ReadUInt32LittleEndian(global.AsSpan(4)),
+                (int)BinaryPrimitives.ReadUInt32LittleEndian(global.AsSpan(8)),
+                update.Model) is { } problem)
+        {
+            return problem;
         }
 
         if (update.Model is not { } model || !model.Parameters.All(double.IsFinite)

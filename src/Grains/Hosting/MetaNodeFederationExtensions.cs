@@ -17,7 +17,9 @@ public static class MetaNodeFederationExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IFederatedFaults, NoFederatedFaults>();
         services.AddHttpClient(MetaNodeNames.WorkloadHttpClient);
-        services.TryAddSingleton(sp => new FederatedWorkloadClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient(MetaNodeNames.WorkloadHttpClient)));
+        services.TryAddSingleton(sp => new FederatedWorkloadClient(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(MetaNodeNames.WorkloadHttpClient),
+            sp.GetRequiredService<IOptions<FederatedJobOptions>>().Value.MaxWorkloadResponseBytes));
         return services;
     }
 }
