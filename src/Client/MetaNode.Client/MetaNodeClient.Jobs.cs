@@ -19,6 +19,12 @@ public sealed partial class MetaNodeClient
         return DatasetReferences.ForUpload(hash);
     }
 
+    public async Task<string> UploadDatasetAsync(Stream data, long maxBytes = DatasetFiles.DefaultMaxBytes, CancellationToken cancellationToken = default) =>
+        await UploadDatasetAsync(await DatasetFiles.ReadBoundedAsync(data, maxBytes, "stream", cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    public Task<string> UploadDatasetFileAsync(string path, long maxBytes = DatasetFiles.DefaultMaxBytes, CancellationToken cancellationToken = default) =>
+        UploadDatasetAsync(DatasetFiles.ReadFile(path, maxBytes), cancellationToken);
+
     public Task<FederatedJobStatus> GetJobStatusAsync(string jobId, CancellationToken cancellationToken = default) =>
         Job(jobId).GetStatusAsync(cancellationToken);
 

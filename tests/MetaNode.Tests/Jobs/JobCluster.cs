@@ -42,8 +42,16 @@ internal sealed class TestFaults : IFederatedFaults
     public TrainingHyperParameters Training(string vpodId, int round, TrainingHyperParameters hyperParameters) =>
         vpodId == PoisonedVPod ? hyperParameters with { LearningRate = hyperParameters.LearningRate * PoisonFactor } : hyperParameters;
 
+    /// <summary>A compute vPod whose update comes back with one class too many (as from a workload that answers another shape).</summary>
+    public string? MisshapenVPod { get; set; }
+
     public IReadOnlyList<ModelUpdate> Published(string vpodId, int round, ModelUpdate update)
     {
+        if (vpodId == MisshapenVPod)
+        {
+            return [update with { Model = FederatedModel.Zero(update.Model.Classes + 1, update.Model.Features) }];
+        }
+
         var copies = Enumerable.Repeat(update, StreamCopies).ToList();
         if (vpodId == ForgedFirstVPod)
         {
@@ -89,6 +97,8 @@ internal sealed class JobCluster : IAsyncDisposable
         Faults = faults;
     }
 
+    public const long MaxUploadBytes = 1024 * 1024;
+
     public InProcessTestCluster Cluster { get; }
 
     public IGrainFactory Grains => Cluster.Client;
@@ -117,6 +127,10 @@ internal sealed class JobCluster : IAsyncDisposable
             ["MetaNode:VPods:RestartBackoffInitial"] = "00:00:00.100",
             ["MetaNode:VPods:RestartBackoffCap"] = "00:00:00.400",
             ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
+
+            // Jobs may name the shipped data sets' folder by relative paths; uploads above 1 MiB are refused.
+            ["MetaNode:Datasets:Root"] = Path.GetDirectoryName(BuiltInDatasets.DigitsPath()),
+            ["MetaNode:Datasets:MaxUploadBytes"] = MaxUploadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         foreach (var (name, value) in extraSettings ?? new Dictionary<string, string?>())
         {
