@@ -124,6 +124,18 @@ public sealed class BoundedInputTests : IDisposable
     }
 
     [Fact]
+    public void Load_RefusesAFileUnderTheRootAboveTheLimit_WithoutReadingIt()
+    {
+        File.WriteAllBytes(Path.Combine(_directory, "big.csv"), new byte[8192]);
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDatasetException>(() => BuiltInDatasets.Load("big.csv", 1, null, new DatasetOptions { Root = _directory, MaxUploadBytes = 4096 }));
+
+        Assert.Contains("is 8192 bytes, more than the limit of 4096 bytes; nothing was read", error.Message, StringComparison.Ordinal);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - allocated < 8192, "the over-size file was read");
+    }
+
+    [Fact]
     public void Load_ReadsAFileUnderTheRoot_AsTheSameDataAsTheBuiltInSet()
     {
         var options = new DatasetOptions { Root = Path.GetDirectoryName(BuiltInDatasets.DigitsPath()) };

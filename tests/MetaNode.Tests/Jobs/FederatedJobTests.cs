@@ -92,6 +92,12 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
         Assert.Contains("nothing was stored", mismatch.Message, StringComparison.Ordinal);
         Assert.Null(await wrongKey.GetAsync());
 
+        var device = await Assert.ThrowsAsync<InvalidDatasetException>(() => client.UploadDatasetFileAsync("/dev/zero"));
+        Assert.Contains("not a regular file", device.Message, StringComparison.Ordinal);
+        using var tooLong = new MemoryStream(new byte[4096]);
+        var stream = await Assert.ThrowsAsync<InvalidDatasetException>(() => client.UploadDatasetAsync(tooLong, maxBytes: 1024));
+        Assert.Contains("larger than the limit of 1024 bytes", stream.Message, StringComparison.Ordinal);
+
         var reference = await client.UploadDatasetAsync(bytes);
         Assert.Equal(DatasetReferences.ForUpload(DatasetFiles.Hash(bytes)), await client.UploadDatasetAsync(bytes));
         Assert.Equal(bytes, await Cluster.Grains.GetGrain<IFederatedDatasetGrain>(reference[DatasetReferences.UploadPrefix.Length..]).GetAsync());
