@@ -146,6 +146,7 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
     {
         var misshapen = fixture.Compute[5];
         Cluster.Faults.MisshapenVPod = misshapen;
+        Cluster.Faults.StreamedUpdates.Clear();
         try
         {
             var status = await Cluster.RunAsync(NewJobId(), Spec(rounds: 2, minParticipants: 9), TimeSpan.FromMinutes(3));
@@ -159,6 +160,8 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
 
                 // The job's own refusal (validators, had the stream brought it, would have given theirs): it was never published.
                 var rejected = Assert.Single(result.Rejected, r => r.VPodId == misshapen);
+                Assert.False(Cluster.Faults.StreamedUpdates.ContainsKey((misshapen, result.Round)), $"round {result.Round}: the wrong-shape update was put on the stream");
+                Assert.True(Cluster.Faults.StreamedUpdates.ContainsKey((fixture.Compute[0], result.Round)));
                 Assert.Contains("the job's model is 10 × 64", rejected.Reason, StringComparison.Ordinal);
             }
         }

@@ -68,8 +68,12 @@ internal sealed class TestFaults : IFederatedFaults
         return copies;
     }
 
+    /// <summary>Every (vPod, round) whose update copy a compute grain was about to put on the stream.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<(string VPodId, int Round), bool> StreamedUpdates { get; } = new();
+
     public bool Streamed(string vpodId, int round, ModelUpdate copy)
     {
+        StreamedUpdates[(vpodId, round)] = true;
         lock (_forgedHashes)
         {
             return vpodId != ForgedFirstVPod || _forgedHashes.Contains(copy.Receipt.UpdateHash);
