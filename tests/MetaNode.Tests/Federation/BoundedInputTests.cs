@@ -197,6 +197,25 @@ public sealed class BoundedInputTests : IDisposable
     }
 
     [Fact]
+    public async Task Workload_RefusesARequestBodyAboveItsLimit_FromItsContentLength()
+    {
+        var data = Path.Combine(_directory, "data");
+        Directory.CreateDirectory(data);
+        await using var workload = await InProcessWorkload.StartAsync("vpod-bounded", data, Path.Combine(_directory, "keys"));
+        using var socket = new TcpClient();
+        await socket.ConnectAsync(workload.Endpoint.Host, workload.Endpoint.Port);
+        await using var stream = socket.GetStream();
+        var declared = MetaNode.Workload.WorkloadApp.MaxRequestBodyBytes + 1;
+
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"POST {MetaNode.Workloads.WorkloadProtocol.DataPath} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\n\r\n{{\"files\":["));
+        var answer = new byte[4096];
+        var read = await stream.ReadAsync(answer).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.StartsWith("HTTP/1.1 413", Encoding.ASCII.GetString(answer, 0, read), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UpdateProblem_RefusesAnotherShapeOrNonFiniteNumbers()
     {
         Assert.Null(FederatedModel.UpdateProblem(10, 64, FederatedModel.Zero(10, 64)));
