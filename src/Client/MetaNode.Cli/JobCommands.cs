@@ -67,7 +67,13 @@ internal static class JobCommands
         var algorithm = Text("--algorithm", "federated-average (default).", "federated-average");
         var compute = Text("--compute-cluster", "The cluster whose compute vPods train; several, comma-separated (a,b), train together.", "C[,C...]");
         var validators = Text("--validator-cluster", "The cluster whose validator vPods aggregate and sign.", "V");
-        var dataset = Text("--dataset", "digits, synthetic, or the path of a CSV file on the silo's machine.", "PATH|digits|synthetic");
+        var dataset = Text("--dataset", "digits, synthetic, a local CSV file (read here and uploaded), silo:PATH (a file under the silo's MetaNode:Datasets:Root) or sha256:HEX (an earlier upload).", "PATH|digits|synthetic|silo:PATH|sha256:HEX");
+        var maxUpload = new Option<long>("--max-upload-bytes")
+        {
+            Description = $"Largest local data set file this command uploads (default {DatasetFiles.DefaultMaxBytes}, at most {DatasetFiles.MaxConfigurableBytes}); the silo applies its own limit too.",
+            HelpName = "BYTES",
+            DefaultValueFactory = _ => DatasetFiles.DefaultMaxBytes,
+        };
         var partition = Text("--partition", "iid or dirichlet:ALPHA (default iid).", "iid|dirichlet:ALPHA");
         var rounds = Text("--rounds", "Rounds (default 10).", "R");
         var epochs = Text("--local-epochs", "Local epochs per round (default 5).", "E");
@@ -83,7 +89,7 @@ internal static class JobCommands
         var detach = new Option<bool>("--detach") { Description = "Return once the job started instead of waiting for its rounds." };
         var run = new Command("run", "Start a federated job and show each round until it ends.")
         {
-            algorithm, compute, validators, dataset, partition, rounds, epochs, batch, lr, min, deadline, quorum, seed, robust, testFraction, jobId, detach,
+            algorithm, compute, validators, dataset, maxUpload, partition, rounds, epochs, batch, lr, min, deadline, quorum, seed, robust, testFraction, jobId, detach,
         };
         run.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
         {
@@ -106,7 +112,18 @@ internal static class JobCommands
                 TestFraction = parseResult.GetValue(testFraction),
             }));
             var id = parseResult.GetValue(jobId) is { Length: > 0 } given ? given : MetaNodeClient.NewJobId();
+
+            // A local file is read here, bounded, before anything connects: a device or an over-size file is refused at once.
+            var upload = DatasetArgument.Classify(spec.Dataset, out var datasetName) == DatasetArgumentKind.LocalFile
+                ? ReadLocalDataset(datasetName, parseResult.GetValue(maxUpload))
+                : null;
+            spec = spec with { Dataset = datasetName };
             await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
+            if (upload is not null)
+            {
+                spec = spec with { Dataset = await client.UploadDatasetAsync(upload, ct).ConfigureAwait(false) };
+            }
+
             var status = await client.StartJobAsync(spec, id, ct).ConfigureAwait(false);
             if (parseResult.GetValue(detach))
             {
@@ -134,6 +151,27 @@ internal static class JobCommands
             return status.Phase == FederatedJobPhase.Completed ? ExitCodes.Success : ExitCodes.OperationFailed;
         }));
         return run;
+    }
+
+    private static byte[] ReadLocalDataset(string path, long maxBytes)
+    {
+        if (maxBytes < 1 || maxBytes > DatasetFiles.MaxConfigurableBytes)
+        {
+            throw new CliUsageException($"--max-upload-bytes '{maxBytes}' is invalid: use 1 to {DatasetFiles.MaxConfigurableBytes}.");
+        }
+
+        try
+        {
+            return DatasetFiles.ReadFile(path, maxBytes);
+        }
+        catch (InvalidDatasetException ex)
+        {
+            throw new CliUsageException($"--dataset: {ex.Message}");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliUsageException($"--dataset: cannot read '{path}': {ex.Message}");
+        }
     }
 
     /// <summary>Polls the job until it ends; in table mode prints one line per finalized round (a live bar on a terminal).</summary>

@@ -161,7 +161,7 @@ internal static class VPodCommands
     private static Command Logs(CliContext context)
     {
         var id = IdOption();
-        var lines = new Option<int?>("--lines", "-n") { Description = "Show only the last N lines.", HelpName = "N" };
+        var lines = new Option<int?>("--lines", "-n") { Description = $"Show only the last N lines (at most {LogQueries.MaxTail}, the default).", HelpName = "N" };
         var since = new Option<string?>("--since") { Description = "Only lines at or after: a duration back from now (30s, 1h, 1h30m, 2d) or a timestamp (2026-01-31T12:00:00Z).", HelpName = "when" };
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new lines until Ctrl-C." };
         var logs = new Command("logs", "Print a vPod's output: one line per log line.") { id, lines, since, follow };
@@ -188,6 +188,11 @@ internal static class VPodCommands
             }
 
             var query = new LogQuery(tail, from);
+            if (LogQueries.Problem(query) is { } problem)
+            {
+                throw new CliUsageException("--lines: " + problem);
+            }
+
             await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
             if (!parseResult.GetValue(follow))
             {

@@ -65,6 +65,23 @@ public interface IMetaNodeClient : IAsyncDisposable
     /// <summary>Starts a federated job (a new id unless <paramref name="jobId"/> is given); the spec is checked against the clusters and the chain first.</summary>
     Task<FederatedJobStatus> StartJobAsync(FederatedJobSpec spec, string? jobId = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Uploads a data set (a CSV file, plain or gzip) to the cluster and returns how a job names it: <c>sha256:HEX</c>, the SHA-256 of
+    /// the bytes, which the silo checks again. The silo refuses more than its <c>MetaNode:Datasets:MaxUploadBytes</c>.
+    /// </summary>
+    Task<string> UploadDatasetAsync(byte[] data, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads <paramref name="data"/> to its end, refusing it past <paramref name="maxBytes"/> (never buffering more), and uploads it.</summary>
+    async Task<string> UploadDatasetAsync(Stream data, long maxBytes = DatasetFiles.DefaultMaxBytes, CancellationToken cancellationToken = default) =>
+        await UploadDatasetAsync(await DatasetFiles.ReadBoundedAsync(data, maxBytes, "stream", cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Uploads a local file: refused (<see cref="InvalidDatasetException"/>) before it is opened when it is not a regular file (a device
+    /// such as <c>/dev/zero</c>, a FIFO, a directory) or is larger than <paramref name="maxBytes"/>.
+    /// </summary>
+    Task<string> UploadDatasetFileAsync(string path, long maxBytes = DatasetFiles.DefaultMaxBytes, CancellationToken cancellationToken = default) =>
+        UploadDatasetAsync(DatasetFiles.ReadFile(path, maxBytes), cancellationToken);
+
     /// <summary>The job's phase, round and per-round results (accuracy, participants, hashes, transaction, validators, timings).</summary>
     Task<FederatedJobStatus> GetJobStatusAsync(string jobId, CancellationToken cancellationToken = default);
 

@@ -11,6 +11,20 @@ public sealed partial class MetaNodeClient
         return _grainFactory.GetGrain<IFederatedJobGrain>(jobId ?? NewJobId()).StartAsync(spec, cancellationToken);
     }
 
+    public async Task<string> UploadDatasetAsync(byte[] data, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var hash = DatasetFiles.Hash(data);
+        await _grainFactory.GetGrain<IFederatedDatasetGrain>(hash).PutAsync(data, cancellationToken).ConfigureAwait(false);
+        return DatasetReferences.ForUpload(hash);
+    }
+
+    public async Task<string> UploadDatasetAsync(Stream data, long maxBytes = DatasetFiles.DefaultMaxBytes, CancellationToken cancellationToken = default) =>
+        await UploadDatasetAsync(await DatasetFiles.ReadBoundedAsync(data, maxBytes, "stream", cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+
+    public Task<string> UploadDatasetFileAsync(string path, long maxBytes = DatasetFiles.DefaultMaxBytes, CancellationToken cancellationToken = default) =>
+        UploadDatasetAsync(DatasetFiles.ReadFile(path, maxBytes), cancellationToken);
+
     public Task<FederatedJobStatus> GetJobStatusAsync(string jobId, CancellationToken cancellationToken = default) =>
         Job(jobId).GetStatusAsync(cancellationToken);
 
@@ -37,5 +51,40 @@ public sealed partial class MetaNodeClient
         }
 
         return _grainFactory.GetGrain<IFederatedJobGrain>(jobId);
+    }
+}
+
+/// <summary>What a <c>--dataset</c> argument names.</summary>
+public enum DatasetArgumentKind
+{
+    /// <summary><c>digits</c>, <c>synthetic</c> or <c>sha256:HEX</c>: passed to the silo as is.</summary>
+    Named = 0,
+
+    /// <summary>A file on this machine: read here (bounded) and uploaded.</summary>
+    LocalFile = 1,
+
+    /// <summary><c>silo:PATH</c>: a file below the silo's data set root, which the silo reads.</summary>
+    SiloFile = 2,
+}
+
+/// <summary>The rule for a <c>--dataset</c> argument.</summary>
+public static class DatasetArgument
+{
+    public const string SiloPrefix = "silo:";
+
+    /// <summary>What <paramref name="argument"/> names; <paramref name="dataset"/> is the local path, the silo path without <c>silo:</c>, or the name.</summary>
+    public static DatasetArgumentKind Classify(string argument, out string dataset)
+    {
+        ArgumentNullException.ThrowIfNull(argument);
+        if (argument.StartsWith(SiloPrefix, StringComparison.Ordinal))
+        {
+            dataset = argument[SiloPrefix.Length..];
+            return DatasetArgumentKind.SiloFile;
+        }
+
+        dataset = argument;
+        return argument is "digits" or "synthetic" || DatasetReferences.TryParseUpload(argument, out _)
+            ? DatasetArgumentKind.Named
+            : DatasetArgumentKind.LocalFile;
     }
 }

@@ -62,6 +62,13 @@ public sealed partial class ComputeWorkerGrain(
             foreach (var copy in faults.Published(VPodId, assignment.Round, update))
             {
                 var published = new FederatedUpdateEvent { Update = copy, PublishedAt = time.GetUtcNow(), TrainingMs = trainingMs };
+                if (FederatedModel.UpdateProblem(assignment.Global.Classes, assignment.Global.Features, copy.Model) is { } problem)
+                {
+                    // Never on the stream: only the job hears of it, and it records the vPod's update as refused for this reason.
+                    LogWrongShape(logger, VPodId, assignment.JobId, assignment.Round, problem);
+                    await job.SubmitUpdateAsync(published);
+                    continue;
+                }
 
                 // The stream (to the validators) and the job get the update at the same time.
                 await Task.WhenAll(faults.Streamed(VPodId, assignment.Round, copy) ? stream.OnNextAsync(published) : Task.CompletedTask, job.SubmitUpdateAsync(published));
@@ -78,6 +85,9 @@ public sealed partial class ComputeWorkerGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Compute vPod {VPodId} trained job {JobId} round {Round} on {Samples} samples in {Milliseconds:F0} ms and published the update its workload signed")]
     private static partial void LogTrained(ILogger logger, string vpodId, string jobId, int round, long samples, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Compute vPod {VPodId} job {JobId} round {Round}: its workload's update is refused and not published: {Problem}")]
+    private static partial void LogWrongShape(ILogger logger, string vpodId, string jobId, int round, string problem);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Compute vPod {VPodId} has nothing to train for job {JobId} round {Round}: the job is not training that round with it")]
     private static partial void LogNoAssignment(ILogger logger, string vpodId, string jobId, int round);

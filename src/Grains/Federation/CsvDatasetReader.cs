@@ -14,20 +14,19 @@ public static class CsvDatasetReader
 {
     public const int MaxClasses = 10_000;
 
-    public static TabularDataset ReadFile(string path, string? name = null)
+    /// <summary>Reads a regular file of at most <paramref name="maxBytes"/> (its CSV text too, when it is gzip); anything else is refused before it is read.</summary>
+    public static TabularDataset ReadFile(string path, string? name = null, long maxBytes = DatasetFiles.DefaultMaxBytes)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-        {
-            throw new InvalidDatasetException($"Data set file '{path}' does not exist.");
-        }
-
-        using var stream = File.OpenRead(path);
-        return Read(stream, path, name ?? DatasetName(path));
+        var bytes = DatasetFiles.ReadFile(path, maxBytes);
+        return Read(new MemoryStream(bytes, writable: false), path, name ?? BuiltInDatasets.DatasetName(path), maxBytes);
     }
 
-    /// <summary>Reads a seekable stream (a file); <paramref name="source"/> names it in errors.</summary>
-    public static TabularDataset Read(Stream stream, string source, string name)
+    /// <summary>
+    /// Reads a seekable stream (a file); <paramref name="source"/> names it in errors. The CSV text (after gzip decompression) may
+    /// be at most <paramref name="maxTextBytes"/>: a small gzip file that inflates without end is refused at the limit.
+    /// </summary>
+    public static TabularDataset Read(Stream stream, string source, string name, long maxTextBytes = DatasetFiles.DefaultMaxBytes)
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (!stream.CanSeek)
@@ -40,7 +39,7 @@ public static class CsvDatasetReader
         var peeked = buffered.Read(magic);
         buffered.Seek(0, SeekOrigin.Begin);
         var isGzip = peeked == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-        using var input = isGzip ? new GZipStream(buffered, CompressionMode.Decompress) : (Stream)buffered;
+        using var input = new LimitedReadStream(isGzip ? new GZipStream(buffered, CompressionMode.Decompress) : buffered, maxTextBytes, source);
         using var reader = new StreamReader(input);
         try
         {
@@ -120,20 +119,53 @@ public static class CsvDatasetReader
         return new TabularDataset(name, columns - 1, [.. values], [.. labels]);
     }
 
-    private static bool IsNumber(string field) =>
-        double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
-
-    private static string DatasetName(string path)
+    /// <summary>Hands over at most a limit of bytes, then refuses the data set instead of reading on.</summary>
+    private sealed class LimitedReadStream(Stream inner, long limit, string source) : Stream
     {
-        var file = Path.GetFileName(path);
-        foreach (var suffix in new[] { ".csv.gz", ".gz", ".csv" })
+        private long _read;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
         {
-            if (file.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
-            {
-                return file[..^suffix.Length];
-            }
+            var n = inner.Read(buffer[..(int)Math.Min(buffer.Length, limit + 1 - _read)]);
+            _read += n;
+            return _read > limit
+                ? throw new InvalidDatasetException($"{source}: the data set's CSV text is larger than the limit of {limit} bytes; reading stopped there.")
+                : n;
         }
 
-        return file;
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
+
+    private static bool IsNumber(string field) =>
+        double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 }

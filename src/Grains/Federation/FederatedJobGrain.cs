@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
@@ -35,6 +36,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     private readonly ChainConnector _connector;
     private readonly TimeProvider _time;
     private readonly FederatedJobOptions _options;
+    private readonly DatasetOptions _datasets;
     private readonly ILogger<FederatedJobGrain> _logger;
     private IGrainTimer? _pump;
     private DateTimeOffset? _dispatchedAt;
@@ -58,6 +60,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         ChainConnector connector,
         TimeProvider time,
         IOptions<FederatedJobOptions> options,
+        IOptions<DatasetOptions> datasets,
         ILogger<FederatedJobGrain> logger)
     {
         _state = state;
@@ -66,6 +69,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         _connector = connector;
         _time = time;
         _options = options.Value;
+        _datasets = datasets.Value;
         _logger = logger;
     }
 
@@ -181,6 +185,15 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             return $"receipt claims {receipt.SampleCount} samples; the job placed {assigned} rows with this vPod";
         }
 
+        if (State.GlobalModel is { Length: >= ModelEncoding.HeaderLength } global
+            && FederatedModel.UpdateProblem(
+                (int)BinaryPrimitives.ReadUInt32LittleEndian(global.AsSpan(4)),
+                (int)BinaryPrimitives.ReadUInt32LittleEndian(global.AsSpan(8)),
+                update.Model) is { } problem)
+        {
+            return problem;
+        }
+
         if (update.Model is not { } model || !model.Parameters.All(double.IsFinite)
             || !string.Equals(ModelEncoding.HashHex(model), receipt.UpdateHash, StringComparison.OrdinalIgnoreCase))
         {
@@ -279,7 +292,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     private async Task<bool> PrepareAsync(CancellationToken cancellationToken)
     {
-        var data = BuiltInDatasets.Load(Spec.Dataset, Spec.Seed, _options.DatasetBaseDirectory);
+        var data = await LoadDatasetAsync(Spec, cancellationToken);
         var placement = FederatedDataPlacement.Place(Spec, data, State.ComputeVPods, State.ValidatorVPods);
 
         // Each workload receives its partition through the workload protocol, on whatever runtime it runs.
@@ -682,7 +695,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         {
             try
             {
-                BuiltInDatasets.Load(spec.Dataset, spec.Seed, _options.DatasetBaseDirectory);
+                await LoadDatasetAsync(spec, cancellationToken);
             }
             catch (Exception exception) when (exception is InvalidDatasetException or IOException or UnauthorizedAccessException)
             {
@@ -693,6 +706,19 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         return errors.Count > 0
             ? throw new InvalidJobSpecException(errors)
             : (compute, validators, statuses.ToDictionary(s => s.Key, s => s.Value.Address!.ToLowerInvariant(), StringComparer.Ordinal));
+    }
+
+    /// <summary>The job's data: an upload from its content-addressed grain, else a built-in set or a file under the data set root.</summary>
+    private async Task<TabularDataset> LoadDatasetAsync(FederatedJobSpec spec, CancellationToken cancellationToken)
+    {
+        if (!DatasetReferences.TryParseUpload(spec.Dataset, out var hash))
+        {
+            return BuiltInDatasets.Load(spec.Dataset, spec.Seed, _options.DatasetBaseDirectory, _datasets);
+        }
+
+        var bytes = await GrainFactory.GetGrain<IFederatedDatasetGrain>(hash).GetAsync(cancellationToken)
+            ?? throw new InvalidDatasetException($"no data set was uploaded as {spec.Dataset}: upload it first ('metanode-cli job run --dataset PATH' does).");
+        return CsvDatasetReader.Read(new MemoryStream(bytes, writable: false), spec.Dataset, BuiltInDatasets.UploadName(hash), _datasets.MaxUploadBytes);
     }
 
     private async Task<List<string>> MembersAsync(string cluster, VPodType type, List<string> errors, CancellationToken cancellationToken)

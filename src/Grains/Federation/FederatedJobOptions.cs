@@ -22,12 +22,20 @@ public sealed class FederatedJobOptions
     /// <summary>Pause between retries of a failing step.</summary>
     public TimeSpan StepRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The largest answer the silo reads from a workload (a trained model update is the largest legitimate one); a larger answer is
+    /// refused without being buffered. Default 64 MiB.
+    /// </summary>
+    public long MaxWorkloadResponseBytes { get; set; } = FederatedWorkloadClient.DefaultMaxResponseBytes;
+
     /// <summary>Where the built-in data sets are (<c>datasets/</c> below it); empty: beside the silo.</summary>
     public string? DatasetBaseDirectory { get; set; }
 }
 
 public sealed class FederatedJobOptionsValidator : IValidateOptions<FederatedJobOptions>
 {
+    public const long MinWorkloadResponseBytes = 64 * 1024;
+    public const long MaxWorkloadResponseBytes = 1024L * 1024 * 1024;
     private const string Prefix = FederatedJobOptions.SectionName + ":";
 
     public ValidateOptionsResult Validate(string? name, FederatedJobOptions options)
@@ -57,6 +65,11 @@ public sealed class FederatedJobOptionsValidator : IValidateOptions<FederatedJob
         if (options.StepRetryDelay < TimeSpan.Zero || options.StepRetryDelay > TimeSpan.FromMinutes(5))
         {
             failures.Add($"{Prefix}{nameof(options.StepRetryDelay)} must be 0 to 5 minutes; got '{options.StepRetryDelay}'.");
+        }
+
+        if (options.MaxWorkloadResponseBytes < MinWorkloadResponseBytes || options.MaxWorkloadResponseBytes > MaxWorkloadResponseBytes)
+        {
+            failures.Add($"{Prefix}{nameof(options.MaxWorkloadResponseBytes)} must be {MinWorkloadResponseBytes} to {MaxWorkloadResponseBytes} bytes; got '{options.MaxWorkloadResponseBytes}'.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using MetaNode.Federation;
@@ -20,9 +21,18 @@ public sealed record EvaluationOutcome(string VPodId, string Split, int SampleCo
 /// The silo's side of the workload protocol, version 2 (<see cref="WorkloadProtocol"/>; <c>examples/workload-protocol.md</c>): identity,
 /// data placement, statistics, training, evaluation, aggregation and rotation signing. Speaks to any workload, whatever its language
 /// or runtime; errors become <see cref="WorkloadRequestException"/>. It never holds a key: every signature comes from the workload.
+/// Answers are read up to <c>maxResponseBytes</c> (<see cref="FederatedJobOptions.MaxWorkloadResponseBytes"/>): a larger one is
+/// refused from its Content-Length, or as soon as more has arrived, never buffered whole.
 /// </summary>
-public sealed partial class FederatedWorkloadClient(HttpClient http)
+public sealed partial class FederatedWorkloadClient(HttpClient http, long maxResponseBytes = FederatedWorkloadClient.DefaultMaxResponseBytes)
 {
+    /// <summary>Default largest answer: 64 MiB, far above a model update of the largest data set (10,000 classes × 100 features is ~25 MB of JSON).</summary>
+    public const long DefaultMaxResponseBytes = 64L * 1024 * 1024;
+
+    public long MaxResponseBytes { get; } = maxResponseBytes > 0 && maxResponseBytes < Array.MaxLength
+        ? maxResponseBytes
+        : throw new ArgumentOutOfRangeException(nameof(maxResponseBytes), maxResponseBytes, "The answer limit must be positive and below 2 GiB.");
+
     /// <summary>Asks the workload to sign <c>Identity(vpodId, nonce, chainId)</c>; the caller recovers and checks the address.</summary>
     public Task<IdentityResponse> ProveIdentityAsync(Uri endpoint, string vpodId, ReadOnlyMemory<byte> nonce, long chainId, CancellationToken cancellationToken = default) =>
         PostAsync(endpoint, WorkloadProtocol.IdentityPath, new IdentityRequest(vpodId, FederationHashing.ToHex(nonce.Span), chainId), WorkloadJson.Default.IdentityRequest, WorkloadJson.Default.IdentityResponse, cancellationToken);
@@ -115,30 +125,51 @@ public sealed partial class FederatedWorkloadClient(HttpClient http)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var target = Target(endpoint);
+        // The headers come within the client's timeout; the body is read under the same bound (HttpClient does not time it once the headers are in).
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (http.Timeout != Timeout.InfiniteTimeSpan)
+        {
+            timeout.CancelAfter(http.Timeout);
+        }
+
         HttpResponseMessage response;
         try
         {
             // A body with a Content-Length (not chunked), which the simplest HTTP servers of any language read.
             using var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, requestType));
             content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-            response = await http.PostAsync(new Uri(endpoint, path), content, cancellationToken).ConfigureAwait(false);
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(endpoint, path)) { Content = content };
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw new WorkloadRequestException(target, path, 0, ex.Message);
         }
 
         using (response)
         {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            byte[] bytes;
+            try
+            {
+                bytes = await ReadBoundedAsync(response.Content, MaxResponseBytes, timeout.Token).ConfigureAwait(false);
+            }
+            catch (AnswerTooLargeException ex)
+            {
+                throw new WorkloadRequestException(target, path, (int)response.StatusCode, ex.Message);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                throw new WorkloadRequestException(target, path, (int)response.StatusCode, "the answer could not be read: " + ex.Message);
+            }
+
             if (!response.IsSuccessStatusCode)
             {
-                throw new WorkloadRequestException(target, path, (int)response.StatusCode, ErrorText(text));
+                throw new WorkloadRequestException(target, path, (int)response.StatusCode, ErrorText(Encoding.UTF8.GetString(bytes)));
             }
 
             try
             {
-                return JsonSerializer.Deserialize(text, responseType)
+                return JsonSerializer.Deserialize(bytes, responseType)
                     ?? throw new WorkloadRequestException(target, path, (int)response.StatusCode, "the answer is empty");
             }
             catch (JsonException ex)
@@ -147,6 +178,37 @@ public sealed partial class FederatedWorkloadClient(HttpClient http)
             }
         }
     }
+
+    /// <summary>
+    /// The body of an answer, at most <paramref name="maxBytes"/>: refused from a larger Content-Length before any of it is read, else
+    /// as soon as one byte more than the limit has come (so at most the limit plus one read buffer is held).
+    /// </summary>
+    public static async Task<byte[]> ReadBoundedAsync(HttpContent content, long maxBytes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        if (content.Headers.ContentLength is { } declared && declared > maxBytes)
+        {
+            throw new AnswerTooLargeException($"the answer declares {declared} bytes, more than the limit of {maxBytes} bytes ({FederatedJobOptions.SectionName}:{nameof(FederatedJobOptions.MaxWorkloadResponseBytes)}); it was not read");
+        }
+
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, maxBytes + 1 - buffer.Length)), cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            buffer.Write(chunk, 0, read);
+            if (buffer.Length > maxBytes)
+            {
+                throw new AnswerTooLargeException($"the answer is larger than the limit of {maxBytes} bytes ({FederatedJobOptions.SectionName}:{nameof(FederatedJobOptions.MaxWorkloadResponseBytes)}); reading stopped there");
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>An answer over the limit (turned into a <see cref="WorkloadRequestException"/> naming the workload).</summary>
+    public sealed class AnswerTooLargeException(string message) : Exception(message);
 
     private static string ErrorText(string body)
     {

@@ -12,10 +12,14 @@ public static class MetaNodeFederationExtensions
     {
         services.AddOptions<FederatedJobOptions>().BindConfiguration(FederatedJobOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FederatedJobOptions>, FederatedJobOptionsValidator>());
+        services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatasetOptions>, DatasetOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IFederatedFaults, NoFederatedFaults>();
         services.AddHttpClient(MetaNodeNames.WorkloadHttpClient);
-        services.TryAddSingleton(sp => new FederatedWorkloadClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient(MetaNodeNames.WorkloadHttpClient)));
+        services.TryAddSingleton(sp => new FederatedWorkloadClient(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(MetaNodeNames.WorkloadHttpClient),
+            sp.GetRequiredService<IOptions<FederatedJobOptions>>().Value.MaxWorkloadResponseBytes));
         return services;
     }
 }

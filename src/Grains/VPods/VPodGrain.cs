@@ -202,7 +202,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         ArgumentNullException.ThrowIfNull(query);
         EnsureExists();
         EnsureLogsAvailable();
-        return Runtime.ReadLogsAsync(Id, State.Handle, query, cancellationToken);
+        return Runtime.ReadLogsAsync(Id, State.Handle, LogQueries.Bounded(query), cancellationToken);
     }
 
     public async IAsyncEnumerable<LogLine> FollowLogsAsync(LogQuery query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -210,7 +210,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         ArgumentNullException.ThrowIfNull(query);
         EnsureExists();
         EnsureLogsAvailable();
-        await foreach (var line in Runtime.FollowLogsAsync(Id, State.Handle, query, cancellationToken))
+        await foreach (var line in Runtime.FollowLogsAsync(Id, State.Handle, LogQueries.Bounded(query), cancellationToken))
         {
             yield return line;
         }

@@ -15,7 +15,10 @@ public sealed record FederatedJobSpec
     [Id(0)] public FederatedAlgorithm Algorithm { get; init; } = FederatedAlgorithm.FederatedAverage;
     [Id(1)] public required string ComputeCluster { get; init; }
     [Id(2)] public required string ValidatorCluster { get; init; }
-    /// <summary><c>digits</c>, <c>synthetic</c>, or the path of a CSV file (features…, label) on the silo's machine.</summary>
+    /// <summary>
+    /// <c>digits</c>, <c>synthetic</c>, <c>sha256:HEX</c> (a CSV file uploaded with <see cref="IFederatedDatasetGrain"/>), or the
+    /// path of a CSV file (features…, label) relative to the silo's <c>MetaNode:Datasets:Root</c> (see <see cref="DatasetReferences"/>).
+    /// </summary>
     [Id(3)] public required string Dataset { get; init; }
     [Id(4)] public PartitionScheme Partition { get; init; } = PartitionScheme.Iid;
     [Id(5)] public int Rounds { get; init; } = 10;

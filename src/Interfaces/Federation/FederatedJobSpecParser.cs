@@ -77,7 +77,11 @@ public static class FederatedJobSpecParser
 
         if (string.IsNullOrWhiteSpace(spec.Dataset))
         {
-            errors.Add("dataset is required: digits, synthetic, or the path of a CSV file.");
+            errors.Add("dataset is required: digits, synthetic, an uploaded data set (sha256:HEX) or a path under the silo's data set root.");
+        }
+        else if (DatasetReferences.TryParseUpload(spec.Dataset, out var hash) && !DatasetReferences.IsValidHash(hash))
+        {
+            errors.Add($"dataset '{spec.Dataset}' is invalid: an uploaded data set is named sha256: and the 64 hex digits of its SHA-256.");
         }
 
         if (spec.Partition is null || spec.Partition.Kind is not (PartitionKind.Iid or PartitionKind.Dirichlet)

@@ -63,5 +63,30 @@ public sealed class FederatedModel
         return new FederatedModel(classes, features, parameters);
     }
 
+    /// <summary>
+    /// Why <paramref name="update"/> cannot be an update of a <paramref name="classes"/> × <paramref name="features"/> model (another
+    /// shape, parameters that do not fit it, a number that is not finite), or null when it can.
+    /// </summary>
+    public static string? UpdateProblem(int classes, int features, FederatedModel? update)
+    {
+        if (update?.Parameters is null)
+        {
+            return "the update carries no model";
+        }
+
+        if (update.Classes != classes || update.Features != features)
+        {
+            return $"the update is a {update.Classes} classes × {update.Features} features model; the job's model is {classes} × {features}";
+        }
+
+        if (update.Parameters.Length != (long)classes * (features + 1))
+        {
+            return $"the update has {update.Parameters.Length} parameters; a {classes} × {features} model has {(long)classes * (features + 1)} ({classes * features} weights and {classes} biases)";
+        }
+
+        var bad = Array.FindIndex(update.Parameters, p => !double.IsFinite(p));
+        return bad >= 0 ? $"update parameter {bad} is {update.Parameters[bad]}, not a finite number" : null;
+    }
+
     public bool HasSameShape(FederatedModel other) => other is not null && other.Classes == Classes && other.Features == Features;
 }

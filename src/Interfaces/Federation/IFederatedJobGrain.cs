@@ -116,6 +116,22 @@ public interface IFederatedModelGrain : IGrainWithStringKey
     Task<byte[]?> GetAsync(CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// An uploaded data set, content-addressed (key: the 64 lower-case hex digits of the SHA-256 of its bytes; a job names it as
+/// <c>sha256:HEX</c>). The bytes are refused unless they hash to the key and fit the silo's <c>MetaNode:Datasets:MaxUploadBytes</c>.
+/// </summary>
+[Alias("MetaNode.Federation.IFederatedDatasetGrain")]
+public interface IFederatedDatasetGrain : IGrainWithStringKey
+{
+    /// <summary>Stores the bytes; refused (<see cref="InvalidDatasetException"/>) when they are too large or do not hash to the key. Storing them again changes nothing.</summary>
+    [Alias("Put"), RequiresRole(AccessRole.Operator, Mutates = true)]
+    Task PutAsync(byte[] data, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored bytes, or null.</summary>
+    [Alias("Get"), SiloOnly, ReadOnly]
+    Task<byte[]?> GetAsync(CancellationToken cancellationToken = default);
+}
+
 public static class FederatedJobRegistryKeys
 {
     public const string Default = "default";

@@ -18,6 +18,14 @@ internal sealed partial class FakeMetaNodeClient
         return Task.FromResult(status);
     }
 
+    public List<byte[]> Uploads { get; } = [];
+
+    public Task<string> UploadDatasetAsync(byte[] data, CancellationToken cancellationToken = default)
+    {
+        Uploads.Add(data);
+        return Task.FromResult(DatasetReferences.ForUpload(DatasetFiles.Hash(data)));
+    }
+
     public Task<FederatedJobStatus> GetJobStatusAsync(string jobId, CancellationToken cancellationToken = default) =>
         Jobs.TryGetValue(jobId, out var status) ? Task.FromResult(status) : throw new JobNotFoundException(jobId);
 

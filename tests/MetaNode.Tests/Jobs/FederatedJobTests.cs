@@ -78,6 +78,100 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
     }
 
     [Fact]
+    public async Task DatasetStore_RefusesOverLimitOrMisHashedUploads_AndStoresTheRightOnesOnce()
+    {
+        var client = new MetaNode.Client.MetaNodeClient(Cluster.Grains);
+        var tooLarge = new byte[JobCluster.MaxUploadBytes + 1];
+        var over = await Assert.ThrowsAsync<InvalidDatasetException>(() => client.UploadDatasetAsync(tooLarge));
+        Assert.Contains($"more than this silo's limit of {JobCluster.MaxUploadBytes} bytes", over.Message, StringComparison.Ordinal);
+        Assert.Null(await Cluster.Grains.GetGrain<IFederatedDatasetGrain>(DatasetFiles.Hash(tooLarge)).GetAsync());
+
+        var bytes = "1,2,0\n3,4,1\n"u8.ToArray();
+        var wrongKey = Cluster.Grains.GetGrain<IFederatedDatasetGrain>(DatasetFiles.Hash("other"u8));
+        var mismatch = await Assert.ThrowsAsync<InvalidDatasetException>(() => wrongKey.PutAsync(bytes));
+        Assert.Contains("nothing was stored", mismatch.Message, StringComparison.Ordinal);
+        Assert.Null(await wrongKey.GetAsync());
+
+        var device = await Assert.ThrowsAsync<InvalidDatasetException>(() => client.UploadDatasetFileAsync("/dev/zero"));
+        Assert.Contains("not a regular file", device.Message, StringComparison.Ordinal);
+        using var tooLong = new MemoryStream(new byte[4096]);
+        var stream = await Assert.ThrowsAsync<InvalidDatasetException>(() => client.UploadDatasetAsync(tooLong, maxBytes: 1024));
+        Assert.Contains("larger than the limit of 1024 bytes", stream.Message, StringComparison.Ordinal);
+
+        var reference = await client.UploadDatasetAsync(bytes);
+        Assert.Equal(DatasetReferences.ForUpload(DatasetFiles.Hash(bytes)), await client.UploadDatasetAsync(bytes));
+        Assert.Equal(bytes, await Cluster.Grains.GetGrain<IFederatedDatasetGrain>(reference[DatasetReferences.UploadPrefix.Length..]).GetAsync());
+    }
+
+    [Fact]
+    public async Task Run_GivesTheSameModels_WhenTheDigitsAreUploadedOrNamedUnderTheDatasetRoot()
+    {
+        var client = new MetaNode.Client.MetaNodeClient(Cluster.Grains);
+        var uploaded = await client.UploadDatasetFileAsync(BuiltInDatasets.DigitsPath(), JobCluster.MaxUploadBytes);
+
+        var builtIn = await Cluster.RunAsync(NewJobId(), Spec(rounds: 2, minParticipants: 10), TimeSpan.FromMinutes(3));
+        var upload = await Cluster.RunAsync(NewJobId(), Spec(rounds: 2, minParticipants: 10) with { Dataset = uploaded }, TimeSpan.FromMinutes(3));
+        var underRoot = await Cluster.RunAsync(NewJobId(), Spec(rounds: 2, minParticipants: 10) with { Dataset = "./" + BuiltInDatasets.DigitsFile }, TimeSpan.FromMinutes(3));
+
+        Assert.All(new[] { builtIn, upload, underRoot }, s => Assert.Equal(FederatedJobPhase.Completed, s.Phase));
+        Assert.Equal(builtIn.Results.Select(r => r.ResultHash), upload.Results.Select(r => r.ResultHash));
+        Assert.Equal(builtIn.Results.Select(r => r.ResultHash), underRoot.Results.Select(r => r.ResultHash));
+    }
+
+    [Fact]
+    public async Task Start_RefusesPathsOutsideTheDatasetRoot_DevicesAndUploadsNeverMade_AndRecordsNothing()
+    {
+        var job = NewJobId();
+        var grain = Cluster.Grains.GetGrain<IFederatedJobGrain>(job);
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+
+        foreach (var (dataset, expected) in new[]
+        {
+            ("../../../../../../etc/passwd", "outside the data set root"),
+            ("/dev/zero", "outside the data set root"),
+            (DatasetReferences.ForUpload(new string('a', 64)), "no data set was uploaded"),
+            ("sha256:xyz", "64 hex digits"),
+        })
+        {
+            var error = await Assert.ThrowsAsync<InvalidJobSpecException>(() => grain.StartAsync(Spec(rounds: 1, minParticipants: 1) with { Dataset = dataset }));
+            Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.True(GC.GetTotalMemory(forceFullCollection: true) - before < 32L * 1024 * 1024, "the silo's managed memory grew by more than 32 MiB while refusing the data sets");
+        await Assert.ThrowsAsync<JobNotFoundException>(() => grain.GetStatusAsync());
+    }
+
+    [Fact]
+    public async Task Run_RefusesAWrongShapeUpdate_BeforeItIsStreamed_AndCompletesWithoutIt()
+    {
+        var misshapen = fixture.Compute[5];
+        Cluster.Faults.MisshapenVPod = misshapen;
+        Cluster.Faults.StreamedUpdates.Clear();
+        try
+        {
+            var status = await Cluster.RunAsync(NewJobId(), Spec(rounds: 2, minParticipants: 9), TimeSpan.FromMinutes(3));
+
+            Report(status);
+            Assert.Equal(FederatedJobPhase.Completed, status.Phase);
+            foreach (var result in status.Results)
+            {
+                Assert.DoesNotContain(misshapen, result.Participants);
+                Assert.Equal(9, result.Participants.Count);
+
+                // The job's own refusal (validators, had the stream brought it, would have given theirs): it was never published.
+                var rejected = Assert.Single(result.Rejected, r => r.VPodId == misshapen);
+                Assert.False(Cluster.Faults.StreamedUpdates.ContainsKey((misshapen, result.Round)), $"round {result.Round}: the wrong-shape update was put on the stream");
+                Assert.True(Cluster.Faults.StreamedUpdates.ContainsKey((fixture.Compute[0], result.Round)));
+                Assert.Contains("the job's model is 10 × 64", rejected.Reason, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Cluster.Faults.MisshapenVPod = null;
+        }
+    }
+
+    [Fact]
     public async Task Run_FlagsAndOutvotesAValidator_WhenTheSiloFeedsItOtherFacts()
     {
         var liar = fixture.Validators[1];

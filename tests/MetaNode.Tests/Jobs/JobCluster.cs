@@ -42,8 +42,16 @@ internal sealed class TestFaults : IFederatedFaults
     public TrainingHyperParameters Training(string vpodId, int round, TrainingHyperParameters hyperParameters) =>
         vpodId == PoisonedVPod ? hyperParameters with { LearningRate = hyperParameters.LearningRate * PoisonFactor } : hyperParameters;
 
+    /// <summary>A compute vPod whose update comes back with one class too many (as from a workload that answers another shape).</summary>
+    public string? MisshapenVPod { get; set; }
+
     public IReadOnlyList<ModelUpdate> Published(string vpodId, int round, ModelUpdate update)
     {
+        if (vpodId == MisshapenVPod)
+        {
+            return [update with { Model = FederatedModel.Zero(update.Model.Classes + 1, update.Model.Features) }];
+        }
+
         var copies = Enumerable.Repeat(update, StreamCopies).ToList();
         if (vpodId == ForgedFirstVPod)
         {
@@ -60,8 +68,12 @@ internal sealed class TestFaults : IFederatedFaults
         return copies;
     }
 
+    /// <summary>Every (vPod, round) whose update copy a compute grain was about to put on the stream.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<(string VPodId, int Round), bool> StreamedUpdates { get; } = new();
+
     public bool Streamed(string vpodId, int round, ModelUpdate copy)
     {
+        StreamedUpdates[(vpodId, round)] = true;
         lock (_forgedHashes)
         {
             return vpodId != ForgedFirstVPod || _forgedHashes.Contains(copy.Receipt.UpdateHash);
@@ -88,6 +100,8 @@ internal sealed class JobCluster : IAsyncDisposable
         DataDirectory = dataDirectory;
         Faults = faults;
     }
+
+    public const long MaxUploadBytes = 1024 * 1024;
 
     public InProcessTestCluster Cluster { get; }
 
@@ -117,6 +131,10 @@ internal sealed class JobCluster : IAsyncDisposable
             ["MetaNode:VPods:RestartBackoffInitial"] = "00:00:00.100",
             ["MetaNode:VPods:RestartBackoffCap"] = "00:00:00.400",
             ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
+
+            // Jobs may name the shipped data sets' folder by relative paths; uploads above 1 MiB are refused.
+            ["MetaNode:Datasets:Root"] = Path.GetDirectoryName(BuiltInDatasets.DigitsPath()),
+            ["MetaNode:Datasets:MaxUploadBytes"] = MaxUploadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         foreach (var (name, value) in extraSettings ?? new Dictionary<string, string?>())
         {

@@ -24,6 +24,68 @@ public sealed class JobCommandsTests
     }
 
     [Fact]
+    public async Task JobRun_RefusesDevZeroAtOnce_WithoutReadingItOrConnecting()
+    {
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+
+        var result = await _cli.RunAsync("job", "run", "--compute-cluster", "c", "--validator-cluster", "v", "--dataset", "/dev/zero");
+
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        Assert.Contains("'/dev/zero' is not a regular file", result.Stderr, StringComparison.Ordinal);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - allocated < 16L * 1024 * 1024, "refusing /dev/zero allocated 16 MiB or more: it was read");
+        Assert.Empty(_cli.Client.Uploads);
+        Assert.Null(_cli.Client.StartedJob);
+    }
+
+    [Fact]
+    public async Task JobRun_RefusesAFileOverTheUploadLimit_BeforeReadingIt()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"metanode-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(path, string.Concat(Enumerable.Repeat("1,2,0\n", 1000)));
+        try
+        {
+            var result = await _cli.RunAsync("job", "run", "--compute-cluster", "c", "--validator-cluster", "v", "--dataset", path, "--max-upload-bytes", "1024");
+
+            Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+            Assert.Contains("is 6000 bytes, more than the limit of 1024 bytes", result.Stderr, StringComparison.Ordinal);
+            Assert.Empty(_cli.Client.Uploads);
+            Assert.Null(_cli.Client.StartedJob);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task JobRun_UploadsALocalFile_AndStartsTheJobWithItsHash_OrPassesASiloPathUnread()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"metanode-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(path, "1,2,0\n3,4,1\n");
+        try
+        {
+            _cli.Client.Jobs["job-up"] = Completed("job-up");
+            var result = await _cli.RunAsync("job", "run", "--job-id", "job-up", "--compute-cluster", "c", "--validator-cluster", "v", "--dataset", path);
+
+            Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+            var bytes = Assert.Single(_cli.Client.Uploads);
+            Assert.Equal(await File.ReadAllBytesAsync(path), bytes);
+            Assert.Equal("sha256:" + DatasetFiles.Hash(bytes), _cli.Client.StartedJob!.Dataset);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        _cli.Client.Jobs["job-silo"] = Completed("job-silo");
+        var silo = await _cli.RunAsync("job", "run", "--job-id", "job-silo", "--compute-cluster", "c", "--validator-cluster", "v", "--dataset", "silo:sets/a.csv");
+
+        Assert.True(silo.ExitCode == ExitCodes.Success, silo.ToString());
+        Assert.Equal("sets/a.csv", _cli.Client.StartedJob!.Dataset);
+        Assert.Single(_cli.Client.Uploads);
+    }
+
+    [Fact]
     public async Task JobRun_PassesEveryOptionAndPrintsResultsJson_WhenTheJobCompletes()
     {
         _cli.Client.Jobs["job-cli"] = Completed("job-cli");

@@ -134,9 +134,9 @@ internal static class ProcessLogReader
 
     private static void ValidateQuery(LogQuery query)
     {
-        if (query.Tail is < 0)
+        if (LogQueries.Problem(query) is { } problem)
         {
-            throw new ArgumentOutOfRangeException(nameof(query), query.Tail, "Tail must be zero or more lines.");
+            throw new ArgumentOutOfRangeException(nameof(query), query.Tail, problem);
         }
     }
 
@@ -235,17 +235,16 @@ internal static class ProcessLogReader
                 return;
             }
 
-            if (query.Tail is { } tail)
+            // No tail keeps the last MaxTail lines: a query never holds more, however long the logs are.
+            var tail = query.Tail ?? LogQueries.MaxTail;
+            if (tail == 0)
             {
-                if (tail == 0)
-                {
-                    return;
-                }
+                return;
+            }
 
-                if (_lines.Count == tail)
-                {
-                    _lines.Dequeue();
-                }
+            if (_lines.Count == tail)
+            {
+                _lines.Dequeue();
             }
 
             _lines.Enqueue(line);
