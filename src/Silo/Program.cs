@@ -4,6 +4,18 @@ using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 
 var builder = WebApplication.CreateBuilder(args);
+var (secrets, secretFailures) = SecretFiles.Read(builder.Configuration);
+foreach (var failure in secretFailures)
+{
+    Console.Error.WriteLine($"metanode-silo: invalid configuration: {failure}");
+}
+
+if (secretFailures.Count > 0)
+{
+    return 2;
+}
+
+builder.Configuration.AddInMemoryCollection(secrets);
 MetaNodeSiloOptions options;
 try
 {

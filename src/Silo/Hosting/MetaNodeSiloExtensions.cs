@@ -166,7 +166,8 @@ public static class MetaNodeSiloExtensions
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new ProcessRuntimeRootCheck(
             options.DataDirectory,
             sp.GetRequiredService<IOptions<ProcessRuntimeOptions>>(),
-            sp.GetRequiredService<ILogger<ProcessRuntimeRootCheck>>()));
+            sp.GetRequiredService<ILogger<ProcessRuntimeRootCheck>>(),
+            () => sp.GetRequiredService<ProcessRuntime>()));
         silo.Services.PostConfigure<ChainOptions>(o => o.DataDirectory ??= options.DataDirectory);
         silo.Services.TryAddSingleton<SiloReadiness>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloReadiness>());

@@ -80,5 +80,30 @@ public sealed class WorkloadIsolationSiloTests : IAsyncLifetime
         Assert.Equal("three", again.GetProperty("name").GetString());
     }
 
+    [Fact]
+    public async Task ASiloThatDoesNotIsolate_SaysSoAtStart_AndVPodStatusMarksTheLimitsNotEnforced()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "metanode-isolation", Guid.NewGuid().ToString("N")[..10]);
+        var silo = new SiloProcess(directory, "--MetaNode:Chain:DevChain:Enabled=false", "--MetaNode:Runtime:Process:Isolation:Mode=Off");
+        try
+        {
+            await silo.StartAsync();
+            Assert.Contains("Process vPods are NOT isolated on this silo", silo.Output, StringComparison.Ordinal);
+            var cli = silo.Cli();
+            var id = (await cli.JsonAsync("vpod", "create", "--name", "plain", "--type", "storage", "--cpu", "100m", "--memory", "32Mi",
+                "--command", "sleep 60")).GetProperty("id").GetString()!;
+            var status = await cli.StatusAsync(id);
+            Assert.Contains("Isolation:Mode=Off", status.GetProperty("limitsNotEnforced").GetString(), StringComparison.Ordinal);
+            var text = await cli.RunAsync("vpod", "status", "--id", id);
+            Assert.Contains("not enforced", text.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await silo.DisposeAsync();
+            SiloProcess.KillWorkloadsUnder(directory);
+            SiloProcess.DeleteSiloDirectories(directory);
+        }
+    }
+
     private static string Phase(JsonElement status) => status.GetProperty("phase").GetString()!;
 }

@@ -7,15 +7,19 @@ namespace MetaNode.Grains.Runtime.Process;
 /// <summary>
 /// Warns when the silo starts if the process runtime's root lies inside the silo's data directory: the vPods' workload keys
 /// (<c>vpods/{id}/key</c>) would then live under it. Only a configured root can; the default is a sibling (see <see cref="ProcessRuntimeRoot"/>).
+/// It also makes the runtime itself, so that whether workloads can be isolated is found out, and said, when the silo starts
+/// (a silo that must isolate and cannot fails to start here).
 /// </summary>
 public sealed partial class ProcessRuntimeRootCheck : ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly string _siloDataDirectory;
     private readonly IOptions<ProcessRuntimeOptions> _options;
     private readonly ILogger<ProcessRuntimeRootCheck> _logger;
+    private readonly Func<ProcessRuntime>? _runtime;
 
-    public ProcessRuntimeRootCheck(string siloDataDirectory, IOptions<ProcessRuntimeOptions> options, ILogger<ProcessRuntimeRootCheck> logger)
+    public ProcessRuntimeRootCheck(string siloDataDirectory, IOptions<ProcessRuntimeOptions> options, ILogger<ProcessRuntimeRootCheck> logger, Func<ProcessRuntime>? runtime = null)
     {
+        _runtime = runtime;
         ArgumentException.ThrowIfNullOrWhiteSpace(siloDataDirectory);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
@@ -33,6 +37,7 @@ public sealed partial class ProcessRuntimeRootCheck : ILifecycleParticipant<ISil
             _ =>
             {
                 Check();
+                _runtime?.Invoke();
                 return Task.CompletedTask;
             });
     }
