@@ -47,6 +47,13 @@ if (args is ["clusters", ..])
     return 0;
 }
 
+// `isolation [STARTS] [ROUNDS]`: a process vPod's start-to-exit time with and without its own uid and cgroup (see IsolationBench).
+if (args is ["isolation", ..])
+{
+    await MetaNode.Bench.IsolationBench.RunAsync(args[1..]);
+    return 0;
+}
+
 // `gateway [SECONDS] [ROUNDS] [CALLERS]`: status calls over the gateway with and without TLS and the role filter (see GatewayAccessBench).
 if (args is ["gateway", ..])
 {

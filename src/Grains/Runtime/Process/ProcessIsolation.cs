@@ -69,7 +69,7 @@ public sealed class ProcessIsolation
         VPodCgroups? cgroups = null;
         if (problem is null)
         {
-            var hierarchy = CgroupHierarchy.Detect(ReadOrEmpty("/proc/self/mountinfo"), ReadOrEmpty("/proc/self/cgroup"));
+            var hierarchy = CgroupHierarchy.Detect(VPodCgroups.ReadOrEmpty("/proc/self/mountinfo"), VPodCgroups.ReadOrEmpty("/proc/self/cgroup"));
             if (hierarchy.Version == CgroupVersion.None)
             {
                 problem = hierarchy.Problem;
@@ -299,18 +299,6 @@ public sealed class ProcessIsolation
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return null;
-        }
-    }
-
-    private static string ReadOrEmpty(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return string.Empty;
         }
     }
 }

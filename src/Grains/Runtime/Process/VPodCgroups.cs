@@ -236,7 +236,8 @@ public sealed class VPodCgroups
     private IEnumerable<string> DirectoriesOf(string vpodId) =>
         CgroupHierarchy.Controllers.Select(c => DirectoryOf(vpodId, c)).Distinct(StringComparer.Ordinal);
 
-    private static string ReadOrEmpty(string path)
+    /// <summary>A kernel file's text; empty when it cannot be read (gone, or not there on this kernel).</summary>
+    internal static string ReadOrEmpty(string path)
     {
         try
         {
