@@ -45,6 +45,7 @@ internal sealed class ChainCluster : IAsyncDisposable
             ["MetaNode:Chain:RpcRetries"] = "30",
             ["MetaNode:Chain:Watcher:PollInterval"] = "00:00:00.200",
             ["MetaNode:VPods:ProbeInterval"] = "00:00:00.500",
+            ["MetaNode:Capacity:Cpu"] = "64",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
         {
@@ -73,7 +74,7 @@ internal sealed class ChainCluster : IAsyncDisposable
             Name = name,
             Type = type,
             RestartPolicy = MetaNode.VPods.RestartPolicy.Never,
-            CpuMillis = 100,
+            CpuMillis = 1000,
             MemoryBytes = 200L << 20,
         });
         if (type is not (MetaNode.VPods.VPodType.Compute or MetaNode.VPods.VPodType.Validator))
@@ -95,7 +96,7 @@ internal sealed class ChainCluster : IAsyncDisposable
             Type = MetaNode.VPods.VPodType.Validator,
             Command = ["/bin/sh", "-c", "exec sleep 600"],
             RestartPolicy = MetaNode.VPods.RestartPolicy.Never,
-            CpuMillis = 100,
+            CpuMillis = 1000,
             MemoryBytes = 64L << 20,
         });
         return id;

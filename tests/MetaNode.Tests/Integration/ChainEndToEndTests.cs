@@ -14,7 +14,7 @@ public sealed class ChainEndToEndTests : IAsyncLifetime
 
     public Task InitializeAsync()
     {
-        _silo = new SiloProcess(_dataDirectory);
+        _silo = new SiloProcess(_dataDirectory, "--MetaNode:Capacity:Cpu=64");
         return Task.CompletedTask;
     }
 
@@ -48,7 +48,7 @@ public sealed class ChainEndToEndTests : IAsyncLifetime
         var validators = new List<(string Id, string Address)>();
         for (var i = 1; i <= 3; i++)
         {
-            var id = (await cli.JsonAsync("vpod", "create", "--name", $"e2e-validator-{i}", "--type", "validator", "--cpu", "100m", "--memory", "200Mi")).GetProperty("id").GetString()!;
+            var id = (await cli.JsonAsync("vpod", "create", "--name", $"e2e-validator-{i}", "--type", "validator", "--cpu", "1", "--memory", "200Mi")).GetProperty("id").GetString()!;
             var status = await Eventually.WaitAsync(() => cli.JsonAsync("vpod", "status", "--id", id), s => s.GetProperty("identity").GetString() == "Proven", $"vPod {id} to prove its key", TimeSpan.FromSeconds(60));
             var address = status.GetProperty("address").GetString()!;
             Assert.Matches("^0x[0-9a-f]{40}$", address);
@@ -86,7 +86,7 @@ public sealed class ChainEndToEndTests : IAsyncLifetime
 
         // A graceful restart: the workloads come back with the keys in their own directories, so the same addresses.
         await _silo.StopAsync();
-        _silo = new SiloProcess(_dataDirectory);
+        _silo = new SiloProcess(_dataDirectory, "--MetaNode:Capacity:Cpu=64");
         await _silo.StartAsync(TimeSpan.FromSeconds(90));
         cli = _silo.Cli();
         Assert.Equal(registry, (await cli.JsonAsync("chain", "status")).GetProperty("registry").GetString());

@@ -18,6 +18,7 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
             
             "--MetaNode:Chain:ReceiptPollInterval=00:00:00.020",
             "--MetaNode:VPods:ProbeInterval=00:00:00.300",
+            "--MetaNode:Capacity:Cpu=64",
             "--MetaNode:Federation:Jobs:PumpInterval=00:00:00.100");
         await _silo.StartAsync();
     }
@@ -40,8 +41,8 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
     public async Task JobRun_FinishesAbove095AndEveryRoundIsOnChain_WhenTenComputeAndThreeValidatorVPodsRunDigits()
     {
         var cli = _silo.Cli();
-        await cli.JsonAsync("cluster", "deploy", "--name", "compute", "--count", "10", "--type", "compute", "--cpu", "100m", "--memory", "200Mi");
-        await cli.JsonAsync("cluster", "deploy", "--name", "validators", "--count", "3", "--type", "validator", "--cpu", "100m", "--memory", "200Mi");
+        await cli.JsonAsync("cluster", "deploy", "--name", "compute", "--count", "10", "--type", "compute", "--cpu", "1", "--memory", "200Mi");
+        await cli.JsonAsync("cluster", "deploy", "--name", "validators", "--count", "3", "--type", "validator", "--cpu", "1", "--memory", "200Mi");
         foreach (var (cluster, count) in new[] { ("compute", 10), ("validators", 3) })
         {
             await Eventually.WaitAsync(

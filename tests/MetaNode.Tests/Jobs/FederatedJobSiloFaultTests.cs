@@ -57,6 +57,7 @@ public sealed class FederatedJobSiloFaultTests(PostgresServer postgres, ITestOut
             "--MetaNode:Chain:ReceiptPollInterval=00:00:00.050",
             $"--MetaNode:Runtime:Process:DataDirectory={Path.Combine(_root, "vpods")}",
             "--MetaNode:VPods:ProbeInterval=00:00:00.500",
+            "--MetaNode:Capacity:Cpu=64",
             "--MetaNode:VPods:RestartBackoffInitial=00:00:00.200",
             "--MetaNode:VPods:OrphanStopTimeout=00:00:01",
             "--MetaNode:Membership:ProbeTimeout=00:00:01",
@@ -75,8 +76,8 @@ public sealed class FederatedJobSiloFaultTests(PostgresServer postgres, ITestOut
         await b.StartAsync();
 
         await using var client = await MetaNodeClient.ConnectAsync(new MetaNodeClientOptions { ConnectionString = database, Identity = tls.AdminIdentity });
-        await client.DeployClusterAsync(new ClusterSpec { Name = "pg-compute", Count = 4, MemberType = VPodType.Compute, CpuMillis = 100, MemoryBytes = 200L << 20 });
-        await client.DeployClusterAsync(new ClusterSpec { Name = "pg-validators", Count = 3, MemberType = VPodType.Validator, CpuMillis = 100, MemoryBytes = 200L << 20 });
+        await client.DeployClusterAsync(new ClusterSpec { Name = "pg-compute", Count = 4, MemberType = VPodType.Compute, CpuMillis = 1000, MemoryBytes = 200L << 20 });
+        await client.DeployClusterAsync(new ClusterSpec { Name = "pg-validators", Count = 3, MemberType = VPodType.Validator, CpuMillis = 1000, MemoryBytes = 200L << 20 });
         foreach (var (name, count) in new[] { ("pg-compute", 4), ("pg-validators", 3) })
         {
             await Eventually.WaitAsync(() => client.GetClusterStatusAsync(name), s => s.Members.Count(m => m.Phase == VPodPhase.Running && m.Health == VPodHealth.Healthy) == count, $"{count} healthy members of {name}", TimeSpan.FromSeconds(120));

@@ -126,6 +126,8 @@ internal sealed class JobCluster : IAsyncDisposable
             ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.020",
             ["MetaNode:Chain:Watcher:PollInterval"] = "00:00:00.200",
             ["MetaNode:VPods:ProbeInterval"] = "00:00:00.300",
+            // Each workload gets a whole core (its cgroup enforces it); the silo offers more than the machine has.
+            ["MetaNode:Capacity:Cpu"] = "64",
             ["MetaNode:VPods:StartupProbeInterval"] = "00:00:00.100",
             ["MetaNode:VPods:FailureThreshold"] = "2",
             ["MetaNode:VPods:RestartBackoffInitial"] = "00:00:00.100",
@@ -167,7 +169,7 @@ internal sealed class JobCluster : IAsyncDisposable
         IReadOnlyList<int>? ports = null,
         DeploymentMethod method = DeploymentMethod.Process,
         string? image = null,
-        long cpuMillis = 100)
+        long cpuMillis = 1000)
     {
         var spec = new ClusterSpec
         {
