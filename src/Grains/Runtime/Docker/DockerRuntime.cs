@@ -696,6 +696,12 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
             throw new InvalidVPodSpecException($"vPod '{vpodId}': the docker runtime runs one container per vPod; {spec.Replicas.ToString(CultureInfo.InvariantCulture)} replicas need the kubernetes deployment method (or a vPod cluster of several vPods).");
         }
 
+        if (spec.ImagePullSecrets.FirstOrDefault(secret => !_options.Registries.ContainsKey(secret)) is { } unknown)
+        {
+            throw new InvalidVPodSpecException(
+                $"vPod '{vpodId}': image pull secret '{unknown}' is not configured on this silo: add it under {DockerRuntimeOptions.SectionName}:Registries:{unknown} (Server, Username, Password).");
+        }
+
         WorkloadKeyDirectory.ThrowIfMountedOver(vpodId, spec);
         try
         {

@@ -585,18 +585,19 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         {
             await managed.Process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
             exitCode = managed.Process.ExitCode;
+            if (_isolation.Cgroups is { } cgroups)
+            {
+                // Before the exit is told (after it, a restart may already run in the same cgroup): kill whatever the workload
+                // left in its cgroup, and read the mark the kernel's OOM killer leaves in the cgroup's counters.
+                cgroups.KillAll(managed.VPodId);
+                managed.OomKilled = cgroups.OomKills(managed.VPodId) > managed.OomKillsAtStart;
+            }
+
             managed.MarkExited(exitCode);
             if (managed.Isolated)
             {
                 // The main process is gone: so is whatever it left running in its group, as when a container's main process exits.
                 TrySignal(managed.VPodId, -managed.Pid, NativeMethods.SigKill);
-            }
-
-            if (_isolation.Cgroups is { } cgroups)
-            {
-                // And whatever left the group but not the cgroup; the kernel's OOM killer leaves its mark in the cgroup's counters.
-                cgroups.KillAll(managed.VPodId);
-                managed.OomKilled = cgroups.OomKills(managed.VPodId) > managed.OomKillsAtStart;
             }
 
             if (!await WaitBoundedAsync(managed.Pumps, DrainWait, CancellationToken.None).ConfigureAwait(false))

@@ -168,6 +168,8 @@ public sealed class DockerHardeningTests : IDisposable
         Assert.Contains("network policy cannot be enforced by the docker runtime", policy.Message, StringComparison.Ordinal);
         Assert.Contains("docker runtime runs one container", replicas.Message, StringComparison.Ordinal);
         Assert.Contains("socket", socket.Message, StringComparison.Ordinal);
+        var secret = Assert.Throws<InvalidVPodSpecException>(() => runtime.ValidateSpec("vpod-2", Spec() with { ImagePullSecrets = ["nowhere"] }));
+        Assert.Contains("image pull secret 'nowhere' is not configured", secret.Message, StringComparison.Ordinal);
         runtime.ValidateSpec("vpod-2", Spec(new VolumeMount("/run/metanode-test/in", "/in")) with { NetworkPolicy = new NetworkPolicySpec { Enabled = false } });
     }
 

@@ -233,8 +233,9 @@ public sealed class DockerVPodTests(DockerClusterFixture fixture)
         Assert.Equal(32L << 20, metrics.Resources.MemoryLimitBytes);
         Assert.InRange(metrics.Resources.MemoryBytes, 1, 32L << 20);
 
-        // The busy loop wants a whole core; the limit gives it at most half of one (less on a crowded machine).
-        Assert.InRange(metrics.Resources.CpuPercent, 1, 65);
+        // The busy loop wants a whole core (100); the limit gives it half of one, enforced per 100 ms scheduling period, so an
+        // engine reading window of a few periods can land up to a period's worth above 50 (seen: 65, 72). Unlimited reads ~100.
+        Assert.InRange(metrics.Resources.CpuPercent, 1, 85);
         Assert.True(metrics.Network.RxBytes >= 0 && metrics.Network.TxBytes >= 0);
 
         await grain.DeleteAsync(new StopOptions(Force: true));
