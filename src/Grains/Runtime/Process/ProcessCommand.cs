@@ -164,10 +164,9 @@ internal sealed record ProcessCommand(string FileName, IReadOnlyList<string> Arg
             }
         }
 
-        if (spec.Volumes is { Count: > 0 } volumes)
+        if (ProcessSpecRules.Unsupported(spec) is { } unsupported)
         {
-            throw new InvalidVPodSpecException(
-                $"spec.volumes ('{volumes[0].Source}' → '{volumes[0].Target}') cannot be mounted by the process runtime; a process vPod keeps its files in the directory named by METANODE_DATA_DIR.");
+            throw new InvalidVPodSpecException(unsupported);
         }
     }
 

@@ -144,12 +144,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
     public void ValidateSpec(string vpodId, VPodSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        if (ProcessSpecRules.Unsupported(spec) is { } problem)
-        {
-            throw new InvalidVPodSpecException($"vPod '{vpodId}': {problem}");
-        }
-
-        _ = ProcessCommand.Resolve(spec, _options);
+        _ = ProcessCommand.Resolve(spec, _options); // ProcessSpecRules first, then the program
     }
 
     /// <summary>Checks the spec and creates the vPod's directories. The handle is not running (empty id) unless the vPod's process already runs here.</summary>
@@ -352,7 +347,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
     /// Samples the workload's process group. CPU is the share of one core used since the previous sample of this vPod
     /// (100 = one core busy; user + system time, including children the group has reaped). The first sample of a process waits
     /// ~200 ms to measure a window, as does a sample taken less than 100 ms after the previous one. Memory is the resident set
-    /// (VmRSS) summed over the group; the limit is the spec's, which this runtime reports but does not enforce. Network bytes are
+    /// (VmRSS) summed over the group; the limit is the spec's, enforced by the vPod's cgroup when workloads run isolated (see <see cref="LimitsNotEnforced"/>). Network bytes are
     /// the receive and transmit counters of the non-loopback interfaces of the process's network namespace: a process vPod shares
     /// the host's namespace, so these are the machine's totals, not the vPod's own traffic.
     /// </summary>

@@ -8,7 +8,7 @@ namespace MetaNode.Grains.Runtime.Process;
 /// </summary>
 internal sealed class ProcessVPodDirectories
 {
-    /// <summary>The mode of a key directory: only the silo's user (whom the workload runs as) may enter, list or write it.</summary>
+    /// <summary>The mode of a key directory: only its owner (the vPod's own uid when isolated, else the silo's user) may enter, list or write it.</summary>
     public const UnixFileMode KeyMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     /// <param name="root">The runtime's root (<see cref="ProcessRuntimeOptions.DataDirectory"/>); a relative path is resolved against the working directory.</param>
