@@ -115,6 +115,23 @@ public sealed class ProcessIsolationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADescendantThatLeftTheProcessGroup_StaysInTheCgroup_AndIsKilledBeforeTheNextRun()
+    {
+        var runtime = _sandbox.CreateRuntime();
+        var spec = Shell("setsid sleep 300 & echo \"escaped=$!\"; exit 0");
+        var first = await runtime.StartAsync("vpod-escape", spec, null);
+        var lines = await LogsAsync(runtime, "vpod-escape", l => l.Any(x => x.Text.StartsWith("escaped=", StringComparison.Ordinal)), "the escaped sleeper's pid");
+        await StateAsync(runtime, "vpod-escape", first, WorkloadState.Exited);
+        var escaped = int.Parse(lines.First(l => l.Text.StartsWith("escaped=", StringComparison.Ordinal)).Text["escaped=".Length..], CultureInfo.InvariantCulture);
+        Assert.True(IsAlive(escaped), "setsid took the sleeper out of the workload's process group, so the group kill missed it");
+        Assert.Contains(escaped.ToString(CultureInfo.InvariantCulture), File.ReadAllLines(Path.Combine(runtime.GetCgroupDirectory("vpod-escape", "pids")!, "cgroup.procs")));
+
+        var second = await runtime.StartAsync("vpod-escape", spec, first);
+        await UntilAsync(() => Task.FromResult(!IsAlive(escaped)), ProcessRuntimeSandbox.WaitTimeout, "the escaped sleeper to be killed when the vPod starts again");
+        await runtime.RemoveAsync("vpod-escape", second);
+    }
+
+    [Fact]
     public async Task CpuQuota_AndMembership_AreTheSpecs()
     {
         var runtime = _sandbox.CreateRuntime();
@@ -155,6 +172,19 @@ public sealed class ProcessIsolationTests : IAsyncLifetime
         {
             var error = Assert.Throws<InvalidVPodSpecException>(() => runtime.ValidateSpec("vpod-bad", bad));
             Assert.Contains(field, error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            var state = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            return !state[(state.LastIndexOf(')') + 2)..].StartsWith('Z');
+        }
+        catch (IOException)
+        {
+            return false;
         }
     }
 

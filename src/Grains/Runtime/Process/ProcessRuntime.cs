@@ -476,6 +476,10 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         if (uid is { } owner && _isolation.Cgroups is { } cgroups)
         {
             var procs = cgroups.Create(vpodId, spec.CpuMillis, spec.MemoryBytes, _isolation.PidsLimit);
+
+            // Whatever an earlier run left in the cgroup (descendants that left its process group) goes before this one starts:
+            // here, under the vPod's gate, never when a run ends, when another runtime over this root may already be starting one.
+            cgroups.KillAll(vpodId);
             oomKillsAtStart = cgroups.OomKills(vpodId);
             argv = _isolation.Wrap(argv, procs, owner);
         }
@@ -582,9 +586,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
             exitCode = managed.Process.ExitCode;
             if (_isolation.Cgroups is { } cgroups)
             {
-                // Before the exit is told (after it, a restart may already run in the same cgroup): kill whatever the workload
-                // left in its cgroup, and read the mark the kernel's OOM killer leaves in the cgroup's counters.
-                cgroups.KillAll(managed.VPodId);
+                // Before the exit is told: the mark the kernel's OOM killer leaves in the cgroup's counters.
                 managed.OomKilled = cgroups.OomKills(managed.VPodId) > managed.OomKillsAtStart;
             }
 
