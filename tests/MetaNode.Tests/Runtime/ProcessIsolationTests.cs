@@ -118,7 +118,8 @@ public sealed class ProcessIsolationTests : IAsyncLifetime
     public async Task ADescendantThatLeftTheProcessGroup_StaysInTheCgroup_AndIsKilledBeforeTheNextRun()
     {
         var runtime = _sandbox.CreateRuntime();
-        var spec = Shell("setsid sleep 300 & echo \"escaped=$!\"; exit 0");
+        // Report the sleeper only once it has left the group (field 5 of its stat is its process group; the shell leads its own).
+        var spec = Shell("setsid sleep 300 & p=$!; while [ \"$(cut -d' ' -f5 /proc/$p/stat)\" = \"$$\" ]; do :; done; echo \"escaped=$p\"; exit 0");
         var first = await runtime.StartAsync("vpod-escape", spec, null);
         var lines = await LogsAsync(runtime, "vpod-escape", l => l.Any(x => x.Text.StartsWith("escaped=", StringComparison.Ordinal)), "the escaped sleeper's pid");
         await StateAsync(runtime, "vpod-escape", first, WorkloadState.Exited);
