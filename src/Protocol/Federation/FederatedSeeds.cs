@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 
-namespace MetaNode.Grains.Federation;
+namespace MetaNode.Federation;
 
 /// <summary>
 /// Seeds derived from a job's seed, one per purpose, so the split, the partition and each vPod's training in each round draw
