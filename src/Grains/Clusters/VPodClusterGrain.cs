@@ -107,9 +107,9 @@ public sealed partial class VPodClusterGrain(
             throw new InvalidClusterSpecException($"count '{count}' is invalid: use 0-{ClusterSpecValidation.MaxCount}.");
         }
 
-        if (Spec.SecurityThreshold is { } threshold && count < threshold)
+        if (Spec.SecurityThreshold is { } threshold && count > 0 && MetaNode.Federation.SecureAggregation.SecAggParameters.ThresholdProblem(threshold, count) is { } problem)
         {
-            throw new InvalidClusterSpecException($"count '{count}' is below the security threshold {threshold} (t of n needs t <= n).");
+            throw new InvalidClusterSpecException($"count '{count}' does not fit the cluster's security threshold: {problem}");
         }
 
         var scaled = Spec with { Count = count };
@@ -453,7 +453,7 @@ public sealed partial class VPodClusterGrain(
         Command = spec.Command.ToArray(),
         Env = new Dictionary<string, string>(spec.Env),
         SecurityThreshold = spec.Algorithm == AggregationAlgorithm.SecureAggregation && spec.SecurityThreshold is null
-            ? Math.Max(2, spec.Count / 2 + 1)
+            ? MetaNode.Federation.SecureAggregation.SecAggParameters.DefaultThreshold(spec.Count)
             : spec.SecurityThreshold,
     };
 

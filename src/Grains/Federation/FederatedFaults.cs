@@ -23,6 +23,9 @@ public interface IFederatedFaults
 
     /// <summary>What a validator's workload is asked to aggregate (a silo that feeds one validator other facts).</summary>
     AggregateRequest ValidatorRequest(string validatorVPodId, int round, AggregateRequest request) => request;
+
+    /// <summary>Secure aggregation: after the round's masked updates are in, before the survivors confirm them (compute vPods may die here).</summary>
+    Task BeforeUnmaskingAsync(string jobId, int round) => Task.CompletedTask;
 }
 
 /// <summary>No faults: every vPod behaves.</summary>

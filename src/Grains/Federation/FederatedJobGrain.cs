@@ -37,6 +37,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     private readonly TimeProvider _time;
     private readonly FederatedJobOptions _options;
     private readonly DatasetOptions _datasets;
+    private readonly IFederatedFaults _faults;
     private readonly ILogger<FederatedJobGrain> _logger;
     private IGrainTimer? _pump;
     private DateTimeOffset? _dispatchedAt;
@@ -61,6 +62,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         TimeProvider time,
         IOptions<FederatedJobOptions> options,
         IOptions<DatasetOptions> datasets,
+        IFederatedFaults faults,
         ILogger<FederatedJobGrain> logger)
     {
         _state = state;
@@ -70,6 +72,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         _time = time;
         _options = options.Value;
         _datasets = datasets.Value;
+        _faults = faults;
         _logger = logger;
     }
 
@@ -99,13 +102,14 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
                 : throw new InvalidJobOperationException($"job '{JobId}' already exists with another spec: choose another job id.");
         }
 
-        var (compute, validators, addresses) = await CheckAsync(spec, cancellationToken);
+        var (compute, validators, addresses, threshold) = await CheckAsync(spec, cancellationToken);
         var now = _time.GetUtcNow();
         State.Spec = spec;
         State.Phase = FederatedJobPhase.Preparing;
         State.ComputeVPods = compute;
         State.ValidatorVPods = validators;
         State.Addresses = addresses;
+        State.SecurityThreshold = threshold;
         State.CreatedAt = now;
         State.UpdatedAt = now;
         await _state.WriteStateAsync(cancellationToken);
@@ -316,6 +320,11 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     private async Task<bool> DispatchAsync(CancellationToken cancellationToken)
     {
+        if (Secure)
+        {
+            return await SecureDispatchAsync(cancellationToken);
+        }
+
         // Training calls are one-way, so the write below overlaps the vPods' training. A job that dies before the write resumes
         // in Dispatching and sends the work again; training is deterministic for the round and vPod, and an update counts once.
         var now = _time.GetUtcNow();
@@ -435,6 +444,10 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         var watch = Stopwatch.StartNew();
         var registry = await RegistryAsync(cancellationToken);
         _registry = registry;
+        if (Secure && !await SecureUnmaskAsync(cancellationToken))
+        {
+            return false;
+        }
 
         // Each validator fetches the closed round's facts from this job (GetRoundClosingAsync), so no caller can feed it others.
         var votes = await Task.WhenAll(State.ValidatorVPods.Select(id => VoteAsync(id, State.Round, cancellationToken)));
@@ -560,7 +573,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         {
             Round = round,
             DispatchMs = State.DispatchMs,
-            SlowestTrainingMs = State.Closed.Select(id => State.Updates[id].TrainingMs).DefaultIfEmpty().Max(),
+            SlowestTrainingMs = Secure
+                ? Transcript().TrainingMs.Values.DefaultIfEmpty().Max()
+                : State.Closed.Where(State.Updates.ContainsKey).Select(id => State.Updates[id].TrainingMs).DefaultIfEmpty().Max(),
             CollectionMs = ((State.ClosedAt ?? now) - started).TotalMilliseconds,
             StreamDeliveryMs = State.Votes.Select(v => v.SlowestDeliveryMs).DefaultIfEmpty().Max(),
             AggregationMs = State.AggregationMs,
@@ -579,6 +594,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         }
 
         State.Round = round + 1;
+        State.SecureTranscript = null;
         State.Updates.Clear();
         State.Refused.Clear();
         State.Closed = [];
@@ -634,17 +650,12 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         }, cancellationToken);
 
     /// <summary>Checks the spec, the clusters and the chain; nothing is recorded when any check fails.</summary>
-    private async Task<(List<string> Compute, List<string> Validators, Dictionary<string, string> Addresses)> CheckAsync(FederatedJobSpec spec, CancellationToken cancellationToken)
+    private async Task<(List<string> Compute, List<string> Validators, Dictionary<string, string> Addresses, int Threshold)> CheckAsync(FederatedJobSpec spec, CancellationToken cancellationToken)
     {
         var errors = FederatedJobSpecParser.Validate(spec).ToList();
         if (!JobIdPattern.IsMatch(JobId))
         {
             errors.Add($"job id '{JobId}' is invalid: use 2-32 lower-case letters, digits or '-' (it is recorded on chain as bytes32).");
-        }
-
-        if (spec.Algorithm != FederatedAlgorithm.FederatedAverage)
-        {
-            errors.Add($"algorithm '{spec.Algorithm}' is not available yet: use federated-average.");
         }
 
         if (errors.Count > 0)
@@ -654,10 +665,13 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
         // Several compute clusters (say one per workload language) train as one: their members, in vPod id order as the partitioning expects.
         var compute = new List<string>();
+        var clusterSpecs = new List<ClusterSpec>();
         foreach (var cluster in FederatedJobSpecParser.ComputeClusters(spec))
         {
-            compute.AddRange(await MembersAsync(cluster, VPodType.Compute, errors, cancellationToken));
+            compute.AddRange(await MembersAsync(cluster, VPodType.Compute, errors, cancellationToken, clusterSpecs));
         }
+
+        var threshold = FederatedJobStateMachine.SecurityThreshold(spec, clusterSpecs, compute.Distinct(StringComparer.Ordinal).Count(), errors);
 
         compute = compute.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var validators = await MembersAsync(spec.ValidatorCluster, VPodType.Validator, errors, cancellationToken);
@@ -705,7 +719,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
         return errors.Count > 0
             ? throw new InvalidJobSpecException(errors)
-            : (compute, validators, statuses.ToDictionary(s => s.Key, s => s.Value.Address!.ToLowerInvariant(), StringComparer.Ordinal));
+            : (compute, validators, statuses.ToDictionary(s => s.Key, s => s.Value.Address!.ToLowerInvariant(), StringComparer.Ordinal), threshold);
     }
 
     /// <summary>The job's data: an upload from its content-addressed grain, else a built-in set or a file under the data set root.</summary>
@@ -721,7 +735,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         return CsvDatasetReader.Read(new MemoryStream(bytes, writable: false), spec.Dataset, BuiltInDatasets.UploadName(hash), _datasets.MaxUploadBytes);
     }
 
-    private async Task<List<string>> MembersAsync(string cluster, VPodType type, List<string> errors, CancellationToken cancellationToken)
+    private async Task<List<string>> MembersAsync(string cluster, VPodType type, List<string> errors, CancellationToken cancellationToken, List<ClusterSpec>? specs = null)
     {
         ClusterStatus status;
         try
@@ -746,6 +760,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             return [];
         }
 
+        specs?.Add(status.Spec);
         return status.Members.Select(m => m.Id).Order(StringComparer.Ordinal).ToList();
     }
 

@@ -28,6 +28,12 @@ public sealed class FederatedJobOptions
     /// </summary>
     public long MaxWorkloadResponseBytes { get; set; } = FederatedWorkloadClient.DefaultMaxResponseBytes;
 
+    /// <summary>
+    /// Secure aggregation: how long the job waits for the compute workloads in each stage other than training (keys, shares,
+    /// survivor confirmation, reveal); a vPod that has not answered by then counts as dropped. Training waits until the round's deadline.
+    /// </summary>
+    public TimeSpan SecureStageTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Where the built-in data sets are (<c>datasets/</c> below it); empty: beside the silo.</summary>
     public string? DatasetBaseDirectory { get; set; }
 }

@@ -39,4 +39,8 @@ public sealed class FederatedJobState
     [Id(24)] public long ChainId { get; set; }
     /// <summary>The current round's updates the job refused (vPod → why): flagged in the round's result.</summary>
     [Id(25)] public Dictionary<string, string> Refused { get; set; } = [];
+    /// <summary>Secure aggregation: the threshold t the job runs with (the spec's, or a majority of its compute vPods).</summary>
+    [Id(26)] public int SecurityThreshold { get; set; }
+    /// <summary>Secure aggregation: the current round's transcript (<see cref="SecureTranscript"/>, UTF-8 JSON), written after each stage.</summary>
+    [Id(27)] public byte[]? SecureTranscript { get; set; }
 }

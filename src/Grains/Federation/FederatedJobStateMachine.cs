@@ -1,4 +1,6 @@
+using MetaNode.Clusters;
 using MetaNode.Federation;
+using MetaNode.Federation.SecureAggregation;
 
 namespace MetaNode.Grains.Federation;
 
@@ -128,5 +130,43 @@ public static class FederatedJobStateMachine
         var agreeing = winner.OrderBy(v => v.ValidatorVPodId, StringComparer.Ordinal).ToList();
         var disagreeing = distinct.Except(agreeing).Select(v => v.ValidatorVPodId).Order(StringComparer.Ordinal).ToList();
         return new VoteTally(agreeing[0], agreeing, disagreeing, silent, agreeing.Count);
+    }
+
+    /// <summary>
+    /// The security threshold a job runs with: its own, else its secure compute clusters', else a majority of its compute vPods. A
+    /// job that would aggregate a secure-aggregation cluster's members in the clear, or whose threshold conflicts with its clusters'
+    /// or cannot secure the group (<see cref="SecAggParameters.ThresholdProblem"/>), adds its problem to <paramref name="errors"/>.
+    /// </summary>
+    public static int SecurityThreshold(FederatedJobSpec spec, IReadOnlyList<ClusterSpec> clusters, int computeVPods, List<string> errors)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(clusters);
+        ArgumentNullException.ThrowIfNull(errors);
+        var secure = clusters.Where(c => c.Algorithm == AggregationAlgorithm.SecureAggregation).ToList();
+        if (spec.Algorithm != FederatedAlgorithm.SecureAggregation)
+        {
+            errors.AddRange(secure.Select(c =>
+                $"compute cluster '{c.Name}' was deployed for secure-aggregation: its members' updates are only aggregated securely; run the job with --algorithm secure-aggregation."));
+            return 0;
+        }
+
+        var fromClusters = secure.Where(c => c.SecurityThreshold is not null).GroupBy(c => c.SecurityThreshold!.Value).ToList();
+        if (fromClusters.Count > 1)
+        {
+            errors.Add("the compute clusters disagree on the security threshold (" + string.Join(", ", secure.Where(c => c.SecurityThreshold is not null).Select(c => $"'{c.Name}' t={c.SecurityThreshold}")) + "): give the job --security-threshold.");
+        }
+
+        if (spec.SecurityThreshold is { } own && fromClusters.Count == 1 && fromClusters[0].Key != own)
+        {
+            errors.Add($"security-threshold '{own}' conflicts with compute cluster '{fromClusters[0].First().Name}', deployed with t={fromClusters[0].Key}: use {fromClusters[0].Key} or leave it out.");
+        }
+
+        var threshold = spec.SecurityThreshold ?? (fromClusters.Count == 1 ? fromClusters[0].Key : SecAggParameters.DefaultThreshold(computeVPods));
+        if (computeVPods > 0 && SecAggParameters.ThresholdProblem(threshold, computeVPods) is { } problem)
+        {
+            errors.Add(problem);
+        }
+
+        return threshold;
     }
 }

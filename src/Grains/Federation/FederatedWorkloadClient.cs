@@ -97,6 +97,24 @@ public sealed partial class FederatedWorkloadClient(HttpClient http, long maxRes
         PostAsync(endpoint, WorkloadProtocol.AggregatePath, request, WorkloadJson.Default.AggregateRequest, WorkloadJson.Default.AggregateResponse, cancellationToken);
 
     /// <summary>Asks a validator workload to sign a rotation; it checks every proposed address's identity proof itself.</summary>
+    public Task<SecAggKeysDto> SecureKeysAsync(Uri endpoint, SecAggKeysRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync(endpoint, SecureAggregationPaths.Keys, request, WorkloadJson.Default.SecAggKeysRequest, WorkloadJson.Default.SecAggKeysDto, cancellationToken);
+
+    public Task<SecAggSharesResponse> SecureSharesAsync(Uri endpoint, SecAggSharesRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync(endpoint, SecureAggregationPaths.Shares, request, WorkloadJson.Default.SecAggSharesRequest, WorkloadJson.Default.SecAggSharesResponse, cancellationToken);
+
+    public Task<SecAggTrainResponse> SecureTrainAsync(Uri endpoint, SecAggTrainRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync(endpoint, SecureAggregationPaths.Train, request, WorkloadJson.Default.SecAggTrainRequest, WorkloadJson.Default.SecAggTrainResponse, cancellationToken);
+
+    public Task<SecAggSignatureDto> SecureSurvivorsAsync(Uri endpoint, SecAggSurvivorsRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync(endpoint, SecureAggregationPaths.Survivors, request, WorkloadJson.Default.SecAggSurvivorsRequest, WorkloadJson.Default.SecAggSignatureDto, cancellationToken);
+
+    public Task<SecAggRevealDto> SecureRevealAsync(Uri endpoint, SecAggRevealRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync(endpoint, SecureAggregationPaths.Reveal, request, WorkloadJson.Default.SecAggRevealRequest, WorkloadJson.Default.SecAggRevealDto, cancellationToken);
+
+    public Task<AggregateResponse> SecureAggregateAsync(Uri endpoint, SecAggAggregateRequest request, CancellationToken cancellationToken = default) =>
+        PostAsync(endpoint, SecureAggregationPaths.Aggregate, request, WorkloadJson.Default.SecAggAggregateRequest, WorkloadJson.Default.AggregateResponse, cancellationToken);
+
     public Task<SignatureResponse> SignRotationAsync(Uri endpoint, RotationRequest request, CancellationToken cancellationToken = default) =>
         PostAsync(endpoint, WorkloadProtocol.RotationPath, request, WorkloadJson.Default.RotationRequest, WorkloadJson.Default.SignatureResponse, cancellationToken);
 

@@ -91,6 +91,11 @@ public sealed partial class ValidatorWorkerGrain(
         var assignment = Assignment is { } joined && joined.JobId == jobId
             ? joined
             : throw new InvalidJobOperationException($"validator '{this.GetPrimaryKeyString()}' has not joined job '{jobId}'.");
+        if (await GrainFactory.GetGrain<IFederatedJobGrain>(jobId).GetSecureAggregateRequestAsync(round, cancellationToken) is { } secure)
+        {
+            return await SecureVoteAsync(assignment, secure, cancellationToken);
+        }
+
         var closing = await GrainFactory.GetGrain<IFederatedJobGrain>(jobId).GetRoundClosingAsync(round, cancellationToken)
             ?? throw new InvalidJobOperationException($"job '{jobId}' has not closed round {round} (or has finalized it): there is nothing to aggregate.");
         var received = _received.GetValueOrDefault(closing.Round) ?? [];
@@ -141,6 +146,35 @@ public sealed partial class ValidatorWorkerGrain(
             Rejected = answer.Rejected.Select(r => new RejectedUpdate(r.VPodId, r.Reason)).ToList(),
             Model = ModelEncoding.Encode(model),
             SlowestDeliveryMs = _slowestDelivery.GetValueOrDefault(closing.Round),
+            Evaluation = answer.Evaluation is { } e ? new RoundEvaluation(assignment.ValidatorVPodId, e.Accuracy, e.Loss, e.SampleCount) : null,
+        };
+    }
+
+    /// <summary>
+    /// A secure round: the job's transcript goes to the workload whole (keys, masked updates, signatures, revealed shares — never a
+    /// single participant's update in the clear), and the workload checks it, unmasks the sum, evaluates and signs.
+    /// </summary>
+    private async Task<ValidatorVote> SecureVoteAsync(ValidatorAssignment assignment, byte[] transcript, CancellationToken cancellationToken)
+    {
+        var request = System.Text.Json.JsonSerializer.Deserialize(transcript, WorkloadJson.Default.SecAggAggregateRequest)
+            ?? throw new InvalidJobOperationException($"job '{assignment.JobId}' handed validator '{assignment.ValidatorVPodId}' an empty secure round.");
+        var status = await GrainFactory.GetGrain<IVPodGrain>(assignment.ValidatorVPodId).GetStatusAsync(cancellationToken);
+        var endpoint = status.Endpoint ?? throw new WorkloadRequestException(status.Id, SecureAggregationPaths.Aggregate, 0, $"vPod '{status.Id}' is {status.Phase}: its workload has no endpoint");
+        var answer = await workloads.SecureAggregateAsync(new Uri(endpoint), request, cancellationToken);
+        var model = FederatedWorkloadClient.ToModel(answer.Model, new Uri(endpoint), SecureAggregationPaths.Aggregate);
+        LogSigned(logger, assignment.ValidatorVPodId, request.Job, request.Round, answer.Participants.Length, 0, answer.ResultHash);
+        return new ValidatorVote
+        {
+            ValidatorVPodId = assignment.ValidatorVPodId,
+            Signer = answer.Signer,
+            Signature = answer.Signature,
+            ResultHash = answer.ResultHash,
+            ReceiptsRoot = answer.ReceiptsRoot,
+            ModelRef = answer.ModelRef,
+            Participants = answer.Participants,
+            TotalSamples = answer.TotalSamples,
+            Rejected = answer.Rejected.Select(r => new RejectedUpdate(r.VPodId, r.Reason)).ToList(),
+            Model = ModelEncoding.Encode(model),
             Evaluation = answer.Evaluation is { } e ? new RoundEvaluation(assignment.ValidatorVPodId, e.Accuracy, e.Loss, e.SampleCount) : null,
         };
     }

@@ -43,10 +43,15 @@ public static partial class ClusterSpecValidation
             {
                 errors.Add($"security threshold '{threshold}' applies only to secure-aggregation, not to {spec.Algorithm}.");
             }
-            else if (threshold < 2 || threshold > spec.Count)
+            else if (spec.Count >= 1 && MetaNode.Federation.SecureAggregation.SecAggParameters.ThresholdProblem(threshold, spec.Count) is { } problem)
             {
-                errors.Add($"security threshold '{threshold}' is invalid: t of n needs 2 <= t <= count ({spec.Count}).");
+                errors.Add(problem);
             }
+        }
+
+        if (spec.EncryptionEnabled && spec.Algorithm != AggregationAlgorithm.SecureAggregation)
+        {
+            errors.Add("encryption is not available with federated-average: validators read each update; deploy with --algorithm secure-aggregation, whose shares are always sealed end to end and whose updates travel masked.");
         }
 
         if (spec.Quota is { } quota)

@@ -34,6 +34,10 @@ public sealed record FederatedJobSpec
     [Id(13)] public AggregationRule Robust { get; init; } = AggregationRule.FederatedAverage;
     /// <summary>Share of the data set held out for the validators' evaluation.</summary>
     [Id(14)] public double TestFraction { get; init; } = 0.2;
+    /// <summary>Secure aggregation: t, how many compute vPods must take part to unmask a round; null: a majority of them.</summary>
+    [Id(15)] public int? SecurityThreshold { get; init; }
+    /// <summary>Encryption end to end. Secure aggregation always seals its shares; with federated-average it is refused (not available).</summary>
+    [Id(16)] public bool Encryption { get; init; }
 }
 
 /// <summary>The job options as typed (e.g. on the command line); null means the default.</summary>
@@ -54,4 +58,6 @@ public sealed record FederatedJobArguments
     public string? Seed { get; init; }
     public string? Robust { get; init; }
     public string? TestFraction { get; init; }
+    public string? SecurityThreshold { get; init; }
+    public bool Encryption { get; init; }
 }

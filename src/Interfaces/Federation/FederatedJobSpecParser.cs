@@ -35,6 +35,8 @@ public static class FederatedJobSpecParser
             Seed = ParseSeed(arguments.Seed, errors),
             Robust = arguments.Robust is null ? defaults.Robust : Try(() => AggregationRule.Parse(arguments.Robust), defaults.Robust, errors),
             TestFraction = ParseDouble("test-fraction", arguments.TestFraction, defaults.TestFraction, errors),
+            SecurityThreshold = arguments.SecurityThreshold is null ? null : ParseInt("security-threshold", arguments.SecurityThreshold, 0, errors),
+            Encryption = arguments.Encryption,
         };
 
         // An option that did not parse fell back to its (valid) default, so validation adds only the remaining problems.
@@ -114,6 +116,31 @@ public static class FederatedJobSpecParser
             || (spec.Robust.Kind == AggregationKind.TrimmedMean && spec.Robust.TrimFraction is not (>= 0 and < 0.5)))
         {
             errors.Add($"robust '{spec.Robust}' is invalid: use none, median or trimmed-mean:F with 0 ≤ F < 0.5.");
+        }
+
+        if (spec.Algorithm == FederatedAlgorithm.SecureAggregation)
+        {
+            if (spec.Robust is { Kind: not AggregationKind.FederatedAverage })
+            {
+                errors.Add($"robust '{spec.Robust}' cannot be used with secure-aggregation: no validator ever sees a single update to screen; use --robust none.");
+            }
+
+            if (spec.SecurityThreshold is < 2)
+            {
+                errors.Add($"security-threshold '{spec.SecurityThreshold}' is invalid: use at least 2 (and at least a majority of the compute vPods).");
+            }
+        }
+        else
+        {
+            if (spec.SecurityThreshold is { } threshold)
+            {
+                errors.Add($"security-threshold '{threshold}' applies only to secure-aggregation, not to federated-average.");
+            }
+
+            if (spec.Encryption)
+            {
+                errors.Add("encryption is not available with federated-average: validators read each update; use --algorithm secure-aggregation, whose shares are always sealed end to end and whose updates travel masked.");
+            }
         }
 
         if (!(spec.TestFraction is > 0 and < 1))

@@ -45,6 +45,13 @@ public interface IFederatedJobGrain : IGrainWithStringKey
     [Alias("GetRoundClosing"), SiloOnly, AlwaysInterleave]
     Task<RoundClosing?> GetRoundClosingAsync(int round, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Secure aggregation: the closed round's whole transcript as a validator workload's <c>/v2/secagg/aggregate</c> request (UTF-8
+    /// JSON), once the survivors revealed their shares; null for a federated-average job or before that.
+    /// </summary>
+    [Alias("GetSecureAggregateRequest"), SiloOnly, AlwaysInterleave]
+    Task<byte[]?> GetSecureAggregateRequestAsync(int round, CancellationToken cancellationToken = default);
+
     [Alias("GetSignedRound"), SiloOnly, AlwaysInterleave]
     Task<MetaNode.Chain.SignedRound?> GetSignedRoundAsync(int round, CancellationToken cancellationToken = default);
 
