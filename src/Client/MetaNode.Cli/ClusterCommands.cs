@@ -39,8 +39,8 @@ internal static class ClusterCommands
         var replicas = new Option<string?>(VPodSpecBuilder.Flags.Replicas) { Description = "Workload replicas per member, 1-100 (kubernetes; other runtimes run one).", HelpName = "N" };
         var ha = new Option<bool>(VPodSpecBuilder.Flags.HighAvailability) { Description = "Spread members across silos (kubernetes: each member's replicas too)." };
         var algorithm = new Option<string>("--algorithm") { Description = "federated-average or secure-aggregation.", DefaultValueFactory = _ => "federated-average" };
-        var threshold = new Option<int?>("--security-threshold") { Description = "Secure aggregation: t of the n members needed to unmask (default a majority).", HelpName = "t" };
-        var encryption = new Option<bool>("--encryption") { Description = "Encrypt member traffic and updates." };
+        var threshold = new Option<int?>("--security-threshold") { Description = "Secure aggregation: t of the n members needed to unmask (default a majority; jobs on this cluster use it).", HelpName = "t" };
+        var encryption = new Option<bool>("--encryption") { Description = "Secure aggregation: its shares are always sealed end to end (accepted for clarity). Refused with federated-average, which has no encrypted mode." };
         var quotaCpu = new Option<string?>("--quota-cpu") { Description = "Cluster quota: total cpu of all members." };
         var quotaMemory = new Option<string?>("--quota-memory") { Description = "Cluster quota: total memory of all members." };
         var maxMembers = new Option<int?>("--max-members") { Description = "Cluster quota: most members." };

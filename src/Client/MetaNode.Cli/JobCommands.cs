@@ -64,7 +64,9 @@ internal static class JobCommands
     private static Command Run(CliContext context)
     {
         Option<string?> Text(string name, string description, string? help = null) => new(name) { Description = description, HelpName = help };
-        var algorithm = Text("--algorithm", "federated-average (default).", "federated-average");
+        var algorithm = Text("--algorithm", "federated-average (default) or secure-aggregation (compute vPods send masked updates; validators unmask only their sum).", "federated-average|secure-aggregation");
+        var threshold = Text("--security-threshold", "Secure aggregation: t, the compute vPods that must stay to unmask a round (default a majority; from a majority to the neighbourhood size).", "T");
+        var encryption = new Option<bool>("--encryption") { Description = "Secure aggregation seals its shares end to end (always on; accepted for clarity). Refused with federated-average, which has no encrypted mode." };
         var compute = Text("--compute-cluster", "The cluster whose compute vPods train; several, comma-separated (a,b), train together.", "C[,C...]");
         var validators = Text("--validator-cluster", "The cluster whose validator vPods aggregate and sign.", "V");
         var dataset = Text("--dataset", "digits, synthetic, a local CSV file (read here and uploaded), silo:PATH (a file under the silo's MetaNode:Datasets:Root) or sha256:HEX (an earlier upload).", "PATH|digits|synthetic|silo:PATH|sha256:HEX");
@@ -89,7 +91,7 @@ internal static class JobCommands
         var detach = new Option<bool>("--detach") { Description = "Return once the job started instead of waiting for its rounds." };
         var run = new Command("run", "Start a federated job and show each round until it ends.")
         {
-            algorithm, compute, validators, dataset, maxUpload, partition, rounds, epochs, batch, lr, min, deadline, quorum, seed, robust, testFraction, jobId, detach,
+            algorithm, threshold, encryption, compute, validators, dataset, maxUpload, partition, rounds, epochs, batch, lr, min, deadline, quorum, seed, robust, testFraction, jobId, detach,
         };
         run.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
         {
@@ -110,6 +112,8 @@ internal static class JobCommands
                 Seed = parseResult.GetValue(seed),
                 Robust = parseResult.GetValue(robust),
                 TestFraction = parseResult.GetValue(testFraction),
+                SecurityThreshold = parseResult.GetValue(threshold),
+                Encryption = parseResult.GetValue(encryption),
             }));
             var id = parseResult.GetValue(jobId) is { Length: > 0 } given ? given : MetaNodeClient.NewJobId();
 

@@ -113,7 +113,7 @@ public sealed class SecureCompute(LocalLearning learning, VPodKey key, SecureCom
             var advertised = Advertised(job, request.Job!, request.Round, request.Keys);
             if (!advertised.TryGetValue(vpodId, out var own) || own != round.Keys)
             {
-                throw new InvalidWorkloadRequestException("keys does not hold this vPod's own keys for the round as it advertised them.");
+                throw new WorkloadConflictException("keys does not hold this vPod's own keys for the round as it advertised them");
             }
 
             var hash = FederationHashing.ToHex(FederationHashing.Keccak256(Encoding.UTF8.GetBytes(string.Concat(
@@ -224,11 +224,14 @@ public sealed class SecureCompute(LocalLearning learning, VPodKey key, SecureCom
                     $"only {opened.Count} neighbour(s) sent this vPod shares it could open; with its own that is {opened.Count + 1}, and secure aggregation needs t={job.Threshold}");
             }
 
-            var sendersHash = string.Join(",", opened.Keys);
+            // The masks are bound to one training request: the same masks over another update would reveal the difference of the two.
+            var requestHash = FederationHashing.ToHex(FederationHashing.Keccak256(JsonSerializer.SerializeToUtf8Bytes(
+                request with { Shares = null, Job = request.Job, ChainId = request.ChainId }, WorkloadJson.Default.SecAggTrainRequest)));
+            var sendersHash = string.Join(",", opened.Keys) + "|" + requestHash;
             if (round.SendersHash is { } earlier)
             {
                 return earlier == sendersHash ? round.TrainAnswer! : throw new WorkloadConflictException(
-                    $"this vPod already masked its update for job {request.Job} round {request.Round} with other neighbours ({earlier}): it masks once per round");
+                    $"this vPod already masked its update for job {request.Job} round {request.Round} for another training request or other neighbours ({earlier.Split('|')[0]}): it masks once per round");
             }
 
             var trained = learning.Train(new TrainRequest(request.Job, request.Round, request.ChainId, request.AssignedSamples, request.Model, request.Standardization, request.HyperParameters));

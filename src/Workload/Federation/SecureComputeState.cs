@@ -113,5 +113,46 @@ public sealed partial class SecureComputeState(string keyDirectory)
         }
 
         File.Move(temporary, Path.Combine(directory, name), overwrite: true);
+        if (!OperatingSystem.IsWindows())
+        {
+            // The rename itself is made durable: a survivor set or revealed kind recorded here outlives a power loss.
+            DirectorySync.Flush(directory);
+        }
     }
+}
+
+/// <summary>fsync(2) of a directory, so a rename in it is on disk (.NET opens no directory handles).</summary>
+internal static class DirectorySync
+{
+    private const int ReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY on Linux
+
+    public static void Flush(string directory)
+    {
+        var fd = Open(directory, ReadOnlyDirectory);
+        if (fd < 0)
+        {
+            throw new IOException($"cannot open directory {directory} to flush it (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw new IOException($"cannot flush directory {directory} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open", SetLastError = true, CharSet = System.Runtime.InteropServices.CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    private static extern int Open(string path, int flags);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int Fsync(int fd);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
 }

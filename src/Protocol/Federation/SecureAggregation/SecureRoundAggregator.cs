@@ -109,12 +109,14 @@ public static class SecureRoundAggregator
         var rejected = new List<RejectedUpdate>();
         var selfMaskShares = new Dictionary<string, Dictionary<int, byte[]>>(StringComparer.Ordinal);
         var maskKeyShares = new Dictionary<string, Dictionary<int, byte[]>>(StringComparer.Ordinal);
-        foreach (var reveal in reveals.Where(r => survivorSet.Contains(r.VPodId)).DistinctBy(r => r.VPodId, StringComparer.Ordinal).OrderBy(r => r.VPodId, StringComparer.Ordinal))
+        // The first reveal of each survivor that its key signed counts: a forged copy that comes first never hides the real one.
+        var signedReveals = reveals
+            .Where(r => survivorSet.Contains(r.VPodId)
+                && SecAggEncoding.SignedBy(SecAggEncoding.RevealDigest(facts.ChainId, facts.Job, facts.Round, r.VPodId, r.Shares), r.Signature, participants[r.VPodId].Address))
+            .DistinctBy(r => r.VPodId, StringComparer.Ordinal)
+            .OrderBy(r => r.VPodId, StringComparer.Ordinal);
+        foreach (var reveal in signedReveals)
         {
-            if (!SecAggEncoding.SignedBy(SecAggEncoding.RevealDigest(facts.ChainId, facts.Job, facts.Round, reveal.VPodId, reveal.Shares), reveal.Signature, participants[reveal.VPodId].Address))
-            {
-                continue;
-            }
 
             var twice = reveal.Shares.GroupBy(s => s.Peer, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1)?.Key;
             var forbidden = reveal.Shares.FirstOrDefault(s => s.Kind == (survivorSet.Contains(s.Peer) ? ShareKind.MaskKey : ShareKind.SelfMask));
