@@ -993,6 +993,7 @@ SECAGG_DIR = "secagg"
 SHARE_HEX = re.compile(r"0[xX][0-9a-fA-F]{132}")
 P256_KEY_HEX = re.compile(r"0[xX]04[0-9a-fA-F]{128}")
 CIPHERTEXT_HEX = re.compile(r"0[xX](?:[0-9a-fA-F]{2})+")
+HEX_BYTES = re.compile(r"0[xX](?:[0-9a-fA-F]{2})*")
 
 P256_CURVE = NIST256p.curve
 P256_GENERATOR = NIST256p.generator
@@ -1213,8 +1214,8 @@ def secagg_survivors_digest(chain_id, job, round_, vpod, survivors):
 
 
 def reveal_shares_hash(shares):
-    """keccak256 of "{peer} {kind} {share}\\n" per share, sorted by ordinal peer id (a stable sort)."""
-    ordered = sorted(shares, key=lambda s: ordinal_key(s[0]))
+    """keccak256 of "{peer} {kind} {share}\\n" per share, sorted by ordinal peer id, then kind; shares in lower-case hex."""
+    ordered = sorted(((peer, kind, share.lower()) for peer, kind, share in shares), key=lambda s: (ordinal_key(s[0]), ordinal_key(s[1])))
     return keccak256(b"".join(utf8(f"{peer} {kind} {share}\n") for peer, kind, share in ordered))
 
 
@@ -1642,6 +1643,8 @@ def check_round(round_):
 
 
 def check_threshold(threshold, n):
+    if n < 2:
+        raise BadRequest(f"participants holds {n} vPod; secure aggregation needs at least 2.")
     d = neighbourhood_size(n)
     if not n // 2 + 1 <= threshold <= d:
         raise BadRequest(f"threshold '{threshold}' must be from {n // 2 + 1} (a majority of the {n} participants) to the "
@@ -1723,24 +1726,21 @@ class SecureRound:
         return {self.ids[i] for i in graph[self.index[vpod]]}
 
     def advertised(self, chain_id, job, round_, entries):
-        """U1: {vpodId: (cipherKey, maskKey)} of the key entries signed by their participant (lower-case hex). Entries of
-        strangers, unreadable keys and bad signatures are ignored; a participant that signed two different key pairs has none."""
-        found, equivocated = {}, set()
+        """U1: {vpodId: (cipherKey, maskKey)} of the key entries signed by their participant (lower-case hex), the first such
+        entry of each participant. Entries of strangers, unreadable keys and bad signatures are ignored."""
+        found = {}
         for entry in entries:
             vpod = entry.get("vpodId")
-            if vpod not in self.addresses:
+            if vpod not in self.addresses or vpod in found:
                 continue
             cipher_key, mask_key = entry.get("cipherKey"), entry.get("maskKey")
             if p256_parse_public(cipher_key) is None or p256_parse_public(mask_key) is None:
                 continue
             keys = (cipher_key.lower(), mask_key.lower())
             digest = secagg_keys_digest(chain_id, job, round_, vpod, bytes.fromhex(keys[0][2:]), bytes.fromhex(keys[1][2:]))
-            if recover_address(digest, parse_signature(entry.get("signature"))) != self.addresses[vpod]:
-                continue
-            if vpod in found and found[vpod] != keys:
-                equivocated.add(vpod)
-            found.setdefault(vpod, keys)
-        return {vpod: keys for vpod, keys in found.items() if vpod not in equivocated}
+            if recover_address(digest, parse_signature(entry.get("signature"))) == self.addresses[vpod]:
+                found[vpod] = keys
+        return found
 
     def valid_survivor_signers(self, chain_id, job, round_, survivors, signatures):
         """The distinct survivors whose SecAggSurvivors signature over the set recovers to their address."""
@@ -2172,8 +2172,8 @@ def read_masked_update(entry, i):
 
 
 def read_reveal(entry, i):
-    """{"vpodId", "shares": [{"peer", "kind", "share"}], "signature"} as (vpodId, [(peer, kind, share)], signature), or None
-    for a reveal that cannot be read (it is ignored)."""
+    """{"vpodId", "shares": [{"peer", "kind", "share"}], "signature"} as (vpodId, [(peer, kind, share in lower case)], signature),
+    or None for a reveal that cannot be read (an unknown kind, a share that is not 0x and hex bytes: it is ignored)."""
     what = f"reveals[{i}]"
     if entry is None:
         return None
@@ -2187,9 +2187,10 @@ def read_reveal(entry, i):
         if not isinstance(share, dict):
             return None
         peer, kind, value = share.get("peer"), share.get("kind"), share.get("share")
-        if not isinstance(peer, str) or not isinstance(kind, str) or not isinstance(value, str):
+        if not isinstance(peer, str) or kind not in (SELF_MASK_KIND, MASK_KEY_KIND) or not isinstance(value, str) \
+                or not HEX_BYTES.fullmatch(value):
             return None
-        parsed.append((peer, kind, value))
+        parsed.append((peer, kind, value.lower()))
     return vpod, parsed, signature
 
 
@@ -2273,27 +2274,29 @@ def unmask_round(job, round_, chain_id, global_model, participants, seed, thresh
                 raise Conflict(f"survivor '{i}' masked with '{j}' but '{j}' did not mask with '{i}': their masks would not cancel.")
 
     # 3. The reveals signed by survivors; a revealer that shows what it must not is excluded.
-    rejected, usable, seen = [], {}, set()
+    # The first reveal of each survivor counts (another copy never replaces it), in ordinal order.
+    first = {}
     for revealer, shares, signature in reveals:
-        if revealer not in survivor_set or revealer in seen:
-            continue
+        if revealer in survivor_set and revealer not in first:
+            first[revealer] = (shares, signature)
+    rejected, usable = [], {}
+    for revealer in sorted(first, key=ordinal_key):
+        shares, signature = first[revealer]
         digest = secagg_reveal_digest(chain_id, job, round_, revealer, shares)
         if recover_address(digest, parse_signature(signature)) != facts.addresses[revealer]:
             continue
-        seen.add(revealer)
-        reason, peers = None, set()
-        for peer, kind, share in shares:
-            if peer in peers:
-                reason = f"revealed two shares of '{peer}'"
-            elif kind == MASK_KEY_KIND and peer in survivor_set:
-                reason = f"revealed the mask-key share of survivor '{peer}'"
-            elif kind == SELF_MASK_KIND and peer in by_id and peer not in survivor_set:
-                reason = f"revealed the self-mask share of non-survivor '{peer}'"
-            elif kind not in (SELF_MASK_KIND, MASK_KEY_KIND) or parse_share(share) is None:
-                reason = f"revealed a malformed share of '{peer}'"
-            if reason is not None:
-                break
+        peers, twice, forbidden = set(), None, None
+        for peer, kind, _ in shares:
+            if peer in peers and twice is None:
+                twice = peer
             peers.add(peer)
+            if forbidden is None and kind == (MASK_KEY_KIND if peer in survivor_set else SELF_MASK_KIND):
+                forbidden = (peer, kind)
+        reason = None
+        if twice is not None:
+            reason = f"revealed two shares of '{twice}'"
+        elif forbidden is not None:
+            reason = f"revealed the {forbidden[1]} share of {'survivor' if forbidden[0] in survivor_set else 'non-survivor'} '{forbidden[0]}'"
         if reason is not None:
             rejected.append((revealer, f"{reason} in round {round_}; its shares are not used"))
             continue
@@ -2303,15 +2306,20 @@ def unmask_round(job, round_, chain_id, global_model, participants, seed, thresh
         holders = facts.neighbourhood(round_, peer)
         points = []
         for revealer in sorted(usable, key=lambda v: facts.index[v]):
-            if revealer not in holders or revealer not in advertised:
+            if revealer not in holders:
                 continue
             for share_peer, share_kind, share in usable[revealer]:
                 if share_peer == peer and share_kind == kind:
-                    points.append((facts.index[revealer] + 1, parse_share(share)))
+                    points.append((facts.index[revealer] + 1, bytes.fromhex(share[2:])))
         if len(points) < t:
             raise Conflict(f"only {len(points)} {kind} shares of '{peer}' were revealed for job '{job}' round {round_}; "
                            f"the threshold is t = {t}.")
-        return shamir_reconstruct(points[:t])
+        if any(len(y) != SHAMIR_SHARE_BYTES for _, y in points):
+            raise Conflict(f"a revealed {kind} share of '{peer}' is not {SHAMIR_SHARE_BYTES} bytes (t = {t}).")
+        chosen_points = [(x, int.from_bytes(y, "big")) for x, y in points[:t]]
+        if any(y >= SHAMIR_PRIME for _, y in chosen_points):
+            raise Conflict(f"a revealed {kind} share of '{peer}' is not below 2^521 - 1 (t = {t}).")
+        return shamir_reconstruct(chosen_points)
 
     # 4. Every survivor's self mask, and the mask key of every non-survivor some survivor masked with.
     self_masks = {}
