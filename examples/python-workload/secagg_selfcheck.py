@@ -12,6 +12,9 @@ coordinate, that repeated requests get the same answers (also across a restart),
     /usr/bin/python3 secagg_selfcheck.py             the round, printing one line per check
     /usr/bin/python3 secagg_selfcheck.py --vectors   the deterministic primitives for fixed inputs, as JSON (the C# tests compare
                                                      them with the C# implementation)
+    /usr/bin/python3 secagg_selfcheck.py --transcript FILE
+                                                     the round, and its validator request and answer (and the plaintext updates)
+                                                     written to FILE as JSON
 """
 
 import base64
@@ -62,8 +65,13 @@ def vectors():
     for n in (5, 41, 42, 50, 64, 101):
         d = wl.neighbourhood_size(n)
         graphs[str(n)] = {"d": d, "neighbours": [sorted(v) for v in wl.neighbour_graph(n, d, 42, 3)]}
-    shamir_points = [(1, 11), (3, 5), (4, 123456789)]
-    reconstructed = wl.shamir_reconstruct(shamir_points)
+    # A fixed polynomial of degree 2 whose constant is a 32-byte secret, at x = 1, 3, 4 and 6; and three shares whose constant is too large.
+    secret = wl.keccak256(b"metanode-selfcheck:shamir secret")
+    coefficients = [int.from_bytes(secret, "big"), int.from_bytes(wl.keccak256(b"a1"), "big") << 200, 12345]
+    shamir_shares = {x: sum(a * x ** k for k, a in enumerate(coefficients)) % wl.SHAMIR_PRIME for x in (1, 3, 4, 6)}
+    reconstructed = wl.shamir_reconstruct([(x, shamir_shares[x]) for x in (1, 3, 4)])
+    too_large = {x: (1 << 300) + 5 * x for x in (1, 3, 4)}  # f(0) = 2^300: no 32-byte secret
+    no_secret = wl.shamir_reconstruct(list(too_large.items()))
     return {
         "seeds": {"graph": wl.derive_seed(42, wl.GRAPH_PURPOSE, 3), "quantize": wl.derive_seed(42, wl.QUANTIZE_PURPOSE, 3, "vpod-a"),
                   "train": wl.derive_seed(42, "train", 1, "vpod-a")},
@@ -87,7 +95,10 @@ def vectors():
                   "shares": [{"peer": p, "kind": k, "share": s} for p, k, s in shares],
                   "sharesHash": wl.to_hex(wl.reveal_shares_hash(shares)),
                   "revealDigest": wl.to_hex(wl.secagg_reveal_digest(CHAIN_ID, "job-1", 3, "vpod-a", shares))},
-        "shamir": {"points": [[x, y] for x, y in shamir_points], "secret": None if reconstructed is None else wl.to_hex(reconstructed)},
+        "shamir": {"threshold": 3, "shares": {str(x): wl.share_hex(y.to_bytes(66, "big")) for x, y in shamir_shares.items()},
+                   "secret": wl.to_hex(reconstructed),
+                   "noSecret": {"shares": {str(x): wl.share_hex(y.to_bytes(66, "big")) for x, y in too_large.items()},
+                                "secret": None if no_secret is None else wl.to_hex(no_secret)}},
     }
 
 
@@ -184,7 +195,7 @@ def placement(split, content):
     return {"files": [{"name": name, "content": base64.b64encode(data).decode()} for name, data in files]}
 
 
-def run_round(root, checks):
+def run_round(root, checks, transcript_path=None):
     computes = {vpod: WorkloadProcess(vpod, root) for vpod in COMPUTE_ROWS}
     validator = WorkloadProcess(VALIDATOR, root)
     everyone = list(computes.values()) + [validator]
@@ -329,6 +340,9 @@ def run_round(root, checks):
         status, result = validator.post("/v2/secagg/aggregate", aggregate_request)
         if not checks.check(status == 200, f"{VALIDATOR} /v2/secagg/aggregate", result):
             return
+        if transcript_path:
+            with open(transcript_path, "w") as f:
+                json.dump({"request": aggregate_request, "answer": result, "plain": plain}, f)
         checks.check(validator.post("/v2/secagg/aggregate", aggregate_request) == (200, result), "a repeated aggregate gets the same answer")
         checks.check(result["participants"] == survivors and result["totalSamples"] == sum(COMPUTE_ROWS[v] for v in survivors),
                      "the result names the survivors and their samples", result)
@@ -367,13 +381,16 @@ def main():
     if sys.argv[1:] == ["--vectors"]:
         print(json.dumps(vectors(), indent=1))
         return 0
-    if sys.argv[1:]:
+    transcript_path = None
+    if len(sys.argv) == 3 and sys.argv[1] == "--transcript":
+        transcript_path = sys.argv[2]
+    elif sys.argv[1:]:
         print(__doc__, file=sys.stderr)
         return 2
     root = tempfile.mkdtemp(prefix="metanode-secagg-")
     checks = Checks()
     try:
-        run_round(root, checks)
+        run_round(root, checks, transcript_path)
     except Exception as e:  # noqa: BLE001 - a crash is a failed check
         import traceback
         traceback.print_exc()
