@@ -1,3 +1,5 @@
+using MetaNode.Federation;
+
 namespace MetaNode.Workload.Learning;
 
 /// <summary>Hyper-parameters of one local training call.</summary>

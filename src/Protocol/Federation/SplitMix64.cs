@@ -1,4 +1,4 @@
-namespace MetaNode.Workload.Learning;
+namespace MetaNode.Federation;
 
 /// <summary>
 /// SplitMix64 (Steele, Lea and Flood, 2014): the generator of the workload protocol, specified bit for bit so a workload in any
