@@ -990,7 +990,7 @@ SHARE_INFO = "metanode/secagg/share/1"
 GRAPH_PURPOSE = "secagg-graph"
 QUANTIZE_PURPOSE = "secagg-quantize"
 SECAGG_DIR = "secagg"
-SHARE_HEX = re.compile(r"0[xX][0-9a-fA-F]{132}")
+SHARE_HEX = re.compile(r"0x[0-9a-fA-F]{132}")
 P256_KEY_HEX = re.compile(r"0[xX]04[0-9a-fA-F]{128}")
 CIPHERTEXT_HEX = re.compile(r"0[xX](?:[0-9a-fA-F]{2})+")
 HEX_BYTES = re.compile(r"0[xX](?:[0-9a-fA-F]{2})*")
@@ -1136,14 +1136,6 @@ def share_hex(value):
     return "0x" + value.hex()
 
 
-def parse_share(text):
-    """A share's 66 bytes as an integer below p, or None."""
-    if not isinstance(text, str) or not SHARE_HEX.fullmatch(text):
-        return None
-    value = int(text[2:], 16)
-    return value if value < SHAMIR_PRIME else None
-
-
 def quantize(update, global_parameters, samples, max_samples, job_seed, round_, vpod_id):
     """The stochastic quantization of (update - global) · n_i / m, clipped to [-c, c], into 0 … Q-1 (SecAgg quantization)."""
     weight = float(samples) / float(max_samples)
@@ -1258,7 +1250,8 @@ def open_envelope(own_cipher_secret, peer_cipher_point, job, round_, sender, rec
     if not isinstance(message, dict) or message.get("from") != sender or message.get("to") != recipient:
         return None
     self_mask, mask_key = message.get("selfMask"), message.get("maskKey")
-    if parse_share(self_mask) is None or parse_share(mask_key) is None:
+    if not isinstance(self_mask, str) or not SHARE_HEX.fullmatch(self_mask) or not isinstance(mask_key, str) \
+            or not SHARE_HEX.fullmatch(mask_key):
         return None
     return self_mask.lower(), mask_key.lower()
 
@@ -1624,15 +1617,13 @@ class Workload:
 # {keyDir}/secagg/{job}/ (job.json, round-{r}.json; written atomically, mode 0600, flushed to disk before an answer leaves).
 # ---------------------------------------------------------------------------------------------------------------------
 
-SECAGG_JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
+SECAGG_JOB_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 
 
 def check_secagg_job(job):
-    """The job id as a registry bytes32 that also names the state directory: 1 to 32 of A-Z a-z 0-9 . _ -, no leading dot."""
-    job_id_bytes32(job)
-    if not SECAGG_JOB_NAME.fullmatch(job):
-        raise BadRequest(f"job '{job}' must be 1 to 32 of A-Z a-z 0-9 . _ - starting with a letter or digit (it names the "
-                         "vPod's secure-aggregation state).")
+    """A job id that names the state directory (and fits the registry's bytes32): 1 to 32 lower-case letters, digits or '-'."""
+    if not isinstance(job, str) or not SECAGG_JOB_NAME.fullmatch(job):
+        raise BadRequest(f"job '{job}' is invalid: a job id is 1-32 lower-case letters, digits or '-'.")
     return job
 
 
@@ -1835,6 +1826,16 @@ class SecureAggregation:
                            f"{needed_for} comes after it.")
         return state
 
+    def _check_survivors(self, job, facts, survivors):
+        """400 for a survivor that is not a participant; 409 when this vPod is not listed or the set is smaller than t."""
+        strangers = [vpod for vpod in survivors if vpod not in facts.index]
+        if strangers:
+            raise BadRequest(f"survivors lists '{strangers[0]}', not a participant of job '{job}'.")
+        if self.vpod_id not in survivors:
+            raise Conflict(f"survivors does not list this vPod ('{self.vpod_id}'): a vPod the job counts as dropped reveals nothing.")
+        if len(survivors) < facts.threshold:
+            raise Conflict(f"survivors lists {len(survivors)} vPods; the threshold is t = {facts.threshold}.")
+
     # -- 1. keys ----------------------------------------------------------------------------------------------------
 
     def keys(self, body):
@@ -1848,8 +1849,6 @@ class SecureAggregation:
         check_secagg_job(job)
         check_round(round_)
         check_chain_id(chain_id)
-        if seed > MAX_SEED:
-            raise BadRequest(f"seed '{seed}' must be from 0 to {MAX_SEED}.")
         participants = read_key_participants(participant_dtos)
         if self.vpod_id not in {vpod for vpod, _ in participants}:
             raise BadRequest(f"participants does not list this vPod ('{self.vpod_id}').")
@@ -1934,7 +1933,7 @@ class SecureAggregation:
         request = workload.parse_train(body)
         job, round_, chain_id, assigned = request["job"], request["round"], request["chainId"], request["assignedSamples"]
         max_samples = get_optional_int(body, "maxSamples", INT64)
-        envelopes = get_objects(body, "shares", ("from", "ciphertext"))
+        envelopes = get_objects(body, "shares", ("from", "to", "ciphertext"))
         check_secagg_job(job)
         if max_samples is None or max_samples < 1:
             raise BadRequest(f"maxSamples '{max_samples}' must be at least 1: the largest number of samples the job assigned to a participant.")
@@ -1954,8 +1953,9 @@ class SecureAggregation:
             cipher_secret = int(state["keys"]["cipherSecret"], 16)
             received = {}
             for entry in envelopes:
-                sender = entry.get("from")
-                if sender in received or sender == self.vpod_id or sender not in neighbours or sender not in advertised:
+                sender, recipient = entry.get("from"), entry.get("to")
+                if sender in received or sender == self.vpod_id or sender not in neighbours or sender not in advertised \
+                        or recipient not in (None, self.vpod_id):
                     continue
                 opened = open_envelope(cipher_secret, p256_parse_public(advertised[sender][0]), job, round_, sender, self.vpod_id,
                                        entry.get("ciphertext"))
@@ -2013,15 +2013,9 @@ class SecureAggregation:
         survivors = distinct_ids(listed, "survivors")
         with self.store.locked():
             chain_id, facts = self._job(job)
+            self._check_survivors(job, facts, survivors)
             state = self._round(job, round_, "train", "/v2/secagg/survivors")
-            strangers = [vpod for vpod in survivors if vpod not in facts.index]
-            if strangers:
-                raise Conflict(f"survivors lists '{strangers[0]}', not a participant of job '{job}'.")
-            if self.vpod_id not in survivors:
-                raise Conflict(f"survivors does not list this vPod ('{self.vpod_id}'), which sent its masked update.")
             t = facts.threshold
-            if len(survivors) < t:
-                raise Conflict(f"survivors lists {len(survivors)} vPods; the threshold is t = {t}.")
             recorded = state.get("survivors")
             if recorded is not None:
                 if recorded["ids"] != survivors:
@@ -2051,6 +2045,7 @@ class SecureAggregation:
             raise BadRequest("signatures is missing: send the survivors' signatures over the set.")
         with self.store.locked():
             chain_id, facts = self._job(job)
+            self._check_survivors(job, facts, survivors)
             state = self._round(job, round_, "survivors", "/v2/secagg/reveal")
             t = facts.threshold
             if state["survivors"]["ids"] != survivors:
@@ -2107,8 +2102,6 @@ class SecureAggregation:
         participants = read_round_participants(participant_dtos)
         if len(participants) > SECAGG_MAX_PARTICIPANTS:
             raise BadRequest(f"participants holds {len(participants)} vPods; a secure round has at most {SECAGG_MAX_PARTICIPANTS}.")
-        if seed > MAX_SEED:
-            raise BadRequest(f"seed '{seed}' must be from 0 to {MAX_SEED}.")
         check_threshold(threshold, len(participants))
         if keys is None:
             raise BadRequest("keys is missing: send the round's advertised keys.")
