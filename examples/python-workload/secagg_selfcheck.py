@@ -340,6 +340,11 @@ def run_round(root, checks, transcript_path=None):
         status, result = validator.post("/v2/secagg/aggregate", aggregate_request)
         if not checks.check(status == 200, f"{VALIDATOR} /v2/secagg/aggregate", result):
             return
+        # A forged copy of a reveal (signed by another key) that arrives before the real one never hides it.
+        forged_reveal = dict(reveals[0], signature=computes["vpod-c01"].key.sign_hex(
+            wl.secagg_reveal_digest(CHAIN_ID, JOB, ROUND, "vpod-c00", [(s["peer"], s["kind"], s["share"]) for s in reveals[0]["shares"]])))
+        checks.check(validator.post("/v2/secagg/aggregate", dict(aggregate_request, reveals=[forged_reveal] + reveals)) == (200, result),
+                     "a forged reveal that arrives before the real one changes nothing")
         if transcript_path:
             with open(transcript_path, "w") as f:
                 json.dump({"request": aggregate_request, "answer": result, "plain": plain}, f)

@@ -2267,17 +2267,15 @@ def unmask_round(job, round_, chain_id, global_model, participants, seed, thresh
                 raise Conflict(f"survivor '{i}' masked with '{j}' but '{j}' did not mask with '{i}': their masks would not cancel.")
 
     # 3. The reveals signed by survivors; a revealer that shows what it must not is excluded.
-    # The first reveal of each survivor counts (another copy never replaces it), in ordinal order.
+    # The first reveal of each survivor that its key signed counts: a forged copy that arrived first never hides the real one.
     first = {}
     for revealer, shares, signature in reveals:
-        if revealer in survivor_set and revealer not in first:
-            first[revealer] = (shares, signature)
+        if revealer in survivor_set and revealer not in first \
+                and recover_address(secagg_reveal_digest(chain_id, job, round_, revealer, shares), parse_signature(signature)) == facts.addresses[revealer]:
+            first[revealer] = shares
     rejected, usable = [], {}
     for revealer in sorted(first, key=ordinal_key):
-        shares, signature = first[revealer]
-        digest = secagg_reveal_digest(chain_id, job, round_, revealer, shares)
-        if recover_address(digest, parse_signature(signature)) != facts.addresses[revealer]:
-            continue
+        shares = first[revealer]
         peers, twice, forbidden = set(), None, None
         for peer, kind, _ in shares:
             if peer in peers and twice is None:
