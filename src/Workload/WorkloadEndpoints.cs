@@ -27,6 +27,8 @@ public static class WorkloadEndpoints
         var training = new ReceiptTraining(learning, key, vpodId);
         var validation = new RoundValidation(learning, key, new SignedRoundLog(settings.KeyDirectory), vpodId, logger);
         var rotation = new RotationSigning(key, vpodId);
+        var secure = new SecureCompute(learning, key, new SecureComputeState(settings.KeyDirectory), vpodId);
+        var secureValidation = new SecureValidation(validation);
         var json = WorkloadJson.Default;
 
         endpoints.MapGet(WorkloadProtocol.HealthPath, () =>
@@ -38,6 +40,12 @@ public static class WorkloadEndpoints
         endpoints.MapPost(WorkloadProtocol.EvaluatePath, context => HandleAsync(context, json.EvaluateRequest, learning.Evaluate, json.EvaluateResponse));
         endpoints.MapPost(WorkloadProtocol.AggregatePath, context => HandleAsync(context, json.AggregateRequest, validation.Aggregate, json.AggregateResponse));
         endpoints.MapPost(WorkloadProtocol.RotationPath, context => HandleAsync(context, json.RotationRequest, rotation.Sign, json.SignatureResponse));
+        endpoints.MapPost(SecureAggregationPaths.Keys, context => HandleAsync(context, json.SecAggKeysRequest, secure.Keys, json.SecAggKeysDto));
+        endpoints.MapPost(SecureAggregationPaths.Shares, context => HandleAsync(context, json.SecAggSharesRequest, secure.Shares, json.SecAggSharesResponse));
+        endpoints.MapPost(SecureAggregationPaths.Train, context => HandleAsync(context, json.SecAggTrainRequest, secure.Train, json.SecAggTrainResponse));
+        endpoints.MapPost(SecureAggregationPaths.Survivors, context => HandleAsync(context, json.SecAggSurvivorsRequest, secure.Survivors, json.SecAggSignatureDto));
+        endpoints.MapPost(SecureAggregationPaths.Reveal, context => HandleAsync(context, json.SecAggRevealRequest, secure.Reveal, json.SecAggRevealDto));
+        endpoints.MapPost(SecureAggregationPaths.Aggregate, context => HandleAsync(context, json.SecAggAggregateRequest, secureValidation.Aggregate, json.AggregateResponse));
         return endpoints;
     }
 

@@ -27,15 +27,25 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
                 $"no update of job '{facts.Job}' round {facts.Round} could be aggregated ({aggregate.Rejected.Count} rejected: {(reasons.Length == 0 ? "no updates were sent" : reasons)})");
         }
 
+        return SignAggregate(facts.Job, facts.Round, request.ChainId, request.Registry, aggregate, model, request.Standardization);
+    }
+
+    /// <summary>
+    /// Evaluates the aggregate on the local <c>test</c> split, passes the equivocation guard and signs the registry's
+    /// <c>FinalizeRound</c> digest of it: the end of a federated-average round and of a secure one alike.
+    /// </summary>
+    internal AggregateResponse SignAggregate(string job, int round, long chainId, string registryAddress, RoundAggregate aggregate, FederatedModel model, StandardizationDto? standardization)
+    {
+        var facts = (Job: job, Round: round);
         var modelDto = ModelDto.From(model);
         var evaluation = learning.Data.HasSplit(WorkloadProtocol.TestSplit)
-            ? learning.Evaluate(WorkloadProtocol.TestSplit, modelDto, request.Standardization)
+            ? learning.Evaluate(WorkloadProtocol.TestSplit, modelDto, standardization)
             : null;
 
         var bytes = ModelEncoding.Encode(model);
         var modelRef = FederationHashing.ToHex(SHA256.HashData(bytes));
-        var registry = request.Registry.ToLowerInvariant();
-        var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(request.ChainId, registry), new MetaNode.Chain.RoundResult
+        var registry = registryAddress.ToLowerInvariant();
+        var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(chainId, registry), new MetaNode.Chain.RoundResult
         {
             JobId = facts.Job,
             Round = facts.Round,
@@ -44,7 +54,7 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
             ModelRef = modelRef,
         });
         var digestHex = FederationHashing.ToHex(digest);
-        var record = new SignedRoundRecord(request.ChainId, registry, facts.Job, facts.Round, digestHex);
+        var record = new SignedRoundRecord(chainId, registry, facts.Job, facts.Round, digestHex);
         if (signedRounds.TryRecord(record) is { } earlier)
         {
             RefusedEquivocation(logger, vpodId, facts.Job, facts.Round, registry, earlier.Digest, digestHex);
@@ -53,7 +63,7 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
         }
 
         var signature = key.Sign(digest);
-        SignedRound(logger, vpodId, facts.Job, facts.Round, registry, request.ChainId, aggregate.ModelHash, aggregate.Participants.Count, aggregate.Rejected.Count);
+        SignedRound(logger, vpodId, facts.Job, facts.Round, registry, chainId, aggregate.ModelHash, aggregate.Participants.Count, aggregate.Rejected.Count);
         return new AggregateResponse(
             facts.Job,
             facts.Round,
@@ -71,7 +81,7 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
     }
 
     /// <summary>The round's facts as the job fixed them; 400 naming the field when the request cannot be a round.</summary>
-    private static RoundFacts Facts(AggregateRequest? request)
+    internal static RoundFacts Facts(AggregateRequest? request)
     {
         if (request is null)
         {
