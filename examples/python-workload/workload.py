@@ -2107,11 +2107,7 @@ class SecureAggregation:
             raise BadRequest("keys is missing: send the round's advertised keys.")
         if listed is None:
             raise BadRequest("survivors is missing.")
-        survivors = distinct_ids(listed, "survivors")
         by_id = {p["vpodId"]: p for p in participants}
-        for vpod in survivors:
-            if vpod not in by_id:
-                raise BadRequest(f"survivors lists '{vpod}', not a participant.")
         if survivor_signatures is None:
             raise BadRequest("survivorSignatures is missing.")
         if update_dtos is None:
@@ -2121,6 +2117,11 @@ class SecureAggregation:
         updates = [read_masked_update(entry, i) for i, entry in enumerate(update_dtos)]
         reveals = [read_reveal(entry, i) for i, entry in enumerate(reveal_dtos)]
 
+        # A survivor set that repeats a vPod or names a stranger is a transcript that cannot be unmasked (409, as any other).
+        if len(set(listed)) != len(listed) or any(vpod not in by_id for vpod in listed):
+            raise Conflict(f"job '{job}' round {round_} cannot be unmasked: the survivor set lists a vPod twice, or one that is not "
+                           f"a participant (t = {threshold}).")
+        survivors = sorted(listed, key=ordinal_key)
         with self.store.locked():
             result = unmask_round(job, round_, chain_id, global_model, participants, seed, threshold, keys, survivors,
                                   survivor_signatures, [u for u in updates if u is not None], [r for r in reveals if r is not None])
