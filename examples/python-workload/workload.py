@@ -2,23 +2,28 @@
 """MetaNode workload protocol, version 2, in Python 3.
 
 Serves GET /healthz and POST /v2/identity, /v2/data, /v2/statistics, /v2/train, /v2/evaluate, /v2/aggregate and
-/v2/sign-rotation for the vPod's partition in METANODE_DATA_DIR (format metanode-partition/1), signing with the vPod's own
-secp256k1 key kept in METANODE_KEY_DIR, as described in examples/workload-protocol.md. Training, aggregation, hashing and
-signing follow the C# reference workload operation for operation, so for the same request and key it returns the same bits
-(models, hashes and RFC 6979 signatures).
+/v2/sign-rotation, and secure aggregation: POST /v2/secagg/keys, /v2/secagg/shares, /v2/secagg/train, /v2/secagg/survivors and
+/v2/secagg/reveal (compute vPods) and /v2/secagg/aggregate (validators), for the vPod's partition in METANODE_DATA_DIR (format
+metanode-partition/1), signing with the vPod's own secp256k1 key kept in METANODE_KEY_DIR, as described in
+examples/workload-protocol.md. Training, quantization, masking, aggregation, hashing and signing follow the C# reference
+workload operation for operation, so for the same request and key it returns the same bits (models, masked updates, hashes and
+RFC 6979 signatures; the secure-aggregation keys, self masks and Shamir coefficients are random).
 
-Dependencies: the standard library plus Debian's python3-ecdsa (secp256k1) and python3-pycryptodome (Keccak-256), run by the
-system interpreter /usr/bin/python3. Started by another interpreter that cannot import them, the script re-executes itself
-with /usr/bin/python3.
+Dependencies: the standard library plus Debian's python3-ecdsa (secp256k1, P-256) and python3-pycryptodome (Keccak-256,
+AES-GCM), run by the system interpreter /usr/bin/python3. Started by another interpreter that cannot import them, the script
+re-executes itself with /usr/bin/python3.
 
 Environment: METANODE_HOST (default 127.0.0.1), METANODE_PORT (default 8080), METANODE_VPOD_ID (default "unknown"),
 METANODE_DATA_DIR (default /vpod/data), METANODE_KEY_DIR (default /vpod/key; the key file vpod-key.json is created there,
-mode 0600, when missing, and a validator records what it signed in signed-rounds.jsonl). Exits 2 on a bad setting or key file.
+mode 0600, when missing, a validator records what it signed in signed-rounds.jsonl, and a compute vPod keeps each secure job's
+state in secagg/{job}/). Exits 2 on a bad setting or key file.
 """
 
 import base64
+import contextlib
 import fcntl
 import hashlib
+import hmac
 import json
 import math
 import os
@@ -36,8 +41,9 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 _REEXEC_MARK = "METANODE_PYTHON_WORKLOAD_REEXEC"
 
 try:
+    from Cryptodome.Cipher import AES
     from Cryptodome.Hash import keccak as _keccak
-    from ecdsa import SECP256k1, SigningKey
+    from ecdsa import NIST256p, SECP256k1, SigningKey
     from ecdsa.ellipticcurve import INFINITY, PointJacobi
     from ecdsa.util import sigencode_strings
 except ImportError as missing:
@@ -965,6 +971,292 @@ def aggregate_round(job, round_, chain_id, global_model, rule, participants, upd
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# Secure aggregation (SecAgg with the SecAgg+ neighbour graph): the deterministic parts, bit for bit as the C# library
+# (src/Protocol/Federation/SecureAggregation) computes them, and the P-256, HKDF, AES-GCM and Shamir pieces around them.
+# ---------------------------------------------------------------------------------------------------------------------
+
+SECAGG_CLIP = 8.0
+SECAGG_LEVELS = 1 << 22
+SECAGG_SCALE = (SECAGG_LEVELS - 1) / (2 * SECAGG_CLIP)
+SECAGG_MAX_PARTICIPANTS = 1024
+SECAGG_FULL_GRAPH = 40
+UINT32_MASK = (1 << 32) - 1
+SHAMIR_PRIME = (1 << 521) - 1
+SHAMIR_SHARE_BYTES = 66
+SELF_MASK_KIND = "self-mask"
+MASK_KEY_KIND = "mask-key"
+MASK_INFO = "metanode/secagg/mask/1"
+SHARE_INFO = "metanode/secagg/share/1"
+GRAPH_PURPOSE = "secagg-graph"
+QUANTIZE_PURPOSE = "secagg-quantize"
+SECAGG_DIR = "secagg"
+SHARE_HEX = re.compile(r"0x[0-9a-fA-F]{132}")
+P256_KEY_HEX = re.compile(r"0[xX]04[0-9a-fA-F]{128}")
+CIPHERTEXT_HEX = re.compile(r"0[xX](?:[0-9a-fA-F]{2})+")
+HEX_BYTES = re.compile(r"0[xX](?:[0-9a-fA-F]{2})*")
+
+P256_CURVE = NIST256p.curve
+P256_GENERATOR = NIST256p.generator
+P256_ORDER = NIST256p.order
+P256_FIELD = P256_CURVE.p()
+
+SECAGG_KEYS_TYPE = _type_hash("SecAggKeys(string job,uint256 round,string vpod,bytes cipherKey,bytes maskKey)")
+SECAGG_SURVIVORS_TYPE = _type_hash("SecAggSurvivors(string job,uint256 round,string vpod,bytes32 survivors)")
+SECAGG_REVEAL_TYPE = _type_hash("SecAggReveal(string job,uint256 round,string vpod,bytes32 shares)")
+
+
+def derive_seed(job_seed, purpose, round_=0, vpod_id=""):
+    """FederatedSeeds.Derive: the first 8 bytes (big-endian) of keccak256("metanode/seed/{purpose}/{jobSeed}/{round}/{vpodId}"),
+    masked to 53 bits."""
+    text = f"metanode/seed/{purpose}/{job_seed}/{round_}/{vpod_id}"
+    return int.from_bytes(keccak256(utf8(text))[:8], "big") & MAX_SEED
+
+
+def ceil_log2(n):
+    return (n - 1).bit_length() if n > 1 else 0
+
+
+def neighbourhood_size(n):
+    """d: every participant when n <= 40, else max(40, n/2 + 1 + 2 ceil(log2 n)), made odd-compatible when n is odd."""
+    if n <= SECAGG_FULL_GRAPH:
+        return n
+    d = max(SECAGG_FULL_GRAPH, n // 2 + 1 + 2 * ceil_log2(n))
+    if (d - 1) % 2 == 1 and n % 2 == 1:
+        d += 1
+    return d
+
+
+def neighbour_graph(n, d, job_seed, round_):
+    """N(v) for v = 0 … n-1 as sets of indices, each holding v itself: the complete graph when d = n, else the circle of a
+    Fisher–Yates order (SplitMix64 seeded Derive(jobSeed, "secagg-graph", round)) where positions 1 … h = (d-1)/2 apart, and
+    n/2 apart when d - 1 is odd, are neighbours."""
+    if d >= n:
+        everyone = set(range(n))
+        return [everyone for _ in range(n)]
+    order = list(range(n))
+    SplitMix64(derive_seed(job_seed, GRAPH_PURPOSE, round_)).shuffle(order)
+    half = (d - 1) // 2
+    graph = []
+    position = [0] * n
+    for place, v in enumerate(order):
+        position[v] = place
+    for v in range(n):
+        p = position[v]
+        near = {v}
+        for k in range(1, half + 1):
+            near.add(order[(p + k) % n])
+            near.add(order[(p - k) % n])
+        if (d - 1) % 2 == 1:
+            near.add(order[(p + n // 2) % n])
+        graph.append(near)
+    return graph
+
+
+def prg_words(seed, count):
+    """PRG(seed): word j is the little-endian uint32 at byte 4 (j mod 8) of SHA-256(seed || uint64-LE(j / 8))."""
+    words = []
+    block = 0
+    while len(words) < count:
+        words.extend(struct.unpack("<8I", hashlib.sha256(seed + struct.pack("<Q", block)).digest()))
+        block += 1
+    del words[count:]
+    return words
+
+
+def hkdf(secret, info):
+    """HKDF-SHA256 (RFC 5869) with an empty salt (32 zero bytes), 32 bytes of output."""
+    prk = hmac.new(bytes(32), secret, hashlib.sha256).digest()
+    return hmac.new(prk, utf8(info) + b"\x01", hashlib.sha256).digest()
+
+
+def p256_public_bytes(point):
+    return b"\x04" + point.x().to_bytes(32, "big") + point.y().to_bytes(32, "big")
+
+
+def p256_public_of(secret):
+    return P256_GENERATOR * secret
+
+
+def p256_parse_public(text):
+    """A public key 0x04 || X || Y (hex) as a curve point, or None when it is not one."""
+    if not isinstance(text, str) or not P256_KEY_HEX.fullmatch(text):
+        return None
+    raw = bytes.fromhex(text[2:])
+    x, y = int.from_bytes(raw[1:33], "big"), int.from_bytes(raw[33:], "big")
+    if x >= P256_FIELD or y >= P256_FIELD or not P256_CURVE.contains_point(x, y):
+        return None
+    return PointJacobi(P256_CURVE, x, y, 1, P256_ORDER)
+
+
+def p256_new_secret():
+    return 1 + secrets.randbelow(P256_ORDER - 1)
+
+
+def ecdh(secret, point):
+    """The 32-byte X coordinate of secret · point."""
+    shared = point * secret
+    if shared == INFINITY:
+        raise ValueError("the shared point is at infinity")
+    return shared.x().to_bytes(32, "big")
+
+
+def shamir_share(secret, threshold, xs):
+    """Shares of the 32-byte secret (a big-endian integer) for the given points x (f(x) of a random polynomial of degree
+    threshold - 1 over p = 2^521 - 1, coefficients drawn uniformly by rejection), as 66-byte big-endian values."""
+    coefficients = [int.from_bytes(secret, "big")]
+    for _ in range(threshold - 1):
+        while True:
+            a = secrets.randbits(521)
+            if a < SHAMIR_PRIME:
+                break
+        coefficients.append(a)
+    shares = {}
+    for x in xs:
+        y = 0
+        for a in reversed(coefficients):
+            y = (y * x + a) % SHAMIR_PRIME
+        shares[x] = y.to_bytes(SHAMIR_SHARE_BYTES, "big")
+    return shares
+
+
+def shamir_reconstruct(points):
+    """f(0) by Lagrange interpolation of [(x, y)], or None when it is not a 32-byte secret (>= 2^256)."""
+    secret = 0
+    for i, (xi, yi) in enumerate(points):
+        numerator, denominator = 1, 1
+        for j, (xj, _) in enumerate(points):
+            if i != j:
+                numerator = numerator * xj % SHAMIR_PRIME
+                denominator = denominator * (xj - xi) % SHAMIR_PRIME
+        secret = (secret + yi * numerator * pow(denominator, -1, SHAMIR_PRIME)) % SHAMIR_PRIME
+    return secret.to_bytes(32, "big") if secret < (1 << 256) else None
+
+
+def share_hex(value):
+    return "0x" + value.hex()
+
+
+def quantize(update, global_parameters, samples, max_samples, job_seed, round_, vpod_id):
+    """The stochastic quantization of (update - global) · n_i / m, clipped to [-c, c], into 0 … Q-1 (SecAgg quantization)."""
+    weight = float(samples) / float(max_samples)
+    rng = SplitMix64(derive_seed(job_seed, QUANTIZE_PURPOSE, round_, vpod_id))
+    quantized = []
+    for k in range(len(update)):
+        v = (update[k] - global_parameters[k]) * weight
+        if v < -SECAGG_CLIP:
+            v = -SECAGG_CLIP
+        elif v > SECAGG_CLIP:
+            v = SECAGG_CLIP
+        y = (v + SECAGG_CLIP) * SECAGG_SCALE
+        f = math.floor(y)
+        u = (rng.next() >> 11) * (1.0 / (1 << 53))
+        q = f + 1 if u < y - f else f
+        quantized.append(q & UINT32_MASK)
+    return quantized
+
+
+def dequantize(global_parameters, total, survivors, weight_sum):
+    """r[k] = global[k] + (sum[k] / s - |U| c) / W, in doubles in this order."""
+    offset = float(survivors) * SECAGG_CLIP
+    return [global_parameters[k] + (float(total[k]) / SECAGG_SCALE - offset) / weight_sum for k in range(len(total))]
+
+
+def pairwise_sign(own_id, peer_id):
+    """+1 when own_id < peer_id (ordinal), else -1."""
+    return 1 if ordinal_key(own_id) < ordinal_key(peer_id) else -1
+
+
+def add_words(target, words, sign):
+    if sign > 0:
+        for k in range(len(target)):
+            target[k] = (target[k] + words[k]) & UINT32_MASK
+    else:
+        for k in range(len(target)):
+            target[k] = (target[k] - words[k]) & UINT32_MASK
+
+
+def mask_seed(own_secret, peer_point):
+    return hkdf(ecdh(own_secret, peer_point), MASK_INFO)
+
+
+def masked_update_encoding(values, max_samples, masked_with):
+    """MaskedUpdateEncoding: "MNS1", uint32 L, L uint32 values, uint64 m, uint32 count, each id as uint32 length and UTF-8
+    bytes (sorted ordinal); all little-endian."""
+    parts = [b"MNS1", struct.pack(f"<I{len(values)}I", len(values), *values), struct.pack("<QI", max_samples, len(masked_with))]
+    for vpod in sorted(masked_with, key=ordinal_key):
+        data = utf8(vpod)
+        parts.append(struct.pack("<I", len(data)) + data)
+    return b"".join(parts)
+
+
+def secagg_keys_digest(chain_id, job, round_, vpod, cipher_key, mask_key):
+    struct_hash = keccak256(SECAGG_KEYS_TYPE + keccak256(utf8(job)) + word(round_) + keccak256(utf8(vpod))
+                            + keccak256(cipher_key) + keccak256(mask_key))
+    return typed_digest(vpod_domain(chain_id), struct_hash)
+
+
+def survivors_hash(ids):
+    """keccak256 of the sorted ids, each followed by a newline."""
+    return keccak256(b"".join(utf8(v) + b"\n" for v in sorted(ids, key=ordinal_key)))
+
+
+def secagg_survivors_digest(chain_id, job, round_, vpod, survivors):
+    struct_hash = keccak256(SECAGG_SURVIVORS_TYPE + keccak256(utf8(job)) + word(round_) + keccak256(utf8(vpod)) + survivors_hash(survivors))
+    return typed_digest(vpod_domain(chain_id), struct_hash)
+
+
+def reveal_shares_hash(shares):
+    """keccak256 of "{peer} {kind} {share}\\n" per share, sorted by ordinal peer id, then kind; shares in lower-case hex."""
+    ordered = sorted(((peer, kind, share.lower()) for peer, kind, share in shares), key=lambda s: (ordinal_key(s[0]), ordinal_key(s[1])))
+    return keccak256(b"".join(utf8(f"{peer} {kind} {share}\n") for peer, kind, share in ordered))
+
+
+def secagg_reveal_digest(chain_id, job, round_, vpod, shares):
+    struct_hash = keccak256(SECAGG_REVEAL_TYPE + keccak256(utf8(job)) + word(round_) + keccak256(utf8(vpod)) + reveal_shares_hash(shares))
+    return typed_digest(vpod_domain(chain_id), struct_hash)
+
+
+def envelope_associated_data(job, round_, sender, recipient):
+    return utf8(f"{SHARE_INFO}\n{job}\n{round_}\n{sender}\n{recipient}")
+
+
+def seal_envelope(own_cipher_secret, peer_cipher_point, job, round_, sender, recipient, self_mask_share, mask_key_share):
+    """AES-256-GCM of {"from","to","selfMask","maskKey"} under HKDF(ECDH(cipher keys), "metanode/secagg/share/1"): nonce || ciphertext || tag."""
+    key = hkdf(ecdh(own_cipher_secret, peer_cipher_point), SHARE_INFO)
+    plaintext = json.dumps({"from": sender, "to": recipient, "selfMask": self_mask_share, "maskKey": mask_key_share},
+                           separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    nonce = secrets.token_bytes(12)
+    cipher = AES.new(key, AES.MODE_GCM, nonce=nonce, mac_len=16)
+    cipher.update(envelope_associated_data(job, round_, sender, recipient))
+    ciphertext, tag = cipher.encrypt_and_digest(plaintext)
+    return to_hex(nonce + ciphertext + tag)
+
+
+def open_envelope(own_cipher_secret, peer_cipher_point, job, round_, sender, recipient, text):
+    """The (selfMask, maskKey) shares of an envelope from sender to recipient, or None when it does not open or check."""
+    if not isinstance(text, str) or not CIPHERTEXT_HEX.fullmatch(text):
+        return None
+    raw = bytes.fromhex(text[2:])
+    if len(raw) < 12 + 16:
+        return None
+    try:
+        key = hkdf(ecdh(own_cipher_secret, peer_cipher_point), SHARE_INFO)
+        cipher = AES.new(key, AES.MODE_GCM, nonce=raw[:12], mac_len=16)
+        cipher.update(envelope_associated_data(job, round_, sender, recipient))
+        plaintext = cipher.decrypt_and_verify(raw[12:-16], raw[-16:])
+        message = json.loads(plaintext.decode("utf-8"))
+    except (ValueError, KeyError, UnicodeDecodeError):
+        return None
+    if not isinstance(message, dict) or message.get("from") != sender or message.get("to") != recipient:
+        return None
+    self_mask, mask_key = message.get("selfMask"), message.get("maskKey")
+    if not isinstance(self_mask, str) or not SHARE_HEX.fullmatch(self_mask) or not isinstance(mask_key, str) \
+            or not SHARE_HEX.fullmatch(mask_key):
+        return None
+    return self_mask.lower(), mask_key.lower()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # The endpoints.
 # ---------------------------------------------------------------------------------------------------------------------
 
@@ -985,6 +1277,42 @@ def check_address(value, what):
     if value is None or not ADDRESS.fullmatch(value):
         raise BadRequest(f"{what} '{value}' must be 0x and 40 hex digits (an address).")
     return value.lower()
+
+
+def read_global(global_dto):
+    """The round's starting model (classes, features, parameters); 400 when missing, malformed or not finite."""
+    if global_dto is None:
+        raise BadRequest("global (the round's starting model) is missing.")
+    global_model = read_model(global_dto, "global")
+    if not all(math.isfinite(v) for v in global_model[2]):
+        raise BadRequest("global holds a value that is not finite.")
+    return global_model
+
+
+def read_round_participants(participant_dtos):
+    """[{"vpodId", "address" (lower case), "assignedSamples"}] of a round's participants; 400 when malformed."""
+    if not participant_dtos:
+        raise BadRequest("participants is empty: a round has at least one participant.")
+    participants, ids, total_assigned = [], set(), 0
+    for i, entry in enumerate(participant_dtos):
+        what = f"participants[{i}]"
+        if entry is None:
+            raise BadRequest(f"{what} is null.")
+        if not isinstance(entry, dict):
+            raise BadRequest(f"{what} must be a JSON object.")
+        vpod_id, address = get_string(entry, "vpodId", f"{what}.vpodId"), get_string(entry, "address", f"{what}.address")
+        assigned = get_int(entry, "assignedSamples", INT64, f"{what}.assignedSamples")
+        if not vpod_id or vpod_id in ids:
+            raise BadRequest(f"{what}.vpodId '{vpod_id}' is empty or listed twice.")
+        ids.add(vpod_id)
+        address = check_address(address, f"{what}.address")
+        if assigned < 1:
+            raise BadRequest(f"{what}.assignedSamples '{assigned}' must be at least 1.")
+        total_assigned += assigned
+        if total_assigned > INT64[1]:
+            raise BadRequest("participants' assignedSamples add up to more than 2^63 - 1.")
+        participants.append({"vpodId": vpod_id, "address": address, "assignedSamples": assigned})
+    return participants
 
 
 def read_update(entry, i):
@@ -1092,7 +1420,8 @@ class Workload:
         return {"vpodId": self.vpod_id, "split": data["name"], "sampleCount": len(data["labels"]),
                 "features": features, "sum": total, "sumOfSquares": squares}
 
-    def train(self, body):
+    def parse_train(self, body):
+        """The fields of a training request, checked in the C# workload's order up to (not including) the data directory."""
         body = require_object(body, "job, model and hyperParameters")
         job = get_string(body, "job")
         round_ = get_int(body, "round")
@@ -1121,6 +1450,13 @@ class Workload:
             raise BadRequest(f"hyperParameters.seed '{seed}' must be from 0 to {MAX_SEED}.")
         if assigned is not None and assigned < 0:
             raise BadRequest(f"assignedSamples '{assigned}' must not be negative.")
+        return {"job": job, "round": round_, "chainId": chain_id, "assignedSamples": assigned, "model": model,
+                "standardization": standardization, "epochs": epochs, "batchSize": batch, "learningRate": lr, "seed": seed}
+
+    def train_locally(self, request):
+        """Trains on the train split as a parsed request asks: (the update, its hash, sample count and metrics)."""
+        assigned, model, standardization = request["assignedSamples"], request["model"], request["standardization"]
+        epochs, batch, lr, seed = request["epochs"], request["batchSize"], request["learningRate"], request["seed"]
         data = self.partition.load("train")
         rows = len(data["labels"])
         if assigned is not None and assigned != rows:
@@ -1136,12 +1472,21 @@ class Workload:
             raise BadRequest(f"training diverged: the trained model holds a value that is not finite "
                              f"(hyperParameters.learningRate '{lr}' is too large for this data).")
         loss, accuracy = evaluate(weights, bias, xs, data["labels"])
+        return {"update": {"classes": data["classes"], "features": data["features"],
+                           "weights": [w for row in weights for w in row], "bias": bias},
+                "updateHash": update_hash, "sampleCount": rows,
+                "metrics": {"loss": loss, "accuracy": accuracy, "steps": steps, "elapsedMs": round(elapsed, 3)}}
+
+    def train(self, body):
+        request = self.parse_train(body)
+        job, round_, chain_id = request["job"], request["round"], request["chainId"]
+        trained = self.train_locally(request)
+        rows, update_hash = trained["sampleCount"], trained["updateHash"]
         digest = typed_digest(vpod_domain(chain_id), receipt_hash(job, round_, self.vpod_id, rows, update_hash))
         return {"job": job, "round": round_, "vpodId": self.vpod_id,
-                "update": {"classes": data["classes"], "features": data["features"],
-                           "weights": [w for row in weights for w in row], "bias": bias},
+                "update": trained["update"],
                 "sampleCount": rows,
-                "metrics": {"loss": loss, "accuracy": accuracy, "steps": steps, "elapsedMs": round(elapsed, 3)},
+                "metrics": trained["metrics"],
                 "receipt": {"job": job, "round": round_, "vpod": self.vpod_id, "sampleCount": rows,
                             "updateHash": update_hash, "signature": self.key.sign_hex(digest)}}
 
@@ -1182,40 +1527,22 @@ class Workload:
         check_chain_id(chain_id)
         registry = check_address(registry, "registry")
         rule = AggregationRule.parse(aggregation)
-        if global_dto is None:
-            raise BadRequest("global (the round's starting model) is missing.")
-        global_model = read_model(global_dto, "global")
-        if not all(math.isfinite(v) for v in global_model[2]):
-            raise BadRequest("global holds a value that is not finite.")
+        global_model = read_global(global_dto)
         if not participant_dtos:
             raise BadRequest("participants is empty: a round has at least one participant.")
         if update_dtos is None:
             raise BadRequest("updates is missing (send [] when none arrived).")
-        participants, ids, total_assigned = [], set(), 0
-        for i, entry in enumerate(participant_dtos):
-            what = f"participants[{i}]"
-            if entry is None:
-                raise BadRequest(f"{what} is null.")
-            if not isinstance(entry, dict):
-                raise BadRequest(f"{what} must be a JSON object.")
-            vpod_id, address = get_string(entry, "vpodId", f"{what}.vpodId"), get_string(entry, "address", f"{what}.address")
-            assigned = get_int(entry, "assignedSamples", INT64, f"{what}.assignedSamples")
-            if not vpod_id or vpod_id in ids:
-                raise BadRequest(f"{what}.vpodId '{vpod_id}' is empty or listed twice.")
-            ids.add(vpod_id)
-            address = check_address(address, f"{what}.address")
-            if assigned < 1:
-                raise BadRequest(f"{what}.assignedSamples '{assigned}' must be at least 1.")
-            total_assigned += assigned
-            if total_assigned > INT64[1]:
-                raise BadRequest("participants' assignedSamples add up to more than 2^63 - 1.")
-            participants.append({"vpodId": vpod_id, "address": address, "assignedSamples": assigned})
+        participants = read_round_participants(participant_dtos)
         updates = [update for update in (read_update(entry, i) for i, entry in enumerate(update_dtos)) if update is not None]
 
         parameters, included, total, root, rejected = aggregate_round(job, round_, chain_id, global_model, rule, participants, updates)
         if parameters is None:
             reasons = "; ".join(f"{vpod}: {reason}" for vpod, reason in rejected) or "no updates were sent"
             raise Conflict(f"no update of job '{job}' round {round_} could be aggregated ({len(rejected)} rejected: {reasons})")
+        return self.finish_round(job, round_, chain_id, registry, global_model, standardization, parameters, included, total, root, rejected)
+
+    def finish_round(self, job, round_, chain_id, registry, global_model, standardization, parameters, included, total, root, rejected):
+        """Evaluates the aggregate, passes the equivocation guard and signs FinalizeRound: the answer of an aggregation."""
         classes, features = global_model[0], global_model[1]
         model = {"classes": classes, "features": features, "weights": parameters[:classes * features], "bias": parameters[classes * features:]}
         evaluation = None
@@ -1285,10 +1612,751 @@ class Workload:
         return {"vpodId": self.vpod_id, "signer": self.key.address, "signature": self.key.sign_hex(digest)}
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Secure aggregation: the compute vPod's five stages and the validator's unmasking, with the per-job state in
+# {keyDir}/secagg/{job}/ (job.json, round-{r}.json; written atomically, mode 0600, flushed to disk before an answer leaves).
+# ---------------------------------------------------------------------------------------------------------------------
+
+SECAGG_JOB_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+
+
+def check_secagg_job(job):
+    """A job id that names the state directory (and fits the registry's bytes32): 1 to 32 lower-case letters, digits or '-'."""
+    if not isinstance(job, str) or not SECAGG_JOB_NAME.fullmatch(job):
+        raise BadRequest(f"job '{job}' is invalid: a job id is 1-32 lower-case letters, digits or '-'.")
+    return job
+
+
+def check_round(round_):
+    if round_ < 0:
+        raise BadRequest(f"round '{round_}' must not be negative.")
+    return round_
+
+
+def check_threshold(threshold, n):
+    if n < 2:
+        raise BadRequest(f"participants holds {n} vPod; secure aggregation needs at least 2.")
+    d = neighbourhood_size(n)
+    if not n // 2 + 1 <= threshold <= d:
+        raise BadRequest(f"threshold '{threshold}' must be from {n // 2 + 1} (a majority of the {n} participants) to the "
+                         f"neighbourhood size {d}.")
+    return threshold
+
+
+def get_strings(body, name, what=None):
+    """A list of strings; 400 for another type or a null entry (None when absent)."""
+    values = get_list(body, name, what)
+    if values is None:
+        return None
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            raise BadRequest(f"{what or name}[{i}] must be a string.")
+    return values
+
+
+def get_objects(body, name, fields, what=None):
+    """A list of JSON objects whose named fields are strings (None when absent); 400 for another type."""
+    values = get_list(body, name, what)
+    if values is None:
+        return None
+    for i, value in enumerate(values):
+        if not isinstance(value, dict):
+            raise BadRequest(f"{what or name}[{i}] must be a JSON object with {', '.join(fields)}.")
+        for field in fields:
+            get_string(value, field, f"{what or name}[{i}].{field}")
+    return values
+
+
+def distinct_ids(values, what):
+    """The ids sorted ordinal; 400 for an empty or repeated one."""
+    seen = set()
+    for i, value in enumerate(values):
+        if not value or value in seen:
+            raise BadRequest(f"{what}[{i}] '{value}' is empty or listed twice.")
+        seen.add(value)
+    return sorted(seen, key=ordinal_key)
+
+
+def read_key_participants(dtos):
+    """[(vpodId, address)] sorted ordinal from [{"vpodId", "address"}]; 400 when malformed."""
+    if not dtos:
+        raise BadRequest("participants is empty: a secure round has at least one participant.")
+    participants, seen = [], set()
+    for i, entry in enumerate(dtos):
+        what = f"participants[{i}]"
+        if not isinstance(entry, dict):
+            raise BadRequest(f"{what} must be a JSON object with vpodId and address.")
+        vpod_id, address = get_string(entry, "vpodId", f"{what}.vpodId"), get_string(entry, "address", f"{what}.address")
+        if not vpod_id or vpod_id in seen:
+            raise BadRequest(f"{what}.vpodId '{vpod_id}' is empty or listed twice.")
+        seen.add(vpod_id)
+        participants.append((vpod_id, check_address(address, f"{what}.address")))
+    if len(participants) > SECAGG_MAX_PARTICIPANTS:
+        raise BadRequest(f"participants holds {len(participants)} vPods; a secure round has at most {SECAGG_MAX_PARTICIPANTS}.")
+    participants.sort(key=lambda p: ordinal_key(p[0]))
+    return participants
+
+
+class SecureRound:
+    """The facts of a job that fix a round's graph: participants (sorted ordinal), their addresses, seed and threshold."""
+
+    def __init__(self, participants, seed, threshold):
+        self.ids = [vpod for vpod, _ in participants]
+        self.addresses = {vpod: address for vpod, address in participants}
+        self.index = {vpod: i for i, vpod in enumerate(self.ids)}
+        self.seed, self.threshold = seed, threshold
+        self.n = len(self.ids)
+        self.d = neighbourhood_size(self.n)
+        self._graphs = {}
+
+    def neighbourhood(self, round_, vpod):
+        """N(v): v's neighbours and v itself, as ids."""
+        graph = self._graphs.get(round_)
+        if graph is None:
+            graph = self._graphs[round_] = neighbour_graph(self.n, self.d, self.seed, round_)
+        return {self.ids[i] for i in graph[self.index[vpod]]}
+
+    def advertised(self, chain_id, job, round_, entries):
+        """U1: {vpodId: (cipherKey, maskKey)} of the key entries signed by their participant (lower-case hex), the first such
+        entry of each participant. Entries of strangers, unreadable keys and bad signatures are ignored."""
+        found = {}
+        for entry in entries:
+            vpod = entry.get("vpodId")
+            if vpod not in self.addresses or vpod in found:
+                continue
+            cipher_key, mask_key = entry.get("cipherKey"), entry.get("maskKey")
+            if p256_parse_public(cipher_key) is None or p256_parse_public(mask_key) is None:
+                continue
+            keys = (cipher_key.lower(), mask_key.lower())
+            digest = secagg_keys_digest(chain_id, job, round_, vpod, bytes.fromhex(keys[0][2:]), bytes.fromhex(keys[1][2:]))
+            if recover_address(digest, parse_signature(entry.get("signature"))) == self.addresses[vpod]:
+                found[vpod] = keys
+        return found
+
+    def valid_survivor_signers(self, chain_id, job, round_, survivors, signatures):
+        """The distinct survivors whose SecAggSurvivors signature over the set recovers to their address."""
+        survivor_set, signers = set(survivors), set()
+        for entry in signatures:
+            vpod = entry.get("vpodId")
+            if vpod not in survivor_set or vpod in signers:
+                continue
+            digest = secagg_survivors_digest(chain_id, job, round_, vpod, survivors)
+            if recover_address(digest, parse_signature(entry.get("signature"))) == self.addresses[vpod]:
+                signers.add(vpod)
+        return signers
+
+
+class SecAggStore:
+    """{keyDir}/secagg/{job}/job.json and round-{r}.json. Requests are serialised by one lock in the process and by flock on
+    {keyDir}/secagg/.lock across processes."""
+
+    def __init__(self, key_dir):
+        self.root = os.path.join(key_dir, SECAGG_DIR)
+        self.lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def locked(self):
+        with self.lock:
+            os.makedirs(self.root, mode=0o700, exist_ok=True)
+            fd = os.open(os.path.join(self.root, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)
+
+    def _path(self, job, name):
+        return os.path.join(self.root, job, name)
+
+    def read(self, job, name):
+        path = self._path(job, name)
+        try:
+            with open(path, "rb") as f:
+                value = json.loads(f.read().decode("utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            raise Conflict(f"the secure-aggregation state '{path}' cannot be read ({e}): restore it from a backup.")
+        if not isinstance(value, dict):
+            raise Conflict(f"the secure-aggregation state '{path}' is not a JSON object: restore it from a backup.")
+        return value
+
+    def write(self, job, name, value):
+        directory = os.path.join(self.root, job)
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            write_atomically(directory, name, (json.dumps(value, separators=(",", ":"), sort_keys=True) + "\n").encode("utf-8"), mode=0o600)
+            _fsync_directory(directory)
+            _fsync_directory(self.root)
+        except OSError as e:
+            raise Conflict(f"cannot record the secure-aggregation state in '{directory}': {e}")
+
+
+def round_file(round_):
+    return f"round-{round_}.json"
+
+
+class SecureAggregation:
+    """POST /v2/secagg/keys, shares, train, survivors, reveal (compute vPods) and aggregate (validators)."""
+
+    def __init__(self, workload):
+        self.workload = workload
+        self.vpod_id = workload.vpod_id
+        self.key = workload.key
+        self.store = SecAggStore(workload.key_dir)
+
+    # -- state ------------------------------------------------------------------------------------------------------
+
+    def _job(self, job):
+        """(chainId, SecureRound) of the job as its first keys request fixed it; 409 when there was none."""
+        state = self.store.read(job, "job.json")
+        if state is None:
+            raise Conflict(f"this vPod has no secure-aggregation state for job '{job}': POST /v2/secagg/keys first.")
+        try:
+            participants = [(p["vpodId"], p["address"]) for p in state["participants"]]
+            return state["chainId"], SecureRound(participants, state["seed"], state["threshold"])
+        except (KeyError, TypeError) as e:
+            raise Conflict(f"the secure-aggregation state of job '{job}' (job.json) is damaged ({e}): restore it from a backup.")
+
+    def _round(self, job, round_, stage, needed_for):
+        """The round's state, which must hold `stage`; 409 otherwise."""
+        state = self.store.read(job, round_file(round_)) or {}
+        if stage not in state:
+            raise Conflict(f"this vPod has not answered /v2/secagg/{stage} for job '{job}' round {round_}; "
+                           f"{needed_for} comes after it.")
+        return state
+
+    def _check_survivors(self, job, facts, survivors):
+        """400 for a survivor that is not a participant; 409 when this vPod is not listed or the set is smaller than t."""
+        strangers = [vpod for vpod in survivors if vpod not in facts.index]
+        if strangers:
+            raise BadRequest(f"survivors lists '{strangers[0]}', not a participant of job '{job}'.")
+        if self.vpod_id not in survivors:
+            raise Conflict(f"survivors does not list this vPod ('{self.vpod_id}'): a vPod the job counts as dropped reveals nothing.")
+        if len(survivors) < facts.threshold:
+            raise Conflict(f"survivors lists {len(survivors)} vPods; the threshold is t = {facts.threshold}.")
+
+    # -- 1. keys ----------------------------------------------------------------------------------------------------
+
+    def keys(self, body):
+        body = require_object(body, "job, round, chainId, seed, threshold and participants")
+        job = get_string(body, "job")
+        round_ = get_int(body, "round")
+        chain_id = get_int(body, "chainId", INT64)
+        seed = get_int(body, "seed", UINT64)
+        threshold = get_int(body, "threshold")
+        participant_dtos = get_list(body, "participants")
+        check_secagg_job(job)
+        check_round(round_)
+        check_chain_id(chain_id)
+        participants = read_key_participants(participant_dtos)
+        if self.vpod_id not in {vpod for vpod, _ in participants}:
+            raise BadRequest(f"participants does not list this vPod ('{self.vpod_id}').")
+        check_threshold(threshold, len(participants))
+        fixed = {"chainId": chain_id, "seed": seed, "threshold": threshold,
+                 "participants": [{"vpodId": vpod, "address": address} for vpod, address in participants]}
+        with self.store.locked():
+            recorded = self.store.read(job, "job.json")
+            if recorded is None:
+                self.store.write(job, "job.json", fixed)
+            elif recorded != fixed:
+                differs = [name for name in ("chainId", "seed", "threshold", "participants") if recorded.get(name) != fixed[name]]
+                raise Conflict(f"job '{job}' was fixed by its first keys request with other {', '.join(differs)} "
+                               f"(threshold t = {recorded.get('threshold')}); a job keeps its participants, seed, threshold and chain.")
+            state = self.store.read(job, round_file(round_)) or {}
+            if "keys" not in state:
+                cipher_secret, mask_secret = p256_new_secret(), p256_new_secret()
+                cipher_key = p256_public_bytes(p256_public_of(cipher_secret))
+                mask_key = p256_public_bytes(p256_public_of(mask_secret))
+                digest = secagg_keys_digest(chain_id, job, round_, self.vpod_id, cipher_key, mask_key)
+                answer = {"vpodId": self.vpod_id, "cipherKey": to_hex(cipher_key), "maskKey": to_hex(mask_key),
+                          "signature": self.key.sign_hex(digest)}
+                state["keys"] = {"cipherSecret": cipher_secret.to_bytes(32, "big").hex(), "maskSecret": mask_secret.to_bytes(32, "big").hex(),
+                                 "answer": answer}
+                self.store.write(job, round_file(round_), state)
+            return state["keys"]["answer"]
+
+    # -- 2. shares --------------------------------------------------------------------------------------------------
+
+    def shares(self, body):
+        body = require_object(body, "job, round and keys")
+        job = get_string(body, "job")
+        round_ = get_int(body, "round")
+        entries = get_objects(body, "keys", ("vpodId", "cipherKey", "maskKey", "signature"))
+        check_secagg_job(job)
+        check_round(round_)
+        if entries is None:
+            raise BadRequest("keys is missing: send the round's advertised keys.")
+        with self.store.locked():
+            chain_id, facts = self._job(job)
+            state = self._round(job, round_, "keys", "/v2/secagg/shares")
+            advertised = facts.advertised(chain_id, job, round_, entries)
+            mine = (state["keys"]["answer"]["cipherKey"], state["keys"]["answer"]["maskKey"])
+            if advertised.get(self.vpod_id) != mine:
+                raise Conflict(f"keys holds no entry of this vPod ('{self.vpod_id}') with the keys it made for job '{job}' round {round_}.")
+            u1 = [[vpod, keys[0], keys[1]] for vpod, keys in sorted(advertised.items(), key=lambda item: ordinal_key(item[0]))]
+            holders = sorted((vpod for vpod in facts.neighbourhood(round_, self.vpod_id) if vpod in advertised), key=ordinal_key)
+            t = facts.threshold
+            if len(holders) < t:
+                raise Conflict(f"only {len(holders)} of this vPod's neighbours (itself included) advertised keys for job '{job}' "
+                               f"round {round_}; the threshold is t = {t}.")
+            recorded = state.get("shares")
+            if recorded is not None:
+                if recorded["advertised"] != u1:
+                    raise Conflict(f"this vPod already shared its masks for job '{job}' round {round_} among another advertised set "
+                                   f"({len(recorded['advertised'])} vPods; t = {t}); it shares once per round.")
+                return recorded["answer"]
+            self_mask = secrets.token_bytes(32)
+            cipher_secret = int(state["keys"]["cipherSecret"], 16)
+            mask_secret = bytes.fromhex(state["keys"]["maskSecret"])
+            xs = [facts.index[vpod] + 1 for vpod in holders]
+            self_mask_shares = shamir_share(self_mask, t, xs)
+            mask_key_shares = shamir_share(mask_secret, t, xs)
+            envelopes, own = [], None
+            for vpod, x in zip(holders, xs):
+                pair = (share_hex(self_mask_shares[x]), share_hex(mask_key_shares[x]))
+                if vpod == self.vpod_id:
+                    own = pair
+                    continue
+                envelopes.append({"to": vpod, "ciphertext": seal_envelope(cipher_secret, p256_parse_public(advertised[vpod][0]), job,
+                                                                          round_, self.vpod_id, vpod, pair[0], pair[1])})
+            answer = {"vpodId": self.vpod_id, "shares": envelopes}
+            state["shares"] = {"advertised": u1, "selfMask": self_mask.hex(), "own": {"selfMask": own[0], "maskKey": own[1]},
+                               "answer": answer}
+            self.store.write(job, round_file(round_), state)
+            return answer
+
+    # -- 3. train ---------------------------------------------------------------------------------------------------
+
+    def train(self, body):
+        workload = self.workload
+        request = workload.parse_train(body)
+        job, round_, chain_id, assigned = request["job"], request["round"], request["chainId"], request["assignedSamples"]
+        max_samples = get_optional_int(body, "maxSamples", INT64)
+        envelopes = get_objects(body, "shares", ("from", "to", "ciphertext"))
+        check_secagg_job(job)
+        if max_samples is None or max_samples < 1:
+            raise BadRequest(f"maxSamples '{max_samples}' must be at least 1: the largest number of samples the job assigned to a participant.")
+        if assigned is not None and assigned > max_samples:
+            raise BadRequest(f"assignedSamples '{assigned}' is larger than maxSamples '{max_samples}'.")
+        if envelopes is None:
+            raise BadRequest("shares is missing: send the envelopes addressed to this vPod (may be empty).")
+        inputs = hashlib.sha256(json.dumps({k: v for k, v in body.items() if k != "shares"}, sort_keys=True,
+                                           separators=(",", ":")).encode("utf-8")).hexdigest()
+        with self.store.locked():
+            job_chain, facts = self._job(job)
+            state = self._round(job, round_, "shares", "/v2/secagg/train")
+            if chain_id != job_chain:
+                raise Conflict(f"chainId {chain_id} is not job '{job}''s chain {job_chain}.")
+            advertised = {vpod: (cipher, mask) for vpod, cipher, mask in state["shares"]["advertised"]}
+            neighbours = facts.neighbourhood(round_, self.vpod_id)
+            cipher_secret = int(state["keys"]["cipherSecret"], 16)
+            received = {}
+            for entry in envelopes:
+                sender, recipient = entry.get("from"), entry.get("to")
+                if sender in received or sender == self.vpod_id or sender not in neighbours or sender not in advertised \
+                        or recipient not in (None, self.vpod_id):
+                    continue
+                opened = open_envelope(cipher_secret, p256_parse_public(advertised[sender][0]), job, round_, sender, self.vpod_id,
+                                       entry.get("ciphertext"))
+                if opened is not None:
+                    received[sender] = opened
+            t = facts.threshold
+            if len(received) + 1 < t:
+                raise Conflict(f"only {len(received)} share envelopes for this vPod opened for job '{job}' round {round_}; with its own "
+                               f"share that is {len(received) + 1}, below the threshold t = {t}.")
+            senders = sorted(received, key=ordinal_key)
+            recorded = state.get("train")
+            if recorded is not None:
+                if recorded["senders"] != senders:
+                    raise Conflict(f"this vPod already masked its update for job '{job}' round {round_} with {len(recorded['senders'])} "
+                                   f"other senders (t = {t}); it masks once per round.")
+                if recorded["inputs"] != inputs:
+                    raise Conflict(f"this vPod already masked an update for job '{job}' round {round_} from another training request; "
+                                   "it masks one update per round.")
+                return recorded["answer"]
+
+            trained = workload.train_locally(request)
+            samples = trained["sampleCount"]
+            if samples > max_samples:
+                raise Conflict(f"this vPod holds {samples} training rows, more than maxSamples {max_samples}.")
+            global_parameters = list(request["model"][2]) + list(request["model"][3])
+            parameters = trained["update"]["weights"] + trained["update"]["bias"]
+            masked = quantize(parameters, global_parameters, samples, max_samples, facts.seed, round_, self.vpod_id)
+            add_words(masked, prg_words(bytes.fromhex(state["shares"]["selfMask"]), len(masked)), 1)
+            mask_secret = int(state["keys"]["maskSecret"], 16)
+            for peer in senders:
+                seed = mask_seed(mask_secret, p256_parse_public(advertised[peer][1]))
+                add_words(masked, prg_words(seed, len(masked)), pairwise_sign(self.vpod_id, peer))
+            update_hash = to_hex(keccak256(masked_update_encoding(masked, max_samples, senders)))
+            digest = typed_digest(vpod_domain(chain_id), receipt_hash(job, round_, self.vpod_id, samples, update_hash))
+            answer = {"job": job, "round": round_, "vpodId": self.vpod_id, "masked": masked, "maskedWith": senders,
+                      "maxSamples": max_samples, "sampleCount": samples, "metrics": trained["metrics"],
+                      "receipt": {"job": job, "round": round_, "vpod": self.vpod_id, "sampleCount": samples,
+                                  "updateHash": update_hash, "signature": self.key.sign_hex(digest)}}
+            state["train"] = {"senders": senders, "inputs": inputs, "answer": answer,
+                              "received": {peer: {"selfMask": received[peer][0], "maskKey": received[peer][1]} for peer in senders}}
+            self.store.write(job, round_file(round_), state)
+            return answer
+
+    # -- 4. survivors -----------------------------------------------------------------------------------------------
+
+    def survivors(self, body):
+        body = require_object(body, "job, round and survivors")
+        job = get_string(body, "job")
+        round_ = get_int(body, "round")
+        listed = get_strings(body, "survivors")
+        check_secagg_job(job)
+        check_round(round_)
+        if listed is None:
+            raise BadRequest("survivors is missing.")
+        survivors = distinct_ids(listed, "survivors")
+        with self.store.locked():
+            chain_id, facts = self._job(job)
+            self._check_survivors(job, facts, survivors)
+            state = self._round(job, round_, "train", "/v2/secagg/survivors")
+            t = facts.threshold
+            recorded = state.get("survivors")
+            if recorded is not None:
+                if recorded["ids"] != survivors:
+                    raise Conflict(f"this vPod already signed another survivor set for job '{job}' round {round_} "
+                                   f"({len(recorded['ids'])} vPods; t = {t}): it signs one set per round.")
+                return recorded["answer"]
+            answer = {"vpodId": self.vpod_id,
+                      "signature": self.key.sign_hex(secagg_survivors_digest(chain_id, job, round_, self.vpod_id, survivors))}
+            state["survivors"] = {"ids": survivors, "answer": answer}
+            self.store.write(job, round_file(round_), state)
+            return answer
+
+    # -- 5. reveal --------------------------------------------------------------------------------------------------
+
+    def reveal(self, body):
+        body = require_object(body, "job, round, survivors and signatures")
+        job = get_string(body, "job")
+        round_ = get_int(body, "round")
+        listed = get_strings(body, "survivors")
+        signatures = get_objects(body, "signatures", ("vpodId", "signature"))
+        check_secagg_job(job)
+        check_round(round_)
+        if listed is None:
+            raise BadRequest("survivors is missing.")
+        survivors = distinct_ids(listed, "survivors")
+        if signatures is None:
+            raise BadRequest("signatures is missing: send the survivors' signatures over the set.")
+        with self.store.locked():
+            chain_id, facts = self._job(job)
+            self._check_survivors(job, facts, survivors)
+            state = self._round(job, round_, "survivors", "/v2/secagg/reveal")
+            t = facts.threshold
+            if state["survivors"]["ids"] != survivors:
+                raise Conflict(f"survivors is not the set this vPod signed for job '{job}' round {round_}; it reveals only for that set.")
+            signers = facts.valid_survivor_signers(chain_id, job, round_, survivors, signatures)
+            if len(signers) < t:
+                raise Conflict(f"only {len(signers)} survivors signed the survivor set of job '{job}' round {round_}; the threshold is t = {t}.")
+            survivor_set = set(survivors)
+            held = {self.vpod_id: state["shares"]["own"]}
+            held.update(state["train"]["received"])
+            shares = []
+            for peer in sorted(held, key=ordinal_key):
+                kind = SELF_MASK_KIND if peer in survivor_set else MASK_KEY_KIND
+                shares.append((peer, kind, held[peer]["selfMask" if kind == SELF_MASK_KIND else "maskKey"]))
+            revealed = dict(state.get("revealed") or {})
+            for peer, kind, _ in shares:
+                if revealed.get(peer, kind) != kind:
+                    raise Conflict(f"this vPod revealed the {revealed[peer]} share of '{peer}' for job '{job}' round {round_}; "
+                                   f"it never reveals its {kind} share too.")
+            if any(peer not in revealed for peer, _, _ in shares):
+                for peer, kind, _ in shares:
+                    revealed[peer] = kind
+                state["revealed"] = revealed
+                self.store.write(job, round_file(round_), state)
+            signature = self.key.sign_hex(secagg_reveal_digest(chain_id, job, round_, self.vpod_id, shares))
+            return {"vpodId": self.vpod_id, "shares": [{"peer": peer, "kind": kind, "share": share} for peer, kind, share in shares],
+                    "signature": signature}
+
+    # -- the validator ----------------------------------------------------------------------------------------------
+
+    def aggregate(self, body):
+        body = require_object(body, "job, round, chainId, registry, global, participants, seed, threshold, keys, survivors, "
+                                    "survivorSignatures, updates and reveals")
+        job = get_string(body, "job")
+        round_ = get_int(body, "round")
+        chain_id = get_int(body, "chainId", INT64)
+        registry = get_string(body, "registry")
+        global_dto = model_of(body, "global")
+        standardization = standardization_of(body)
+        participant_dtos = get_list(body, "participants")
+        seed = get_int(body, "seed", UINT64)
+        threshold = get_int(body, "threshold")
+        keys = get_objects(body, "keys", ("vpodId", "cipherKey", "maskKey", "signature"))
+        listed = get_strings(body, "survivors")
+        survivor_signatures = get_objects(body, "survivorSignatures", ("vpodId", "signature"))
+        update_dtos = get_list(body, "updates")
+        reveal_dtos = get_list(body, "reveals")
+
+        job_id_bytes32(job)
+        check_round(round_)
+        check_chain_id(chain_id)
+        registry = check_address(registry, "registry")
+        global_model = read_global(global_dto)
+        participants = read_round_participants(participant_dtos)
+        if len(participants) > SECAGG_MAX_PARTICIPANTS:
+            raise BadRequest(f"participants holds {len(participants)} vPods; a secure round has at most {SECAGG_MAX_PARTICIPANTS}.")
+        check_threshold(threshold, len(participants))
+        if keys is None:
+            raise BadRequest("keys is missing: send the round's advertised keys.")
+        if listed is None:
+            raise BadRequest("survivors is missing.")
+        by_id = {p["vpodId"]: p for p in participants}
+        if survivor_signatures is None:
+            raise BadRequest("survivorSignatures is missing.")
+        if update_dtos is None:
+            raise BadRequest("updates is missing.")
+        if reveal_dtos is None:
+            raise BadRequest("reveals is missing.")
+        updates = [read_masked_update(entry, i) for i, entry in enumerate(update_dtos)]
+        reveals = [read_reveal(entry, i) for i, entry in enumerate(reveal_dtos)]
+
+        # A survivor set that repeats a vPod or names a stranger is a transcript that cannot be unmasked (409, as any other).
+        if len(set(listed)) != len(listed) or any(vpod not in by_id for vpod in listed):
+            raise Conflict(f"job '{job}' round {round_} cannot be unmasked: the survivor set lists a vPod twice, or one that is not "
+                           f"a participant (t = {threshold}).")
+        survivors = sorted(listed, key=ordinal_key)
+        with self.store.locked():
+            result = unmask_round(job, round_, chain_id, global_model, participants, seed, threshold, keys, survivors,
+                                  survivor_signatures, [u for u in updates if u is not None], [r for r in reveals if r is not None])
+        parameters, receipts, rejected = result
+        return self.workload.finish_round(job, round_, chain_id, registry, global_model, standardization, parameters, survivors,
+                                          sum_samples(by_id, survivors), merkle_root(receipts), rejected)
+
+
+def sum_samples(by_id, ids):
+    total = 0
+    for vpod in ids:
+        total += by_id[vpod]["assignedSamples"]
+    return total
+
+
+def read_masked_update(entry, i):
+    """One copy of a masked update {"receipt", "masked", "maskedWith", "maxSamples"}; None without a receipt. Values of the
+    wrong type make the copy unusable (it is that copy's rejection), never the request's."""
+    what = f"updates[{i}]"
+    if entry is None:
+        return None
+    if not isinstance(entry, dict):
+        raise BadRequest(f"{what} must be a JSON object.")
+    receipt = get_object(entry, "receipt", f"{what}.receipt")
+    if receipt is None:
+        return None
+    parsed = {"job": get_string(receipt, "job", f"{what}.receipt.job") or "",
+              "round": get_int(receipt, "round", what=f"{what}.receipt.round"),
+              "vpod": get_string(receipt, "vpod", f"{what}.receipt.vpod") or "",
+              "sampleCount": get_int(receipt, "sampleCount", INT64, f"{what}.receipt.sampleCount"),
+              "updateHash": get_string(receipt, "updateHash", f"{what}.receipt.updateHash") or "",
+              "signature": get_string(receipt, "signature", f"{what}.receipt.signature")}
+    masked, masked_with, max_samples = entry.get("masked"), entry.get("maskedWith"), entry.get("maxSamples")
+    if not (isinstance(masked, list) and all(is_int(v) and 0 <= v <= UINT32_MASK for v in masked)):
+        masked = None
+    if not (isinstance(masked_with, list) and all(isinstance(v, str) and v for v in masked_with)
+            and len(set(masked_with)) == len(masked_with)):
+        masked_with = None
+    if not (is_int(max_samples) and 0 <= max_samples <= INT64[1]):
+        max_samples = None
+    return {"receipt": parsed, "masked": masked, "maskedWith": masked_with, "maxSamples": max_samples}
+
+
+def read_reveal(entry, i):
+    """{"vpodId", "shares": [{"peer", "kind", "share"}], "signature"} as (vpodId, [(peer, kind, share in lower case)], signature),
+    or None for a reveal that cannot be read (an unknown kind, a share that is not 0x and hex bytes: it is ignored)."""
+    what = f"reveals[{i}]"
+    if entry is None:
+        return None
+    if not isinstance(entry, dict):
+        raise BadRequest(f"{what} must be a JSON object.")
+    vpod, signature, shares = entry.get("vpodId"), entry.get("signature"), entry.get("shares")
+    if not isinstance(vpod, str) or not isinstance(signature, str) or not isinstance(shares, list):
+        return None
+    parsed = []
+    for share in shares:
+        if not isinstance(share, dict):
+            return None
+        peer, kind, value = share.get("peer"), share.get("kind"), share.get("share")
+        if not isinstance(peer, str) or kind not in (SELF_MASK_KIND, MASK_KEY_KIND) or not isinstance(value, str) \
+                or not HEX_BYTES.fullmatch(value):
+            return None
+        parsed.append((peer, kind, value.lower()))
+    return vpod, parsed, signature
+
+
+def check_masked_update(job, round_, chain_id, participant, update, parameter_count, max_samples, advertised_neighbours):
+    """Why a copy of a survivor's masked update is invalid, or None; the second value is the copy's encoding hash."""
+    receipt = update["receipt"]
+    if receipt["job"] != job or receipt["round"] != round_:
+        return f"receipt is for job '{receipt['job']}' round {receipt['round']}, not job '{job}' round {round_}", None
+    if receipt["sampleCount"] != participant["assignedSamples"]:
+        return f"receipt claims {receipt['sampleCount']} samples; the job placed {participant['assignedSamples']} rows with this vPod", None
+    if update["masked"] is None or len(update["masked"]) != parameter_count:
+        return f"masked holds {'no' if update['masked'] is None else len(update['masked'])} uint32 values; the model has {parameter_count} parameters", None
+    if update["maxSamples"] != max_samples:
+        return f"maxSamples is {update['maxSamples']}; the largest assigned count is {max_samples}", None
+    if update["maskedWith"] is None:
+        return "maskedWith is not a list of distinct vPod ids", None
+    outside = [v for v in update["maskedWith"] if v not in advertised_neighbours]
+    if outside:
+        return f"maskedWith names '{outside[0]}', not one of its neighbours that advertised keys", None
+    computed = to_hex(keccak256(masked_update_encoding(update["masked"], update["maxSamples"], update["maskedWith"])))
+    if computed != receipt["updateHash"].lower():
+        return f"receipt says update hash {receipt['updateHash']}, the masked update hashes to {computed}", None
+    struct_hash = receipt_hash(receipt["job"], receipt["round"], receipt["vpod"], receipt["sampleCount"], receipt["updateHash"])
+    signer = None if struct_hash is None else recover_address(typed_digest(vpod_domain(chain_id), struct_hash), parse_signature(receipt["signature"]))
+    if signer is None or signer != participant["address"].lower():
+        return "receipt signature does not recover to the vPod's admitted address", None
+    return None, computed
+
+
+def unmask_round(job, round_, chain_id, global_model, participants, seed, threshold, key_entries, survivors, survivor_signatures,
+                 updates, reveals):
+    """SecureRoundAggregator: the FedAvg of the survivors' updates from their masked sum. Returns (parameters, the survivors'
+    receipt struct hashes, rejected [(vpod, reason)]); 409 when the round cannot be unmasked."""
+    by_id = {p["vpodId"]: p for p in participants}
+    facts = SecureRound([(p["vpodId"], p["address"].lower()) for p in participants], seed, threshold)
+    t = threshold
+    parameters_count = len(global_model[2])
+    max_samples = max(p["assignedSamples"] for p in participants)
+
+    # 1. The advertised keys and the survivor set, signed by t survivors.
+    advertised = facts.advertised(chain_id, job, round_, key_entries)
+    missing = [vpod for vpod in survivors if vpod not in advertised]
+    if missing:
+        raise Conflict(f"survivor '{missing[0]}' has no key pair signed by its address for job '{job}' round {round_}.")
+    if len(survivors) < t:
+        raise Conflict(f"the survivor set of job '{job}' round {round_} holds {len(survivors)} vPods; the threshold is t = {t}.")
+    signers = facts.valid_survivor_signers(chain_id, job, round_, survivors, survivor_signatures)
+    if len(signers) < t:
+        raise Conflict(f"only {len(signers)} survivors signed the survivor set of job '{job}' round {round_}; the threshold is t = {t}.")
+    survivor_set = set(survivors)
+
+    def neighbours_of(vpod):
+        return {v for v in facts.neighbourhood(round_, vpod) if v in advertised and v != vpod}
+
+    # 2. One valid masked update per survivor, and mask sets that agree.
+    copies = {}
+    for update in updates:
+        copies.setdefault(update["receipt"]["vpod"], []).append(update)
+    chosen = {}
+    for vpod in survivors:
+        received = copies.get(vpod)
+        if not received:
+            raise Conflict(f"no masked update of survivor '{vpod}' was sent for job '{job}' round {round_}.")
+        valid, first_reason = {}, None
+        for update in received:
+            reason, computed = check_masked_update(job, round_, chain_id, by_id[vpod], update, parameters_count, max_samples,
+                                                   neighbours_of(vpod))
+            if reason is None:
+                valid.setdefault(computed, update)
+            elif first_reason is None:
+                first_reason = reason
+        if not valid:
+            raise Conflict(f"the masked update of survivor '{vpod}' is invalid: {first_reason}.")
+        if len(valid) > 1:
+            raise Conflict(f"survivor '{vpod}' signed {len(valid)} different masked updates for round {round_}.")
+        chosen[vpod] = next(iter(valid.values()))
+    masked_with = {vpod: set(chosen[vpod]["maskedWith"]) for vpod in survivors}
+    for i in survivors:
+        for j in sorted(masked_with[i], key=ordinal_key):
+            if j in survivor_set and i not in masked_with[j]:
+                raise Conflict(f"survivor '{i}' masked with '{j}' but '{j}' did not mask with '{i}': their masks would not cancel.")
+
+    # 3. The reveals signed by survivors; a revealer that shows what it must not is excluded.
+    # The first reveal of each survivor that its key signed counts: a forged copy that arrived first never hides the real one.
+    first = {}
+    for revealer, shares, signature in reveals:
+        if revealer in survivor_set and revealer not in first \
+                and recover_address(secagg_reveal_digest(chain_id, job, round_, revealer, shares), parse_signature(signature)) == facts.addresses[revealer]:
+            first[revealer] = shares
+    rejected, usable = [], {}
+    for revealer in sorted(first, key=ordinal_key):
+        shares = first[revealer]
+        peers, twice, forbidden = set(), None, None
+        for peer, kind, _ in shares:
+            if peer in peers and twice is None:
+                twice = peer
+            peers.add(peer)
+            if forbidden is None and kind == (MASK_KEY_KIND if peer in survivor_set else SELF_MASK_KIND):
+                forbidden = (peer, kind)
+        reason = None
+        if twice is not None:
+            reason = f"revealed two shares of '{twice}'"
+        elif forbidden is not None:
+            reason = f"revealed the {forbidden[1]} share of {'survivor' if forbidden[0] in survivor_set else 'non-survivor'} '{forbidden[0]}'"
+        if reason is not None:
+            rejected.append((revealer, f"{reason} in round {round_}; its shares are not used"))
+            continue
+        usable[revealer] = shares
+
+    def reconstruct(peer, kind):
+        holders = facts.neighbourhood(round_, peer)
+        points = []
+        for revealer in sorted(usable, key=lambda v: facts.index[v]):
+            if revealer not in holders:
+                continue
+            for share_peer, share_kind, share in usable[revealer]:
+                if share_peer == peer and share_kind == kind:
+                    points.append((facts.index[revealer] + 1, bytes.fromhex(share[2:])))
+        if len(points) < t:
+            raise Conflict(f"only {len(points)} {kind} shares of '{peer}' were revealed for job '{job}' round {round_}; "
+                           f"the threshold is t = {t}.")
+        if any(len(y) != SHAMIR_SHARE_BYTES for _, y in points):
+            raise Conflict(f"a revealed {kind} share of '{peer}' is not {SHAMIR_SHARE_BYTES} bytes (t = {t}).")
+        chosen_points = [(x, int.from_bytes(y, "big")) for x, y in points[:t]]
+        if any(y >= SHAMIR_PRIME for _, y in chosen_points):
+            raise Conflict(f"a revealed {kind} share of '{peer}' is not below 2^521 - 1 (t = {t}).")
+        return shamir_reconstruct(chosen_points)
+
+    # 4. Every survivor's self mask, and the mask key of every non-survivor some survivor masked with.
+    self_masks = {}
+    for vpod in survivors:
+        secret = reconstruct(vpod, SELF_MASK_KIND)
+        if secret is None:
+            raise Conflict(f"the self-mask shares of '{vpod}' give no 32-byte secret (t = {t}).")
+        self_masks[vpod] = secret
+    dropped_keys = {}
+    for vpod in sorted({j for i in survivors for j in masked_with[i] if j not in survivor_set}, key=ordinal_key):
+        secret = reconstruct(vpod, MASK_KEY_KIND)
+        scalar = None if secret is None else int.from_bytes(secret, "big")
+        if scalar is None or not 0 < scalar < P256_ORDER or to_hex(p256_public_bytes(p256_public_of(scalar))) != advertised[vpod][1]:
+            raise Conflict(f"the mask-key shares of '{vpod}' do not give its advertised mask key (t = {t}).")
+        dropped_keys[vpod] = scalar
+
+    # 5. The sum, without the masks, and its dequantized weighted average.
+    total = [0] * parameters_count
+    weight_sum = 0.0
+    for vpod in survivors:
+        add_words(total, chosen[vpod]["masked"], 1)
+        add_words(total, prg_words(self_masks[vpod], parameters_count), -1)
+        for peer in sorted(masked_with[vpod], key=ordinal_key):
+            if peer in survivor_set:
+                continue
+            seed_ = mask_seed(dropped_keys[peer], p256_parse_public(advertised[vpod][1]))
+            add_words(total, prg_words(seed_, parameters_count), -pairwise_sign(vpod, peer))
+        weight_sum += float(by_id[vpod]["assignedSamples"]) / float(max_samples)
+    parameters = dequantize(global_model[2], total, len(survivors), weight_sum)
+    receipts = []
+    for vpod in survivors:
+        r = chosen[vpod]["receipt"]
+        receipts.append(receipt_hash(r["job"], r["round"], r["vpod"], r["sampleCount"], r["updateHash"]))
+    rejected.sort(key=lambda r: ordinal_key(r[0]))
+    return parameters, receipts, rejected
+
+
 def make_handler(workload):
     routes = {"/v2/identity": workload.identity, "/v2/data": workload.data, "/v2/statistics": workload.statistics,
               "/v2/train": workload.train, "/v2/evaluate": workload.evaluate, "/v2/aggregate": workload.aggregate,
               "/v2/sign-rotation": workload.sign_rotation}
+    secure = SecureAggregation(workload)
+    routes.update({"/v2/secagg/keys": secure.keys, "/v2/secagg/shares": secure.shares, "/v2/secagg/train": secure.train,
+                   "/v2/secagg/survivors": secure.survivors, "/v2/secagg/reveal": secure.reveal,
+                   "/v2/secagg/aggregate": secure.aggregate})
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
