@@ -82,6 +82,11 @@ internal sealed class TestFaults : IFederatedFaults
 
     private readonly HashSet<string> _forgedHashes = [];
 
+    /// <summary>Secure aggregation: runs in the job after a round's masked updates are in, before the survivors confirm them.</summary>
+    public Func<string, int, Task>? BeforeUnmasking { get; set; }
+
+    public Task BeforeUnmaskingAsync(string jobId, int round) => BeforeUnmasking?.Invoke(jobId, round) ?? Task.CompletedTask;
+
     public AggregateRequest ValidatorRequest(string validatorVPodId, int round, AggregateRequest request) =>
         validatorVPodId == MisinformedValidator
             ? request with { Global = request.Global with { Bias = request.Global.Bias.Select(b => b + 1).ToArray() }, Aggregation = "median" }
