@@ -393,6 +393,10 @@ internal static class JobCommands
         Row("Job", status.JobId);
         Row("Phase", status.Phase.ToString());
         Row("Round", $"{status.Round}/{status.Rounds}");
+        Row("Algorithm", status.Spec is not { } spec ? null
+            : spec.Algorithm == FederatedAlgorithm.SecureAggregation
+                ? string.Create(CultureInfo.InvariantCulture, $"secure-aggregation (t={status.SecurityThreshold} of n={status.ComputeVPods}; masked updates, sealed shares)")
+                : $"federated-average ({spec.Robust})");
         Row("Updates in", $"{status.UpdatesIn}/{status.ComputeVPods}");
         Row("Deadline", CliOutput.Time(status.RoundDeadline));
         Row("Validators", string.Join(", ", status.Validators));

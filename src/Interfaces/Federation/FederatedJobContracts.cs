@@ -72,6 +72,8 @@ public sealed record FederatedJobStatus
     [Id(13)] public DateTimeOffset? RoundDeadline { get; init; }
     /// <summary>The final model's keccak-256 (after the last round).</summary>
     [Id(14)] public string? FinalModelHash { get; init; }
+    /// <summary>Secure aggregation: the threshold t the job runs with (0 for federated-average).</summary>
+    [Id(15)] public int SecurityThreshold { get; init; }
 
     public bool IsFinished => Phase is FederatedJobPhase.Completed or FederatedJobPhase.Failed or FederatedJobPhase.Cancelled;
 
