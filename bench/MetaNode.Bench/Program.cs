@@ -20,6 +20,13 @@ if (args is ["federated", ..])
     return 0;
 }
 
+// `secagg [ROUNDS] [N,N…]`: secure aggregation against federated averaging: bandwidth per compute vPod and round time (see SecureAggregationBench).
+if (args is ["secagg", ..])
+{
+    await MetaNode.Bench.SecureAggregationBench.RunAsync(args[1..]);
+    return 0;
+}
+
 // `signatures [N] [ROUNDS]`: secp256k1 sign and recover, Nethereum against the project's path (see SignatureBench).
 if (args is ["signatures", ..])
 {
