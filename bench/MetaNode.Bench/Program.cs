@@ -20,7 +20,7 @@ if (args is ["federated", ..])
     return 0;
 }
 
-// `secagg [ROUNDS] [N,N…]`: secure aggregation against federated averaging: bandwidth per compute vPod and round time (see SecureAggregationBench).
+// `secagg [ROUNDS] [N,N…] [CPU-MILLIS]`: secure aggregation against federated averaging: bandwidth per compute vPod and round time (see SecureAggregationBench).
 if (args is ["secagg", ..])
 {
     await MetaNode.Bench.SecureAggregationBench.RunAsync(args[1..]);

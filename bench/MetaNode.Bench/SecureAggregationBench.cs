@@ -35,21 +35,27 @@ internal static class SecureAggregationBench
     {
         var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5;
         var sizes = args.Length > 1 ? args[1].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [10, 50];
+        var cpuMillis = args.Length > 2 ? long.Parse(args[2], CultureInfo.InvariantCulture) : 1000;
         Console.WriteLine("## Bandwidth per compute vPod and round (digits model, 650 parameters)");
-        Console.WriteLine("| n | t | neighbours | plaintext answer (JSON) | secure answers (JSON) | expansion | plaintext payload | secure payload | expansion |");
-        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| n | t | neighbours | plaintext answer (JSON) | secure answers (JSON) | expansion | plaintext payload | secure payload | expansion | one validator's unmasking (one core, in process) |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var n in sizes)
         {
             Bandwidth(n);
         }
 
+        if (rounds <= 0)
+        {
+            return;
+        }
+
         Console.WriteLine();
-        Console.WriteLine($"## Round time, {rounds} rounds per job (digits, iid, quorum 2, anvil)");
+        Console.WriteLine($"## Round time, {rounds} rounds per job (digits, iid, quorum 2, anvil, {cpuMillis}m CPU per vPod)");
         Console.WriteLine("| n | algorithm | median round ms | median slowest training ms | median overhead ms | final accuracy |");
         Console.WriteLine("|---:|---|---:|---:|---:|---:|");
         foreach (var n in sizes)
         {
-            await RoundTimesAsync(n, rounds);
+            await RoundTimesAsync(n, rounds, cpuMillis);
         }
     }
 
@@ -85,21 +91,37 @@ internal static class SecureAggregationBench
             var global = ModelDto.From(FederatedModel.Zero(Classes, Features));
             var hyper = new HyperParametersDto(1, 16, 0.1, 1);
             long plain = 0;
+            var trainedAnswers = new List<SecAggTrainResponse>();
             foreach (var party in parties)
             {
                 var masked = Count(party.Id, party.Compute.Train(new SecAggTrainRequest("bench", 1, 31337, 100, 100, global, null, hyper, [.. inbox[party.Id]])), json.SecAggTrainResponse);
                 payload += 4L * masked.Masked.Length;
+                trainedAnswers.Add(masked);
                 var trained = party.Learning.Train(new TrainRequest("bench", 1, 31337, 100, global, null, hyper));
                 plain += JsonSerializer.SerializeToUtf8Bytes(new TrainResponse("bench", 1, party.Id, ModelDto.From(trained.Model), 100, trained.Metrics, new ReceiptDto("bench", 1, party.Id, 100, "0x" + new string('0', 64), "0x" + new string('0', 130))), json.TrainResponse).Length;
             }
 
             string[] survivors = [.. parties.Select(p => p.Id)];
             var signatures = parties.Select(p => Count(p.Id, p.Compute.Survivors(new SecAggSurvivorsRequest("bench", 1, survivors)), json.SecAggSignatureDto)).ToArray();
+            var reveals = new List<SecAggRevealDto>();
             foreach (var party in parties)
             {
                 var reveal = Count(party.Id, party.Compute.Reveal(new SecAggRevealRequest("bench", 1, survivors, signatures)), json.SecAggRevealDto);
                 payload += reveal.Shares.Length * ShamirSharing.ShareLength;
+                reveals.Add(reveal);
             }
+
+            // The validator's side: check the transcript, rebuild every self-mask, unmask, sign.
+            var validatorKey = VPodKeyFile.Generate();
+            var validatorDirectory = Path.Combine(root, "validator");
+            Directory.CreateDirectory(validatorDirectory);
+            var validation = new SecureValidation(new RoundValidation(parties[0].Learning, validatorKey, new SignedRoundLog(validatorDirectory), "vpod-validator", Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance));
+            var transcript = new SecAggAggregateRequest("bench", 1, 31337, "0x5fbdb2315678afecb367f032d93f642f64180aa3", 1, t, global, null,
+                [.. parties.Select(p => new ParticipantDto(p.Id, p.Key.Address, 100))], keys, survivors, signatures,
+                [.. trainedAnswers.Select(m => new SecAggMaskedDto(m.Receipt, m.Masked, m.MaskedWith, m.MaxSamples))], [.. reveals]);
+            var unmasking = Stopwatch.StartNew();
+            validation.Aggregate(transcript);
+            var unmaskMs = unmasking.Elapsed.TotalMilliseconds;
 
             // Raw payload per vPod: masked values (4 bytes each), sealed shares and revealed shares, plus two 65-byte keys and four 65-byte signatures.
             var securePayload = (payload / (double)n) + (2 * 65) + (4 * 65);
@@ -107,7 +129,7 @@ internal static class SecureAggregationBench
             var neighbours = SecAggParameters.NeighbourhoodSize(n) - 1;
             var secureJson = sent.Values.Average();
             var plainJson = plain / (double)n;
-            Console.WriteLine(FormattableString.Invariant($"| {n} | {t} | {neighbours} | {plainJson:F0} B | {secureJson:F0} B | {secureJson / plainJson:F2}× | {plainPayload:F0} B | {securePayload:F0} B | {securePayload / plainPayload:F2}× |"));
+            Console.WriteLine(FormattableString.Invariant($"| {n} | {t} | {neighbours} | {plainJson:F0} B | {secureJson:F0} B | {secureJson / plainJson:F2}× | {plainPayload:F0} B | {securePayload:F0} B | {securePayload / plainPayload:F2}× | {unmaskMs:F0} ms |"));
         }
         finally
         {
@@ -144,7 +166,7 @@ internal static class SecureAggregationBench
         return new BenchParty(id, key, learning, new SecureCompute(learning, key, new SecureComputeState(keyDirectory), id));
     }
 
-    private static async Task RoundTimesAsync(int n, int rounds)
+    private static async Task RoundTimesAsync(int n, int rounds, long cpuMillis)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-bench-secagg", Guid.NewGuid().ToString("N")[..8]);
         using var anvil = await BenchAnvil.StartAsync(null);
@@ -163,8 +185,8 @@ internal static class SecureAggregationBench
                 ["MetaNode:Capacity:Cpu"] = "64",
             });
             var grains = cluster.Client;
-            await DeployAsync(grains, $"sa-compute-{n}", n, VPodType.Compute);
-            await DeployAsync(grains, "sa-validators", 3, VPodType.Validator);
+            await DeployAsync(grains, $"sa-compute-{n}", n, VPodType.Compute, cpuMillis);
+            await DeployAsync(grains, "sa-validators", 3, VPodType.Validator, cpuMillis);
             await grains.GetGrain<IChainGrain>(ChainKeys.Default).DeployRegistryAsync(new DeployRegistryCommand { Threshold = 2 });
             var spec = new FederatedJobSpec
             {
@@ -222,10 +244,10 @@ internal static class SecureAggregationBench
         return status;
     }
 
-    private static async Task DeployAsync(IGrainFactory grains, string name, int count, VPodType type)
+    private static async Task DeployAsync(IGrainFactory grains, string name, int count, VPodType type, long cpuMillis)
     {
         var cluster = grains.GetGrain<IVPodClusterGrain>(name);
-        await cluster.DeployAsync(new ClusterSpec { Name = name, Count = count, MemberType = type, CpuMillis = 100, MemoryBytes = 200L << 20 });
+        await cluster.DeployAsync(new ClusterSpec { Name = name, Count = count, MemberType = type, CpuMillis = cpuMillis, MemoryBytes = 200L << 20 });
         var limit = Stopwatch.StartNew();
         while ((await cluster.GetStatusAsync()).Members.Count(m => m.Phase == VPodPhase.Running && m.Health == VPodHealth.Healthy) < count)
         {

@@ -62,20 +62,11 @@ public static class ShamirSharing
             return null;
         }
 
+        var coefficients = LagrangeAtZero([.. points.Select(p => (int)p.X)]);
         BigInteger secret = 0;
         for (var i = 0; i < points.Length; i++)
         {
-            BigInteger numerator = 1, denominator = 1;
-            for (var m = 0; m < points.Length; m++)
-            {
-                if (m != i)
-                {
-                    numerator = numerator * points[m].X % Prime;
-                    denominator = denominator * Mod(points[m].X - points[i].X) % Prime;
-                }
-            }
-
-            secret = (secret + (points[i].Y * numerator % Prime * BigInteger.ModPow(denominator, Prime - 2, Prime))) % Prime;
+            secret = (secret + (points[i].Y * coefficients[i])) % Prime;
         }
 
         if (secret >= BigInteger.One << 256)
@@ -87,6 +78,65 @@ public static class ShamirSharing
         secret.TryWriteBytes(bytes.AsSpan(32 - secret.GetByteCount(isUnsigned: true)), out _, isUnsigned: true, isBigEndian: true);
         return bytes;
     }
+
+    /// <summary>
+    /// The Lagrange coefficients at 0 for x-coordinates <paramref name="xs"/>. A round rebuilds most secrets from the same t holders,
+    /// so they are computed once per set (one modular inverse each) and kept.
+    /// </summary>
+    private static BigInteger[] LagrangeAtZero(int[] xs)
+    {
+        var key = string.Join(',', xs);
+        if (Coefficients.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        // c_i = Π_{m≠i} x_m / Π_{m≠i} (x_m − x_i). All denominators are inverted with one modular exponentiation (Montgomery's
+        // batch inversion: invert their product, then peel each one off), the costly step with a 521-bit prime.
+        var numerators = new BigInteger[xs.Length];
+        var denominators = new BigInteger[xs.Length];
+        for (var i = 0; i < xs.Length; i++)
+        {
+            BigInteger numerator = 1, denominator = 1;
+            for (var m = 0; m < xs.Length; m++)
+            {
+                if (m != i)
+                {
+                    numerator = numerator * xs[m] % Prime;
+                    denominator = denominator * Mod(xs[m] - xs[i]) % Prime;
+                }
+            }
+
+            numerators[i] = numerator;
+            denominators[i] = denominator;
+        }
+
+        var prefix = new BigInteger[xs.Length + 1];
+        prefix[0] = 1;
+        for (var i = 0; i < xs.Length; i++)
+        {
+            prefix[i + 1] = prefix[i] * denominators[i] % Prime;
+        }
+
+        var inverse = BigInteger.ModPow(prefix[xs.Length], Prime - 2, Prime);
+        var result = new BigInteger[xs.Length];
+        for (var i = xs.Length - 1; i >= 0; i--)
+        {
+            // inverse = 1 / (d_0 ⋯ d_i): times the product of the others gives 1 / d_i.
+            result[i] = numerators[i] * (inverse * prefix[i] % Prime) % Prime;
+            inverse = inverse * denominators[i] % Prime;
+        }
+
+        if (Coefficients.Count > 4096)
+        {
+            Coefficients.Clear();
+        }
+
+        Coefficients[key] = result;
+        return result;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, BigInteger[]> Coefficients = new(StringComparer.Ordinal);
 
     private static BigInteger Mod(BigInteger value) => ((value % Prime) + Prime) % Prime;
 
