@@ -387,6 +387,41 @@ public sealed class SecureAggregationProtocolTests : IDisposable
     }
 
     [Fact]
+    public void AComputeVPod_MasksOneTrainingRequestPerRound_AndRepeatsItsAnswerForTheSameOne()
+    {
+        var compute = Parties(4, _ => 30);
+        var round = RunToMasked(compute, threshold: 3);
+        var party = compute[0];
+        var request = new SecAggTrainRequest(Job, 1, ChainId, party.Rows, 30, Global, null, Hyper(party.Id), [.. round.Inbox[party.Id]]);
+        Assert.Equal(round.Masked[party.Id].Masked, party.Compute.Train(request).Masked);
+
+        // Another learning rate under the same masks would let the silo subtract the two answers: refused.
+        var other = request with { HyperParameters = Hyper(party.Id) with { LearningRate = 0.2 } };
+        Assert.Contains("masks once per round", Assert.Throws<WorkloadConflictException>(() => party.Compute.Train(other)).Message, StringComparison.Ordinal);
+        var fewer = request with { Shares = [.. round.Inbox[party.Id].Skip(1)] };
+        Assert.Throws<WorkloadConflictException>(() => party.Compute.Train(fewer));
+    }
+
+    [Fact]
+    public void AForgedRevealThatComesFirst_DoesNotHideTheRealOne()
+    {
+        var compute = Parties(4, _ => 30);
+        var validator = NewParty("vpod-v01", 30, 99);
+        var round = RunToMasked(compute, threshold: 3);
+        List<string> survivors = ["vpod-c01", "vpod-c02", "vpod-c03", "vpod-c04"];
+        var (signatures, reveals) = Unmask(round, survivors, ["vpod-c01", "vpod-c02", "vpod-c03"]);
+        var real = reveals[0];
+        var stranger = VPodKeyFile.Generate();
+        SecAggShareDto[] junk = [.. real.Shares.Select(s => s with { Share = "0x" + new string('1', 132) })];
+        var forgedShares = junk.Select(s => new RevealedShare(s.Peer, SecAggEncoding.ParseKind(s.Kind)!.Value, Convert.FromHexString(s.Share[2..]))).ToList();
+        var forged = new SecAggRevealDto(real.VPodId, junk, stranger.Sign(SecAggEncoding.RevealDigest(ChainId, Job, 1, real.VPodId, forgedShares)));
+
+        var answer = Aggregate(validator, round, survivors, signatures, [forged, .. reveals]);
+        var expected = PlainAverage(compute);
+        Assert.True(expected.Zip(answer.Model.ToModel().Parameters, (e, a) => Math.Abs(e - a)).Max() <= 1 / SecAggParameters.Scale);
+    }
+
+    [Fact]
     public void ThresholdRules_FollowTheGroupSize()
     {
         Assert.Null(SecAggParameters.ThresholdProblem(7, 10));
