@@ -103,7 +103,7 @@ internal static class FederatedRoundBench
         }
     }
 
-    private static async Task<(FederatedJobStatus Status, TimeSpan Elapsed)> RunJobAsync(IGrainFactory grains, FederatedJobSpec spec)
+    internal static async Task<(FederatedJobStatus Status, TimeSpan Elapsed)> RunJobAsync(IGrainFactory grains, FederatedJobSpec spec)
     {
         var jobId = "bench-" + Guid.NewGuid().ToString("N")[..8];
         var watch = Stopwatch.StartNew();
@@ -118,16 +118,16 @@ internal static class FederatedRoundBench
         return (status, watch.Elapsed);
     }
 
-    private static async Task DeployAsync(IGrainFactory grains, string name, int count, VPodType type)
+    internal static async Task DeployAsync(IGrainFactory grains, string name, int count, VPodType type, long cpuMillis = 100)
     {
         var cluster = grains.GetGrain<IVPodClusterGrain>(name);
-        await cluster.DeployAsync(new ClusterSpec { Name = name, Count = count, MemberType = type, CpuMillis = 100, MemoryBytes = 200L << 20 });
+        await cluster.DeployAsync(new ClusterSpec { Name = name, Count = count, MemberType = type, CpuMillis = cpuMillis, MemoryBytes = 200L << 20 });
         var limit = Stopwatch.StartNew();
         while ((await cluster.GetStatusAsync()).Members.Count(m => m.Phase == VPodPhase.Running && m.Health == VPodHealth.Healthy) < count)
         {
-            if (limit.Elapsed > TimeSpan.FromMinutes(2))
+            if (limit.Elapsed > TimeSpan.FromMinutes(4))
             {
-                throw new TimeoutException($"cluster {name} did not get {count} healthy members in 2 minutes.");
+                throw new TimeoutException($"cluster {name} did not get {count} healthy members in 4 minutes.");
             }
 
             await Task.Delay(200);

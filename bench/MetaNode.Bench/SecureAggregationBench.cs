@@ -185,8 +185,8 @@ internal static class SecureAggregationBench
                 ["MetaNode:Capacity:Cpu"] = "64",
             });
             var grains = cluster.Client;
-            await DeployAsync(grains, $"sa-compute-{n}", n, VPodType.Compute, cpuMillis);
-            await DeployAsync(grains, "sa-validators", 3, VPodType.Validator, cpuMillis);
+            await FederatedRoundBench.DeployAsync(grains, $"sa-compute-{n}", n, VPodType.Compute, cpuMillis);
+            await FederatedRoundBench.DeployAsync(grains, "sa-validators", 3, VPodType.Validator, cpuMillis);
             await grains.GetGrain<IChainGrain>(ChainKeys.Default).DeployRegistryAsync(new DeployRegistryCommand { Threshold = 2 });
             var spec = new FederatedJobSpec
             {
@@ -200,11 +200,11 @@ internal static class SecureAggregationBench
             };
 
             // A warm-up round of each, then the measured jobs.
-            await RunJobAsync(grains, spec with { Rounds = 1 });
-            await RunJobAsync(grains, spec with { Rounds = 1, Algorithm = FederatedAlgorithm.SecureAggregation });
+            await FederatedRoundBench.RunJobAsync(grains, spec with { Rounds = 1 });
+            await FederatedRoundBench.RunJobAsync(grains, spec with { Rounds = 1, Algorithm = FederatedAlgorithm.SecureAggregation });
             foreach (var algorithm in new[] { FederatedAlgorithm.FederatedAverage, FederatedAlgorithm.SecureAggregation })
             {
-                var status = await RunJobAsync(grains, spec with { Algorithm = algorithm });
+                var (status, _) = await FederatedRoundBench.RunJobAsync(grains, spec with { Algorithm = algorithm });
                 double Median(Func<RoundTimings, double> pick)
                 {
                     var values = status.Timings.Select(pick).Order().ToList();
@@ -227,36 +227,6 @@ internal static class SecureAggregationBench
         {
             BenchHost.DeleteDirectory(dataDirectory);
             BenchHost.DeleteDirectory(dataDirectory + "-vpods");
-        }
-    }
-
-    private static async Task<FederatedJobStatus> RunJobAsync(IGrainFactory grains, FederatedJobSpec spec)
-    {
-        var jobId = "bench-" + Guid.NewGuid().ToString("N")[..8];
-        await grains.GetGrain<IFederatedJobGrain>(jobId).StartAsync(spec);
-        FederatedJobStatus status;
-        do
-        {
-            await Task.Delay(200);
-            status = await grains.GetGrain<IFederatedJobGrain>(jobId).GetStatusAsync();
-        }
-        while (!status.IsFinished);
-        return status;
-    }
-
-    private static async Task DeployAsync(IGrainFactory grains, string name, int count, VPodType type, long cpuMillis)
-    {
-        var cluster = grains.GetGrain<IVPodClusterGrain>(name);
-        await cluster.DeployAsync(new ClusterSpec { Name = name, Count = count, MemberType = type, CpuMillis = cpuMillis, MemoryBytes = 200L << 20 });
-        var limit = Stopwatch.StartNew();
-        while ((await cluster.GetStatusAsync()).Members.Count(m => m.Phase == VPodPhase.Running && m.Health == VPodHealth.Healthy) < count)
-        {
-            if (limit.Elapsed > TimeSpan.FromMinutes(4))
-            {
-                throw new TimeoutException($"cluster {name} did not get {count} healthy members in 4 minutes.");
-            }
-
-            await Task.Delay(200);
         }
     }
 }

@@ -133,21 +133,7 @@ public sealed partial class ValidatorWorkerGrain(
         }
 
         LogSigned(logger, assignment.ValidatorVPodId, closing.JobId, closing.Round, answer.Participants.Length, missing.Count, answer.ResultHash);
-        return new ValidatorVote
-        {
-            ValidatorVPodId = assignment.ValidatorVPodId,
-            Signer = answer.Signer,
-            Signature = answer.Signature,
-            ResultHash = answer.ResultHash,
-            ReceiptsRoot = answer.ReceiptsRoot,
-            ModelRef = answer.ModelRef,
-            Participants = answer.Participants,
-            TotalSamples = answer.TotalSamples,
-            Rejected = answer.Rejected.Select(r => new RejectedUpdate(r.VPodId, r.Reason)).ToList(),
-            Model = ModelEncoding.Encode(model),
-            SlowestDeliveryMs = _slowestDelivery.GetValueOrDefault(closing.Round),
-            Evaluation = answer.Evaluation is { } e ? new RoundEvaluation(assignment.ValidatorVPodId, e.Accuracy, e.Loss, e.SampleCount) : null,
-        };
+        return Vote(assignment.ValidatorVPodId, answer, model) with { SlowestDeliveryMs = _slowestDelivery.GetValueOrDefault(closing.Round) };
     }
 
     /// <summary>
@@ -163,21 +149,24 @@ public sealed partial class ValidatorWorkerGrain(
         var answer = await workloads.SecureAggregateAsync(new Uri(endpoint), request, cancellationToken);
         var model = FederatedWorkloadClient.ToModel(answer.Model, new Uri(endpoint), SecureAggregationPaths.Aggregate);
         LogSigned(logger, assignment.ValidatorVPodId, request.Job, request.Round, answer.Participants.Length, 0, answer.ResultHash);
-        return new ValidatorVote
-        {
-            ValidatorVPodId = assignment.ValidatorVPodId,
-            Signer = answer.Signer,
-            Signature = answer.Signature,
-            ResultHash = answer.ResultHash,
-            ReceiptsRoot = answer.ReceiptsRoot,
-            ModelRef = answer.ModelRef,
-            Participants = answer.Participants,
-            TotalSamples = answer.TotalSamples,
-            Rejected = answer.Rejected.Select(r => new RejectedUpdate(r.VPodId, r.Reason)).ToList(),
-            Model = ModelEncoding.Encode(model),
-            Evaluation = answer.Evaluation is { } e ? new RoundEvaluation(assignment.ValidatorVPodId, e.Accuracy, e.Loss, e.SampleCount) : null,
-        };
+        return Vote(assignment.ValidatorVPodId, answer, model);
     }
+
+    /// <summary>The vote of what the workload computed and signed.</summary>
+    private static ValidatorVote Vote(string validatorVPodId, AggregateResponse answer, FederatedModel model) => new()
+    {
+        ValidatorVPodId = validatorVPodId,
+        Signer = answer.Signer,
+        Signature = answer.Signature,
+        ResultHash = answer.ResultHash,
+        ReceiptsRoot = answer.ReceiptsRoot,
+        ModelRef = answer.ModelRef,
+        Participants = answer.Participants,
+        TotalSamples = answer.TotalSamples,
+        Rejected = answer.Rejected.Select(r => new RejectedUpdate(r.VPodId, r.Reason)).ToList(),
+        Model = ModelEncoding.Encode(model),
+        Evaluation = answer.Evaluation is { } e ? new RoundEvaluation(validatorVPodId, e.Accuracy, e.Loss, e.SampleCount) : null,
+    };
 
     private IAsyncStream<FederatedUpdateEvent> Stream(string jobId) =>
         this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<FederatedUpdateEvent>(StreamId.Create(FederationStreams.Updates, jobId));

@@ -42,7 +42,7 @@ public static class P256Keys
     /// <summary>The X coordinate of <c>privateKey · publicKey</c>.</summary>
     public static byte[] SharedSecret(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey)
     {
-        using var own = ECDiffieHellman.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, D = privateKey.ToArray(), Q = PointOf(PublicOf(privateKey)) });
+        using var own = ECDiffieHellman.Create(new ECParameters { Curve = ECCurve.NamedCurves.nistP256, D = privateKey.ToArray() });
         using var other = Import(publicKey);
         return own.DeriveRawSecretAgreement(other.PublicKey);
     }
