@@ -1,3 +1,5 @@
+using MetaNode.Federation;
+
 namespace MetaNode.Grains.Federation;
 
 /// <summary>
@@ -7,16 +9,9 @@ namespace MetaNode.Grains.Federation;
 /// </summary>
 public sealed class DeterministicRandom(ulong seed)
 {
-    private ulong _state = seed;
+    private SplitMix64 _bits = new(seed);
 
-    public ulong NextUInt64()
-    {
-        _state = unchecked(_state + 0x9E3779B97F4A7C15UL);
-        var z = _state;
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        return z ^ (z >> 31);
-    }
+    public ulong NextUInt64() => _bits.Next();
 
     /// <summary>Uniform in [0, 1).</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));

@@ -309,7 +309,6 @@ public sealed class SecureAggregationProtocolTests : IDisposable
     public void AHostileSilo_ThatShowsTwoSurvivorSets_OrAsksForBothKindsOfShare_GetsNothingUsable()
     {
         var compute = Parties(5, _ => 30);
-        var json = WorkloadJson.Default;
         var round = RunToMasked(compute, threshold: 3);
         string[] all = ["vpod-c01", "vpod-c02", "vpod-c03", "vpod-c04", "vpod-c05"];
         string[] withoutC05 = ["vpod-c01", "vpod-c02", "vpod-c03", "vpod-c04"];
@@ -334,7 +333,6 @@ public sealed class SecureAggregationProtocolTests : IDisposable
         var forged = all.Select(id => new SecAggSignatureDto(id, stranger.Sign(SecAggEncoding.SurvivorsDigest(ChainId, Job, 1, id, all)))).ToArray();
         Assert.Throws<WorkloadConflictException>(() => compute[0].Compute.Reveal(new SecAggRevealRequest(Job, 1, all, forged)));
         Assert.All(compute, p => Assert.Empty(new SecureComputeState(p.KeyDirectory).ReadRound(Job, 1)!.Revealed));
-        _ = json;
     }
 
     [Fact]
@@ -419,6 +417,39 @@ public sealed class SecureAggregationProtocolTests : IDisposable
         var answer = Aggregate(validator, round, survivors, signatures, [forged, .. reveals]);
         var expected = PlainAverage(compute);
         Assert.True(expected.Zip(answer.Model.ToModel().Parameters, (e, a) => Math.Abs(e - a)).Max() <= 1 / SecAggParameters.Scale);
+    }
+
+    [Fact]
+    public void AComputeVPod_MasksOnlyWithEnvelopesSealedForIt_AndKeepsTheJobsParticipants()
+    {
+        var compute = Parties(4, _ => 30);
+        SecAggParticipantDto[] participants = [.. compute.Select(p => new SecAggParticipantDto(p.Id, p.Key.Address))];
+        var keys = compute.Select(p => p.Compute.Keys(new SecAggKeysRequest(Job, 1, ChainId, Seed, 3, participants))).ToArray();
+        var inbox = compute.ToDictionary(p => p.Id, _ => new List<SecAggEnvelopeDto>());
+        foreach (var party in compute)
+        {
+            foreach (var envelope in party.Compute.Shares(new SecAggSharesRequest(Job, 1, keys)).Shares)
+            {
+                inbox[envelope.To!].Add(envelope with { From = party.Id });
+            }
+        }
+
+        // The silo hands c01 c02's envelope labelled as c03's (dropping c03's real one) and flips a byte of c04's: c01 opens
+        // neither, so only its own share is left — fewer than t = 3, and it masks nothing.
+        var c01 = inbox["vpod-c01"];
+        var relabeled = c01.Select(e => e.From == "vpod-c02" ? e with { From = "vpod-c03" } : e)
+            .Where(e => e.From != "vpod-c03" || e.Ciphertext == c01.Single(x => x.From == "vpod-c02").Ciphertext)
+            .Select(e => e.From == "vpod-c04" ? e with { Ciphertext = e.Ciphertext[..^2] + (e.Ciphertext[^2..] == "00" ? "01" : "00") } : e).ToArray();
+        var request = new SecAggTrainRequest(Job, 1, ChainId, 30, 30, Global, null, Hyper("vpod-c01"), relabeled);
+        Assert.Contains("t=3", Assert.Throws<WorkloadConflictException>(() => compute[0].Compute.Train(request)).Message, StringComparison.Ordinal);
+
+        // With the genuine envelopes it masks with all three.
+        var answer = compute[0].Compute.Train(request with { Shares = [.. c01] });
+        Assert.Equal(["vpod-c02", "vpod-c03", "vpod-c04"], answer.MaskedWith);
+
+        // The job's participants are fixed by its first request: a later round with another set (a stranger's key) is refused.
+        SecAggParticipantDto[] swapped = [.. participants[..3], new SecAggParticipantDto("vpod-c04", VPodKeyFile.Generate().Address)];
+        Assert.Throws<WorkloadConflictException>(() => compute[0].Compute.Keys(new SecAggKeysRequest(Job, 2, ChainId, Seed, 3, swapped)));
     }
 
     [Fact]
