@@ -33,16 +33,9 @@ internal static class FederatedRoundBench
         {
             var key = EthECKey.GenerateKey();
             await anvil.FundAsync(key.GetPublicAddress());
-            await using var cluster = await BenchHost.StartSiloAsync(dataDirectory, new Dictionary<string, string?>
-            {
-                ["MetaNode:Chain:RpcUrl"] = anvil.RpcUrl,
-                ["MetaNode:Chain:ChainId"] = "31337",
-                ["MetaNode:Chain:AccountPrivateKey"] = key.GetPrivateKeyAsBytes().ToHex(prefix: true),
-                ["MetaNode:Chain:VPodKeyScryptN"] = "1024",
-                ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.010",
-                ["MetaNode:VPods:ProbeInterval"] = "00:00:01",
-                ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
-            });
+            var settings = JobSiloSettings(anvil, key);
+            settings["MetaNode:Chain:VPodKeyScryptN"] = "1024";
+            await using var cluster = await BenchHost.StartSiloAsync(dataDirectory, settings);
             var grains = cluster.Client;
             await DeployAsync(grains, "bench-compute", 10, VPodType.Compute);
             await DeployAsync(grains, "bench-validators", 3, VPodType.Validator);
@@ -102,6 +95,17 @@ internal static class FederatedRoundBench
 
         }
     }
+
+    /// <summary>A silo that runs jobs on the bench's anvil, submitting with <paramref name="key"/> (funded there).</summary>
+    internal static Dictionary<string, string?> JobSiloSettings(BenchAnvil anvil, EthECKey key) => new()
+    {
+        ["MetaNode:Chain:RpcUrl"] = anvil.RpcUrl,
+        ["MetaNode:Chain:ChainId"] = "31337",
+        ["MetaNode:Chain:AccountPrivateKey"] = key.GetPrivateKeyAsBytes().ToHex(prefix: true),
+        ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.010",
+        ["MetaNode:VPods:ProbeInterval"] = "00:00:01",
+        ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
+    };
 
     internal static async Task<(FederatedJobStatus Status, TimeSpan Elapsed)> RunJobAsync(IGrainFactory grains, FederatedJobSpec spec)
     {

@@ -174,16 +174,9 @@ internal static class SecureAggregationBench
         {
             var key = EthECKey.GenerateKey();
             await anvil.FundAsync(key.GetPublicAddress());
-            await using var cluster = await BenchHost.StartSiloAsync(dataDirectory, new Dictionary<string, string?>
-            {
-                ["MetaNode:Chain:RpcUrl"] = anvil.RpcUrl,
-                ["MetaNode:Chain:ChainId"] = "31337",
-                ["MetaNode:Chain:AccountPrivateKey"] = key.GetPrivateKeyAsBytes().ToHex(prefix: true),
-                ["MetaNode:Chain:ReceiptPollInterval"] = "00:00:00.010",
-                ["MetaNode:VPods:ProbeInterval"] = "00:00:01",
-                ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
-                ["MetaNode:Capacity:Cpu"] = "64",
-            });
+            var settings = FederatedRoundBench.JobSiloSettings(anvil, key);
+            settings["MetaNode:Capacity:Cpu"] = "64";
+            await using var cluster = await BenchHost.StartSiloAsync(dataDirectory, settings);
             var grains = cluster.Client;
             await FederatedRoundBench.DeployAsync(grains, $"sa-compute-{n}", n, VPodType.Compute, cpuMillis);
             await FederatedRoundBench.DeployAsync(grains, "sa-validators", 3, VPodType.Validator, cpuMillis);
