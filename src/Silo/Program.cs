@@ -129,6 +129,7 @@ app.MapGet("/healthz", (SiloReadiness readiness) => readiness.IsActive
     ? Results.Ok(new { status = "ok", profile = options.Profile.ToString(), clusterId = options.ClusterId })
     : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
 app.MapGet("/", () => Results.Redirect("/dashboard"));
+app.MapIpfsGateway();
 app.MapOrleansDashboard(routePrefix: "/dashboard");
 await app.RunAsync();
 return 0;

@@ -4,6 +4,7 @@ using MetaNode.Workload.Data;
 using MetaNode.Workload.Federation;
 using MetaNode.Workload.Keys;
 using MetaNode.Workload.Learning;
+using MetaNode.Workload.Storage;
 using MetaNode.Workloads;
 
 namespace MetaNode.Workload;
@@ -46,8 +47,85 @@ public static class WorkloadEndpoints
         endpoints.MapPost(SecureAggregationPaths.Survivors, context => HandleAsync(context, json.SecAggSurvivorsRequest, secure.Survivors, json.SecAggSignatureDto));
         endpoints.MapPost(SecureAggregationPaths.Reveal, context => HandleAsync(context, json.SecAggRevealRequest, secure.Reveal, json.SecAggRevealDto));
         endpoints.MapPost(SecureAggregationPaths.Aggregate, context => HandleAsync(context, json.SecAggAggregateRequest, secureValidation.Aggregate, json.AggregateResponse));
+        MapBlocks(endpoints, new BlockStore(settings.KeyDirectory), vpodId);
         return endpoints;
     }
+
+    /// <summary>The block store (<see cref="StorageProtocol"/>): what a storage vPod keeps for its cluster.</summary>
+    private static void MapBlocks(IEndpointRouteBuilder endpoints, BlockStore store, string vpodId)
+    {
+        endpoints.MapGet(StorageProtocol.BlocksPath, () => Results.Json(new BlockListResponse(vpodId, [.. store.List()]), WorkloadJson.Default.BlockListResponse));
+        endpoints.MapGet(StorageProtocol.BlockRoute, async (HttpContext context, string cid) =>
+        {
+            if (!TryCid(cid, out var parsed, out var error))
+            {
+                await ErrorAsync(context, StatusCodes.Status400BadRequest, error);
+                return;
+            }
+
+            if (store.Get(parsed!) is not { } bytes)
+            {
+                await ErrorAsync(context, StatusCodes.Status404NotFound, $"block {parsed} is not stored here.");
+                return;
+            }
+
+            context.Response.ContentType = StorageProtocol.BlockMediaType;
+            context.Response.ContentLength = bytes.Length;
+            await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
+        });
+        endpoints.MapPut(StorageProtocol.BlockRoute, async (HttpContext context, string cid) =>
+        {
+            if (!TryCid(cid, out var parsed, out var error))
+            {
+                await ErrorAsync(context, StatusCodes.Status400BadRequest, error);
+                return;
+            }
+
+            if (context.Request.ContentLength is > StorageProtocol.MaxBlockBytes)
+            {
+                await ErrorAsync(context, StatusCodes.Status413PayloadTooLarge, $"a block is at most {StorageProtocol.MaxBlockBytes} bytes.");
+                return;
+            }
+
+            using var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            int read;
+            while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+            {
+                if (buffer.Length + read > StorageProtocol.MaxBlockBytes)
+                {
+                    await ErrorAsync(context, StatusCodes.Status413PayloadTooLarge, $"a block is at most {StorageProtocol.MaxBlockBytes} bytes.");
+                    return;
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+
+            try
+            {
+                var created = store.Put(parsed!, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+                context.Response.StatusCode = created ? StatusCodes.Status201Created : StatusCodes.Status204NoContent;
+            }
+            catch (InvalidWorkloadRequestException ex)
+            {
+                await ErrorAsync(context, StatusCodes.Status400BadRequest, ex.Message);
+            }
+        });
+        endpoints.MapDelete(StorageProtocol.BlockRoute, async (HttpContext context, string cid) =>
+        {
+            if (!TryCid(cid, out var parsed, out var error))
+            {
+                await ErrorAsync(context, StatusCodes.Status400BadRequest, error);
+                return;
+            }
+
+            store.Delete(parsed!);
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+        });
+    }
+
+    private static bool TryCid(string text, out MetaNode.Storage.Cid? cid, out string error) =>
+        MetaNode.Storage.Cid.TryParse(text, out cid, out error);
 
     private static async Task HandleAsync<TRequest, TResponse>(
         HttpContext context,

@@ -77,6 +77,7 @@ public static class CliApp
         root.Subcommands.Add(ChainCommands.Build(context));
         root.Subcommands.Add(ClusterCommands.Build(context));
         root.Subcommands.Add(JobCommands.Build(context));
+        root.Subcommands.Add(StorageCommands.Build(context));
         root.Subcommands.Add(AccessCommands.BuildAccess(context));
         root.Subcommands.Add(AccessCommands.BuildAudit(context));
         return root;
@@ -254,6 +255,7 @@ public static class CliApp
         {
             CliUsageException or InvalidVPodSpecException or OptionsValidationException or ArgumentException or InvalidChainRequestException
                 or Clusters.InvalidClusterSpecException or Federation.InvalidJobSpecException or MetaNode.Security.InvalidAccessRequestException
+                or MetaNode.Storage.InvalidStorageRequestException
                 => (ExitCodes.UsageError, ex.Message),
             VPodNotFoundException or InvalidVPodOperationException or MetaNodeConnectionException
                 or ChainUnavailableException or ChainRevertException or ChainTransactionException or UnsignedRoundException or VPodIdentityException

@@ -41,13 +41,14 @@ internal static class ClusterCommands
         var algorithm = new Option<string>("--algorithm") { Description = "federated-average or secure-aggregation.", DefaultValueFactory = _ => "federated-average" };
         var threshold = new Option<int?>("--security-threshold") { Description = "Secure aggregation: t of the n members needed to unmask (default a majority; jobs on this cluster use it).", HelpName = "t" };
         var encryption = new Option<bool>("--encryption") { Description = "Secure aggregation: its shares are always sealed end to end (accepted for clarity). Refused with federated-average, which has no encrypted mode." };
+        var replication = new Option<int?>("--replication") { Description = $"Storage clusters: on how many members each block is kept (default {ClusterSpecValidation.DefaultReplication}, or the member count if smaller).", HelpName = "R" };
         var quotaCpu = new Option<string?>("--quota-cpu") { Description = "Cluster quota: total cpu of all members." };
         var quotaMemory = new Option<string?>("--quota-memory") { Description = "Cluster quota: total memory of all members." };
         var maxMembers = new Option<int?>("--max-members") { Description = "Cluster quota: most members." };
         var workload = new WorkloadOptions(type, cpu, memory, image, command, env, port, restart, method, replicas, ha);
         var deploy = new Command("deploy", "Deploy a cluster of vPods (deploy_vpod_cluster); deploying the same spec again changes nothing.")
         {
-            name, count, algorithm, threshold, encryption, quotaCpu, quotaMemory, maxMembers,
+            name, count, algorithm, threshold, encryption, replication, quotaCpu, quotaMemory, maxMembers,
         };
         foreach (var option in workload.All)
         {
@@ -82,6 +83,7 @@ internal static class ClusterCommands
                 },
                 SecurityThreshold = parseResult.GetValue(threshold),
                 EncryptionEnabled = parseResult.GetValue(encryption),
+                Replication = parseResult.GetValue(replication),
                 Quota = Quota(parseResult.GetValue(quotaCpu), parseResult.GetValue(quotaMemory), parseResult.GetValue(maxMembers)),
             };
             var errors = ClusterSpecValidation.Validate(spec);
@@ -223,6 +225,7 @@ internal static class ClusterCommands
             Row("Resources", $"cpu {ResourceQuantity.FormatCpu(spec.CpuMillis)}, memory {ResourceQuantity.FormatMemory(spec.MemoryBytes)} per member");
             Row("Algorithm", spec.Algorithm == AggregationAlgorithm.SecureAggregation ? $"secure-aggregation (t={spec.SecurityThreshold} of n={spec.Count})" : "federated-average");
             Row("Options", $"high availability {(spec.HighAvailability ? "on" : "off")}, encryption {(spec.EncryptionEnabled ? "on" : "off")}, replicas {spec.Replicas}");
+            Row("Replication", spec.MemberType == VPodType.Storage ? $"{ClusterSpecValidation.EffectiveReplication(spec, spec.Count)} copies of each block" : null);
             Row("Storage", CliOutput.StorageText(spec.PersistentStorage) is { } storage ? storage + " per member" : null);
             Row("Network policy", CliOutput.NetworkPolicyText(spec.NetworkPolicy));
         }

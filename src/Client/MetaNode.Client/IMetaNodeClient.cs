@@ -2,6 +2,7 @@ using MetaNode.Chain;
 using MetaNode.Clusters;
 using MetaNode.Federation;
 using MetaNode.Security;
+using MetaNode.Storage;
 using MetaNode.VPods;
 
 namespace MetaNode.Client;
@@ -119,4 +120,41 @@ public interface IMetaNodeClient : IAsyncDisposable
     /// <summary>The audit log: mutations and refusals, oldest first (admin).</summary>
     Task<IReadOnlyList<AuditEntry>> ListAuditAsync(AuditQuery query, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("This client does not read the audit log.");
+
+    /// <summary>The storage cluster to use: <paramref name="cluster"/> when given, else the only storage cluster there is.</summary>
+    Task<string> ResolveStorageClusterAsync(string? cluster, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not reach storage.");
+
+    /// <summary><c>storage put</c>: stores and pins a file; its CID is the one <c>ipfs add --cid-version 1</c> gives.</summary>
+    Task<StoredFile> PutFileAsync(string? cluster, Stream content, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not reach storage.");
+
+    /// <summary><c>storage get</c>: writes a stored file, every block checked against its CID.</summary>
+    Task<long> GetFileAsync(string? cluster, string cid, Stream output, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not reach storage.");
+
+    Task<ContentStat?> StatContentAsync(string? cluster, string cid, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not reach storage.");
+
+    Task<PinRecord> PinContentAsync(string? cluster, string cid, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not reach storage.");
+
+    Task<bool> UnpinContentAsync(string? cluster, string cid, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not reach storage.");
+
+    Task<IReadOnlyList<PinRecord>> ListPinsAsync(string? cluster, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not reach storage.");
+
+    Task<GcReport> CollectGarbageAsync(string? cluster, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not reach storage.");
+
+    /// <summary><c>storage lock</c>: binds a db.lock name to a stored CID, once.</summary>
+    Task<LockRecord> LockAsync(string name, string cid, string? cluster, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not reach storage.");
+
+    Task<LockRecord?> ResolveLockAsync(string name, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not reach storage.");
+
+    Task<IReadOnlyList<LockRecord>> LockHistoryAsync(CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not reach storage.");
 }

@@ -25,6 +25,7 @@ public static class MetaNodeGrainsExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<VPodReconciler>());
         services.AddMetaNodeClusters();
         services.AddMetaNodeFederation();
+        services.AddMetaNodeStorage();
         services.TryAddSingleton<WorkloadIdentityVerifier>();
         return services;
     }

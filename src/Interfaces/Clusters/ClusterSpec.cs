@@ -48,4 +48,6 @@ public sealed record ClusterSpec
     [Id(17)] public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
     /// <summary>Ports every member's workload listens on, the first being the workload port; 0 assigns each member a free loopback port (process).</summary>
     [Id(18)] public IReadOnlyList<int> Ports { get; init; } = [];
+    /// <summary>Storage clusters: on how many members each block is kept (null: <see cref="ClusterSpecValidation.DefaultReplication"/>, or the member count if smaller).</summary>
+    [Id(19)] public int? Replication { get; init; }
 }

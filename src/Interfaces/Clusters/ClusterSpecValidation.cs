@@ -9,6 +9,16 @@ public static partial class ClusterSpecValidation
     public const int MaxNameLength = 40;
     public const int MaxCount = 500;
 
+    /// <summary>How many copies of each block a storage cluster keeps unless its spec says otherwise.</summary>
+    public const int DefaultReplication = 3;
+
+    /// <summary>The copies a storage cluster of <paramref name="members"/> keeps of each block: its replication factor, at most one per member.</summary>
+    public static int EffectiveReplication(ClusterSpec spec, int members)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return Math.Max(1, Math.Min(spec.Replication ?? DefaultReplication, members));
+    }
+
     /// <summary>The member vPod id of a cluster ordinal: <c>vpod-{cluster}-{ordinal}</c>.</summary>
     public static string MemberId(string cluster, int ordinal) => $"vpod-{cluster}-{ordinal}";
 
@@ -46,6 +56,18 @@ public static partial class ClusterSpecValidation
             else if (spec.Count >= 1 && MetaNode.Federation.SecureAggregation.SecAggParameters.ThresholdProblem(threshold, spec.Count) is { } problem)
             {
                 errors.Add(problem);
+            }
+        }
+
+        if (spec.Replication is { } replication)
+        {
+            if (spec.MemberType != VPodType.Storage)
+            {
+                errors.Add($"replication '{replication}' applies only to storage clusters (--type storage), not to {spec.MemberType}.");
+            }
+            else if (replication < 1 || replication > spec.Count)
+            {
+                errors.Add($"replication '{replication}' is invalid: use 1 to the member count ({spec.Count}).");
             }
         }
 

@@ -279,4 +279,5 @@ public sealed record ErrorResponse([property: JsonPropertyName("error")] string 
 [JsonSerializable(typeof(SecAggRevealRequest))]
 [JsonSerializable(typeof(SecAggRevealDto))]
 [JsonSerializable(typeof(SecAggAggregateRequest))]
+[JsonSerializable(typeof(BlockListResponse))]
 public sealed partial class WorkloadJson : JsonSerializerContext;
