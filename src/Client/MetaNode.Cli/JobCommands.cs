@@ -87,11 +87,12 @@ internal static class JobCommands
         var seed = Text("--seed", "Seed of the split, partition and training (default 42).", "S");
         var robust = Text("--robust", "none, median or trimmed-mean:F.", "median|trimmed-mean:F");
         var testFraction = Text("--test-fraction", "Share held out for the validators (default 0.2).", "F");
+        var storage = Text("--storage-cluster", "A storage cluster where every round's model and round record are stored and pinned by IPFS CID (served at /ipfs/{cid}).", "S");
         var jobId = Text("--job-id", "The job's id (default: a new one).", "ID");
         var detach = new Option<bool>("--detach") { Description = "Return once the job started instead of waiting for its rounds." };
         var run = new Command("run", "Start a federated job and show each round until it ends.")
         {
-            algorithm, threshold, encryption, compute, validators, dataset, maxUpload, partition, rounds, epochs, batch, lr, min, deadline, quorum, seed, robust, testFraction, jobId, detach,
+            algorithm, threshold, encryption, compute, validators, dataset, maxUpload, partition, rounds, epochs, batch, lr, min, deadline, quorum, seed, robust, testFraction, storage, jobId, detach,
         };
         run.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
         {
@@ -114,6 +115,7 @@ internal static class JobCommands
                 TestFraction = parseResult.GetValue(testFraction),
                 SecurityThreshold = parseResult.GetValue(threshold),
                 Encryption = parseResult.GetValue(encryption),
+                StorageCluster = parseResult.GetValue(storage),
             }));
             var id = parseResult.GetValue(jobId) is { Length: > 0 } given ? given : MetaNodeClient.NewJobId();
 

@@ -531,8 +531,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         // The votes are written, the model stored under its reference and the result finalized on chain, all at the same time.
         var saving = _votesUnsaved ? SaveAsync(cancellationToken) : Task.CompletedTask;
         var storing = GrainFactory.GetGrain<IFederatedModelGrain>(agreed.ModelRef).PutAsync(agreed.Model, cancellationToken);
+        var storingByCid = Spec.StorageCluster is { } storageCluster ? StoreAsync(storageCluster, agreed.Model, cancellationToken) : Task.FromResult<string?>(null);
         var finalizing = GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, ToChain(agreed), signatures, cancellationToken);
-        await Task.WhenAll(saving, storing, finalizing);
+        await Task.WhenAll(saving, storing, storingByCid, finalizing);
         var outcome = await finalizing;
 
         // Each agreeing validator's workload evaluated the same model on its held-out split; the first one's figures are the round's.
@@ -568,6 +569,11 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             DisagreeingValidators = State.Disagreeing.ToList(),
             Signatures = signatures,
         });
+        if (Spec.StorageCluster is { } recordCluster)
+        {
+            State.Results[^1] = State.Results[^1] with { StoredModelCid = await storingByCid, RecordCid = await StoreAsync(recordCluster, RoundRecordJson(State.Results[^1], await storingByCid), cancellationToken) };
+        }
+
         var started = State.RoundStartedAt ?? now;
         State.Timings.Add(new RoundTimings
         {
@@ -675,6 +681,11 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
         compute = compute.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var validators = await MembersAsync(spec.ValidatorCluster, VPodType.Validator, errors, cancellationToken);
+        if (spec.StorageCluster is { } storageCluster)
+        {
+            await MembersAsync(storageCluster, VPodType.Storage, errors, cancellationToken);
+        }
+
         if (errors.Count == 0)
         {
             errors.AddRange(FederatedJobSpecParser.ValidateAgainstClusters(spec, compute.Count, validators.Count));

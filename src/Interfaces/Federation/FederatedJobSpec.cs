@@ -38,6 +38,8 @@ public sealed record FederatedJobSpec
     [Id(15)] public int? SecurityThreshold { get; init; }
     /// <summary>Encryption end to end. Secure aggregation always seals its shares; with federated-average it is refused (not available).</summary>
     [Id(16)] public bool Encryption { get; init; }
+    /// <summary>A storage cluster where every round's model and round record are stored and pinned, by CID; null: none.</summary>
+    [Id(20)] public string? StorageCluster { get; init; }
 }
 
 /// <summary>The job options as typed (e.g. on the command line); null means the default.</summary>
@@ -60,4 +62,5 @@ public sealed record FederatedJobArguments
     public string? TestFraction { get; init; }
     public string? SecurityThreshold { get; init; }
     public bool Encryption { get; init; }
+    public string? StorageCluster { get; init; }
 }

@@ -37,6 +37,7 @@ public static class FederatedJobSpecParser
             TestFraction = ParseDouble("test-fraction", arguments.TestFraction, defaults.TestFraction, errors),
             SecurityThreshold = arguments.SecurityThreshold is null ? null : ParseInt("security-threshold", arguments.SecurityThreshold, 0, errors),
             Encryption = arguments.Encryption,
+            StorageCluster = string.IsNullOrWhiteSpace(arguments.StorageCluster) ? null : arguments.StorageCluster.Trim(),
         };
 
         // An option that did not parse fell back to its (valid) default, so validation adds only the remaining problems.
@@ -70,6 +71,11 @@ public static class FederatedJobSpecParser
             {
                 errors.Add($"compute-cluster '{duplicate.Key}' is named more than once.");
             }
+        }
+
+        if (spec.StorageCluster is { } storage && !MetaNode.Clusters.ClusterSpecValidation.IsValidName(storage))
+        {
+            errors.Add($"storage cluster '{storage}' is not a valid cluster name.");
         }
 
         if (string.IsNullOrWhiteSpace(spec.ValidatorCluster))

@@ -71,4 +71,8 @@ public sealed record RoundResult
     [Id(13)] public IReadOnlyList<string> DisagreeingValidators { get; init; } = [];
     /// <summary>The agreeing validators' signatures as their workloads made them: what <c>chain finalize</c> may re-submit.</summary>
     [Id(14)] public IReadOnlyList<MetaNode.Chain.ValidatorSignature> Signatures { get; init; } = [];
+    /// <summary>The model's CID in the job's storage cluster (null when the job names none).</summary>
+    [Id(20)] public string? StoredModelCid { get; init; }
+    /// <summary>The CID of the round's public record (JSON) in the job's storage cluster (null when the job names none).</summary>
+    [Id(21)] public string? RecordCid { get; init; }
 }

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MetaNode.Federation;
+using MetaNode.Storage;
+
+namespace MetaNode.Grains.Federation;
+
+/// <summary>The public record of a finalized round, as stored by CID in the job's storage cluster.</summary>
+public sealed record PublicRoundRecord(
+    [property: JsonPropertyName("job")] string Job,
+    [property: JsonPropertyName("round")] int Round,
+    [property: JsonPropertyName("participants")] IReadOnlyList<string> Participants,
+    [property: JsonPropertyName("totalSamples")] long TotalSamples,
+    [property: JsonPropertyName("resultHash")] string ResultHash,
+    [property: JsonPropertyName("receiptsRoot")] string ReceiptsRoot,
+    [property: JsonPropertyName("modelRef")] string? ModelRef,
+    [property: JsonPropertyName("modelCid")] string? ModelCid,
+    [property: JsonPropertyName("txHash")] string? TxHash,
+    [property: JsonPropertyName("validators")] IReadOnlyList<string> Validators,
+    [property: JsonPropertyName("signatures")] IReadOnlyList<PublicSignature> Signatures,
+    [property: JsonPropertyName("accuracy")] double? Accuracy,
+    [property: JsonPropertyName("loss")] double? Loss);
+
+public sealed record PublicSignature(
+    [property: JsonPropertyName("signer")] string Signer,
+    [property: JsonPropertyName("signature")] string Signature);
+
+[JsonSourceGenerationOptions(WriteIndented = false)]
+[JsonSerializable(typeof(PublicRoundRecord))]
+internal sealed partial class PublicRecordJson : JsonSerializerContext;
+
+public sealed partial class FederatedJobGrain
+{
+    /// <summary>Blocks sent per storage call.</summary>
+    private const int StorageBatchBlocks = 16;
+
+    /// <summary>
+    /// Stores <paramref name="content"/> as a UnixFS file in the storage cluster and pins it for this job; returns its CID. Content
+    /// addressing makes it idempotent: a step retried after a silo loss stores and pins the same CID again, changing nothing.
+    /// </summary>
+    private async Task<string?> StoreAsync(string cluster, byte[] content, CancellationToken cancellationToken)
+    {
+        var blocks = UnixFsFile.Import(content);
+        var storage = GrainFactory.GetGrain<IStorageGrain>(cluster);
+        foreach (var batch in blocks.Chunk(StorageBatchBlocks))
+        {
+            await storage.PutBlocksAsync([.. batch.Select(b => new BlockUpload(b.Cid.ToString(), b.Data))], cancellationToken);
+        }
+
+        var root = blocks[^1].Cid.ToString();
+        await storage.PinForAsync(root, PinOwners.Job(JobId), "job " + JobId, cancellationToken);
+        return root;
+    }
+
+    /// <summary>The round's public facts as compact JSON (the same result always gives the same bytes, so the same CID).</summary>
+    private static byte[] RoundRecordJson(RoundResult result, string? modelCid) =>
+        JsonSerializer.SerializeToUtf8Bytes(
+            new PublicRoundRecord(
+                result.Job,
+                result.Round,
+                result.Participants,
+                result.TotalSamples,
+                result.ResultHash,
+                result.ReceiptsRoot,
+                result.ModelRef,
+                modelCid,
+                result.TxHash,
+                result.Validators,
+                [.. result.Signatures.Select(s => new PublicSignature(s.Signer, s.Signature))],
+                result.Accuracy is { } accuracy && double.IsFinite(accuracy) ? accuracy : null,
+                result.Loss is { } loss && double.IsFinite(loss) ? loss : null),
+            PublicRecordJson.Default.PublicRoundRecord);
+}
