@@ -126,6 +126,12 @@ internal static class FederatedRoundBench
     {
         var cluster = grains.GetGrain<IVPodClusterGrain>(name);
         await cluster.DeployAsync(new ClusterSpec { Name = name, Count = count, MemberType = type, CpuMillis = cpuMillis, MemoryBytes = 200L << 20 });
+        await WaitHealthyAsync(grains, name, count);
+    }
+
+    internal static async Task WaitHealthyAsync(IGrainFactory grains, string name, int count)
+    {
+        var cluster = grains.GetGrain<IVPodClusterGrain>(name);
         var limit = Stopwatch.StartNew();
         while ((await cluster.GetStatusAsync()).Members.Count(m => m.Phase == VPodPhase.Running && m.Health == VPodHealth.Healthy) < count)
         {

@@ -27,6 +27,13 @@ if (args is ["secagg", ..])
     return 0;
 }
 
+// `storage [ROUNDS] [BLOCKS]`: storage put/get throughput against a plain file copy, and re-replication time (see StorageBench).
+if (args is ["storage", ..])
+{
+    await MetaNode.Bench.StorageBench.RunAsync(args[1..]);
+    return 0;
+}
+
 // `signatures [N] [ROUNDS]`: secp256k1 sign and recover, Nethereum against the project's path (see SignatureBench).
 if (args is ["signatures", ..])
 {
