@@ -115,7 +115,7 @@ public sealed class StorageRecordsSiloTests(ITestOutputHelper output) : IAsyncLi
             var carPath = modelPath + ".car";
             await File.WriteAllBytesAsync(carPath, await http.GetByteArrayAsync($"/ipfs/{modelCid}"));
             var unpacked = modelPath + ".unpacked";
-            await IpfsReference.CheckCarAsync(carPath, modelCid, unpacked);
+            await StorageSiloTests.CheckCarAsync(carPath, modelCid, unpacked);
             Assert.Equal(await File.ReadAllBytesAsync(modelPath), await File.ReadAllBytesAsync(unpacked));
 
             // The round record names the same model and result.

@@ -214,7 +214,7 @@ public sealed class StorageSiloTests(StorageSiloFixture fixture, ITestOutputHelp
         var carPath = Path.Combine(fixture.Scratch, "one-mib.car");
         await File.WriteAllBytesAsync(carPath, await car.Content.ReadAsByteArrayAsync());
         var unpacked = Path.Combine(fixture.Scratch, "one-mib.unpacked");
-        var check = await IpfsReference.CheckCarAsync(carPath, cid, unpacked);
+        var check = await CheckCarAsync(carPath, cid, unpacked);
         Assert.Equal(UnixFsFile.Import(content).Count, check.GetProperty("blocks").GetInt32());
         Assert.Equal(content, await File.ReadAllBytesAsync(unpacked));
 
@@ -265,6 +265,14 @@ public sealed class StorageSiloTests(StorageSiloFixture fixture, ITestOutputHelp
         var pin = await Cli.RunAsync("storage", "pin", claimed);
         Assert.Equal(1, pin.ExitCode);
         Assert.Contains("is not stored", pin.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>Checks a CAR with IPFS's own reader and exporter and writes the file it holds; fails the test when it is refused.</summary>
+    internal static async Task<JsonElement> CheckCarAsync(string carPath, string root, string outFile)
+    {
+        var (exitCode, stdout, stderr) = await IpfsReference.CarCheckAsync(carPath, root, outFile);
+        Assert.True(exitCode == 0, $"car-check refused the gateway's CAR: {stderr}");
+        return JsonDocument.Parse(stdout).RootElement;
     }
 
     private MetaNodeClientOptions ClientOptions() => new() { Gateways = [fixture.Silo.Gateway], Identity = fixture.Silo.AdminIdentity };
