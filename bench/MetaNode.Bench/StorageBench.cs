@@ -121,7 +121,7 @@ internal static class StorageBench
         watch.Stop();
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"re-replication after stopping {victim}: {report.CopiesMade} copies of 64 KiB made ({counts[victim]} blocks had a copy there, {count} stored) in {watch.Elapsed.TotalMilliseconds:F0} ms = {report.CopiesMade / watch.Elapsed.TotalSeconds:F0} blocks/s; under-replicated after: {report.UnderReplicated}"));
+            $"re-replication after stopping {victim}: {report.CopiesMade} copies made ({counts[victim]} of the {count} 64 KiB blocks had a copy there, the rest are the files' 256 KiB chunks) in {watch.Elapsed.TotalMilliseconds:F0} ms = {report.CopiesMade / watch.Elapsed.TotalSeconds:F0} blocks/s; under-replicated after: {report.UnderReplicated}"));
     }
 
     private static async Task CopyAsync(string source, string destination)

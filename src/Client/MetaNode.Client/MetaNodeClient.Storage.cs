@@ -78,8 +78,12 @@ public sealed partial class MetaNodeClient
             throw new ContentNotFoundException($"{root} is not stored in that storage cluster.");
         }
 
-        return await UnixFsFile.ExportAsync(root, (c, ct) => grain.GetBlockAsync(c.ToString(), ct), output, cancellationToken).ConfigureAwait(false);
+        var prefetch = new BlockPrefetch((c, ct) => grain.GetBlockAsync(c.ToString(), ct), GetWindowBlocks, cancellationToken);
+        return await UnixFsFile.ExportAsync(root, prefetch.GetAsync, output, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Blocks <c>storage get</c> asks for ahead of the one it writes.</summary>
+    public const int GetWindowBlocks = 16;
 
     public async Task<ContentStat?> StatContentAsync(string? cluster, string cid, CancellationToken cancellationToken = default) =>
         await Storage(await ResolveStorageClusterAsync(cluster, cancellationToken).ConfigureAwait(false)).StatAsync(ParseCid(cid).ToString(), cancellationToken).ConfigureAwait(false);
@@ -124,5 +128,38 @@ public sealed partial class MetaNodeClient
         }
 
         return _grainFactory.GetGrain<IStorageGrain>(name);
+    }
+}
+
+/// <summary>
+/// Fetches a DAG's blocks ahead of a depth-first reader: when a node arrives its children are queued, and up to
+/// <c>window</c> of the queued blocks are fetched at once. Every block is still checked against its CID by the reader.
+/// </summary>
+internal sealed class BlockPrefetch(Func<Cid, CancellationToken, Task<byte[]?>> fetch, int window, CancellationToken cancellationToken)
+{
+    private readonly Dictionary<Cid, Task<byte[]?>> _pending = [];
+    private readonly Queue<Cid> _queued = new();
+
+    public async Task<byte[]?> GetAsync(Cid cid, CancellationToken ct)
+    {
+        var task = _pending.Remove(cid, out var started) ? started : fetch(cid, ct);
+        var bytes = await task.ConfigureAwait(false);
+        if (bytes is not null && cid.Codec == Multicodec.DagPb && cid.Verifies(bytes))
+        {
+            foreach (var child in DagPb.Children(new Block(cid, bytes)))
+            {
+                _queued.Enqueue(child);
+            }
+        }
+
+        while (_pending.Count < window && _queued.TryDequeue(out var next))
+        {
+            if (!_pending.ContainsKey(next))
+            {
+                _pending[next] = fetch(next, cancellationToken);
+            }
+        }
+
+        return bytes;
     }
 }
