@@ -547,6 +547,19 @@ public sealed partial class StorageGrain(
                 await CollectGarbageAsync(cancellationToken);
             }
         }
+        catch (ContentNotFoundException)
+        {
+            // The cluster was deleted, and its members' volumes with it: nothing is left to repair or collect.
+            _timer?.Dispose();
+            _timer = null;
+            if (await this.GetReminder(KeepAliveReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            _reminderRegistered = false;
+            LogClusterGone(logger, Cluster);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogTickFailed(logger, Cluster, ex.Message);
@@ -585,6 +598,9 @@ public sealed partial class StorageGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Storage cluster {Cluster}: made {Copies} copies for {Blocks} under-replicated blocks; {Under} still under the replication factor, {Unavailable} without a live copy")]
     private static partial void LogRepaired(ILogger logger, string cluster, int copies, int blocks, int under, int unavailable);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Storage cluster {Cluster} no longer exists: repair and garbage collection stop")]
+    private static partial void LogClusterGone(ILogger logger, string cluster);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Storage cluster {Cluster}: background repair failed: {Reason}")]
     private static partial void LogTickFailed(ILogger logger, string cluster, string reason);
