@@ -8,8 +8,9 @@ results="${TEST_RESULTS_DIR:-$PWD/TestResults}"
 rm -rf "$results"
 mkdir -p "$results"
 
-# The pinned solc-js and anvil packages the contract and chain tests use (committed lockfiles).
-for dir in contracts deploy/k8s-validate; do
+# The pinned npm packages tests use (committed lockfiles): solc-js and anvil (contracts, chain), the manifest validator,
+# and IPFS's own UnixFS importer/exporter and CAR reader (storage).
+for dir in contracts deploy/k8s-validate tests/ipfs-reference; do
   if [ ! -d "$dir/node_modules" ]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || { echo "npm ci in $dir failed (Node.js and npm are needed)"; echo "0 passed, 1 failed"; exit 1; }
   fi
