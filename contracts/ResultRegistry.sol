@@ -5,6 +5,7 @@ pragma solidity 0.8.28;
 /// @notice Records the result of each federated round once, when k distinct validators of the current set signed the
 ///         same EIP-712 digest. The full record is in the RoundFinalized event; storage keeps one slot per round: the
 ///         block it was finalized in and a 192-bit commitment to the record, so a reader finds the event and checks it.
+///         The event also names the model's IPFS CID (CIDv1, sha2-256), so anyone can recover it and fetch the model by it.
 /// @dev Gas: one fresh storage slot per round, one cold SLOAD per signer (the signer's set id), signatures packed
 ///      65 bytes each (r, s, v) and sorted by signer address so distinctness is one comparison per signature.
 contract ResultRegistry {
@@ -24,6 +25,11 @@ contract ResultRegistry {
     uint256 private constant SIGNATURE_LENGTH = 65;
     uint256 private constant MAX_VALIDATORS = 64;
 
+    /// @dev The first 4 bytes of a CIDv1 with a sha2-256 multihash: version 1, codec raw (0x55) or dag-pb (0x70), 0x12 0x20.
+    uint256 private constant CID_RAW_PREFIX = 0x01551220;
+    uint256 private constant CID_DAG_PB_PREFIX = 0x01701220;
+    uint256 private constant CID_LENGTH = 36;
+
     uint256 private immutable _cachedChainId;
     bytes32 private immutable _cachedDomainSeparator;
 
@@ -38,8 +44,14 @@ contract ResultRegistry {
     /// @dev keccak256(jobId, round) => blockNumber << 192 | low 192 bits of the FinalizeRound struct hash.
     mapping(bytes32 => uint256) private _rounds;
 
+    /// @notice `modelCid` is the model's CID in binary (36 bytes), or empty when the submitter named none.
     event RoundFinalized(
-        bytes32 indexed jobId, uint64 indexed round, bytes32 resultHash, bytes32 receiptsRoot, bytes32 modelRef
+        bytes32 indexed jobId,
+        uint64 indexed round,
+        bytes32 resultHash,
+        bytes32 receiptsRoot,
+        bytes32 modelRef,
+        bytes modelCid
     );
     event ValidatorsRotated(uint64 indexed setId, address[] validators, uint64 threshold);
 
@@ -51,6 +63,7 @@ contract ResultRegistry {
     error NotAValidator(uint256 index, address signer);
     error InvalidValidatorSet(string reason);
     error InvalidThreshold(uint256 threshold, uint256 validators);
+    error InvalidModelCid(bytes modelCid);
 
     constructor(address[] memory validators_, uint64 threshold_) {
         _cachedChainId = block.chainid;
@@ -62,14 +75,28 @@ contract ResultRegistry {
 
     /// @notice Records (jobId, round) once. `signatures` is k or more 65-byte (r, s, v) signatures over
     ///         hashFinalizeRound(...), ordered by strictly increasing signer address.
+    /// @param modelRef The SHA-256 of the model's canonical bytes: what the validators sign.
+    /// @param modelCid The model's IPFS CID in binary, or empty for none. The validators do not sign it: it is a function
+    ///        of the bytes whose SHA-256 they signed (`ipfs add --cid-version 1`: 262,144-byte chunks as raw leaves, a
+    ///        balanced dag-pb tree above them), so anyone holding the bytes recomputes it and checks it. The contract
+    ///        checks its shape only: exactly 36 bytes `0x01 || codec || 0x12 0x20 || digest` with codec raw (0x55), whose
+    ///        digest must then be modelRef (a model of one chunk is its own block), or dag-pb (0x70, the root node of a
+    ///        larger model, whose digest no contract can check without the bytes). Anything else reverts InvalidModelCid.
+    ///        The CID is in the event only; the stored commitment covers the signed fields. Not being signed, it is whatever
+    ///        the first successful submitter gave (or none): a reader that needs it checks it against the model's bytes.
     function finalizeRound(
         bytes32 jobId,
         uint64 round,
         bytes32 resultHash,
         bytes32 receiptsRoot,
         bytes32 modelRef,
+        bytes calldata modelCid,
         bytes calldata signatures
     ) external {
+        if (modelCid.length != 0) {
+            _checkModelCid(modelCid, modelRef);
+        }
+
         bytes32 key = _roundKey(jobId, round);
         uint256 existing = _rounds[key];
         if (existing != 0) {
@@ -79,7 +106,7 @@ contract ResultRegistry {
         bytes32 structHash = keccak256(abi.encode(FINALIZE_TYPEHASH, jobId, round, resultHash, receiptsRoot, modelRef));
         _verify(_typedDigest(structHash), signatures);
         _rounds[key] = (block.number << 192) | (uint256(structHash) & type(uint192).max);
-        emit RoundFinalized(jobId, round, resultHash, receiptsRoot, modelRef);
+        _emitRoundFinalized(jobId, round, resultHash, receiptsRoot, modelRef, modelCid);
     }
 
     /// @notice The block a round was finalized in (0 when it was not) and the 192-bit commitment to its record:
@@ -190,6 +217,53 @@ contract ResultRegistry {
             }
 
             previous = signer;
+        }
+    }
+
+    /// @dev emit RoundFinalized(jobId, round, resultHash, receiptsRoot, modelRef, modelCid), ABI-encoded by hand past the free
+    ///      memory pointer (about 100 gas less than the compiler's encoder): modelCid is empty or 36 bytes (checked before), so
+    ///      its tail is the length word and no or two data words, zero-padded.
+    function _emitRoundFinalized(
+        bytes32 jobId,
+        uint64 round,
+        bytes32 resultHash,
+        bytes32 receiptsRoot,
+        bytes32 modelRef,
+        bytes calldata modelCid
+    ) private {
+        bytes32 topic = RoundFinalized.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let length := modelCid.length
+            mstore(ptr, resultHash)
+            mstore(add(ptr, 0x20), receiptsRoot)
+            mstore(add(ptr, 0x40), modelRef)
+            mstore(add(ptr, 0x60), 0x80)
+            mstore(add(ptr, 0x80), length)
+            let size := 0xa0
+            if length {
+                mstore(add(ptr, 0xc0), 0)
+                calldatacopy(add(ptr, 0xa0), modelCid.offset, length)
+                size := 0xe0
+            }
+            log3(ptr, size, topic, jobId, round)
+        }
+    }
+
+    /// @dev A CIDv1 of 36 bytes with a sha2-256 multihash, raw (digest = modelRef) or dag-pb; reverts otherwise.
+    function _checkModelCid(bytes calldata modelCid, bytes32 modelRef) private pure {
+        uint256 prefix;
+        bytes32 digest;
+        assembly ("memory-safe") {
+            prefix := shr(224, calldataload(modelCid.offset))
+            digest := calldataload(add(modelCid.offset, 4))
+        }
+
+        if (
+            modelCid.length != CID_LENGTH
+                || (prefix == CID_RAW_PREFIX ? digest != modelRef : prefix != CID_DAG_PB_PREFIX)
+        ) {
+            revert InvalidModelCid(modelCid);
         }
     }
 

@@ -91,24 +91,25 @@ internal static class ChainCommands
         var resultHash = new Option<string>("--result-hash") { Description = "The aggregated result's hash: 0x + 64 hex digits, or any text (hashed with SHA-256).", HelpName = "hash", Required = true };
         var receiptsRoot = new Option<string?>("--receipts-root") { Description = "Merkle root of the round's receipts (0x + 64 hex, or text hashed with SHA-256); default zero.", HelpName = "hash" };
         var modelRef = new Option<string?>("--model-ref") { Description = "The model's reference (0x + 64 hex, or text such as a CID hashed with SHA-256); default zero.", HelpName = "ref" };
+        var modelCid = new Option<string?>("--model-cid") { Description = "The model's IPFS CID (CIDv1, as 'job results' shows it) recorded with the round; default none. A raw CID must name the model ref's digest.", HelpName = "cid" };
         var signer = new Option<string[]>("--signer") { Description = "A validator vPod that signs; repeatable. Default: every validator vPod of the current set.", HelpName = "vpod-id", AllowMultipleArgumentsPerToken = false };
         var all = new Option<bool>("--all-signatures") { Description = "Send every collected signature, not only k." };
         var command = new Command("finalize", "Have validator vPods sign a round and submit it once (a round already on chain is reported, not sent again).")
         {
-            job, round, resultHash, receiptsRoot, modelRef, signer, all,
+            job, round, resultHash, receiptsRoot, modelRef, modelCid, signer, all,
         };
         command.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
         {
             var request = new FinalizeRoundCommand
             {
-                Round = new RoundResult
+                Round = ModelCid(new RoundResult
                 {
                     JobId = Job(parseResult.GetValue(job)),
                     Round = RoundNumber(parseResult.GetValue(round)),
                     ResultHash = Hash(parseResult.GetValue(resultHash), "--result-hash"),
                     ReceiptsRoot = Hash(parseResult.GetValue(receiptsRoot), "--receipts-root"),
                     ModelRef = Hash(parseResult.GetValue(modelRef), "--model-ref"),
-                },
+                }, parseResult.GetValue(modelCid)),
                 SignerVPodIds = parseResult.GetValue(signer) ?? [],
                 ThresholdOnly = !parseResult.GetValue(all),
             };
@@ -170,6 +171,32 @@ internal static class ChainCommands
         }
 
         return "0x" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
+    }
+
+    /// <summary>The round with <paramref name="value"/> as its model CID in canonical text (none when absent); refused when it is not a CIDv1 the registry records.</summary>
+    internal static RoundResult ModelCid(RoundResult round, string? value)
+    {
+        if (value is null)
+        {
+            return round;
+        }
+
+        if (!MetaNode.Storage.Cid.TryParse(value, out var cid, out var error) || cid is null)
+        {
+            throw new CliUsageException($"--model-cid must be a CIDv1 (base32 'b…', raw or dag-pb, sha2-256), got '{value}': {error}");
+        }
+
+        var named = round with { ModelCid = cid.ToString() };
+        try
+        {
+            RegistryModelCid.ToBytes(named);
+        }
+        catch (InvalidChainRequestException exception)
+        {
+            throw new CliUsageException($"--model-cid: {exception.Message}");
+        }
+
+        return named;
     }
 
     private static string Address(string value, string flag) =>

@@ -236,6 +236,7 @@ internal sealed class CliOutput
         Row(grid, "Result hash", record.ResultHash);
         Row(grid, "Receipts root", record.ReceiptsRoot);
         Row(grid, "Model ref", record.ModelRef);
+        Row(grid, "Model CID", string.IsNullOrEmpty(record.ModelCid) ? "none" : record.ModelCid);
         Row(grid, "Block", record.BlockNumber?.ToString(CultureInfo.InvariantCulture));
         Row(grid, "Transaction", record.TransactionHash);
         Row(grid, "Commitment", record.Commitment);

@@ -40,6 +40,8 @@ internal static class JobCommands
                 r.Participants.Count,
                 r.ResultHash,
                 r.ModelRef,
+                r.ModelCid,
+                r.RecordCid,
                 r.TxHash,
                 r.Validators,
                 r.ReceiptsRoot,
@@ -54,6 +56,8 @@ internal static class JobCommands
         int Participants,
         string ResultHash,
         string? ModelRef,
+        string? ModelCid,
+        string? RecordCid,
         string? TxHash,
         IReadOnlyList<string> Validators,
         string ReceiptsRoot,
@@ -256,7 +260,7 @@ internal static class JobCommands
     private static Command Results(CliContext context)
     {
         var id = IdOption();
-        var results = new Command("results", "Show each finalized round: accuracy, participants, result hash, model reference, transaction, validators.") { id };
+        var results = new Command("results", "Show each finalized round: accuracy, participants, result hash, model reference, model CID, transaction, validators.") { id };
         results.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
         {
             await using var client = await context.ConnectAsync(parseResult, ct).ConfigureAwait(false);
@@ -267,7 +271,7 @@ internal static class JobCommands
                 return ExitCodes.Success;
             }
 
-            var table = new Table().Border(TableBorder.Rounded).AddColumns("ROUND", "ACCURACY", "PARTICIPANTS", "RESULT HASH", "MODEL REF", "TX", "VALIDATORS", "DISAGREEING");
+            var table = new Table().Border(TableBorder.Rounded).AddColumns("ROUND", "ACCURACY", "PARTICIPANTS", "RESULT HASH", "MODEL REF", "MODEL CID", "TX", "VALIDATORS", "DISAGREEING");
             foreach (var r in view.Rounds)
             {
                 table.AddRow(
@@ -276,6 +280,7 @@ internal static class JobCommands
                     r.Participants.ToString(CultureInfo.InvariantCulture),
                     r.ResultHash,
                     r.ModelRef ?? "-",
+                    string.IsNullOrEmpty(r.ModelCid) ? "-" : r.ModelCid,
                     r.TxHash ?? "-",
                     string.Join(", ", r.Validators),
                     string.Join(", ", r.DisagreeingValidators));

@@ -147,6 +147,8 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         ArgumentNullException.ThrowIfNull(command);
         var round = command.Round;
         RegistryTypedData.FinalizeStructHash(round); // validates every field before anything is looked up
+        round = round with { ModelCid = RegistryModelCid.Normalize(round.ModelCid) };
+        RegistryModelCid.ToBytes(round);
         var registry = await RequireRegistryAsync(cancellationToken);
         var submitter = Operator();
 
@@ -166,9 +168,15 @@ public sealed partial class ChainGrain : Grain, IChainGrain
 
         // Only what validators' workloads signed themselves can be re-submitted: nothing here asks anyone to sign.
         var signed = await SignedRoundAsync(round, cancellationToken);
-        if (signed is null || !SameRecord(signed.Round, round))
+        if (signed is null || !SameSignedFields(signed.Round, round))
         {
             throw new UnsignedRoundException($"no validator signed this result: job '{round.JobId}' round {round.Round} has no validator signatures over result {round.ResultHash} (receipts root {round.ReceiptsRoot}, model ref {round.ModelRef}); nothing was sent.");
+        }
+
+        if (!SameRecord(signed.Round, round))
+        {
+            var recorded = RegistryModelCid.Normalize(signed.Round.ModelCid);
+            throw new InvalidChainRequestException($"job '{round.JobId}' round {round.Round} names model CID {(recorded.Length == 0 ? "none" : recorded)}, not {(round.ModelCid.Length == 0 ? "none" : round.ModelCid)}: the registry records the round with the model's own CID{(recorded.Length == 0 ? " (give no --model-cid)" : $" (--model-cid {recorded})")}; nothing was sent.");
         }
 
         var state = await _registry.GetStateAsync(registry, cancellationToken);
@@ -281,11 +289,17 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         }
     }
 
-    private static bool SameRecord(RoundResult a, RoundResult b) =>
+    /// <summary>The fields the validators signed.</summary>
+    private static bool SameSignedFields(RoundResult a, RoundResult b) =>
         a.JobId == b.JobId && a.Round == b.Round
         && string.Equals(a.ResultHash, b.ResultHash, StringComparison.OrdinalIgnoreCase)
         && string.Equals(a.ReceiptsRoot, b.ReceiptsRoot, StringComparison.OrdinalIgnoreCase)
         && string.Equals(a.ModelRef, b.ModelRef, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The whole record the registry keeps: the signed fields and the model's CID (compared in canonical text).</summary>
+    private static bool SameRecord(RoundResult a, RoundResult b) =>
+        SameSignedFields(a, b)
+        && string.Equals(RegistryModelCid.Normalize(a.ModelCid), RegistryModelCid.Normalize(b.ModelCid), StringComparison.Ordinal);
 
     private static bool SignedBy(byte[] digest, ValidatorSignature signature) =>
         EthereumSignatures.ParseSignature(signature.Signature) is { } bytes

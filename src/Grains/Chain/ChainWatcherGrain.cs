@@ -268,12 +268,12 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
     internal static List<RoundFinalizedEvent> Retractable(IEnumerable<RoundFinalizedEvent> recent, IReadOnlyList<WatchedBlock> history) =>
         history.Count == 0 ? [] : recent.Where(e => e.BlockNumber > history[0].Number).ToList();
 
-    /// <summary>A RoundFinalized log as a typed event; null when it does not have the event's shape.</summary>
+    /// <summary>A RoundFinalized log as a typed event; null when it does not have the event's shape (its data decoded strictly, see <see cref="RegistryClient.DecodeRoundFinalizedData"/>).</summary>
     internal static RoundFinalizedEvent? Decode(string registry, FilterLog log)
     {
         var topics = log.Topics.Select(t => t?.ToString() ?? string.Empty).ToArray();
-        var data = log.Data.HexToByteArray();
-        if (topics.Length != 3 || data.Length != 96 || !string.Equals(topics[0], RegistryClient.RoundFinalizedTopic, StringComparison.OrdinalIgnoreCase))
+        if (topics.Length != 3 || !string.Equals(topics[0], RegistryClient.RoundFinalizedTopic, StringComparison.OrdinalIgnoreCase)
+            || RegistryClient.DecodeRoundFinalizedData(log.Data.HexToByteArray()) is not { } data)
         {
             return null;
         }
@@ -284,9 +284,10 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
             Registry = registry,
             JobId = HexValues.JobIdFromBytes32(topics[1].HexToByteArray()),
             Round = (long)new System.Numerics.BigInteger(topics[2].HexToByteArray(), isUnsigned: true, isBigEndian: true),
-            ResultHash = HexValues.ToHex(data[..32]),
-            ReceiptsRoot = HexValues.ToHex(data[32..64]),
-            ModelRef = HexValues.ToHex(data[64..96]),
+            ResultHash = data.ResultHash,
+            ReceiptsRoot = data.ReceiptsRoot,
+            ModelRef = data.ModelRef,
+            ModelCid = data.ModelCid,
             BlockNumber = (long)log.BlockNumber.Value,
             BlockHash = log.BlockHash,
             TransactionHash = log.TransactionHash,

@@ -11,6 +11,9 @@ using Nethereum.Web3;
 
 namespace MetaNode.Grains.Chain;
 
+/// <summary>The data (non-indexed) fields of a <c>RoundFinalized</c> log; <see cref="ModelCid"/> is CID text, empty for none.</summary>
+public sealed record RoundFinalizedData(string ResultHash, string ReceiptsRoot, string ModelRef, string ModelCid);
+
 /// <summary>The registry's on-chain state as one read.</summary>
 public sealed record RegistryState(string Registry, IReadOnlyList<string> Validators, int Threshold, long SetId);
 
@@ -20,8 +23,11 @@ public sealed record RegistryState(string Registry, IReadOnlyList<string> Valida
 /// </summary>
 public sealed class RegistryClient
 {
-    /// <summary>keccak256("RoundFinalized(bytes32,uint64,bytes32,bytes32,bytes32)").</summary>
-    public static readonly string RoundFinalizedTopic = HexValues.ToHex(RegistryTypedData.Keccak("RoundFinalized(bytes32,uint64,bytes32,bytes32,bytes32)"u8.ToArray()));
+    /// <summary>keccak256("RoundFinalized(bytes32,uint64,bytes32,bytes32,bytes32,bytes)").</summary>
+    public static readonly string RoundFinalizedTopic = HexValues.ToHex(RegistryTypedData.Keccak("RoundFinalized(bytes32,uint64,bytes32,bytes32,bytes32,bytes)"u8.ToArray()));
+
+    /// <summary>The event's data head: resultHash, receiptsRoot, modelRef and the offset of modelCid, then modelCid's length word.</summary>
+    private const int RoundFinalizedHead = 4 * 32;
 
     private readonly ChainConnector _connector;
 
@@ -79,8 +85,7 @@ public sealed class RegistryClient
         var logs = await _connector.CallAsync("eth_getLogs", w => w.Eth.Filters.GetLogs.SendRequestAsync(filter), cancellationToken);
         foreach (var log in logs.Where(l => !l.Removed))
         {
-            var data = log.Data.HexToByteArray();
-            if (data.Length != 96)
+            if (DecodeRoundFinalizedData(log.Data.HexToByteArray()) is not { } fields)
             {
                 continue;
             }
@@ -89,9 +94,9 @@ public sealed class RegistryClient
             {
                 JobId = jobId,
                 Round = round,
-                ResultHash = HexValues.ToHex(data[..32]),
-                ReceiptsRoot = HexValues.ToHex(data[32..64]),
-                ModelRef = HexValues.ToHex(data[64..96]),
+                ResultHash = fields.ResultHash,
+                ReceiptsRoot = fields.ReceiptsRoot,
+                ModelRef = fields.ModelRef,
             };
             if (RegistryTypedData.Commitment(candidate).AsSpan().SequenceEqual(commitment))
             {
@@ -100,6 +105,7 @@ public sealed class RegistryClient
                     ResultHash = candidate.ResultHash,
                     ReceiptsRoot = candidate.ReceiptsRoot,
                     ModelRef = candidate.ModelRef,
+                    ModelCid = fields.ModelCid,
                     TransactionHash = log.TransactionHash,
                     Verified = true,
                 };
@@ -109,6 +115,32 @@ public sealed class RegistryClient
         return record;
     }
 
+    /// <summary>
+    /// The data of a <c>RoundFinalized</c> log, ABI-encoded as the contract emits it: three words, the offset of <c>modelCid</c>
+    /// (0x80, right after the head), its length and its bytes right-padded with zeros to a whole word. Null when the data is not
+    /// exactly that (another offset, a length past the data, trailing or non-zero padding bytes) or the bytes are not one CID.
+    /// </summary>
+    public static RoundFinalizedData? DecodeRoundFinalizedData(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < RoundFinalizedHead + 32 || data.Length % 32 != 0
+            || !IsWord(data.Slice(96, 32), RoundFinalizedHead)
+            || !TryWord(data.Slice(RoundFinalizedHead, 32), out var length)
+            || length > (ulong)(data.Length - RoundFinalizedHead - 32)
+            || data.Length != RoundFinalizedHead + 32 + (int)((length + 31) / 32 * 32))
+        {
+            return null;
+        }
+
+        var cid = data.Slice(RoundFinalizedHead + 32, (int)length);
+        if (data[(RoundFinalizedHead + 32 + (int)length)..].ContainsAnyExcept((byte)0)
+            || !RegistryModelCid.TryFromBytes(cid, out var text))
+        {
+            return null;
+        }
+
+        return new RoundFinalizedData(HexValues.ToHex(data[..32].ToArray()), HexValues.ToHex(data[32..64].ToArray()), HexValues.ToHex(data[64..96].ToArray()), text);
+    }
+
     public static string EncodeFinalize(string registry, RoundResult round, IEnumerable<ValidatorSignature> signatures) =>
         Encoder(registry).GetFunction("finalizeRound").GetData(
             HexValues.JobIdToBytes32(round.JobId),
@@ -116,6 +148,7 @@ public sealed class RegistryClient
             HexValues.ParseBytes32(round.ResultHash, "result hash"),
             HexValues.ParseBytes32(round.ReceiptsRoot, "receipts root"),
             HexValues.ParseBytes32(round.ModelRef, "model ref"),
+            RegistryModelCid.ToBytes(round),
             RegistryTypedData.PackSorted(signatures));
 
     public static string EncodeRotate(string registry, IReadOnlyList<string> validators, int threshold, IEnumerable<ValidatorSignature> signatures) =>
@@ -199,6 +232,21 @@ public sealed class RegistryClient
         };
         return $"{output.Parameter.Name}={value}";
     }
+
+    /// <summary>A big-endian ABI word whose value fits a ulong.</summary>
+    private static bool TryWord(ReadOnlySpan<byte> word, out ulong value)
+    {
+        value = 0;
+        if (word[..24].ContainsAnyExcept((byte)0))
+        {
+            return false;
+        }
+
+        value = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(word[24..]);
+        return true;
+    }
+
+    private static bool IsWord(ReadOnlySpan<byte> word, ulong expected) => TryWord(word, out var value) && value == expected;
 
     private static byte[] Word(long value)
     {

@@ -53,7 +53,7 @@ public sealed partial class FederatedJobGrain
     }
 
     /// <summary>The round's public facts as compact JSON (the same result always gives the same bytes, so the same CID).</summary>
-    private static byte[] RoundRecordJson(RoundResult result, string? modelCid) =>
+    private static byte[] RoundRecordJson(RoundResult result) =>
         JsonSerializer.SerializeToUtf8Bytes(
             new PublicRoundRecord(
                 result.Job,
@@ -63,7 +63,7 @@ public sealed partial class FederatedJobGrain
                 result.ResultHash,
                 result.ReceiptsRoot,
                 result.ModelRef,
-                modelCid,
+                result.ModelCid,
                 result.TxHash,
                 result.Validators,
                 [.. result.Signatures.Select(s => new PublicSignature(s.Signer, s.Signature))],

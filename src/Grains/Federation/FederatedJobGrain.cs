@@ -215,9 +215,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         }
 
         SignedRound? signed = State.Results.FirstOrDefault(r => r.Round == round) is { } result
-            ? new SignedRound(new ChainRoundResult { JobId = JobId, Round = round, ResultHash = result.ResultHash, ReceiptsRoot = result.ReceiptsRoot, ModelRef = result.ModelRef ?? string.Empty }, result.Signatures)
+            ? new SignedRound(new ChainRoundResult { JobId = JobId, Round = round, ResultHash = result.ResultHash, ReceiptsRoot = result.ReceiptsRoot, ModelRef = result.ModelRef ?? string.Empty, ModelCid = result.ModelCid ?? string.Empty }, result.Signatures)
             : round == State.Round && State.Votes.Count > 0
-                ? new SignedRound(ToChain(State.Votes[0]), Signatures(State.Votes))
+                ? new SignedRound(ToChain(State.Votes[0]) with { ModelCid = ModelCid(State.Votes[0].Model) }, Signatures(State.Votes))
                 : null;
         return Task.FromResult(signed);
     }
@@ -528,11 +528,16 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         var watch = Stopwatch.StartNew();
         var signatures = Signatures(State.Votes);
 
+        // The model's IPFS CID goes on chain with the round: the validators signed the SHA-256 of these bytes, and the CID is a
+        // function of the same bytes.
+        var modelCid = ModelCid(agreed.Model);
+        var record = ToChain(agreed) with { ModelCid = modelCid };
+
         // The votes are written, the model stored under its reference and the result finalized on chain, all at the same time.
         var saving = _votesUnsaved ? SaveAsync(cancellationToken) : Task.CompletedTask;
         var storing = GrainFactory.GetGrain<IFederatedModelGrain>(agreed.ModelRef).PutAsync(agreed.Model, cancellationToken);
         var storingByCid = Spec.StorageCluster is { } storageCluster ? StoreAsync(storageCluster, agreed.Model, cancellationToken) : Task.FromResult<string?>(null);
-        var finalizing = GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, ToChain(agreed), signatures, cancellationToken);
+        var finalizing = GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, record, signatures, cancellationToken);
         await Task.WhenAll(saving, storing, storingByCid, finalizing);
         var outcome = await finalizing;
 
@@ -542,6 +547,12 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         {
             await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: the chain holds another result for this round (transaction {outcome.Record.TransactionHash})", cancellationToken);
             return false;
+        }
+
+        if (!string.Equals(outcome.Record.ModelCid ?? string.Empty, modelCid, StringComparison.Ordinal))
+        {
+            // The same signed result, submitted by someone else with another CID (the CID is not signed): the chain's is wrong.
+            LogOtherModelCid(_logger, JobId, State.Round, outcome.Record.ModelCid is { Length: > 0 } other ? other : "none", modelCid, outcome.Record.TransactionHash ?? "-");
         }
 
         var finalizationMs = watch.Elapsed.TotalMilliseconds;
@@ -564,6 +575,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             Accuracy = evaluation?.Accuracy,
             Loss = evaluation?.Loss,
             ModelRef = agreed.ModelRef,
+            ModelCid = modelCid,
             TxHash = outcome.TransactionHash ?? outcome.Record.TransactionHash,
             Validators = State.Votes.Select(v => v.ValidatorVPodId).ToList(),
             DisagreeingValidators = State.Disagreeing.ToList(),
@@ -571,7 +583,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         });
         if (Spec.StorageCluster is { } recordCluster)
         {
-            State.Results[^1] = State.Results[^1] with { StoredModelCid = await storingByCid, RecordCid = await StoreAsync(recordCluster, RoundRecordJson(State.Results[^1], await storingByCid), cancellationToken) };
+            State.Results[^1] = State.Results[^1] with { RecordCid = await StoreAsync(recordCluster, RoundRecordJson(State.Results[^1]), cancellationToken) };
         }
 
         var started = State.RoundStartedAt ?? now;
@@ -797,6 +809,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         ModelRef = vote.ModelRef,
     };
 
+    /// <summary>The model's CID as <c>ipfs add --cid-version 1</c> computes it (raw leaves of 256 KiB, a dag-pb root above them).</summary>
+    private static string ModelCid(byte[] model) => MetaNode.Storage.UnixFsFile.ComputeCid(model).ToString();
+
     private string ValidatorKey(string vpodId) => $"{JobId}/{vpodId}";
 
     private FederatedJobStatus Status() => new()
@@ -839,6 +854,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} round {Round} finalized on chain: {Participants} participants, accuracy {Accuracy:F4}, result {ResultHash}, transaction {TxHash}")]
     private static partial void LogConfirmed(ILogger logger, string jobId, int round, int participants, double accuracy, string resultHash, string txHash);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: the chain records the signed result with model CID {ChainCid} (transaction {TxHash}), not the model's CID {ModelCid}; the job keeps the model's")]
+    private static partial void LogOtherModelCid(ILogger logger, string jobId, int round, string chainCid, string modelCid, string txHash);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} ended {Phase} in round {Round}: {Reason}")]
     private static partial void LogEnded(ILogger logger, string jobId, FederatedJobPhase phase, int round, string reason);

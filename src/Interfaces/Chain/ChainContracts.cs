@@ -41,8 +41,9 @@ public sealed record ValidatorSet
 
 /// <summary>
 /// The record of one federated round that validators sign (EIP-712 type
-/// <c>FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef)</c>).
-/// Hashes are 0x-prefixed 32-byte hex; the job id is text of at most 32 UTF-8 bytes (stored right-padded in a bytes32).
+/// <c>FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef)</c>), and the model's
+/// CID the registry records beside it. Hashes are 0x-prefixed 32-byte hex; the job id is text of at most 32 UTF-8 bytes (stored
+/// right-padded in a bytes32).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("MetaNode.Chain.RoundResult")]
 public sealed record RoundResult
@@ -52,6 +53,12 @@ public sealed record RoundResult
     [Id(2)] public required string ResultHash { get; init; }
     [Id(3)] public required string ReceiptsRoot { get; init; }
     [Id(4)] public required string ModelRef { get; init; }
+
+    /// <summary>
+    /// The model's IPFS CID (CIDv1 text, <c>b…</c>), or empty for none. Not signed: it is a function of the bytes whose SHA-256
+    /// is <see cref="ModelRef"/>, so anyone with the bytes checks it; the registry checks its shape (and a raw CID's digest).
+    /// </summary>
+    [Id(5)] public string ModelCid { get; init; } = string.Empty;
 }
 
 /// <summary>A validator's signature (65 bytes r, s, v as 0x hex) over a registry digest.</summary>
@@ -89,8 +96,11 @@ public sealed record RoundRecord
     /// <summary>True when the event found at <see cref="BlockNumber"/> hashes to <see cref="Commitment"/>.</summary>
     [Id(9)] public bool Verified { get; init; }
     [Id(10)] public string? Registry { get; init; }
-    /// <summary>Set by a finalization request: whether the record on chain is the one that was asked for.</summary>
+    /// <summary>Set by a finalization request: whether the record on chain is the one that was asked for (its signed fields, which the commitment covers).</summary>
     [Id(11)] public bool? Matches { get; init; }
+
+    /// <summary>The model's CID the event names (CIDv1 text), empty when it names none; not covered by <see cref="Commitment"/>.</summary>
+    [Id(12)] public string? ModelCid { get; init; }
 }
 
 /// <summary>The answer to a finalization request.</summary>
@@ -166,6 +176,9 @@ public sealed record RoundFinalizedEvent
     [Id(9)] public required string TransactionHash { get; init; }
     [Id(10)] public long LogIndex { get; init; }
     [Id(11)] public bool Removed { get; init; }
+
+    /// <summary>The model's CID the event names (CIDv1 text), empty when it names none.</summary>
+    [Id(12)] public string ModelCid { get; init; } = string.Empty;
 }
 
 /// <summary>The watcher's position, for diagnostics and tests.</summary>

@@ -71,8 +71,9 @@ public sealed record RoundResult
     [Id(13)] public IReadOnlyList<string> DisagreeingValidators { get; init; } = [];
     /// <summary>The agreeing validators' signatures as their workloads made them: what <c>chain finalize</c> may re-submit.</summary>
     [Id(14)] public IReadOnlyList<MetaNode.Chain.ValidatorSignature> Signatures { get; init; } = [];
-    /// <summary>The model's CID in the job's storage cluster (null when the job names none).</summary>
-    [Id(20)] public string? StoredModelCid { get; init; }
+
+    /// <summary>The model's IPFS CID (CIDv1 text, as <c>ipfs add --cid-version 1</c> computes it), also recorded on chain with the round.</summary>
+    [Id(15)] public string? ModelCid { get; init; }
     /// <summary>The CID of the round's public record (JSON) in the job's storage cluster (null when the job names none).</summary>
     [Id(21)] public string? RecordCid { get; init; }
 }

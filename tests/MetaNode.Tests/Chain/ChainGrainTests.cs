@@ -118,6 +118,54 @@ public sealed class ChainGrainTests(AnvilFixture anvil) : IClassFixture<AnvilFix
     }
 
     [Fact]
+    public async Task FinalizeRound_RecordsTheModelsCid_AndTheWatcherPublishesIt()
+    {
+        // The cluster's registry (configured, so the watcher follows it), whose validator keys the test holds.
+        var harness = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        await using var chain = await ChainCluster.StartAsync(anvil.RpcUrl, await anvil.FundedKeyAsync(), new Dictionary<string, string?> { ["MetaNode:Chain:RegistryAddress"] = harness.Address });
+        var (keys, registry) = (harness.Validators, harness.Address);
+        Assert.Equal(registry, await chain.Chain.GetRegistryAsync());
+        var probe = chain.Grains.GetGrain<IChainEventProbeGrain>("cid-" + Guid.NewGuid().ToString("N")[..6]);
+        await probe.SubscribeAsync(registry);
+        var account = chain.Grains.GetGrain<IChainAccountGrain>(chain.Operator);
+
+        // A model of one chunk has a raw CID (its digest is the model ref); a larger one a dag-pb root.
+        var small = Enumerable.Range(0, 5_000).Select(i => (byte)i).ToArray();
+        var large = Enumerable.Range(0, MetaNode.Storage.UnixFsFile.ChunkSize + 1_000).Select(i => (byte)(i * 7)).ToArray();
+        var rounds = new[] { (Round: 1L, Model: small), (Round: 2L, Model: large) }.Select(r => RegistryHarness.Round("job-cid", r.Round) with
+        {
+            ModelRef = HexValues.ToHex(System.Security.Cryptography.SHA256.HashData(r.Model)),
+            ModelCid = MetaNode.Storage.UnixFsFile.ComputeCid(r.Model).ToString(),
+        }).ToArray();
+        Assert.StartsWith("bafkrei", rounds[0].ModelCid, StringComparison.Ordinal);
+        Assert.StartsWith("bafybei", rounds[1].ModelCid, StringComparison.Ordinal);
+
+        // A raw CID of other bytes is refused before anything is sent; so is text that is no CID.
+        var before = await account.GetUsageAsync();
+        var wrong = rounds[0] with { Round = 3, ModelCid = MetaNode.Storage.UnixFsFile.ComputeCid("other bytes"u8).ToString() };
+        Assert.Contains("is not the model ref", (await Assert.ThrowsAsync<InvalidChainRequestException>(() => chain.FinalizeWithKeysAsync(registry, wrong, keys.Take(2)))).Message, StringComparison.Ordinal);
+        Assert.Contains("not a CIDv1", (await Assert.ThrowsAsync<InvalidChainRequestException>(() => chain.FinalizeWithKeysAsync(registry, wrong with { ModelCid = "Qm-not-a-cid" }, keys.Take(2)))).Message, StringComparison.Ordinal);
+        Assert.Equal(before.TransactionsSubmitted, (await account.GetUsageAsync()).TransactionsSubmitted);
+
+        foreach (var round in rounds)
+        {
+            var result = await chain.FinalizeWithKeysAsync(registry, round, keys.Take(2));
+            Assert.Equal(FinalizationOutcome.Finalized, result.Outcome);
+            Assert.True(result.Record.Verified);
+            Assert.True(result.Record.Matches);
+            Assert.Equal(round.ModelCid, result.Record.ModelCid);
+            Assert.Equal(round.ModelCid, (await new RegistryClient(new ChainConnector(
+                Microsoft.Extensions.Options.Options.Create(new ChainOptions { RpcUrl = anvil.RpcUrl, ChainId = 31337 }),
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<ChainConnector>.Instance)).GetRoundAsync(registry, round.JobId, round.Round, default)).ModelCid);
+        }
+
+        // The watcher's events carry each round's CID.
+        await chain.Grains.GetGrain<IChainWatcherGrain>(ChainKeys.Default).PollAsync();
+        var events = await Eventually.WaitAsync(probe.GetEventsAsync, e => e.Count(x => x.JobId == "job-cid") >= 2, "two RoundFinalized events of job-cid");
+        Assert.Equal(rounds.Select(r => (r.Round, r.ModelRef, r.ModelCid)), events.Where(e => e.JobId == "job-cid").OrderBy(e => e.Round).Select(e => (e.Round, e.ModelRef, e.ModelCid)));
+    }
+
+    [Fact]
     public async Task RotateValidators_ThroughTheWorkloads_EachProposedKeyProven()
     {
         await using var chain = await ChainCluster.StartAsync(anvil.RpcUrl, await anvil.FundedKeyAsync());

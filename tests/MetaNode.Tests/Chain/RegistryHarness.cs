@@ -63,6 +63,21 @@ internal sealed class RegistryHarness
     public string FinalizeData(RoundResult round, IEnumerable<ValidatorSignature> signatures) =>
         RegistryClient.EncodeFinalize(Address, round, signatures);
 
+    /// <summary>A finalizeRound call with <paramref name="modelCid"/> as the binary CID argument, whatever it holds (no client-side check).</summary>
+    public string FinalizeData(RoundResult round, IEnumerable<ValidatorSignature> signatures, byte[] modelCid) =>
+        RegistryClient.Encoder(Address).GetFunction("finalizeRound").GetData(
+            HexValues.JobIdToBytes32(round.JobId),
+            new BigInteger(round.Round),
+            HexValues.ParseBytes32(round.ResultHash, "result hash"),
+            HexValues.ParseBytes32(round.ReceiptsRoot, "receipts root"),
+            HexValues.ParseBytes32(round.ModelRef, "model ref"),
+            modelCid,
+            RegistryTypedData.PackSorted(signatures));
+
+    /// <summary>A binary CIDv1 built byte by byte: version, codec, multihash code and length, digest.</summary>
+    public static byte[] CidBytes(byte codec, string digestHex, byte version = 0x01, byte hash = 0x12, byte length = 0x20) =>
+        [version, codec, hash, length, .. HexValues.ParseBytes32(digestHex, "digest")];
+
     public Task<TransactionReceipt> SendAsync(string data, long gas = 1_000_000) => SendAsync(Web3, Address, data, gas);
 
     /// <summary>The revert reason from eth_call; then the same call is mined with a fixed gas limit and must fail on chain too.</summary>

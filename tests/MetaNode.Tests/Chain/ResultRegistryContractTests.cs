@@ -5,6 +5,7 @@ using MetaNode.Grains.Chain;
 using MetaNode.Tests.Infrastructure;
 using Nethereum.Signer;
 using Nethereum.ABI.EIP712;
+using Nethereum.Contracts;
 using Xunit.Abstractions;
 
 namespace MetaNode.Tests.Chain;
@@ -187,20 +188,180 @@ public sealed class ResultRegistryContractTests(AnvilFixture anvil, ITestOutputH
         foreach (var k in new[] { 2, 3, 5 })
         {
             var registry = await RegistryHarness.DeployAsync(anvil, validators: k, threshold: k);
-            var round = RegistryHarness.Round($"job-gas-{k}", 1);
-            var receipt = await registry.SendAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators)));
-            Assert.Equal(1, (int)receipt.Status.Value);
-            var gas = (long)receipt.GasUsed.Value;
-            var target = 60_000 + (8_000 * k);
-            output.WriteLine($"k={k}: finalizeRound used {gas} gas (target {target})");
-            Assert.True(gas <= target, $"k={k}: {gas} gas is over the target {target}");
+            var number = 0;
+            foreach (var kind in new[] { "no CID", "raw CID", "dag-pb CID" })
+            {
+                var round = RegistryHarness.Round($"job-gas-{k}", ++number);
+                byte[] cid = kind switch
+                {
+                    "raw CID" => RegistryHarness.CidBytes(0x55, round.ModelRef),
+                    "dag-pb CID" => RegistryHarness.CidBytes(0x70, round.ResultHash),
+                    _ => [],
+                };
+                var data = registry.FinalizeData(round, registry.SignRound(round, registry.Validators), cid);
+                var receipt = await registry.SendAsync(data);
+                Assert.Equal(1, (int)receipt.Status.Value);
+                var gas = (long)receipt.GasUsed.Value;
+                var target = 60_000 + (8_000 * k);
+
+                // Execution: what is left after the transaction's base cost and its calldata (16 gas a non-zero byte, 4 a zero byte),
+                // which varies with the random validator keys' signatures.
+                var calldata = Convert.FromHexString(data[2..]).Sum(b => b == 0 ? 4L : 16L);
+                output.WriteLine($"k={k}, {kind}: finalizeRound used {gas} gas (target {target}; calldata {calldata}, execution {gas - 21_000 - calldata})");
+                Assert.True(gas <= target, $"k={k}, {kind}: {gas} gas is over the target {target}");
+            }
         }
+    }
+
+    [Theory]
+    [InlineData("raw")]
+    [InlineData("dag-pb")]
+    public async Task FinalizeRound_RecordsTheModelCid_InTheEvent(string codec)
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        var round = RegistryHarness.Round($"job-cid-{codec}", 1);
+
+        // A raw CID names the model's own bytes (digest = model ref); a dag-pb CID names a root node the contract cannot check.
+        var cid = codec == "raw"
+            ? RegistryHarness.CidBytes(0x55, round.ModelRef)
+            : RegistryHarness.CidBytes(0x70, HexValues.ToHex(RegistryTypedData.Keccak("a dag-pb root node"u8.ToArray())));
+        var receipt = await registry.SendAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators.Take(2)), cid));
+        Assert.Equal(1, (int)receipt.Status.Value);
+
+        // The log's data, written out word by word as the ABI lays out (bytes32, bytes32, bytes32, bytes): the three words,
+        // the offset of the bytes (0x80), their length (36), and the 36 bytes right-padded with zeros to two words.
+        var log = Assert.Single(receipt.Logs);
+        var expected = "0x" + Hex(round.ResultHash) + Hex(round.ReceiptsRoot) + Hex(round.ModelRef)
+            + Convert.ToHexStringLower(Word(0x80)) + Convert.ToHexStringLower(Word(36)) + Convert.ToHexStringLower(cid) + new string('0', 56);
+        Assert.Equal(expected, log.Data);
+
+        // Nethereum's ABI decoder, from an event type declared here (its topic is computed from this declaration, not from RegistryClient).
+        var decoded = Assert.Single(receipt.DecodeAllEvents<RoundFinalizedEventDto>());
+        Assert.Equal(round.JobId, HexValues.JobIdFromBytes32(decoded.Event.JobId));
+        Assert.Equal((ulong)round.Round, decoded.Event.Round);
+        Assert.Equal(round.ModelRef, HexValues.ToHex(decoded.Event.ModelRef));
+        Assert.Equal(Convert.ToHexStringLower(cid), Convert.ToHexStringLower(decoded.Event.ModelCid));
+
+        // RegistryClient reads the CID back as text (multibase 'b' + RFC 4648 base32, lower case, no padding), verified against the commitment.
+        var record = await new RegistryClient(Connector()).GetRoundAsync(registry.Address, round.JobId, round.Round, default);
+        Assert.True(record.Verified);
+        Assert.Equal(round.ModelRef, record.ModelRef);
+        Assert.Equal("b" + Base32(cid), record.ModelCid);
+    }
+
+    [Fact]
+    public async Task FinalizeRound_RecordsNoCid_WhenItIsEmpty()
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        var round = RegistryHarness.Round("job-no-cid", 1);
+        var receipt = await registry.SendAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators.Take(2)), []));
+        Assert.Equal(1, (int)receipt.Status.Value);
+
+        var log = Assert.Single(receipt.Logs);
+        Assert.Equal("0x" + Hex(round.ResultHash) + Hex(round.ReceiptsRoot) + Hex(round.ModelRef) + Convert.ToHexStringLower(Word(0x80)) + new string('0', 64), log.Data);
+        Assert.Empty(Assert.Single(receipt.DecodeAllEvents<RoundFinalizedEventDto>()).Event.ModelCid);
+        var record = await new RegistryClient(Connector()).GetRoundAsync(registry.Address, round.JobId, round.Round, default);
+        Assert.True(record.Verified);
+        Assert.Equal(string.Empty, record.ModelCid);
+    }
+
+    [Theory]
+    [InlineData("raw CID of another digest")]
+    [InlineData("35 bytes")]
+    [InlineData("37 bytes")]
+    [InlineData("dag-pb of 35 bytes")]
+    [InlineData("another codec (dag-cbor)")]
+    [InlineData("another hash (keccak-256)")]
+    [InlineData("another digest length")]
+    [InlineData("CID version 0")]
+    [InlineData("a bare digest")]
+    public async Task FinalizeRound_Reverts_ForAnInvalidModelCid(string which)
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        var round = RegistryHarness.Round("job-bad-cid", 1);
+        var raw = RegistryHarness.CidBytes(0x55, round.ModelRef);
+        var cid = which switch
+        {
+            "raw CID of another digest" => RegistryHarness.CidBytes(0x55, round.ResultHash),
+            "35 bytes" => raw[..35],
+            "37 bytes" => [.. raw, 0x00],
+            "dag-pb of 35 bytes" => RegistryHarness.CidBytes(0x70, round.ModelRef)[..35],
+            "another codec (dag-cbor)" => RegistryHarness.CidBytes(0x71, round.ModelRef),
+            "another hash (keccak-256)" => RegistryHarness.CidBytes(0x55, round.ModelRef, hash: 0x1b),
+            "another digest length" => RegistryHarness.CidBytes(0x55, round.ModelRef, length: 0x1f),
+            "CID version 0" => RegistryHarness.CidBytes(0x55, round.ModelRef, version: 0x00),
+            "a bare digest" => HexValues.ParseBytes32(round.ModelRef, "m"),
+            _ => throw new ArgumentOutOfRangeException(nameof(which)),
+        };
+
+        var reason = await registry.ExpectRevertAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators.Take(2)), cid));
+        Assert.Equal($"InvalidModelCid(modelCid={HexValues.ToHex(cid)})", reason);
+        Assert.False((await new RegistryClient(Connector()).GetRoundAsync(registry.Address, round.JobId, round.Round, default)).Finalized);
+
+        // The same round with a valid CID then goes through: nothing was recorded.
+        Assert.Equal(1, (int)(await registry.SendAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators.Take(2)), raw))).Status.Value);
+    }
+
+    private static string Hex(string hash) => hash[2..].ToLowerInvariant();
+
+    private static byte[] Word(int value)
+    {
+        var word = new byte[32];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(word.AsSpan(28), value);
+        return word;
+    }
+
+    /// <summary>RFC 4648 base32, lower case, no padding.</summary>
+    private static string Base32(byte[] bytes)
+    {
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+        var text = new System.Text.StringBuilder();
+        int buffer = 0, bits = 0;
+        foreach (var b in bytes)
+        {
+            buffer = (buffer << 8) | b;
+            bits += 8;
+            while (bits >= 5)
+            {
+                text.Append(alphabet[(buffer >> (bits - 5)) & 31]);
+                bits -= 5;
+            }
+        }
+
+        if (bits > 0)
+        {
+            text.Append(alphabet[(buffer << (5 - bits)) & 31]);
+        }
+
+        return text.ToString();
     }
 
     private ChainConnector Connector()
     {
         var options = Microsoft.Extensions.Options.Options.Create(new ChainOptions { RpcUrl = anvil.RpcUrl, ChainId = 31337 });
         return new ChainConnector(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<ChainConnector>.Instance);
+    }
+
+    [Nethereum.ABI.FunctionEncoding.Attributes.Event("RoundFinalized")]
+    private sealed class RoundFinalizedEventDto : Nethereum.ABI.FunctionEncoding.Attributes.IEventDTO
+    {
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes32", "jobId", 1, true)]
+        public byte[] JobId { get; set; } = [];
+
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("uint64", "round", 2, true)]
+        public ulong Round { get; set; }
+
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes32", "resultHash", 3, false)]
+        public byte[] ResultHash { get; set; } = [];
+
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes32", "receiptsRoot", 4, false)]
+        public byte[] ReceiptsRoot { get; set; } = [];
+
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes32", "modelRef", 5, false)]
+        public byte[] ModelRef { get; set; } = [];
+
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes", "modelCid", 6, false)]
+        public byte[] ModelCid { get; set; } = [];
     }
 
     [Nethereum.ABI.FunctionEncoding.Attributes.Struct("FinalizeRound")]

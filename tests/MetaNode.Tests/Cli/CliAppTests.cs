@@ -387,6 +387,63 @@ public sealed class ChainCliTests
     }
 
     [Theory]
+    [InlineData("raw")]
+    [InlineData("dag-pb")]
+    public async Task ChainFinalize_SendsTheModelCid_WhenGiven(string codec)
+    {
+        var model = codec == "raw" ? "a small model"u8.ToArray() : new byte[MetaNode.Storage.UnixFsFile.ChunkSize * 2];
+        var modelRef = "0x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(model));
+        var cid = MetaNode.Storage.UnixFsFile.ComputeCid(model).ToString();
+        var result = await _cli.RunAsync("chain", "finalize", "--job", "job-1", "--round", "2", "--result-hash", "r", "--model-ref", modelRef, "--model-cid", cid);
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        Assert.Equal((modelRef, cid), (_cli.Client.LastFinalize!.Round.ModelRef, _cli.Client.LastFinalize.Round.ModelCid));
+    }
+
+    [Fact]
+    public async Task ChainFinalize_SendsNoModelCid_WhenNoneIsGiven()
+    {
+        var result = await _cli.RunAsync("chain", "finalize", "--job", "job-1", "--round", "2", "--result-hash", "r");
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        Assert.Equal(string.Empty, _cli.Client.LastFinalize!.Round.ModelCid);
+    }
+
+    [Theory]
+    [InlineData("not-a-cid", "must be a CIDv1")]
+    [InlineData("QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG", "must be a CIDv1")]
+    [InlineData("", "must be a CIDv1")]
+    [InlineData("raw CID of other bytes", "is not the model ref")]
+    public async Task ChainFinalize_RefusesAModelCidThatIsNoCidV1TheRegistryRecords_WithUsageError(string value, string expected)
+    {
+        var model = "a small model"u8.ToArray();
+        if (value == "raw CID of other bytes")
+        {
+            value = MetaNode.Storage.UnixFsFile.ComputeCid("other bytes"u8).ToString();
+        }
+
+        var result = await _cli.RunAsync("chain", "finalize", "--job", "job-1", "--round", "1", "--result-hash", "r", "--model-ref", "0x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(model)), "--model-cid", value);
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        Assert.Contains("--model-cid", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
+        Assert.Null(_cli.Client.LastFinalize);
+    }
+
+    [Fact]
+    public async Task ChainRound_ShowsTheModelCid_InTheTableAndJson()
+    {
+        const string Cid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+        _cli.Client.Rounds[("job-1", 3)] = new MetaNode.Chain.RoundRecord { JobId = "job-1", Round = 3, Finalized = true, Verified = true, BlockNumber = 9, ResultHash = "0x" + new string('1', 64), ModelRef = "0x" + new string('3', 64), ModelCid = Cid };
+        _cli.Client.Rounds[("job-1", 4)] = _cli.Client.Rounds[("job-1", 3)] with { Round = 4, ModelCid = string.Empty };
+
+        var table = await _cli.RunAsync("chain", "round", "--job", "job-1", "--round", "3");
+        Assert.True(table.ExitCode == ExitCodes.Success, table.ToString());
+        Assert.Matches($@"Model CID\s+{Cid}", table.Stdout);
+        Assert.Matches(@"Model CID\s+none", (await _cli.RunAsync("chain", "round", "--job", "job-1", "--round", "4")).Stdout);
+
+        var json = await _cli.RunAsync("chain", "round", "--job", "job-1", "--round", "3", "--output", "json");
+        Assert.Equal(Cid, JsonDocument.Parse(json.Stdout).RootElement.GetProperty("modelCid").GetString());
+    }
+
+    [Theory]
     [InlineData("--job", "a-job-id-that-is-longer-than-32-bytes", "--job")]
     [InlineData("--result-hash", "0x1234", "--result-hash")]
     [InlineData("--round", "-1", "--round")]

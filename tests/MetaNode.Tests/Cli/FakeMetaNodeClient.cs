@@ -45,8 +45,11 @@ internal sealed partial class FakeMetaNodeClient : IMetaNodeClient
     public Task<ValidatorSet> GetValidatorsAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(new ValidatorSet { Registry = Chain.Registry!, Threshold = Chain.Threshold, SetId = Chain.SetId, Validators = Chain.Validators.Select((a, i) => new ValidatorInfo(a, $"vpod-0000000{i}", $"validator-{i}")).ToArray() });
 
+    /// <summary>Rounds <see cref="GetRoundAsync"/> answers as finalized; any other is not.</summary>
+    public Dictionary<(string JobId, long Round), RoundRecord> Rounds { get; } = [];
+
     public Task<RoundRecord> GetRoundAsync(string jobId, long round, CancellationToken cancellationToken = default) =>
-        Task.FromResult(new RoundRecord { JobId = jobId, Round = round, Finalized = false, Registry = Chain.Registry });
+        Task.FromResult(Rounds.TryGetValue((jobId, round), out var record) ? record : new RoundRecord { JobId = jobId, Round = round, Finalized = false, Registry = Chain.Registry });
 
     public Task<FinalizationResult> FinalizeRoundAsync(FinalizeRoundCommand command, CancellationToken cancellationToken = default)
     {

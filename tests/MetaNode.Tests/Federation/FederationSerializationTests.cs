@@ -59,7 +59,8 @@ public sealed class FederationSerializationTests
             Rejected = [new RejectedUpdate("x", "too far")],
             Accuracy = 0.95,
             Loss = 0.2,
-            ModelRef = "cid",
+            ModelRef = "0x04",
+            ModelCid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
             TxHash = "0x03",
             Validators = ["v1", "v2"],
             DisagreeingValidators = ["v3"],
@@ -73,8 +74,8 @@ public sealed class FederationSerializationTests
         Assert.Equal(result.Rejected, resultBack.Rejected);
         Assert.Equal(result.Validators, resultBack.Validators);
         Assert.Equal(result.DisagreeingValidators, resultBack.DisagreeingValidators);
-        Assert.Equal((result.ResultHash, result.ReceiptsRoot, result.Aggregation, result.Accuracy, result.TxHash, result.ModelRef),
-            (resultBack.ResultHash, resultBack.ReceiptsRoot, resultBack.Aggregation, resultBack.Accuracy, resultBack.TxHash, resultBack.ModelRef));
+        Assert.Equal((result.ResultHash, result.ReceiptsRoot, result.Aggregation, result.Accuracy, result.TxHash, result.ModelRef, result.ModelCid),
+            (resultBack.ResultHash, resultBack.ReceiptsRoot, resultBack.Aggregation, resultBack.Accuracy, resultBack.TxHash, resultBack.ModelRef, resultBack.ModelCid));
     }
 
     [Fact]

@@ -74,6 +74,8 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
             Assert.True(onChain.GetProperty("verified").GetBoolean());
             Assert.Equal(Text(round, "resultHash"), Text(onChain, "resultHash"));
             Assert.Equal(Text(round, "modelRef"), Text(onChain, "modelRef"));
+            Assert.StartsWith("bafkrei", Text(round, "modelCid"), StringComparison.Ordinal);
+            Assert.Equal(Text(round, "modelCid"), Text(onChain, "modelCid"));
             Assert.Equal(Text(round, "receiptsRoot"), Text(onChain, "receiptsRoot"));
             Assert.Equal(Text(round, "txHash"), Text(onChain, "transactionHash"));
         }
@@ -86,6 +88,7 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
             Assert.Equal(10, export.GetProperty("round").GetInt32());
             var lastOnChain = await cli.JsonAsync("chain", "round", "--job", jobId, "--round", "10");
             Assert.Equal(Text(lastOnChain, "modelRef"), "0x" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(modelPath))));
+            Assert.Equal(Text(lastOnChain, "modelCid"), MetaNode.Storage.UnixFsFile.ComputeCid(await File.ReadAllBytesAsync(modelPath)).ToString());
         }
         finally
         {
@@ -119,6 +122,29 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
         var cancel = await cli.RunAsync("job", "cancel", "--id", jobId);
         Assert.NotEqual(0, cancel.ExitCode);
         Assert.Contains("ended", cancel.Stderr, StringComparison.Ordinal);
+
+        // Round 1 against a new registry: chain finalize takes it only with the model CID the job recorded. (The old registry's
+        // signatures do not count on the new one, so the right CID gets as far as the signature check, and nothing is sent.)
+        var first = rounds[0];
+        var cid = Text(first, "modelCid")!;
+        string[] Finalize(params string[] extra) =>
+            ["chain", "finalize", "--job", jobId, "--round", "1", "--result-hash", Text(first, "resultHash")!, "--receipts-root", Text(first, "receiptsRoot")!, "--model-ref", Text(first, "modelRef")!, .. extra];
+        await cli.JsonAsync("chain", "deploy", "--threshold", "2");
+        var notACid = await cli.RunAsync(Finalize("--model-cid", "not-a-cid"));
+        Assert.Equal(2, notACid.ExitCode);
+        Assert.Contains("--model-cid must be a CIDv1", notACid.Stderr, StringComparison.Ordinal);
+        var otherCid = MetaNode.Storage.UnixFsFile.ComputeCid(new byte[MetaNode.Storage.UnixFsFile.ChunkSize + 1]).ToString();
+        foreach (var wrong in new[] { Finalize("--model-cid", otherCid), Finalize() })
+        {
+            var refused = await cli.RunAsync(wrong);
+            Assert.Equal(2, refused.ExitCode);
+            Assert.Contains($"names model CID {cid}", refused.Stderr, StringComparison.Ordinal);
+        }
+
+        var right = await cli.RunAsync(Finalize("--model-cid", cid));
+        Assert.NotEqual(0, right.ExitCode);
+        Assert.Contains("signature(s) of its current set", right.Stderr, StringComparison.Ordinal);
+        Assert.Equal(1, (await cli.RunAsync("chain", "round", "--job", jobId, "--round", "1")).ExitCode);
     }
 
     private static string? Text(JsonElement element, string property) => element.GetProperty(property).GetString()?.ToLowerInvariant();

@@ -54,11 +54,17 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
             var model = await Cluster.Grains.GetGrain<IFederatedJobGrain>(job).GetModelAsync(result.Round);
             Assert.Equal(result.ResultHash, FederationHashing.ToHex(FederationHashing.Keccak256(model)));
             Assert.Equal(result.ModelRef, FederationHashing.ToHex(SHA256.HashData(model!)));
+
+            // The round names the stored model's IPFS CID, and so does the chain; chain finalize would re-submit the same.
+            Assert.Equal(MetaNode.Storage.UnixFsFile.ComputeCid(model).ToString(), result.ModelCid);
+            Assert.Equal(result.ModelCid, onChain.ModelCid);
+            Assert.Equal(result.ModelCid, (await Cluster.Grains.GetGrain<IFederatedJobGrain>(job).GetSignedRoundAsync(result.Round))!.Round.ModelCid);
         }
 
-        // Exactly one RoundFinalized event per round.
+        // Exactly one RoundFinalized event per round, each naming the round's model CID.
         var events = await Eventually(() => probe.GetEventsAsync(), e => e.Count(x => x.JobId == job) >= 10, "ten RoundFinalized events");
         Assert.Equal(Enumerable.Range(1, 10).Select(r => (long)r), events.Where(e => e.JobId == job).Select(e => e.Round).Order());
+        Assert.Equal(status.Results.Select(r => ((long)r.Round, r.ModelCid)), events.Where(e => e.JobId == job).OrderBy(e => e.Round).Select(e => (e.Round, (string?)e.ModelCid)));
     }
 
     [Fact]
@@ -245,10 +251,11 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
 
         // The round the validators signed is re-submitted (already on chain: nothing sent); a result they did not sign is refused.
         var round = forged.Results[0];
-        var signed = new MetaNode.Chain.RoundResult { JobId = forged.JobId, Round = round.Round, ResultHash = round.ResultHash, ReceiptsRoot = round.ReceiptsRoot, ModelRef = round.ModelRef! };
+        var signed = new MetaNode.Chain.RoundResult { JobId = forged.JobId, Round = round.Round, ResultHash = round.ResultHash, ReceiptsRoot = round.ReceiptsRoot, ModelRef = round.ModelRef!, ModelCid = round.ModelCid! };
         var again = await Cluster.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = signed });
         Assert.Equal(FinalizationOutcome.AlreadyFinalized, again.Outcome);
         Assert.True(again.Record.Matches);
+        Assert.Equal(round.ModelCid, again.Record.ModelCid);
         Assert.All(round.Signatures, s => Assert.Contains(s.VPodId!, fixture.Validators));
         var unsigned = signed with { Round = round.Round + 100 };
         await Assert.ThrowsAsync<UnsignedRoundException>(() => Cluster.Chain.FinalizeRoundAsync(new FinalizeRoundCommand { Round = unsigned }));

@@ -109,8 +109,30 @@ public sealed class JobCommandsTests
         Assert.Equal(3, round.GetProperty("participants").GetInt32());
         Assert.Equal("0x" + new string('2', 64), round.GetProperty("resultHash").GetString());
         Assert.Equal("0x" + new string('d', 64), round.GetProperty("modelRef").GetString());
+        Assert.Equal(SampleCid, round.GetProperty("modelCid").GetString());
         Assert.Equal("0xfeed", round.GetProperty("txHash").GetString());
         Assert.Equal(["vpod-v-0", "vpod-v-1"], round.GetProperty("validators").EnumerateArray().Select(v => v.GetString()));
+    }
+
+    [Fact]
+    public async Task JobResults_ShowsEachRoundsModelCid_InTheTableAndJson()
+    {
+        var status = Completed("job-cid");
+        _cli.Client.Jobs["job-cid"] = status with { Results = [status.Results[0] with { ModelCid = null }, status.Results[1]] };
+
+        var json = await _cli.RunAsync("job", "results", "--id", "job-cid", "--output", "json");
+        Assert.True(json.ExitCode == ExitCodes.Success, json.ToString());
+        var rounds = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("rounds");
+        Assert.Equal(JsonValueKind.Null, rounds[0].GetProperty("modelCid").ValueKind);
+        Assert.Equal(SampleCid, rounds[1].GetProperty("modelCid").GetString());
+
+        var table = await _cli.RunAsync("job", "results", "--id", "job-cid");
+        Assert.True(table.ExitCode == ExitCodes.Success, table.ToString());
+        Assert.Contains("MODEL CID", table.Stdout, StringComparison.Ordinal);
+
+        // The cell wraps in a narrow table; its pieces, in order, are the CID.
+        var cells = table.Stdout.Split('\n').Select(line => line.Split('│')).Where(cells => cells.Length > 7).Select(cells => cells[6].Trim());
+        Assert.Contains(SampleCid, string.Concat(cells), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -208,6 +230,8 @@ public sealed class JobCommandsTests
         ],
     };
 
+    private const string SampleCid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+
     private static RoundResult Round(string id, int round, char hash, double accuracy) => new()
     {
         Job = id,
@@ -216,6 +240,7 @@ public sealed class JobCommandsTests
         ResultHash = "0x" + new string(hash, 64),
         ReceiptsRoot = "0x" + new string('f', 64),
         ModelRef = "0x" + new string('d', 64),
+        ModelCid = SampleCid,
         TxHash = "0xfeed",
         Accuracy = accuracy,
         Validators = ["vpod-v-0", "vpod-v-1"],

@@ -136,9 +136,10 @@ public sealed class SerializationRoundTripTests
     [Fact]
     public void ChainContracts_RoundTrip()
     {
-        var round = new MetaNode.Chain.RoundResult { JobId = "job-1", Round = 3, ResultHash = "0x" + new string('1', 64), ReceiptsRoot = "0x" + new string('2', 64), ModelRef = "0x" + new string('3', 64) };
+        var round = new MetaNode.Chain.RoundResult { JobId = "job-1", Round = 3, ResultHash = "0x" + new string('1', 64), ReceiptsRoot = "0x" + new string('2', 64), ModelRef = "0x" + new string('3', 64), ModelCid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku" };
         Assert.Equal(round, RoundTrip(round));
-        var record = new MetaNode.Chain.RoundRecord { JobId = "job-1", Round = 3, Finalized = true, BlockNumber = 9, TransactionHash = "0xab", ResultHash = round.ResultHash, Commitment = "0xcd", Verified = true, Registry = "0xef", Matches = true };
+        Assert.Equal("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", RoundTrip(round).ModelCid);
+        var record = new MetaNode.Chain.RoundRecord { JobId = "job-1", Round = 3, Finalized = true, BlockNumber = 9, TransactionHash = "0xab", ResultHash = round.ResultHash, Commitment = "0xcd", Verified = true, Registry = "0xef", Matches = true, ModelCid = round.ModelCid };
         Assert.Equal(record, RoundTrip(record));
         var result = RoundTrip(new MetaNode.Chain.FinalizationResult { Outcome = MetaNode.Chain.FinalizationOutcome.AlreadyFinalized, Record = record, Signers = ["0x1", "0x2"], GasUsed = 65_000, Latency = TimeSpan.FromMilliseconds(40) });
         Assert.Equal((MetaNode.Chain.FinalizationOutcome.AlreadyFinalized, record, 65_000L), (result.Outcome, result.Record, result.GasUsed!.Value));
@@ -146,8 +147,9 @@ public sealed class SerializationRoundTripTests
         var status = RoundTrip(new MetaNode.Chain.ChainStatus { Enabled = true, RpcUrl = "http://127.0.0.1:8545", ChainId = 31337, Registry = "0xef", Threshold = 2, Validators = ["0x1", "0x2", "0x3"], SetId = 1, LastBlock = 12, DevChain = true });
         Assert.Equal((31337L, 2, 12L, true), (status.ChainId, status.Threshold, status.LastBlock, status.DevChain));
         Assert.Equal(["0x1", "0x2", "0x3"], status.Validators);
-        var evt = new MetaNode.Chain.RoundFinalizedEvent { EventId = "0xab:0", Registry = "0xef", JobId = "job-1", Round = 3, ResultHash = "0x1", ReceiptsRoot = "0x2", ModelRef = "0x3", BlockNumber = 9, BlockHash = "0xbb", TransactionHash = "0xab", LogIndex = 0 };
+        var evt = new MetaNode.Chain.RoundFinalizedEvent { EventId = "0xab:0", Registry = "0xef", JobId = "job-1", Round = 3, ResultHash = "0x1", ReceiptsRoot = "0x2", ModelRef = "0x3", BlockNumber = 9, BlockHash = "0xbb", TransactionHash = "0xab", LogIndex = 0, ModelCid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku" };
         Assert.Equal(evt, RoundTrip(evt));
+        Assert.Equal("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", RoundTrip(evt).ModelCid);
         var signature = new MetaNode.Chain.ValidatorSignature("0x1", "0x" + new string('f', 130), "vpod-1");
         Assert.Equal(signature, RoundTrip(signature));
         var exception = RoundTrip(new MetaNode.Chain.ChainRevertException("finalizeRound", "NotAValidator(index=0)"));
@@ -171,11 +173,11 @@ public sealed class SerializationRoundTripTests
             CheckpointHash = "0xbb",
             EventsPublished = 4,
             History = [new() { Number = 11, Hash = "0xaa" }, new() { Number = 12, Hash = "0xbb" }],
-            Recent = [new() { EventId = "0xt:0", Registry = "0xef", JobId = "job", Round = 3, ResultHash = "0x1", ReceiptsRoot = "0x2", ModelRef = "0x3", BlockNumber = 12, BlockHash = "0xbb", TransactionHash = "0xt", LogIndex = 0, Removed = true }],
+            Recent = [new() { EventId = "0xt:0", Registry = "0xef", JobId = "job", Round = 3, ResultHash = "0x1", ReceiptsRoot = "0x2", ModelRef = "0x3", BlockNumber = 12, BlockHash = "0xbb", TransactionHash = "0xt", LogIndex = 0, Removed = true, ModelCid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku" }],
             EventsRetracted = 2,
         });
         Assert.Equal((12L, "0xbb", 4L, 2L), (watcher.Checkpoint, watcher.CheckpointHash, watcher.EventsPublished, watcher.EventsRetracted));
-        Assert.Equal(("0xt:0", 12L, "0xbb", true), (watcher.Recent[0].EventId, watcher.Recent[0].BlockNumber, watcher.Recent[0].BlockHash, watcher.Recent[0].Removed));
+        Assert.Equal(("0xt:0", 12L, "0xbb", true, "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"), (watcher.Recent[0].EventId, watcher.Recent[0].BlockNumber, watcher.Recent[0].BlockHash, watcher.Recent[0].Removed, watcher.Recent[0].ModelCid));
         Assert.Equal([new() { Number = 11, Hash = "0xaa" }, new MetaNode.Grains.Chain.WatchedBlock { Number = 12, Hash = "0xbb" }], watcher.History);
     }
 }

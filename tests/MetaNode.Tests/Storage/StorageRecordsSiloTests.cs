@@ -104,7 +104,7 @@ public sealed class StorageRecordsSiloTests(ITestOutputHelper output) : IAsyncLi
         foreach (var round in rounds)
         {
             var number = round.GetProperty("round").GetInt32();
-            var modelCid = round.GetProperty("storedModelCid").GetString()!;
+            var modelCid = round.GetProperty("modelCid").GetString()!;
             Assert.StartsWith("bafy", modelCid, StringComparison.Ordinal);
 
             // The model the job keeps, the importer's CID of it, and what the gateway's CAR unpacks to are the same.
