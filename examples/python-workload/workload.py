@@ -4,10 +4,11 @@
 Serves GET /healthz and POST /v2/identity, /v2/data, /v2/statistics, /v2/train, /v2/evaluate, /v2/aggregate and
 /v2/sign-rotation, and secure aggregation: POST /v2/secagg/keys, /v2/secagg/shares, /v2/secagg/train, /v2/secagg/survivors and
 /v2/secagg/reveal (compute vPods) and /v2/secagg/aggregate (validators), for the vPod's partition in METANODE_DATA_DIR (format
-metanode-partition/1), signing with the vPod's own secp256k1 key kept in METANODE_KEY_DIR, as described in
-examples/workload-protocol.md. Training, quantization, masking, aggregation, hashing and signing follow the C# reference
-workload operation for operation, so for the same request and key it returns the same bits (models, masked updates, hashes and
-RFC 6979 signatures; the secure-aggregation keys, self masks and Shamir coefficients are random).
+metanode-partition/1), signing with the vPod's own secp256k1 key kept in METANODE_KEY_DIR, and the block store of a storage vPod:
+PUT, GET and DELETE /v2/blocks/{cid} and GET /v2/blocks, as described in examples/workload-protocol.md. Training,
+quantization, masking, aggregation, hashing and signing follow the C# reference workload operation for operation, so for the
+same request and key it returns the same bits (models, masked updates, hashes and RFC 6979 signatures; the secure-aggregation
+keys, self masks and Shamir coefficients are random).
 
 Dependencies: the standard library plus Debian's python3-ecdsa (secp256k1, P-256) and python3-pycryptodome (Keccak-256,
 AES-GCM), run by the system interpreter /usr/bin/python3. Started by another interpreter that cannot import them, the script
@@ -15,8 +16,8 @@ re-executes itself with /usr/bin/python3.
 
 Environment: METANODE_HOST (default 127.0.0.1), METANODE_PORT (default 8080), METANODE_VPOD_ID (default "unknown"),
 METANODE_DATA_DIR (default /vpod/data), METANODE_KEY_DIR (default /vpod/key; the key file vpod-key.json is created there,
-mode 0600, when missing, a validator records what it signed in signed-rounds.jsonl, and a compute vPod keeps each secure job's
-state in secagg/{job}/). Exits 2 on a bad setting or key file.
+mode 0600, when missing, a validator records what it signed in signed-rounds.jsonl, a compute vPod keeps each secure job's
+state in secagg/{job}/ and a storage vPod its blocks in blocks/). Exits 2 on a bad setting or key file.
 """
 
 import base64
@@ -1348,6 +1349,7 @@ class Workload:
         self.key = key
         self.partition = Partition(data_dir)
         self.signed_rounds = SignedRounds(key_dir)
+        self.blocks = BlockStore(key_dir)
         self.data_lock = threading.Lock()
         self.started = time.monotonic()
 
@@ -2349,6 +2351,176 @@ def unmask_round(job, round_, chain_id, global_model, participants, seed, thresh
     return parameters, receipts, rejected
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# Blocks: a storage vPod's content-addressed store, {key_dir}/blocks/{xy}/{cid}, with CIDs read as src/Protocol/Storage/Cid.cs
+# reads them (CIDv1, raw or dag-pb, sha2-256, lower-case base32, shortest varints) and the same messages.
+# ---------------------------------------------------------------------------------------------------------------------
+
+BLOCKS_PATH = "/v2/blocks"
+BLOCKS_DIR = "blocks"
+MAX_BLOCK_BYTES = 1024 * 1024
+BLOCK_MEDIA_TYPE = "application/vnd.ipld.raw"
+CID_CODECS = (0x55, 0x70)  # raw, dag-pb
+SHA256_CODE = 0x12
+DIGEST_LENGTH = 32
+BASE32_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+CIDV0_MESSAGE = "CIDv0 is not supported; use the CIDv1 form (ipfs cid format -v 1 -b base32)"
+
+
+def _shorten(text):
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def base32_decode(text):
+    """RFC 4648 base32, lower case, no padding; raises ValueError naming a character outside the alphabet, an impossible length or
+    non-zero padding bits."""
+    if len(text) % 8 in (1, 3, 6):
+        raise ValueError(f"{len(text)} base32 characters cannot encode whole bytes")
+    out = bytearray()
+    buffer = bits = 0
+    for i, c in enumerate(text):
+        value = BASE32_ALPHABET.find(c)
+        if value < 0:
+            raise ValueError(f"'{c}' at position {i} is not a lower-case base32 character (a-z, 2-7)")
+        buffer = ((buffer << 5) | value) & 0xFFFF
+        bits += 5
+        if bits >= 8:
+            bits -= 8
+            out.append((buffer >> bits) & 0xFF)
+    if buffer & ((1 << bits) - 1):
+        raise ValueError("the last base32 character has non-zero padding bits")
+    return bytes(out)
+
+
+def read_varint(data, position):
+    """An unsigned LEB128 varint at data[position:], in its shortest form (as multiformats requires): (value, next position)."""
+    value = 0
+    for i in range(10):
+        if position + i >= len(data):
+            raise ValueError("a varint is truncated (the input ends inside it)")
+        b = data[position + i]
+        if i == 9 and b > 1:
+            break
+        value |= (b & 0x7F) << (7 * i)
+        if b < 0x80:
+            if b == 0 and i > 0:
+                raise ValueError("a varint is not minimally encoded")
+            return value, position + i + 1
+    raise ValueError("a varint overflows 64 bits")
+
+
+def parse_cid(text):
+    """The sha2-256 digest of a CID's text form; BadRequest naming what is wrong (CIDv0, another base, version, codec or hash)."""
+    if not text:
+        raise BadRequest("A CID cannot be empty.")
+    if text.startswith("Qm"):
+        raise BadRequest(f"'{_shorten(text)}' is a CIDv0: {CIDV0_MESSAGE}.")
+    if text[0] != "b":
+        raise BadRequest(f"'{_shorten(text)}' uses the multibase prefix '{text[0]}'; only 'b' (base32, lower case, no padding) is supported.")
+    try:
+        data = base32_decode(text[1:])
+    except ValueError as e:
+        raise BadRequest(f"'{_shorten(text)}' is not valid base32: {e}.")
+
+    def unsupported(reason):
+        return BadRequest(f"'{_shorten(text)}' is not a supported CID: {reason}")
+
+    if not data:
+        raise unsupported("a CID cannot be empty.")
+    if len(data) >= 2 and data[0] == SHA256_CODE and data[1] == DIGEST_LENGTH:
+        raise unsupported(f"the bytes are a CIDv0 (a bare sha2-256 multihash): {CIDV0_MESSAGE}.")
+
+    def field(position, what):
+        try:
+            return read_varint(data, position)
+        except ValueError as e:
+            raise unsupported(f"{what} is unreadable: {e}.")
+
+    version, position = field(0, "the CID version")
+    if version != 1:
+        raise unsupported(f"CID version {version} is not supported; only CIDv1.")
+    codec, position = field(position, "the CID codec")
+    if codec not in CID_CODECS:
+        raise unsupported(f"codec 0x{codec:x} is not supported; only raw (0x55) and dag-pb (0x70).")
+    hash_code, position = field(position, "the multihash code")
+    if hash_code != SHA256_CODE:
+        raise unsupported(f"multihash 0x{hash_code:x} is not supported; only sha2-256 (0x12).")
+    length, position = field(position, "the multihash length")
+    if length != DIGEST_LENGTH:
+        raise unsupported(f"a sha2-256 multihash of {length} bytes is not supported; only the full 32-byte digest.")
+    if len(data) - position < DIGEST_LENGTH:
+        raise unsupported(f"the digest is truncated ({len(data) - position} of 32 bytes).")
+    if len(data) - position > DIGEST_LENGTH:
+        raise BadRequest(f"'{_shorten(text)}' has {len(data) - position - DIGEST_LENGTH} trailing bytes after the CID.")
+    return data[position:]
+
+
+class BlockStore:
+    """A storage vPod's blocks: {key_dir}/blocks/{xy}/{cid}, xy the CID's next-to-last two characters (so no directory grows past a
+    few thousand entries). A block is stored only when it hashes to its CID, through a temporary file that is flushed and renamed,
+    then its directory flushed: a block that is listed is whole and on disk."""
+
+    def __init__(self, key_dir):
+        self.root = os.path.join(key_dir, BLOCKS_DIR)
+        self.lock = threading.Lock()
+
+    def path_of(self, cid):
+        return os.path.join(self.root, cid[-3:-1], cid)
+
+    def put(self, cid, digest, data):
+        """Stores data under cid, whose sha2-256 digest parse_cid gave; False when it was there already."""
+        if not hmac.compare_digest(hashlib.sha256(data).digest(), digest):
+            raise BadRequest(f"the body does not hash to {cid}: nothing was stored.")
+        path = self.path_of(cid)
+        directory = os.path.dirname(path)
+        with self.lock:
+            if os.path.exists(path):
+                return False
+            if not os.path.isdir(directory):
+                os.makedirs(directory, exist_ok=True)
+                _fsync_directory(self.root)
+                _fsync_directory(os.path.dirname(self.root))
+            write_atomically(directory, cid, data)
+            _fsync_directory(directory)
+        return True
+
+    def get(self, cid):
+        """The block's bytes, or None when it is not here."""
+        try:
+            with open(self.path_of(cid), "rb") as f:
+                return f.read()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def delete(self, cid):
+        with self.lock:
+            try:
+                os.unlink(self.path_of(cid))
+            except FileNotFoundError:
+                pass
+
+    def list(self):
+        """[{"cid", "size"}] of every stored block, sorted by CID (ordinal); temporary files and anything not a CID are skipped."""
+        blocks = []
+        for directory, _, names in os.walk(self.root):
+            for name in names:
+                try:
+                    parse_cid(name)
+                    size = os.path.getsize(os.path.join(directory, name))
+                except (BadRequest, FileNotFoundError):
+                    continue
+                blocks.append({"cid": name, "size": size})
+        blocks.sort(key=lambda b: ordinal_key(b["cid"]))
+        return blocks
+
+
+def block_cid(path):
+    """The {cid} of /v2/blocks/{cid} (not yet checked), or None for another path."""
+    prefix = BLOCKS_PATH + "/"
+    cid = path[len(prefix):] if path.startswith(prefix) else ""
+    return cid if cid and "/" not in cid else None
+
+
 def make_handler(workload):
     routes = {"/v2/identity": workload.identity, "/v2/data": workload.data, "/v2/statistics": workload.statistics,
               "/v2/train": workload.train, "/v2/evaluate": workload.evaluate, "/v2/aggregate": workload.aggregate,
@@ -2369,15 +2541,85 @@ def make_handler(workload):
             self.end_headers()
             self.wfile.write(payload)
 
+        def send_empty(self, status):
+            self.send_response(status)
+            if status != 204:
+                self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def known(self, path):
+            """Whether some method serves path (then another method answers 405, not 404)."""
+            return path == "/healthz" or path in routes or path == BLOCKS_PATH or block_cid(path) is not None
+
         def do_GET(self):
+            path = self.path.split("?", 1)[0]
+            cid = block_cid(path)
             if self.path == "/healthz":
                 self.send_json(200, workload.health())
+            elif path == BLOCKS_PATH:
+                self.answer(lambda: self.send_json(200, {"vpodId": workload.vpod_id, "blocks": workload.blocks.list()}))
+            elif cid is not None:
+                self.answer(lambda: self.send_block(cid))
             elif self.path in routes:
                 self.send_json(405, {"error": f"{self.path} takes POST"})
             else:
                 self.send_json(404, {"error": f"no route GET {self.path}"})
 
-        def read_body(self):
+        def send_block(self, cid):
+            parse_cid(cid)
+            data = workload.blocks.get(cid)
+            if data is None:
+                self.send_json(404, {"error": f"block {cid} is not stored here."})
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", BLOCK_MEDIA_TYPE)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_PUT(self):
+            path = self.path.split("?", 1)[0]
+            cid = block_cid(path)
+            raw = self.read_body(MAX_BLOCK_BYTES)
+            if cid is None:
+                self.send_json(405 if self.known(path) else 404, {"error": f"no route PUT {self.path}"})
+                return
+
+            def put():
+                digest = parse_cid(cid)
+                if raw is None:
+                    self.send_json(413, {"error": f"a block is at most {MAX_BLOCK_BYTES} bytes."})
+                else:
+                    self.send_empty(201 if workload.blocks.put(cid, digest, raw) else 204)
+            self.answer(put)
+
+        def do_DELETE(self):
+            path = self.path.split("?", 1)[0]
+            cid = block_cid(path)
+            self.read_body(0)
+            if cid is None:
+                self.send_json(405 if self.known(path) else 404, {"error": f"no route DELETE {self.path}"})
+                return
+
+            def delete():
+                parse_cid(cid)
+                workload.blocks.delete(cid)
+                self.send_empty(204)
+            self.answer(delete)
+
+        def answer(self, respond):
+            """Runs respond, answering BadRequest with 400 and anything unexpected with 500."""
+            try:
+                respond()
+            except BadRequest as e:
+                self.send_json(400, {"error": str(e)})
+            except Exception as e:  # noqa: BLE001 - answered, and logged with its traceback
+                traceback.print_exc()
+                self.send_json(500, {"error": f"internal error in {self.command} {self.path}: {type(e).__name__}: {e}"})
+
+        def read_body(self, limit=MAX_BODY_BYTES):
+            """The body, or None when it is larger than limit. A body too large is still read (and dropped) up to MAX_BODY_BYTES, so
+            the client reads the answer and the connection stays usable; a larger one closes the connection unread."""
             if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
                 chunks, size_so_far = [], 0
                 while True:
@@ -2385,14 +2627,27 @@ def make_handler(workload):
                     if size == 0:
                         while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                             pass
-                        return b"".join(chunks)
+                        return b"".join(chunks) if size_so_far <= limit else None
                     size_so_far += size
                     if size_so_far > MAX_BODY_BYTES:
+                        self.close_connection = True
                         return None
-                    chunks.append(self.rfile.read(size))
+                    chunk = self.rfile.read(size)
+                    if size_so_far <= limit:
+                        chunks.append(chunk)
+                    else:
+                        chunks.clear()
                     self.rfile.readline()
             length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
+            if length > limit:
+                if length > MAX_BODY_BYTES:
+                    self.close_connection = True
+                else:
+                    while length > 0:
+                        chunk = self.rfile.read(min(length, 1 << 16))
+                        if not chunk:
+                            break
+                        length -= len(chunk)
                 return None
             return self.rfile.read(length) if length > 0 else b""
 
@@ -2404,7 +2659,7 @@ def make_handler(workload):
                 return
             handle = routes.get(self.path)
             if handle is None:
-                self.send_json(405 if self.path == "/healthz" else 404, {"error": f"no route POST {self.path}"})
+                self.send_json(405 if self.known(self.path) else 404, {"error": f"no route POST {self.path}"})
                 return
             try:
                 if raw:
