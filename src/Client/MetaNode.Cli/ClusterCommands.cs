@@ -223,7 +223,7 @@ internal static class ClusterCommands
             Row("Type", Lower(spec.MemberType));
             Row("Deployment", Lower(spec.DeploymentMethod));
             Row("Resources", $"cpu {ResourceQuantity.FormatCpu(spec.CpuMillis)}, memory {ResourceQuantity.FormatMemory(spec.MemoryBytes)} per member");
-            Row("Algorithm", spec.Algorithm == AggregationAlgorithm.SecureAggregation ? $"secure-aggregation (t={spec.SecurityThreshold} of n={spec.Count})" : "federated-average");
+            Row("Algorithm", spec.MemberType == VPodType.Storage ? null : spec.Algorithm == AggregationAlgorithm.SecureAggregation ? $"secure-aggregation (t={spec.SecurityThreshold} of n={spec.Count})" : "federated-average");
             Row("Options", $"high availability {(spec.HighAvailability ? "on" : "off")}, encryption {(spec.EncryptionEnabled ? "on" : "off")}, replicas {spec.Replicas}");
             Row("Replication", spec.MemberType == VPodType.Storage ? $"{ClusterSpecValidation.EffectiveReplication(spec, spec.Count)} copies of each block" : null);
             Row("Storage", CliOutput.StorageText(spec.PersistentStorage) is { } storage ? storage + " per member" : null);
