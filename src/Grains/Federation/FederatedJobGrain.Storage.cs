@@ -35,12 +35,11 @@ public sealed partial class FederatedJobGrain
     private const int StorageBatchBlocks = 16;
 
     /// <summary>
-    /// Stores <paramref name="content"/> as a UnixFS file in the storage cluster and pins it for this job; returns its CID. Content
-    /// addressing makes it idempotent: a step retried after a silo loss stores and pins the same CID again, changing nothing.
+    /// Stores a UnixFS file's blocks (<see cref="UnixFsFile.Import"/>, root last) in the storage cluster and pins it for this job;
+    /// returns its CID. Content addressing makes it idempotent: a step retried after a silo loss stores and pins the same CID again.
     /// </summary>
-    private async Task<string?> StoreAsync(string cluster, byte[] content, CancellationToken cancellationToken)
+    private async Task<string> StoreAsync(string cluster, IReadOnlyList<Block> blocks, CancellationToken cancellationToken)
     {
-        var blocks = UnixFsFile.Import(content);
         var storage = GrainFactory.GetGrain<IStorageGrain>(cluster);
         foreach (var batch in blocks.Chunk(StorageBatchBlocks))
         {

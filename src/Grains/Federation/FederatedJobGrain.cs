@@ -530,13 +530,14 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
         // The model's IPFS CID goes on chain with the round: the validators signed the SHA-256 of these bytes, and the CID is a
         // function of the same bytes.
-        var modelCid = ModelCid(agreed.Model);
+        var modelBlocks = MetaNode.Storage.UnixFsFile.Import(agreed.Model);
+        var modelCid = modelBlocks[^1].Cid.ToString();
         var record = ToChain(agreed) with { ModelCid = modelCid };
 
         // The votes are written, the model stored under its reference and the result finalized on chain, all at the same time.
         var saving = _votesUnsaved ? SaveAsync(cancellationToken) : Task.CompletedTask;
         var storing = GrainFactory.GetGrain<IFederatedModelGrain>(agreed.ModelRef).PutAsync(agreed.Model, cancellationToken);
-        var storingByCid = Spec.StorageCluster is { } storageCluster ? StoreAsync(storageCluster, agreed.Model, cancellationToken) : Task.FromResult<string?>(null);
+        var storingByCid = Spec.StorageCluster is { } storageCluster ? StoreAsync(storageCluster, modelBlocks, cancellationToken) : Task.CompletedTask;
         var finalizing = GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, record, signatures, cancellationToken);
         await Task.WhenAll(saving, storing, storingByCid, finalizing);
         var outcome = await finalizing;
@@ -583,7 +584,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         });
         if (Spec.StorageCluster is { } recordCluster)
         {
-            State.Results[^1] = State.Results[^1] with { RecordCid = await StoreAsync(recordCluster, RoundRecordJson(State.Results[^1]), cancellationToken) };
+            State.Results[^1] = State.Results[^1] with { RecordCid = await StoreAsync(recordCluster, MetaNode.Storage.UnixFsFile.Import(RoundRecordJson(State.Results[^1])), cancellationToken) };
         }
 
         var started = State.RoundStartedAt ?? now;
