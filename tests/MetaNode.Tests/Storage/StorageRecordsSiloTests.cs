@@ -91,6 +91,11 @@ public sealed class StorageRecordsSiloTests(ITestOutputHelper output) : IAsyncLi
         // 3,300 features and 10 classes: a model of 264,092 bytes, more than one chunk, so its CID is a dag-pb root.
         var csv = Path.Combine(_dataDirectory, "scratch", "wide.csv");
         await File.WriteAllTextAsync(csv, WideCsv(rows: 200, features: 3300));
+        // A storage cluster that is not one is refused before anything runs.
+        var wrong = await Cli.RunAsync("job", "run", "--compute-cluster", "compute", "--validator-cluster", "validators", "--storage-cluster", "compute", "--dataset", "digits");
+        Assert.NotEqual(0, wrong.ExitCode);
+        Assert.Contains("needs storage vPods", wrong.Stderr, StringComparison.Ordinal);
+
         var run = await Cli.JsonAsync(
             "job", "run", "--compute-cluster", "compute", "--validator-cluster", "validators", "--storage-cluster", "models",
             "--dataset", csv, "--rounds", "2", "--local-epochs", "1", "--quorum", "2", "--round-deadline", "60s");

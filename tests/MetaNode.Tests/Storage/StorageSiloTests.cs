@@ -151,6 +151,39 @@ public sealed class StorageSiloTests(StorageSiloFixture fixture, ITestOutputHelp
     }
 
     [Fact]
+    public async Task ScaleDown_DeletesAMemberWithItsVolume_AndItsBlocksAreCopiedToTheMembersLeft()
+    {
+        var content = RandomBytes((2 * UnixFsFile.ChunkSize) + 5, seed: 41);
+        var cid = (await Cli.JsonAsync("storage", "put", await fixture.WriteAsync("scaled", content))).GetProperty("cid").GetString()!;
+        var blocks = UnixFsFile.Import(content).Select(b => b.Cid.ToString()).ToList();
+        var deleted = $"vpod-{Cluster}-{StorageSiloFixture.Members - 1}";
+        await Cli.JsonAsync("cluster", "scale", "--name", Cluster, "--count", $"{StorageSiloFixture.Members - 1}");
+        try
+        {
+            // Three members left and three copies wanted: every block ends up on each of them, and the deleted vPod holds nothing.
+            await Eventually.WaitAsync(
+                fixture.HeldAsync,
+                h => h.Count == StorageSiloFixture.Members - 1 && !h.ContainsKey(deleted) && blocks.All(b => h.Values.All(x => x.Contains(b))),
+                "every block on the three members left",
+                TimeSpan.FromSeconds(90));
+            var stat = await Eventually.WaitAsync(
+                () => Cli.JsonAsync("storage", "stat", cid),
+                s => s.GetProperty("holders").EnumerateArray().All(h => h.GetString() != deleted),
+                "the deleted member dropped from the root's holders",
+                TimeSpan.FromSeconds(30));
+            Assert.Equal(StorageSiloFixture.Replication, stat.GetProperty("minLiveCopies").GetInt32());
+            var copy = Path.Combine(fixture.Scratch, "scaled.out");
+            await Cli.JsonAsync("storage", "get", cid, "--out", copy);
+            Assert.Equal(content, await File.ReadAllBytesAsync(copy));
+        }
+        finally
+        {
+            await Cli.JsonAsync("cluster", "scale", "--name", Cluster, "--count", $"{StorageSiloFixture.Members}");
+            await fixture.WaitRunningAsync(StorageSiloFixture.Members);
+        }
+    }
+
+    [Fact]
     public async Task Gc_RemovesOnlyBlocksNothingReferences_AndKeepsSharedChunksLocksAndPins()
     {
         var pinned = RandomBytes(3 * UnixFsFile.ChunkSize, seed: 11);
