@@ -19,7 +19,16 @@ public sealed record PublicRoundRecord(
     [property: JsonPropertyName("validators")] IReadOnlyList<string> Validators,
     [property: JsonPropertyName("signatures")] IReadOnlyList<PublicSignature> Signatures,
     [property: JsonPropertyName("accuracy")] double? Accuracy,
-    [property: JsonPropertyName("loss")] double? Loss);
+    [property: JsonPropertyName("loss")] double? Loss,
+    [property: JsonPropertyName("chainId")] long ChainId,
+    [property: JsonPropertyName("receipts")] IReadOnlyList<PublicReceipt> Receipts);
+
+/// <summary>A participant's receipt as it signed it (EIP-712 <c>TrainingReceipt</c> in the vPod domain of <c>chainId</c>).</summary>
+public sealed record PublicReceipt(
+    [property: JsonPropertyName("vpodId")] string VPodId,
+    [property: JsonPropertyName("sampleCount")] long SampleCount,
+    [property: JsonPropertyName("updateHash")] string UpdateHash,
+    [property: JsonPropertyName("signature")] string? Signature);
 
 public sealed record PublicSignature(
     [property: JsonPropertyName("signer")] string Signer,
@@ -51,8 +60,17 @@ public sealed partial class FederatedJobGrain
         return root;
     }
 
+    /// <summary>The signed receipts the participants' updates came with: the job's accepted copies, or the masked vectors' under secure aggregation.</summary>
+    private List<TrainingReceipt> ParticipantReceipts(IEnumerable<string> participants) =>
+        [.. participants
+            .Select(id => Secure
+                ? Transcript().Masked?.GetValueOrDefault(id)?.Receipt?.ToReceipt()
+                : State.Updates.GetValueOrDefault(id)?.Update.Receipt)
+            .OfType<TrainingReceipt>()
+            .OrderBy(r => r.VPodId, StringComparer.Ordinal)];
+
     /// <summary>The round's public facts as compact JSON (the same result always gives the same bytes, so the same CID).</summary>
-    private static byte[] RoundRecordJson(RoundResult result) =>
+    private byte[] RoundRecordJson(RoundResult result) =>
         JsonSerializer.SerializeToUtf8Bytes(
             new PublicRoundRecord(
                 result.Job,
@@ -67,6 +85,8 @@ public sealed partial class FederatedJobGrain
                 result.Validators,
                 [.. result.Signatures.Select(s => new PublicSignature(s.Signer, s.Signature))],
                 result.Accuracy is { } accuracy && double.IsFinite(accuracy) ? accuracy : null,
-                result.Loss is { } loss && double.IsFinite(loss) ? loss : null),
+                result.Loss is { } loss && double.IsFinite(loss) ? loss : null,
+                State.ChainId,
+                [.. result.Receipts.Select(r => new PublicReceipt(r.VPodId, r.SampleCount, r.UpdateHash, r.Signature))]),
             PublicRecordJson.Default.PublicRoundRecord);
 }

@@ -577,6 +577,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             Loss = evaluation?.Loss,
             ModelRef = agreed.ModelRef,
             ModelCid = modelCid,
+            Receipts = ParticipantReceipts(agreed.Participants),
             TxHash = outcome.TransactionHash ?? outcome.Record.TransactionHash,
             Validators = State.Votes.Select(v => v.ValidatorVPodId).ToList(),
             DisagreeingValidators = State.Disagreeing.ToList(),

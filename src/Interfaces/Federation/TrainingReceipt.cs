@@ -76,4 +76,6 @@ public sealed record RoundResult
     [Id(15)] public string? ModelCid { get; init; }
     /// <summary>The CID of the round's public record (JSON) in the job's storage cluster (null when the job names none).</summary>
     [Id(21)] public string? RecordCid { get; init; }
+    /// <summary>The participants' signed receipts, by vPod id: the leaves of <see cref="ReceiptsRoot"/> (under secure aggregation they sign the masked vectors).</summary>
+    [Id(22)] public IReadOnlyList<TrainingReceipt> Receipts { get; init; } = [];
 }

@@ -93,6 +93,12 @@ public sealed class SecureAggregationJobTests(SecureAggregationJobFixture fixtur
             var onChain = await Cluster.Chain.GetRoundAsync(secure.JobId, result.Round);
             Assert.True(onChain.Finalized && onChain.Verified, $"round {result.Round} is not verified on chain");
             Assert.Equal(result.ResultHash, onChain.ResultHash);
+
+            // The round keeps the receipts its root covers: each signed by its vPod, over the masked vector the validators saw.
+            Assert.Equal(fixture.Compute, result.Receipts.Select(r => r.VPodId));
+            Assert.Equal(result.ReceiptsRoot, ReceiptMerkleTree.RootHex(result.Receipts.Select(ReceiptHashing.HashHex)), ignoreCase: true);
+            var addresses = await Task.WhenAll(result.Receipts.Select(async r => (await Cluster.Grains.GetGrain<IVPodGrain>(r.VPodId).GetStatusAsync()).Address!));
+            Assert.All(result.Receipts.Zip(addresses), x => Assert.True(MetaNode.Chain.VPodTypedData.ReceiptSignedBy(x.First, 31337, x.Second), x.First.VPodId));
         }
 
         // Fresh keys and masks each run, yet the unmasked sum is exact: the same seed gives the same model bytes.

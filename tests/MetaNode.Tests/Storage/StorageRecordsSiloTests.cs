@@ -133,6 +133,18 @@ public sealed class StorageRecordsSiloTests(ITestOutputHelper output) : IAsyncLi
             Assert.Equal(modelCid, record.GetProperty("modelCid").GetString());
             Assert.Equal(round.GetProperty("resultHash").GetString(), record.GetProperty("resultHash").GetString());
             Assert.Equal(number, record.GetProperty("round").GetInt32());
+
+            // It names every receipt the chain's receipts root covers, each signed by its compute vPod's own key.
+            var receipts = record.GetProperty("receipts").EnumerateArray().Select(r => new MetaNode.Federation.TrainingReceipt(
+                jobId, number, r.GetProperty("vpodId").GetString()!, r.GetProperty("sampleCount").GetInt64(), r.GetProperty("updateHash").GetString()!, r.GetProperty("signature").GetString())).ToList();
+            Assert.Equal(2, receipts.Count);
+            Assert.Equal(round.GetProperty("receiptsRoot").GetString(), MetaNode.Federation.ReceiptMerkleTree.RootHex(receipts.Select(MetaNode.Federation.ReceiptHashing.HashHex)), ignoreCase: true);
+            var chainId = record.GetProperty("chainId").GetInt64();
+            foreach (var receipt in receipts)
+            {
+                var address = (await Cli.StatusAsync(receipt.VPodId)).GetProperty("address").GetString()!;
+                Assert.True(MetaNode.Chain.VPodTypedData.ReceiptSignedBy(receipt, chainId, address), $"{receipt.VPodId}'s receipt does not recover to {address}");
+            }
             output.WriteLine($"round {number}: model {modelCid}, record {recordCid}");
         }
 
