@@ -29,6 +29,7 @@ public sealed class BlockStore(string keyDirectory)
         }
 
         var directory = Path.GetDirectoryName(path)!;
+        var newDirectory = !Directory.Exists(directory);
         Directory.CreateDirectory(directory);
         var temporary = path + ".tmp-" + Guid.NewGuid().ToString("N");
         try
@@ -49,6 +50,12 @@ public sealed class BlockStore(string keyDirectory)
         if (OperatingSystem.IsLinux())
         {
             DirectorySync.Flush(directory);
+            if (newDirectory)
+            {
+                // The new shard directory's own entry, and the blocks directory's if that was new too.
+                DirectorySync.Flush(_root);
+                DirectorySync.Flush(Path.GetDirectoryName(_root)!);
+            }
         }
 
         return true;
