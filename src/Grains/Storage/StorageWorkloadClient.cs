@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using MetaNode.Storage;
 using MetaNode.Workloads;
 
@@ -53,12 +52,6 @@ public sealed class StorageWorkloadClient(HttpClient http)
         {
             throw new HttpRequestException($"{endpoint} could not delete block {cid}: {(int)response.StatusCode}", null, response.StatusCode);
         }
-    }
-
-    public async Task<IReadOnlyList<StoredBlockDto>> ListAsync(Uri endpoint, CancellationToken cancellationToken = default)
-    {
-        var list = await http.GetFromJsonAsync(new Uri(endpoint, StorageProtocol.BlocksPath), WorkloadJson.Default.BlockListResponse, cancellationToken).ConfigureAwait(false);
-        return list?.Blocks ?? [];
     }
 
     private static async Task<string> ReasonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
