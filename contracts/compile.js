@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Compiles every contract in this folder with the pinned solc-js into artifacts/<Name>.json (ABI, bytecode, deployed
-// bytecode, compiler version, source hash). `node compile.js --check` compiles into memory and exits 1 when a committed
+// bytecode and where its immutables sit in it, compiler version, source hash). `node compile.js --check` compiles into memory and exits 1 when a committed
 // artifact differs from what the sources compile to (stale or hand-edited artifacts).
 'use strict';
 const fs = require('fs');
@@ -25,7 +25,7 @@ const input = {
     evmVersion: 'cancun',
     // No metadata hash: the bytecode then depends only on the source and the settings.
     metadata: { bytecodeHash: 'none', appendCBOR: false },
-    outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
+    outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object', 'evm.deployedBytecode.immutableReferences'] } },
   },
 };
 
@@ -53,6 +53,12 @@ for (const [file, contracts] of Object.entries(output.contracts)) {
       abi: contract.abi,
       bytecode: '0x' + contract.evm.bytecode.object,
       deployedBytecode: '0x' + contract.evm.deployedBytecode.object,
+      // Byte ranges of the deployed code that the constructor fills (zeros above): a verifier zeroes them in the code it reads
+      // from a chain and compares the rest with deployedBytecode.
+      immutableReferences: Object.values(contract.evm.deployedBytecode.immutableReferences || {})
+        .flat()
+        .sort((a, b) => a.start - b.start)
+        .map((r) => ({ start: r.start, length: r.length })),
     };
     const text = JSON.stringify(artifact, null, 2) + '\n';
     const target = path.join(artifactsDir, `${name}.json`);
