@@ -78,6 +78,7 @@ public static class CliApp
         root.Subcommands.Add(ClusterCommands.Build(context));
         root.Subcommands.Add(JobCommands.Build(context));
         root.Subcommands.Add(StorageCommands.Build(context));
+        root.Subcommands.Add(ProofCommands.Build(context));
         root.Subcommands.Add(AccessCommands.BuildAccess(context));
         root.Subcommands.Add(AccessCommands.BuildAudit(context));
         return root;

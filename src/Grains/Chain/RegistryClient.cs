@@ -107,6 +107,7 @@ public sealed class RegistryClient
                     ModelRef = candidate.ModelRef,
                     ModelCid = fields.ModelCid,
                     TransactionHash = log.TransactionHash,
+                    BlockHash = log.BlockHash,
                     Verified = true,
                 };
             }

@@ -834,6 +834,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         UpdatedAt = State.UpdatedAt,
         RoundDeadline = State.Deadline,
         FinalModelHash = State.Phase == FederatedJobPhase.Completed && State.Results.Count > 0 ? State.Results[^1].ResultHash : null,
+        Addresses = new Dictionary<string, string>(State.Addresses, StringComparer.Ordinal),
+        ChainId = State.ChainId,
     };
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} refused update {EventId}: {Reason}; it is flagged in the round's result")]

@@ -101,6 +101,9 @@ public sealed record RoundRecord
 
     /// <summary>The model's CID the event names (CIDv1 text), empty when it names none; not covered by <see cref="Commitment"/>.</summary>
     [Id(12)] public string? ModelCid { get; init; }
+
+    /// <summary>The hash of <see cref="BlockNumber"/>'s block, as the event's log gave it.</summary>
+    [Id(13)] public string? BlockHash { get; init; }
 }
 
 /// <summary>The answer to a finalization request.</summary>

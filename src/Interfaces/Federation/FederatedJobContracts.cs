@@ -74,6 +74,10 @@ public sealed record FederatedJobStatus
     [Id(14)] public string? FinalModelHash { get; init; }
     /// <summary>Secure aggregation: the threshold t the job runs with (0 for federated-average).</summary>
     [Id(15)] public int SecurityThreshold { get; init; }
+    /// <summary>The address each of the job's vPods proved it holds the key of (compute and validators), by vPod id: what receipts and votes recover to.</summary>
+    [Id(16)] public IReadOnlyDictionary<string, string> Addresses { get; init; } = new Dictionary<string, string>();
+    /// <summary>The chain whose domains the job's receipts and votes are signed under (0 before the job started).</summary>
+    [Id(17)] public long ChainId { get; init; }
 
     public bool IsFinished => Phase is FederatedJobPhase.Completed or FederatedJobPhase.Failed or FederatedJobPhase.Cancelled;
 
