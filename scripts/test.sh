@@ -9,8 +9,8 @@ rm -rf "$results"
 mkdir -p "$results"
 
 # The pinned npm packages tests use (committed lockfiles): solc-js and anvil (contracts, chain), the manifest validator,
-# and IPFS's own UnixFS importer/exporter and CAR reader (storage).
-for dir in contracts deploy/k8s-validate tests/ipfs-reference; do
+# IPFS's own UnixFS importer/exporter and CAR reader (storage), and the JavaScript round-proof verifier (proofs).
+for dir in contracts deploy/k8s-validate tests/ipfs-reference examples/proof-verifier; do
   if [ ! -d "$dir/node_modules" ]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || { echo "npm ci in $dir failed (Node.js and npm are needed)"; echo "0 passed, 1 failed"; exit 1; }
   fi

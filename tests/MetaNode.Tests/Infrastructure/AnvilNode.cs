@@ -30,6 +30,9 @@ public sealed class AnvilNode : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The chain id anvil is started with (31337, the dev chain's, unless a test needs another chain).</summary>
+    public long ChainId { get; init; } = 31337;
+
     public string RpcUrl => $"http://127.0.0.1:{Port}";
 
     public string Output
@@ -80,7 +83,7 @@ public sealed class AnvilNode : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "--host", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--chain-id", "31337" })
+        foreach (var argument in new[] { "--host", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--chain-id", ChainId.ToString(System.Globalization.CultureInfo.InvariantCulture) })
         {
             info.ArgumentList.Add(argument);
         }
