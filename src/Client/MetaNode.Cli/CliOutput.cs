@@ -237,7 +237,7 @@ internal sealed class CliOutput
         Row(grid, "Receipts root", record.ReceiptsRoot);
         Row(grid, "Model ref", record.ModelRef);
         Row(grid, "Model CID", string.IsNullOrEmpty(record.ModelCid) ? "none" : record.ModelCid);
-        Row(grid, "Block", record.BlockNumber?.ToString(CultureInfo.InvariantCulture));
+        Row(grid, "Block", record.BlockNumber is { } block ? $"{block.ToString(CultureInfo.InvariantCulture)} ({record.BlockHash})" : null);
         Row(grid, "Transaction", record.TransactionHash);
         Row(grid, "Commitment", record.Commitment);
         Row(grid, "Verified", record.Verified ? "yes: the event matches the registry's commitment" : "NO: no event matching the commitment was found");
