@@ -15,6 +15,9 @@ public static class RoundProofJson
     private static readonly string[] TopMembers =
         ["format", "chainId", "registry", "job", "round", "resultHash", "receiptsRoot", "modelRef", "modelCid", "transaction", "validators", "receipts"];
 
+    /// <summary>The largest integer every JSON reader holds exactly (2^53 - 1); larger integers are written as decimal strings.</summary>
+    private const long MaxSafeInteger = 9_007_199_254_740_991;
+
     public static byte[] Write(RoundProof proof)
     {
         ArgumentNullException.ThrowIfNull(proof);
@@ -281,9 +284,9 @@ public static class RoundProofJson
 
     private static long RoundValue(JsonElement element)
     {
-        if (element.ValueKind != JsonValueKind.Number || !IsDecimal(element.GetRawText()) || !element.TryGetInt64(out var round))
+        if (element.ValueKind != JsonValueKind.Number || !IsDecimal(element.GetRawText()) || !element.TryGetInt64(out var round) || round > MaxSafeInteger)
         {
-            throw new RoundProofFormatException("round must be a JSON integer, 0 or more.");
+            throw new RoundProofFormatException("round must be a JSON integer from 0 to 2^53 - 1.");
         }
 
         return round;

@@ -66,6 +66,8 @@ public sealed class RoundProofJsonTests
     [InlineData("round:\"2\"", "JSON integer")]
     [InlineData("round:2.0", "JSON integer")]
     [InlineData("round:-1", "JSON integer")]
+    [InlineData("round:9007199254740992", "2^53 - 1")]
+    [InlineData("round:2e0", "JSON integer")]
     [InlineData("registry:0x5FBDB2315678afecb367f032d93f642f64180aa3", "lower-case hex")]
     [InlineData("resultHash:0xaa", "64 lower-case hex")]
     [InlineData("job:", "1 to 32 bytes")]
