@@ -5,7 +5,7 @@ pragma solidity 0.8.28;
 /// @notice Records the result of each federated round once, when k distinct validators of the current set signed the
 ///         same EIP-712 digest. The full record is in the RoundFinalized event; storage keeps one slot per round: the
 ///         block it was finalized in and a 192-bit commitment to the record, so a reader finds the event and checks it.
-///         The event also names the model's IPFS CID (CIDv1, sha2-256), so anyone can recover it and fetch the model by it.
+///         The record names the model's IPFS CID (CIDv1, sha2-256), signed with the rest, so anyone can fetch the model by it.
 /// @dev Gas: one fresh storage slot per round, one cold SLOAD per signer (the signer's set id), signatures packed
 ///      65 bytes each (r, s, v) and sorted by signer address so distinctness is one comparison per signature.
 contract ResultRegistry {
@@ -14,7 +14,7 @@ contract ResultRegistry {
 
     /// @notice EIP-712 type of a round finalization.
     bytes32 public constant FINALIZE_TYPEHASH =
-        keccak256("FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef)");
+        keccak256("FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef,bytes modelCid)");
 
     /// @notice EIP-712 type of a validator-set rotation; nonce is the current set id, so a rotation cannot be replayed.
     bytes32 public constant ROTATE_TYPEHASH =
@@ -41,10 +41,10 @@ contract ResultRegistry {
     mapping(address => uint64) private _validatorSet;
     address[] private _validators;
 
-    /// @dev keccak256(jobId, round) => blockNumber << 192 | low 192 bits of the FinalizeRound struct hash.
+    /// @dev keccak256(jobId, round) => blockNumber << 192 | low 192 bits of the FinalizeRound struct hash (CID included).
     mapping(bytes32 => uint256) private _rounds;
 
-    /// @notice `modelCid` is the model's CID in binary (36 bytes), or empty when the submitter named none.
+    /// @notice `modelCid` is the model's CID in binary (36 bytes), or empty when the validators signed none.
     event RoundFinalized(
         bytes32 indexed jobId,
         uint64 indexed round,
@@ -75,15 +75,13 @@ contract ResultRegistry {
 
     /// @notice Records (jobId, round) once. `signatures` is k or more 65-byte (r, s, v) signatures over
     ///         hashFinalizeRound(...), ordered by strictly increasing signer address.
-    /// @param modelRef The SHA-256 of the model's canonical bytes: what the validators sign.
-    /// @param modelCid The model's IPFS CID in binary, or empty for none. The validators do not sign it: it is a function
-    ///        of the bytes whose SHA-256 they signed (`ipfs add --cid-version 1`: 262,144-byte chunks as raw leaves, a
-    ///        balanced dag-pb tree above them), so anyone holding the bytes recomputes it and checks it. The contract
-    ///        checks its shape only: exactly 36 bytes `0x01 || codec || 0x12 0x20 || digest` with codec raw (0x55), whose
-    ///        digest must then be modelRef (a model of one chunk is its own block), or dag-pb (0x70, the root node of a
-    ///        larger model, whose digest no contract can check without the bytes). Anything else reverts InvalidModelCid.
-    ///        The CID is in the event only; the stored commitment covers the signed fields. Not being signed, it is whatever
-    ///        the first successful submitter gave (or none): a reader that needs it checks it against the model's bytes.
+    /// @param modelRef The SHA-256 of the model's canonical bytes.
+    /// @param modelCid The model's IPFS CID in binary, or empty for none, signed with the rest (as EIP-712 `bytes`: its
+    ///        keccak256): each validator computes it from the bytes it aggregated (`ipfs add --cid-version 1`: 262,144-byte
+    ///        chunks as raw leaves, a balanced dag-pb tree above them), so no submitter can record another. The contract also
+    ///        checks its shape: exactly 36 bytes `0x01 || codec || 0x12 0x20 || digest` with codec raw (0x55), whose digest
+    ///        must then be modelRef (a model of one chunk is its own block), or dag-pb (0x70, the root node of a larger
+    ///        model). Anything else reverts InvalidModelCid. The stored commitment covers it like every signed field.
     function finalizeRound(
         bytes32 jobId,
         uint64 round,
@@ -103,14 +101,15 @@ contract ResultRegistry {
             revert RoundAlreadyFinalized(jobId, round, uint64(existing >> 192));
         }
 
-        bytes32 structHash = keccak256(abi.encode(FINALIZE_TYPEHASH, jobId, round, resultHash, receiptsRoot, modelRef));
+        bytes32 structHash = _finalizeStructHash(jobId, round, resultHash, receiptsRoot, modelRef, modelCid);
         _verify(_typedDigest(structHash), signatures);
         _rounds[key] = (block.number << 192) | (uint256(structHash) & type(uint192).max);
         _emitRoundFinalized(jobId, round, resultHash, receiptsRoot, modelRef, modelCid);
     }
 
     /// @notice The block a round was finalized in (0 when it was not) and the 192-bit commitment to its record:
-    ///         the low 192 bits of keccak256(abi.encode(FINALIZE_TYPEHASH, jobId, round, resultHash, receiptsRoot, modelRef)).
+    ///         the low 192 bits of keccak256(abi.encode(FINALIZE_TYPEHASH, jobId, round, resultHash, receiptsRoot, modelRef,
+    ///         keccak256(modelCid))).
     function getRound(bytes32 jobId, uint64 round) external view returns (uint64 blockNumber, bytes24 commitment) {
         uint256 record = _rounds[_roundKey(jobId, round)];
         return (uint64(record >> 192), bytes24(uint192(record)));
@@ -121,12 +120,15 @@ contract ResultRegistry {
     }
 
     /// @notice The EIP-712 digest validators sign for a round.
-    function hashFinalizeRound(bytes32 jobId, uint64 round, bytes32 resultHash, bytes32 receiptsRoot, bytes32 modelRef)
-        external
-        view
-        returns (bytes32)
-    {
-        return _typedDigest(keccak256(abi.encode(FINALIZE_TYPEHASH, jobId, round, resultHash, receiptsRoot, modelRef)));
+    function hashFinalizeRound(
+        bytes32 jobId,
+        uint64 round,
+        bytes32 resultHash,
+        bytes32 receiptsRoot,
+        bytes32 modelRef,
+        bytes calldata modelCid
+    ) external view returns (bytes32) {
+        return _typedDigest(_finalizeStructHash(jobId, round, resultHash, receiptsRoot, modelRef, modelCid));
     }
 
     // ------------------------------------------------------------------ validator set
@@ -294,6 +296,17 @@ contract ResultRegistry {
         _threshold = newThreshold;
         _setId = next;
         emit ValidatorsRotated(next, newValidators, newThreshold);
+    }
+
+    function _finalizeStructHash(
+        bytes32 jobId,
+        uint64 round,
+        bytes32 resultHash,
+        bytes32 receiptsRoot,
+        bytes32 modelRef,
+        bytes calldata modelCid
+    ) private pure returns (bytes32) {
+        return keccak256(abi.encode(FINALIZE_TYPEHASH, jobId, round, resultHash, receiptsRoot, modelRef, keccak256(modelCid)));
     }
 
     function _rotationStructHash(address[] calldata newValidators, uint64 newThreshold, uint64 nonce)

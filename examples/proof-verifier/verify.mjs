@@ -33,7 +33,7 @@ const CODEC_RAW = 0x55, CODEC_DAG_PB = 0x70, SHA2_256 = 0x12;
 const abi = AbiCoder.defaultAbiCoder();
 const REGISTRY_DOMAIN_TYPEHASH = id('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)');
 const VPOD_DOMAIN_TYPEHASH = id('EIP712Domain(string name,string version,uint256 chainId)');
-const FINALIZE_TYPEHASH = id('FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef)');
+const FINALIZE_TYPEHASH = id('FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef,bytes modelCid)');
 const RECEIPT_TYPEHASH = id('TrainingReceipt(string job,uint256 round,string vpod,uint256 sampleCount,bytes32 updateHash)');
 const ROUND_FINALIZED = id('RoundFinalized(bytes32,uint64,bytes32,bytes32,bytes32,bytes)');
 const VALIDATORS_ROTATED = id('ValidatorsRotated(uint64,address[],uint64)');
@@ -104,8 +104,9 @@ const registryDomain = (chainId, registry) => keccak256(abi.encode(['bytes32', '
   [REGISTRY_DOMAIN_TYPEHASH, id('MetaNode ResultRegistry'), id('1'), chainId, registry]));
 const vpodDomain = (chainId) => keccak256(abi.encode(['bytes32', 'bytes32', 'bytes32', 'uint256'],
   [VPOD_DOMAIN_TYPEHASH, id('MetaNode vPod'), id('2'), chainId]));
-const finalizeStructHash = (b) => keccak256(abi.encode(['bytes32', 'bytes32', 'uint64', 'bytes32', 'bytes32', 'bytes32'],
-  [FINALIZE_TYPEHASH, b.jobId, b.round, b.resultHash, b.receiptsRoot, b.modelRef]));
+// The CID is EIP-712 `bytes`: hashed, its 36 binary bytes.
+const finalizeStructHash = (b) => keccak256(abi.encode(['bytes32', 'bytes32', 'uint64', 'bytes32', 'bytes32', 'bytes32', 'bytes32'],
+  [FINALIZE_TYPEHASH, b.jobId, b.round, b.resultHash, b.receiptsRoot, b.modelRef, keccak256(b.cid.bytes)]));
 const receiptStructHash = (b, r) => keccak256(abi.encode(['bytes32', 'bytes32', 'uint256', 'bytes32', 'uint256', 'bytes32'],
   [RECEIPT_TYPEHASH, id(b.job), b.round, id(r.vpod), BigInt(r.sampleCount), r.updateHash]));
 const typedDigest = (separator, structHash) => keccak256(concat(['0x1901', separator, structHash]));

@@ -371,7 +371,7 @@ def run_round(root, checks, transcript_path=None):
         encoded = wl.encode_model(CLASSES, FEATURES, model)
         leaves = [wl.receipt_hash(JOB, ROUND, v, COMPUTE_ROWS[v], masked[v]["receipt"]["updateHash"]) for v in survivors]
         digest = wl.finalize_digest(CHAIN_ID, REGISTRY, JOB, ROUND, wl.keccak256(encoded), wl.merkle_root(leaves),
-                                    __import__("hashlib").sha256(encoded).digest())
+                                    __import__("hashlib").sha256(encoded).digest(), wl.unixfs_file_cid(encoded))
         checks.check(result["resultHash"] == wl.to_hex(wl.keccak256(encoded)) and result["receiptsRoot"] == wl.to_hex(wl.merkle_root(leaves)),
                      "resultHash and receiptsRoot are those of the model and the survivors' receipts")
         checks.check(wl.recover_address(digest, wl.parse_signature(result["signature"])) == validator.key.address == result["signer"],

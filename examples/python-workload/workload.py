@@ -297,7 +297,7 @@ VPOD_DOMAIN_TYPE = _type_hash("EIP712Domain(string name,string version,uint256 c
 IDENTITY_TYPE = _type_hash("Identity(string vpod,bytes32 nonce,uint256 chainId)")
 RECEIPT_TYPE = _type_hash("TrainingReceipt(string job,uint256 round,string vpod,uint256 sampleCount,bytes32 updateHash)")
 REGISTRY_DOMAIN_TYPE = _type_hash("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
-FINALIZE_TYPE = _type_hash("FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef)")
+FINALIZE_TYPE = _type_hash("FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef,bytes modelCid)")
 ROTATE_TYPE = _type_hash("RotateValidators(address[] validators,uint64 threshold,uint64 nonce)")
 
 
@@ -338,8 +338,10 @@ def job_id_bytes32(job):
     return data + bytes(32 - len(data))
 
 
-def finalize_digest(chain_id, registry, job, round_, result_hash, receipts_root, model_ref):
-    struct_hash = keccak256(FINALIZE_TYPE + job_id_bytes32(job) + word(round_) + result_hash + receipts_root + model_ref)
+def finalize_digest(chain_id, registry, job, round_, result_hash, receipts_root, model_ref, model_cid):
+    """The registry's FinalizeRound digest; model_cid is the model's binary CID (36 bytes, or empty for none), hashed as EIP-712 bytes."""
+    struct_hash = keccak256(FINALIZE_TYPE + job_id_bytes32(job) + word(round_) + result_hash + receipts_root + model_ref
+                            + keccak256(model_cid))
     return typed_digest(registry_domain(chain_id, registry), struct_hash)
 
 
@@ -1555,14 +1557,15 @@ class Workload:
             raise Conflict(f"the aggregate of job '{job}' round {round_} holds a value that is not finite; it has no canonical encoding.")
         encoded = encode_model(classes, features, parameters)
         result_hash, model_ref = keccak256(encoded), hashlib.sha256(encoded).digest()
-        digest = finalize_digest(chain_id, registry, job, round_, result_hash, root, model_ref)
+        model_cid = unixfs_file_cid(encoded)
+        digest = finalize_digest(chain_id, registry, job, round_, result_hash, root, model_ref, model_cid)
         self.signed_rounds.admit(chain_id, registry, job, round_, digest)
         signature = self.key.sign_hex(digest)
         print(f"vPod {self.vpod_id} signed job {job} round {round_} on registry {registry} (chain {chain_id}): "
               f"result {to_hex(result_hash)}, {len(included)} participants, {len(rejected)} rejected", flush=True)
         return {"job": job, "round": round_, "vpodId": self.vpod_id, "signer": self.key.address, "signature": signature,
                 "resultHash": to_hex(result_hash), "receiptsRoot": to_hex(root), "modelRef": to_hex(model_ref),
-                "participants": included, "totalSamples": total,
+                "modelCid": cid_text(model_cid), "participants": included, "totalSamples": total,
                 "rejected": [{"vpodId": vpod, "reason": reason} for vpod, reason in rejected],
                 "model": model, "evaluation": evaluation}
 
@@ -2453,6 +2456,76 @@ def parse_cid(text):
     if len(data) - position > DIGEST_LENGTH:
         raise BadRequest(f"'{_shorten(text)}' has {len(data) - position - DIGEST_LENGTH} trailing bytes after the CID.")
     return data[position:]
+
+
+# A model's CID, as `ipfs add --cid-version 1` computes it (UnixFsFile.ComputeCid): 262,144-byte chunks as raw leaves; a file of one
+# chunk is its leaf; otherwise a balanced tree of dag-pb UnixFS file nodes of at most 174 links, each link with an empty name and its
+# Tsize, the node's Data {Type: file, filesize, blocksizes} after the links. Validators sign it with the round.
+
+UNIXFS_CHUNK = 262144
+UNIXFS_MAX_LINKS = 174
+
+
+def write_varint(value):
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | 0x80 if value else low)
+        if not value:
+            return bytes(out)
+
+
+def cid_bytes(codec, block):
+    return bytes([1, codec, SHA256_CODE, DIGEST_LENGTH]) + hashlib.sha256(block).digest()
+
+
+def _unixfs_file_node(children):
+    """A dag-pb file node over (cid, tsize, filesize) children: its (cid, tsize, filesize) as a child of the next level."""
+    links = b""
+    for cid, tsize, _ in children:
+        link = b"\x0a" + write_varint(len(cid)) + cid + b"\x12\x00" + b"\x18" + write_varint(tsize)
+        links += b"\x12" + write_varint(len(link)) + link
+    filesize = sum(size for _, _, size in children)
+    unixfs = b"\x08\x02\x18" + write_varint(filesize) + b"".join(b"\x20" + write_varint(size) for _, _, size in children)
+    node = links + b"\x0a" + write_varint(len(unixfs)) + unixfs
+    return cid_bytes(0x70, node), len(node) + sum(tsize for _, tsize, _ in children), filesize
+
+
+def cid_text(cid):
+    """A binary CID's text form: the multibase prefix 'b' and lower-case base32 without padding."""
+    return "b" + base64.b32encode(cid).decode("ascii").lower().rstrip("=")
+
+
+def unixfs_file_cid(data):
+    """The binary CIDv1 of a file's UnixFS DAG (36 bytes)."""
+    levels, totals = [], []
+
+    def add(level, child):
+        if level == len(levels):
+            levels.append([])
+            totals.append(0)
+        levels[level].append(child)
+        totals[level] += 1
+        if len(levels[level]) == UNIXFS_MAX_LINKS:
+            node, levels[level] = _unixfs_file_node(levels[level]), []
+            add(level + 1, node)
+
+    offset = 0
+    while True:
+        chunk = data[offset:offset + UNIXFS_CHUNK]
+        add(0, (cid_bytes(0x55, chunk), len(chunk), len(chunk)))
+        offset += len(chunk)
+        if offset >= len(data):
+            break
+    level = 0
+    while level < len(levels):
+        if totals[level] == 1:
+            return levels[level][0][0]
+        if levels[level]:
+            node, levels[level] = _unixfs_file_node(levels[level]), []
+            add(level + 1, node)
+        level += 1
+    raise RuntimeError("a file has at least one leaf")
 
 
 class BlockStore:

@@ -36,6 +36,9 @@ public sealed partial class ChainGrain : Grain, IChainGrain
     private readonly FederatedWorkloadClient _workloads;
     private readonly ILogger<ChainGrain> _logger;
 
+    /// <summary>The registry whose code was found to be this version's ResultRegistry (checked once per activation).</summary>
+    private string? _checkedRegistry;
+
     public ChainGrain(
         [PersistentState("chain", MetaNodeNames.ChainStorage)] IPersistentState<ChainGrainState> state,
         ChainConnector connector,
@@ -88,18 +91,32 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         }
     }
 
-    public Task<string?> GetRegistryAsync(CancellationToken cancellationToken = default)
+    public async Task<string?> GetRegistryAsync(CancellationToken cancellationToken = default)
     {
         if (_connector.Endpoint is not { } endpoint)
         {
-            return Task.FromResult<string?>(null);
+            return null;
         }
 
         // A registry deployed with `chain deploy` wins over the configured (or dev chain's) one, on the same chain.
         var registry = _state.State.Registry is { } deployed && (_state.State.RegistryChainId == endpoint.ChainId || endpoint.ChainId == 0)
             ? deployed
             : endpoint.Registry;
-        return Task.FromResult(registry);
+        if (registry is not null && _checkedRegistry != registry)
+        {
+            // A registry of another version (another signed type) would refuse every round: say so before anything is signed or sent.
+            var code = await _connector.CallAsync("eth_getCode", w => w.Eth.GetCode.SendRequestAsync(registry), cancellationToken);
+            var domain = new RegistryDomain(await _connector.GetChainIdAsync(cancellationToken), registry.ToLowerInvariant());
+            if (!string.IsNullOrEmpty(code) && code != "0x"
+                && MetaNode.Proofs.RegistryCode.Instance.Mismatch(Convert.FromHexString(code.AsSpan(2)), domain) is { } mismatch)
+            {
+                throw new ChainUnavailableException($"the registry {registry} is not this version's ResultRegistry ({mismatch}): run 'metanode-cli chain deploy' to deploy one.");
+            }
+
+            _checkedRegistry = registry;
+        }
+
+        return registry;
     }
 
     public async Task<ChainStatus> DeployRegistryAsync(DeployRegistryCommand command, CancellationToken cancellationToken = default)

@@ -97,6 +97,7 @@ public sealed class RegistryClient
                 ResultHash = fields.ResultHash,
                 ReceiptsRoot = fields.ReceiptsRoot,
                 ModelRef = fields.ModelRef,
+                ModelCid = fields.ModelCid,
             };
             if (RegistryTypedData.Commitment(candidate).AsSpan().SequenceEqual(commitment))
             {

@@ -217,7 +217,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         SignedRound? signed = State.Results.FirstOrDefault(r => r.Round == round) is { } result
             ? new SignedRound(new ChainRoundResult { JobId = JobId, Round = round, ResultHash = result.ResultHash, ReceiptsRoot = result.ReceiptsRoot, ModelRef = result.ModelRef ?? string.Empty, ModelCid = result.ModelCid ?? string.Empty }, result.Signatures)
             : round == State.Round && State.Votes.Count > 0
-                ? new SignedRound(ToChain(State.Votes[0]) with { ModelCid = ModelCid(State.Votes[0].Model) }, Signatures(State.Votes))
+                ? new SignedRound(ToChain(State.Votes[0]), Signatures(State.Votes))
                 : null;
         return Task.FromResult(signed);
     }
@@ -528,11 +528,10 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         var watch = Stopwatch.StartNew();
         var signatures = Signatures(State.Votes);
 
-        // The model's IPFS CID goes on chain with the round: the validators signed the SHA-256 of these bytes, and the CID is a
-        // function of the same bytes.
+        // The model's IPFS CID goes on chain with the round, signed by the validators, who computed it from the same bytes.
         var modelBlocks = MetaNode.Storage.UnixFsFile.Import(agreed.Model);
         var modelCid = modelBlocks[^1].Cid.ToString();
-        var record = ToChain(agreed) with { ModelCid = modelCid };
+        var record = ToChain(agreed, modelCid);
 
         // The votes are written, the model stored under its reference and the result finalized on chain, all at the same time.
         var saving = _votesUnsaved ? SaveAsync(cancellationToken) : Task.CompletedTask;
@@ -548,12 +547,6 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         {
             await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: the chain holds another result for this round (transaction {outcome.Record.TransactionHash})", cancellationToken);
             return false;
-        }
-
-        if (!string.Equals(outcome.Record.ModelCid ?? string.Empty, modelCid, StringComparison.Ordinal))
-        {
-            // The same signed result, submitted by someone else with another CID (the CID is not signed): the chain's is wrong.
-            LogOtherModelCid(_logger, JobId, State.Round, outcome.Record.ModelCid is { Length: > 0 } other ? other : "none", modelCid, outcome.Record.TransactionHash ?? "-");
         }
 
         var finalizationMs = watch.Elapsed.TotalMilliseconds;
@@ -802,13 +795,15 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     private static Uri Endpoint(VPodStatus status) =>
         status.Endpoint is { } endpoint ? new Uri(endpoint) : throw new WorkloadRequestException(status.Id, "", 0, $"vPod '{status.Id}' is {status.Phase}: its workload has no endpoint");
 
-    private ChainRoundResult ToChain(ValidatorVote vote) => new()
+    /// <summary>What a vote signed: the round's fields and the CID of the vote's model (computed here unless the caller has it).</summary>
+    private ChainRoundResult ToChain(ValidatorVote vote, string? modelCid = null) => new()
     {
         JobId = JobId,
         Round = State.Round,
         ResultHash = vote.ResultHash,
         ReceiptsRoot = vote.ReceiptsRoot,
         ModelRef = vote.ModelRef,
+        ModelCid = modelCid ?? ModelCid(vote.Model),
     };
 
     /// <summary>The model's CID as <c>ipfs add --cid-version 1</c> computes it (raw leaves of 256 KiB, a dag-pb root above them).</summary>
@@ -858,9 +853,6 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} round {Round} finalized on chain: {Participants} participants, accuracy {Accuracy:F4}, result {ResultHash}, transaction {TxHash}")]
     private static partial void LogConfirmed(ILogger logger, string jobId, int round, int participants, double accuracy, string resultHash, string txHash);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: the chain records the signed result with model CID {ChainCid} (transaction {TxHash}), not the model's CID {ModelCid}; the job keeps the model's")]
-    private static partial void LogOtherModelCid(ILogger logger, string jobId, int round, string chainCid, string modelCid, string txHash);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} ended {Phase} in round {Round}: {Reason}")]
     private static partial void LogEnded(ILogger logger, string jobId, FederatedJobPhase phase, int round, string reason);

@@ -55,8 +55,8 @@ public sealed record RoundResult
     [Id(4)] public required string ModelRef { get; init; }
 
     /// <summary>
-    /// The model's IPFS CID (CIDv1 text, <c>b…</c>), or empty for none. Not signed: it is a function of the bytes whose SHA-256
-    /// is <see cref="ModelRef"/>, so anyone with the bytes checks it; the registry checks its shape (and a raw CID's digest).
+    /// The model's IPFS CID (CIDv1 text, <c>b…</c>), or empty for none. Signed with the rest (each validator computes it from the
+    /// bytes it aggregated); the registry also checks its shape (and that a raw CID's digest is <see cref="ModelRef"/>).
     /// </summary>
     [Id(5)] public string ModelCid { get; init; } = string.Empty;
 }
@@ -99,7 +99,7 @@ public sealed record RoundRecord
     /// <summary>Set by a finalization request: whether the record on chain is the one that was asked for (its signed fields, which the commitment covers).</summary>
     [Id(11)] public bool? Matches { get; init; }
 
-    /// <summary>The model's CID the event names (CIDv1 text), empty when it names none; not covered by <see cref="Commitment"/>.</summary>
+    /// <summary>The model's CID the event names (CIDv1 text), empty when it names none; covered by <see cref="Commitment"/> like the other signed fields.</summary>
     [Id(12)] public string? ModelCid { get; init; }
 
     /// <summary>The hash of <see cref="BlockNumber"/>'s block, as the event's log gave it.</summary>

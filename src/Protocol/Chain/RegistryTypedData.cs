@@ -19,7 +19,7 @@ public static class RegistryTypedData
 {
     public const string DomainName = "MetaNode ResultRegistry";
     public const string DomainVersion = "1";
-    public const string FinalizeRoundType = "FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef)";
+    public const string FinalizeRoundType = "FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef,bytes modelCid)";
     public const string RotateValidatorsType = "RotateValidators(address[] validators,uint64 threshold,uint64 nonce)";
     private const string DomainType = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)";
 
@@ -44,10 +44,11 @@ public static class RegistryTypedData
             Word(round.Round),
             HexValues.ParseBytes32(round.ResultHash, "result hash"),
             HexValues.ParseBytes32(round.ReceiptsRoot, "receipts root"),
-            HexValues.ParseBytes32(round.ModelRef, "model ref")));
+            HexValues.ParseBytes32(round.ModelRef, "model ref"),
+            Keccak(RegistryModelCid.ToBytes(round))));
     }
 
-    /// <summary>The digest validators sign for a round.</summary>
+    /// <summary>The digest validators sign for a round: its fields and the model's CID (empty for none), whose registry form <see cref="RegistryModelCid"/> checks.</summary>
     public static byte[] FinalizeDigest(RegistryDomain domain, RoundResult round) => TypedDigest(domain, FinalizeStructHash(round));
 
     /// <summary>The registry's stored commitment: the low 192 bits of the FinalizeRound struct hash (24 bytes).</summary>

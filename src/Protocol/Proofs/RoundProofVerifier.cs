@@ -378,6 +378,7 @@ public sealed class RoundProofVerifier(IProofChain chain, Func<string, Cancellat
             ResultHash = Proof.ResultHash,
             ReceiptsRoot = Proof.ReceiptsRoot,
             ModelRef = Proof.ModelRef,
+            ModelCid = Proof.ModelCid,
         };
 
         public ProofTransactionReceipt? Receipt { get; set; }

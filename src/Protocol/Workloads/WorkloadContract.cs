@@ -221,7 +221,8 @@ public sealed record AggregateResponse(
     [property: JsonPropertyName("totalSamples")] long TotalSamples,
     [property: JsonPropertyName("rejected")] RejectedDto[] Rejected,
     [property: JsonPropertyName("model")] ModelDto Model,
-    [property: JsonPropertyName("evaluation")] EvaluationDto? Evaluation);
+    [property: JsonPropertyName("evaluation")] EvaluationDto? Evaluation,
+    [property: JsonPropertyName("modelCid")] string? ModelCid = null);
 
 /// <summary>
 /// Sign a rotation of the registry's validator set. Every proposed address comes with an identity proof whose nonce is the rotation's

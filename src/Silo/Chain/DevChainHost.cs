@@ -298,10 +298,18 @@ public sealed partial class DevChainHost : ILifecycleParticipant<ISiloLifecycle>
             var code = await web3.Eth.GetCode.SendRequestAsync(recorded);
             if (!string.IsNullOrEmpty(code) && code != "0x")
             {
-                return recorded;
-            }
+                // A registry of an earlier version (another signed type) would refuse this version's validators' signatures.
+                if (MetaNode.Proofs.RegistryCode.Instance.Mismatch(Convert.FromHexString(code.AsSpan(2)), new MetaNode.Chain.RegistryDomain(ChainId, recorded)) is not { } mismatch)
+                {
+                    return recorded;
+                }
 
-            LogStateLost(_logger, recorded, StateFile);
+                LogOtherRegistryCode(_logger, recorded, mismatch);
+            }
+            else
+            {
+                LogStateLost(_logger, recorded, StateFile);
+            }
         }
 
         var address = operatorKey.GetPublicAddress().ToLowerInvariant();
@@ -400,6 +408,9 @@ public sealed partial class DevChainHost : ILifecycleParticipant<ISiloLifecycle>
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Dev chain: deployed the ResultRegistry at {Registry} (validator set: the operator {Operator}; use 'metanode-cli chain deploy' for validator vPods)")]
     private static partial void LogDeployed(ILogger logger, string registry, string @operator);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The dev chain's registry {Registry} runs another ResultRegistry than this version's ({Mismatch}); deploying this version's")]
+    private static partial void LogOtherRegistryCode(ILogger logger, string registry, string mismatch);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dev chain: the registry {Registry} recorded in the data directory is not on the chain (the state in {StateFile} was lost or reset); deploying a new one. Rounds finalized before are gone with the old state")]
     private static partial void LogStateLost(ILogger logger, string registry, string stateFile);

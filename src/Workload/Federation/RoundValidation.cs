@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using MetaNode.Chain;
 using MetaNode.Federation;
+using MetaNode.Storage;
 using MetaNode.Workload.Keys;
 using MetaNode.Workloads;
 
@@ -44,6 +45,7 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
 
         var bytes = ModelEncoding.Encode(model);
         var modelRef = FederationHashing.ToHex(SHA256.HashData(bytes));
+        var modelCid = UnixFsFile.ComputeCid(bytes).ToString();
         var registry = registryAddress.ToLowerInvariant();
         var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(chainId, registry), new MetaNode.Chain.RoundResult
         {
@@ -52,6 +54,7 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
             ResultHash = aggregate.ModelHash,
             ReceiptsRoot = aggregate.ReceiptsRoot,
             ModelRef = modelRef,
+            ModelCid = modelCid,
         });
         var digestHex = FederationHashing.ToHex(digest);
         var record = new SignedRoundRecord(chainId, registry, facts.Job, facts.Round, digestHex);
@@ -77,7 +80,8 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
             aggregate.TotalSamples,
             [.. aggregate.Rejected.Select(r => new RejectedDto(r.VPodId, r.Reason))],
             modelDto,
-            evaluation);
+            evaluation,
+            modelCid);
     }
 
     /// <summary>The round's facts as the job fixed them; 400 naming the field when the request cannot be a round.</summary>

@@ -74,6 +74,10 @@ internal sealed class RegistryHarness
             modelCid,
             RegistryTypedData.PackSorted(signatures));
 
+    /// <summary>The round naming <paramref name="modelCid"/> (binary), as validators sign it; unchanged for no CID.</summary>
+    public static RoundResult WithCid(RoundResult round, byte[] modelCid) =>
+        modelCid.Length == 0 ? round : round with { ModelCid = MetaNode.Storage.Cid.Read(modelCid, out _).ToString() };
+
     /// <summary>A binary CIDv1 built byte by byte: version, codec, multihash code and length, digest.</summary>
     public static byte[] CidBytes(byte codec, string digestHex, byte version = 0x01, byte hash = 0x12, byte length = 0x20) =>
         [version, codec, hash, length, .. HexValues.ParseBytes32(digestHex, "digest")];

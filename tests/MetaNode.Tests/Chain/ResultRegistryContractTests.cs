@@ -154,10 +154,13 @@ public sealed class ResultRegistryContractTests(AnvilFixture anvil, ITestOutputH
     public async Task TypedData_DigestMatchesTheContractAndNethereumEip712Signer()
     {
         var registry = await RegistryHarness.DeployAsync(anvil, validators: 1, threshold: 1);
-        var round = RegistryHarness.Round("job-digest", 42);
+        var plain = RegistryHarness.Round("job-digest", 42);
+        // A dag-pb CID: signed as EIP-712 bytes (hashed), here checked against the contract and Nethereum's encoder alike.
+        var round = plain with { ModelCid = MetaNode.Storage.Cid.Read(RegistryHarness.CidBytes(0x70, plain.ResultHash), out _).ToString() };
         var ours = RegistryTypedData.FinalizeDigest(registry.Domain, round);
+        Assert.NotEqual(HexValues.ToHex(ours), HexValues.ToHex(RegistryTypedData.FinalizeDigest(registry.Domain, plain)));
         var contract = await RegistryClient.Contract(registry.Web3, registry.Address).GetFunction("hashFinalizeRound").CallAsync<byte[]>(
-            HexValues.JobIdToBytes32(round.JobId), new BigInteger(round.Round), HexValues.ParseBytes32(round.ResultHash, "r"), HexValues.ParseBytes32(round.ReceiptsRoot, "r"), HexValues.ParseBytes32(round.ModelRef, "m"));
+            HexValues.JobIdToBytes32(round.JobId), new BigInteger(round.Round), HexValues.ParseBytes32(round.ResultHash, "r"), HexValues.ParseBytes32(round.ReceiptsRoot, "r"), HexValues.ParseBytes32(round.ModelRef, "m"), RegistryModelCid.ToBytes(round));
         Assert.Equal(HexValues.ToHex(contract), HexValues.ToHex(ours));
 
         var typedData = new TypedData<Domain>
@@ -173,6 +176,7 @@ public sealed class ResultRegistryContractTests(AnvilFixture anvil, ITestOutputH
             ResultHash = HexValues.ParseBytes32(round.ResultHash, "r"),
             ReceiptsRoot = HexValues.ParseBytes32(round.ReceiptsRoot, "r"),
             ModelRef = HexValues.ParseBytes32(round.ModelRef, "m"),
+            ModelCid = RegistryModelCid.ToBytes(round),
         };
         var nethereum = Eip712TypedDataEncoder.Current.EncodeAndHashTypedData(message, typedData);
         Assert.Equal(HexValues.ToHex(nethereum), HexValues.ToHex(ours));
@@ -198,7 +202,7 @@ public sealed class ResultRegistryContractTests(AnvilFixture anvil, ITestOutputH
                     "dag-pb CID" => RegistryHarness.CidBytes(0x70, round.ResultHash),
                     _ => [],
                 };
-                var data = registry.FinalizeData(round, registry.SignRound(round, registry.Validators), cid);
+                var data = registry.FinalizeData(round, registry.SignRound(RegistryHarness.WithCid(round, cid), registry.Validators), cid);
                 var receipt = await registry.SendAsync(data);
                 Assert.Equal(1, (int)receipt.Status.Value);
                 var gas = (long)receipt.GasUsed.Value;
@@ -225,7 +229,7 @@ public sealed class ResultRegistryContractTests(AnvilFixture anvil, ITestOutputH
         var cid = codec == "raw"
             ? RegistryHarness.CidBytes(0x55, round.ModelRef)
             : RegistryHarness.CidBytes(0x70, HexValues.ToHex(RegistryTypedData.Keccak("a dag-pb root node"u8.ToArray())));
-        var receipt = await registry.SendAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators.Take(2)), cid));
+        var receipt = await registry.SendAsync(registry.FinalizeData(round, registry.SignRound(RegistryHarness.WithCid(round, cid), registry.Validators.Take(2)), cid));
         Assert.Equal(1, (int)receipt.Status.Value);
 
         // The log's data, written out word by word as the ABI lays out (bytes32, bytes32, bytes32, bytes): the three words,
@@ -247,6 +251,25 @@ public sealed class ResultRegistryContractTests(AnvilFixture anvil, ITestOutputH
         Assert.True(record.Verified);
         Assert.Equal(round.ModelRef, record.ModelRef);
         Assert.Equal("b" + Base32(cid), record.ModelCid);
+    }
+
+    [Fact]
+    public async Task FinalizeRound_RefusesACidTheValidatorsDidNotSign_SoNoSubmitterCanRecordAnother()
+    {
+        var registry = await RegistryHarness.DeployAsync(anvil, validators: 3, threshold: 2);
+        var round = RegistryHarness.Round("job-cid-signed", 1);
+        var signedCid = RegistryHarness.CidBytes(0x70, round.ResultHash);
+        var signatures = registry.SignRound(RegistryHarness.WithCid(round, signedCid), registry.Validators.Take(2));
+
+        // The same signatures with another CID, or with none: what they recover to is no validator (or out of order).
+        var other = RegistryHarness.CidBytes(0x70, round.ReceiptsRoot);
+        foreach (var cid in new[] { other, [] })
+        {
+            var reason = await registry.ExpectRevertAsync(registry.FinalizeData(round, signatures, cid));
+            Assert.True(reason.StartsWith("NotAValidator(", StringComparison.Ordinal) || reason.StartsWith("SignersNotSorted(", StringComparison.Ordinal), reason);
+        }
+
+        Assert.Equal(1, (int)(await registry.SendAsync(registry.FinalizeData(round, signatures, signedCid))).Status.Value);
     }
 
     [Fact]
@@ -299,7 +322,7 @@ public sealed class ResultRegistryContractTests(AnvilFixture anvil, ITestOutputH
         Assert.False((await new RegistryClient(Connector()).GetRoundAsync(registry.Address, round.JobId, round.Round, default)).Finalized);
 
         // The same round with a valid CID then goes through: nothing was recorded.
-        Assert.Equal(1, (int)(await registry.SendAsync(registry.FinalizeData(round, registry.SignRound(round, registry.Validators.Take(2)), raw))).Status.Value);
+        Assert.Equal(1, (int)(await registry.SendAsync(registry.FinalizeData(round, registry.SignRound(RegistryHarness.WithCid(round, raw), registry.Validators.Take(2)), raw))).Status.Value);
     }
 
     private static string Hex(string hash) => hash[2..].ToLowerInvariant();
@@ -381,5 +404,8 @@ public sealed class ResultRegistryContractTests(AnvilFixture anvil, ITestOutputH
 
         [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes32", "modelRef", 5)]
         public byte[] ModelRef { get; set; } = [];
+
+        [Nethereum.ABI.FunctionEncoding.Attributes.Parameter("bytes", "modelCid", 6)]
+        public byte[] ModelCid { get; set; } = [];
     }
 }

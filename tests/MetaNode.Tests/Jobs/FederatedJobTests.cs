@@ -45,7 +45,7 @@ public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHe
             Assert.Equal(result.TxHash, onChain.TransactionHash);
 
             // The signatures that finalized it recover, over the registry's digest of this result, to the validators' proved addresses.
-            var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(31337, fixture.Registry), new MetaNode.Chain.RoundResult { JobId = job, Round = result.Round, ResultHash = result.ResultHash, ReceiptsRoot = result.ReceiptsRoot, ModelRef = result.ModelRef! });
+            var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(31337, fixture.Registry), new MetaNode.Chain.RoundResult { JobId = job, Round = result.Round, ResultHash = result.ResultHash, ReceiptsRoot = result.ReceiptsRoot, ModelRef = result.ModelRef!, ModelCid = result.ModelCid! });
             var admitted = (await Task.WhenAll(fixture.Validators.Select(v => Cluster.Grains.GetGrain<IVPodGrain>(v).GetStatusAsync()))).ToDictionary(s => s.Id, s => s.Address);
             Assert.Equal(3, result.Signatures.Count);
             Assert.All(result.Signatures, s => Assert.Equal(admitted[s.VPodId!], EthereumSignatures.RecoverAddress(digest, EthereumSignatures.ParseSignature(s.Signature)!)));

@@ -318,6 +318,7 @@ public sealed class RoundProofSiloTests(RoundProofFixture fixture, ITestOutputHe
             ResultHash = json["resultHash"]!.GetValue<string>(),
             ReceiptsRoot = json["receiptsRoot"]!.GetValue<string>(),
             ModelRef = json["modelRef"]!.GetValue<string>(),
+            ModelCid = json["modelCid"]!.GetValue<string>(),
         };
         var domain = new RegistryDomain(long.Parse(json["chainId"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture), json["registry"]!.GetValue<string>());
         var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);

@@ -294,7 +294,10 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output) : IDisposable
                 ResultHash = fromPython.ResultHash,
                 ReceiptsRoot = fromPython.ReceiptsRoot,
                 ModelRef = fromPython.ModelRef,
+                ModelCid = fromPython.ModelCid!,
             });
+            // Both workloads name the model by the same CID, and sign it.
+            Assert.Equal(fromCSharp.ModelCid, fromPython.ModelCid);
             Assert.Equal(VPodKeyFile.Load(VPodKeyFile.PathIn(pythonValidator.KeyDirectory)).Address, fromPython.Signer);
             Assert.Equal(fromPython.Signer, RegistryTypedData.Recover(digest, fromPython.Signature));
             Assert.Equal(fromCSharp.Signer, RegistryTypedData.Recover(digest, fromCSharp.Signature));
@@ -341,6 +344,7 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output) : IDisposable
             ResultHash = (string)signed["resultHash"]!,
             ReceiptsRoot = (string)signed["receiptsRoot"]!,
             ModelRef = (string)signed["modelRef"]!,
+            ModelCid = (string)signed["modelCid"]!,
         }));
         Assert.Equal((string)signed["signer"]!, RegistryTypedData.Recover(FederationHashing.ParseHash(digest), (string)signed["signature"]!));
         var record = new SignedRoundRecord(ChainId, Registry, job, round, digest);
