@@ -194,6 +194,23 @@ public sealed class ChainGrainTests(AnvilFixture anvil) : IClassFixture<AnvilFix
     }
 
     [Fact]
+    public async Task ARegistryAddressRunningOtherCode_IsRefusedByName_BeforeAnythingIsSignedOrSent()
+    {
+        // A contract whose runtime code only returns 42: what an older ResultRegistry (another signed type) looks like to this version.
+        var web3 = new Nethereum.Web3.Web3(new Nethereum.Web3.Accounts.Account(await anvil.FundedKeyAsync(), 31337), anvil.RpcUrl);
+        var receipt = await RegistryHarness.SendAsync(web3, null, "0x69602a60005260206000f3600052600a6016f3", 200_000);
+        Assert.Equal(1, (int)receipt.Status.Value);
+        var other = receipt.ContractAddress.ToLowerInvariant();
+
+        await using var chain = await ChainCluster.StartAsync(anvil.RpcUrl, await anvil.FundedKeyAsync(), new Dictionary<string, string?> { ["MetaNode:Chain:RegistryAddress"] = other });
+        var status = await chain.Chain.GetStatusAsync();
+        Assert.Contains($"the registry {other} is not this version's ResultRegistry", status.Reason, StringComparison.Ordinal);
+        Assert.Contains("chain deploy", status.Reason, StringComparison.Ordinal);
+        var refused = await Assert.ThrowsAsync<ChainUnavailableException>(() => chain.Chain.GetRoundAsync("job", 1));
+        Assert.Contains("is not this version's ResultRegistry", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ChainStatus_IsOffWithAReason_WhenNoChainIsConfigured()
     {
         await using var chain = await ChainCluster.StartAsync(anvil.RpcUrl, await anvil.FundedKeyAsync(), new Dictionary<string, string?> { ["MetaNode:Chain:RpcUrl"] = string.Empty, ["MetaNode:Chain:AccountPrivateKey"] = string.Empty });
