@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace MetaNode.Tests.Infrastructure;
 
 /// <summary>
@@ -37,46 +35,6 @@ public sealed class NodePackage(string folder, string markerPackage)
         }
     }
 
-    private async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, IReadOnlyList<string> arguments, string missingMessage)
-    {
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Folder,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {program}");
-        }
-        catch (System.ComponentModel.Win32Exception exception)
-        {
-            throw new InvalidOperationException($"{missingMessage}: {exception.Message}", exception);
-        }
-
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish within 3 minutes");
-            }
-
-            return (process.ExitCode, await stdout, await stderr);
-        }
-    }
+    private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, IReadOnlyList<string> arguments, string missingMessage) =>
+        ExternalProgram.RunAsync(program, arguments, Folder, missingMessage, TimeSpan.FromMinutes(3));
 }

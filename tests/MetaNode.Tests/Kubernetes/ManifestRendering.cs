@@ -1,13 +1,14 @@
-using System.Diagnostics;
+using MetaNode.Tests.Infrastructure;
 
 namespace MetaNode.Tests.Kubernetes;
 
 /// <summary>Renders deploy/k8s with <c>kubectl kustomize</c> and runs the schema validator in deploy/k8s-validate (installing its packages with <c>npm ci</c> when missing).</summary>
 internal static class ManifestRendering
 {
-    private static readonly SemaphoreSlim NpmGate = new(1, 1);
-
     public static string RepositoryRoot { get; } = FindRoot();
+
+    /// <summary>The schema validator, pinned by deploy/k8s-validate's lockfile.</summary>
+    private static NodePackage Validator { get; } = new(Path.Combine(RepositoryRoot, "deploy", "k8s-validate"), "kubernetes-models");
 
     public static string Render(string kustomization = "deploy/k8s")
     {
@@ -20,63 +21,12 @@ internal static class ManifestRendering
     /// <summary>Runs deploy/k8s-validate/validate.mjs on the files; returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> ValidateWithSchemasAsync(params string[] files)
     {
-        var folder = Path.Combine(RepositoryRoot, "deploy", "k8s-validate");
-        await NpmGate.WaitAsync();
-        try
-        {
-            if (!Directory.Exists(Path.Combine(folder, "node_modules", "kubernetes-models")))
-            {
-                var (npm, npmOut, npmErr) = Run("npm", ["ci", "--no-audit", "--no-fund"], folder,
-                    "npm is required to install the manifest validator (Debian: apt-get install npm)");
-                Assert.True(npm == 0, $"npm ci in deploy/k8s-validate failed with exit code {npm}: {npmOut}{npmErr}");
-            }
-        }
-        finally
-        {
-            NpmGate.Release();
-        }
-
-        var (code, stdout, stderr) = Run("node", [Path.Combine(folder, "validate.mjs"), .. files], folder, "node is required to validate the rendered manifests");
+        var (code, stdout, stderr) = await Validator.NodeAsync("validate.mjs", files);
         return (code, stdout + stderr);
     }
 
-    private static (int ExitCode, string Stdout, string Stderr) Run(string program, IReadOnlyList<string> arguments, string workingDirectory, string missingMessage)
-    {
-        var info = new ProcessStartInfo(program)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory,
-        };
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {program}");
-        }
-        catch (System.ComponentModel.Win32Exception exception)
-        {
-            throw new InvalidOperationException($"{missingMessage}: {exception.Message}", exception);
-        }
-
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish within 5 minutes");
-            }
-
-            return (process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
-        }
-    }
+    private static (int ExitCode, string Stdout, string Stderr) Run(string program, IReadOnlyList<string> arguments, string workingDirectory, string missingMessage) =>
+        ExternalProgram.RunAsync(program, arguments, workingDirectory, missingMessage, TimeSpan.FromMinutes(5)).GetAwaiter().GetResult();
 
     private static string FindRoot()
     {

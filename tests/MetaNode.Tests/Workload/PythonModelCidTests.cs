@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using MetaNode.Tests.Infrastructure;
 using MetaNode.Tests.Storage;
 
 namespace MetaNode.Tests.Workload;
@@ -29,17 +29,14 @@ public sealed class PythonModelCidTests : IDisposable
 
     private static async Task<string> PythonCidAsync(string file)
     {
-        var info = new ProcessStartInfo(WorkloadProcess.PythonInterpreter) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("import sys; sys.path.insert(0, sys.argv[1]); import workload; print(workload.cid_text(workload.unixfs_file_cid(open(sys.argv[2], 'rb').read())))");
-        info.ArgumentList.Add(Path.GetDirectoryName(WorkloadProcess.PythonScript)!);
-        info.ArgumentList.Add(file);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, await stderr);
-        return (await stdout).Trim();
+        var (code, stdout, stderr) = await ExternalProgram.RunAsync(
+            WorkloadProcess.PythonInterpreter,
+            ["-c", "import sys; sys.path.insert(0, sys.argv[1]); import workload; print(workload.cid_text(workload.unixfs_file_cid(open(sys.argv[2], 'rb').read())))",
+                Path.GetDirectoryName(WorkloadProcess.PythonScript)!, file],
+            AppContext.BaseDirectory,
+            "Debian's python3 with python3-ecdsa and python3-pycryptodome runs the Python workload (.ci/run installs them)",
+            TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, stderr);
+        return stdout.Trim();
     }
 }
