@@ -36,6 +36,9 @@ public sealed class RoundProofFixture : IAsyncLifetime
     /// <summary>Round 1 of the secure-aggregation job, model embedded.</summary>
     public string SecureBundle => Path.Combine(Scratch, "secagg-1.json");
 
+    /// <summary>Round 1 of a job over 3,300 features: a model of 264,092 bytes, two chunks under a dag-pb root.</summary>
+    public string WideBundle => Path.Combine(Scratch, "wide-1.json");
+
     /// <summary>The JavaScript verifier in examples/proof-verifier (ethers, @ipld/car, ipfs-unixfs-exporter), pinned by its lockfile.</summary>
     public static NodePackage JavaScriptVerifier { get; } = new(Path.Combine(IpfsReference.RepositoryRoot, "examples", "proof-verifier"), "ethers");
 
@@ -60,9 +63,13 @@ public sealed class RoundProofFixture : IAsyncLifetime
 
         FederatedJob = await RunJobAsync("federated-average", rounds: 2);
         SecureJob = await RunJobAsync("secure-aggregation", rounds: 1);
+        var wide = Path.Combine(Scratch, "wide.csv");
+        await File.WriteAllTextAsync(wide, StorageRecordsSiloTests.WideCsv(rows: 200, features: 3300));
+        var wideJob = await RunJobAsync("federated-average", rounds: 1, dataset: wide);
         await Cli.JsonAsync("proof", "export", "--job", FederatedJob, "--round", "2", "--out", FederatedBundle);
         await Cli.JsonAsync("proof", "export", "--job", FederatedJob, "--round", "1", "--out", BundleWithoutModel, "--without-model");
         await Cli.JsonAsync("proof", "export", "--job", SecureJob, "--round", "1", "--out", SecureBundle);
+        await Cli.JsonAsync("proof", "export", "--job", wideJob, "--round", "1", "--out", WideBundle);
     }
 
     public async Task DisposeAsync()
@@ -100,11 +107,11 @@ public sealed class RoundProofFixture : IAsyncLifetime
         return path;
     }
 
-    private async Task<string> RunJobAsync(string algorithm, int rounds)
+    private async Task<string> RunJobAsync(string algorithm, int rounds, string dataset = "digits")
     {
         var run = await Cli.JsonAsync(
             "job", "run", "--algorithm", algorithm, "--compute-cluster", "compute", "--validator-cluster", "validators", "--storage-cluster", "store",
-            "--dataset", "digits", "--rounds", rounds.ToString(CultureInfo.InvariantCulture), "--local-epochs", "1", "--quorum", "2", "--round-deadline", "60s");
+            "--dataset", dataset, "--rounds", rounds.ToString(CultureInfo.InvariantCulture), "--local-epochs", "1", "--quorum", "2", "--round-deadline", "60s");
         var jobId = run.GetProperty("jobId").GetString()!;
         var status = await Cli.JsonAsync("job", "status", "--id", jobId);
         Assert.Equal("Completed", status.GetProperty("phase").GetString());

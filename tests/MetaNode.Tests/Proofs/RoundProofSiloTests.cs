@@ -47,9 +47,10 @@ public sealed class RoundProofSiloTests(RoundProofFixture fixture, ITestOutputHe
     };
 
     [Fact]
-    public async Task BothVerifiers_AcceptTheProofsOfRealRounds_FederatedAverageAndSecureAggregation()
+    public async Task BothVerifiers_AcceptTheProofsOfRealRounds_FederatedAverageAndSecureAggregation_AndALargeModelsDagPbCid()
     {
-        foreach (var bundle in new[] { fixture.FederatedBundle, fixture.SecureBundle })
+        Assert.StartsWith("bafybei", RoundProofJson.Parse(File.ReadAllBytes(fixture.WideBundle)).ModelCid, StringComparison.Ordinal);
+        foreach (var bundle in new[] { fixture.FederatedBundle, fixture.SecureBundle, fixture.WideBundle })
         {
             var dotnet = await fixture.VerifyWithCliAsync(bundle, "--registry", fixture.Registry);
             output.WriteLine(dotnet.Stdout);
@@ -120,6 +121,19 @@ public sealed class RoundProofSiloTests(RoundProofFixture fixture, ITestOutputHe
     }
 
     [Fact]
+    public async Task BothVerifiers_RejectALargeModelWithOneChunkByteChanged()
+    {
+        // The CAR's last block is a leaf of the dag-pb tree: its bytes no longer hash to the CID its parent names.
+        var bundle = fixture.Variant(fixture.WideBundle, "leaf-byte", json => Apply("model-byte", json));
+        var dotnet = await fixture.VerifyWithCliAsync(bundle);
+        Assert.Equal(1, dotnet.ExitCode);
+        Assert.Contains("FAIL model:", dotnet.Stdout, StringComparison.Ordinal);
+        var javaScript = await fixture.VerifyWithJavaScriptAsync(bundle);
+        Assert.Equal(1, javaScript.ExitCode);
+        Assert.Contains("FAIL model:", javaScript.Stdout + javaScript.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BothVerifiers_RejectTheBundleOnAnotherChain_EvenOneWithTheSameChainId()
     {
         await using var other = new AnvilNode { ChainId = 31338 };
@@ -152,6 +166,11 @@ public sealed class RoundProofSiloTests(RoundProofFixture fixture, ITestOutputHe
         var offline = await fixture.VerifyWithCliAsync(fixture.BundleWithoutModel);
         Assert.Equal(1, offline.ExitCode);
         Assert.Contains("FAIL model:", offline.Stdout, StringComparison.Ordinal);
+        var json = await fixture.VerifyWithCliAsync(fixture.BundleWithoutModel, "--output", "json");
+        Assert.Equal(1, json.ExitCode);
+        Assert.False(json.Json.GetProperty("holds").GetBoolean());
+        Assert.Equal("model", json.Json.GetProperty("failedCheck").GetString());
+        Assert.Equal(RoundProofVerifier.CheckNames.Count, json.Json.GetProperty("checks").GetArrayLength());
         var offlineJs = await fixture.VerifyWithJavaScriptAsync(fixture.BundleWithoutModel);
         Assert.Equal(1, offlineJs.ExitCode);
         Assert.Contains("FAIL model:", offlineJs.Stdout + offlineJs.Stderr, StringComparison.Ordinal);

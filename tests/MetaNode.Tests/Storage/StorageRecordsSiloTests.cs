@@ -169,7 +169,7 @@ public sealed class StorageRecordsSiloTests(ITestOutputHelper output) : IAsyncLi
         return (await Cli.JsonAsync("storage", "put", path)).GetProperty("cid").GetString()!;
     }
 
-    private static string WideCsv(int rows, int features)
+    internal static string WideCsv(int rows, int features)
     {
         var random = new Random(7);
         var text = new StringBuilder();
