@@ -33,12 +33,15 @@ public sealed class RoundProofSiloTests(RoundProofFixture fixture, ITestOutputHe
         { "model-cid", "event" },
         { "validator-signature-digit", "validator-signatures" },
         { "validator-address", "validator-signatures" },
+        { "validator-high-s", "validator-signatures" },
+        { "validator-v", "validator-signatures" },
         { "below-threshold", "validator-signatures" },
         { "outsider-signature", "validator-signatures" },
         { "receipt-sample-count", "receipt-signatures" },
         { "receipt-update-hash", "receipt-signatures" },
         { "receipt-signature", "receipt-signatures" },
         { "receipt-address", "receipt-signatures" },
+        { "receipt-high-s", "receipt-signatures" },
         { "receipt-vpod", "receipt-signatures" },
         { "branch", "receipt-branches" },
         { "receipt-left-out", "receipt-branches" },
@@ -270,6 +273,15 @@ public sealed class RoundProofSiloTests(RoundProofFixture fixture, ITestOutputHe
             case "validator-signature-digit":
                 validators[0]!["signature"] = Digit(validators[0]!["signature"]!, 70);
                 break;
+            case "validator-high-s":
+                validators[0]!["signature"] = MalleableTwin(validators[0]!["signature"]!);
+                break;
+            case "validator-v":
+                validators[0]!["signature"] = validators[0]!["signature"]!.GetValue<string>()[..^2] + "1d";
+                break;
+            case "receipt-high-s":
+                receipts[0]!["signature"] = MalleableTwin(receipts[0]!["signature"]!);
+                break;
             case "validator-address":
                 validators[0]!["address"] = Digit(validators[0]!["address"]!, ^1);
                 break;
@@ -325,6 +337,20 @@ public sealed class RoundProofSiloTests(RoundProofFixture fixture, ITestOutputHe
         var at = index.GetOffset(text.Length);
         text[at] = text[at] == '0' ? '1' : '0';
         return new string(text);
+    }
+
+    /// <summary>The same signer's other valid signature over the same digest: s' = n − s and the other v (what EIP-2 refuses).</summary>
+    private static string MalleableTwin(JsonNode node)
+    {
+        var bytes = Convert.FromHexString(node.GetValue<string>()[2..]);
+        var order = System.Numerics.BigInteger.Parse("0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", System.Globalization.NumberStyles.HexNumber);
+        var s = new System.Numerics.BigInteger(bytes.AsSpan(32, 32), isUnsigned: true, isBigEndian: true);
+        var twin = (order - s).ToByteArray(isUnsigned: true, isBigEndian: true);
+        var result = new byte[65];
+        bytes.AsSpan(0, 32).CopyTo(result);
+        twin.CopyTo(result, 64 - twin.Length);
+        result[64] = (byte)(bytes[64] == 27 ? 28 : 27);
+        return "0x" + Convert.ToHexStringLower(result);
     }
 
     /// <summary>Swaps the first validator's signature for a valid one over the right digest by a key outside the set.</summary>
