@@ -97,6 +97,8 @@ else
     builder.WebHost.UseUrls($"http://{httpHost}:{httpPort}");
 }
 
+builder.ConfigureMetaNodeLogging(options);
+builder.AddMetaNodeTelemetry(options);
 builder.Host.UseOrleans(silo =>
 {
     silo.AddMetaNode(options);
@@ -130,6 +132,7 @@ app.MapGet("/healthz", (SiloReadiness readiness) => readiness.IsActive
     : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
 app.MapGet("/", () => Results.Redirect("/dashboard"));
 app.MapIpfsGateway();
+app.MapMetaNodeMetrics(options);
 app.MapOrleansDashboard(routePrefix: "/dashboard");
 await app.RunAsync();
 return 0;

@@ -27,4 +27,7 @@ public sealed partial class ChainAccountGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Chain account {Account}: nonce {Nonce} was consumed by a transaction that is not {Operation}; preparing it again with a new nonce")]
     private static partial void LogNonceTaken(ILogger logger, string account, long nonce, string operation);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Chain account {Account}: its balance could not be read: {Error}")]
+    private static partial void LogBalanceUnknown(ILogger logger, string account, string error);
 }

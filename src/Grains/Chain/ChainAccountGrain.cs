@@ -29,6 +29,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
     private readonly RegistryClient _registry;
     private readonly ChainAccounts _accounts;
     private readonly TimeProvider _time;
+    private readonly MetaNodeMetrics _metrics;
     private readonly ILogger<ChainAccountGrain> _logger;
 
     public ChainAccountGrain(
@@ -37,8 +38,10 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         RegistryClient registry,
         ChainAccounts accounts,
         TimeProvider time,
+        MetaNodeMetrics metrics,
         ILogger<ChainAccountGrain> logger)
     {
+        _metrics = metrics;
         _state = state;
         _connector = connector;
         _registry = registry;
@@ -55,6 +58,9 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
 
     public async Task<FinalizationResult> FinalizeRoundAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default)
     {
+        using var span = MetaNodeTracing.Start("metanode.chain.finalize", System.Diagnostics.ActivityKind.Client);
+        span?.SetTag("metanode.job", round?.JobId);
+        span?.SetTag("metanode.round", round?.Round);
         ArgumentNullException.ThrowIfNull(round);
         ArgumentNullException.ThrowIfNull(signatures);
         registry = HexValues.NormalizeAddress(registry, "registry");
@@ -86,6 +92,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
                 return AlreadyFinalized(record, commitment, signers) with { TransactionHash = receipt.TransactionHash, GasUsed = receipt.GasUsed };
             }
 
+            _metrics.TransactionFailed();
             throw new ChainRevertException("finalizeRound", $"transaction {receipt.TransactionHash} reverted in block {receipt.BlockNumber}");
         }
 
@@ -122,7 +129,13 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         ValidateSet(sorted, threshold);
         var data = RegistryClient.EncodeRotate(registry, sorted, threshold, signatures);
         var result = await SubmitAsync($"rotate:{registry}:{string.Join(',', sorted)}:{threshold}", registry, data, "rotateValidators", cancellationToken);
-        return result.Succeeded ? result : throw new ChainRevertException("rotateValidators", $"transaction {result.TransactionHash} reverted");
+        if (!result.Succeeded)
+        {
+            _metrics.TransactionFailed();
+            throw new ChainRevertException("rotateValidators", $"transaction {result.TransactionHash} reverted");
+        }
+
+        return result;
     }
 
     public Task<BlockchainUsage> GetUsageAsync(CancellationToken cancellationToken = default) => Task.FromResult(new BlockchainUsage
@@ -163,6 +176,24 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
     /// </summary>
     private async Task<TransactionResult> SubmitAsync(string operation, string? to, string data, string what, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await SubmitCoreAsync(operation, to, data, what, cancellationToken);
+        }
+        catch (ChainRevertException revert) when (revert.Reason.StartsWith("RoundAlreadyFinalized(", StringComparison.Ordinal))
+        {
+            // Not a failure: the round is on chain already (nothing was sent).
+            throw;
+        }
+        catch (Exception exception) when (exception is ChainTransactionException or ChainRevertException)
+        {
+            _metrics.TransactionFailed();
+            throw;
+        }
+    }
+
+    private async Task<TransactionResult> SubmitCoreAsync(string operation, string? to, string data, string what, CancellationToken cancellationToken)
+    {
         var key = _accounts.GetKey(Address);
         var chainId = await _connector.GetChainIdAsync(cancellationToken);
         var watch = Stopwatch.StartNew();
@@ -188,6 +219,8 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
                 await _state.WriteStateAsync(cancellationToken);
                 _connector.TransactionsConfirmed.Add(1);
                 _connector.GasUsed.Add(result.GasUsed);
+                _metrics.TransactionConfirmed(watch.Elapsed);
+                await ObserveBalanceAsync(cancellationToken);
                 return result;
             }
 
@@ -440,6 +473,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         pending.MaxFeePerGas = maxFee.ToString(CultureInfo.InvariantCulture);
         pending.MaxPriorityFeePerGas = BigInteger.Min(priority, maxFee).ToString(CultureInfo.InvariantCulture);
         pending.Replacements++;
+        _metrics.TransactionReplaced();
         pending.LastSentAt = _time.GetUtcNow();
         Sign(pending, key, chainId);
         State.Submitted++;
@@ -447,6 +481,20 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         _connector.TransactionsSubmitted.Add(1);
         LogReplacing(_logger, Address, pending.Nonce, pending.Replacements, pending.Hashes[^1]);
         await SendAsync(pending, cancellationToken);
+    }
+
+    /// <summary>The account's balance for the low-balance alert; a node that does not answer leaves the last figure.</summary>
+    private async Task ObserveBalanceAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var wei = (await _connector.CallAsync("eth_getBalance", w => w.Eth.GetBalance.SendRequestAsync(Address), cancellationToken)).Value;
+            _metrics.AccountBalance(Address, (double)(decimal)(wei / Gwei) / 1e9);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogBalanceUnknown(_logger, Address, exception.Message);
+        }
     }
 
     private static bool Contains(RpcResponseException exception, string text) =>

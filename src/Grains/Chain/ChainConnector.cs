@@ -37,11 +37,11 @@ public sealed partial class ChainConnector : IDisposable
     {
         _options = options.Value;
         _logger = logger;
-        _rpcLatency = _meter.CreateHistogram<double>("metanode.chain.rpc.duration", "ms", "JSON-RPC call latency");
-        _meter.CreateObservableGauge("metanode.chain.block.last", () => Interlocked.Read(ref _lastBlock), description: "Last block number seen");
-        TransactionsSubmitted = _meter.CreateCounter<long>("metanode.chain.transactions.submitted", description: "Transactions sent (replacements included)");
-        TransactionsConfirmed = _meter.CreateCounter<long>("metanode.chain.transactions.confirmed", description: "Transactions confirmed");
-        GasUsed = _meter.CreateCounter<long>("metanode.chain.gas.used", description: "Gas used by confirmed transactions");
+        _rpcLatency = _meter.CreateHistogram("metanode.chain.rpc.duration", "s", "JSON-RPC call latency", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        _meter.CreateObservableGauge("metanode.chain.last_block", () => Interlocked.Read(ref _lastBlock), description: "Last block number seen");
+        TransactionsSubmitted = _meter.CreateCounter<long>("metanode.chain.transactions.submitted", "{transaction}", "Transactions sent (replacements included)");
+        TransactionsConfirmed = _meter.CreateCounter<long>("metanode.chain.transactions.confirmed", "{transaction}", "Transactions confirmed");
+        GasUsed = _meter.CreateCounter<long>("metanode.chain.gas_used", description: "Gas used by confirmed transactions");
         _disabledReason = "no chain is configured: set MetaNode:Chain:RpcUrl (and RegistryAddress), or run the embedded profile, which starts a dev chain.";
         if (!string.IsNullOrWhiteSpace(_options.RpcUrl))
         {
@@ -186,7 +186,7 @@ public sealed partial class ChainConnector : IDisposable
 
     private void Observe(string operation, double ms)
     {
-        _rpcLatency.Record(ms, new KeyValuePair<string, object?>("method", operation));
+        _rpcLatency.Record(ms / 1000, new KeyValuePair<string, object?>("method", operation));
         _latencyEwmaMs = _latencyEwmaMs < 0 ? ms : (_latencyEwmaMs * 0.8) + (ms * 0.2);
     }
 

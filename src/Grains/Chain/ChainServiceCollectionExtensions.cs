@@ -13,6 +13,8 @@ public static class ChainServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddMetaNodeChain(this IServiceCollection services)
     {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<MetaNode.Grains.Hosting.MetaNodeMetrics>();
         services.AddOptions<ChainOptions>().BindConfiguration(ChainOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ChainOptions>, ChainOptionsValidator>());
         services.TryAddSingleton<ChainConnector>();

@@ -57,12 +57,16 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
     public ChainWatcherGrain(
         [PersistentState("watcher", MetaNodeNames.ChainStorage)] IPersistentState<ChainWatcherState> state,
         ChainConnector connector,
+        MetaNodeMetrics metrics,
         ILogger<ChainWatcherGrain> logger)
     {
+        _metrics = metrics;
         _state = state;
         _connector = connector;
         _logger = logger;
     }
+
+    private readonly MetaNodeMetrics _metrics;
 
     private ChainWatcherState State => _state.State;
 
@@ -159,6 +163,7 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
         var stream = this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<RoundFinalizedEvent>(StreamId.Create(ChainStreams.RegistryEvents, registry));
         var head = await _connector.GetBlockNumberAsync(cancellationToken);
         var safe = head - (_connector.Options.Confirmations - 1);
+        _metrics.WatcherLag(head - State.Checkpoint);
         if (await FindRewindAsync(cancellationToken) is { } rewound)
         {
             LogReorg(_logger, State.Checkpoint, rewound.Number);
@@ -216,6 +221,7 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
             State.History = Remember(State.History, new WatchedBlock { Number = to, Hash = last }, _connector.Options.Watcher.ReorgHistory);
             State.Recent = Retractable(State.Recent, State.History);
             await _state.WriteStateAsync(cancellationToken);
+            _metrics.WatcherLag(head - State.Checkpoint);
         }
     }
 

@@ -19,8 +19,25 @@ public sealed partial class VPodClusterGrain(
     [PersistentState("cluster", MetaNodeNames.VPodStorage)] IPersistentState<VPodClusterState> state,
     TimeProvider time,
     IVPodRuntimeResolver runtimes,
+    MetaNodeMetrics metrics,
     ILogger<VPodClusterGrain> logger) : Grain, IVPodClusterGrain
 {
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Exists)
+        {
+            metrics.ClusterDesired(Name, State.Desired);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.ClusterLeft(Name);
+        return Task.CompletedTask;
+    }
+
     private const int MaxParallelCalls = 8;
 
     private string Name => this.GetPrimaryKeyString();
@@ -142,6 +159,7 @@ public sealed partial class VPodClusterGrain(
         State.Phase = ClusterPhase.Deleted;
         State.UpdatedAt = time.GetUtcNow();
         await state.WriteStateAsync(cancellationToken);
+        metrics.ClusterLeft(Name);
         await GrainFactory.GetGrain<IVPodClusterRegistryGrain>(ClusterRegistryKeys.Default).RemoveAsync(Name, cancellationToken);
         LogDeleted(logger, Name);
         return status with { Phase = ClusterPhase.Deleted, Desired = 0, Members = [], Running = 0, Failed = 0, Pending = 0 };
@@ -418,6 +436,7 @@ public sealed partial class VPodClusterGrain(
     {
         State.UpdatedAt = time.GetUtcNow();
         await state.WriteStateAsync(cancellationToken);
+        metrics.ClusterDesired(Name, State.Desired);
         await GrainFactory.GetGrain<IVPodClusterRegistryGrain>(ClusterRegistryKeys.Default).UpsertAsync(new ClusterSummary
         {
             Name = Name,

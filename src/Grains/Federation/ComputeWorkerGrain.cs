@@ -47,6 +47,10 @@ public sealed partial class ComputeWorkerGrain(
                 assignment.Round,
                 new TrainingHyperParameters(assignment.LocalEpochs, assignment.BatchSize, assignment.LearningRate, FederatedSeeds.Training(assignment.Seed, assignment.Round, VPodId)));
             var watch = Stopwatch.StartNew();
+            using var span = MetaNodeTracing.Start("metanode.vpod.train", ActivityKind.Client);
+            span?.SetTag("metanode.vpod", VPodId);
+            span?.SetTag("metanode.job", assignment.JobId);
+            span?.SetTag("metanode.round", assignment.Round);
             var outcome = await workloads.TrainAsync(
                 new Uri(endpoint),
                 assignment.JobId,

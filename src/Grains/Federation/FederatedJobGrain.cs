@@ -38,8 +38,13 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     private readonly FederatedJobOptions _options;
     private readonly DatasetOptions _datasets;
     private readonly IFederatedFaults _faults;
+    private readonly MetaNodeMetrics _metrics;
     private readonly ILogger<FederatedJobGrain> _logger;
     private IGrainTimer? _pump;
+
+    // The current round's trace (one per round, ended when the round is confirmed or the job ends); its stages are children.
+    private Activity? _roundSpan;
+    private bool _inStep;
     private DateTimeOffset? _dispatchedAt;
     private DateTimeOffset? _failingSince;
     private DateTimeOffset _retryAt;
@@ -63,8 +68,10 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         IOptions<FederatedJobOptions> options,
         IOptions<DatasetOptions> datasets,
         IFederatedFaults faults,
+        MetaNodeMetrics metrics,
         ILogger<FederatedJobGrain> logger)
     {
+        _metrics = metrics;
         _state = state;
         _workloads = workloads;
         _accounts = accounts;
@@ -273,6 +280,11 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            if (State.Phase == FederatedJobPhase.Finalizing)
+            {
+                _metrics.FinalizationFailed();
+            }
+
             _failingSince ??= now;
             _retryAt = now + _options.StepRetryDelay;
             LogStepFailed(_logger, exception, JobId, State.Phase, State.Round, (now - _failingSince.Value).TotalSeconds, _options.StepRetryTimeout.TotalSeconds);
@@ -283,8 +295,83 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         }
     }
 
-    /// <summary>Runs the current phase's step; true when the phase changed and the next step can run at once.</summary>
-    private async Task<bool> StepAsync(CancellationToken cancellationToken) => State.Phase switch
+    /// <summary>Runs the current phase's step (a span of the round's trace); true when the phase changed and the next step can run at once.</summary>
+    private async Task<bool> StepAsync(CancellationToken cancellationToken)
+    {
+        using var scope = _logger.BeginRound(JobId, State.Round);
+        var round = State.Round;
+        var span = StageSpan();
+        _inStep = true;
+        try
+        {
+            return await RunStepAsync(cancellationToken);
+        }
+        catch (Exception exception)
+        {
+            span?.SetStatus(ActivityStatusCode.Error, exception.Message);
+            throw;
+        }
+        finally
+        {
+            _inStep = false;
+            span?.Dispose();
+
+            // The round confirmed (or the job ended): its trace ends with the stage that ended it.
+            if (State.Round != round || !FederatedJobStateMachine.IsActive(State.Phase))
+            {
+                EndRoundSpan(State.Phase == FederatedJobPhase.Failed ? State.Reason : null);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The stage's span under the round's root span (started with the round's dispatch). Waiting for updates is not a stage
+    /// span (it ticks with the pump); the training calls it re-sends carry no new trace either.
+    /// </summary>
+    private Activity? StageSpan()
+    {
+        var stage = State.Phase switch
+        {
+            FederatedJobPhase.Dispatching => "metanode.round.dispatch",
+            FederatedJobPhase.Aggregating => "metanode.round.aggregate",
+            FederatedJobPhase.Finalizing => "metanode.round.finalize",
+            _ => null,
+        };
+        if (stage is null)
+        {
+            return null;
+        }
+
+        var span = MetaNodeTracing.StartChild(stage, RoundSpan()?.Context ?? default);
+        span?.SetTag("metanode.job", JobId);
+        span?.SetTag("metanode.round", State.Round);
+        return span;
+    }
+
+    /// <summary>The current round's root span, started when first needed (a job resumed mid-round starts a new one).</summary>
+    private Activity? RoundSpan()
+    {
+        if (_roundSpan is null || !Equals(_roundSpan.GetTagItem("metanode.round"), State.Round))
+        {
+            EndRoundSpan(null);
+            _roundSpan = MetaNodeTracing.StartRoot("metanode.round", ("metanode.job", JobId), ("metanode.round", State.Round));
+        }
+
+        return _roundSpan;
+    }
+
+    private void EndRoundSpan(string? error)
+    {
+        if (error is not null)
+        {
+            _roundSpan?.SetStatus(ActivityStatusCode.Error, error);
+        }
+
+        _roundSpan?.Dispose();
+        _roundSpan = null;
+    }
+
+    private async Task<bool> RunStepAsync(CancellationToken cancellationToken) => State.Phase switch
     {
         FederatedJobPhase.Preparing => await PrepareAsync(cancellationToken),
         FederatedJobPhase.Dispatching => await DispatchAsync(cancellationToken),
@@ -410,12 +497,20 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         if (_dispatchedAt is not { } dispatched || now - dispatched >= _options.RedispatchInterval)
         {
             // Resumed after a loss, or a vPod is late: whoever has not answered is asked again
-            // (training is deterministic for the round and vPod, and a repeated update counts once).
+            // (training is deterministic for the round and vPod, and a repeated update counts once); in the round's trace.
             _dispatchedAt = now;
+            using var span = MetaNodeTracing.StartChild("metanode.round.redispatch", RoundSpan()?.Context ?? default);
+            span?.SetTag("metanode.job", JobId);
+            span?.SetTag("metanode.round", State.Round);
             await SendTrainingAsync();
         }
 
         var decision = FederatedJobStateMachine.DecideClose(State.ComputeVPods.Count, State.Updates.Count, Spec.MinParticipants, now >= State.Deadline);
+        if (decision.Action != RoundCloseAction.Wait && now >= State.Deadline && State.Updates.Count < State.ComputeVPods.Count)
+        {
+            _metrics.RoundDeadlineExceeded();
+        }
+
         switch (decision.Action)
         {
             case RoundCloseAction.Wait:
@@ -596,6 +691,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             TotalMs = (now - started).TotalMilliseconds,
             GasUsed = outcome.GasUsed ?? 0,
         });
+        _metrics.RoundFinalized(JobId, State.Timings[^1], agreed.Participants.Count, evaluation?.Accuracy);
+        _roundSpan?.SetTag("metanode.participants", agreed.Participants.Count);
         State.GlobalModel = agreed.Model;
         var last = round >= Spec.Rounds;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Confirmed, last);
@@ -624,6 +721,21 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     private async Task EndAsync(FederatedJobPhase phase, string? reason, CancellationToken cancellationToken)
     {
+        if (phase == FederatedJobPhase.Failed)
+        {
+            _metrics.RoundFailed();
+            if (State.Phase == FederatedJobPhase.Finalizing)
+            {
+                _metrics.FinalizationFailed();
+            }
+        }
+
+        if (!_inStep)
+        {
+            // Ended from outside a step (cancelled, or a step that kept failing): StepAsync ends it otherwise.
+            EndRoundSpan(phase == FederatedJobPhase.Failed ? reason : null);
+        }
+
         State.Phase = phase;
         State.Reason = reason;
         State.Updates.Clear();

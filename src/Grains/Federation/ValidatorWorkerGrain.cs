@@ -87,6 +87,10 @@ public sealed partial class ValidatorWorkerGrain(
 
     public async Task<ValidatorVote> AggregateAsync(string jobId, int round, CancellationToken cancellationToken = default)
     {
+        using var span = MetaNodeTracing.Start("metanode.validator.aggregate", System.Diagnostics.ActivityKind.Client);
+        span?.SetTag("metanode.vpod", ValidatorVPodId);
+        span?.SetTag("metanode.job", jobId);
+        span?.SetTag("metanode.round", round);
         ArgumentException.ThrowIfNullOrEmpty(jobId);
         var assignment = Assignment is { } joined && joined.JobId == jobId
             ? joined

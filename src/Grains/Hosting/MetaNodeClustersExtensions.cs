@@ -15,6 +15,8 @@ public static class MetaNodeClustersExtensions
     /// </summary>
     public static IServiceCollection AddMetaNodeClusters(this IServiceCollection services)
     {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<MetaNode.Grains.Hosting.MetaNodeMetrics>();
         services.AddOptions<OrchestrationOptions>().BindConfiguration(OrchestrationOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OrchestrationOptions>, OrchestrationOptionsValidator>());
         services.AddOptions<SiloCapacityOptions>().BindConfiguration(SiloCapacityOptions.SectionName).ValidateOnStart();

@@ -10,6 +10,8 @@ public static class MetaNodeFederationExtensions
     /// <summary>Federated jobs: options (<c>MetaNode:Federation:Jobs</c>), the workload client and the fault seam.</summary>
     public static IServiceCollection AddMetaNodeFederation(this IServiceCollection services)
     {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<MetaNode.Grains.Hosting.MetaNodeMetrics>();
         services.AddOptions<FederatedJobOptions>().BindConfiguration(FederatedJobOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<FederatedJobOptions>, FederatedJobOptionsValidator>());
         services.AddOptions<DatasetOptions>().BindConfiguration(DatasetOptions.SectionName).ValidateOnStart();

@@ -20,6 +20,7 @@ public static class MetaNodeGrainsExtensions
         services.TryAddSingleton<IVPodRuntimeResolver, VPodRuntimeResolver>();
         services.AddHttpClient(MetaNodeNames.WorkloadHttpClient);
         services.TryAddSingleton<IWorkloadProbe, HttpWorkloadProbe>();
+        services.TryAddSingleton<MetaNodeMetrics>();
         services.AddMetaNodeChain();
         services.AddSingleton<VPodReconciler>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<VPodReconciler>());

@@ -26,6 +26,7 @@ public sealed partial class LeaderLeaseGrain(
     [PersistentState("lease", MetaNodeNames.VPodStorage)] IPersistentState<LeaderLeaseState> state,
     IOptions<OrchestrationOptions> options,
     TimeProvider time,
+    MetaNodeMetrics metrics,
     ILogger<LeaderLeaseGrain> logger) : Grain, ILeaderLeaseGrain
 {
     private readonly OrchestrationOptions _options = options.Value;
@@ -41,6 +42,7 @@ public sealed partial class LeaderLeaseGrain(
         // Renewals were never written: the stored expiry is the last acquisition's. The holder may have renewed since, so
         // it keeps the lease for a full TTL from now unless it stops renewing (in memory only, like a renewal).
         state.State.Lease = LeaderElection.Recover(state.State.Lease, time.GetUtcNow(), _options.LeaseTtl);
+        Observe(state.State.Lease);
         return Task.CompletedTask;
     }
 
@@ -61,11 +63,14 @@ public sealed partial class LeaderLeaseGrain(
                     : $"lease of {previous.Holder} expired at {previous.ExpiresAt:O}";
                 await RecordChangeAsync(decision.Lease, previous.Holder, reason, cancellationToken);
                 _sameClock = true;
+                metrics.LeaderChanged(Scope);
+                Observe(decision.Lease);
                 LogAcquired(logger, Scope, candidate, decision.Lease.Term, reason);
                 return new LeaseGrant(true, decision.Lease);
             case LeaseOutcome.Renewed:
                 state.State.Lease = decision.Lease;
                 _sameClock = true;
+                Observe(decision.Lease);
                 return new LeaseGrant(true, decision.Lease);
             default:
                 return new LeaseGrant(false, previous);
@@ -80,6 +85,7 @@ public sealed partial class LeaderLeaseGrain(
         {
             await RecordChangeAsync(released, previous.Holder, reason, cancellationToken);
             _sameClock = true;
+            Observe(released);
             LogReleased(logger, Scope, candidate, term, reason);
         }
 
@@ -90,6 +96,14 @@ public sealed partial class LeaderLeaseGrain(
 
     public Task<IReadOnlyList<LeaderChange>> GetHistoryAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<LeaderChange>>(state.State.History.ToArray());
+
+    private void Observe(LeaseSnapshot lease)
+    {
+        if (lease.Term > 0)
+        {
+            metrics.LeaseObserved(Scope, lease.Term, lease.Holder is null ? null : lease.ExpiresAt);
+        }
+    }
 
     private async Task RecordChangeAsync(LeaseSnapshot lease, string? previousHolder, string reason, CancellationToken cancellationToken)
     {

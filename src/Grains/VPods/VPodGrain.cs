@@ -27,6 +27,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     private readonly ILogger<VPodGrain> _logger;
     private readonly WorkloadIdentityVerifier _identity;
     private readonly ChainConnector _chain;
+    private readonly MetaNodeMetrics _metrics;
     private IGrainTimer? _healthTimer;
     private TimeSpan _healthTimerPeriod;
     private IGrainTimer? _restartTimer;
@@ -42,8 +43,10 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         TimeProvider time,
         ILogger<VPodGrain> logger,
         WorkloadIdentityVerifier identity,
-        ChainConnector chain)
+        ChainConnector chain,
+        MetaNodeMetrics metrics)
     {
+        _metrics = metrics;
         _identity = identity;
         _chain = chain;
         _state = state;
@@ -69,6 +72,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
             return;
         }
 
+        _metrics.VPodObserved(Id, State.Phase, State.Spec.DeploymentMethod, State.Spec.Cluster);
         try
         {
             await ReconcileCoreAsync(cancellationToken);
@@ -82,6 +86,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        _metrics.VPodLeft(Id);
         if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown
             && _state.RecordExists
             && State.Handle is { } handle
@@ -416,6 +421,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         if (countRestart)
         {
             State.RestartCount++;
+            _metrics.VPodRestarted(Spec.DeploymentMethod);
             await PersistAsync(cancellationToken);
         }
 
@@ -506,6 +512,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
 
         // The record stays as a tombstone so later operations on this id fail clearly; the registry forgets it.
         await _state.WriteStateAsync(cancellationToken);
+        _metrics.VPodLeft(Id);
         await GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).RemoveAsync(Id, cancellationToken);
         LogDeleted(_logger, Id);
     }
@@ -518,6 +525,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
 
     private async Task OnHealthTickAsync(CancellationToken cancellationToken)
     {
+        using var scope = _logger.BeginVPod(Id);
         if (!VPodStateMachine.HasWorkload(State.Phase) || State.Handle is not { } handle)
         {
             StopHealthTimer();
@@ -543,7 +551,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
                 return;
         }
 
-        var healthy = handle.Endpoint is not { } endpoint || await _probe.IsHealthyAsync(endpoint, cancellationToken);
+        var healthy = handle.Endpoint is not { } endpoint || await ProbeAsync(endpoint, cancellationToken);
 
         // The probe awaited: a stop or delete may have run meanwhile.
         if (!VPodStateMachine.HasWorkload(State.Phase) || State.Handle != handle)
@@ -730,10 +738,23 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         }
     }
 
+    private async Task<bool> ProbeAsync(string endpoint, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        var healthy = await _probe.IsHealthyAsync(endpoint, cancellationToken);
+        _metrics.ProbeCompleted(_time.GetElapsedTime(started), healthy);
+        return healthy;
+    }
+
     private async Task PersistAsync(CancellationToken cancellationToken)
     {
         _status = null;
         await _state.WriteStateAsync(cancellationToken);
+        if (State.Spec is { } spec)
+        {
+            _metrics.VPodObserved(Id, State.Phase, spec.DeploymentMethod, spec.Cluster);
+        }
+
         try
         {
             await GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).UpsertAsync(ToSummary(), cancellationToken);

@@ -146,6 +146,10 @@ public static class MetaNodeSiloExtensions
         ArgumentNullException.ThrowIfNull(options);
         silo.Services.AddMetaNodeGrains();
 
+        // Grain calls carry the caller's trace (W3C trace context in the request context): a round's trace spans every grain it calls.
+        silo.AddActivityPropagation();
+        silo.AddIncomingGrainCallFilter<MetaNode.Grains.Hosting.LogScopeFilter>();
+
         // Stream events are not durable across a silo loss (memory queues): consumers treat them as hints and
         // every protocol built on them re-reads persisted state or the chain to recover.
         // Federated updates ride these streams to validators within a round: the pulling agents look at their (few) queues every

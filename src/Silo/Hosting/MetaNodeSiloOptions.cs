@@ -47,6 +47,21 @@ public sealed class MetaNodeSiloOptions
 
     /// <summary>Running as a Kubernetes pod, section <c>MetaNode:Kubernetes</c>.</summary>
     public KubernetesHostingOptions Kubernetes { get; set; } = new();
+
+    /// <summary><c>/metrics</c> and trace export, section <c>MetaNode:Telemetry</c>.</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
+    /// <summary>The console log's format, section <c>MetaNode:Logging</c>.</summary>
+    public SiloLoggingOptions Logging { get; set; } = new();
+}
+
+/// <summary>Section <c>MetaNode:Logging</c> (levels stay under the standard <c>Logging:LogLevel</c>).</summary>
+public sealed class SiloLoggingOptions
+{
+    /// <summary><c>text</c> (the default) or <c>json</c>: one JSON object per line, with the scopes (vPod, cluster, job, round) as fields.</summary>
+    public string Format { get; set; } = "text";
+
+    internal LogFormat Parsed => string.Equals(Format, "json", StringComparison.OrdinalIgnoreCase) ? LogFormat.Json : LogFormat.Text;
 }
 
 /// <summary>The PostgreSQL database of the cluster profile, section <c>MetaNode:Database</c>.</summary>
@@ -128,6 +143,12 @@ public sealed class MetaNodeSiloOptionsValidator : IValidateOptions<MetaNodeSilo
             }
         }
 
+        if (!string.Equals(options.Logging.Format, "text", StringComparison.OrdinalIgnoreCase) && !string.Equals(options.Logging.Format, "json", StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Add($"MetaNode:Logging:Format must be 'text' or 'json', got '{options.Logging.Format}'.");
+        }
+
+        failures.AddRange(options.Telemetry.Validate());
         failures.AddRange(options.Tls.Validate(options.Profile));
         failures.AddRange(options.Kubernetes.Validate(options));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

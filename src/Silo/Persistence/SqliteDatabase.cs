@@ -170,7 +170,7 @@ internal sealed partial class SqliteDatabase : IDisposable
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 100, Level = LogLevel.Debug,
         Message = "SQLite database '{Path}' ready (schema version {PreviousVersion} -> {Version}, journal mode {JournalMode})")]
     private partial void LogSchemaReady(string path, int previousVersion, int version, string? journalMode);
 

@@ -298,7 +298,7 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
 
     private T CreateInstance<T>() => _activatorProvider.GetActivator<T>().Create();
 
-    [LoggerMessage(EventId = 200, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 200, Level = LogLevel.Debug,
         Message = "SQLite grain storage '{Name}' uses '{Path}' for service {ServiceId}")]
     private partial void LogInitialized(string name, string path, string serviceId);
 

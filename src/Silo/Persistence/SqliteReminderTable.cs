@@ -237,7 +237,7 @@ public sealed partial class SqliteReminderTable : IReminderTable, IDisposable
         _ => DateTime.SpecifyKind(value, DateTimeKind.Utc),
     };
 
-    [LoggerMessage(EventId = 300, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 300, Level = LogLevel.Debug,
         Message = "SQLite reminder table uses '{Path}' for service {ServiceId}")]
     private partial void LogStarted(string path, string serviceId);
 

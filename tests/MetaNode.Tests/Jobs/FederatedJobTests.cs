@@ -11,7 +11,7 @@ using Xunit.Abstractions;
 namespace MetaNode.Tests.Jobs;
 
 /// <summary>Federated-average jobs end to end on real workload processes, a real silo and a real anvil.</summary>
-public sealed class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHelper output) : IClassFixture<FederatedJobFixture>
+public sealed partial class FederatedJobTests(FederatedJobFixture fixture, ITestOutputHelper output) : IClassFixture<FederatedJobFixture>
 {
     private JobCluster Cluster => fixture.Cluster;
 

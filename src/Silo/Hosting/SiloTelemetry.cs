@@ -1,0 +1,131 @@
+using MetaNode.Grains.Chain;
+using MetaNode.Grains.Hosting;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace MetaNode.Silo.Hosting;
+
+/// <summary>How the silo's console log is written (<c>MetaNode:Logging:Format</c>).</summary>
+public enum LogFormat
+{
+    /// <summary>One readable line per entry (the default).</summary>
+    Text = 0,
+
+    /// <summary>One JSON object per line, with the scopes (vPod, cluster, job, round) as fields: for log collectors.</summary>
+    Json = 1,
+}
+
+/// <summary>Metrics and traces, section <c>MetaNode:Telemetry</c>.</summary>
+public sealed class TelemetryOptions
+{
+    /// <summary>Serve <c>/metrics</c> (Prometheus text format, no identity needed). On by default.</summary>
+    public bool Metrics { get; set; } = true;
+
+    /// <summary>An OpenTelemetry collector to send traces to (e.g. <c>http://127.0.0.1:4317</c>); unset: no traces are recorded.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary><c>grpc</c> (port 4317 by convention) or <c>http/protobuf</c> (4318).</summary>
+    public string OtlpProtocol { get; set; } = "grpc";
+
+    internal IEnumerable<string> Validate()
+    {
+        if (OtlpEndpoint is not null && (!Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        {
+            yield return $"MetaNode:Telemetry:OtlpEndpoint must be an absolute http(s) URL (e.g. http://127.0.0.1:4317), got '{OtlpEndpoint}'.";
+        }
+
+        if (OtlpProtocol is not ("grpc" or "http/protobuf"))
+        {
+            yield return $"MetaNode:Telemetry:OtlpProtocol must be 'grpc' or 'http/protobuf', got '{OtlpProtocol}'.";
+        }
+    }
+}
+
+/// <summary>OpenTelemetry for the silo: the Orleans and MetaNode meters on <c>/metrics</c>, and a round's trace to an OTLP collector.</summary>
+public static class SiloTelemetry
+{
+    /// <summary>The meters exported: MetaNode's own and Orleans' (grain calls, messaging, activations...).</summary>
+    public static readonly string[] Meters = [MetaNodeMetrics.MeterName, ChainConnector.MeterName, "Microsoft.Orleans"];
+
+    /// <summary>The span sources recorded: MetaNode's, and Orleans' grain-call spans (kept only inside a MetaNode trace).</summary>
+    public static readonly string[] Sources = [MetaNodeTracing.SourceName, "Microsoft.Orleans.Application", "Microsoft.Orleans.Runtime"];
+
+    public static void AddMetaNodeTelemetry(this WebApplicationBuilder builder, MetaNodeSiloOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        var telemetry = options.Telemetry;
+        if (!telemetry.Metrics && telemetry.OtlpEndpoint is null)
+        {
+            return;
+        }
+
+        var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService("metanode-silo", serviceInstanceId: $"{options.AdvertisedAddress}:{options.SiloPort}"));
+        if (telemetry.Metrics)
+        {
+            otel.WithMetrics(metrics => metrics.AddMeter(Meters).AddPrometheusExporter());
+        }
+
+        if (telemetry.OtlpEndpoint is { } endpoint)
+        {
+            otel.WithTracing(tracing => tracing
+                .SetSampler(RoundTraceSampler.Instance)
+                .AddSource(Sources)
+                .AddOtlpExporter(o =>
+                {
+                    o.Endpoint = new Uri(endpoint);
+                    o.Protocol = telemetry.OtlpProtocol == "grpc" ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+                }));
+        }
+    }
+
+    /// <summary><c>/metrics</c>, when metrics are on.</summary>
+    public static void MapMetaNodeMetrics(this WebApplication app, MetaNodeSiloOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Telemetry.Metrics)
+        {
+            app.MapPrometheusScrapingEndpoint("/metrics");
+        }
+    }
+}
+
+/// <summary>
+/// Traces start only at MetaNode's own root spans (a federated round); everything under a recorded span is recorded, so a
+/// round's grain calls are kept while the many grain calls outside any round (status polls, probes) cost nothing.
+/// </summary>
+public sealed class RoundTraceSampler : Sampler
+{
+    public static readonly Sampler Instance = new ParentBasedSampler(new RoundTraceSampler());
+
+    private RoundTraceSampler()
+    {
+    }
+
+    public override SamplingResult ShouldSample(in SamplingParameters samplingParameters) =>
+        new(samplingParameters.Name.StartsWith(MetaNodeTracing.SpanPrefix, StringComparison.Ordinal) ? SamplingDecision.RecordAndSample : SamplingDecision.Drop);
+}
+
+/// <summary>The console log: readable lines, or JSON lines with scopes (<c>MetaNode:Logging:Format</c>).</summary>
+public static class SiloLogging
+{
+    public static void ConfigureMetaNodeLogging(this WebApplicationBuilder builder, MetaNodeSiloOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Logging.Parsed == LogFormat.Json)
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+    }
+}
