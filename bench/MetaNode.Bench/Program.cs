@@ -68,6 +68,13 @@ if (args is ["isolation", ..])
     return 0;
 }
 
+// `telemetry [SECONDS] [ROUNDS] [JOB-ROUNDS] [JOBS]`: status calls and round overhead with metrics and tracing off and on (see TelemetryBench).
+if (args is ["telemetry", ..])
+{
+    await MetaNode.Bench.TelemetryBench.RunAsync(args[1..]);
+    return 0;
+}
+
 // `gateway [SECONDS] [ROUNDS] [CALLERS]`: status calls over the gateway with and without TLS and the role filter (see GatewayAccessBench).
 if (args is ["gateway", ..])
 {
