@@ -58,10 +58,22 @@ internal static class TelemetryBench
             await FederatedRoundBench.RunJobAsync(grains, spec with { Rounds = 2 });
 
             var off = new List<double>();
+            var metricsOnly = new List<double>();
+            var tracingOnly = new List<double>();
             var on = new List<double>();
             for (var round = 0; round < rounds; round++)
             {
                 off.Add(await Calls(() => vpod.GetStatusAsync(), callers, TimeSpan.FromSeconds(seconds)));
+                using (Telemetry(out _, metrics: true, tracing: false))
+                {
+                    metricsOnly.Add(await Calls(() => vpod.GetStatusAsync(), callers, TimeSpan.FromSeconds(seconds)));
+                }
+
+                using (Telemetry(out _, metrics: false, tracing: true))
+                {
+                    tracingOnly.Add(await Calls(() => vpod.GetStatusAsync(), callers, TimeSpan.FromSeconds(seconds)));
+                }
+
                 using (Telemetry(out _))
                 {
                     on.Add(await Calls(() => vpod.GetStatusAsync(), callers, TimeSpan.FromSeconds(seconds)));
@@ -74,18 +86,22 @@ internal static class TelemetryBench
             for (var job = 0; job < jobs; job++)
             {
                 overheadOff.AddRange(Overheads((await FederatedRoundBench.RunJobAsync(grains, spec)).Status));
-                using (Telemetry(out var recorded))
+                var recorded = new List<Activity>();
+                using (Telemetry(out recorded))
                 {
                     overheadOn.AddRange(Overheads((await FederatedRoundBench.RunJobAsync(grains, spec)).Status));
-                    spans += recorded.Count;
                 }
+
+                spans += recorded.Count;
             }
 
             Console.WriteLine(FormattableString.Invariant($"vPod status calls, {callers} callers, {rounds} alternating rounds of {seconds} s"));
             Console.WriteLine("| telemetry | calls/s (mean) | per round |");
             Console.WriteLine("|---|---:|---|");
-            Console.WriteLine(FormattableString.Invariant($"| off | {off.Average():N0} | {string.Join(", ", off.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))} |"));
-            Console.WriteLine(FormattableString.Invariant($"| metrics + tracing on | {on.Average():N0} | {string.Join(", ", on.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))} |"));
+            Console.WriteLine(Row("off", off));
+            Console.WriteLine(Row("metrics on", metricsOnly));
+            Console.WriteLine(Row("tracing on", tracingOnly));
+            Console.WriteLine(Row("metrics + tracing on", on));
             Console.WriteLine(FormattableString.Invariant($"throughput on/off: {on.Average() / off.Average():P1} (cost {1 - (on.Average() / off.Average()):P1})"));
             Console.WriteLine(FormattableString.Invariant($"round overhead (round − slowest training), rounds 2..{jobRounds} of {jobs} jobs each: off median {Median(overheadOff):F0} ms (p90 {P90(overheadOff):F0}), on median {Median(overheadOn):F0} ms (p90 {P90(overheadOn):F0}); {spans} spans recorded with tracing on"));
 
@@ -103,15 +119,21 @@ internal static class TelemetryBench
         }
     }
 
+    private static string Row(string name, List<double> values) =>
+        FormattableString.Invariant($"| {name} | {values.Average():N0} | {string.Join(", ", values.Select(v => v.ToString("N0", CultureInfo.InvariantCulture)))} |");
+
     /// <summary>The silo's meters, read every second, and its tracer; both in memory. Disposing turns them off.</summary>
-    private static IDisposable Telemetry(out List<Activity> spans)
+    private static IDisposable Telemetry(out List<Activity> spans, bool metrics = true, bool tracing = true)
     {
         var recorded = new List<Activity>();
         spans = recorded;
-        var metrics = new List<Metric>();
-        var meter = Sdk.CreateMeterProviderBuilder().AddMeter(SiloTelemetry.Meters)
-            .AddInMemoryExporter(metrics, o => o.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 1000).Build();
-        var tracer = Sdk.CreateTracerProviderBuilder().SetSampler(RoundTraceSampler.Instance).AddSource(SiloTelemetry.Sources).AddInMemoryExporter(recorded).Build();
+        var points = new List<Metric>();
+        var meter = metrics
+            ? Sdk.CreateMeterProviderBuilder().AddMeter(SiloTelemetry.Meters).AddInMemoryExporter(points, o => o.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = 1000).Build()
+            : null;
+        var tracer = tracing
+            ? Sdk.CreateTracerProviderBuilder().SetSampler(RoundTraceSampler.Create()).AddSource(SiloTelemetry.Sources).AddInMemoryExporter(recorded).Build()
+            : null;
         return new Both(meter, tracer);
     }
 

@@ -73,7 +73,7 @@ public static class SiloTelemetry
         if (telemetry.OtlpEndpoint is { } endpoint)
         {
             otel.WithTracing(tracing => tracing
-                .SetSampler(RoundTraceSampler.Instance)
+                .SetSampler(RoundTraceSampler.Create())
                 .AddSource(Sources)
                 .AddOtlpExporter(o =>
                 {
@@ -100,7 +100,8 @@ public static class SiloTelemetry
 /// </summary>
 public sealed class RoundTraceSampler : Sampler
 {
-    public static readonly Sampler Instance = new ParentBasedSampler(new RoundTraceSampler());
+    /// <summary>A new sampler for one tracer provider (a provider owns its sampler: one instance is never shared).</summary>
+    public static Sampler Create() => new ParentBasedSampler(new RoundTraceSampler());
 
     private RoundTraceSampler()
     {

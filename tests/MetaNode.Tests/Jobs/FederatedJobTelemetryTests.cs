@@ -16,7 +16,7 @@ public sealed partial class FederatedJobTests
     {
         var spans = new List<Activity>();
         var metrics = new List<Metric>();
-        using var tracer = Sdk.CreateTracerProviderBuilder().SetSampler(RoundTraceSampler.Instance).AddSource(SiloTelemetry.Sources).AddInMemoryExporter(spans).Build();
+        using var tracer = Sdk.CreateTracerProviderBuilder().SetSampler(RoundTraceSampler.Create()).AddSource(SiloTelemetry.Sources).AddInMemoryExporter(spans).Build();
         using var meter = Sdk.CreateMeterProviderBuilder().AddMeter(SiloTelemetry.Meters).AddInMemoryExporter(metrics).Build();
         var job = NewJobId();
 
