@@ -77,10 +77,22 @@ public static class SiloTelemetry
                 .AddSource(Sources)
                 .AddOtlpExporter(o =>
                 {
-                    o.Endpoint = new Uri(endpoint);
                     o.Protocol = telemetry.OtlpProtocol == "grpc" ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+                    o.Endpoint = TraceEndpoint(endpoint, o.Protocol);
                 }));
         }
+    }
+
+    /// <summary>
+    /// Where traces go: over gRPC the collector's address; over HTTP its <c>/v1/traces</c> path (added to a bare address, as
+    /// the OTLP specification's environment variables do; a configured path is kept).
+    /// </summary>
+    public static Uri TraceEndpoint(string endpoint, OtlpExportProtocol protocol)
+    {
+        var uri = new Uri(endpoint);
+        return protocol == OtlpExportProtocol.HttpProtobuf && uri.AbsolutePath is "/" or ""
+            ? new Uri(uri, "/v1/traces")
+            : uri;
     }
 
     /// <summary><c>/metrics</c>, when metrics are on.</summary>

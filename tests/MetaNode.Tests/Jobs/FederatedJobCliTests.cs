@@ -8,6 +8,7 @@ namespace MetaNode.Tests.Jobs;
 public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-job-e2e", Guid.NewGuid().ToString("N")[..10]);
+    private readonly OtlpReceiver _traces = new();
     private SiloProcess _silo = null!;
 
     public async Task InitializeAsync()
@@ -15,7 +16,8 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
         _silo = new SiloProcess(
             _dataDirectory,
             $"--MetaNode:Chain:DevChain:AnvilPath={AnvilNode.BinaryPath}",
-            
+            $"--MetaNode:Telemetry:OtlpEndpoint={_traces.Endpoint}",
+            "--MetaNode:Telemetry:OtlpProtocol=http/protobuf",
             "--MetaNode:Chain:ReceiptPollInterval=00:00:00.020",
             "--MetaNode:VPods:ProbeInterval=00:00:00.300",
             "--MetaNode:Capacity:Cpu=64",
@@ -26,6 +28,7 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
     public async Task DisposeAsync()
     {
         await _silo.DisposeAsync();
+        _traces.Dispose();
         SiloProcess.KillWorkloadsUnder(_dataDirectory);
         try
         {
@@ -94,6 +97,14 @@ public sealed class FederatedJobCliTests(ITestOutputHelper output) : IAsyncLifet
         {
             File.Delete(modelPath);
         }
+
+        // The silo sent the rounds' traces to the OTLP endpoint it was given: the job's round spans, the training calls, the
+        // validators' aggregation and the chain transaction, with the job's id as an attribute.
+        await Eventually.WaitAsync(
+            () => Task.FromResult(_traces.Received),
+            t => new[] { "metanode.round", "metanode.round.dispatch", "metanode.vpod.train", "metanode.validator.aggregate", "metanode.chain.finalize", jobId }.All(x => t.Contains(x, StringComparison.Ordinal)),
+            "the round's spans at the OTLP endpoint",
+            TimeSpan.FromSeconds(30));
 
         // The listing is updated one-way, after the job's own record.
         await Eventually.WaitAsync(

@@ -1,0 +1,35 @@
+using MetaNode.Silo.Hosting;
+using OpenTelemetry.Exporter;
+
+namespace MetaNode.Tests.Observability;
+
+public sealed class TelemetryOptionsTests
+{
+    [Theory]
+    [InlineData("127.0.0.1:4317", "grpc", "MetaNode:Telemetry:OtlpEndpoint must be an absolute http(s) URL")]
+    [InlineData("ftp://127.0.0.1:4317", "grpc", "MetaNode:Telemetry:OtlpEndpoint must be an absolute http(s) URL")]
+    [InlineData("http://127.0.0.1:4317", "thrift", "MetaNode:Telemetry:OtlpProtocol must be 'grpc' or 'http/protobuf', got 'thrift'")]
+    public void BadTelemetrySettings_AreRefused_NamingTheKey(string endpoint, string protocol, string expected)
+    {
+        var options = new MetaNodeSiloOptions { Telemetry = new TelemetryOptions { OtlpEndpoint = endpoint, OtlpProtocol = protocol } };
+        var result = new MetaNodeSiloOptionsValidator().Validate(null, options);
+        Assert.True(result.Failed);
+        Assert.Contains(result.Failures!, f => f.StartsWith(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheDefaults_AndAJsonLogFormat_AreAccepted()
+    {
+        Assert.True(new MetaNodeSiloOptionsValidator().Validate(null, new MetaNodeSiloOptions()).Succeeded);
+        var json = new MetaNodeSiloOptions { Logging = new SiloLoggingOptions { Format = "JSON" }, Telemetry = new TelemetryOptions { OtlpEndpoint = "https://127.0.0.1:4318", OtlpProtocol = "http/protobuf" } };
+        Assert.True(new MetaNodeSiloOptionsValidator().Validate(null, json).Succeeded);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:4318", OtlpExportProtocol.HttpProtobuf, "http://127.0.0.1:4318/v1/traces")]
+    [InlineData("http://127.0.0.1:4318/", OtlpExportProtocol.HttpProtobuf, "http://127.0.0.1:4318/v1/traces")]
+    [InlineData("http://127.0.0.1:4318/custom/traces", OtlpExportProtocol.HttpProtobuf, "http://127.0.0.1:4318/custom/traces")]
+    [InlineData("http://127.0.0.1:4317", OtlpExportProtocol.Grpc, "http://127.0.0.1:4317/")]
+    public void TraceEndpoint_AddsTheTracesPath_ToABareHttpAddressOnly(string configured, OtlpExportProtocol protocol, string expected) =>
+        Assert.Equal(expected, SiloTelemetry.TraceEndpoint(configured, protocol).ToString());
+}
