@@ -326,7 +326,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     /// <summary>
     /// The stage's span under the round's root span (started with the round's dispatch). Waiting for updates is not a stage
-    /// span (it ticks with the pump); the training calls it re-sends carry no new trace either.
+    /// span (it ticks with the pump); training it asks for again is (<c>metanode.round.redispatch</c>).
     /// </summary>
     private Activity? StageSpan()
     {
