@@ -1,18 +1,29 @@
 #!/usr/bin/env node
 // Validates rendered Kubernetes manifests (kubectl kustomize output) against the API schemas of kubernetes-models:
-// required fields, types and enums. Usage: node validate.mjs FILE... (or "-" for standard input).
+// required fields, types and enums; the Prometheus operator's kinds (monitoring.coreos.com) against its CRD schemas.
+// Usage: node validate.mjs FILE... (or "-" for standard input).
 // Prints one "valid" line per object and exits 1, naming the object and the field, on the first file with errors.
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";
 
-/** The kubernetes-models module of an apiVersion: "v1" → kubernetes-models/v1, "apps/v1" → kubernetes-models/apps/v1. */
+/** The packages holding the models of custom resources, by API group. */
+const customResourcePackages = {
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
+};
+
+/**
+ * The models module of an apiVersion: "v1" → kubernetes-models/v1, "apps/v1" → kubernetes-models/apps/v1,
+ * "monitoring.coreos.com/v1" → @kubernetes-models/prometheus-operator/monitoring.coreos.com/v1.
+ */
 async function modelFor(apiVersion, kind) {
   if (typeof apiVersion !== "string" || typeof kind !== "string") {
     throw new Error("apiVersion and kind are required");
   }
+  const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
+  const modelsPackage = customResourcePackages[group] ?? "kubernetes-models";
   let module;
   try {
-    module = await import(`kubernetes-models/${apiVersion}`);
+    module = await import(`${modelsPackage}/${apiVersion}`);
   } catch {
     throw new Error(`apiVersion '${apiVersion}' is not a known Kubernetes API group/version`);
   }

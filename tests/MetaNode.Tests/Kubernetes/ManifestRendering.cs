@@ -7,8 +7,8 @@ internal static class ManifestRendering
 {
     public static string RepositoryRoot { get; } = FindRoot();
 
-    /// <summary>The schema validator, pinned by deploy/k8s-validate's lockfile.</summary>
-    private static NodePackage Validator { get; } = new(Path.Combine(RepositoryRoot, "deploy", "k8s-validate"), "kubernetes-models");
+    /// <summary>The schema validator, pinned by deploy/k8s-validate's lockfile (its newest package marks an up-to-date install).</summary>
+    private static NodePackage Validator { get; } = new(Path.Combine(RepositoryRoot, "deploy", "k8s-validate"), "@kubernetes-models/prometheus-operator");
 
     public static string Render(string kustomization = "deploy/k8s")
     {
