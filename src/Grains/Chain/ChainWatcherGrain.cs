@@ -76,6 +76,12 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
         return Task.CompletedTask;
     }
 
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _metrics.WatcherLeft();
+        return Task.CompletedTask;
+    }
+
     public async Task EnsureRunningAsync(CancellationToken cancellationToken = default)
     {
         await this.RegisterOrUpdateReminder(KeepAliveReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));

@@ -57,8 +57,8 @@ public sealed class MetaNodeMetrics : IDisposable
         _stageDuration = _meter.CreateHistogram("metanode.round.stage.duration", "s", "A finalized round's stage durations (stage=dispatch|training|collection|stream_delivery|aggregation|finalization|total)", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
         _rounds = _meter.CreateCounter<long>("metanode.rounds", "{round}", "Rounds ended, by outcome (finalized, failed)");
         _deadlineExceeded = _meter.CreateCounter<long>("metanode.round.deadline_exceeded", "{round}", "Rounds whose collection ran to the deadline");
-        _meter.CreateObservableGauge("metanode.job.accuracy_ratio", () => _jobs.Where(j => j.Value.Accuracy is not null).Select(j => Measure(j.Value.Accuracy!.Value, "job", j.Key)), description: "Test accuracy of the job's last finalized round (0-1)");
-        _meter.CreateObservableGauge("metanode.job.round_participants", () => _jobs.Select(j => Measure(j.Value.Participants, "job", j.Key)), "{vpod}", "Participants of the job's last finalized round");
+        _meter.CreateObservableGauge("metanode.job.accuracy_ratio", () => _jobs.Where(j => j.Value.Accuracy is not null).Select(j => Measure(j.Value.Accuracy!.Value, "job_id", j.Key)), description: "Test accuracy of the job's last finalized round (0-1)");
+        _meter.CreateObservableGauge("metanode.job.round_participants", () => _jobs.Select(j => Measure(j.Value.Participants, "job_id", j.Key)), "{vpod}", "Participants of the job's last finalized round");
 
         _finalizationFailures = _meter.CreateCounter<long>("metanode.chain.finalization_failures", "{round}", "Round finalizations that failed (refused, reverted, another result on chain)");
         _confirmation = _meter.CreateHistogram("metanode.chain.confirmation.duration", "s", "From sending a transaction to its required confirmations", advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
@@ -147,6 +147,9 @@ public sealed class MetaNodeMetrics : IDisposable
     public void AccountBalance(string address, double ether) => _balances[address] = ether;
 
     public void WatcherLag(long blocks) => Interlocked.Exchange(ref _watcherLag, Math.Max(0, blocks));
+
+    /// <summary>The watcher left this silo: its lag is reported by the silo it runs on now, not here.</summary>
+    public void WatcherLeft() => Interlocked.Exchange(ref _watcherLag, -1);
 
     public void Dispose() => _meter.Dispose();
 

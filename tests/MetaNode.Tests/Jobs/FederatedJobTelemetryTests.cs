@@ -63,9 +63,9 @@ public sealed partial class FederatedJobTests
         var stages = Points(metrics, "metanode.round.stage.duration").Select(p => (string)Tag(p, "stage")!).ToHashSet();
         Assert.Superset(new HashSet<string> { "dispatch", "training", "collection", "stream_delivery", "aggregation", "finalization", "total" }, stages);
         Assert.True(Points(metrics, "metanode.rounds").Where(p => (string?)Tag(p, "outcome") == "finalized").Sum(p => p.GetSumLong()) >= 2);
-        var accuracy = Points(metrics, "metanode.job.accuracy_ratio").Last(p => (string?)Tag(p, "job") == job).GetGaugeLastValueDouble();
+        var accuracy = Points(metrics, "metanode.job.accuracy_ratio").Last(p => (string?)Tag(p, "job_id") == job).GetGaugeLastValueDouble();
         Assert.Equal(status.FinalAccuracy!.Value, accuracy, 12);
-        Assert.Equal(10, Points(metrics, "metanode.job.round_participants").Last(p => (string?)Tag(p, "job") == job).GetGaugeLastValueLong());
+        Assert.Equal(10, Points(metrics, "metanode.job.round_participants").Last(p => (string?)Tag(p, "job_id") == job).GetGaugeLastValueLong());
         Assert.True(Points(metrics, "metanode.chain.gas_used").Sum(p => p.GetSumLong()) > 0);
     }
 
