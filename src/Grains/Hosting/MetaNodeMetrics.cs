@@ -41,7 +41,7 @@ public sealed class MetaNodeMetrics : IDisposable
     public MetaNodeMetrics(TimeProvider time)
     {
         _time = time;
-        _meter.CreateObservableGauge("metanode.vpods", ObserveVPods, "{vpod}", "vPods hosted on this silo, by phase and runtime");
+        _meter.CreateObservableGauge("metanode.vpods", ObserveVPods, "{vpod}", "vPods hosted on this silo, by phase, type and runtime");
         _meter.CreateObservableGauge("metanode.placement.pending", () => _vpods.Values.Count(v => v.Phase is VPodPhase.Pending or VPodPhase.Provisioning), "{vpod}", "vPods on this silo waiting to be placed or provisioned");
         _restarts = _meter.CreateCounter<long>("metanode.vpod.restarts", "{restart}", "Workload restarts");
         _failures = _meter.CreateCounter<long>("metanode.vpod.failures", "{failure}", "vPods that entered the Failed phase");
@@ -69,7 +69,7 @@ public sealed class MetaNodeMetrics : IDisposable
     }
 
     /// <summary>The phase a vPod on this silo is in now (Deleted removes it).</summary>
-    public void VPodObserved(string id, VPodPhase phase, DeploymentMethod runtime, string? cluster)
+    public void VPodObserved(string id, VPodPhase phase, VPodType type, DeploymentMethod runtime, string? cluster)
     {
         ArgumentNullException.ThrowIfNull(id);
         if (phase is VPodPhase.Deleted or VPodPhase.None)
@@ -78,7 +78,7 @@ public sealed class MetaNodeMetrics : IDisposable
             return;
         }
 
-        var entry = new VPodEntry(phase, RuntimeLabel(runtime), cluster);
+        var entry = new VPodEntry(phase, type.ToString().ToLowerInvariant(), RuntimeLabel(runtime), cluster);
         if (_vpods.TryGetValue(id, out var previous) && previous.Phase != VPodPhase.Failed && phase == VPodPhase.Failed)
         {
             _failures.Add(1, new KeyValuePair<string, object?>("runtime", entry.Runtime));
@@ -162,7 +162,11 @@ public sealed class MetaNodeMetrics : IDisposable
     };
 
     private IEnumerable<Measurement<int>> ObserveVPods() =>
-        _vpods.Values.GroupBy(v => (v.Phase, v.Runtime)).Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("phase", g.Key.Phase.ToString()), new KeyValuePair<string, object?>("runtime", g.Key.Runtime)));
+        _vpods.Values.GroupBy(v => (v.Phase, v.Type, v.Runtime)).Select(g => new Measurement<int>(
+            g.Count(),
+            new KeyValuePair<string, object?>("phase", g.Key.Phase.ToString()),
+            new KeyValuePair<string, object?>("type", g.Key.Type),
+            new KeyValuePair<string, object?>("runtime", g.Key.Runtime)));
 
     private IEnumerable<Measurement<int>> ObserveRunningMembers()
     {
@@ -182,7 +186,7 @@ public sealed class MetaNodeMetrics : IDisposable
     private static Measurement<T> Measure<T>(T value, string label, string key)
         where T : struct => new(value, new KeyValuePair<string, object?>(label, key));
 
-    private sealed record VPodEntry(VPodPhase Phase, string Runtime, string? Cluster);
+    private sealed record VPodEntry(VPodPhase Phase, string Type, string Runtime, string? Cluster);
 
     private sealed record JobGauges(double? Accuracy, int Participants);
 }

@@ -72,7 +72,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
             return;
         }
 
-        _metrics.VPodObserved(Id, State.Phase, State.Spec.DeploymentMethod, State.Spec.Cluster);
+        _metrics.VPodObserved(Id, State.Phase, State.Spec.Type, State.Spec.DeploymentMethod, State.Spec.Cluster);
         try
         {
             await ReconcileCoreAsync(cancellationToken);
@@ -752,7 +752,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         await _state.WriteStateAsync(cancellationToken);
         if (State.Spec is { } spec)
         {
-            _metrics.VPodObserved(Id, State.Phase, spec.DeploymentMethod, spec.Cluster);
+            _metrics.VPodObserved(Id, State.Phase, spec.Type, spec.DeploymentMethod, spec.Cluster);
         }
 
         try

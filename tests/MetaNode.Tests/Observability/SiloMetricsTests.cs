@@ -70,8 +70,9 @@ public sealed class SiloMetricsTests : IAsyncLifetime
             () => ScrapeAsync(http),
             t => Value(t, "metanode_cluster_has_leader", ("cluster", "orch")) == 1 && Value(t, "metanode_chain_gas_used_total") > 0,
             "a leader and gas used in /metrics");
-        Assert.Equal(1, Value(text, "metanode_vpods", ("phase", "Failed"), ("runtime", "process")));
-        Assert.Equal(3, Value(text, "metanode_vpods", ("phase", "Running"), ("runtime", "process")));
+        Assert.Equal(1, Value(text, "metanode_vpods", ("phase", "Failed"), ("type", "compute"), ("runtime", "process")));
+        Assert.Equal(1, Value(text, "metanode_vpods", ("phase", "Running"), ("type", "validator"), ("runtime", "process")));
+        Assert.Equal(2, Value(text, "metanode_vpods", ("phase", "Running"), ("type", "orchestrator"), ("runtime", "process")));
         Assert.Equal(1, Value(text, "metanode_vpod_failures_total", ("runtime", "process")));
         Assert.True(Value(text, "metanode_vpod_restarts_total", ("runtime", "process")) >= 1);
         Assert.True(Value(text, "metanode_vpod_probe_duration_seconds_count") > 0);
