@@ -82,7 +82,8 @@ public static class BackupArchive
         try
         {
             await using var gzip = new GZipStream(input, CompressionMode.Decompress, leaveOpen: true);
-            await using var tar = new TarReader(gzip, leaveOpen: true);
+            await using var counted = new CountingStream(gzip);
+            await using var tar = new TarReader(counted, leaveOpen: true);
             var first = await tar.GetNextEntryAsync(copyData: false, cancellationToken).ConfigureAwait(false)
                 ?? throw new InvalidBackupException("it holds no entries (an empty or truncated file).");
             var manifest = await ReadManifestAsync(first, cancellationToken).ConfigureAwait(false);
@@ -112,14 +113,33 @@ public static class BackupArchive
                 throw new InvalidBackupException($"it ends before {string.Join(", ", expected.Keys.Order(StringComparer.Ordinal))} (a truncated file?).");
             }
 
-            // The rest of the compressed stream: the end of the tar archive and gzip's checksum of everything, which catches a cut-off tail.
-            await gzip.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+            // The rest: the end of the tar archive, then gzip's trailer, whose length field a file cut short in its last bytes lacks.
+            await counted.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+            if (input.CanSeek && await TrailerLengthAsync(input, cancellationToken).ConfigureAwait(false) is var length && length != (uint)counted.Total)
+            {
+                throw new InvalidBackupException($"it is truncated or has bytes appended: its gzip trailer says {length} bytes (modulo 2^32), but it holds {counted.Total}.");
+            }
+
             return manifest;
         }
         catch (Exception exception) when (exception is InvalidDataException or FormatException or EndOfStreamException)
         {
             throw new InvalidBackupException($"it is damaged or truncated: {exception.Message}", exception);
         }
+    }
+
+    /// <summary>The last four bytes of a gzip file: the uncompressed length modulo 2^32 (little-endian).</summary>
+    private static async Task<uint> TrailerLengthAsync(Stream input, CancellationToken cancellationToken)
+    {
+        if (input.Length < 4)
+        {
+            return uint.MaxValue;
+        }
+
+        var trailer = new byte[4];
+        input.Seek(-4, SeekOrigin.End);
+        await input.ReadExactlyAsync(trailer, cancellationToken).ConfigureAwait(false);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer);
     }
 
     private static async Task WriteEntryAsync(TarWriter tar, string name, Stream data, DateTimeOffset time, CancellationToken cancellationToken)
@@ -273,5 +293,47 @@ public static class BackupPaths
             || (segments.Length == 3 && segments[0] == Identities)
             ? null
             : $"only {Database}, {ChainState}, {ChainInfo}, {Tls}/<file> and {Identities}/<name>/<file> are backed up";
+    }
+}
+
+/// <summary>A read-only stream over another that counts the bytes read through it.</summary>
+internal sealed class CountingStream(Stream inner) : Stream
+{
+    public long Total { get; private set; }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => Total; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Counted(inner.Read(buffer, offset, count));
+
+    public override int Read(Span<byte> buffer) => Counted(inner.Read(buffer));
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+        Counted(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    private int Counted(int read)
+    {
+        Total += read;
+        return read;
     }
 }

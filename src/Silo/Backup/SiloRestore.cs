@@ -25,14 +25,32 @@ public static class SiloRestore
     ];
 
     /// <param name="args">The silo's arguments, starting with <c>backup restore</c>.</param>
-    public static async Task<int> RunAsync(string[] args, MetaNodeSiloOptions options, IConfiguration configuration, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    /// <param name="configuration">The silo's configuration (appsettings, environment, command line).</param>
+    public static async Task<int> RunAsync(string[] args, IConfiguration configuration, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(configuration);
-        if (ParseArguments(args, configuration["force"], out var file, out var force) is { } usage)
+        if (ParseArguments(args, out var file, out var force, out var settings) is { } usage)
         {
             await stderr.WriteLineAsync($"metanode-silo: {usage}").ConfigureAwait(false);
+            return Refused;
+        }
+
+        // The command line is read again without FILE and --force: the configuration reader takes an argument starting with '/'
+        // (an absolute FILE) or a bare --force as a key whose value is the next argument, and a setting after it would be lost.
+        var effective = new ConfigurationBuilder().AddConfiguration(configuration).AddCommandLine(settings).Build();
+        MetaNodeSiloOptions options;
+        try
+        {
+            options = effective.ReadMetaNodeOptions();
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException exception)
+        {
+            foreach (var failure in exception.Failures)
+            {
+                await stderr.WriteLineAsync($"metanode-silo: invalid configuration: {failure}").ConfigureAwait(false);
+            }
+
             return Refused;
         }
 
@@ -85,7 +103,7 @@ public static class SiloRestore
 
             Place(staging, data, manifest);
             await stdout.WriteLineAsync(Describe(file, data, manifest)).ConfigureAwait(false);
-            if (VPodsNote(manifest, data, configuration[$"{ProcessRuntimeOptions.SectionName}:{nameof(ProcessRuntimeOptions.DataDirectory)}"]) is { } note)
+            if (VPodsNote(manifest, data, effective[$"{ProcessRuntimeOptions.SectionName}:{nameof(ProcessRuntimeOptions.DataDirectory)}"]) is { } note)
             {
                 await stdout.WriteLineAsync(note).ConfigureAwait(false);
             }
@@ -101,38 +119,40 @@ public static class SiloRestore
         }
     }
 
-    /// <summary>Null when the arguments after <c>backup restore</c> are FILE and at most <c>--force</c> besides settings; else the usage error.</summary>
-    /// <param name="forceSetting">
-    /// What configuration bound to the key <c>force</c>: <c>--force=true</c>, or the argument after a <c>--force</c> that is not last,
-    /// which configuration takes as its value (so a setting after it would be lost).
-    /// </param>
-    public static string? ParseArguments(IReadOnlyList<string> args, string? forceSetting, out string file, out bool force)
+    /// <summary>
+    /// Null when the arguments after <c>backup restore</c> are FILE, then settings (<c>--Key=Value</c>) and <c>--force</c> in any order;
+    /// else the usage error. <paramref name="settings"/> are the settings alone.
+    /// </summary>
+    public static string? ParseArguments(IReadOnlyList<string> args, out string file, out bool force, out string[] settings)
     {
+        ArgumentNullException.ThrowIfNull(args);
         file = string.Empty;
         force = false;
+        settings = [];
         if (args.Count < 3 || args[2].StartsWith('-'))
         {
             return Usage;
         }
 
         file = Path.GetFullPath(args[2]);
-        if (forceSetting is not null && !bool.TryParse(forceSetting, out force))
-        {
-            return $"--force took '{forceSetting}' as its value: put --force last, or write --force=true.";
-        }
-
+        var given = new List<string>();
         foreach (var argument in args.Skip(3))
         {
             if (argument == "--force")
             {
                 force = true;
             }
-            else if (!(argument.StartsWith("--", StringComparison.Ordinal) && argument.Contains('=', StringComparison.Ordinal)))
+            else if (argument.StartsWith("--", StringComparison.Ordinal) && argument.Contains('=', StringComparison.Ordinal))
+            {
+                given.Add(argument);
+            }
+            else
             {
                 return $"unexpected argument '{argument}'; {Usage}";
             }
         }
 
+        settings = [.. given];
         return null;
     }
 
@@ -147,7 +167,7 @@ public static class SiloRestore
             {
                 Directory.Delete(path, recursive: true);
             }
-            else
+            else if (File.Exists(path))
             {
                 File.Delete(path);
             }
