@@ -128,8 +128,11 @@ public sealed class BackupRestoreTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(jobAfter.GetProperty("spec").GetRawText(), jobRestored.GetProperty("spec").GetRawText());
         var restoredRounds = Results(jobRestored);
         output.WriteLine($"the restored job has {restoredRounds.Count} rounds finalized, in phase {Text(jobRestored, "phase")}");
-        Assert.InRange(restoredRounds.Count, Results(jobBefore).Count, Results(jobAfter).Count);
-        Assert.Equal(Results(jobAfter).Take(restoredRounds.Count).Select(r => Hex(r, "resultHash")), restoredRounds.Select(r => Hex(r, "resultHash")));
+        // (One more than the original showed after the backup only if the chain, dumped after the database, held a round the job had
+        // not recorded yet, and the restored job took it from the chain before this first look.)
+        Assert.InRange(restoredRounds.Count, Results(jobBefore).Count, Results(jobAfter).Count + 1);
+        var common = Math.Min(restoredRounds.Count, Results(jobAfter).Count);
+        Assert.Equal(Results(jobAfter).Take(common).Select(r => Hex(r, "resultHash")), restoredRounds.Take(common).Select(r => Hex(r, "resultHash")));
 
         // Every vPod and cluster: ids, names, specs and members exactly.
         var vpodsRestored = (await again.JsonAsync("vpod", "list")).EnumerateArray().ToDictionary(v => Text(v, "id")!, v => Text(v, "name"));
