@@ -94,6 +94,11 @@ public static class SiloRestore
                 await stderr.WriteLineAsync($"metanode-silo: refused to restore '{file}': {exception.Message} Nothing was written to {data}.").ConfigureAwait(false);
                 return Failed;
             }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                await stderr.WriteLineAsync($"metanode-silo: could not read '{file}' into {staging}: {exception.Message} Nothing was written to {data}.").ConfigureAwait(false);
+                return Failed;
+            }
 
             if (manifest.ClusterId != options.ClusterId || manifest.ServiceId != options.ServiceId)
             {
@@ -101,7 +106,16 @@ public static class SiloRestore
                 return Refused;
             }
 
-            Place(staging, data, manifest);
+            try
+            {
+                Place(staging, data, manifest);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                await stderr.WriteLineAsync($"metanode-silo: writing into {data} failed: {exception.Message} The directory may hold part of the backup: fix the cause and restore again with --force.").ConfigureAwait(false);
+                return Failed;
+            }
+
             await stdout.WriteLineAsync(Describe(file, data, manifest)).ConfigureAwait(false);
             if (VPodsNote(manifest, data, effective[$"{ProcessRuntimeOptions.SectionName}:{nameof(ProcessRuntimeOptions.DataDirectory)}"]) is { } note)
             {
