@@ -46,6 +46,12 @@ if (args is ["db", "migrate", ..])
     return 0;
 }
 
+// `metanode-silo backup restore FILE [--force]`: put a backup into the data directory before a start, then exit (src/Silo/Backup).
+if (args is ["backup", "restore", ..])
+{
+    return await MetaNode.Silo.Backup.SiloRestore.RunAsync(args, builder.Configuration, Console.Out, Console.Error);
+}
+
 // `metanode-silo tls init --out DIR [--host H]...`: a cluster CA, a silo certificate and an admin identity for the cluster profile.
 if (args is ["tls", "init", ..])
 {

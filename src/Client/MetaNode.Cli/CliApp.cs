@@ -81,6 +81,7 @@ public static class CliApp
         root.Subcommands.Add(ProofCommands.Build(context));
         root.Subcommands.Add(AccessCommands.BuildAccess(context));
         root.Subcommands.Add(AccessCommands.BuildAudit(context));
+        root.Subcommands.Add(BackupCommands.Build(context));
         return root;
     }
 

@@ -121,6 +121,13 @@ public interface IMetaNodeClient : IAsyncDisposable
     Task<IReadOnlyList<AuditEntry>> ListAuditAsync(AuditQuery query, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("This client does not read the audit log.");
 
+    /// <summary>
+    /// <c>backup create</c>: has the silo take a consistent backup of its state and copies the archive to <paramref name="destination"/>,
+    /// checking its size and SHA-256 (admin; the embedded profile only).
+    /// </summary>
+    Task<MetaNode.Backup.BackupTicket> CopyBackupAsync(Stream destination, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException("This client does not take backups.");
+
     /// <summary>The storage cluster to use: <paramref name="cluster"/> when given, else the only storage cluster there is.</summary>
     Task<string> ResolveStorageClusterAsync(string? cluster, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException("This client does not reach storage.");

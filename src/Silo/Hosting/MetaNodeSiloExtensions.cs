@@ -5,6 +5,7 @@ using MetaNode.Silo.Chain;
 using MetaNode.Grains.Runtime.Kubernetes;
 using MetaNode.Grains.Runtime.Docker;
 using MetaNode.Grains.Runtime.Process;
+using MetaNode.Silo.Backup;
 using MetaNode.Silo.Persistence;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -79,6 +80,7 @@ public static class MetaNodeSiloExtensions
         silo.Services.AddOptions<ClusterMembershipOptions>().BindConfiguration("MetaNode:Membership");
         silo.AddDashboard();
         silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
+        silo.AddMetaNodeBackup(options);
 
         // The embedded profile with no chain configured runs its own dev chain (anvil) and deploys the registry.
         var chain = new ChainOptions();
