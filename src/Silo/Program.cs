@@ -1,5 +1,6 @@
 using MetaNode.Silo.Hosting;
 using MetaNode.Silo.Persistence;
+using MetaNode.Silo.Ui;
 using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 
@@ -130,6 +131,7 @@ app.MapGet("/healthz", (SiloReadiness readiness) => readiness.IsActive
     : Results.Json(new { status = "starting" }, statusCode: StatusCodes.Status503ServiceUnavailable));
 app.MapGet("/", () => Results.Redirect("/dashboard"));
 app.MapIpfsGateway();
+app.MapMetaNodeUi(dashboardPrefix: "/dashboard");
 app.MapOrleansDashboard(routePrefix: "/dashboard");
 await app.RunAsync();
 return 0;
