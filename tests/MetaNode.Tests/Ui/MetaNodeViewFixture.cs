@@ -104,11 +104,11 @@ public sealed class MetaNodeViewFixture : IAsyncLifetime
     }
 
     /// <summary>A federated-average job over the compute and validator clusters (JSON of <c>job run</c>).</summary>
-    public Task<JsonElement> RunJobAsync(int rounds, bool detach) =>
+    public Task<JsonElement> RunJobAsync(int rounds, bool detach, params string[] extra) =>
         Cli.JsonAsync([
             "job", "run", "--algorithm", "federated-average", "--compute-cluster", "compute", "--validator-cluster", "validators",
             "--dataset", "digits", "--rounds", rounds.ToString(CultureInfo.InvariantCulture), "--local-epochs", "1", "--quorum", "2", "--round-deadline", "60s",
-            .. detach ? ["--detach"] : Array.Empty<string>()]);
+            .. detach ? ["--detach"] : Array.Empty<string>(), .. extra]);
 
     /// <summary>A new browser page logged in with the viewer's token (the token is presented once; the cookie carries it on), then at <paramref name="path"/>.</summary>
     public async Task<ViewPage> OpenAsync(string path)

@@ -49,6 +49,7 @@
     return d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
   }
 
+  const FINISHED = new Set(['Completed', 'Failed', 'Cancelled']);
   const GOOD = new Set(['Running', 'Ready', 'Completed', 'Healthy']);
   const BAD = new Set(['Failed', 'Degraded', 'Unhealthy', 'Cancelled']);
   const IDLE = new Set(['Stopped', 'Deleted', 'None', 'Unknown']);
@@ -275,7 +276,8 @@
     });
   }
 
-  // Accuracy per round, drawn as an SVG line on a 0–1 scale; each point carries its round and exact value.
+  // Accuracy per round, drawn as an SVG line; the scale runs from a tenth below the lowest accuracy (or 0) to 1, and each
+  // point carries its round and exact value.
   function accuracyPlot() {
     const width = 640;
     const height = 240;
@@ -285,13 +287,16 @@
     chart.update = (rounds, totalRounds) => {
       const points = rounds.filter((r) => typeof r.accuracy === 'number').map((r) => [r.round, r.accuracy]);
       const last = Math.max(1, totalRounds || 0, ...points.map((p) => p[0]));
-      const signature = JSON.stringify([points, last]);
+      const lowest = points.length > 0 ? Math.min(...points.map((p) => p[1])) : 0;
+      const bottom = Math.max(0, Math.round(Math.floor(lowest * 10) - 1) / 10);
+      const signature = JSON.stringify([points, last, bottom]);
       if (signature === drawn) return;
       drawn = signature;
       const x = (round) => m.left + (last === 1 ? (width - m.left - m.right) / 2 : ((round - 1) / (last - 1)) * (width - m.left - m.right));
-      const y = (accuracy) => m.top + (1 - accuracy) * (height - m.top - m.bottom);
+      const y = (accuracy) => m.top + ((1 - accuracy) / (1 - bottom)) * (height - m.top - m.bottom);
       const parts = [];
-      for (const tick of [0, 0.25, 0.5, 0.75, 1]) {
+      for (let i = 0; i <= 4; i++) {
+        const tick = bottom + ((1 - bottom) * i) / 4;
         parts.push(svg('line', { class: 'grid', x1: m.left, x2: width - m.right, y1: y(tick), y2: y(tick) }));
         parts.push(svg('text', { class: 'tick', x: m.left - 6, y: y(tick) + 4, 'text-anchor': 'end', text: tick.toFixed(2) }));
       }
@@ -354,7 +359,7 @@
         validatorCluster: job.validatorCluster,
         finalAccuracy: number(job.finalAccuracy, fixed(job.finalAccuracy, 4)),
         finalModelHash: { text: short(job.finalModelHash), title: job.finalModelHash || undefined },
-        deadline: time(job.roundDeadline),
+        deadline: FINISHED.has(job.phase) ? dash : time(job.roundDeadline),
         reason: job.reason,
       });
       plot.update(job.rounds, job.totalRounds);
@@ -388,7 +393,7 @@
         resultHash: r.resultHash,
         receiptsRoot: r.receiptsRoot,
         modelRef: r.modelRef,
-        modelCid: r.modelCid ? link(r.modelCid, '/ipfs/' + enc(r.modelCid)) : dash,
+        modelCid: r.modelCid,
         commitment: r.commitment,
         registry: r.registry,
       });
