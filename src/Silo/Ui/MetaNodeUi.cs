@@ -26,7 +26,10 @@ public static partial class MetaNodeUi
         ["app.css"] = "text/css; charset=utf-8",
     };
 
-    /// <summary>Maps the pages, their JSON and assets, and adds the "MetaNode" link to the dashboard mounted at <paramref name="dashboardPrefix"/>.</summary>
+    /// <summary>
+    /// Maps the pages, their JSON and assets, and adds the "MetaNode" link to the dashboard mounted at <paramref name="dashboardPrefix"/>.
+    /// Call it after <c>UseMetaNodeHttpAccess</c>, so that the access check runs in front of its middleware.
+    /// </summary>
     public static void MapMetaNodeUi(this WebApplication app, string dashboardPrefix = "/dashboard")
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -108,14 +111,17 @@ public static partial class MetaNodeUi
 
     private static IResult Error(int status, string message) => Results.Json(new { error = message }, Json, statusCode: status);
 
-    private static byte[] Resource(string name)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> Resources = new(StringComparer.Ordinal);
+
+    /// <summary>An embedded file of the view (read once).</summary>
+    private static byte[] Resource(string name) => Resources.GetOrAdd(name, static name =>
     {
         using var stream = typeof(MetaNodeUi).Assembly.GetManifestResourceStream("MetaNode.Silo.Ui.wwwroot." + name)
             ?? throw new InvalidOperationException($"the view's resource '{name}' is missing from the silo assembly.");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         return copy.ToArray();
-    }
+    });
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The MetaNode view could not read {View}")]
     private static partial void LogReadFailed(ILogger logger, string view, Exception exception);

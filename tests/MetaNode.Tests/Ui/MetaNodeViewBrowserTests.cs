@@ -42,6 +42,19 @@ public sealed class MetaNodeViewBrowserTests(MetaNodeViewFixture fixture) : ICla
         using var jobs = await viewer.GetAsync(new Uri(fixture.Silo.HttpBase, "/ui/api/jobs"));
         Assert.Equal(HttpStatusCode.OK, jobs.StatusCode);
         Assert.Contains($"\"jobId\":\"{fixture.JobId}\"", await jobs.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        foreach (var (path, code, says) in new[]
+        {
+            ("/ui/api/jobs/job-never-started", HttpStatusCode.NotFound, "Federated job 'job-never-started' was not found"),
+            ($"/ui/api/jobs/{new string('j', 33)}", HttpStatusCode.BadRequest, "at most 32 characters"),
+            ($"/ui/api/jobs/{fixture.JobId}/rounds/-1", HttpStatusCode.BadRequest, "invalid round '-1'"),
+        })
+        {
+            using var answer = await viewer.GetAsync(new Uri(fixture.Silo.HttpBase, path));
+            var error = JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
+            Assert.Equal(code, answer.StatusCode);
+            Assert.Contains(says, error, StringComparison.Ordinal);
+        }
+
         using var root = await viewer.GetAsync(new Uri(fixture.Silo.HttpBase, "/ui"));
         Assert.Equal((HttpStatusCode.Redirect, "/ui/vpods"), (root.StatusCode, root.Headers.Location?.ToString()));
         using var vpods = await viewer.GetAsync(new Uri(fixture.Silo.HttpBase, "/ui/vpods"));

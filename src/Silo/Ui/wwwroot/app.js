@@ -295,13 +295,15 @@
       const x = (round) => m.left + (last === 1 ? (width - m.left - m.right) / 2 : ((round - 1) / (last - 1)) * (width - m.left - m.right));
       const y = (accuracy) => m.top + ((1 - accuracy) / (1 - bottom)) * (height - m.top - m.bottom);
       const parts = [];
-      for (let i = 0; i <= 4; i++) {
-        const tick = bottom + ((1 - bottom) * i) / 4;
+      const step = 1 - bottom > 0.5 ? 0.25 : 0.1;
+      const steps = Math.round((1 - bottom) / step);
+      for (let i = 0; i <= steps; i++) {
+        const tick = Math.round((bottom + i * step) * 100) / 100;
         parts.push(svg('line', { class: 'grid', x1: m.left, x2: width - m.right, y1: y(tick), y2: y(tick) }));
         parts.push(svg('text', { class: 'tick', x: m.left - 6, y: y(tick) + 4, 'text-anchor': 'end', text: tick.toFixed(2) }));
       }
-      const step = Math.max(1, Math.ceil(last / 12));
-      for (let round = 1; round <= last; round += step) {
+      const every = Math.max(1, Math.ceil(last / 12));
+      for (let round = 1; round <= last; round += every) {
         parts.push(svg('text', { class: 'tick', x: x(round), y: height - m.bottom + 16, 'text-anchor': 'middle', text: String(round) }));
       }
       parts.push(svg('text', { class: 'axis', x: (m.left + width - m.right) / 2, y: height - 4, 'text-anchor': 'middle', text: 'round' }));
