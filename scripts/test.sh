@@ -5,6 +5,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 results="${TEST_RESULTS_DIR:-$PWD/TestResults}"
+# Tests keep artifacts beside the results (the browser tests' screenshots in ui-screenshots/).
+export TEST_RESULTS_DIR="$results"
 rm -rf "$results"
 mkdir -p "$results"
 

@@ -1,5 +1,6 @@
 using MetaNode.Silo.Hosting;
 using MetaNode.Silo.Persistence;
+using MetaNode.Silo.Ui;
 using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 
@@ -139,6 +140,7 @@ app.MapGet("/healthz", (SiloReadiness readiness) => readiness.IsActive
 app.MapGet("/", () => Results.Redirect("/dashboard"));
 app.MapIpfsGateway();
 app.MapMetaNodeMetrics(options);
+app.MapMetaNodeUi(dashboardPrefix: "/dashboard");
 app.MapOrleansDashboard(routePrefix: "/dashboard");
 await app.RunAsync();
 return 0;

@@ -7,7 +7,7 @@ namespace MetaNode.Silo.Hosting;
 
 /// <summary>
 /// Who may see the silo's HTTP pages: <c>/healthz</c>, <c>/metrics</c> and <c>/ipfs/</c> answer anyone; every other path
-/// (the dashboard) needs a browser token an admin issued (<c>access token</c>), presented once at <c>/login?token=…</c>
+/// (the dashboard, the MetaNode view under <c>/ui</c>) needs a browser token an admin issued (<c>access token</c>), presented once at <c>/login?token=…</c>
 /// (kept in an HTTP-only cookie) or as <c>Authorization: Bearer …</c>, unrevoked, unexpired and of at least a viewer.
 /// </summary>
 public static class HttpAccess
