@@ -142,5 +142,6 @@ app.MapIpfsGateway();
 app.MapMetaNodeMetrics(options);
 app.MapMetaNodeUi(dashboardPrefix: "/dashboard");
 app.MapOrleansDashboard(routePrefix: "/dashboard");
+app.LogWhenReady(options);
 await app.RunAsync();
 return 0;

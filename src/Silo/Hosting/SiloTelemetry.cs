@@ -124,8 +124,20 @@ public sealed class RoundTraceSampler : Sampler
 }
 
 /// <summary>The console log: readable lines, or JSON lines with scopes (<c>MetaNode:Logging:Format</c>).</summary>
-public static class SiloLogging
+public static partial class SiloLogging
 {
+    /// <summary>One line once the silo serves: where to reach it (the host's own start lines are framework chatter, at Warning).</summary>
+    public static void LogWhenReady(this WebApplication app, MetaNodeSiloOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        ArgumentNullException.ThrowIfNull(options);
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("MetaNode.Silo");
+        app.Lifetime.ApplicationStarted.Register(() => LogReady(logger, options.Profile, $"{options.AdvertisedAddress}:{options.GatewayPort}", options.HttpAddress));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MetaNode silo ready ({Profile}): clients connect to {Gateway}; dashboard, /ui, /metrics and /healthz on http://{HttpAddress}")]
+    private static partial void LogReady(ILogger logger, SiloProfile profile, string gateway, string httpAddress);
+
     public static void ConfigureMetaNodeLogging(this WebApplicationBuilder builder, MetaNodeSiloOptions options)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -34,10 +34,11 @@ public sealed class SiloLogsTests : IAsyncLifetime
     {
         var silo = Start(Path.Combine(_dataDirectory, "text"));
         await silo.StartAsync();
-        var started = await Eventually.WaitAsync(() => Task.FromResult(silo.Output), o => o.Contains("Application started", StringComparison.Ordinal), "the host's start line");
+        var started = await Eventually.WaitAsync(() => Task.FromResult(silo.Output), o => o.Contains("MetaNode silo ready (Embedded)", StringComparison.Ordinal), "the silo's ready line");
         var lines = started.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.True(lines.Length < 40, $"a silo start printed {lines.Length} lines:\n{started}");
         Assert.DoesNotContain("SiloOptionsLogger", started, StringComparison.Ordinal);
+        Assert.Contains($"clients connect to 127.0.0.1:{silo.GatewayPort}; dashboard, /ui, /metrics and /healthz on http://127.0.0.1:{silo.HttpPort}", started, StringComparison.Ordinal);
 
         // A 3-vPod deploy: MetaNode says what it did, the HTTP client's resilience pipeline and Orleans say nothing.
         var cli = silo.Cli();
