@@ -30,6 +30,12 @@ public sealed class TelemetryOptions
     /// <summary><c>grpc</c> (port 4317 by convention) or <c>http/protobuf</c> (4318).</summary>
     public string OtlpProtocol { get; set; } = "grpc";
 
+    /// <summary>
+    /// Also export Orleans' per-message instruments (message and header sizes, dispatcher and gateway counts, the grain-call
+    /// latency histogram, directory lookups). Off by default: each grain call records into several of them (see the benchmark).
+    /// </summary>
+    public bool OrleansMessageMetrics { get; set; }
+
     internal IEnumerable<string> Validate()
     {
         if (OtlpEndpoint is not null && (!Uri.TryCreate(OtlpEndpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
@@ -67,7 +73,7 @@ public static class SiloTelemetry
             .ConfigureResource(r => r.AddService("metanode-silo", serviceInstanceId: $"{options.AdvertisedAddress}:{options.SiloPort}"));
         if (telemetry.Metrics)
         {
-            otel.WithMetrics(metrics => metrics.AddMeter(Meters).AddPrometheusExporter());
+            otel.WithMetrics(metrics => metrics.AddMetaNodeMeters(telemetry).AddPrometheusExporter());
         }
 
         if (telemetry.OtlpEndpoint is { } endpoint)
@@ -82,6 +88,30 @@ public static class SiloTelemetry
                 }));
         }
     }
+
+    /// <summary>The silo's meters, without Orleans' per-message instruments unless <see cref="TelemetryOptions.OrleansMessageMetrics"/>.</summary>
+    public static MeterProviderBuilder AddMetaNodeMeters(this MeterProviderBuilder metrics, TelemetryOptions telemetry)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(telemetry);
+        metrics.AddMeter(Meters);
+        if (!telemetry.OrleansMessageMetrics)
+        {
+            // A dropped instrument is never enabled, so Orleans does not record into it at all.
+            metrics.AddView(instrument => IsPerMessage(instrument.Meter.Name, instrument.Name) ? MetricStreamConfiguration.Drop : null);
+        }
+
+        return metrics;
+    }
+
+    /// <summary>Orleans instruments that record on every message or grain call (pure).</summary>
+    public static bool IsPerMessage(string meter, string instrument) =>
+        meter == "Microsoft.Orleans" && (
+            instrument.StartsWith("orleans-messaging-processing-", StringComparison.Ordinal) ||
+            instrument is "orleans-messaging-sent-messages-size" or "orleans-messaging-received-messages-size"
+                or "orleans-messaging-sent-header-size" or "orleans-messaging-received-header-size" or "orleans-messaging-sent-local"
+                or "orleans-gateway-received" or "orleans-gateway-sent" or "orleans-app-requests-latency" ||
+            instrument.StartsWith("orleans-directory-lookups-", StringComparison.Ordinal));
 
     /// <summary>
     /// Where traces go: over gRPC the collector's address; over HTTP its <c>/v1/traces</c> path (added to a bare address, as

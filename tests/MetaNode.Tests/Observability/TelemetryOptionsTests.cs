@@ -32,4 +32,17 @@ public sealed class TelemetryOptionsTests
     [InlineData("http://127.0.0.1:4317", OtlpExportProtocol.Grpc, "http://127.0.0.1:4317/")]
     public void TraceEndpoint_AddsTheTracesPath_ToABareHttpAddressOnly(string configured, OtlpExportProtocol protocol, string expected) =>
         Assert.Equal(expected, SiloTelemetry.TraceEndpoint(configured, protocol).ToString());
+
+    [Theory]
+    [InlineData("Microsoft.Orleans", "orleans-app-requests-latency", true)]
+    [InlineData("Microsoft.Orleans", "orleans-messaging-sent-messages-size", true)]
+    [InlineData("Microsoft.Orleans", "orleans-messaging-processing-dispatcher-received", true)]
+    [InlineData("Microsoft.Orleans", "orleans-gateway-sent", true)]
+    [InlineData("Microsoft.Orleans", "orleans-directory-lookups-cache-issued", true)]
+    [InlineData("Microsoft.Orleans", "orleans-messaging-sent-failed", false)]
+    [InlineData("Microsoft.Orleans", "orleans-catalog-activations", false)]
+    [InlineData("Microsoft.Orleans", "orleans-storage-write-latency", false)]
+    [InlineData("MetaNode", "orleans-app-requests-latency", false)]
+    public void PerMessageInstruments_AreOrleansOwnHotOnes(string meter, string instrument, bool perMessage) =>
+        Assert.Equal(perMessage, SiloTelemetry.IsPerMessage(meter, instrument));
 }
