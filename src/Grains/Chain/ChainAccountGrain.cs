@@ -220,7 +220,9 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
                 _connector.TransactionsConfirmed.Add(1);
                 _connector.GasUsed.Add(result.GasUsed);
                 _metrics.TransactionConfirmed(watch.Elapsed);
-                await ObserveBalanceAsync(cancellationToken);
+
+                // Not awaited: the balance is for the low-balance alert, and the result must not wait for another round trip.
+                _ = ObserveBalanceAsync();
                 return result;
             }
 
@@ -484,14 +486,14 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
     }
 
     /// <summary>The account's balance for the low-balance alert; a node that does not answer leaves the last figure.</summary>
-    private async Task ObserveBalanceAsync(CancellationToken cancellationToken)
+    private async Task ObserveBalanceAsync()
     {
         try
         {
-            var wei = (await _connector.CallAsync("eth_getBalance", w => w.Eth.GetBalance.SendRequestAsync(Address), cancellationToken)).Value;
+            var wei = (await _connector.CallAsync("eth_getBalance", w => w.Eth.GetBalance.SendRequestAsync(Address), CancellationToken.None)).Value;
             _metrics.AccountBalance(Address, (double)(decimal)(wei / Gwei) / 1e9);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception)
         {
             LogBalanceUnknown(_logger, Address, exception.Message);
         }

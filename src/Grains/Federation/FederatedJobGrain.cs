@@ -721,10 +721,12 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
 
     private async Task EndAsync(FederatedJobPhase phase, string? reason, CancellationToken cancellationToken)
     {
-        if (phase == FederatedJobPhase.Failed)
+        if (phase == FederatedJobPhase.Failed && State.Phase is FederatedJobPhase.Dispatching or FederatedJobPhase.Training or FederatedJobPhase.Aggregating or FederatedJobPhase.Finalizing)
         {
             _metrics.RoundFailed();
-            if (State.Phase == FederatedJobPhase.Finalizing)
+
+            // A finalization the step itself gave up on (the chain holds another result); one that threw was counted by the pump.
+            if (State.Phase == FederatedJobPhase.Finalizing && _inStep)
             {
                 _metrics.FinalizationFailed();
             }

@@ -68,8 +68,8 @@ public sealed class SiloMetricsTests : IAsyncLifetime
 
         var text = await Eventually.WaitAsync(
             () => ScrapeAsync(http),
-            t => Value(t, "metanode_cluster_has_leader", ("cluster", "orch")) == 1 && Value(t, "metanode_chain_gas_used_total") > 0,
-            "a leader and gas used in /metrics");
+            t => Value(t, "metanode_cluster_has_leader", ("cluster", "orch")) == 1 && Value(t, "metanode_chain_gas_used_total") > 0 && Value(t, "metanode_chain_account_balance_ether") is not null,
+            "a leader, gas used and the account's balance in /metrics");
         Assert.Equal(1, Value(text, "metanode_vpods", ("phase", "Failed"), ("type", "compute"), ("runtime", "process")));
         Assert.Equal(1, Value(text, "metanode_vpods", ("phase", "Running"), ("type", "validator"), ("runtime", "process")));
         Assert.Equal(2, Value(text, "metanode_vpods", ("phase", "Running"), ("type", "orchestrator"), ("runtime", "process")));
