@@ -68,6 +68,13 @@ if (args is ["isolation", ..])
     return 0;
 }
 
+// `quality [ROUNDS] [SEEDS]`: final accuracy per seed with federated averaging and server optimizers, computed in process (see QualityBench).
+if (args is ["quality", ..])
+{
+    MetaNode.Bench.QualityBench.Run(args[1..]);
+    return 0;
+}
+
 // `telemetry [SECONDS] [ROUNDS] [JOB-ROUNDS] [JOBS]`: status calls and round overhead with metrics and tracing off and on (see TelemetryBench).
 if (args is ["telemetry", ..])
 {
