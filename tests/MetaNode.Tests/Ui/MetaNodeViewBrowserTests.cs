@@ -82,8 +82,11 @@ public sealed class MetaNodeViewBrowserTests(MetaNodeViewFixture fixture) : ICla
         Assert.Equal("MetaNode", (await link.InnerTextAsync()).Trim());
         await UiScreenshots.SaveAsync(page, "dashboard");
 
-        await link.ClickAsync();
-        await page.WaitForURLAsync("**/ui/vpods");
+        // Waiting starts before the click, and ends when the navigation commits: the dashboard's own polling may keep its
+        // page from ever settling, and the vPods view's content is awaited below.
+        await Task.WhenAll(
+            page.WaitForURLAsync("**/ui/vpods", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 }),
+            link.ClickAsync());
         await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("vPods");
         await page.Locator($"#vpods tr[data-key='{fixture.Solo}']").WaitForAsync();
         await page.Context.CloseAsync();
