@@ -159,7 +159,7 @@ public sealed partial class VPodClusterGrain(
         State.Phase = ClusterPhase.Deleted;
         State.UpdatedAt = time.GetUtcNow();
         await state.WriteStateAsync(cancellationToken);
-        metrics.ClusterLeft(Name);
+        metrics.ClusterDeleted(Name);
         await GrainFactory.GetGrain<IVPodClusterRegistryGrain>(ClusterRegistryKeys.Default).RemoveAsync(Name, cancellationToken);
         LogDeleted(logger, Name);
         return status with { Phase = ClusterPhase.Deleted, Desired = 0, Members = [], Running = 0, Failed = 0, Pending = 0 };

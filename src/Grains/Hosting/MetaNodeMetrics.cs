@@ -104,12 +104,18 @@ public sealed class MetaNodeMetrics : IDisposable
     /// <summary>How many members the cluster (whose grain this silo hosts) should have.</summary>
     public void ClusterDesired(string name, int desired) => _desired[name] = desired;
 
-    /// <summary>The cluster's grain left this silo, or the cluster was deleted.</summary>
-    public void ClusterLeft(string name)
+    /// <summary>The cluster's grain left this silo: the silo it activates on reports it from then on.</summary>
+    public void ClusterLeft(string name) => _desired.TryRemove(name, out _);
+
+    /// <summary>The cluster was deleted: neither its members nor its lease are reported any more.</summary>
+    public void ClusterDeleted(string name)
     {
         _desired.TryRemove(name, out _);
         _leases.TryRemove(name, out _);
     }
+
+    /// <summary>The lease's grain left this silo: an expired copy here must not read as "no leader" beside the live one.</summary>
+    public void LeaseLeft(string cluster) => _leases.TryRemove(cluster, out _);
 
     /// <summary>The orchestrator cluster's lease as its grain holds it (an expired one counts as no leader at the next scrape).</summary>
     public void LeaseObserved(string cluster, long term, DateTimeOffset? expiresAt) =>

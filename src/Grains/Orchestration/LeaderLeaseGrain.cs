@@ -46,6 +46,12 @@ public sealed partial class LeaderLeaseGrain(
         return Task.CompletedTask;
     }
 
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.LeaseLeft(Scope);
+        return Task.CompletedTask;
+    }
+
     public async Task<LeaseGrant> AcquireOrRenewAsync(string candidate, string instance, string silo, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(candidate);
