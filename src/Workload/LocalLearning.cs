@@ -70,6 +70,11 @@ public sealed class LocalLearning(PartitionDirectory data, string vpodId)
             throw new InvalidWorkloadRequestException($"hyperParameters.seed '{hyper.Seed}' must be from 0 to {MaxSeed}.");
         }
 
+        if (hyper.ProximalMu is { } mu && (!double.IsFinite(mu) || mu < 0))
+        {
+            throw new InvalidWorkloadRequestException($"hyperParameters.proximalMu '{mu}' must be a finite number of at least 0.");
+        }
+
         if (request.AssignedSamples is < 0)
         {
             throw new InvalidWorkloadRequestException($"assignedSamples '{request.AssignedSamples}' must not be negative.");
@@ -84,7 +89,7 @@ public sealed class LocalLearning(PartitionDirectory data, string vpodId)
         var parameters = Parameters(request.Model, split);
         var values = Standardized(split, request.Standardization);
         var started = Stopwatch.GetTimestamp();
-        var steps = SoftmaxRegression.Train(parameters, split.Classes, split.Features, values, split.Labels, new TrainingSettings(hyper.Epochs, hyper.BatchSize, hyper.LearningRate, hyper.Seed));
+        var steps = SoftmaxRegression.Train(parameters, split.Classes, split.Features, values, split.Labels, new TrainingSettings(hyper.Epochs, hyper.BatchSize, hyper.LearningRate, hyper.Seed, hyper.ProximalMu ?? 0));
         var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         if (!parameters.All(double.IsFinite))
         {

@@ -91,12 +91,16 @@ internal static class JobCommands
         var seed = Text("--seed", "Seed of the split, partition and training (default 42).", "S");
         var robust = Text("--robust", "none, median or trimmed-mean:F.", "median|trimmed-mean:F");
         var testFraction = Text("--test-fraction", "Share held out for the validators (default 0.2).", "F");
+        var serverOptimizer = Text("--server-optimizer", "The validators' server step on each round's averaged update: avg (the average is the next model), avgm (server momentum, default η=1.5 β=0.3) or adam (FedAdam, default η=0.1 β₁=0.9, β₂=0.99, τ=0.01). Default avgm.", "avg|avgm|adam");
+        var serverLr = Text("--server-lr", "The server optimizer's learning rate η (avgm, adam).", "ETA");
+        var serverMomentum = Text("--server-momentum", "The server optimizer's momentum β (avgm) or β₁ (adam), 0 ≤ β < 1.", "BETA");
+        var proximalMu = Text("--proximal-mu", "FedProx: the weight μ of the proximal term (μ/2)‖w − w_global‖² in local training (default 0: none).", "MU");
         var storage = Text("--storage-cluster", "A storage cluster where every round's model and round record are stored and pinned by IPFS CID (served at /ipfs/{cid}).", "S");
         var jobId = Text("--job-id", "The job's id (default: a new one).", "ID");
         var detach = new Option<bool>("--detach") { Description = "Return once the job started instead of waiting for its rounds." };
         var run = new Command("run", "Start a federated job and show each round until it ends.")
         {
-            algorithm, threshold, encryption, compute, validators, dataset, maxUpload, partition, rounds, epochs, batch, lr, min, deadline, quorum, seed, robust, testFraction, storage, jobId, detach,
+            algorithm, threshold, encryption, compute, validators, dataset, maxUpload, partition, rounds, epochs, batch, lr, min, deadline, quorum, seed, robust, testFraction, serverOptimizer, serverLr, serverMomentum, proximalMu, storage, jobId, detach,
         };
         run.SetAction((parseResult, cancellationToken) => context.ExecuteAsync(parseResult, cancellationToken, async (output, ct) =>
         {
@@ -120,6 +124,10 @@ internal static class JobCommands
                 SecurityThreshold = parseResult.GetValue(threshold),
                 Encryption = parseResult.GetValue(encryption),
                 StorageCluster = parseResult.GetValue(storage),
+                ServerOptimizer = parseResult.GetValue(serverOptimizer),
+                ServerLearningRate = parseResult.GetValue(serverLr),
+                ServerMomentum = parseResult.GetValue(serverMomentum),
+                ProximalMu = parseResult.GetValue(proximalMu),
             }));
             var id = parseResult.GetValue(jobId) is { Length: > 0 } given ? given : MetaNodeClient.NewJobId();
 
@@ -404,6 +412,8 @@ internal static class JobCommands
             : spec.Algorithm == FederatedAlgorithm.SecureAggregation
                 ? string.Create(CultureInfo.InvariantCulture, $"secure-aggregation (t={status.SecurityThreshold} of n={status.ComputeVPods}; masked updates, sealed shares)")
                 : $"federated-average ({spec.Robust})");
+        Row("Server optimizer", status.Spec is not { } optimized ? null
+            : (optimized.ServerOptimizer ?? ServerOptimizer.Average).ToString() + (optimized.ProximalMu > 0 ? string.Create(CultureInfo.InvariantCulture, $"; FedProx μ={optimized.ProximalMu}") : string.Empty));
         Row("Updates in", $"{status.UpdatesIn}/{status.ComputeVPods}");
         Row("Deadline", CliOutput.Time(status.RoundDeadline));
         Row("Validators", string.Join(", ", status.Validators));

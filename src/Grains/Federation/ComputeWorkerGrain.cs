@@ -45,7 +45,7 @@ public sealed partial class ComputeWorkerGrain(
             var hyper = faults.Training(
                 VPodId,
                 assignment.Round,
-                new TrainingHyperParameters(assignment.LocalEpochs, assignment.BatchSize, assignment.LearningRate, FederatedSeeds.Training(assignment.Seed, assignment.Round, VPodId)));
+                new TrainingHyperParameters(assignment.LocalEpochs, assignment.BatchSize, assignment.LearningRate, FederatedSeeds.Training(assignment.Seed, assignment.Round, VPodId), assignment.ProximalMu));
             var watch = Stopwatch.StartNew();
             using var span = MetaNodeTracing.Start("metanode.vpod.train", ActivityKind.Client);
             span?.SetTag("metanode.vpod", VPodId);

@@ -107,7 +107,7 @@ public sealed partial class FederatedJobGrain
             {
                 var started = _time.GetTimestamp();
                 var request = new SecAggTrainRequest(JobId, State.Round, State.ChainId, State.AssignedSamples[id], maxSamples, global, standardization,
-                    new HyperParametersDto(Spec.LocalEpochs, Spec.BatchSize, Spec.LearningRate, FederatedSeeds.Training(Spec.Seed, State.Round, id)),
+                    new HyperParametersDto(Spec.LocalEpochs, Spec.BatchSize, Spec.LearningRate, FederatedSeeds.Training(Spec.Seed, State.Round, id), Spec.ProximalMu > 0 ? Spec.ProximalMu : null),
                     [.. transcript.Inbox.GetValueOrDefault(id, []).Where(e => sharers.Contains(e.From!))]);
                 var answer = await _workloads.SecureTrainAsync(endpoint, request, token);
                 transcript.TrainingMs[id] = _time.GetElapsedTime(started).TotalMilliseconds;
@@ -200,7 +200,9 @@ public sealed partial class FederatedJobGrain
             [.. survivors],
             [.. transcript.SurvivorSignatures],
             [.. survivors.Select(id => masked[id])],
-            [.. reveals]);
+            [.. reveals],
+            ServerOptimizerDto.From(Spec.ServerOptimizer),
+            OptimizerStateDto.From(State.OptimizerState is { } encoded ? ServerOptimization.Decode(encoded).State : null));
         return JsonSerializer.SerializeToUtf8Bytes(request, WorkloadJson.Default.SecAggAggregateRequest);
     }
 

@@ -448,6 +448,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
                 Seed = Spec.Seed,
                 ChainId = State.ChainId,
                 AssignedSamples = assigned,
+                ProximalMu = Spec.ProximalMu,
             }
             : null;
         return Task.FromResult(assignment);
@@ -488,6 +489,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             Global = ModelEncoding.Decode(State.GlobalModel),
             MinParticipants = Spec.MinParticipants,
             Registry = _registry ?? await RegistryAsync(cancellationToken),
+            ServerOptimizer = Spec.ServerOptimizer,
+            OptimizerState = State.OptimizerState,
         };
     }
 
@@ -588,13 +591,35 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         }
     }
 
+    /// <summary>
+    /// The vote's FinalizeRound signature recovers to the validator's proved address; with a stateful server optimizer, so does its
+    /// ServerState signature, and the state it returned is the job's optimizer's and hashes to the signed state hash.
+    /// </summary>
     private bool SignatureValid(RegistryDomain domain, ValidatorVote vote)
     {
         try
         {
             var digest = RegistryTypedData.FinalizeDigest(domain, ToChain(vote));
-            return State.Addresses.TryGetValue(vote.ValidatorVPodId, out var address)
-                && string.Equals(RegistryTypedData.Recover(digest, vote.Signature), address, StringComparison.OrdinalIgnoreCase);
+            if (!State.Addresses.TryGetValue(vote.ValidatorVPodId, out var address)
+                || !string.Equals(RegistryTypedData.Recover(digest, vote.Signature), address, StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            if (Spec.ServerOptimizer is not { HasState: true } optimizer)
+            {
+                return vote.OptimizerState is null && vote.StateHash is null;
+            }
+
+            if (vote.OptimizerState is not { } encoded || vote.StateHash is not { } stateHash || vote.StateSignature is not { } stateSignature)
+            {
+                return false;
+            }
+
+            var (stateOptimizer, state) = ServerOptimization.Decode(encoded);
+            return stateOptimizer == optimizer
+                && string.Equals(ServerOptimization.HashHex(optimizer, state), stateHash, StringComparison.OrdinalIgnoreCase)
+                && string.Equals(RegistryTypedData.Recover(RegistryTypedData.ServerStateDigest(domain, JobId, State.Round, vote.ResultHash, stateHash), stateSignature), address, StringComparison.OrdinalIgnoreCase);
         }
         catch (Exception exception) when (exception is InvalidChainRequestException or FormatException or ArgumentException)
         {
@@ -694,6 +719,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         _metrics.RoundFinalized(JobId, State.Timings[^1], agreed.Participants.Count, evaluation?.Accuracy);
         _roundSpan?.SetTag("metanode.participants", agreed.Participants.Count);
         State.GlobalModel = agreed.Model;
+        State.OptimizerState = agreed.OptimizerState;
         var last = round >= Spec.Rounds;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Confirmed, last);
         LogConfirmed(_logger, JobId, round, agreed.Participants.Count, evaluation?.Accuracy ?? double.NaN, agreed.ResultHash, State.Results[^1].TxHash ?? "-");

@@ -43,4 +43,6 @@ public sealed class FederatedJobState
     [Id(26)] public int SecurityThreshold { get; set; }
     /// <summary>Secure aggregation: the current round's transcript (<see cref="SecureTranscript"/>, UTF-8 JSON), written after each stage.</summary>
     [Id(27)] public byte[]? SecureTranscript { get; set; }
+    /// <summary>The server optimizer's state after the last finalized round (canonical encoding, signed by the round's quorum); null: zeros.</summary>
+    [Id(28)] public byte[]? OptimizerState { get; set; }
 }

@@ -105,7 +105,7 @@ public static class FederatedJobStateMachine
     }
 
     /// <summary>
-    /// Groups the votes by what was signed (result hash, receipts root, model reference); the first group (by size, then
+    /// Groups the votes by what was signed (result hash, receipts root, model reference, server optimizer state hash); the first group (by size, then
     /// hash) with at least <paramref name="quorum"/> distinct validators wins. The others signed something else; validators
     /// with no vote were silent.
     /// </summary>
@@ -116,7 +116,7 @@ public static class FederatedJobStateMachine
         ArgumentOutOfRangeException.ThrowIfLessThan(quorum, 1);
         var distinct = votes.DistinctBy(v => v.ValidatorVPodId, StringComparer.Ordinal).ToList();
         var groups = distinct
-            .GroupBy(v => (Hash: v.ResultHash.ToLowerInvariant(), Root: v.ReceiptsRoot.ToLowerInvariant(), Ref: v.ModelRef.ToLowerInvariant()))
+            .GroupBy(v => (Hash: v.ResultHash.ToLowerInvariant(), Root: v.ReceiptsRoot.ToLowerInvariant(), Ref: v.ModelRef.ToLowerInvariant(), State: v.StateHash?.ToLowerInvariant()))
             .OrderByDescending(g => g.Count())
             .ThenBy(g => g.Key.Hash, StringComparer.Ordinal)
             .ToList();

@@ -9,7 +9,7 @@ using MetaNode.Workloads;
 namespace MetaNode.Grains.Federation;
 
 /// <summary>Hyper-parameters of a training request; <see cref="Seed"/> is usually <see cref="FederatedSeeds.Training"/>.</summary>
-public sealed record TrainingHyperParameters(int Epochs, int BatchSize, double LearningRate, ulong Seed);
+public sealed record TrainingHyperParameters(int Epochs, int BatchSize, double LearningRate, ulong Seed, double ProximalMu = 0);
 
 /// <summary>What a workload returned from <c>/v2/train</c>: the trained model and the receipt the workload signed over it.</summary>
 public sealed record TrainingOutcome(string VPodId, FederatedModel Model, long SampleCount, TrainingMetrics Metrics, TrainingReceipt Receipt);
@@ -65,7 +65,7 @@ public sealed partial class FederatedWorkloadClient(HttpClient http, long maxRes
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(hyperParameters);
         var body = new TrainRequest(job, round, chainId, assignedSamples, ModelDto.From(model), StandardizationDto.From(standardization),
-            new HyperParametersDto(hyperParameters.Epochs, hyperParameters.BatchSize, hyperParameters.LearningRate, hyperParameters.Seed));
+            new HyperParametersDto(hyperParameters.Epochs, hyperParameters.BatchSize, hyperParameters.LearningRate, hyperParameters.Seed, hyperParameters.ProximalMu > 0 ? hyperParameters.ProximalMu : null));
         var response = await PostAsync(endpoint, WorkloadProtocol.TrainPath, body, WorkloadJson.Default.TrainRequest, WorkloadJson.Default.TrainResponse, cancellationToken).ConfigureAwait(false);
         var update = ToModel(response.Update, endpoint, WorkloadProtocol.TrainPath);
         if (response.Receipt is null)

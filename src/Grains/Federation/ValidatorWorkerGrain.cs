@@ -123,7 +123,9 @@ public sealed partial class ValidatorWorkerGrain(
             ModelDto.From(closing.Global),
             StandardizationDto.From(assignment.Standardization),
             closing.Participants.Select(id => new ParticipantDto(id, assignment.ComputeAddresses[id], assignment.AssignedSamples[id])).ToArray(),
-            updates.Select(u => new UpdateDto(ReceiptDto.From(u.Receipt), ModelDto.From(u.Model))).ToArray());
+            updates.Select(u => new UpdateDto(ReceiptDto.From(u.Receipt), ModelDto.From(u.Model))).ToArray(),
+            ServerOptimizerDto.From(closing.ServerOptimizer),
+            OptimizerStateDto.From(closing.OptimizerState is { } encoded ? ServerOptimization.Decode(encoded).State : null));
         request = faults.ValidatorRequest(assignment.ValidatorVPodId, closing.Round, request);
         var status = await GrainFactory.GetGrain<IVPodGrain>(assignment.ValidatorVPodId).GetStatusAsync(cancellationToken);
         var endpoint = status.Endpoint ?? throw new WorkloadRequestException(status.Id, WorkloadProtocol.AggregatePath, 0, $"vPod '{status.Id}' is {status.Phase}: its workload has no endpoint");
@@ -137,7 +139,7 @@ public sealed partial class ValidatorWorkerGrain(
         }
 
         LogSigned(logger, assignment.ValidatorVPodId, closing.JobId, closing.Round, answer.Participants.Length, missing.Count, answer.ResultHash);
-        return Vote(assignment.ValidatorVPodId, answer, model) with { SlowestDeliveryMs = _slowestDelivery.GetValueOrDefault(closing.Round) };
+        return Vote(assignment.ValidatorVPodId, answer, model, closing.ServerOptimizer) with { SlowestDeliveryMs = _slowestDelivery.GetValueOrDefault(closing.Round) };
     }
 
     /// <summary>
@@ -153,12 +155,17 @@ public sealed partial class ValidatorWorkerGrain(
         var answer = await workloads.SecureAggregateAsync(new Uri(endpoint), request, cancellationToken);
         var model = FederatedWorkloadClient.ToModel(answer.Model, new Uri(endpoint), SecureAggregationPaths.Aggregate);
         LogSigned(logger, assignment.ValidatorVPodId, request.Job, request.Round, answer.Participants.Length, 0, answer.ResultHash);
-        return Vote(assignment.ValidatorVPodId, answer, model);
+        return Vote(assignment.ValidatorVPodId, answer, model, request.ServerOptimizer?.ToOptimizer());
     }
 
     /// <summary>The vote of what the workload computed and signed.</summary>
-    private static ValidatorVote Vote(string validatorVPodId, AggregateResponse answer, FederatedModel model) => new()
+    private static ValidatorVote Vote(string validatorVPodId, AggregateResponse answer, FederatedModel model, ServerOptimizer? optimizer) => new()
     {
+        OptimizerState = optimizer is { HasState: true } && answer.OptimizerState is { Momentum: { } momentum } state
+            ? TryEncode(optimizer, new ServerOptimizerState(momentum, state.SecondMoment))
+            : null,
+        StateHash = answer.StateHash,
+        StateSignature = answer.StateSignature,
         ValidatorVPodId = validatorVPodId,
         Signer = answer.Signer,
         Signature = answer.Signature,
@@ -171,6 +178,19 @@ public sealed partial class ValidatorWorkerGrain(
         Model = ModelEncoding.Encode(model),
         Evaluation = answer.Evaluation is { } e ? new RoundEvaluation(validatorVPodId, e.Accuracy, e.Loss, e.SampleCount) : null,
     };
+
+    /// <summary>The state's canonical encoding, or null when the workload returned one that does not fit (the job then refuses the vote).</summary>
+    private static byte[]? TryEncode(ServerOptimizer optimizer, ServerOptimizerState state)
+    {
+        try
+        {
+            return ServerOptimization.Encode(optimizer, state);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
 
     private IAsyncStream<FederatedUpdateEvent> Stream(string jobId) =>
         this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<FederatedUpdateEvent>(StreamId.Create(FederationStreams.Updates, jobId));

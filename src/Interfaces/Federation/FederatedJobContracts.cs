@@ -126,6 +126,8 @@ public sealed record TrainingAssignment
     [Id(8)] public long ChainId { get; init; }
     /// <summary>The rows the job placed with this vPod: the sample count its receipt must carry.</summary>
     [Id(9)] public long AssignedSamples { get; init; }
+    /// <summary>FedProx's μ for local training (0: plain SGD).</summary>
+    [Id(10)] public double ProximalMu { get; init; }
 }
 
 /// <summary>A validator's part in a job: which compute vPods (their admitted addresses and the rows the job placed with each) may send updates, and the standardization.</summary>
@@ -160,6 +162,12 @@ public sealed record RoundClosing
     /// none with this hash (a forged copy came first and the real one is still on its way) fetches the job's copy.
     /// </summary>
     [Id(6)] public IReadOnlyDictionary<string, string> UpdateHashes { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The server optimizer the validators apply to the aggregate (null: <c>avg</c>).</summary>
+    [Id(7)] public ServerOptimizer? ServerOptimizer { get; init; }
+
+    /// <summary>The optimizer's state after the previous round, canonical encoding (<c>MNS1</c>); null: zeros (the first round).</summary>
+    [Id(8)] public byte[]? OptimizerState { get; init; }
 }
 
 /// <summary>A validator's answer to a round: what it computed and its EIP-712 signature over it.</summary>
@@ -182,6 +190,11 @@ public sealed record ValidatorVote
     [Id(15)] public double SlowestDeliveryMs { get; init; }
     /// <summary>The aggregate evaluated on the validator's held-out split by its workload (null when it holds none).</summary>
     [Id(16)] public RoundEvaluation? Evaluation { get; init; }
+    /// <summary>The server optimizer's state after the round (canonical encoding) and its hash; null without a stateful optimizer.</summary>
+    [Id(17)] public byte[]? OptimizerState { get; init; }
+    [Id(18)] public string? StateHash { get; init; }
+    /// <summary>The validator's signature over <c>ServerState(jobId, round, resultHash, stateHash)</c> in the registry's domain.</summary>
+    [Id(19)] public string? StateSignature { get; init; }
 }
 
 /// <summary>A round's agreed model evaluated on a validator's held-out split.</summary>

@@ -40,6 +40,10 @@ public sealed record FederatedJobSpec
     [Id(16)] public bool Encryption { get; init; }
     /// <summary>A storage cluster where every round's model and round record are stored and pinned, by CID; null: none.</summary>
     [Id(20)] public string? StorageCluster { get; init; }
+    /// <summary>The server optimizer every validator applies to a round's aggregate (default FedAvgM, <see cref="ServerOptimizer.Default"/>); null: <c>avg</c>.</summary>
+    [Id(21)] public ServerOptimizer? ServerOptimizer { get; init; } = ServerOptimizer.Default;
+    /// <summary>FedProx's μ: the proximal term's weight in local training (0: plain SGD).</summary>
+    [Id(22)] public double ProximalMu { get; init; }
 }
 
 /// <summary>The job options as typed (e.g. on the command line); null means the default.</summary>
@@ -63,4 +67,8 @@ public sealed record FederatedJobArguments
     public string? SecurityThreshold { get; init; }
     public bool Encryption { get; init; }
     public string? StorageCluster { get; init; }
+    public string? ServerOptimizer { get; init; }
+    public string? ServerLearningRate { get; init; }
+    public string? ServerMomentum { get; init; }
+    public string? ProximalMu { get; init; }
 }

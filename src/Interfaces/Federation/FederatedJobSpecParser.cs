@@ -10,6 +10,7 @@ public static class FederatedJobSpecParser
     public const int MaxRounds = 10_000;
     public const int MaxLocalEpochs = 1_000;
     public const int MaxBatchSize = 1_000_000;
+    public const double MaxProximalMu = 100;
     public static readonly TimeSpan MaxRoundDeadline = TimeSpan.FromDays(1);
 
     /// <summary>Builds a spec from typed options; throws <see cref="InvalidJobSpecException"/> listing every problem.</summary>
@@ -38,6 +39,8 @@ public static class FederatedJobSpecParser
             SecurityThreshold = arguments.SecurityThreshold is null ? null : ParseInt("security-threshold", arguments.SecurityThreshold, 0, errors),
             Encryption = arguments.Encryption,
             StorageCluster = string.IsNullOrWhiteSpace(arguments.StorageCluster) ? null : arguments.StorageCluster.Trim(),
+            ServerOptimizer = Try(() => ServerOptimizer.Parse(arguments.ServerOptimizer, arguments.ServerLearningRate, arguments.ServerMomentum), ServerOptimizer.Default, errors),
+            ProximalMu = ParseDouble("proximal-mu", arguments.ProximalMu, 0, errors),
         };
 
         // An option that did not parse fell back to its (valid) default, so validation adds only the remaining problems.
@@ -147,6 +150,16 @@ public static class FederatedJobSpecParser
             {
                 errors.Add("encryption is not available with federated-average: validators read each update; use --algorithm secure-aggregation, whose shares are always sealed end to end and whose updates travel masked.");
             }
+        }
+
+        if (spec.ServerOptimizer is { } optimizer)
+        {
+            errors.AddRange(optimizer.Problems());
+        }
+
+        if (!double.IsFinite(spec.ProximalMu) || spec.ProximalMu < 0 || spec.ProximalMu > MaxProximalMu)
+        {
+            errors.Add($"proximal-mu '{Format(spec.ProximalMu)}' is invalid: use a number from 0 (no proximal term) to {Format(MaxProximalMu)}.");
         }
 
         if (!(spec.TestFraction is > 0 and < 1))

@@ -21,11 +21,13 @@ public static class RegistryTypedData
     public const string DomainVersion = "1";
     public const string FinalizeRoundType = "FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef,bytes modelCid)";
     public const string RotateValidatorsType = "RotateValidators(address[] validators,uint64 threshold,uint64 nonce)";
+    public const string ServerStateType = "ServerState(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 stateHash)";
     private const string DomainType = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)";
 
     private static readonly byte[] DomainTypeHash = Keccak(Encoding.UTF8.GetBytes(DomainType));
     private static readonly byte[] FinalizeTypeHash = Keccak(Encoding.UTF8.GetBytes(FinalizeRoundType));
     private static readonly byte[] RotateTypeHash = Keccak(Encoding.UTF8.GetBytes(RotateValidatorsType));
+    private static readonly byte[] ServerStateTypeHash = Keccak(Encoding.UTF8.GetBytes(ServerStateType));
 
     public static byte[] DomainSeparator(RegistryDomain domain) => Keccak(Concat(
         DomainTypeHash,
@@ -53,6 +55,21 @@ public static class RegistryTypedData
 
     /// <summary>The registry's stored commitment: the low 192 bits of the FinalizeRound struct hash (24 bytes).</summary>
     public static byte[] Commitment(RoundResult round) => FinalizeStructHash(round)[8..];
+
+    /// <summary>
+    /// The digest a validator signs for the server optimizer's state after a round (not sent to the chain): the job starts the next
+    /// round from the state that a quorum of validators signed together with the round's result.
+    /// </summary>
+    public static byte[] ServerStateDigest(RegistryDomain domain, string jobId, int round, string resultHash, string stateHash)
+    {
+        HexValues.ValidateRound(round);
+        return TypedDigest(domain, Keccak(Concat(
+            ServerStateTypeHash,
+            HexValues.JobIdToBytes32(jobId),
+            Word(round),
+            HexValues.ParseBytes32(resultHash, "result hash"),
+            HexValues.ParseBytes32(stateHash, "state hash"))));
+    }
 
     public static byte[] RotationDigest(RegistryDomain domain, IReadOnlyList<string> validators, int threshold, long nonce)
     {

@@ -123,4 +123,6 @@ public sealed record SecAggAggregateRequest(
     [property: JsonPropertyName("survivors")] string[] Survivors,
     [property: JsonPropertyName("survivorSignatures")] SecAggSignatureDto[] SurvivorSignatures,
     [property: JsonPropertyName("updates")] SecAggMaskedDto[] Updates,
-    [property: JsonPropertyName("reveals")] SecAggRevealDto[] Reveals);
+    [property: JsonPropertyName("reveals")] SecAggRevealDto[] Reveals,
+    [property: JsonPropertyName("serverOptimizer")] ServerOptimizerDto? ServerOptimizer = null,
+    [property: JsonPropertyName("optimizerState")] OptimizerStateDto? OptimizerState = null);

@@ -66,11 +66,46 @@ public sealed record StandardizationDto(
         standardization is null ? null : new(standardization.Mean, standardization.Scale);
 }
 
+/// <summary>Local training's settings; <c>proximalMu</c> is FedProx's μ (absent: 0, plain SGD).</summary>
 public sealed record HyperParametersDto(
     [property: JsonPropertyName("epochs")] int Epochs,
     [property: JsonPropertyName("batchSize")] int BatchSize,
     [property: JsonPropertyName("learningRate")] double LearningRate,
-    [property: JsonPropertyName("seed")] ulong Seed);
+    [property: JsonPropertyName("seed")] ulong Seed,
+    [property: JsonPropertyName("proximalMu")] double? ProximalMu = null);
+
+/// <summary>The server optimizer a round's validators apply to the aggregate (<c>kind</c> avg, avgm or adam; see "The server optimizer").</summary>
+public sealed record ServerOptimizerDto(
+    [property: JsonPropertyName("kind")] string? Kind,
+    [property: JsonPropertyName("learningRate")] double? LearningRate = null,
+    [property: JsonPropertyName("momentum")] double? Momentum = null,
+    [property: JsonPropertyName("beta2")] double? Beta2 = null,
+    [property: JsonPropertyName("tau")] double? Tau = null)
+{
+    /// <summary>The wire form of an optimizer; null for <c>avg</c>, so plain federated-average rounds carry no optimizer.</summary>
+    public static ServerOptimizerDto? From(ServerOptimizer? optimizer) => optimizer switch
+    {
+        null or { Kind: ServerOptimizerKind.Average } => null,
+        { Kind: ServerOptimizerKind.Momentum } => new(ServerOptimizer.MomentumName, optimizer.LearningRate, optimizer.Momentum),
+        _ => new(optimizer.Name, optimizer.LearningRate, optimizer.Momentum, optimizer.Beta2, optimizer.Tau),
+    };
+
+    /// <summary>The optimizer this names (unchecked: see <see cref="ServerOptimizer.Problems"/>); an unknown kind reads as <c>avg</c>.</summary>
+    public ServerOptimizer ToOptimizer() => Kind switch
+    {
+        ServerOptimizer.MomentumName => new(ServerOptimizerKind.Momentum, LearningRate ?? 0, Momentum ?? 0),
+        ServerOptimizer.AdamName => new(ServerOptimizerKind.Adam, LearningRate ?? 0, Momentum ?? 0, Beta2 ?? 0, Tau ?? 0),
+        _ => ServerOptimizer.Average,
+    };
+}
+
+/// <summary>A server optimizer's state on the wire: <c>momentum</c>, and for adam <c>secondMoment</c>, in parameter order.</summary>
+public sealed record OptimizerStateDto(
+    [property: JsonPropertyName("momentum")] double[]? Momentum,
+    [property: JsonPropertyName("secondMoment")] double[]? SecondMoment = null)
+{
+    public static OptimizerStateDto? From(ServerOptimizerState? state) => state is null ? null : new(state.Momentum, state.SecondMoment);
+}
 
 public sealed record HealthResponse(
     [property: JsonPropertyName("status")] string Status,
@@ -196,7 +231,9 @@ public sealed record AggregateRequest(
     [property: JsonPropertyName("global")] ModelDto Global,
     [property: JsonPropertyName("standardization")] StandardizationDto? Standardization,
     [property: JsonPropertyName("participants")] ParticipantDto[] Participants,
-    [property: JsonPropertyName("updates")] UpdateDto[] Updates);
+    [property: JsonPropertyName("updates")] UpdateDto[] Updates,
+    [property: JsonPropertyName("serverOptimizer")] ServerOptimizerDto? ServerOptimizer = null,
+    [property: JsonPropertyName("optimizerState")] OptimizerStateDto? OptimizerState = null);
 
 public sealed record RejectedDto(
     [property: JsonPropertyName("vpodId")] string VPodId,
@@ -222,7 +259,10 @@ public sealed record AggregateResponse(
     [property: JsonPropertyName("rejected")] RejectedDto[] Rejected,
     [property: JsonPropertyName("model")] ModelDto Model,
     [property: JsonPropertyName("evaluation")] EvaluationDto? Evaluation,
-    [property: JsonPropertyName("modelCid")] string? ModelCid = null);
+    [property: JsonPropertyName("modelCid")] string? ModelCid = null,
+    [property: JsonPropertyName("optimizerState")] OptimizerStateDto? OptimizerState = null,
+    [property: JsonPropertyName("stateHash")] string? StateHash = null,
+    [property: JsonPropertyName("stateSignature")] string? StateSignature = null);
 
 /// <summary>
 /// Sign a rotation of the registry's validator set. Every proposed address comes with an identity proof whose nonce is the rotation's

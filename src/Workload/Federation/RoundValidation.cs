@@ -14,12 +14,16 @@ namespace MetaNode.Workload.Federation;
 /// the digest is recorded durably (<see cref="SignedRoundLog"/>) before the signature is returned, and another digest for a round
 /// already signed is refused.
 /// </summary>
+/// <summary>The server's step a round takes after aggregation: the optimizer, the model the round started from and the state before it.</summary>
+internal sealed record ServerStepFacts(FederatedModel Global, ServerOptimizer Optimizer, ServerOptimizerState? State);
+
 public sealed partial class RoundValidation(LocalLearning learning, VPodKey key, SignedRoundLog signedRounds, string vpodId, ILogger logger)
 {
     public AggregateResponse Aggregate(AggregateRequest? request)
     {
         var facts = Facts(request);
-        var updates = Updates(request!.Updates);
+        var server = ServerStep(request!.ServerOptimizer, request.OptimizerState, facts.Global);
+        var updates = Updates(request.Updates);
         var aggregate = RoundAggregator.Aggregate(facts, updates);
         if (aggregate.Model is not { } model)
         {
@@ -28,16 +32,98 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
                 $"no update of job '{facts.Job}' round {facts.Round} could be aggregated ({aggregate.Rejected.Count} rejected: {(reasons.Length == 0 ? "no updates were sent" : reasons)})");
         }
 
-        return SignAggregate(facts.Job, facts.Round, request.ChainId, request.Registry, aggregate, model, request.Standardization);
+        return SignAggregate(facts.Job, facts.Round, request.ChainId, request.Registry, aggregate, model, request.Standardization, server);
+    }
+
+    /// <summary>
+    /// The request's server optimizer and the state it starts from, checked (400 naming the field; see "The server optimizer"):
+    /// without <c>serverOptimizer</c> the aggregate is the round's model.
+    /// </summary>
+    internal static ServerStepFacts ServerStep(ServerOptimizerDto? optimizer, OptimizerStateDto? state, FederatedModel global)
+    {
+        if (optimizer is null)
+        {
+            return state is null
+                ? new ServerStepFacts(global, MetaNode.Federation.ServerOptimizer.Average, null)
+                : throw new InvalidWorkloadRequestException("optimizerState is given without a serverOptimizer.");
+        }
+
+        var kind = optimizer.Kind switch
+        {
+            MetaNode.Federation.ServerOptimizer.AverageName => ServerOptimizerKind.Average,
+            MetaNode.Federation.ServerOptimizer.MomentumName => ServerOptimizerKind.Momentum,
+            MetaNode.Federation.ServerOptimizer.AdamName => ServerOptimizerKind.Adam,
+            _ => throw new InvalidWorkloadRequestException($"serverOptimizer.kind '{optimizer.Kind}' is unknown: use avg, avgm or adam."),
+        };
+        Absent(kind == ServerOptimizerKind.Average, optimizer.LearningRate, "learningRate");
+        Absent(kind == ServerOptimizerKind.Average, optimizer.Momentum, "momentum");
+        Absent(kind != ServerOptimizerKind.Adam, optimizer.Beta2, "beta2");
+        Absent(kind != ServerOptimizerKind.Adam, optimizer.Tau, "tau");
+        if (kind == ServerOptimizerKind.Average)
+        {
+            return state is null
+                ? new ServerStepFacts(global, MetaNode.Federation.ServerOptimizer.Average, null)
+                : throw new InvalidWorkloadRequestException("optimizerState must be absent for serverOptimizer 'avg': it has no state.");
+        }
+
+        var parsed = new ServerOptimizer(
+            kind,
+            Required(optimizer.LearningRate, "learningRate"),
+            Required(optimizer.Momentum, "momentum"),
+            kind == ServerOptimizerKind.Adam ? Required(optimizer.Beta2, "beta2") : 0,
+            kind == ServerOptimizerKind.Adam ? Required(optimizer.Tau, "tau") : 0);
+        if (parsed.Problems() is { Count: > 0 } problems)
+        {
+            throw new InvalidWorkloadRequestException("serverOptimizer: " + string.Join(" ", problems));
+        }
+
+        ServerOptimizerState? start = null;
+        if (state is not null)
+        {
+            start = new ServerOptimizerState(state.Momentum ?? throw new InvalidWorkloadRequestException("optimizerState.momentum is missing."), state.SecondMoment);
+            try
+            {
+                ServerOptimization.CheckState(parsed, global.Parameters.Length, start);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InvalidWorkloadRequestException("optimizerState: " + ex.Message.Split(" (Parameter", 2)[0]);
+            }
+        }
+
+        return new ServerStepFacts(global, parsed, start);
+
+        static void Absent(bool mustBeAbsent, double? value, string field)
+        {
+            if (mustBeAbsent && value is not null)
+            {
+                throw new InvalidWorkloadRequestException($"serverOptimizer.{field} does not apply to this kind of server optimizer.");
+            }
+        }
+
+        static double Required(double? value, string field) =>
+            value ?? throw new InvalidWorkloadRequestException($"serverOptimizer.{field} is missing.");
     }
 
     /// <summary>
     /// Evaluates the aggregate on the local <c>test</c> split, passes the equivocation guard and signs the registry's
     /// <c>FinalizeRound</c> digest of it: the end of a federated-average round and of a secure one alike.
     /// </summary>
-    internal AggregateResponse SignAggregate(string job, int round, long chainId, string registryAddress, RoundAggregate aggregate, FederatedModel model, StandardizationDto? standardization)
+    internal AggregateResponse SignAggregate(string job, int round, long chainId, string registryAddress, RoundAggregate aggregate, FederatedModel model, StandardizationDto? standardization, ServerStepFacts server)
     {
         var facts = (Job: job, Round: round);
+        ServerStepResult step;
+        try
+        {
+            step = ServerOptimization.Step(server.Optimizer, server.Global, model, server.State);
+        }
+        catch (ServerStepDivergedException ex)
+        {
+            throw new WorkloadConflictException($"job '{job}' round {round}: {ex.Message}");
+        }
+
+        model = step.Model;
+        aggregate = aggregate with { Model = model, ModelHash = ModelEncoding.HashHex(model) };
         var modelDto = ModelDto.From(model);
         var evaluation = learning.Data.HasSplit(WorkloadProtocol.TestSplit)
             ? learning.Evaluate(WorkloadProtocol.TestSplit, modelDto, standardization)
@@ -66,6 +152,14 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
         }
 
         var signature = key.Sign(digest);
+        string? stateHash = null;
+        string? stateSignature = null;
+        if (step.State is { } state)
+        {
+            stateHash = ServerOptimization.HashHex(server.Optimizer, state);
+            stateSignature = key.Sign(RegistryTypedData.ServerStateDigest(new RegistryDomain(chainId, registry), facts.Job, facts.Round, aggregate.ModelHash, stateHash));
+        }
+
         SignedRound(logger, vpodId, facts.Job, facts.Round, registry, chainId, aggregate.ModelHash, aggregate.Participants.Count, aggregate.Rejected.Count);
         return new AggregateResponse(
             facts.Job,
@@ -81,7 +175,10 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
             [.. aggregate.Rejected.Select(r => new RejectedDto(r.VPodId, r.Reason))],
             modelDto,
             evaluation,
-            modelCid);
+            modelCid,
+            OptimizerStateDto.From(step.State),
+            stateHash,
+            stateSignature);
     }
 
     /// <summary>The round's facts as the job fixed them; 400 naming the field when the request cannot be a round.</summary>

@@ -18,6 +18,7 @@ public sealed class SecureValidation(RoundValidation validation)
         }
 
         var facts = RoundValidation.Facts(new AggregateRequest(request.Job, request.Round, request.ChainId, request.Registry, "none", request.Global, request.Standardization, request.Participants, []));
+        var server = RoundValidation.ServerStep(request.ServerOptimizer, request.OptimizerState, facts.Global);
         var secure = new SecureRoundFacts(facts.Job, facts.Round, facts.ChainId, request.Seed, request.Threshold, facts.Global, facts.Participants);
         RoundAggregate aggregate;
         try
@@ -35,7 +36,7 @@ public sealed class SecureValidation(RoundValidation validation)
             throw new WorkloadConflictException($"job '{facts.Job}' round {facts.Round} cannot be unmasked: {ex.Message}");
         }
 
-        return validation.SignAggregate(facts.Job, facts.Round, request.ChainId, request.Registry, aggregate, aggregate.Model!, request.Standardization);
+        return validation.SignAggregate(facts.Job, facts.Round, request.ChainId, request.Registry, aggregate, aggregate.Model!, request.Standardization, server);
     }
 
     private static ShareReveal Reveal(SecAggRevealDto reveal)

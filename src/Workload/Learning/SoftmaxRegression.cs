@@ -2,8 +2,8 @@ using MetaNode.Federation;
 
 namespace MetaNode.Workload.Learning;
 
-/// <summary>Hyper-parameters of one local training call.</summary>
-public sealed record TrainingSettings(int Epochs, int BatchSize, double LearningRate, ulong Seed);
+/// <summary>Hyper-parameters of one local training call; <paramref name="ProximalMu"/> is FedProx's μ (0: plain SGD).</summary>
+public sealed record TrainingSettings(int Epochs, int BatchSize, double LearningRate, ulong Seed, double ProximalMu = 0);
 
 /// <summary>Mean cross-entropy and accuracy of a model over a split.</summary>
 public readonly record struct Evaluation(int SampleCount, double Loss, double Accuracy);
@@ -37,7 +37,9 @@ public static class SoftmaxRegression
     /// <summary>
     /// Trains <paramref name="parameters"/> in place on the (standardized) rows: per epoch the row order is shuffled with
     /// <see cref="SplitMix64"/>, then each batch of consecutive rows in that order takes one step of
-    /// <c>w -= (lr / batchRows) * Σ gradient</c>. Returns the number of steps taken.
+    /// <c>w -= (lr / batchRows) * Σ gradient</c>. With FedProx's μ &gt; 0 each step also pulls towards the starting model
+    /// <c>w₀</c>: <c>w -= (lr / batchRows) * Σ gradient + (lr · μ) * (w - w₀)</c>, the gradient of <c>(μ/2)‖w − w₀‖²</c>
+    /// (Li et al., MLSys 2020). Returns the number of steps taken.
     /// </summary>
     public static int Train(double[] parameters, int classes, int features, double[] values, int[] labels, TrainingSettings settings)
     {
@@ -57,6 +59,9 @@ public static class SoftmaxRegression
             order[i] = i;
         }
 
+        var proximal = settings.ProximalMu > 0;
+        var anchor = proximal ? (double[])parameters.Clone() : [];
+        var prox = settings.LearningRate * settings.ProximalMu;
         var random = new SplitMix64(settings.Seed);
         var steps = 0;
         for (var epoch = 0; epoch < settings.Epochs; epoch++)
@@ -86,9 +91,19 @@ public static class SoftmaxRegression
                 }
 
                 var step = settings.LearningRate / (end - start);
-                for (var i = 0; i < parameters.Length; i++)
+                if (proximal)
                 {
-                    parameters[i] -= step * gradient[i];
+                    for (var i = 0; i < parameters.Length; i++)
+                    {
+                        parameters[i] -= (step * gradient[i]) + (prox * (parameters[i] - anchor[i]));
+                    }
+                }
+                else
+                {
+                    for (var i = 0; i < parameters.Length; i++)
+                    {
+                        parameters[i] -= step * gradient[i];
+                    }
                 }
 
                 steps++;

@@ -37,7 +37,7 @@ public sealed class WorkloadGoldenVectorTests
 
     private static bool Regenerating => Environment.GetEnvironmentVariable(RegenerateVariable) == "1";
 
-    public static TheoryData<string> EndpointVectors => new() { "identity.json", "data.json", "statistics.json", "train.json", "evaluate.json", "aggregate.json", "aggregate-median.json", "sign-rotation.json" };
+    public static TheoryData<string> EndpointVectors => new() { "identity.json", "data.json", "statistics.json", "train.json", "train-proximal.json", "evaluate.json", "aggregate.json", "aggregate-median.json", "aggregate-avgm.json", "aggregate-adam.json", "sign-rotation.json" };
 
     [Theory]
     [MemberData(nameof(EndpointVectors))]
@@ -313,6 +313,8 @@ public sealed class WorkloadGoldenVectorTests
                 new DataRequest([new DataFileDto("notes.txt", Convert.ToBase64String(Encoding.UTF8.GetBytes("golden placement\n")))])),
             "statistics.json" => Vector("Sums and sums of squares of the train split, in file order.", WorkloadProtocol.StatisticsPath, new StatisticsRequest(WorkloadProtocol.TrainSplit)),
             "train.json" => Vector("Three epochs of the reference SGD from the zero model, then the receipt signed under the vPod domain of chain 31337.", WorkloadProtocol.TrainPath, Train()),
+            "train-proximal.json" => Vector("FedProx: three epochs from a fixed model with proximalMu 0.5, each step also pulling towards the starting model.", WorkloadProtocol.TrainPath,
+                Train() with { Model = ModelDto.From(Global), HyperParameters = new HyperParametersDto(3, 5, 0.1, 42, 0.5) }),
             "evaluate.json" => Vector("Loss and accuracy of a fixed model on the test split.", WorkloadProtocol.EvaluatePath,
                 new EvaluateRequest(Job, 1, ModelDto.From(Fixed((p, _) => ((p * 3 % 7) - 3) / 4.0)), Standardization, WorkloadProtocol.TestSplit)),
             "aggregate.json" => WithComputeKeys(Vector(
@@ -321,6 +323,12 @@ public sealed class WorkloadGoldenVectorTests
             "aggregate-median.json" => WithComputeKeys(Vector(
                 "Coordinate-wise median: vpod-golden05's validly signed update lies far from the global model (norm above 5x the median norm) and is screened out.",
                 WorkloadProtocol.AggregatePath, AggregateMedian())),
+            "aggregate-avgm.json" => WithComputeKeys(Vector(
+                "The FedAvg round of aggregate.json with server momentum (avgm, η 1.5, β 0.3) from a given state: the answer's model is the server's step, and the new state comes with its hash and the validator's ServerState signature.",
+                WorkloadProtocol.AggregatePath, AggregateAvgM())),
+            "aggregate-adam.json" => WithComputeKeys(Vector(
+                "The FedAvg round of aggregate.json with FedAdam (η 0.1, β1 0.9, β2 0.99, τ 0.01) from a given state: first and second moments, the step, the state's hash and signature.",
+                WorkloadProtocol.AggregatePath, AggregateAdam())),
             "sign-rotation.json" => WithComputeKeys(Vector(
                 "Rotation to {vpod-golden01, vpod-golden02}, threshold 2: each proposed address proves its key by signing Identity(vpod, nonce = the rotation digest, chainId).",
                 WorkloadProtocol.RotationPath, Rotation(true))),
@@ -345,6 +353,17 @@ public sealed class WorkloadGoldenVectorTests
                 Case("aggregate-nothing-valid", WorkloadProtocol.AggregatePath, aggregate with { Updates = [.. aggregate.Updates.Where(u => u.Receipt.VPod == "vpod-golden05")] }, 409),
                 Case("aggregate-equivocation", WorkloadProtocol.AggregatePath, aggregate with { Updates = [.. aggregate.Updates.Where(u => u.Receipt.VPod != "vpod-golden04")] }, 409,
                     setup: new JsonObject { ["path"] = WorkloadProtocol.AggregatePath, ["request"] = Node(aggregate), ["status"] = 200 }),
+                Case("train-negative-proximal-mu", WorkloadProtocol.TrainPath, Train() with { HyperParameters = new HyperParametersDto(3, 5, 0.1, 42, -0.1) }, 400),
+                Case("aggregate-unknown-optimizer", WorkloadProtocol.AggregatePath, AggregateAvgM() with { ServerOptimizer = new ServerOptimizerDto("sgd", 1, 0) }, 400),
+                Case("aggregate-avg-with-state", WorkloadProtocol.AggregatePath, AggregateAvgM() with { ServerOptimizer = new ServerOptimizerDto("avg") }, 400),
+                Case("aggregate-avgm-with-tau", WorkloadProtocol.AggregatePath, AggregateAvgM() with { ServerOptimizer = new ServerOptimizerDto("avgm", 1.5, 0.3, Tau: 0.01) }, 400),
+                Case("aggregate-adam-missing-tau", WorkloadProtocol.AggregatePath, AggregateAdam() with { ServerOptimizer = new ServerOptimizerDto("adam", 0.1, 0.9, 0.99) }, 400),
+                Case("aggregate-momentum-of-one", WorkloadProtocol.AggregatePath, AggregateAvgM() with { ServerOptimizer = new ServerOptimizerDto("avgm", 1.5, 1.0) }, 400),
+                Case("aggregate-state-wrong-length", WorkloadProtocol.AggregatePath, AggregateAvgM() with { OptimizerState = new OptimizerStateDto([0.1, 0.2]) }, 400),
+                Case("aggregate-avgm-with-second-moment", WorkloadProtocol.AggregatePath, AggregateAvgM() with { OptimizerState = new OptimizerStateDto(State(1), State(2)) }, 400),
+                Case("aggregate-adam-negative-second-moment", WorkloadProtocol.AggregatePath, AggregateAdam() with { OptimizerState = new OptimizerStateDto(State(1), [.. State(2).Select(v => -v - 1)]) }, 400),
+                Case("aggregate-server-step-diverges", WorkloadProtocol.AggregatePath,
+                    AggregateAvgM() with { ServerOptimizer = new ServerOptimizerDto("avgm", 100, 0.9), OptimizerState = new OptimizerStateDto([.. State(1).Select(_ => 1e307)]) }, 409),
                 Case("rotation-missing-proof", WorkloadProtocol.RotationPath, Rotation(false), 409),
                 Case("rotation-threshold-above-validators", WorkloadProtocol.RotationPath, Rotation(true) with { Threshold = 3 }, 400),
             };
@@ -386,6 +405,16 @@ public sealed class WorkloadGoldenVectorTests
             };
             return new AggregateRequest(Job, 1, ChainId, Registry, "none", ModelDto.From(Global), Standardization, Participants(8, 7, 9, 10), [.. updates]);
         }
+
+        /// <summary>A fixed optimizer state for the 15 parameters of <see cref="Global"/>: small values of both signs (second moments positive).</summary>
+        private static double[] State(int which) =>
+            [.. Enumerable.Range(0, 15).Select(p => which == 1 ? (((p * 5) % 9) - 4) / 200.0 : (1 + ((p * 3) % 7)) / 1000.0)];
+
+        private static AggregateRequest AggregateAvgM() =>
+            Aggregate() with { ServerOptimizer = new ServerOptimizerDto("avgm", 1.5, 0.3), OptimizerState = new OptimizerStateDto(State(1)) };
+
+        private static AggregateRequest AggregateAdam() =>
+            Aggregate() with { ServerOptimizer = new ServerOptimizerDto("adam", 0.1, 0.9, 0.99, 0.01), OptimizerState = new OptimizerStateDto(State(1), State(2)) };
 
         private static AggregateRequest AggregateMedian()
         {
