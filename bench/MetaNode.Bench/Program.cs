@@ -68,7 +68,7 @@ if (args is ["isolation", ..])
     return 0;
 }
 
-// `quality [ROUNDS] [SEEDS]`: final accuracy per seed with federated averaging and server optimizers, computed in process (see QualityBench).
+// `quality [ROUNDS] [SEEDS] [--dataset D] [--partition P]`: final accuracy per seed and server optimizer, computed in process (see QualityBench).
 if (args is ["quality", ..])
 {
     MetaNode.Bench.QualityBench.Run(args[1..]);

@@ -171,6 +171,11 @@ def get_double(body, name, what=None):
     return as_double(body[name], what or name) if name in body else 0.0
 
 
+def get_optional_double(body, name, what=None):
+    """A nullable number field: None when missing or null."""
+    return None if body.get(name) is None else as_double(body[name], what or name)
+
+
 def get_doubles(body, name, what=None):
     values = get_list(body, name, what)
     if values is None:
@@ -299,6 +304,7 @@ RECEIPT_TYPE = _type_hash("TrainingReceipt(string job,uint256 round,string vpod,
 REGISTRY_DOMAIN_TYPE = _type_hash("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 FINALIZE_TYPE = _type_hash("FinalizeRound(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 receiptsRoot,bytes32 modelRef,bytes modelCid)")
 ROTATE_TYPE = _type_hash("RotateValidators(address[] validators,uint64 threshold,uint64 nonce)")
+SERVER_STATE_TYPE = _type_hash("ServerState(bytes32 jobId,uint64 round,bytes32 resultHash,bytes32 stateHash)")
 
 
 def typed_digest(domain_separator, struct_hash):
@@ -342,6 +348,12 @@ def finalize_digest(chain_id, registry, job, round_, result_hash, receipts_root,
     """The registry's FinalizeRound digest; model_cid is the model's binary CID (36 bytes, or empty for none), hashed as EIP-712 bytes."""
     struct_hash = keccak256(FINALIZE_TYPE + job_id_bytes32(job) + word(round_) + result_hash + receipts_root + model_ref
                             + keccak256(model_cid))
+    return typed_digest(registry_domain(chain_id, registry), struct_hash)
+
+
+def server_state_digest(chain_id, registry, job, round_, result_hash, state_hash):
+    """The registry domain's ServerState digest: the server optimizer's state after the round, bound to the round's result."""
+    struct_hash = keccak256(SERVER_STATE_TYPE + job_id_bytes32(job) + word(round_) + result_hash + state_hash)
     return typed_digest(registry_domain(chain_id, registry), struct_hash)
 
 
@@ -693,9 +705,15 @@ def logits(weights, bias, x):
     return out
 
 
-def train(weights, bias, xs, labels, epochs, batch_size, learning_rate, seed):
+def train(weights, bias, xs, labels, epochs, batch_size, learning_rate, seed, proximal_mu=0.0):
+    """Mini-batch SGD in place; with proximal_mu > 0 each step also pulls the model towards the one it started from (FedProx):
+    w <- w - (step * g + prox * (w - w0)), prox = learning_rate * mu. With mu = 0 the step is the plain w <- w - step * g."""
     classes, features, n = len(bias), len(weights[0]), len(labels)
     order = list(range(n))
+    proximal = proximal_mu != 0.0
+    if proximal:
+        prox = learning_rate * proximal_mu
+        anchor_weights, anchor_bias = [list(row) for row in weights], list(bias)
     rng = SplitMix64(seed)
     steps = 0
     for _ in range(epochs):
@@ -726,12 +744,20 @@ def train(weights, bias, xs, labels, epochs, batch_size, learning_rate, seed):
                         gw[j] += g * x[j]
                     grad_b[k] += g
             step = learning_rate / (end - start)
-            for k in range(classes):
-                w, gw = weights[k], grad_w[k]
-                for j in range(features):
-                    w[j] -= step * gw[j]
-            for k in range(classes):
-                bias[k] -= step * grad_b[k]
+            if proximal:
+                for k in range(classes):
+                    w, gw, w0 = weights[k], grad_w[k], anchor_weights[k]
+                    for j in range(features):
+                        w[j] = w[j] - (step * gw[j] + prox * (w[j] - w0[j]))
+                for k in range(classes):
+                    bias[k] = bias[k] - (step * grad_b[k] + prox * (bias[k] - anchor_bias[k]))
+            else:
+                for k in range(classes):
+                    w, gw = weights[k], grad_w[k]
+                    for j in range(features):
+                        w[j] -= step * gw[j]
+                for k in range(classes):
+                    bias[k] -= step * grad_b[k]
             steps += 1
     return steps
 
@@ -971,6 +997,134 @@ def aggregate_round(job, round_, chain_id, global_model, rule, participants, upd
     for _, samples, _ in accepted:
         total += samples
     return parameters, included, total, root, rejected
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The server optimizer: one FedAvgM or FedAdam step on the averaged delta d = r - g (Reddi et al., "Adaptive Federated
+# Optimization"), its state's canonical encoding ("MNS1") and hash.
+# ---------------------------------------------------------------------------------------------------------------------
+
+SERVER_OPTIMIZER_KINDS = {"avgm": 1, "adam": 2}
+SERVER_OPTIMIZER_FIELDS = ("learningRate", "momentum", "beta2", "tau")
+MAX_SERVER_LEARNING_RATE = 100.0
+
+
+def server_optimizer_of(body):
+    """The request's serverOptimizer and optimizerState as JSON gives them (None when absent); 400 for a value of the wrong JSON
+    type, checked with the other fields before anything else."""
+    optimizer = get_object(body, "serverOptimizer")
+    if optimizer is not None:
+        optimizer = {"kind": get_string(optimizer, "kind", "serverOptimizer.kind"),
+                     **{name: get_optional_double(optimizer, name, f"serverOptimizer.{name}") for name in SERVER_OPTIMIZER_FIELDS}}
+    state = get_object(body, "optimizerState")
+    if state is not None:
+        state = {"momentum": get_doubles(state, "momentum", "optimizerState.momentum"),
+                 "secondMoment": get_doubles(state, "secondMoment", "optimizerState.secondMoment")}
+    return optimizer, state
+
+
+def _state_vector(values, n, name, non_negative):
+    if values is None:
+        raise BadRequest(f"{name} is missing: the state holds {n} values, one per model parameter.")
+    if len(values) != n:
+        raise BadRequest(f"{name} has {len(values)} values; the model has classes x (features + 1) = {n} parameters.")
+    for i, value in enumerate(values):
+        if not math.isfinite(value) or (non_negative and value < 0):
+            raise BadRequest(f"{name}[{i}] '{value}' must be a finite number{', at least 0' if non_negative else ''}.")
+    return list(values)
+
+
+def check_server_optimizer(optimizer, state, n):
+    """The checked server optimizer for a model of n parameters: None for plain averaging (no serverOptimizer, or kind avg),
+    else {"kind", "code", "eta", "beta1", "beta2", "tau", "m", "v"} with the starting state (zeros without optimizerState);
+    400 naming the field."""
+    if optimizer is None:
+        if state is not None:
+            raise BadRequest("optimizerState is given without a serverOptimizer: plain averaging keeps no state.")
+        return None
+    kind = optimizer["kind"]
+    if kind == "avg":
+        for name in SERVER_OPTIMIZER_FIELDS:
+            if optimizer[name] is not None:
+                raise BadRequest(f"serverOptimizer.{name} is given for kind 'avg', which takes no settings.")
+        if state is not None:
+            raise BadRequest("optimizerState is given for serverOptimizer kind 'avg', which keeps no state.")
+        return None
+    if kind not in SERVER_OPTIMIZER_KINDS:
+        raise BadRequest(f"serverOptimizer.kind '{kind}' is unknown: use avg, avgm or adam.")
+
+    def rate(name):
+        value = optimizer[name]
+        if value is None or not math.isfinite(value) or value <= 0 or value > MAX_SERVER_LEARNING_RATE:
+            raise BadRequest(f"serverOptimizer.{name} '{value}' must be a finite number above 0 and at most {MAX_SERVER_LEARNING_RATE:g}.")
+        return value
+
+    def decay(name):
+        value = optimizer[name]
+        if value is None or not math.isfinite(value) or not 0 <= value < 1:
+            raise BadRequest(f"serverOptimizer.{name} '{value}' must be a finite number from 0 up to (not including) 1.")
+        return value
+
+    eta = rate("learningRate")
+    beta1 = decay("momentum")
+    if kind == "avgm":
+        for name in ("beta2", "tau"):
+            if optimizer[name] is not None:
+                raise BadRequest(f"serverOptimizer.{name} is given for kind 'avgm', which takes only learningRate and momentum.")
+        beta2 = tau = 0.0
+    else:
+        beta2 = decay("beta2")
+        tau = optimizer["tau"]
+        if tau is None or not math.isfinite(tau) or not 0 < tau <= 1:
+            raise BadRequest(f"serverOptimizer.tau '{tau}' must be a finite number above 0 and at most 1.")
+    m, v = [0.0] * n, ([0.0] * n if kind == "adam" else None)
+    if state is not None:
+        m = _state_vector(state["momentum"], n, "optimizerState.momentum", False)
+        if kind == "adam":
+            v = _state_vector(state["secondMoment"], n, "optimizerState.secondMoment", True)
+        elif state["secondMoment"] is not None:
+            raise BadRequest("optimizerState.secondMoment is given for serverOptimizer kind 'avgm', which keeps only a momentum.")
+    return {"kind": kind, "code": SERVER_OPTIMIZER_KINDS[kind], "eta": eta, "beta1": beta1, "beta2": beta2, "tau": tau, "m": m, "v": v}
+
+
+def server_step(optimizer, global_parameters, parameters):
+    """One server step on the aggregate r (parameters) from the global model g, each operation rounded in the protocol's order:
+    (x, m, v), v None for avgm; 409 when a value is not finite (the step diverged)."""
+    g, r = global_parameters, parameters
+    n = len(g)
+    eta, m = optimizer["eta"], list(optimizer["m"])
+    x = [0.0] * n
+    v = None
+    if optimizer["kind"] == "avgm":
+        beta = optimizer["beta1"]
+        for i in range(n):
+            d = r[i] - g[i]
+            m[i] = beta * m[i] + d
+            x[i] = g[i] + eta * m[i]
+    else:
+        beta1, beta2, tau = optimizer["beta1"], optimizer["beta2"], optimizer["tau"]
+        one_minus_b1 = 1.0 - beta1
+        one_minus_b2 = 1.0 - beta2
+        v = list(optimizer["v"])
+        for i in range(n):
+            d = r[i] - g[i]
+            m[i] = beta1 * m[i] + one_minus_b1 * d
+            v[i] = beta2 * v[i] + one_minus_b2 * (d * d)
+            root = math.sqrt(v[i]) if v[i] >= 0 else math.nan
+            x[i] = g[i] + (eta * m[i]) / (root + tau)
+    for name, values in (("model", x), ("momentum", m), ("second moment", v or [])):
+        for i, value in enumerate(values):
+            if not math.isfinite(value):
+                raise Conflict(f"the server's {optimizer['kind']} step diverged: its {name} value {i} is not finite; nothing is signed.")
+    return x, m, v
+
+
+def encode_server_state(optimizer, m, v):
+    """The state's canonical bytes: "MNS1", uint32 kind (1 avgm, 2 adam), uint32 n, float64 eta, beta1, beta2, tau, then n float64
+    momentum values and, for adam, n float64 second-moment values, all little-endian."""
+    values = m + (v if v is not None else [])
+    return b"MNS1" + struct.pack(f"<II4d{len(values)}d", optimizer["code"], len(m), optimizer["eta"], optimizer["beta1"],
+                                 optimizer["beta2"], optimizer["tau"], *values)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1444,6 +1598,7 @@ class Workload:
         batch = get_int(hyper, "batchSize", what="hyperParameters.batchSize")
         lr = get_double(hyper, "learningRate", "hyperParameters.learningRate")
         seed = get_int(hyper, "seed", UINT64, "hyperParameters.seed")
+        mu = get_optional_double(hyper, "proximalMu", "hyperParameters.proximalMu")
         if not 1 <= epochs <= MAX_EPOCHS:
             raise BadRequest(f"hyperParameters.epochs '{epochs}' must be from 1 to {MAX_EPOCHS}.")
         if batch < 1:
@@ -1452,10 +1607,14 @@ class Workload:
             raise BadRequest(f"hyperParameters.learningRate '{lr}' must be a positive number.")
         if seed > MAX_SEED:
             raise BadRequest(f"hyperParameters.seed '{seed}' must be from 0 to {MAX_SEED}.")
+        mu = 0.0 if mu is None else mu
+        if not math.isfinite(mu) or mu < 0:
+            raise BadRequest(f"hyperParameters.proximalMu '{mu}' must be a finite number, at least 0.")
         if assigned is not None and assigned < 0:
             raise BadRequest(f"assignedSamples '{assigned}' must not be negative.")
         return {"job": job, "round": round_, "chainId": chain_id, "assignedSamples": assigned, "model": model,
-                "standardization": standardization, "epochs": epochs, "batchSize": batch, "learningRate": lr, "seed": seed}
+                "standardization": standardization, "epochs": epochs, "batchSize": batch, "learningRate": lr, "seed": seed,
+                "proximalMu": mu}
 
     def train_locally(self, request):
         """Trains on the train split as a parsed request asks: (the update, its hash, sample count and metrics)."""
@@ -1468,7 +1627,7 @@ class Workload:
         weights, bias = local_model(model, data)
         xs = standardized(data, check_standardization(standardization, data["features"]))
         started = time.perf_counter()
-        steps = train(weights, bias, xs, data["labels"], epochs, batch, lr, seed)
+        steps = train(weights, bias, xs, data["labels"], epochs, batch, lr, seed, request["proximalMu"])
         elapsed = (time.perf_counter() - started) * 1000
         parameters = [w for row in weights for w in row] + bias
         update_hash = model_hash(data["classes"], data["features"], parameters)
@@ -1523,6 +1682,7 @@ class Workload:
         standardization = standardization_of(body)
         participant_dtos = get_list(body, "participants")
         update_dtos = get_list(body, "updates")
+        optimizer_dto, state_dto = server_optimizer_of(body)
 
         # The checks in the C# workload's order (RoundValidation.Facts).
         job_id_bytes32(job)
@@ -1537,17 +1697,23 @@ class Workload:
         if update_dtos is None:
             raise BadRequest("updates is missing (send [] when none arrived).")
         participants = read_round_participants(participant_dtos)
+        optimizer = check_server_optimizer(optimizer_dto, state_dto, len(global_model[2]))
         updates = [update for update in (read_update(entry, i) for i, entry in enumerate(update_dtos)) if update is not None]
 
         parameters, included, total, root, rejected = aggregate_round(job, round_, chain_id, global_model, rule, participants, updates)
         if parameters is None:
             reasons = "; ".join(f"{vpod}: {reason}" for vpod, reason in rejected) or "no updates were sent"
             raise Conflict(f"no update of job '{job}' round {round_} could be aggregated ({len(rejected)} rejected: {reasons})")
-        return self.finish_round(job, round_, chain_id, registry, global_model, standardization, parameters, included, total, root, rejected)
+        return self.finish_round(job, round_, chain_id, registry, global_model, standardization, parameters, included, total, root, rejected,
+                                 optimizer)
 
-    def finish_round(self, job, round_, chain_id, registry, global_model, standardization, parameters, included, total, root, rejected):
-        """Evaluates the aggregate, passes the equivocation guard and signs FinalizeRound: the answer of an aggregation."""
+    def finish_round(self, job, round_, chain_id, registry, global_model, standardization, parameters, included, total, root, rejected,
+                     optimizer=None):
+        """Takes the server optimizer's step on the aggregate (when there is one), evaluates the round's model, passes the
+        equivocation guard and signs FinalizeRound (and ServerState): the answer of an aggregation."""
         classes, features = global_model[0], global_model[1]
+        if optimizer is not None:
+            parameters, momentum, second_moment = server_step(optimizer, global_model[2], parameters)
         model = {"classes": classes, "features": features, "weights": parameters[:classes * features], "bias": parameters[classes * features:]}
         evaluation = None
         if self.partition.has_split("test"):
@@ -1563,11 +1729,19 @@ class Workload:
         signature = self.key.sign_hex(digest)
         print(f"vPod {self.vpod_id} signed job {job} round {round_} on registry {registry} (chain {chain_id}): "
               f"result {to_hex(result_hash)}, {len(included)} participants, {len(rejected)} rejected", flush=True)
-        return {"job": job, "round": round_, "vpodId": self.vpod_id, "signer": self.key.address, "signature": signature,
-                "resultHash": to_hex(result_hash), "receiptsRoot": to_hex(root), "modelRef": to_hex(model_ref),
-                "modelCid": cid_text(model_cid), "participants": included, "totalSamples": total,
-                "rejected": [{"vpodId": vpod, "reason": reason} for vpod, reason in rejected],
-                "model": model, "evaluation": evaluation}
+        answer = {"job": job, "round": round_, "vpodId": self.vpod_id, "signer": self.key.address, "signature": signature,
+                  "resultHash": to_hex(result_hash), "receiptsRoot": to_hex(root), "modelRef": to_hex(model_ref),
+                  "modelCid": cid_text(model_cid), "participants": included, "totalSamples": total,
+                  "rejected": [{"vpodId": vpod, "reason": reason} for vpod, reason in rejected],
+                  "model": model, "evaluation": evaluation}
+        if optimizer is not None:
+            state_hash = keccak256(encode_server_state(optimizer, momentum, second_moment))
+            answer["optimizerState"] = {"momentum": momentum}
+            if second_moment is not None:
+                answer["optimizerState"]["secondMoment"] = second_moment
+            answer["stateHash"] = to_hex(state_hash)
+            answer["stateSignature"] = self.key.sign_hex(server_state_digest(chain_id, registry, job, round_, result_hash, state_hash))
+        return answer
 
     def sign_rotation(self, body):
         body = require_object(body, "chainId, registry, validators, threshold, nonce and proofs")
@@ -2098,6 +2272,7 @@ class SecureAggregation:
         survivor_signatures = get_objects(body, "survivorSignatures", ("vpodId", "signature"))
         update_dtos = get_list(body, "updates")
         reveal_dtos = get_list(body, "reveals")
+        optimizer_dto, state_dto = server_optimizer_of(body)
 
         job_id_bytes32(job)
         check_round(round_)
@@ -2121,6 +2296,7 @@ class SecureAggregation:
             raise BadRequest("reveals is missing.")
         updates = [read_masked_update(entry, i) for i, entry in enumerate(update_dtos)]
         reveals = [read_reveal(entry, i) for i, entry in enumerate(reveal_dtos)]
+        optimizer = check_server_optimizer(optimizer_dto, state_dto, len(global_model[2]))
 
         # A survivor set that repeats a vPod or names a stranger is a transcript that cannot be unmasked (409, as any other).
         if len(set(listed)) != len(listed) or any(vpod not in by_id for vpod in listed):
@@ -2132,7 +2308,7 @@ class SecureAggregation:
                                   survivor_signatures, [u for u in updates if u is not None], [r for r in reveals if r is not None])
         parameters, receipts, rejected = result
         return self.workload.finish_round(job, round_, chain_id, registry, global_model, standardization, parameters, survivors,
-                                          sum_samples(by_id, survivors), merkle_root(receipts), rejected)
+                                          sum_samples(by_id, survivors), merkle_root(receipts), rejected, optimizer)
 
 
 def sum_samples(by_id, ids):
