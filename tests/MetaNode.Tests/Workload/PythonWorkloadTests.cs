@@ -317,6 +317,97 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("avgm")]
+    [InlineData("adam")]
+    public async Task ServerOptimizer_GivesTheSameBytesInPythonAndCSharp_OverChainedRoundsOfFedProxUpdates(string kind)
+    {
+        var optimizer = ServerOptimizer.Parse(kind, null, null);
+        using var data = FederationTestData.Create(BuiltInDatasets.LoadDigits(), PartitionScheme.Dirichlet(0.5), 3, seed: 5);
+        var (pythonCompute, pythonComputeEndpoint) = await StartAsync(python: true, data.ComputeIds[0], data.DataDirectory(data.ComputeIds[0]));
+        await using var pythonComputeProcess = pythonCompute;
+        var (pythonValidator, pythonValidatorEndpoint) = await StartAsync(python: true, data.ValidatorId, data.DataDirectory(data.ValidatorId));
+        await using var pythonValidatorProcess = pythonValidator;
+        var compute = new List<InProcessWorkload>();
+        foreach (var id in data.ComputeIds)
+        {
+            compute.Add(await InProcessWorkload.StartAsync(id, data.DataDirectory(id)));
+        }
+
+        await using var csharpValidator = await InProcessWorkload.StartAsync(data.ValidatorId, data.DataDirectory(data.ValidatorId));
+        try
+        {
+            var client = new FederatedWorkloadClient(_http);
+            var job = "job-" + kind;
+            var moments = await Task.WhenAll(compute.Select(c => client.GetStatisticsAsync(c.Endpoint)));
+            var standardization = StandardizationCombiner.Combine(moments);
+            var global = FederatedModel.Zero(10, 64);
+            OptimizerStateDto? state = null;
+            string? previousState = null;
+            for (var round = 1; round <= 3; round++)
+            {
+                var trainings = new List<TrainingOutcome>();
+                for (var i = 0; i < compute.Count; i++)
+                {
+                    var hyper = new TrainingHyperParameters(2, 16, 0.1, FederatedSeeds.Training(5, round, data.ComputeIds[i]), ProximalMu: 0.1);
+                    trainings.Add(await client.TrainAsync(compute[i].Endpoint, job, round, ChainId, moments[i].Count, global, standardization, hyper));
+                    if (i == 0)
+                    {
+                        // FedProx's step in Python gives the C# bytes.
+                        var python = await client.TrainAsync(pythonComputeEndpoint, job, round, ChainId, moments[i].Count, global, standardization, hyper);
+                        Assert.Equal(ModelEncoding.HashHex(trainings[0].Model), ModelEncoding.HashHex(python.Model));
+                        Assert.Equal(trainings[0].Metrics.Loss, python.Metrics.Loss);
+                    }
+                }
+
+                var request = new AggregateRequest(
+                    job,
+                    round,
+                    ChainId,
+                    Registry,
+                    "none",
+                    ModelDto.From(global),
+                    StandardizationDto.From(standardization),
+                    [.. trainings.Select(t => new ParticipantDto(t.VPodId, SignerOf(t.Receipt), t.SampleCount))],
+                    [.. trainings.Select(t => new UpdateDto(ReceiptDto.From(t.Receipt), ModelDto.From(t.Model)))],
+                    ServerOptimizerDto.From(optimizer),
+                    state);
+                var fromPython = await client.AggregateAsync(pythonValidatorEndpoint, request);
+                var fromCSharp = await client.AggregateAsync(csharpValidator.Endpoint, request);
+                output.WriteLine($"{kind} round {round}: result {fromCSharp.ResultHash}, state {fromCSharp.StateHash}, accuracy {fromCSharp.Evaluation?.Accuracy}");
+
+                Assert.Equal((fromCSharp.ResultHash, fromCSharp.ReceiptsRoot, fromCSharp.ModelRef, fromCSharp.ModelCid, fromCSharp.StateHash),
+                    (fromPython.ResultHash, fromPython.ReceiptsRoot, fromPython.ModelRef, fromPython.ModelCid, fromPython.StateHash));
+                Assert.Equal(fromCSharp.Model.Weights, fromPython.Model.Weights);
+                Assert.Equal(fromCSharp.OptimizerState!.Momentum, fromPython.OptimizerState!.Momentum);
+                Assert.Equal(fromCSharp.OptimizerState.SecondMoment, fromPython.OptimizerState.SecondMoment);
+                Assert.Equal(kind == "adam", fromPython.OptimizerState.SecondMoment is not null);
+                Assert.Equal(fromCSharp.Evaluation, fromPython.Evaluation);
+                Assert.NotEqual(previousState, fromPython.StateHash);
+
+                // The result is the server's step, not the average; the state hashes as documented; each signs it with its own key.
+                var average = ModelAggregation.FederatedAverage([.. trainings.Select(t => new WeightedModel(t.VPodId, t.SampleCount, t.Model))]);
+                Assert.NotEqual(ModelEncoding.HashHex(average), fromPython.ResultHash);
+                var encodedState = new ServerOptimizerState(fromPython.OptimizerState.Momentum!, fromPython.OptimizerState.SecondMoment);
+                Assert.Equal(ServerOptimization.HashHex(optimizer, encodedState), fromPython.StateHash);
+                var stateDigest = RegistryTypedData.ServerStateDigest(new RegistryDomain(ChainId, Registry), job, round, fromPython.ResultHash, fromPython.StateHash!);
+                Assert.Equal(fromPython.Signer, RegistryTypedData.Recover(stateDigest, fromPython.StateSignature!));
+                Assert.Equal(fromCSharp.Signer, RegistryTypedData.Recover(stateDigest, fromCSharp.StateSignature!));
+
+                global = FederatedWorkloadClient.ToModel(fromCSharp.Model, csharpValidator.Endpoint, WorkloadProtocol.AggregatePath);
+                state = fromCSharp.OptimizerState;
+                previousState = fromCSharp.StateHash;
+            }
+        }
+        finally
+        {
+            foreach (var workload in compute)
+            {
+                await workload.DisposeAsync();
+            }
+        }
+    }
+
     [Fact]
     public async Task PythonValidator_RefusesASecondDifferentDigest_WhenRestartedOverTheSameKeyDirectory()
     {
