@@ -47,7 +47,8 @@ internal static class JobCommands
                 r.ReceiptsRoot,
                 r.DisagreeingValidators,
                 r.Rejected.Select(x => x.VPodId).ToList(),
-                status.Timings.FirstOrDefault(t => t.Round == r.Round))).ToList());
+                status.Timings.FirstOrDefault(t => t.Round == r.Round),
+                r.StateHash)).ToList());
     }
 
     internal sealed record RoundView(
@@ -63,7 +64,8 @@ internal static class JobCommands
         string ReceiptsRoot,
         IReadOnlyList<string> DisagreeingValidators,
         IReadOnlyList<string> Rejected,
-        RoundTimings? Timings);
+        RoundTimings? Timings,
+        string? StateHash = null);
 
     private static Command Run(CliContext context)
     {

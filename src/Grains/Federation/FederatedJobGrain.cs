@@ -695,6 +695,8 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             Validators = State.Votes.Select(v => v.ValidatorVPodId).ToList(),
             DisagreeingValidators = State.Disagreeing.ToList(),
             Signatures = signatures,
+            StateHash = agreed.StateHash,
+            StateSignatures = agreed.StateHash is null ? [] : State.Votes.Select(v => new ValidatorSignature(v.Signer, v.StateSignature!, v.ValidatorVPodId)).ToList(),
         });
         if (Spec.StorageCluster is { } recordCluster)
         {

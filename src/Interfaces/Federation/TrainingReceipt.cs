@@ -78,4 +78,8 @@ public sealed record RoundResult
     [Id(21)] public string? RecordCid { get; init; }
     /// <summary>The participants' signed receipts, by vPod id: the leaves of <see cref="ReceiptsRoot"/> (under secure aggregation they sign the masked vectors).</summary>
     [Id(22)] public IReadOnlyList<TrainingReceipt> Receipts { get; init; } = [];
+    /// <summary>The server optimizer's state after the round: keccak-256 of its canonical encoding (null for <c>avg</c>).</summary>
+    [Id(23)] public string? StateHash { get; init; }
+    /// <summary>The agreeing validators' signatures over <c>ServerState(jobId, round, resultHash, stateHash)</c> in the registry's domain.</summary>
+    [Id(24)] public IReadOnlyList<MetaNode.Chain.ValidatorSignature> StateSignatures { get; init; } = [];
 }

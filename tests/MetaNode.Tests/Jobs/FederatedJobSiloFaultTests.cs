@@ -9,7 +9,10 @@ using Xunit.Abstractions;
 
 namespace MetaNode.Tests.Jobs;
 
-/// <summary>A silo killed mid-round on the cluster profile (PostgreSQL): the job resumes on the survivor from its persisted state.</summary>
+/// <summary>
+/// A silo killed mid-round on the cluster profile (PostgreSQL): the job resumes on the survivor from its persisted state — with FedAdam,
+/// whose moments carry from round to round, so a resumed job that lost or reset them would end on another model.
+/// </summary>
 [Collection(PostgresCollection.Name)]
 public sealed class FederatedJobSiloFaultTests(PostgresServer postgres, ITestOutputHelper output) : IAsyncLifetime
 {
@@ -90,6 +93,7 @@ public sealed class FederatedJobSiloFaultTests(PostgresServer postgres, ITestOut
             ValidatorCluster = "pg-validators",
             Partition = PartitionScheme.Iid,
             RoundDeadline = TimeSpan.FromMinutes(2),
+            ServerOptimizer = ServerOptimizer.Parse("adam", null, null),
         };
 
         var reference = await RunAsync(client, FederatedJobTests.NewJobId(), spec, killAtRound: null);
@@ -99,6 +103,8 @@ public sealed class FederatedJobSiloFaultTests(PostgresServer postgres, ITestOut
         Assert.Equal(FederatedJobPhase.Completed, faulted.Status.Phase);
         Assert.Equal(reference.Model, faulted.Model);
         Assert.Equal(reference.Status.Results.Select(r => r.ResultHash), faulted.Status.Results.Select(r => r.ResultHash));
+        Assert.Equal(reference.Status.Results.Select(r => r.StateHash), faulted.Status.Results.Select(r => r.StateHash));
+        Assert.All(faulted.Status.Results, r => Assert.NotNull(r.StateHash));
 
         // Exactly one RoundFinalized event per round of the faulted job, each matching the job's result.
         var logs = await AnvilNode.RpcAsync(_anvil.RpcUrl, "eth_getLogs", new Dictionary<string, object> { ["address"] = registry, ["fromBlock"] = "0x0", ["toBlock"] = "latest" });

@@ -67,6 +67,49 @@ public sealed partial class FederatedJobTests(FederatedJobFixture fixture, ITest
         Assert.Equal(status.Results.Select(r => ((long)r.Round, r.ModelCid)), events.Where(e => e.JobId == job).OrderBy(e => e.Round).Select(e => (e.Round, (string?)e.ModelCid)));
     }
 
+    [Theory]
+    [InlineData("avg", 0)]
+    [InlineData("avgm", 0)]
+    [InlineData("adam", 0.01)]
+    public async Task Run_GivesTheReplayedModelBytes_AndEveryValidatorSignsTheSameState_WithEachServerOptimizer(string kind, double proximalMu)
+    {
+        var optimizer = ServerOptimizer.Parse(kind, null, null);
+        var job = NewJobId();
+        var spec = Spec(rounds: 3, minParticipants: 10) with { ServerOptimizer = optimizer, ProximalMu = proximalMu };
+
+        var status = await Cluster.RunAsync(job, spec, TimeSpan.FromMinutes(3));
+
+        Report(status);
+        Assert.Equal(FederatedJobPhase.Completed, status.Phase);
+        var replay = MetaNode.Bench.FederatedReplay.Run(BuiltInDatasets.LoadDigits(), spec.Partition, fixture.Compute.Count, spec.Seed, spec.Rounds, optimizer, proximalMu, computeCluster: FederatedJobFixture.ComputeCluster);
+        var domain = new RegistryDomain(31337, fixture.Registry);
+        var admitted = (await Task.WhenAll(fixture.Validators.Select(v => Cluster.Grains.GetGrain<IVPodGrain>(v).GetStatusAsync()))).ToDictionary(s => s.Id, s => s.Address);
+        foreach (var result in status.Results)
+        {
+            // The three validators computed the same model (none disagreed), and it is the job's arithmetic replayed in one process.
+            Assert.Equal(fixture.Validators.Order(StringComparer.Ordinal), result.Validators.Order(StringComparer.Ordinal));
+            Assert.Empty(result.DisagreeingValidators);
+            var model = await Cluster.Grains.GetGrain<IFederatedJobGrain>(job).GetModelAsync(result.Round);
+            Assert.Equal(ModelEncoding.Encode(replay[result.Round - 1].Model), model);
+            Assert.Equal(replay[result.Round - 1].Accuracy, result.Accuracy);
+            if (!optimizer.HasState)
+            {
+                Assert.Null(result.StateHash);
+                Assert.Empty(result.StateSignatures);
+                continue;
+            }
+
+            // Each validator signed the one optimizer state with the result, under the registry's domain, with its own key.
+            Assert.NotNull(result.StateHash);
+            var digest = RegistryTypedData.ServerStateDigest(domain, job, result.Round, result.ResultHash, result.StateHash);
+            Assert.Equal(3, result.StateSignatures.Count);
+            Assert.All(result.StateSignatures, s => Assert.Equal(admitted[s.VPodId!], RegistryTypedData.Recover(digest, s.Signature)));
+        }
+
+        // The state moves every round.
+        Assert.Equal(optimizer.HasState ? 3 : 0, status.Results.Where(r => r.StateHash is not null).Select(r => r.StateHash).Distinct().Count());
+    }
+
     [Fact]
     public async Task ModelStore_RefusesBytesThatDoNotHashToTheReference_AndStoresTheRightOnesOnce()
     {
