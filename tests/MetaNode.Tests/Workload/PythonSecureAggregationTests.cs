@@ -64,6 +64,29 @@ public sealed class PythonSecureAggregationTests(ITestOutputHelper output) : IDi
         Assert.Empty(aggregate.Rejected);
         Assert.Equal(3, aggregate.Participants.Count);
         Assert.Equal(4, request.Participants.Length);
+
+        // The same transcript with FedAdam from a given state, to a fresh Python validator: it takes the server's step on the unmasked
+        // average exactly as the C# optimizer does, and signs the new state with the result.
+        var optimizer = ServerOptimizer.Parse("adam", null, null);
+        var parameters = aggregate.Model!.Parameters.Length;
+        var start = new ServerOptimizerState([.. Enumerable.Range(0, parameters).Select(i => ((i % 7) - 3) / 100.0)], [.. Enumerable.Range(0, parameters).Select(i => (1 + (i % 5)) / 1000.0)]);
+        var expected = ServerOptimization.Step(optimizer, request.Global.ToModel(), aggregate.Model, start);
+        var data = Directory.CreateDirectory(Path.Combine(_root, "validator-data")).FullName;
+        var (validator, endpoint) = await PythonWorkloadTests.StartAsync(python: true, "vpod-secagg-adam", data, Path.Combine(_root, "validator-keys"));
+        await using (validator)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            var answered = await new MetaNode.Grains.Federation.FederatedWorkloadClient(http).SecureAggregateAsync(
+                endpoint, request with { ServerOptimizer = ServerOptimizerDto.From(optimizer), OptimizerState = OptimizerStateDto.From(start) });
+
+            Assert.Equal(ModelEncoding.HashHex(expected.Model), answered.ResultHash);
+            Assert.Equal(expected.Model.Parameters.ToArray(), answered.Model.Weights.Concat(answered.Model.Bias).ToArray());
+            Assert.Equal(expected.State!.Momentum, answered.OptimizerState!.Momentum);
+            Assert.Equal(expected.State.SecondMoment, answered.OptimizerState.SecondMoment);
+            Assert.Equal(ServerOptimization.HashHex(optimizer, expected.State), answered.StateHash);
+            var digest = MetaNode.Chain.RegistryTypedData.ServerStateDigest(new MetaNode.Chain.RegistryDomain(request.ChainId, request.Registry), request.Job, request.Round, answered.ResultHash, answered.StateHash!);
+            Assert.Equal(answered.Signer, MetaNode.Chain.RegistryTypedData.Recover(digest, answered.StateSignature!));
+        }
     }
 
     [Fact]
