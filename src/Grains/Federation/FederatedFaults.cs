@@ -24,6 +24,9 @@ public interface IFederatedFaults
     /// <summary>What a validator's workload is asked to aggregate (a silo that feeds one validator other facts).</summary>
     AggregateRequest ValidatorRequest(string validatorVPodId, int round, AggregateRequest request) => request;
 
+    /// <summary>What a validator's grain passes on of its workload's answer (a silo that alters a signed answer on its way to the job).</summary>
+    AggregateResponse ValidatorAnswer(string validatorVPodId, int round, AggregateResponse answer) => answer;
+
     /// <summary>Secure aggregation: after the round's masked updates are in, before the survivors confirm them (compute vPods may die here).</summary>
     Task BeforeUnmaskingAsync(string jobId, int round) => Task.CompletedTask;
 }

@@ -129,7 +129,7 @@ public sealed partial class ValidatorWorkerGrain(
         request = faults.ValidatorRequest(assignment.ValidatorVPodId, closing.Round, request);
         var status = await GrainFactory.GetGrain<IVPodGrain>(assignment.ValidatorVPodId).GetStatusAsync(cancellationToken);
         var endpoint = status.Endpoint ?? throw new WorkloadRequestException(status.Id, WorkloadProtocol.AggregatePath, 0, $"vPod '{status.Id}' is {status.Phase}: its workload has no endpoint");
-        var answer = await workloads.AggregateAsync(new Uri(endpoint), request, cancellationToken);
+        var answer = faults.ValidatorAnswer(assignment.ValidatorVPodId, closing.Round, await workloads.AggregateAsync(new Uri(endpoint), request, cancellationToken));
         var model = FederatedWorkloadClient.ToModel(answer.Model, new Uri(endpoint), WorkloadProtocol.AggregatePath);
         _received.Remove(closing.Round);
         foreach (var old in _received.Keys.Where(r => r < closing.Round).ToList())

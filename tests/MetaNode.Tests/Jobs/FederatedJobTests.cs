@@ -247,6 +247,33 @@ public sealed partial class FederatedJobTests(FederatedJobFixture fixture, ITest
     }
 
     [Fact]
+    public async Task Run_CountsNoVote_WhoseOptimizerStateIsNotTheOneItsValidatorSigned()
+    {
+        // The first validator in id order: were its vote counted, its (altered) state would be the one the job keeps.
+        var tampered = fixture.Validators.Order(StringComparer.Ordinal).First();
+        Cluster.Faults.TamperedStateValidator = tampered;
+        try
+        {
+            var spec = Spec(rounds: 2, minParticipants: 10) with { ServerOptimizer = ServerOptimizer.Parse("adam", null, null) };
+            var status = await Cluster.RunAsync(NewJobId(), spec, TimeSpan.FromMinutes(3));
+
+            Report(status);
+            Assert.Equal(FederatedJobPhase.Completed, status.Phase);
+            var replay = MetaNode.Bench.FederatedReplay.Run(BuiltInDatasets.LoadDigits(), spec.Partition, fixture.Compute.Count, spec.Seed, spec.Rounds, spec.ServerOptimizer!, computeCluster: FederatedJobFixture.ComputeCluster);
+            foreach (var result in status.Results)
+            {
+                Assert.Equal([tampered], result.DisagreeingValidators);
+                Assert.DoesNotContain(tampered, result.Validators);
+                Assert.Equal(ModelEncoding.HashHex(replay[result.Round - 1].Model), result.ResultHash);
+            }
+        }
+        finally
+        {
+            Cluster.Faults.TamperedStateValidator = null;
+        }
+    }
+
+    [Fact]
     public async Task Run_RejectsAPoisonedUpdate_WhenAggregationIsRobust()
     {
         var poisoned = fixture.Compute[3];

@@ -34,6 +34,14 @@ internal sealed class TestFaults : IFederatedFaults
     /// </summary>
     public string? ForgedFirstVPod { get; set; }
 
+    /// <summary>A validator whose signed answer reaches the job with another optimizer state than the one its workload hashed and signed.</summary>
+    public string? TamperedStateValidator { get; set; }
+
+    public AggregateResponse ValidatorAnswer(string validatorVPodId, int round, AggregateResponse answer) =>
+        validatorVPodId == TamperedStateValidator && answer.OptimizerState?.Momentum is { Length: > 0 } momentum
+            ? answer with { OptimizerState = answer.OptimizerState with { Momentum = [momentum[0] + 1, .. momentum[1..]] } }
+            : answer;
+
     /// <summary>Runs in the compute vPod's grain before it asks its workload to train.</summary>
     public Func<string, int, Task>? BeforeTraining { get; set; }
 

@@ -24,6 +24,41 @@ public sealed class JobCommandsTests
     }
 
     [Fact]
+    public async Task JobRun_PassesTheServerOptimizerAndFedProx_AndRefusesSettingsItCannotHonour()
+    {
+        _cli.Client.Jobs["job-adam"] = Completed("job-adam");
+        var result = await _cli.RunAsync(
+            "job", "run", "--job-id", "job-adam", "--compute-cluster", "c", "--validator-cluster", "v", "--dataset", "digits",
+            "--server-optimizer", "adam", "--server-lr", "0.05", "--server-momentum", "0.8", "--proximal-mu", "0.01", "--output", "json");
+
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        Assert.Equal(new ServerOptimizer(ServerOptimizerKind.Adam, 0.05, 0.8, 0.99, 0.01), _cli.Client.StartedJob!.ServerOptimizer);
+        Assert.Equal(0.01, _cli.Client.StartedJob.ProximalMu);
+
+        var defaults = new Cli.CliRunner();
+        defaults.Client.Jobs["job-default"] = Completed("job-default");
+        Assert.Equal(ExitCodes.Success, (await defaults.RunAsync("job", "run", "--job-id", "job-default", "--compute-cluster", "c", "--validator-cluster", "v", "--dataset", "digits", "--output", "json")).ExitCode);
+        Assert.Equal(ServerOptimizer.Default, defaults.Client.StartedJob!.ServerOptimizer);
+
+        foreach (var (options, expected) in new (string[] Options, string Expected)[]
+        {
+            (["--server-optimizer", "avg", "--server-lr", "2"], "takes no server-lr or server-momentum"),
+            (["--server-optimizer", "sgd"], "server-optimizer 'sgd' is unknown"),
+            (["--server-momentum", "1"], "server-momentum '1' is invalid"),
+            (["--server-lr", "-1"], "server-lr '-1' is invalid"),
+            (["--proximal-mu", "-0.5"], "proximal-mu '-0.5' is invalid"),
+        })
+        {
+            var refused = new Cli.CliRunner();
+            string[] arguments = ["job", "run", "--compute-cluster", "c", "--validator-cluster", "v", "--dataset", "digits", .. options];
+            var outcome = await refused.RunAsync(arguments, CancellationToken.None);
+            Assert.Equal(ExitCodes.UsageError, outcome.ExitCode);
+            Assert.Contains(expected, outcome.Stderr, StringComparison.Ordinal);
+            Assert.Null(refused.Client.StartedJob);
+        }
+    }
+
+    [Fact]
     public async Task JobRun_RefusesDevZeroAtOnce_WithoutReadingItOrConnecting()
     {
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
