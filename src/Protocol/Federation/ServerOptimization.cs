@@ -83,43 +83,47 @@ public static class ServerOptimization
     /// <summary>Checks a state against the optimizer and the parameter count; throws <see cref="ArgumentException"/> naming what is wrong.</summary>
     public static void CheckState(ServerOptimizer optimizer, int parameters, ServerOptimizerState? state)
     {
+        if (StateProblem(optimizer, parameters, state) is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(state));
+        }
+    }
+
+    /// <summary>What is wrong with a state for the optimizer and the parameter count (null: nothing; a null state is zeros).</summary>
+    public static string? StateProblem(ServerOptimizer optimizer, int parameters, ServerOptimizerState? state)
+    {
         ArgumentNullException.ThrowIfNull(optimizer);
         if (state is null)
         {
-            return;
+            return null;
         }
 
         if (!optimizer.HasState)
         {
-            throw new ArgumentException($"server optimizer '{optimizer.Name}' has no state.", nameof(state));
+            return $"server optimizer '{optimizer.Name}' has no state.";
         }
 
         if (state.Momentum is null || state.Momentum.Length != parameters)
         {
-            throw new ArgumentException($"the state's momentum has {state.Momentum?.Length ?? 0} values; the model has {parameters} parameters.", nameof(state));
+            return $"the momentum has {state.Momentum?.Length ?? 0} values; the model has {parameters} parameters.";
         }
 
         if (state.Momentum.Any(value => !double.IsFinite(value)))
         {
-            throw new ArgumentException("the state's momentum holds a value that is not finite.", nameof(state));
+            return "the momentum holds a value that is not finite.";
         }
 
-        if (optimizer.Kind == ServerOptimizerKind.Adam)
+        if (optimizer.Kind != ServerOptimizerKind.Adam)
         {
-            if (state.SecondMoment is null || state.SecondMoment.Length != parameters)
-            {
-                throw new ArgumentException($"the state's second moment has {state.SecondMoment?.Length ?? 0} values; the model has {parameters} parameters.", nameof(state));
-            }
+            return state.SecondMoment is null ? null : $"server optimizer '{optimizer.Name}' has no second moment.";
+        }
 
-            if (state.SecondMoment.Any(value => !double.IsFinite(value) || value < 0))
-            {
-                throw new ArgumentException("the state's second moment holds a value that is negative or not finite.", nameof(state));
-            }
-        }
-        else if (state.SecondMoment is not null)
+        if (state.SecondMoment is null || state.SecondMoment.Length != parameters)
         {
-            throw new ArgumentException($"server optimizer '{optimizer.Name}' has no second moment.", nameof(state));
+            return $"the second moment has {state.SecondMoment?.Length ?? 0} values; the model has {parameters} parameters.";
         }
+
+        return state.SecondMoment.Any(value => !double.IsFinite(value) || value < 0) ? "the second moment holds a value that is negative or not finite." : null;
     }
 
     /// <summary>
@@ -204,21 +208,12 @@ public static class ServerOptimization
         }
 
         var state = new ServerOptimizerState(m, v);
-        try
+        if (optimizer.Problems() is { Count: > 0 } problems)
         {
-            if (optimizer.Problems() is { Count: > 0 } problems)
-            {
-                throw new FormatException(string.Join(" ", problems));
-            }
-
-            CheckState(optimizer, (int)n, state);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new FormatException(ex.Message, ex);
+            throw new FormatException(string.Join(" ", problems));
         }
 
-        return (optimizer, state);
+        return StateProblem(optimizer, (int)n, state) is { } problem ? throw new FormatException(problem) : (optimizer, state);
     }
 
     /// <summary>Keccak-256 of the canonical encoding, <c>0x</c> + 64 hex digits: the <c>stateHash</c> validators sign.</summary>

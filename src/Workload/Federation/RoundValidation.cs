@@ -81,13 +81,9 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
         if (state is not null)
         {
             start = new ServerOptimizerState(state.Momentum ?? throw new InvalidWorkloadRequestException("optimizerState.momentum is missing."), state.SecondMoment);
-            try
+            if (ServerOptimization.StateProblem(parsed, global.Parameters.Length, start) is { } problem)
             {
-                ServerOptimization.CheckState(parsed, global.Parameters.Length, start);
-            }
-            catch (ArgumentException ex)
-            {
-                throw new InvalidWorkloadRequestException("optimizerState: " + ex.Message.Split(" (Parameter", 2)[0]);
+                throw new InvalidWorkloadRequestException("optimizerState: " + problem);
             }
         }
 
