@@ -204,25 +204,8 @@ public static class FederatedJobSpecParser
         return errors;
     }
 
-    /// <summary>Parses <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c> or <c>hh:mm:ss</c>.</summary>
-    public static bool TryParseDuration(string text, out TimeSpan duration)
-    {
-        duration = default;
-        var value = text?.Trim() ?? string.Empty;
-        (string Suffix, double Milliseconds)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
-        foreach (var (suffix, milliseconds) in units)
-        {
-            if (value.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)
-                && double.TryParse(value[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount)
-                && double.IsFinite(amount) && Math.Abs(amount * milliseconds) < TimeSpan.MaxValue.TotalMilliseconds)
-            {
-                duration = TimeSpan.FromMilliseconds(amount * milliseconds);
-                return true;
-            }
-        }
-
-        return value.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out duration);
-    }
+    /// <summary>Parses a duration (<see cref="Durations"/>: <c>500ms</c>, <c>30s</c>, <c>1h30m</c>, <c>hh:mm:ss</c>).</summary>
+    public static bool TryParseDuration(string text, out TimeSpan duration) => Durations.TryParse(text, out duration);
 
     private static FederatedAlgorithm ParseAlgorithm(string text, List<string> errors)
     {
@@ -278,7 +261,7 @@ public static class FederatedJobSpecParser
             return duration;
         }
 
-        errors.Add($"{option} '{text}' is not a duration: use e.g. 500ms, 30s, 2m or 1h.");
+        errors.Add($"{option} '{text}' is not a duration: use e.g. {Durations.Examples}.");
         return fallback;
     }
 

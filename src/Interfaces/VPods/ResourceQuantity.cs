@@ -121,13 +121,15 @@ public static class ResourceQuantity
             ? (millicores / 1000).ToString(CultureInfo.InvariantCulture)
             : millicores.ToString(CultureInfo.InvariantCulture) + "m";
 
-    /// <summary>Parses <c>--since</c>: a duration back from <paramref name="now"/> (<c>90s</c>, <c>30m</c>, <c>1h</c>, <c>2d</c>, <c>1h30m</c>) or an ISO-8601 timestamp.</summary>
+    /// <summary>Parses <c>--since</c>: a duration back from <paramref name="now"/> (<see cref="Durations"/>: <c>90s</c>, <c>1h30m</c>, <c>2d</c>) or an ISO-8601 timestamp.</summary>
     public static DateTimeOffset ParseSince(string text, DateTimeOffset now)
     {
         var value = text?.Trim() ?? string.Empty;
         if (TryParseDuration(value, out var duration))
         {
-            return now - duration;
+            return now - DateTimeOffset.MinValue >= duration
+                ? now - duration
+                : throw new FormatException($"Invalid since '{text}': {duration.TotalDays:F0} days back is before the year 1.");
         }
 
         if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
@@ -135,64 +137,9 @@ public static class ResourceQuantity
             return at;
         }
 
-        throw new FormatException($"Invalid since '{text}': use a duration (30s, 30m, 1h, 2d, 1h30m) or a timestamp (2026-01-31T12:00:00Z).");
+        throw new FormatException($"Invalid since '{text}': use a duration ({Durations.Examples}) or a timestamp (2026-01-31T12:00:00Z).");
     }
 
-    /// <summary>Parses a duration such as <c>30s</c>, <c>1h30m</c>, <c>2d</c>.</summary>
-    public static bool TryParseDuration(string text, out TimeSpan duration)
-    {
-        duration = TimeSpan.Zero;
-        if (string.IsNullOrEmpty(text))
-        {
-            return false;
-        }
-
-        var i = 0;
-        var any = false;
-        while (i < text.Length)
-        {
-            var start = i;
-            while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] == '.'))
-            {
-                i++;
-            }
-
-            if (i == start || i == text.Length)
-            {
-                return false;
-            }
-
-            if (!double.TryParse(text.AsSpan(start, i - start), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
-            {
-                return false;
-            }
-
-            var unit = text[i];
-            if (unit == 'm' && i + 1 < text.Length && text[i + 1] == 's')
-            {
-                duration += TimeSpan.FromMilliseconds(number);
-                i += 2;
-                any = true;
-                continue;
-            }
-
-            duration += unit switch
-            {
-                's' => TimeSpan.FromSeconds(number),
-                'm' => TimeSpan.FromMinutes(number),
-                'h' => TimeSpan.FromHours(number),
-                'd' => TimeSpan.FromDays(number),
-                _ => TimeSpan.MinValue,
-            };
-            if (duration < TimeSpan.Zero)
-            {
-                return false;
-            }
-
-            i++;
-            any = true;
-        }
-
-        return any;
-    }
+    /// <summary>Parses a duration (<see cref="Durations"/>: <c>30s</c>, <c>1h30m</c>, <c>2d</c>, <c>hh:mm:ss</c>).</summary>
+    public static bool TryParseDuration(string text, out TimeSpan duration) => Durations.TryParse(text, out duration);
 }
