@@ -17,7 +17,7 @@ internal static class VPodCommands
         vpod.Subcommands.Add(Logs(context));
         vpod.Subcommands.Add(Manage(context, "start", VPodAction.Start, "Start a stopped vPod.", withStopOptions: false));
         vpod.Subcommands.Add(Manage(context, "stop", VPodAction.Stop, "Stop a vPod's workload (SIGTERM, then a kill after --timeout).", withStopOptions: true));
-        vpod.Subcommands.Add(Manage(context, "restart", VPodAction.Restart, "Restart a vPod's workload.", withStopOptions: false));
+        vpod.Subcommands.Add(Manage(context, "restart", VPodAction.Restart, "Restart a vPod's workload (its stop as 'vpod stop': SIGTERM, then a kill after --timeout; --force kills at once).", withStopOptions: true));
         vpod.Subcommands.Add(Manage(context, "delete", VPodAction.Delete, "Stop a vPod and remove it with its data and logs.", withStopOptions: true));
         vpod.Subcommands.Add(Metrics(context));
         vpod.Subcommands.Add(Admit(context));

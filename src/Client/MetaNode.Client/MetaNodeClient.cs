@@ -175,7 +175,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         {
             VPodAction.Start => grain.StartAsync(cancellationToken),
             VPodAction.Stop => grain.StopAsync(options, cancellationToken),
-            VPodAction.Restart => grain.RestartAsync(cancellationToken),
+            VPodAction.Restart => grain.RestartAsync(options, cancellationToken),
             VPodAction.Delete => grain.DeleteAsync(options, cancellationToken),
             _ => throw new ArgumentOutOfRangeException(nameof(action), action, $"Unknown vPod action '{action}'."),
         };

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -159,11 +160,15 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         return ToStatus();
     }
 
-    public async Task<VPodStatus> RestartAsync(CancellationToken cancellationToken = default)
+    /// <summary>Stops the workload as <see cref="StopAsync"/> would (graceful within the timeout, or forced), then launches it again.</summary>
+    public async Task<VPodStatus> RestartAsync(StopOptions? options = null, CancellationToken cancellationToken = default)
     {
+        options ??= new StopOptions();
         EnsureExists();
-        await BeginOperationAsync(VPodTrigger.Restart, "restart requested", desiredRunning: true, cancellationToken);
-        await RelaunchAsync(countRestart: true, cancellationToken);
+        ValidateTimeout(options);
+        var reason = options.Force ? "forced restart requested" : string.Create(CultureInfo.InvariantCulture, $"restart requested (stop timeout {options.TimeoutSeconds}s)");
+        await BeginOperationAsync(VPodTrigger.Restart, reason, desiredRunning: true, cancellationToken);
+        await RelaunchAsync(countRestart: true, cancellationToken, options);
         return ToStatus();
     }
 
@@ -410,12 +415,13 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     }
 
     /// <summary>Stops what runs (if anything) and starts the workload again; the phase is Restarting.</summary>
-    private async Task RelaunchAsync(bool countRestart, CancellationToken cancellationToken)
+    private async Task RelaunchAsync(bool countRestart, CancellationToken cancellationToken, StopOptions? stop = null)
     {
         StopHealthTimer();
         if (State.Handle is { } handle)
         {
-            await Runtime.StopAsync(Id, handle, TimeSpan.FromSeconds(10), force: false, cancellationToken);
+            stop ??= new StopOptions();
+            await Runtime.StopAsync(Id, handle, TimeSpan.FromSeconds(stop.TimeoutSeconds), stop.Force, cancellationToken);
         }
 
         if (countRestart)

@@ -18,7 +18,7 @@ public interface IVPodGrain : IGrainWithStringKey
     Task<VPodStatus> StopAsync(StopOptions options, CancellationToken cancellationToken = default);
 
     [Alias("Restart"), RequiresRole(AccessRole.Operator, Mutates = true)]
-    Task<VPodStatus> RestartAsync(CancellationToken cancellationToken = default);
+    Task<VPodStatus> RestartAsync(StopOptions? options = null, CancellationToken cancellationToken = default);
 
     [Alias("Delete"), RequiresRole(AccessRole.Operator, Mutates = true)]
     Task<VPodStatus> DeleteAsync(StopOptions options, CancellationToken cancellationToken = default);

@@ -251,6 +251,18 @@ public sealed class CliAppTests
         Assert.Contains("Stopping", result.Stdout);
     }
 
+    [Fact]
+    public async Task Restart_PassesForceAndTimeout_AsStopDoes()
+    {
+        var result = await _cli.RunAsync("vpod", "restart", "--id", KnownId, "--force", "--timeout", "3");
+
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        Assert.Equal((KnownId, VPodAction.Restart, new StopOptions(Force: true, TimeoutSeconds: 3)), _cli.Client.LastManage!.Value);
+        var refused = await new CliRunner().RunAsync("vpod", "restart", "--id", KnownId, "--timeout", "7200");
+        Assert.Equal(ExitCodes.UsageError, refused.ExitCode);
+        Assert.Contains("--timeout", refused.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("start", VPodAction.Start, "Starting")]
     [InlineData("restart", VPodAction.Restart, "Restarting")]

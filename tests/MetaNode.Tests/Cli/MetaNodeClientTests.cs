@@ -152,7 +152,7 @@ public sealed class MetaNodeClientTests
 
         var grain = grains.VPods["vpod-12345678"];
         Assert.Equal(expected, grain.LastCall);
-        if (action is VPodAction.Stop or VPodAction.Delete)
+        if (action is VPodAction.Stop or VPodAction.Restart or VPodAction.Delete)
         {
             Assert.Equal(options, grain.StopOptions);
         }
@@ -298,6 +298,7 @@ public sealed class MetaNodeClientTests
                     StopOptions = (StopOptions)args![0]!;
                     return Status("stop", VPodPhase.Stopping);
                 case nameof(IVPodGrain.RestartAsync):
+                    StopOptions = (StopOptions)args![0]!;
                     return Status("restart", VPodPhase.Restarting);
                 case nameof(IVPodGrain.DeleteAsync):
                     StopOptions = (StopOptions)args![0]!;

@@ -86,6 +86,15 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
         var restarted = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "Running after restart");
         Assert.Equal(1, restarted.RestartCount);
         Assert.NotEqual(firstPid, restarted.Handle!.Id);
+        Assert.Contains(restarted.Transitions, t => t.Trigger == VPodTrigger.Restart && t.Reason == "restart requested (stop timeout 10s)");
+
+        // A forced restart kills the workload at once, as a forced stop does; a timeout out of range changes nothing.
+        await Assert.ThrowsAsync<InvalidVPodSpecException>(() => grain.RestartAsync(new StopOptions(TimeoutSeconds: -1)));
+        Assert.Equal(1, (await grain.GetStatusAsync()).RestartCount);
+        await grain.RestartAsync(new StopOptions(Force: true));
+        var forced = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running && s.RestartCount == 2, "Running after a forced restart");
+        Assert.Contains(forced.Transitions, t => t.Trigger == VPodTrigger.Restart && t.Reason == "forced restart requested");
+        Assert.NotEqual(restarted.Handle!.Id, forced.Handle!.Id);
 
         var stopped = await grain.StopAsync(new StopOptions(TimeoutSeconds: 5));
         Assert.Equal(VPodPhase.Stopped, stopped.Phase);
