@@ -797,18 +797,24 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         }
     }
 
-    private static bool SameSpec(VPodSpec existing, VPodSpec requested) =>
-        existing.Name == requested.Name
-        && existing.Type == requested.Type
-        && existing.DeploymentMethod == requested.DeploymentMethod
-        && existing.Image == requested.Image
-        && existing.Command.SequenceEqual(requested.Command)
-        && existing.CpuMillis == requested.CpuMillis
-        && existing.MemoryBytes == requested.MemoryBytes
-        && existing.RestartPolicy == requested.RestartPolicy
-        && (requested.Ports.Count == 0
-            || (existing.Ports.Count == requested.Ports.Count
-                && existing.Ports.Zip(requested.Ports).All(pair => pair.Second == 0 || pair.First == pair.Second)));
+    /// <summary>
+    /// Whether a create asks for exactly the vPod that exists: the whole normalized spec is equal (environment, volumes, labels,
+    /// storage, network policy… included; maps compared as sets), except that a requested port 0 — or no port at all — matches the
+    /// port the vPod was given.
+    /// </summary>
+    internal static bool SameSpec(VPodSpec existing, VPodSpec requested)
+    {
+        IReadOnlyList<int> ports = requested.Ports.Count == 0
+            ? existing.Ports
+            : requested.Ports.Count == existing.Ports.Count ? [.. requested.Ports.Zip(existing.Ports, (asked, given) => asked == 0 ? given : asked)] : requested.Ports;
+        return Canonical(existing) == Canonical(Normalize(requested) with { Ports = ports });
+    }
+
+    private static string Canonical(VPodSpec spec) => System.Text.Json.JsonSerializer.Serialize(spec with
+    {
+        Env = new SortedDictionary<string, string>(spec.Env.ToDictionary(), StringComparer.Ordinal),
+        Labels = new SortedDictionary<string, string>(spec.Labels.ToDictionary(), StringComparer.Ordinal),
+    });
 
     /// <summary>
     /// Copies the spec's collections into plain arrays and dictionaries: whatever collection types a caller used

@@ -129,9 +129,33 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
         Assert.Equal(3, ports.Distinct().Count());
         Assert.Equal($"http://127.0.0.1:{ports[0]}", created.Endpoint);
 
-        // Creating again with the same port-0 spec is the same vPod, not a conflict.
+        // Creating again with the same port-0 spec is the same vPod, not a conflict; with anything else different it is a
+        // conflict that changes nothing (another environment, label, volume or restart policy is not silently dropped).
         var again = await grain.CreateAsync(spec);
         Assert.Equal(ports, again.Spec!.Ports);
+        foreach (var other in new[]
+        {
+            spec with { Env = new Dictionary<string, string> { ["MODE"] = "other" } },
+            spec with { Labels = new Dictionary<string, string> { ["team"] = "b" } },
+            spec with { Volumes = [new VolumeMount("/tmp", "/data", true)] },
+            spec with { RestartPolicy = RestartPolicy.Always },
+        })
+        {
+            await Assert.ThrowsAsync<InvalidVPodOperationException>(() => grain.CreateAsync(other));
+        }
+
+        var kept = (await grain.GetStatusAsync()).Spec!;
+        Assert.Empty(kept.Env);
+        Assert.Empty(kept.Labels);
+        Assert.Empty(kept.Volumes);
+        Assert.Equal(RestartPolicy.Never, kept.RestartPolicy);
+
+        // The same environment given in another order is the same vPod.
+        var ordered = Grain(NewId());
+        var withEnv = Shell(NewName("env"), "exec sleep 30") with { Env = new Dictionary<string, string> { ["A"] = "1", ["B"] = "2" } };
+        var first = await ordered.CreateAsync(withEnv);
+        Assert.Equal(first.Id, (await ordered.CreateAsync(withEnv with { Env = new Dictionary<string, string> { ["B"] = "2", ["A"] = "1" } })).Id);
+        await ordered.DeleteAsync(new StopOptions(Force: true));
         await grain.StopAsync(new StopOptions(Force: true));
     }
 
