@@ -1,16 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Net.Sockets;
 using MetaNode.Chain;
-using MetaNode.Silo.Hosting;
 using MetaNode.VPods;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.Signer;
-using Orleans.TestingHost;
 
 namespace MetaNode.Bench;
 

@@ -3,11 +3,7 @@ using System.Globalization;
 using Docker.DotNet;
 using Docker.DotNet.Models;
 using MetaNode.Grains.Runtime.Docker;
-using MetaNode.Silo.Hosting;
 using MetaNode.VPods;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
-using Orleans.TestingHost;
 
 namespace MetaNode.Bench;
 

@@ -1,18 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using MetaNode.Chain;
 using MetaNode.Clusters;
 using MetaNode.Federation;
-using MetaNode.Silo.Hosting;
 using MetaNode.VPods;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.Signer;
-using Orleans.TestingHost;
 
 namespace MetaNode.Bench;
 

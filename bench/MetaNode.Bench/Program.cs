@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using MetaNode.Silo.Hosting;
 using MetaNode.VPods;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Orleans.TestingHost;
 
 // `chain [N]`: gas per finalization for k = 2, 3, 5 and submit→confirmed latency on anvil (see ChainBench).
 if (args is ["chain", .. var chainArgs])

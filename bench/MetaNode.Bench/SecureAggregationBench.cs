@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using MetaNode.Chain;
-using MetaNode.Clusters;
 using MetaNode.Federation;
 using MetaNode.Federation.SecureAggregation;
 using MetaNode.VPods;
@@ -12,7 +11,6 @@ using MetaNode.Workload.Federation;
 using MetaNode.Workload.Keys;
 using MetaNode.Workload.Learning;
 using MetaNode.Workloads;
-using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.Signer;
 
 namespace MetaNode.Bench;

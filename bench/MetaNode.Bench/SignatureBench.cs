@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using MetaNode.Chain;
-using MetaNode.Grains.Chain;
 using Nethereum.Signer;
 
 namespace MetaNode.Bench;

@@ -34,7 +34,12 @@ internal static class StorageBench
             var grains = silo.Client;
             await grains.GetGrain<MetaNode.Clusters.IVPodClusterGrain>(Cluster).DeployAsync(new MetaNode.Clusters.ClusterSpec
             {
-                Name = Cluster, Count = 4, MemberType = VPodType.Storage, Replication = 3, CpuMillis = 500, MemoryBytes = 256L << 20,
+                Name = Cluster,
+                Count = 4,
+                MemberType = VPodType.Storage,
+                Replication = 3,
+                CpuMillis = 500,
+                MemoryBytes = 256L << 20,
             });
             await FederatedRoundBench.WaitHealthyAsync(grains, Cluster, 4);
             await using var client = new MetaNodeClient(grains);

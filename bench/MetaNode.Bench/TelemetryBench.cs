@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using MetaNode.Chain;
-using MetaNode.Clusters;
 using MetaNode.Federation;
 using MetaNode.Silo.Hosting;
 using MetaNode.VPods;

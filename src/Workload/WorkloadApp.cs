@@ -1,6 +1,5 @@
 using MetaNode.Workload.Keys;
 using MetaNode.Workloads;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging.Console;
 
 namespace MetaNode.Workload;

@@ -4,7 +4,6 @@ using MetaNode.Chain;
 using MetaNode.Client;
 using MetaNode.VPods;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
 
 namespace MetaNode.Cli;
 

@@ -11,7 +11,6 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using MetaNode.Security;
 using Orleans.Configuration;
-using Orleans.Connections.Security;
 
 namespace MetaNode.Client;
 

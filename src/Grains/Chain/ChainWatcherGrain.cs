@@ -3,7 +3,6 @@ using MetaNode.Grains.Hosting;
 using Microsoft.Extensions.Logging;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.RPC.Eth.DTOs;
-using Orleans.Streams;
 
 namespace MetaNode.Grains.Chain;
 

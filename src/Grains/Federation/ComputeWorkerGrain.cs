@@ -3,7 +3,6 @@ using MetaNode.Federation;
 using MetaNode.Grains.Hosting;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
-using Orleans.Streams;
 
 namespace MetaNode.Grains.Federation;
 

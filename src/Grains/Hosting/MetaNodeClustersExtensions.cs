@@ -3,7 +3,6 @@ using MetaNode.Grains.Placement;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
 
 namespace MetaNode.Grains.Hosting;
 

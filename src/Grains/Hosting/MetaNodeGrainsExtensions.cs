@@ -4,7 +4,6 @@ using MetaNode.Grains.VPods;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
 
 namespace MetaNode.Grains.Hosting;
 

@@ -4,7 +4,6 @@ using MetaNode.Grains.Hosting;
 using MetaNode.Orchestration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Streams;
 
 namespace MetaNode.Grains.Orchestration;
 

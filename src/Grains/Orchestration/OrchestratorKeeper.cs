@@ -4,7 +4,6 @@ using MetaNode.Placement;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Runtime;
 
 namespace MetaNode.Grains.Orchestration;
 

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using MetaNode.Chain;
 using MetaNode.Grains.Chain;

@@ -1,6 +1,5 @@
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
-using Orleans.Runtime;
 
 namespace MetaNode.Grains.VPods;
 

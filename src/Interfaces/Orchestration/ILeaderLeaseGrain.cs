@@ -38,6 +38,7 @@ public interface ILeaderLeaseGrain : IGrainWithStringKey
     /// <param name="candidate">The orchestrator vPod id.</param>
     /// <param name="instance">Identifies the campaigning agent activation; only the same instance renews.</param>
     /// <param name="silo">The silo the agent runs on, for status.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
     [Alias("AcquireOrRenew")]
     Task<LeaseGrant> AcquireOrRenewAsync(string candidate, string instance, string silo, CancellationToken cancellationToken = default);
 

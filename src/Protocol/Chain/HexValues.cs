@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using MetaNode.Chain;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.Util;
 

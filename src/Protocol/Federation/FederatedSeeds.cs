@@ -1,4 +1,3 @@
-using MetaNode.Federation;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;

@@ -1,5 +1,3 @@
-using MetaNode.Federation;
-
 namespace MetaNode.Federation;
 
 /// <summary>One model to combine, with the vPod it came from and its sample count.</summary>

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using MetaNode.Federation;
 
 namespace MetaNode.Federation;
 

@@ -1,5 +1,3 @@
-using MetaNode.Federation;
-
 namespace MetaNode.Federation;
 
 /// <summary>

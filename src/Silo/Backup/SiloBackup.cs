@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.IO.Compression;
-using System.Net.Http.Json;
 using System.Text.Json;
 using MetaNode.Backup;
 using MetaNode.Grains.Backup;

@@ -1,5 +1,3 @@
-using Orleans.Runtime;
-
 namespace MetaNode.Silo.Hosting;
 
 /// <summary>Tracks whether the silo has become active; <c>/healthz</c> reads it.</summary>

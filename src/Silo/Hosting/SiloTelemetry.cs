@@ -1,6 +1,5 @@
 using MetaNode.Grains.Chain;
 using MetaNode.Grains.Hosting;
-using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;

@@ -1,9 +1,5 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
-using Orleans;
-using Orleans.Configuration.Overrides;
-using Orleans.Runtime;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 

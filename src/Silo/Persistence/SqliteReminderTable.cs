@@ -1,8 +1,5 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
-using Orleans;
-using Orleans.Runtime;
 
 namespace MetaNode.Silo.Persistence;
 

@@ -1,4 +1,3 @@
-using Orleans;
 using Orleans.Storage;
 
 namespace MetaNode.Silo.Persistence;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using MetaNode.Tests.Infrastructure;
 using Npgsql;
 using Xunit.Abstractions;

@@ -2,7 +2,6 @@ using System.Text.Json;
 using MetaNode.Cli;
 using MetaNode.Client;
 using MetaNode.VPods;
-using Xunit;
 
 namespace MetaNode.Tests.Cli;
 

@@ -1,5 +1,4 @@
 using MetaNode.Cli;
-using Xunit;
 
 namespace MetaNode.Tests.Cli;
 

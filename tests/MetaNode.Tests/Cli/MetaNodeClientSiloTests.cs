@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using MetaNode.Client;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Xunit;
 
 namespace MetaNode.Tests.Cli;
 

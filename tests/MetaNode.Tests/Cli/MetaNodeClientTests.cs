@@ -6,7 +6,6 @@ using System.Runtime.CompilerServices;
 using MetaNode.Client;
 using MetaNode.VPods;
 using Microsoft.Extensions.Options;
-using Xunit;
 
 namespace MetaNode.Tests.Cli;
 

@@ -1,7 +1,5 @@
 using MetaNode.Cli;
-using MetaNode.Client;
 using MetaNode.VPods;
-using Xunit;
 
 namespace MetaNode.Tests.Cli;
 

@@ -1,6 +1,5 @@
 using MetaNode.Client;
 using MetaNode.VPods;
-using Xunit;
 
 namespace MetaNode.Tests.Cli;
 

@@ -1,5 +1,4 @@
 using MetaNode.Federation;
-using MetaNode.Grains.Federation;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using MetaNode.Federation;
-using MetaNode.Grains.Federation;
 using Nethereum.ABI;
 using Nethereum.Util;
 

@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using MetaNode.Federation;
-using MetaNode.Grains.Federation;
 
 namespace MetaNode.Tests.Federation;
 

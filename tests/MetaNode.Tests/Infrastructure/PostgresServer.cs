@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Npgsql;
-using Xunit;
 
 namespace MetaNode.Tests.Infrastructure;
 

@@ -29,7 +29,7 @@ public sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>
     /// The admin identity clients of this silo call with: the one an embedded silo makes in its data directory, or, when
-    /// the settings name certificate files (<see cref="ClusterTls"/>), the <c>admin</c> directory beside them; null when insecure.
+    /// the settings name certificate files (<c>ClusterTls</c>), the <c>admin</c> directory beside them; null when insecure.
     /// </summary>
     public string? AdminIdentity
     {

@@ -56,7 +56,7 @@ public sealed class FederatedJobSiloFaultTests(PostgresServer postgres, ITestOut
             "--MetaNode:Chain:ChainId=31337",
             $"--MetaNode:Chain:AccountPrivateKey={key.GetPrivateKeyAsBytes().ToHex(prefix: true)}",
             "--MetaNode:Chain:KeystorePassword=job-silo-fault-test",
-            
+
             "--MetaNode:Chain:ReceiptPollInterval=00:00:00.050",
             $"--MetaNode:Runtime:Process:DataDirectory={Path.Combine(_root, "vpods")}",
             "--MetaNode:VPods:ProbeInterval=00:00:00.500",

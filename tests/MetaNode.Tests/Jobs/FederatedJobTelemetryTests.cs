@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using MetaNode.Federation;
-using MetaNode.Grains.Hosting;
 using MetaNode.Silo.Hosting;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;

@@ -2,7 +2,6 @@ using System.Text.Json;
 using MetaNode.Cli;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
-using MetaNode.Tests.Cli;
 
 namespace MetaNode.Tests.Jobs;
 

@@ -1,6 +1,5 @@
 using MetaNode.Federation;
 using MetaNode.Federation.SecureAggregation;
-using MetaNode.Tests.Chain;
 using MetaNode.Tests.Infrastructure;
 using MetaNode.VPods;
 using Xunit.Abstractions;

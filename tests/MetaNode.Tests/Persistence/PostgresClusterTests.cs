@@ -6,13 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Orleans;
 using Orleans.Configuration;
-using Orleans.Hosting;
-using Orleans.Runtime;
 using Orleans.Storage;
 using Orleans.TestingHost;
-using Xunit;
 
 namespace MetaNode.Tests.Persistence;
 

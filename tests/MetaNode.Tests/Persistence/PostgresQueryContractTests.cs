@@ -3,7 +3,6 @@ using MetaNode.Silo.Persistence;
 using MetaNode.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Xunit;
 
 namespace MetaNode.Tests.Persistence;
 

@@ -1,6 +1,3 @@
-using Orleans;
-using Orleans.Runtime;
-
 namespace MetaNode.Tests.Persistence;
 
 /// <summary>The storage provider name the probe grain's state is kept under.</summary>

@@ -1,11 +1,8 @@
 using MetaNode.Silo.Persistence;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans;
-using Orleans.Hosting;
 using Orleans.Storage;
 using Orleans.TestingHost;
-using Xunit;
 
 namespace MetaNode.Tests.Persistence;
 

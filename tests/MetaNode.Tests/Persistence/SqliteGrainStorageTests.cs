@@ -4,11 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Orleans;
-using Orleans.Hosting;
-using Orleans.Runtime;
 using Orleans.Storage;
-using Xunit;
 
 namespace MetaNode.Tests.Persistence;
 

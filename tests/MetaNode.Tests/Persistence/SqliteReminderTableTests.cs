@@ -1,7 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Orleans;
-using Orleans.Runtime;
-using Xunit;
 
 namespace MetaNode.Tests.Persistence;
 

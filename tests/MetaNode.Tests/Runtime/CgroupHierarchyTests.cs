@@ -1,5 +1,4 @@
 using MetaNode.Grains.Runtime.Process;
-using Xunit;
 
 namespace MetaNode.Tests.Runtime;
 

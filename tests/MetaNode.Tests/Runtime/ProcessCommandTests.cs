@@ -1,6 +1,5 @@
 using MetaNode.Grains.Runtime.Process;
 using MetaNode.VPods;
-using Xunit;
 
 namespace MetaNode.Tests.Runtime;
 

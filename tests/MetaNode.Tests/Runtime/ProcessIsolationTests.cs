@@ -2,7 +2,6 @@ using System.Globalization;
 using MetaNode.Grains.Runtime;
 using MetaNode.Grains.Runtime.Process;
 using MetaNode.VPods;
-using Xunit;
 using static MetaNode.Tests.Runtime.ProcessRuntimeSandbox;
 using static MetaNode.Tests.Runtime.ProcessTestWait;
 

@@ -2,7 +2,6 @@ using System.Text;
 using MetaNode.Grains.Runtime.Process;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging.Abstractions;
-using Xunit;
 
 namespace MetaNode.Tests.Runtime;
 

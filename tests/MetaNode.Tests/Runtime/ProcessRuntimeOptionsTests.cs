@@ -4,7 +4,6 @@ using MetaNode.VPods;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Xunit;
 
 namespace MetaNode.Tests.Runtime;
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MetaNode.Grains.Runtime;
 using MetaNode.Grains.Runtime.Process;
 using MetaNode.VPods;

@@ -169,7 +169,11 @@ public sealed class AccessControlTests(AccessFixture fixture) : IClassFixture<Ac
         await using var @operator = await fixture.ConnectAsync(fixture.Identity("operator"));
         var created = await @operator.DeployVPodAsync(new VPodSpec
         {
-            Name = "op-made", Type = VPodType.Compute, CpuMillis = 100, MemoryBytes = 64L << 20, Command = ["sh", "-c", "sleep 600"],
+            Name = "op-made",
+            Type = VPodType.Compute,
+            CpuMillis = 100,
+            MemoryBytes = 64L << 20,
+            Command = ["sh", "-c", "sleep 600"],
             Env = new Dictionary<string, string> { ["API_TOKEN"] = "s3cret-value" },
         });
         Assert.Equal("op-made", created.Name);

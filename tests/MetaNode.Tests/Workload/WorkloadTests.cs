@@ -9,7 +9,6 @@ using MetaNode.Tests.Federation;
 using MetaNode.Workload;
 using MetaNode.Workload.Keys;
 using MetaNode.Workloads;
-using Xunit;
 
 namespace MetaNode.Tests.Workload;
 

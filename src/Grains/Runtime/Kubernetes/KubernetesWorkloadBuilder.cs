@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using k8s.Models;
 using MetaNode.VPods;
 using K8sQuantity = k8s.Models.ResourceQuantity;
