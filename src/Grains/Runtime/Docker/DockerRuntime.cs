@@ -33,6 +33,13 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
 {
     private readonly DockerRuntimeOptions _options;
     private readonly ILogger<DockerRuntime> _logger;
+    /// <summary>How often, and how far apart, an exit by SIGKILL is inspected again for the engine's out-of-memory mark (at most 0.5 s).</summary>
+    private const int OomSettleInspections = 5;
+    private static readonly TimeSpan OomSettleInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Only an exit this recent can still be waiting for its out-of-memory mark.</summary>
+    private static readonly TimeSpan OomSettleWindow = TimeSpan.FromSeconds(5);
+
     private readonly TimeProvider _timeProvider;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
     private readonly Lazy<DockerClient> _client;
@@ -143,6 +150,21 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         if (state.Running || state.Restarting)
         {
             return new WorkloadObservation(WorkloadState.Running);
+        }
+
+        // The engine marks a container OOM-killed when it handles the kernel's out-of-memory event, which can come just after
+        // the exit: a SIGKILL exit not (yet) marked is inspected again a few times before it is told as a plain kill.
+        var fresh = DateTimeOffset.TryParse(state.FinishedAt, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var finished)
+            && _timeProvider.GetUtcNow() - finished < OomSettleWindow;
+        for (var settle = 0; fresh && settle < OomSettleInspections && state.Status is "exited" && state.ExitCode == 137 && !state.OOMKilled; settle++)
+        {
+            await Task.Delay(OomSettleInterval, _timeProvider, cancellationToken).ConfigureAwait(false);
+            if (await InspectByIdAsync(container.ID, cancellationToken).ConfigureAwait(false) is not { } again)
+            {
+                break;
+            }
+
+            state = again.State;
         }
 
         return state.Status switch
