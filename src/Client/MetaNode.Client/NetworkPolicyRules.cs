@@ -23,9 +23,9 @@ public static class NetworkPolicyRules
         var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var part in text.Split(','))
         {
-            if (!VPodSpecBuilder.TrySplitPair(part, out var key, out var value)
-                || !VPodSpecBuilder.IsLabelKey(key)
-                || (value.Length > 0 && !VPodSpecBuilder.IsLabelValue(value))
+            if (!VPodNames.TrySplitPair(part, out var key, out var value)
+                || !VPodLabels.IsKey(key)
+                || !VPodLabels.IsValue(value)
                 || !keys.Add(key))
             {
                 return false;

@@ -1,12 +1,11 @@
-using System.Text.RegularExpressions;
 using MetaNode.VPods;
 
 namespace MetaNode.Clusters;
 
 /// <summary>Checks a <see cref="ClusterSpec"/> and its quota; every message names the field and the bad value.</summary>
-public static partial class ClusterSpecValidation
+public static class ClusterSpecValidation
 {
-    public const int MaxNameLength = 40;
+    public const int MaxNameLength = VPodNames.MaxClusterNameLength;
     public const int MaxCount = 500;
 
     /// <summary>How many copies of each block a storage cluster keeps unless its spec says otherwise.</summary>
@@ -25,7 +24,7 @@ public static partial class ClusterSpecValidation
     /// <summary>The member vPod name of a cluster ordinal: <c>{cluster}-{ordinal}</c>.</summary>
     public static string MemberName(string cluster, int ordinal) => $"{cluster}-{ordinal}";
 
-    public static bool IsValidName(string? name) => name is not null && NamePattern().IsMatch(name);
+    public static bool IsValidName(string? name) => VPodNames.IsClusterName(name);
 
     /// <summary>Every problem with <paramref name="spec"/>; empty when it is valid.</summary>
     public static IReadOnlyList<string> Validate(ClusterSpec spec)
@@ -176,7 +175,4 @@ public static partial class ClusterSpecValidation
             Cluster = spec.Name,
         };
     }
-
-    [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")]
-    private static partial Regex NamePattern();
 }

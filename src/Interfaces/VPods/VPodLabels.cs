@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace MetaNode.VPods;
 
 /// <summary>
@@ -7,7 +5,7 @@ namespace MetaNode.VPods;
 /// ones the installation selects its own pods by (silos and PostgreSQL: <c>app.kubernetes.io/part-of</c>, <c>app.kubernetes.io/component</c>),
 /// the ones the runtimes set on vPods (<c>metanode.io/vpod-id</c>, ...) and the ones Kubernetes keeps for itself. Pure functions.
 /// </summary>
-public static partial class VPodLabels
+public static class VPodLabels
 {
     public const int MaxNameLength = 63;
     public const int MaxPrefixLength = 253;
@@ -32,10 +30,13 @@ public static partial class VPodLabels
     }
 
     /// <summary>A label value: empty, or at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit.</summary>
-    public static bool IsValue(string? value) => value is { Length: <= MaxNameLength } && ValuePattern().IsMatch(value);
+    public static bool IsValue(string? value) =>
+        value is { Length: <= MaxNameLength }
+        && (value.Length == 0
+            || (char.IsAsciiLetterOrDigit(value[0]) && char.IsAsciiLetterOrDigit(value[^1])
+                && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')));
 
-    public static bool IsDnsSubdomain(string? value) =>
-        value is { Length: > 0 and <= MaxPrefixLength } && value.Split('.').All(part => part.Length is > 0 and <= 63 && DnsLabelPattern().IsMatch(part));
+    public static bool IsDnsSubdomain(string? value) => VPodNames.IsDnsSubdomain(value);
 
     /// <summary>Whether <paramref name="key"/>'s prefix is reserved (see <see cref="ReservedPrefixes"/>); compared case-insensitively.</summary>
     public static bool IsReserved(string key)
@@ -74,10 +75,4 @@ public static partial class VPodLabels
         IsKey(key) && IsReserved(key) && !VPodIdentityKeys.Contains(key, StringComparer.Ordinal)
             ? $"selects on the reserved label key '{key}': a vPod's network policy may select vPods only (by their own labels or {string.Join(", ", VPodIdentityKeys)})."
             : null;
-
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
-    private static partial Regex DnsLabelPattern();
-
-    [GeneratedRegex("^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")]
-    private static partial Regex ValuePattern();
 }

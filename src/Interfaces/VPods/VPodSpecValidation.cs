@@ -1,9 +1,7 @@
-using System.Text.RegularExpressions;
-
 namespace MetaNode.VPods;
 
 /// <summary>Checks a <see cref="VPodSpec"/>; every message names the field and the bad value.</summary>
-public static partial class VPodSpecValidation
+public static class VPodSpecValidation
 {
     public const long MinimumMemoryBytes = 4L * 1024 * 1024;
 
@@ -12,7 +10,7 @@ public static partial class VPodSpecValidation
     {
         ArgumentNullException.ThrowIfNull(spec);
         var errors = new List<string>();
-        if (string.IsNullOrWhiteSpace(spec.Name) || !NamePattern().IsMatch(spec.Name))
+        if (!VPodNames.IsName(spec.Name))
         {
             errors.Add($"name '{spec.Name}' is invalid: use 1-63 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit.");
         }
@@ -63,9 +61,14 @@ public static partial class VPodSpecValidation
             }
         }
 
+        if (spec.Image is not null && !VPodNames.IsImage(spec.Image))
+        {
+            errors.Add($"image '{spec.Image}' is invalid: give an image reference (e.g. registry/name:tag) or a program path without spaces.");
+        }
+
         foreach (var key in spec.Env.Keys)
         {
-            if (!EnvPattern().IsMatch(key))
+            if (!VPodNames.IsEnvName(key))
             {
                 errors.Add($"env name '{key}' is invalid: use letters, digits and '_', not starting with a digit.");
             }
@@ -112,7 +115,7 @@ public static partial class VPodSpecValidation
 
         foreach (var secret in spec.ImagePullSecrets)
         {
-            if (string.IsNullOrWhiteSpace(secret) || !NamePattern().IsMatch(secret))
+            if (!VPodNames.IsName(secret))
             {
                 errors.Add($"image pull secret '{secret}' is invalid: use a lower-case DNS name.");
             }
@@ -125,15 +128,20 @@ public static partial class VPodSpecValidation
                 errors.Add($"persistent storage size '{storage.SizeBytes}' bytes is invalid: at least 4Mi.");
             }
 
-            if (!storage.MountPath.StartsWith('/'))
+            if (!VPodNames.IsAbsolutePath(storage.MountPath))
             {
-                errors.Add($"persistent storage mount path '{storage.MountPath}' must be an absolute path.");
+                errors.Add($"persistent storage mount path '{storage.MountPath}' must be an absolute path without spaces.");
+            }
+
+            if (storage.StorageClass is { } storageClass && !VPodNames.IsName(storageClass))
+            {
+                errors.Add($"persistent storage class '{storageClass}' is invalid: use a lower-case DNS name.");
             }
         }
 
-        if (spec.Cluster is { } cluster && !NamePattern().IsMatch(cluster))
+        if (spec.Cluster is { } cluster && !VPodNames.IsClusterName(cluster))
         {
-            errors.Add($"cluster '{cluster}' is invalid: use 1-63 lower-case letters, digits, '-' or '.'.");
+            errors.Add($"cluster '{cluster}' is invalid: use 1-{VPodNames.MaxClusterNameLength} lower-case letters, digits or '-', starting and ending with a letter or digit.");
         }
 
         return errors;
@@ -148,10 +156,4 @@ public static partial class VPodSpecValidation
             throw new InvalidVPodSpecException("Invalid vPod spec: " + string.Join(" ", errors));
         }
     }
-
-    [GeneratedRegex("^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")]
-    private static partial Regex NamePattern();
-
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
-    private static partial Regex EnvPattern();
 }

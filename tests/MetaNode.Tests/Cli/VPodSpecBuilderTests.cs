@@ -21,7 +21,7 @@ public sealed class VPodSpecBuilderTests
             .AddPort("8080")
             .AddVolume("data-1:/vpod/data")
             .AddVolume("/etc/metanode:/config:ro")
-            .AddLabel("app.kubernetes.io/name=worker")
+            .AddLabel("example.com/name=worker")
             .Build();
 
         Assert.Equal("worker-1", spec.Name);
@@ -36,7 +36,7 @@ public sealed class VPodSpecBuilderTests
         Assert.Equal("http://x/?a=b", spec.Env["URL"]);
         Assert.Equal([8080], spec.Ports);
         Assert.Equal([new VolumeMount("data-1", "/vpod/data"), new VolumeMount("/etc/metanode", "/config", ReadOnly: true)], spec.Volumes);
-        Assert.Equal("worker", spec.Labels["app.kubernetes.io/name"]);
+        Assert.Equal("worker", spec.Labels["example.com/name"]);
     }
 
     [Fact]
@@ -100,6 +100,9 @@ public sealed class VPodSpecBuilderTests
     [InlineData("--label", "novalue")]
     [InlineData("--label", "-bad=x")]
     [InlineData("--label", "k=has space")]
+    [InlineData("--label", "app.kubernetes.io/name=reserved")]
+    [InlineData("--cluster", "dotted.cluster")]
+    [InlineData("--storage-mount", "/has space")]
     [InlineData("--restart-policy", "sometimes")]
     [InlineData("--type", "gpu")]
     [InlineData("--deployment-method", "vm")]
@@ -125,6 +128,8 @@ public sealed class VPodSpecBuilderTests
             case "--name": builder.WithName(value); break;
             case "--command": builder.WithCommand(value); break;
             case "--image": builder.WithImage(value); break;
+            case "--cluster": builder.WithCluster(value); break;
+            case "--storage-mount": builder.WithStorage("1Gi").WithStorageMount(value); break;
             default: throw new ArgumentOutOfRangeException(nameof(flag), flag, "no such flag in this test");
         }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using MetaNode.VPods;
 using Microsoft.Extensions.Options;
 
 namespace MetaNode.Grains.Runtime.Docker;
@@ -48,7 +49,7 @@ public sealed partial class DockerRuntimeOptionsValidator : IValidateOptions<Doc
             failures.Add($"{Prefix}{nameof(options.DefaultWorkloadPort)} must be a port from 1 to 65535; got '{options.DefaultWorkloadPort.ToString(CultureInfo.InvariantCulture)}'.");
         }
 
-        if (!LabelPrefixPattern().IsMatch(options.LabelPrefix ?? string.Empty))
+        if (!VPodNames.IsName(options.LabelPrefix))
         {
             failures.Add($"{Prefix}{nameof(options.LabelPrefix)} must be lower-case letters, digits, '.' and '-' (e.g. io.metanode); got '{options.LabelPrefix}'.");
         }
@@ -89,7 +90,7 @@ public sealed partial class DockerRuntimeOptionsValidator : IValidateOptions<Doc
         foreach (var (key, registry) in options.Registries)
         {
             var registryKey = $"{Prefix}{nameof(options.Registries)}:{key}";
-            if (!SecretNamePattern().IsMatch(key))
+            if (!VPodNames.IsName(key))
             {
                 failures.Add($"{registryKey}: the name must be a lower-case DNS name, as vPods' image pull secrets are; got '{key}'.");
             }
@@ -138,12 +139,6 @@ public sealed partial class DockerRuntimeOptionsValidator : IValidateOptions<Doc
         }
     }
 
-    [GeneratedRegex("^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")]
-    private static partial Regex LabelPrefixPattern();
-
     [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")]
     private static partial Regex NamePrefixPattern();
-
-    [GeneratedRegex("^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$")]
-    private static partial Regex SecretNamePattern();
 }

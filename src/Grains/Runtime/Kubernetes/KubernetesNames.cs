@@ -1,12 +1,11 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 using MetaNode.VPods;
 
 namespace MetaNode.Grains.Runtime.Kubernetes;
 
 /// <summary>Object names, label keys and values, and label selectors as the Kubernetes API accepts them. Pure functions.</summary>
-public static partial class KubernetesNames
+public static class KubernetesNames
 {
     /// <summary>Longest object name used: a StatefulSet's pods append "-N" and a 10-character revision hash label must still fit in 63.</summary>
     public const int MaxObjectNameLength = 52;
@@ -46,7 +45,7 @@ public static partial class KubernetesNames
         return name[..keep].TrimEnd('-') + "-" + hash;
     }
 
-    public static bool IsDnsLabel(string? value) => value is { Length: > 0 and <= 63 } && DnsLabelPattern().IsMatch(value);
+    public static bool IsDnsLabel(string? value) => VPodNames.IsDnsLabel(value);
 
     public static bool IsDnsSubdomain(string? value) => VPodLabels.IsDnsSubdomain(value);
 
@@ -95,7 +94,4 @@ public static partial class KubernetesNames
     /// <summary>Formats labels as the <c>labelSelector</c> query parameter (sorted, so requests are reproducible).</summary>
     public static string FormatSelector(IReadOnlyDictionary<string, string> labels) =>
         string.Join(',', labels.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => $"{l.Key}={l.Value}"));
-
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
-    private static partial Regex DnsLabelPattern();
 }
