@@ -4,9 +4,6 @@ namespace MetaNode.Grains.Runtime.Docker;
 
 public sealed partial class DockerRuntime
 {
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "vPod {VPodId}: created container {ContainerId} from {Image} (cpu {CpuMillis}m, memory {MemoryBytes} bytes)")]
-    private partial void LogCreated(string vpodId, string containerId, string image, long cpuMillis, long memoryBytes);
-
     [LoggerMessage(EventId = 1102, Level = LogLevel.Information, Message = "vPod {VPodId}: started container {ContainerId} ({Image})")]
     private partial void LogStarted(string vpodId, string containerId, string image);
 
@@ -21,18 +18,6 @@ public sealed partial class DockerRuntime
 
     [LoggerMessage(EventId = 1106, Level = LogLevel.Information, Message = "vPod {VPodId}: removed volume {Volume}")]
     private partial void LogVolumeRemoved(string vpodId, string volume);
-
-    [LoggerMessage(EventId = 1107, Level = LogLevel.Information, Message = "vPod {VPodId}: pulling image {Image} (credentials: {Credentials})")]
-    private partial void LogPulling(string vpodId, string image, string credentials);
-
-    [LoggerMessage(EventId = 1108, Level = LogLevel.Warning, Message = "vPod {VPodId}: pulling image {Image} failed ({Error}); using the copy the engine already has")]
-    private partial void LogPullFailedUsingLocal(string vpodId, string image, string error);
-
-    [LoggerMessage(EventId = 1109, Level = LogLevel.Warning, Message = "vPod {VPodId}: {Count} containers carry its label ({Containers}); using the oldest. Remove the others by hand")]
-    private partial void LogDuplicates(string vpodId, int count, string containers);
-
-    [LoggerMessage(EventId = 1110, Level = LogLevel.Warning, Message = "The Docker Engine at {Endpoint} is not reachable; start dockerd or fix MetaNode:Runtime:Docker:Endpoint (or DOCKER_HOST)")]
-    private partial void LogEngineUnreachable(Exception exception, string endpoint);
 
     [LoggerMessage(EventId = 1111, Level = LogLevel.Information, Message = "vPod {VPodId}: wrote {Files} data files ({Bytes} bytes) into {Directory} of container {ContainerId}")]
     private partial void LogDataWritten(string vpodId, int files, long bytes, string directory, string containerId);

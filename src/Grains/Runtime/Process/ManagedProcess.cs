@@ -55,8 +55,3 @@ internal sealed class ManagedProcess(string vpodId, OsProcess process, RuntimeHa
     }
 }
 
-/// <summary>How an earlier process of a vPod ended, kept so a handle to it can still be answered.</summary>
-internal sealed record ExitRecord(int Pid, long StartMarker, int ExitCode, bool OomKilled = false);
-
-/// <summary>The CPU time of a workload at one instant, for computing usage between two samples.</summary>
-internal sealed record CpuSample(int Pid, long StartMarker, long Ticks, long Timestamp);

@@ -1,12 +1,8 @@
 using System.Collections.Concurrent;
-using System.ComponentModel;
-using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.CompilerServices;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using OsProcess = System.Diagnostics.Process;
 
 namespace MetaNode.Grains.Runtime.Process;
 
@@ -32,32 +28,19 @@ namespace MetaNode.Grains.Runtime.Process;
 /// </summary>
 public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
 {
-    private const int MaxExitHistory = 8;
     private const int MaxVPodIdLength = 128;
-
-    /// <summary>How long a process may take to die after SIGKILL before stopping reports a failure.</summary>
-    private static readonly TimeSpan KillWait = TimeSpan.FromSeconds(10);
-
-    /// <summary>How long the output pipes may stay open after the process exited before its exit is reported anyway.</summary>
-    private static readonly TimeSpan DrainWait = TimeSpan.FromSeconds(5);
-
-    private static readonly TimeSpan CpuWindow = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan MinCpuWindow = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan ForeignPollInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly ProcessRuntimeOptions _options;
     private readonly ILogger<ProcessRuntime> _logger;
-    private readonly TimeProvider _timeProvider;
     private readonly ProcessVPodDirectories _directories;
     private readonly ProcessIsolation _isolation;
-    private readonly string? _setsidPath;
-    private readonly long _clockTicksPerSecond;
-    private readonly ConcurrentDictionary<string, ManagedProcess> _processes = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, List<ExitRecord>> _exitHistory = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, RotatingLogWriter> _writers = new(StringComparer.Ordinal);
+    private readonly ProcessVPodResources _resources;
+    private readonly ProcessExitHistory _exits = new();
+    private readonly ProcessSignaller _signaller;
+    private readonly ProcessHandleResolver _handles;
+    private readonly ProcessSupervisor _supervisor;
+    private readonly ProcessUsageSampler _usage;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, CpuSample> _cpuSamples = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _shutdown = new();
     private int _disposed;
 
     public ProcessRuntime(IOptions<ProcessRuntimeOptions> options, ILogger<ProcessRuntime> logger, TimeProvider? timeProvider = null)
@@ -71,7 +54,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
 
         _options = options.Value;
         _logger = logger;
-        _timeProvider = timeProvider ?? TimeProvider.System;
+        var time = timeProvider ?? TimeProvider.System;
         _directories = new ProcessVPodDirectories(_options.DataDirectory);
         _isolation = ProcessIsolation.Detect(_options.Isolation, _directories.VPodsRoot);
         if (!_isolation.Enabled)
@@ -85,17 +68,15 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
             LogNotIsolated(_isolation.Problem!);
         }
 
-        _clockTicksPerSecond = NativeMethods.ClockTicksPerSecond();
+        _usage = new ProcessUsageSampler(NativeMethods.ClockTicksPerSecond());
         InstanceId = Guid.NewGuid().ToString("N");
         NodeId = ProcFs.ReadNodeId();
-        if (_options.IsolateProcessGroup)
-        {
-            _setsidPath = ProcessCommand.FindOnPath("setsid");
-            if (_setsidPath is null)
-            {
-                LogSetsidMissing();
-            }
-        }
+        var launcher = new ProcessLauncher(_options, _logger, time, _directories, _isolation, NodeId, InstanceId);
+        _resources = new ProcessVPodResources(_logger, _directories, _isolation);
+        _signaller = new ProcessSignaller(_logger);
+        _handles = new ProcessHandleResolver(NodeId, InstanceId, _directories, _exits);
+        var monitor = new ProcessExitMonitor(_logger, _isolation, _signaller, _exits);
+        _supervisor = new ProcessSupervisor(_options, _logger, time, _directories, launcher, monitor, _signaller);
     }
 
     public DeploymentMethod Method => DeploymentMethod.Process;
@@ -154,8 +135,8 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         CheckVPodId(vpodId);
         ArgumentNullException.ThrowIfNull(spec);
         _ = ProcessCommand.Resolve(spec, _options);
-        EnsureDirectories(vpodId);
-        if (_processes.TryGetValue(vpodId, out var current) && current.ExitCode is null)
+        _resources.Ensure(vpodId);
+        if (_supervisor.Current(vpodId) is { ExitCode: null } current)
         {
             return Task.FromResult(current.Handle);
         }
@@ -176,20 +157,20 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         try
         {
             ThrowIfDisposed();
-            _processes.TryGetValue(vpodId, out var current);
+            var current = _supervisor.Current(vpodId);
             if (current is { ExitCode: null })
             {
                 return current.Handle;
             }
 
-            if (handle is not null && !IsTracked(current, handle) && FindLive(handle) is { } orphan)
+            if (handle is not null && !_handles.IsTracked(current, handle) && _handles.FindLive(handle) is { } orphan)
             {
                 // Alive, but its output goes nowhere and nobody here can wait for it: replace it with a supervised process.
                 LogReplacingOrphan(vpodId, orphan.Pid, handle.Owner ?? "unknown");
-                await StopForeignAsync(vpodId, orphan, _options.ShutdownTimeout, force: false, cancellationToken).ConfigureAwait(false);
+                await _signaller.StopForeignAsync(vpodId, orphan, _options.ShutdownTimeout, force: false, cancellationToken).ConfigureAwait(false);
             }
 
-            started = Launch(vpodId, spec, command);
+            started = _supervisor.Start(vpodId, spec, command, _resources.Ensure(vpodId));
         }
         finally
         {
@@ -199,7 +180,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         if (Volatile.Read(ref _disposed) != 0)
         {
             // Shutdown began while this was starting and may have missed it.
-            await StopOwnedAsync(started, _options.ShutdownTimeout, force: false, CancellationToken.None).ConfigureAwait(false);
+            await _signaller.StopOwnedAsync(started, _options.ShutdownTimeout, force: false, CancellationToken.None).ConfigureAwait(false);
             ThrowIfDisposed();
         }
 
@@ -211,7 +192,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         ThrowIfDisposed();
         CheckVPodId(vpodId);
         ArgumentNullException.ThrowIfNull(handle);
-        return Task.FromResult(Inspect(vpodId, handle));
+        return Task.FromResult(_handles.Observe(vpodId, handle, _supervisor.Current(vpodId)));
     }
 
     public async Task<int?> StopAsync(string vpodId, RuntimeHandle handle, TimeSpan timeout, bool force, CancellationToken cancellationToken = default)
@@ -225,20 +206,20 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _processes.TryGetValue(vpodId, out var current);
-            if (current is not null && IsTracked(current, handle))
+            var current = _supervisor.Current(vpodId);
+            if (current is not null && _handles.IsTracked(current, handle))
             {
-                return await StopOwnedAsync(current, timeout, force, cancellationToken).ConfigureAwait(false);
+                return await _signaller.StopOwnedAsync(current, timeout, force, cancellationToken).ConfigureAwait(false);
             }
 
             // The handle is not the vPod's current process: stop both whatever it points at and the current one.
             int? exitCode = null;
             if (current is { ExitCode: null })
             {
-                exitCode = await StopOwnedAsync(current, timeout, force, cancellationToken).ConfigureAwait(false);
+                exitCode = await _signaller.StopOwnedAsync(current, timeout, force, cancellationToken).ConfigureAwait(false);
             }
 
-            if (FindExit(vpodId, handle) is { } recorded)
+            if (_handles.FindExit(vpodId, handle) is { } recorded)
             {
                 return recorded.ExitCode;
             }
@@ -248,15 +229,15 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
                 return exitCode;
             }
 
-            if (!string.Equals(handle.Node, NodeId, StringComparison.Ordinal))
+            if (!_handles.IsThisNode(handle))
             {
                 LogForeignNode(vpodId, handle.ToString(), handle.Node, NodeId);
                 return exitCode;
             }
 
-            if (FindLive(handle) is { } orphan)
+            if (_handles.FindLive(handle) is { } orphan)
             {
-                await StopForeignAsync(vpodId, orphan, timeout, force, cancellationToken).ConfigureAwait(false);
+                await _signaller.StopForeignAsync(vpodId, orphan, timeout, force, cancellationToken).ConfigureAwait(false);
             }
 
             return exitCode;
@@ -276,43 +257,26 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _processes.TryGetValue(vpodId, out var current);
+            var current = _supervisor.Current(vpodId);
             if (current is not null)
             {
                 if (current.ExitCode is null)
                 {
-                    await StopOwnedAsync(current, _options.ShutdownTimeout, force: false, cancellationToken).ConfigureAwait(false);
+                    await _signaller.StopOwnedAsync(current, _options.ShutdownTimeout, force: false, cancellationToken).ConfigureAwait(false);
                 }
 
-                await WaitBoundedAsync(current.Completed, DrainWait, cancellationToken).ConfigureAwait(false);
+                await BoundedWait.WaitAsync(current.Completed, ProcessExitMonitor.DrainWait, cancellationToken).ConfigureAwait(false);
             }
 
-            if (handle is not null && !IsTracked(current, handle) && FindLive(handle) is { } orphan)
+            if (handle is not null && !_handles.IsTracked(current, handle) && _handles.FindLive(handle) is { } orphan)
             {
-                await StopForeignAsync(vpodId, orphan, _options.ShutdownTimeout, force: false, cancellationToken).ConfigureAwait(false);
+                await _signaller.StopForeignAsync(vpodId, orphan, _options.ShutdownTimeout, force: false, cancellationToken).ConfigureAwait(false);
             }
 
-            _processes.TryRemove(vpodId, out _);
-            _exitHistory.TryRemove(vpodId, out _);
-            _cpuSamples.TryRemove(vpodId, out _);
-            if (_writers.TryRemove(vpodId, out var writer))
-            {
-                writer.Dispose();
-            }
-
-            // The key directory goes with the rest: the vPod and its identity are gone.
-            var directory = _directories.VPodOf(vpodId);
-            if (_isolation.Cgroups is { } cgroups && !await cgroups.RemoveAsync(vpodId, cancellationToken).ConfigureAwait(false))
-            {
-                LogCgroupStillBusy(vpodId);
-            }
-
-            if (Directory.Exists(directory))
-            {
-                _isolation.Release(directory);
-                DeleteDirectory(directory);
-                LogRemoved(vpodId, directory);
-            }
+            _supervisor.Forget(vpodId);
+            _exits.Forget(vpodId);
+            _usage.Forget(vpodId);
+            await _resources.DeleteAsync(vpodId, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -332,8 +296,8 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var directory = DataDirectoryOf(vpodId);
-            var uid = EnsureDirectories(vpodId);
+            var directory = _directories.DataOf(vpodId);
+            var uid = _resources.Ensure(vpodId);
             DataDirectoryWriter.Write(directory, files, uid is { } owner ? path => NativeMethods.ChangeOwner(path, owner, owner) : null);
             LogDataWritten(vpodId, files.Files.Count, files.TotalBytes, directory);
         }
@@ -358,44 +322,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(handle);
         ArgumentNullException.ThrowIfNull(spec);
 
-        if (FindLive(handle) is not { } stat)
-        {
-            return null;
-        }
-
-        var (ticks, members) = SampleGroup(stat);
-        var now = Stopwatch.GetTimestamp();
-        var previous = _cpuSamples.TryGetValue(vpodId, out var sample) && sample.Pid == stat.Pid && sample.StartMarker == stat.StartTicks ? sample : null;
-        if (previous is null || Stopwatch.GetElapsedTime(previous.Timestamp, now) < MinCpuWindow)
-        {
-            previous ??= new CpuSample(stat.Pid, stat.StartTicks, ticks, now);
-            var wait = CpuWindow - Stopwatch.GetElapsedTime(previous.Timestamp);
-            if (wait > TimeSpan.Zero)
-            {
-                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (FindLive(handle) is not { } again)
-            {
-                return null;
-            }
-
-            (ticks, members) = SampleGroup(again);
-            now = Stopwatch.GetTimestamp();
-        }
-
-        var seconds = Stopwatch.GetElapsedTime(previous.Timestamp, now).TotalSeconds;
-        var cpu = seconds > 0 ? Math.Max(0, ticks - previous.Ticks) / (double)_clockTicksPerSecond / seconds * 100 : 0;
-        _cpuSamples[vpodId] = new CpuSample(stat.Pid, stat.StartTicks, ticks, now);
-
-        long memory = 0;
-        foreach (var member in members)
-        {
-            memory += ProcFs.ReadResidentBytes(member.Pid);
-        }
-
-        var (rx, tx) = ProcFs.ReadNetworkBytes(stat.Pid);
-        return new WorkloadUsage(Math.Round(cpu, 2), memory, spec.MemoryBytes, rx, tx);
+        return await _usage.SampleAsync(vpodId, () => _handles.FindLive(handle), spec, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<IReadOnlyList<LogLine>> ReadLogsAsync(string vpodId, RuntimeHandle? handle, LogQuery query, CancellationToken cancellationToken = default)
@@ -403,7 +330,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         ThrowIfDisposed();
         CheckVPodId(vpodId);
         ArgumentNullException.ThrowIfNull(query);
-        return ProcessLogReader.ReadAsync(LogsDirectoryOf(vpodId), query, cancellationToken);
+        return ProcessLogReader.ReadAsync(_directories.LogsOf(vpodId), query, cancellationToken);
     }
 
     public async IAsyncEnumerable<LogLine> FollowLogsAsync(
@@ -415,8 +342,8 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
         ThrowIfDisposed();
         CheckVPodId(vpodId);
         ArgumentNullException.ThrowIfNull(query);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
-        await foreach (var line in ProcessLogReader.FollowAsync(LogsDirectoryOf(vpodId), query, _options.LogPollInterval, linked.Token).ConfigureAwait(false))
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _supervisor.ShuttingDown);
+        await foreach (var line in ProcessLogReader.FollowAsync(_directories.LogsOf(vpodId), query, _options.LogPollInterval, linked.Token).ConfigureAwait(false))
         {
             yield return line;
         }
@@ -430,503 +357,8 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
             return;
         }
 
-        var running = _processes.Values.Where(static p => p.ExitCode is null).ToList();
-        if (running.Count > 0)
-        {
-            LogShuttingDown(running.Count, _options.ShutdownTimeout);
-        }
-
-        await Task.WhenAll(running.Select(StopOnShutdownAsync)).ConfigureAwait(false);
-        await _shutdown.CancelAsync().ConfigureAwait(false);
-        foreach (var writer in _writers.Values)
-        {
-            writer.Dispose();
-        }
-
-        _writers.Clear();
-        _shutdown.Dispose();
-
-        async Task StopOnShutdownAsync(ManagedProcess process)
-        {
-            try
-            {
-                await StopOwnedAsync(process, _options.ShutdownTimeout, force: false, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
-            {
-                LogShutdownStopFailed(ex, process.VPodId, process.Pid);
-            }
-        }
+        await _supervisor.ShutDownAsync().ConfigureAwait(false);
     }
-
-    private ManagedProcess Launch(string vpodId, VPodSpec spec, ProcessCommand command)
-    {
-        var dataDirectory = DataDirectoryOf(vpodId);
-        var logsDirectory = LogsDirectoryOf(vpodId);
-        var uid = EnsureDirectories(vpodId);
-        var writer = _writers.GetOrAdd(
-            vpodId,
-            static (id, state) => new RotatingLogWriter(id, state.Logs, state.Options.LogMaxBytes, state.Options.LogMaxFiles, state.Time, state.Logger),
-            (Logs: logsDirectory, Options: _options, Time: _timeProvider, Logger: (ILogger)_logger));
-
-        var ports = spec.Ports ?? [];
-        int? port = ports.Count > 0 ? ports[0] : null;
-        IReadOnlyList<string> argv = _setsidPath is null ? [command.FileName, .. command.Arguments] : [_setsidPath, command.FileName, .. command.Arguments];
-        long oomKillsAtStart = 0;
-        if (uid is { } owner && _isolation.Cgroups is { } cgroups)
-        {
-            var procs = cgroups.Create(vpodId, spec.CpuMillis, spec.MemoryBytes, _isolation.PidsLimit);
-
-            // Whatever an earlier run left in the cgroup (descendants that left its process group) goes before this one starts:
-            // here, under the vPod's gate, never when a run ends, when another runtime over this root may already be starting one.
-            cgroups.KillAll(vpodId);
-            oomKillsAtStart = cgroups.OomKills(vpodId);
-            argv = _isolation.Wrap(argv, procs, owner);
-        }
-
-        var startInfo = new ProcessStartInfo
-        {
-            FileName = argv[0],
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = dataDirectory,
-        };
-        foreach (var argument in argv.Skip(1))
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        var environment = startInfo.Environment;
-        environment.Clear();
-        foreach (var name in _options.InheritedEnvironment ?? ProcessRuntimeOptions.DefaultInheritedEnvironment)
-        {
-            if (Environment.GetEnvironmentVariable(name) is { } value)
-            {
-                environment[name] = value;
-            }
-        }
-
-        if (uid is not null)
-        {
-            // The silo's home is not the workload's to read or write.
-            environment["HOME"] = dataDirectory;
-        }
-
-        foreach (var (name, value) in spec.Env ?? new Dictionary<string, string>())
-        {
-            environment[name] = value;
-        }
-
-        environment["METANODE_VPOD_ID"] = vpodId;
-        environment["METANODE_VPOD_NAME"] = spec.Name;
-        environment["METANODE_VPOD_TYPE"] = spec.Type.ToString().ToLowerInvariant();
-        environment["METANODE_DATA_DIR"] = dataDirectory;
-        environment[WorkloadKeyDirectory.EnvironmentVariable] = _directories.KeyOf(vpodId);
-        environment["METANODE_HOST"] = _options.HostAddress;
-        if (port is { } p)
-        {
-            environment["METANODE_PORT"] = p.ToString(CultureInfo.InvariantCulture);
-        }
-        else
-        {
-            environment.Remove("METANODE_PORT");
-        }
-
-        var process = new OsProcess { StartInfo = startInfo };
-        var startedAt = _timeProvider.GetUtcNow();
-        try
-        {
-            process.Start();
-        }
-        catch (Win32Exception ex)
-        {
-            process.Dispose();
-            throw new InvalidVPodSpecException($"vPod '{vpodId}': starting '{command.FileName}' failed: {ex.Message}.");
-        }
-
-        var pid = process.Id;
-        var startMarker = ProcFs.ReadStat(pid)?.StartTicks ?? 0;
-        try
-        {
-            // The workload gets an empty stdin instead of the silo's.
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // It has already exited; its exit is reported by the monitor.
-        }
-
-        var handle = new RuntimeHandle(
-            DeploymentMethod.Process,
-            pid.ToString(CultureInfo.InvariantCulture),
-            NodeId,
-            startedAt,
-            InstanceId,
-            startMarker,
-            port is { } endpointPort ? FormatEndpoint(_options.HostAddress, endpointPort) : null);
-        var managed = new ManagedProcess(vpodId, process, handle, pid, startMarker, isolated: _setsidPath is not null) { OomKillsAtStart = oomKillsAtStart };
-        var token = _shutdown.Token;
-        managed.Pumps = Task.WhenAll(
-            Task.Run(() => OutputPump.RunAsync(process.StandardOutput.BaseStream, LogStream.Stdout, writer, token), CancellationToken.None),
-            Task.Run(() => OutputPump.RunAsync(process.StandardError.BaseStream, LogStream.Stderr, writer, token), CancellationToken.None));
-        _processes[vpodId] = managed;
-        _ = MonitorAsync(managed, writer);
-        LogStarted(vpodId, pid, command.FileName, dataDirectory);
-        return managed;
-    }
-
-    private async Task MonitorAsync(ManagedProcess managed, RotatingLogWriter writer)
-    {
-        var exitCode = -1;
-        try
-        {
-            await managed.Process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            exitCode = managed.Process.ExitCode;
-            if (_isolation.Cgroups is { } cgroups)
-            {
-                // Before the exit is told: the mark the kernel's OOM killer leaves in the cgroup's counters.
-                managed.OomKilled = cgroups.OomKills(managed.VPodId) > managed.OomKillsAtStart;
-            }
-
-            managed.MarkExited(exitCode);
-            if (managed.Isolated)
-            {
-                // The main process is gone: so is whatever it left running in its group, as when a container's main process exits.
-                TrySignal(managed.VPodId, -managed.Pid, NativeMethods.SigKill);
-            }
-
-            if (!await WaitBoundedAsync(managed.Pumps, DrainWait, CancellationToken.None).ConfigureAwait(false))
-            {
-                LogOutputStillOpen(managed.VPodId, managed.Pid);
-            }
-
-            writer.Flush();
-            RecordExit(managed, exitCode);
-            LogExited(managed.VPodId, managed.Pid, exitCode);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or Win32Exception)
-        {
-            LogMonitorFailed(ex, managed.VPodId, managed.Pid);
-        }
-        finally
-        {
-            managed.MarkCompleted(exitCode);
-            if (managed.Pumps.IsCompleted)
-            {
-                managed.Process.Dispose();
-            }
-            else
-            {
-                _ = managed.Pumps.ContinueWith(static (_, state) => ((OsProcess)state!).Dispose(), managed.Process, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            }
-        }
-    }
-
-    private async Task<int?> StopOwnedAsync(ManagedProcess managed, TimeSpan timeout, bool force, CancellationToken cancellationToken)
-    {
-        if (managed.ExitCode is null)
-        {
-            if (!force)
-            {
-                LogStopping(managed.VPodId, managed.Pid, timeout);
-                SignalOwned(managed, NativeMethods.SigTerm);
-                if (!await WaitBoundedAsync(managed.Exited, timeout, cancellationToken).ConfigureAwait(false))
-                {
-                    LogKillingAfterTimeout(managed.VPodId, managed.Pid, timeout);
-                    SignalOwned(managed, NativeMethods.SigKill);
-                }
-            }
-            else
-            {
-                LogKilling(managed.VPodId, managed.Pid);
-                SignalOwned(managed, NativeMethods.SigKill);
-            }
-
-            if (!await WaitBoundedAsync(managed.Exited, KillWait, cancellationToken).ConfigureAwait(false))
-            {
-                throw new TimeoutException($"vPod '{managed.VPodId}': process {managed.Pid} did not exit within {KillWait.TotalSeconds:0}s of SIGKILL; it may be stuck in uninterruptible I/O.");
-            }
-        }
-
-        // Let the output reach the log before reporting the stop.
-        await WaitBoundedAsync(managed.Completed, DrainWait, cancellationToken).ConfigureAwait(false);
-        return managed.ExitCode;
-    }
-
-    private async Task StopForeignAsync(string vpodId, ProcStat process, TimeSpan timeout, bool force, CancellationToken cancellationToken)
-    {
-        var group = process.ProcessGroup == process.Pid;
-        if (!force)
-        {
-            LogStoppingOrphan(vpodId, process.Pid, "SIGTERM", timeout);
-            SignalForeign(vpodId, process, group, NativeMethods.SigTerm);
-            if (await WaitGoneAsync(process, timeout, cancellationToken).ConfigureAwait(false))
-            {
-                KillGroupLeftovers(vpodId, process, group);
-                return;
-            }
-
-            LogKillingAfterTimeout(vpodId, process.Pid, timeout);
-        }
-        else
-        {
-            LogStoppingOrphan(vpodId, process.Pid, "SIGKILL", TimeSpan.Zero);
-        }
-
-        SignalForeign(vpodId, process, group, NativeMethods.SigKill);
-        if (!await WaitGoneAsync(process, KillWait, cancellationToken).ConfigureAwait(false))
-        {
-            throw new TimeoutException($"vPod '{vpodId}': process {process.Pid} did not exit within {KillWait.TotalSeconds:0}s of SIGKILL; it may be stuck in uninterruptible I/O.");
-        }
-
-        KillGroupLeftovers(vpodId, process, group);
-    }
-
-    private void KillGroupLeftovers(string vpodId, ProcStat leader, bool group)
-    {
-        if (group)
-        {
-            TrySignal(vpodId, -leader.Pid, NativeMethods.SigKill);
-        }
-    }
-
-    private void SignalOwned(ManagedProcess managed, int signal)
-    {
-        if (managed.ExitCode is null)
-        {
-            SignalVerified(managed.VPodId, managed.Pid, managed.StartMarker, managed.Isolated, signal);
-        }
-    }
-
-    private void SignalForeign(string vpodId, ProcStat process, bool group, int signal) =>
-        SignalVerified(vpodId, process.Pid, process.StartTicks, group, signal);
-
-    /// <summary>
-    /// Signals <paramref name="pid"/> only while it is still the process that started at <paramref name="startMarker"/>; its whole
-    /// group when it leads one (a group id is not reused while the leader lives), else the process alone (e.g. before setsid ran).
-    /// </summary>
-    private void SignalVerified(string vpodId, int pid, long startMarker, bool group, int signal)
-    {
-        if (ProcFs.ReadStat(pid) is not { IsAlive: true } now || now.StartTicks != startMarker)
-        {
-            return;
-        }
-
-        if (group && now.ProcessGroup == pid && TrySignal(vpodId, -pid, signal))
-        {
-            return;
-        }
-
-        TrySignal(vpodId, pid, signal);
-    }
-
-    private bool TrySignal(string vpodId, int target, int signal)
-    {
-        try
-        {
-            return NativeMethods.SendSignal(target, signal);
-        }
-        catch (InvalidOperationException ex)
-        {
-            LogSignalFailed(ex, vpodId, signal, target);
-            return false;
-        }
-    }
-
-    private static async Task<bool> WaitGoneAsync(ProcStat process, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var started = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            if (ProcFs.ReadStat(process.Pid) is not { IsAlive: true } now || now.StartTicks != process.StartTicks)
-            {
-                return true;
-            }
-
-            if (Stopwatch.GetElapsedTime(started) >= timeout)
-            {
-                return false;
-            }
-
-            await Task.Delay(ForeignPollInterval, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static async Task<bool> WaitBoundedAsync(Task task, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
-    }
-
-    private WorkloadObservation Inspect(string vpodId, RuntimeHandle handle)
-    {
-        if (handle.Id.Length == 0)
-        {
-            return Directory.Exists(_directories.VPodOf(vpodId))
-                ? new WorkloadObservation(WorkloadState.Created, Detail: "provisioned, not started")
-                : WorkloadObservation.NotFound($"vPod '{vpodId}' has no directory under {_directories.VPodsRoot}");
-        }
-
-        if (!string.Equals(handle.Node, NodeId, StringComparison.Ordinal))
-        {
-            return WorkloadObservation.NotFound($"the handle is for node '{handle.Node}'; this silo runs on '{NodeId}' (another machine or an earlier boot)");
-        }
-
-        if (!TryParsePid(handle, out var pid))
-        {
-            return WorkloadObservation.NotFound($"'{handle.Id}' is not a process id");
-        }
-
-        if (_processes.TryGetValue(vpodId, out var current) && IsTracked(current, handle))
-        {
-            // Exited once the output is in the log too, so whoever reacts to the exit reads the complete log.
-            return current.Completed.IsCompletedSuccessfully
-                ? new WorkloadObservation(WorkloadState.Exited, current.Completed.Result, current.OomKilled, Detail: ExitDetail(pid, current.Completed.Result, current.OomKilled))
-                : new WorkloadObservation(WorkloadState.Running, Detail: $"process {pid}");
-        }
-
-        if (FindExit(vpodId, handle) is { } recorded)
-        {
-            return new WorkloadObservation(WorkloadState.Exited, recorded.ExitCode, recorded.OomKilled, Detail: ExitDetail(pid, recorded.ExitCode, recorded.OomKilled));
-        }
-
-        if (FindLive(handle) is not null)
-        {
-            return new WorkloadObservation(
-                WorkloadState.Orphaned,
-                Detail: $"process {pid} is alive but was started by runtime instance '{handle.Owner ?? "unknown"}' and is not supervised by this one ('{InstanceId}')");
-        }
-
-        return WorkloadObservation.NotFound(ProcFs.ReadStat(pid) is { IsAlive: true }
-            ? $"pid {pid} now belongs to another process (its start time differs from the handle's)"
-            : $"process {pid} is gone");
-    }
-
-    private static string ExitDetail(int pid, int exitCode, bool oomKilled) =>
-        oomKilled
-            ? $"process {pid} was killed by the kernel's OOM killer at the vPod's memory limit (exit code {exitCode})"
-            : $"process {pid} exited with code {exitCode}";
-
-    /// <summary>Creates the vPod's directories; when isolating, gives them their owners and returns the vPod's uid.</summary>
-    private uint? EnsureDirectories(string vpodId)
-    {
-        _directories.Ensure(vpodId);
-        if (!_isolation.Enabled)
-        {
-            return null;
-        }
-
-        var directory = _directories.VPodOf(vpodId);
-        var uid = _isolation.UidOf(vpodId, directory, out var allocated);
-        ProcessIsolation.Own(directory, _directories.DataOf(vpodId), _directories.KeyOf(vpodId), _directories.LogsOf(vpodId), uid, allocated);
-        return uid;
-    }
-
-    private bool IsTracked(ManagedProcess? managed, RuntimeHandle handle) =>
-        managed is not null
-        && string.Equals(handle.Id, managed.Handle.Id, StringComparison.Ordinal)
-        && handle.StartMarker == managed.StartMarker
-        && string.Equals(handle.Node, NodeId, StringComparison.Ordinal);
-
-    /// <summary>The live process a handle names on this node, when its start time still matches (so the pid was not reused).</summary>
-    private ProcStat? FindLive(RuntimeHandle handle)
-    {
-        if (handle.StartMarker == 0
-            || !string.Equals(handle.Node, NodeId, StringComparison.Ordinal)
-            || !TryParsePid(handle, out var pid))
-        {
-            return null;
-        }
-
-        return ProcFs.ReadStat(pid) is { IsAlive: true } stat && stat.StartTicks == handle.StartMarker ? stat : null;
-    }
-
-    private ExitRecord? FindExit(string vpodId, RuntimeHandle handle)
-    {
-        if (!string.Equals(handle.Node, NodeId, StringComparison.Ordinal)
-            || !TryParsePid(handle, out var pid)
-            || !_exitHistory.TryGetValue(vpodId, out var history))
-        {
-            return null;
-        }
-
-        lock (history)
-        {
-            return history.FindLast(e => e.Pid == pid && e.StartMarker == handle.StartMarker);
-        }
-    }
-
-    private void RecordExit(ManagedProcess managed, int exitCode)
-    {
-        var history = _exitHistory.GetOrAdd(managed.VPodId, static _ => []);
-        lock (history)
-        {
-            history.Add(new ExitRecord(managed.Pid, managed.StartMarker, exitCode, managed.OomKilled));
-            if (history.Count > MaxExitHistory)
-            {
-                history.RemoveAt(0);
-            }
-        }
-    }
-
-    private (long Ticks, List<ProcStat> Members) SampleGroup(ProcStat leader)
-    {
-        var members = leader.ProcessGroup == leader.Pid ? ProcFs.ReadGroup(leader.Pid) : [];
-        if (members.Count == 0)
-        {
-            members.Add(leader);
-        }
-
-        long ticks = 0;
-        foreach (var member in members)
-        {
-            ticks += member.TotalTicks;
-        }
-
-        return (ticks, members);
-    }
-
-    private static bool TryParsePid(RuntimeHandle handle, out int pid) =>
-        int.TryParse(handle.Id, NumberStyles.None, CultureInfo.InvariantCulture, out pid) && pid > 0;
-
-    private static string FormatEndpoint(string host, int port) =>
-        host.Contains(':', StringComparison.Ordinal) && !host.StartsWith('[')
-            ? $"http://[{host}]:{port.ToString(CultureInfo.InvariantCulture)}"
-            : $"http://{host}:{port.ToString(CultureInfo.InvariantCulture)}";
-
-    private static void DeleteDirectory(string directory)
-    {
-        // A process that outlived its group kill could still be creating files: retry a few times.
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                Directory.Delete(directory, recursive: true);
-                return;
-            }
-            catch (DirectoryNotFoundException)
-            {
-                return;
-            }
-            catch (IOException) when (attempt < 3)
-            {
-                Thread.Yield();
-            }
-        }
-    }
-
-    private string DataDirectoryOf(string vpodId) => _directories.DataOf(vpodId);
-
-    private string LogsDirectoryOf(string vpodId) => _directories.LogsOf(vpodId);
 
     private SemaphoreSlim Gate(string vpodId) => _gates.GetOrAdd(vpodId, static _ => new SemaphoreSlim(1, 1));
 
