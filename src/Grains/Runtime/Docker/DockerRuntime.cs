@@ -382,14 +382,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
             ? DockerBindPolicy.EngineSockets.Append(Endpoint["unix://".Length..])
             : DockerBindPolicy.EngineSockets;
 
-    private static void CheckVPodId(string vpodId)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(vpodId);
-        if (vpodId.Length > 128 || !char.IsAsciiLetterOrDigit(vpodId[0]) || !vpodId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-        {
-            throw new ArgumentException($"vPod id '{vpodId}' must be 1 to 128 letters, digits, '-', '_' or '.', starting with a letter or digit.", nameof(vpodId));
-        }
-    }
+    private static void CheckVPodId(string vpodId) => VPodNames.ThrowIfInvalidVPodId(vpodId, nameof(vpodId));
 
     private SemaphoreSlim Gate(string vpodId) => _gates.GetOrAdd(vpodId, static _ => new SemaphoreSlim(1, 1));
 }

@@ -72,6 +72,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
 
     public async Task<RuntimeHandle> ProvisionAsync(string vpodId, VPodSpec spec, CancellationToken cancellationToken = default)
     {
+        VPodNames.ThrowIfInvalidVPodId(vpodId, nameof(vpodId));
         var workload = Build(vpodId, spec, replicas: 0);
         var patch = Build(vpodId, spec, replicas: null);
         if (workload.Service is { } service)
@@ -121,6 +122,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
 
     public async Task<RuntimeHandle> StartAsync(string vpodId, VPodSpec spec, RuntimeHandle? handle, CancellationToken cancellationToken = default)
     {
+        VPodNames.ThrowIfInvalidVPodId(vpodId, nameof(vpodId));
         var workload = Build(vpodId, spec, replicas: spec.Replicas);
         if (!await ScaleAsync(workload.Kind, workload.Name, workload.Namespace, spec.Replicas, cancellationToken))
         {
@@ -139,6 +141,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
 
     public async Task<WorkloadObservation> InspectAsync(string vpodId, RuntimeHandle handle, CancellationToken cancellationToken = default)
     {
+        VPodNames.ThrowIfInvalidVPodId(vpodId, nameof(vpodId));
         ArgumentNullException.ThrowIfNull(handle);
         var (kind, name, ns) = Parse(handle);
         int? replicas;
@@ -164,6 +167,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
 
     public async Task<int?> StopAsync(string vpodId, RuntimeHandle handle, TimeSpan timeout, bool force, CancellationToken cancellationToken = default)
     {
+        VPodNames.ThrowIfInvalidVPodId(vpodId, nameof(vpodId));
         ArgumentNullException.ThrowIfNull(handle);
         if (string.IsNullOrEmpty(handle.Id))
         {
@@ -194,6 +198,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
 
     public async Task RemoveAsync(string vpodId, RuntimeHandle? handle, CancellationToken cancellationToken = default)
     {
+        VPodNames.ThrowIfInvalidVPodId(vpodId, nameof(vpodId));
         if (handle is null && !IsConfigured)
         {
             // Nothing was ever made here: a vPod whose provisioning failed for want of a configuration can still be deleted.
@@ -223,6 +228,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
     /// <summary>Refused: data files are not placed in kubernetes vPods yet (their pods have no channel for them).</summary>
     public Task WriteDataFilesAsync(string vpodId, VPodSpec spec, RuntimeHandle? handle, VPodDataFiles files, CancellationToken cancellationToken = default)
     {
+        VPodNames.ThrowIfInvalidVPodId(vpodId, nameof(vpodId));
         ArgumentNullException.ThrowIfNull(files);
         throw new InvalidVPodOperationException(vpodId, VPodPhase.None, DataRefusal(vpodId));
     }
@@ -233,6 +239,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
 
     public async Task<WorkloadUsage?> GetUsageAsync(string vpodId, RuntimeHandle handle, VPodSpec spec, CancellationToken cancellationToken = default)
     {
+        VPodNames.ThrowIfInvalidVPodId(vpodId, nameof(vpodId));
         ArgumentNullException.ThrowIfNull(handle);
         ArgumentNullException.ThrowIfNull(spec);
         var (_, _, ns) = Parse(handle);
@@ -253,6 +260,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
 
     public async Task<IReadOnlyList<LogLine>> ReadLogsAsync(string vpodId, RuntimeHandle? handle, LogQuery query, CancellationToken cancellationToken = default)
     {
+        VPodNames.ThrowIfInvalidVPodId(vpodId, nameof(vpodId));
         ArgumentNullException.ThrowIfNull(query);
         if (handle is null && !IsConfigured)
         {

@@ -28,7 +28,6 @@ namespace MetaNode.Grains.Runtime.Process;
 /// </summary>
 public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
 {
-    private const int MaxVPodIdLength = 128;
 
     private readonly ProcessRuntimeOptions _options;
     private readonly ILogger<ProcessRuntime> _logger;
@@ -364,18 +363,5 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
-    private static void CheckVPodId(string vpodId)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(vpodId);
-        var valid = vpodId.Length <= MaxVPodIdLength && char.IsAsciiLetterOrDigit(vpodId[0]);
-        foreach (var c in vpodId)
-        {
-            valid &= char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.';
-        }
-
-        if (!valid)
-        {
-            throw new ArgumentException($"vPod id '{vpodId}' must be 1 to {MaxVPodIdLength} letters, digits, '-', '_' or '.', starting with a letter or digit.", nameof(vpodId));
-        }
-    }
+    private static void CheckVPodId(string vpodId) => VPodNames.ThrowIfInvalidVPodId(vpodId, nameof(vpodId));
 }
