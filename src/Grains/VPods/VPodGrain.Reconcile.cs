@@ -1,0 +1,84 @@
+using MetaNode.Grains.Runtime;
+using MetaNode.VPods;
+
+namespace MetaNode.Grains.VPods;
+
+// Reconciliation: on activation or on request, the record and the runtime are brought back in line.
+public sealed partial class VPodGrain
+{
+    public async Task<VPodStatus> ReconcileAsync(CancellationToken cancellationToken = default)
+    {
+        EnsureExists();
+        await ReconcileCoreAsync(cancellationToken);
+        return ToStatus();
+    }
+
+    /// <summary>Brings the record and the runtime back in line: finishes half-done operations, adopts or replaces the workload.</summary>
+    private async Task ReconcileCoreAsync(CancellationToken cancellationToken)
+    {
+        switch (State.Phase)
+        {
+            case VPodPhase.Pending:
+                if (State.DesiredRunning)
+                {
+                    Apply(VPodTrigger.Start, "resuming create");
+                    await PersistAsync(cancellationToken);
+                    await ProvisionAndLaunchAsync(cancellationToken);
+                }
+
+                break;
+            case VPodPhase.Provisioning:
+                await ProvisionAndLaunchAsync(cancellationToken);
+                break;
+            case VPodPhase.Restarting:
+                await RelaunchAsync(countRestart: false, cancellationToken);
+                break;
+            case VPodPhase.Stopping:
+                await CompleteStopAsync(new StopOptions(), cancellationToken);
+                break;
+            case VPodPhase.Deleting:
+                await CompleteDeleteAsync(new StopOptions(), cancellationToken);
+                break;
+            case VPodPhase.Starting or VPodPhase.Running or VPodPhase.Degraded:
+                await ReconcileWorkloadAsync(cancellationToken);
+                break;
+            case VPodPhase.Failed or VPodPhase.Stopped when State.NextRestartAt is { } at:
+                ScheduleRestart(at - _time.GetUtcNow());
+                break;
+        }
+    }
+
+    private async Task ReconcileWorkloadAsync(CancellationToken cancellationToken)
+    {
+        var observation = State.Handle is { } handle
+            ? await Runtime.InspectAsync(Id, handle, cancellationToken)
+            : WorkloadObservation.NotFound("no runtime handle was recorded");
+        switch (observation.State)
+        {
+            case WorkloadState.Running:
+                State.Interrupted = false;
+                EnsureHealthTimer();
+                LogAdopted(_logger, Id, State.Handle!.ToString());
+                return;
+            case WorkloadState.Exited:
+                await OnWorkloadEndedAsync(RestartPolicyDecision.Classify(observation.ExitCode, observation.OomKilled), observation, cancellationToken);
+                return;
+            case WorkloadState.Orphaned:
+                LogOrphan(_logger, Id, State.Handle!.ToString());
+                await Runtime.StopAsync(Id, State.Handle!, _options.OrphanStopTimeout, force: false, cancellationToken);
+                break;
+        }
+
+        if (State.Interrupted)
+        {
+            // The silo shut down under a healthy workload: start it again, which is not a failure.
+            Apply(VPodTrigger.Restart, "resuming after silo shutdown");
+            State.Interrupted = false;
+            await PersistAsync(cancellationToken);
+            await RelaunchAsync(countRestart: false, cancellationToken);
+            return;
+        }
+
+        await OnWorkloadEndedAsync(WorkloadEnd.Lost, observation with { Detail = observation.Detail ?? "workload not found by the runtime" }, cancellationToken);
+    }
+}
