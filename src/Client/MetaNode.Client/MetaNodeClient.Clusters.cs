@@ -16,25 +16,9 @@ public sealed partial class MetaNodeClient
     public Task<ClusterStatus> GetClusterStatusAsync(string name, CancellationToken cancellationToken = default) =>
         Cluster(name).GetStatusAsync(cancellationToken);
 
-    public async Task<IReadOnlyList<ClusterSummary>> ListClustersAsync(CancellationToken cancellationToken = default)
-    {
-        // The registry records which clusters exist; whether one is Ready or Degraded depends on its members now, so each is asked.
-        var listed = await _grainFactory.GetGrain<IVPodClusterRegistryGrain>(ClusterRegistryKeys.Default).ListAsync(cancellationToken).ConfigureAwait(false);
-        var live = await Task.WhenAll(listed.Select(async summary =>
-        {
-            try
-            {
-                var status = await Cluster(summary.Name).GetStatusAsync(cancellationToken).ConfigureAwait(false);
-                return summary with { Phase = status.Phase, Desired = status.Desired };
-            }
-            catch (ClusterNotFoundException)
-            {
-                // Deleted since it was listed.
-                return null;
-            }
-        })).ConfigureAwait(false);
-        return live.OfType<ClusterSummary>().ToList();
-    }
+    // Each cluster reports its phase and desired count to the registry whenever they change: one call lists them all.
+    public Task<IReadOnlyList<ClusterSummary>> ListClustersAsync(CancellationToken cancellationToken = default) =>
+        _grainFactory.GetGrain<IVPodClusterRegistryGrain>(ClusterRegistryKeys.Default).ListAsync(cancellationToken);
 
     public Task<ClusterStatus> DeleteClusterAsync(string name, CancellationToken cancellationToken = default) =>
         Cluster(name).DeleteAsync(cancellationToken);

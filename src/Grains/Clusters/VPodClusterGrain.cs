@@ -1,4 +1,5 @@
 using MetaNode.Clusters;
+using MetaNode.Federation.SecureAggregation;
 using MetaNode.Grains.Hosting;
 using MetaNode.Grains.Orchestration;
 using MetaNode.Grains.Runtime;
@@ -38,8 +39,6 @@ public sealed partial class VPodClusterGrain(
         return Task.CompletedTask;
     }
 
-    private const int MaxParallelCalls = 8;
-
     private string Name => this.GetPrimaryKeyString();
 
     private VPodClusterState State => state.State;
@@ -58,7 +57,7 @@ public sealed partial class VPodClusterGrain(
             throw new InvalidClusterSpecException($"name '{spec.Name}' does not match the cluster '{Name}' it was sent to.");
         }
 
-        spec = Normalize(spec);
+        spec = ClusterSpecs.Normalize(spec);
         ClusterSpecValidation.ThrowIfInvalid(spec);
         ValidateMembersForRuntime(spec);
         if (ClusterSpecValidation.CheckQuota(spec, spec.Count) is { } quotaProblem)
@@ -73,7 +72,7 @@ public sealed partial class VPodClusterGrain(
                 throw new InvalidClusterSpecException($"cluster '{Name}' is being deleted; deploy it again once the delete finished.");
             }
 
-            if (!SameSpec(State.Spec!, spec))
+            if (!ClusterSpecs.Same(State.Spec!, spec))
             {
                 throw new InvalidClusterSpecException($"cluster '{Name}' already exists with a different spec: change its size with 'cluster scale', or delete it first.");
             }
@@ -95,22 +94,6 @@ public sealed partial class VPodClusterGrain(
         return await GetStatusAsync(cancellationToken);
     }
 
-    /// <summary>Refuses a spec whose members this silo's runtime could not run, before the cluster is recorded.</summary>
-    private void ValidateMembersForRuntime(ClusterSpec spec)
-    {
-        // Port 0 asks each member's grain for a free port when it is created: not a port to check here.
-        var template = ClusterSpecValidation.MemberSpec(spec, 0);
-        var member = template with { Ports = template.Ports.Where(static p => p != 0).ToArray() };
-        try
-        {
-            runtimes.Resolve(member.DeploymentMethod).ValidateSpec($"{Name}-0", member);
-        }
-        catch (InvalidVPodSpecException ex)
-        {
-            throw new InvalidClusterSpecException($"Invalid cluster spec: member {ex.Message}");
-        }
-    }
-
     public async Task<ClusterStatus> ScaleAsync(int count, CancellationToken cancellationToken = default)
     {
         EnsureExists();
@@ -124,7 +107,7 @@ public sealed partial class VPodClusterGrain(
             throw new InvalidClusterSpecException($"count '{count}' is invalid: use 0-{ClusterSpecValidation.MaxCount}.");
         }
 
-        if (Spec.SecurityThreshold is { } threshold && count > 0 && MetaNode.Federation.SecureAggregation.SecAggParameters.ThresholdProblem(threshold, count) is { } problem)
+        if (Spec.SecurityThreshold is { } threshold && count > 0 && SecAggParameters.ThresholdProblem(threshold, count) is { } problem)
         {
             throw new InvalidClusterSpecException($"count '{count}' does not fit the cluster's security threshold: {problem}");
         }
@@ -157,6 +140,7 @@ public sealed partial class VPodClusterGrain(
         State.Members.Clear();
         State.Desired = 0;
         State.Phase = ClusterPhase.Deleted;
+        ForgetObservations();
         State.UpdatedAt = time.GetUtcNow();
         await state.WriteStateAsync(cancellationToken);
         metrics.ClusterDeleted(Name);
@@ -245,31 +229,28 @@ public sealed partial class VPodClusterGrain(
                     var vpod = await grain.GetStatusAsync(ct);
                     var host = await GrainFactory.GetGrain<IManagementGrain>(0).GetActivationAddress(grain);
                     member = member with { Phase = vpod.Phase, Health = vpod.Health, RestartCount = vpod.RestartCount, Reason = vpod.Reason, Silo = host?.ToString() ?? member.Silo };
+                    Observed(ordinal, vpod);
                 }
                 catch (VPodNotFoundException)
                 {
                     member = member with { Phase = VPodPhase.None, Reason = "its vPod does not exist" };
+                    Observed(ordinal, null);
                 }
             }
 
             members[i] = member;
         }, cancellationToken);
 
-        var running = members.Count(m => m.Phase == VPodPhase.Running);
-        var failed = members.Count(m => m.Phase == VPodPhase.Failed);
-        var unplaced = records.Count(r => !r.Created);
-        var phase = State.Phase is ClusterPhase.Deleting ? ClusterPhase.Deleting
-            : running == State.Desired && members.Length == State.Desired ? ClusterPhase.Ready
-            : failed > 0 || unplaced > 0 ? ClusterPhase.Degraded
-            : ClusterPhase.Deploying;
+        var phase = ClusterSummaries.PhaseOf(State.Phase, State.Desired, members.Select(m => m.Phase).ToList(), records.Count(r => !r.Created));
+        await ReportAsync(ClusterSummaries.Summary(Name, spec, State, phase), cancellationToken);
         return new ClusterStatus
         {
             Name = Name,
             Phase = phase,
             Spec = spec,
             Desired = State.Desired,
-            Running = running,
-            Failed = failed,
+            Running = members.Count(m => m.Phase == VPodPhase.Running),
+            Failed = members.Count(m => m.Phase == VPodPhase.Failed),
             Pending = members.Count(m => m.Phase is VPodPhase.Pending or VPodPhase.Provisioning or VPodPhase.Starting),
             Members = members,
             Leader = leader,
@@ -293,23 +274,8 @@ public sealed partial class VPodClusterGrain(
         await ForEachAsync(Enumerable.Range(0, records.Count).ToList(), async (i, ct) =>
         {
             var record = records[i];
-            VPodPhase? phase = null;
-            var restartScheduled = false;
-            if (record.Created)
-            {
-                try
-                {
-                    // Activating a member whose silo died re-places it and reconciles it with its runtime.
-                    var status = await GrainFactory.GetGrain<IVPodGrain>(ClusterSpecValidation.MemberId(Name, record.Ordinal)).GetStatusAsync(ct);
-                    phase = status.Phase;
-                    restartScheduled = status.NextRestartAt is not null;
-                }
-                catch (VPodNotFoundException)
-                {
-                }
-            }
-
-            observations[i] = new MemberObservation(record.Ordinal, record.Created, phase, restartScheduled);
+            var status = record.Created ? await ObserveMemberAsync(record.Ordinal, ct) : null;
+            observations[i] = new MemberObservation(record.Ordinal, record.Created, status?.Phase, status?.NextRestartAt is not null);
         }, cancellationToken);
 
         var plan = ClusterPlanner.Plan(State.Desired, observations, spec.RestartPolicy, State.NextOrdinal);
@@ -352,85 +318,9 @@ public sealed partial class VPodClusterGrain(
         {
             await PersistAsync(cancellationToken);
         }
+
+        await ReportCurrentAsync(cancellationToken);
     }
-
-    private async Task CreateMembersAsync(ClusterSpec spec, List<ClusterMemberRecord> records, CancellationToken cancellationToken)
-    {
-        if (records.Count == 0)
-        {
-            return;
-        }
-
-        var requests = records.Select(r => Request(spec, r.Ordinal)).ToList();
-        var fit = await Ledger.CheckFitAsync(requests, cancellationToken);
-        await ForEachAsync(Enumerable.Range(0, records.Count).ToList(), async (i, ct) =>
-        {
-            var record = records[i];
-            if (fit[i] is { } reason)
-            {
-                record.PendingReason = reason;
-                LogMemberPending(logger, Name, requests[i].VPodId, reason);
-                return;
-            }
-
-            try
-            {
-                RequestContext.Set(PlacementLedgerKeys.RequestContextKey, requests[i]);
-                await GrainFactory.GetGrain<IVPodGrain>(requests[i].VPodId).CreateAsync(ClusterSpecValidation.MemberSpec(spec, record.Ordinal), ct);
-                record.Created = true;
-                record.PendingReason = null;
-            }
-            catch (Exception exception) when (exception is InvalidVPodSpecException or InvalidVPodOperationException)
-            {
-                record.PendingReason = exception.Message;
-                LogMemberPending(logger, Name, requests[i].VPodId, exception.Message);
-            }
-            finally
-            {
-                RequestContext.Remove(PlacementLedgerKeys.RequestContextKey);
-            }
-        }, cancellationToken);
-    }
-
-    private async Task DeleteMemberAsync(int ordinal, CancellationToken cancellationToken)
-    {
-        var id = ClusterSpecValidation.MemberId(Name, ordinal);
-        try
-        {
-            await GrainFactory.GetGrain<IVPodGrain>(id).DeleteAsync(new StopOptions(Force: true), cancellationToken);
-        }
-        catch (Exception exception) when (exception is VPodNotFoundException or InvalidVPodOperationException)
-        {
-            // Already deleted or being deleted.
-        }
-
-        await Ledger.ReleaseAsync(id, cancellationToken);
-        LogMemberDeleted(logger, Name, id);
-    }
-
-    private async Task StartMemberAsync(int ordinal, string reason, CancellationToken cancellationToken)
-    {
-        var id = ClusterSpecValidation.MemberId(Name, ordinal);
-        try
-        {
-            await GrainFactory.GetGrain<IVPodGrain>(id).StartAsync(cancellationToken);
-            LogMemberRestarted(logger, Name, id, reason);
-        }
-        catch (InvalidVPodOperationException exception)
-        {
-            LogMemberPending(logger, Name, id, exception.Message);
-        }
-    }
-
-    private static PlacementRequest Request(ClusterSpec spec, int ordinal) => new()
-    {
-        VPodId = ClusterSpecValidation.MemberId(spec.Name, ordinal),
-        CpuMillis = spec.CpuMillis,
-        MemoryBytes = spec.MemoryBytes,
-        Cluster = spec.Name,
-        Type = spec.MemberType,
-        Spread = spec.HighAvailability,
-    };
 
     private async Task PersistAsync(CancellationToken cancellationToken)
     {
@@ -455,65 +345,4 @@ public sealed partial class VPodClusterGrain(
             throw new ClusterNotFoundException(Name);
         }
     }
-
-    private static Task ForEachAsync<T>(IReadOnlyList<T> items, Func<T, CancellationToken, Task> body, CancellationToken cancellationToken)
-    {
-        if (items.Count == 0)
-        {
-            return Task.CompletedTask;
-        }
-
-        // Parallel.ForEachAsync keeps the grain's scheduler: its bodies run as turns of this activation.
-        return Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = MaxParallelCalls, CancellationToken = cancellationToken, TaskScheduler = TaskScheduler.Current }, async (item, ct) => await body(item, ct));
-    }
-
-    private static ClusterSpec Normalize(ClusterSpec spec) => spec with
-    {
-        Command = spec.Command.ToArray(),
-        Env = new Dictionary<string, string>(spec.Env),
-        SecurityThreshold = spec.Algorithm == AggregationAlgorithm.SecureAggregation && spec.SecurityThreshold is null
-            ? MetaNode.Federation.SecureAggregation.SecAggParameters.DefaultThreshold(spec.Count)
-            : spec.SecurityThreshold,
-    };
-
-    private static bool SameSpec(ClusterSpec a, ClusterSpec b) =>
-        (a with { Command = b.Command, Env = b.Env, NetworkPolicy = b.NetworkPolicy }) == b
-        && a.Command.SequenceEqual(b.Command)
-        && a.Env.Count == b.Env.Count && a.Env.All(e => b.Env.TryGetValue(e.Key, out var v) && v == e.Value)
-        && (a.NetworkPolicy, b.NetworkPolicy) switch
-        {
-            (null, null) => true,
-            ({ } x, { } y) => x.Enabled == y.Enabled && x.IngressFrom.SequenceEqual(y.IngressFrom) && x.EgressTo.SequenceEqual(y.EgressTo),
-            _ => false,
-        };
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster} deployed: {Count} {Type} members")]
-    private static partial void LogDeployed(ILogger logger, string cluster, int count, VPodType type);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster} scaled from {From} to {To} members")]
-    private static partial void LogScaled(ILogger logger, string cluster, int from, int to);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster} deleted with its members")]
-    private static partial void LogDeleted(ILogger logger, string cluster);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster} accepts leader {Leader} with term {Term} (was {PreviousLeader}, term {PreviousTerm})")]
-    private static partial void LogLeaderAccepted(ILogger logger, string cluster, string leader, long term, string? previousLeader, long previousTerm);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster {Cluster} rejected a command from {Leader} with stale term {Term}; term {CurrentTerm} is current")]
-    private static partial void LogStaleCommand(ILogger logger, string cluster, string leader, long term, long currentTerm);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster {Cluster}: member {VPodId} is pending: {Reason}")]
-    private static partial void LogMemberPending(ILogger logger, string cluster, string vpodId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster}: member {VPodId} deleted")]
-    private static partial void LogMemberDeleted(ILogger logger, string cluster, string vpodId);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {Cluster}: member {VPodId} started again ({Reason})")]
-    private static partial void LogMemberRestarted(ILogger logger, string cluster, string vpodId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster {Cluster} rejected a command from {Leader} with term {Term}: the lease (term {LeaseTerm}) never issued it")]
-    private static partial void LogUnissuedTerm(ILogger logger, string cluster, string leader, long term, long leaseTerm);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster {Cluster}: member {VPodId} is replaced ({Reason})")]
-    private static partial void LogMemberForgotten(ILogger logger, string cluster, string vpodId, string reason);
 }

@@ -12,21 +12,19 @@ public sealed class FederatedJobRegistryState
 /// <summary>The persisted list of jobs that <c>job list</c> reads.</summary>
 [GrainType("federated-job-registry")]
 public sealed class FederatedJobRegistryGrain(
-    [PersistentState("jobs", MetaNodeNames.ChainStorage)] IPersistentState<FederatedJobRegistryState> state) : Grain, IFederatedJobRegistryGrain
+    [PersistentState("jobs", MetaNodeNames.ChainStorage)] IPersistentState<FederatedJobRegistryState> state)
+    : RegistryGrain<FederatedJobRegistryState, FederatedJobSummary>(state), IFederatedJobRegistryGrain
 {
-    public async Task UpsertAsync(FederatedJobSummary summary, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(summary);
-        if (state.State.Jobs.TryGetValue(summary.JobId, out var known) && (known.UpdatedAt > summary.UpdatedAt || known == summary))
-        {
-            // One-way calls may arrive out of order: an older summary never replaces a newer one.
-            return;
-        }
+    protected override Dictionary<string, FederatedJobSummary> EntriesOf(FederatedJobRegistryState registry) => registry.Jobs;
 
-        state.State.Jobs[summary.JobId] = summary;
-        await state.WriteStateAsync(cancellationToken);
-    }
+    protected override string KeyOf(FederatedJobSummary entry) => entry.JobId;
 
-    public Task<IReadOnlyList<FederatedJobSummary>> ListAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<FederatedJobSummary>>(state.State.Jobs.Values.OrderBy(j => j.CreatedAt).ThenBy(j => j.JobId, StringComparer.Ordinal).ToList());
+    protected override DateTimeOffset CreatedAtOf(FederatedJobSummary entry) => entry.CreatedAt;
+
+    // One-way calls may arrive out of order: an older summary never replaces a newer one.
+    protected override bool IsCurrent(FederatedJobSummary known, FederatedJobSummary incoming) =>
+        known.UpdatedAt > incoming.UpdatedAt || known == incoming;
+
+    public override Task<IReadOnlyList<FederatedJobSummary>> ListAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<FederatedJobSummary>>(Ordered(State.Jobs.Values).ToList());
 }

@@ -1,3 +1,4 @@
+using MetaNode.Grains.Hosting;
 using MetaNode.Grains.Placement;
 using MetaNode.Orchestration;
 using MetaNode.Placement;
@@ -19,59 +20,30 @@ public sealed partial class OrchestratorKeeper(
     TimeProvider time,
     ILogger<OrchestratorKeeper> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
-    private readonly CancellationTokenSource _stopping = new();
-    private Task _loop = Task.CompletedTask;
+    private readonly BackgroundLoop _loop = new();
+    private bool _registered;
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(OrchestratorKeeper), ServiceLifecycleStage.Active, OnActiveAsync, OnStopAsync);
 
     private Task OnActiveAsync(CancellationToken cancellationToken)
     {
-        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        _loop.StartPeriodic(time, options.Value.RenewalPeriod, KeepAsync, exception => LogKeepFailed(logger, exception));
         return Task.CompletedTask;
     }
 
-    private async Task OnStopAsync(CancellationToken cancellationToken)
-    {
-        await _stopping.CancelAsync();
-        await _loop.WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
-    }
+    private Task OnStopAsync(CancellationToken cancellationToken) => _loop.StopAsync(cancellationToken);
 
-    private async Task RunAsync(CancellationToken cancellationToken)
+    private async Task KeepAsync(CancellationToken cancellationToken)
     {
         var ledger = grainFactory.GetGrain<IPlacementLedgerGrain>(PlacementLedgerKeys.Default);
-        var registered = false;
-        var failures = 0;
-        while (!cancellationToken.IsCancellationRequested)
+        if (!_registered)
         {
-            try
-            {
-                if (!registered)
-                {
-                    await ledger.RegisterSiloAsync(localSilo.SiloAddress, capacity.Value.ToCapacity(), cancellationToken);
-                    registered = true;
-                }
-
-                await KeepAgentsAsync(ledger, cancellationToken);
-                failures = 0;
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                if (failures++ % 10 == 0)
-                {
-                    LogKeepFailed(logger, exception);
-                }
-            }
-
-            try
-            {
-                await Task.Delay(options.Value.RenewalPeriod, time, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            await ledger.RegisterSiloAsync(localSilo.SiloAddress, capacity.Value.ToCapacity(), cancellationToken);
+            _registered = true;
         }
+
+        await KeepAgentsAsync(ledger, cancellationToken);
     }
 
     private async Task KeepAgentsAsync(IPlacementLedgerGrain ledger, CancellationToken cancellationToken)

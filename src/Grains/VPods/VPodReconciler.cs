@@ -1,3 +1,4 @@
+using MetaNode.Grains.Hosting;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
 
@@ -12,23 +13,18 @@ public sealed partial class VPodReconciler(
     IClusterMembershipService membership,
     ILogger<VPodReconciler> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
-    private readonly CancellationTokenSource _stopping = new();
-    private Task _watch = Task.CompletedTask;
+    private readonly BackgroundLoop _watch = new();
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(VPodReconciler), ServiceLifecycleStage.Active, OnActiveAsync, OnStopAsync);
 
     private Task OnActiveAsync(CancellationToken cancellationToken)
     {
-        _watch = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        _watch.Start(RunAsync);
         return Task.CompletedTask;
     }
 
-    private async Task OnStopAsync(CancellationToken cancellationToken)
-    {
-        await _stopping.CancelAsync();
-        await _watch.WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
-    }
+    private Task OnStopAsync(CancellationToken cancellationToken) => _watch.StopAsync(cancellationToken);
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {

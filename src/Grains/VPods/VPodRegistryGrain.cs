@@ -1,3 +1,5 @@
+using MetaNode.Clusters;
+using MetaNode.Grains.Clusters;
 using MetaNode.Grains.Hosting;
 using MetaNode.VPods;
 
@@ -13,54 +15,62 @@ public sealed class VPodRegistryState
     [Id(1)] public Dictionary<string, string> Names { get; set; } = [];
 }
 
+/// <summary>
+/// Every vPod and its unique name. A cluster member's change of phase is passed on to its cluster, which keeps the summary
+/// <c>cluster list</c> shows current without asking every member.
+/// </summary>
 [GrainType("vpod-registry")]
 public sealed class VPodRegistryGrain(
-    [PersistentState("registry", MetaNodeNames.VPodStorage)] IPersistentState<VPodRegistryState> state) : Grain, IVPodRegistryGrain
+    [PersistentState("registry", MetaNodeNames.VPodStorage)] IPersistentState<VPodRegistryState> state)
+    : RegistryGrain<VPodRegistryState, VPodSummary>(state), IVPodRegistryGrain
 {
-    public async Task UpsertAsync(VPodSummary summary, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(summary);
-        if (state.State.Entries.TryGetValue(summary.Id, out var existing) && existing == summary)
-        {
-            return;
-        }
+    protected override Dictionary<string, VPodSummary> EntriesOf(VPodRegistryState registry) => registry.Entries;
 
-        state.State.Entries[summary.Id] = summary;
-        state.State.Names[summary.Name] = summary.Id;
-        await state.WriteStateAsync(cancellationToken);
-    }
+    protected override string KeyOf(VPodSummary entry) => entry.Id;
 
-    public async Task RemoveAsync(string vpodId, CancellationToken cancellationToken = default)
+    protected override DateTimeOffset CreatedAtOf(VPodSummary entry) => entry.CreatedAt;
+
+    protected override void OnUpserted(VPodSummary? previous, VPodSummary entry) => State.Names[entry.Name] = entry.Id;
+
+    protected override Task OnUpsertWrittenAsync(VPodSummary? previous, VPodSummary entry, CancellationToken cancellationToken) =>
+        previous?.Phase == entry.Phase ? Task.CompletedTask : TellClusterAsync(entry, entry.Phase);
+
+    protected override bool OnRemoved(string key, VPodSummary? entry)
     {
-        var removed = state.State.Entries.Remove(vpodId, out var entry);
-        foreach (var name in state.State.Names.Where(n => n.Value == vpodId).Select(n => n.Key).ToList())
+        var removed = false;
+        foreach (var name in State.Names.Where(n => n.Value == key).Select(n => n.Key).ToList())
         {
-            state.State.Names.Remove(name);
+            State.Names.Remove(name);
             removed = true;
         }
 
-        if (removed || entry is not null)
+        if (entry is not null)
         {
-            await state.WriteStateAsync(cancellationToken);
+            _ = TellClusterAsync(entry, VPodPhase.Deleted);
         }
-    }
 
-    public Task<IReadOnlyList<VPodSummary>> ListAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult<IReadOnlyList<VPodSummary>>(state.State.Entries.Values.OrderBy(e => e.CreatedAt).ThenBy(e => e.Id, StringComparer.Ordinal).ToArray());
+        return removed;
+    }
 
     public async Task<string?> ReserveNameAsync(string name, string vpodId, CancellationToken cancellationToken = default)
     {
-        if (state.State.Names.TryGetValue(name, out var holder) && holder != vpodId)
+        if (State.Names.TryGetValue(name, out var holder) && holder != vpodId)
         {
             return holder;
         }
 
         if (holder is null)
         {
-            state.State.Names[name] = vpodId;
-            await state.WriteStateAsync(cancellationToken);
+            State.Names[name] = vpodId;
+            await WriteAsync(cancellationToken);
         }
 
         return null;
     }
+
+    /// <summary>Tells a cluster member's cluster (a one-way call) that the member's phase changed.</summary>
+    private Task TellClusterAsync(VPodSummary member, VPodPhase phase) =>
+        ClusterSummaries.ClusterOf(member.Id, member.Name) is { } cluster
+            ? GrainFactory.GetGrain<IVPodClusterGrain>(cluster).MemberChangedAsync(member.Id, phase, member.UpdatedAt)
+            : Task.CompletedTask;
 }

@@ -1,4 +1,5 @@
 using MetaNode.Security;
+using MetaNode.VPods;
 using Orleans.Concurrency;
 
 namespace MetaNode.Clusters;
@@ -33,9 +34,23 @@ public interface IVPodClusterGrain : IGrainWithStringKey
     /// <summary>The same fenced pass as <see cref="ReconcileAsync"/>, without building the cluster's status: what a leader runs on every tick.</summary>
     [Alias("ReconcileAsLeader"), SiloOnly]
     Task ReconcileAsLeaderAsync(LeaderCommand command, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The cluster's row of <c>cluster list</c> as its members are now: what the cluster reports to its registry whenever
+    /// it changes. The registry asks for it once when it has no report (after a silo restart).
+    /// </summary>
+    [Alias("GetSummary"), SiloOnly, AlwaysInterleave]
+    Task<ClusterSummary> GetSummaryAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Told by the vPod registry when member <paramref name="vpodId"/> entered <paramref name="phase"/> (at <paramref name="at"/>).</summary>
+    [Alias("MemberChanged"), SiloOnly, OneWay]
+    Task MemberChangedAsync(string vpodId, VPodPhase phase, DateTimeOffset at);
 }
 
-/// <summary>The persisted list of clusters that <c>cluster list</c> shows. Key: <see cref="ClusterRegistryKeys.Default"/>.</summary>
+/// <summary>
+/// The persisted list of clusters that <c>cluster list</c> shows, each as its cluster last reported it. Key:
+/// <see cref="ClusterRegistryKeys.Default"/>.
+/// </summary>
 [Alias("MetaNode.Clusters.IVPodClusterRegistryGrain")]
 public interface IVPodClusterRegistryGrain : IGrainWithStringKey
 {
@@ -45,8 +60,13 @@ public interface IVPodClusterRegistryGrain : IGrainWithStringKey
     [Alias("Remove"), SiloOnly]
     Task RemoveAsync(string name, CancellationToken cancellationToken = default);
 
+    /// <summary>Every cluster with its phase and desired count as the cluster last reported them: one call, no cluster is asked again.</summary>
     [Alias("List"), RequiresRole(AccessRole.Viewer), ReadOnly]
     Task<IReadOnlyList<ClusterSummary>> ListAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>A cluster's current row (phase, desired count ...), sent by the cluster whenever it changes; kept in memory.</summary>
+    [Alias("Report"), SiloOnly, AlwaysInterleave]
+    Task ReportAsync(ClusterSummary summary, CancellationToken cancellationToken = default);
 }
 
 public static class ClusterRegistryKeys
