@@ -99,6 +99,11 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     public async Task<VPodStatus> CreateAsync(VPodSpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        if (VPodNames.VPodIdProblem(Id) is { } idProblem)
+        {
+            throw new InvalidVPodSpecException(idProblem);
+        }
+
         VPodSpecValidation.ThrowIfInvalid(spec);
         if (_state.RecordExists && State.Spec is not null)
         {

@@ -194,6 +194,18 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
         await Assert.ThrowsAsync<VPodNotFoundException>(() => Grain(id).GetStatusAsync());
     }
 
+    [Theory]
+    [InlineData("worker-1")]
+    [InlineData("vpod-Upper")]
+    [InlineData("vpod-a.b")]
+    public async Task InvalidId_IsRejectedByTheGrain_AndNothingIsRecorded(string id)
+    {
+        // A client that skips its own check meets the same rule on the server.
+        var error = await Assert.ThrowsAsync<InvalidVPodSpecException>(() => Grain(id).CreateAsync(Shell(NewName("badid"), "sleep 30")));
+        Assert.Equal(VPodNames.VPodIdProblem(id), error.Message);
+        await Assert.ThrowsAsync<VPodNotFoundException>(() => Grain(id).GetStatusAsync());
+    }
+
     [Fact]
     public async Task DuplicateName_IsRejected()
     {

@@ -2,7 +2,10 @@ using MetaNode.Client;
 using MetaNode.Clusters;
 using MetaNode.Grains.Runtime.Docker;
 using MetaNode.Grains.Runtime.Kubernetes;
+using MetaNode.Tests.Runtime;
 using MetaNode.VPods;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace MetaNode.Tests.VPods;
 
@@ -175,6 +178,39 @@ public sealed class VPodNamesTests
                 Assert.Equal(error, Assert.Throws<ArgumentException>(() => VPodIds.Validate(text)).Message.Split(" (Parameter", 2)[0]);
             }
         }
+    }
+
+    [Theory]
+    [InlineData("worker-1")]
+    [InlineData("vpod-")]
+    [InlineData("vpod_a")]
+    [InlineData("vpod-A1")]
+    [InlineData("vpod-a/b")]
+    [InlineData("../escape")]
+    [InlineData("vpod-a\n")]
+    [InlineData("vpod-0123456789012345678901234567890123456789012345678901234567890")]
+    public async Task Runtimes_RefuseWhatTheIdRuleRefuses_WithItsMessage(string id)
+    {
+        var problem = VPodNames.VPodIdProblem(id);
+        Assert.NotNull(problem);
+
+        await using var sandbox = new ProcessRuntimeSandbox();
+        var process = sandbox.CreateRuntime();
+        var fromProcess = await Assert.ThrowsAsync<ArgumentException>(() => process.ProvisionAsync(id, ProcessRuntimeSandbox.Shell("true")));
+        Assert.StartsWith(problem, fromProcess.Message, StringComparison.Ordinal);
+
+        using var docker = new DockerRuntime(Options.Create(new DockerRuntimeOptions { Endpoint = "unix:///run/metanode-test/engine.sock" }), NullLogger<DockerRuntime>.Instance);
+        var fromDocker = await Assert.ThrowsAsync<ArgumentException>(() => docker.RemoveAsync(id, null));
+        Assert.StartsWith(problem, fromDocker.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(sandbox.Root) && Directory.EnumerateFileSystemEntries(sandbox.Root, "*", SearchOption.AllDirectories).Any(e => e.Contains("escape", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task ProcessRuntime_AcceptsAnIdTheRuleAccepts()
+    {
+        await using var sandbox = new ProcessRuntimeSandbox();
+        var handle = await sandbox.CreateRuntime().ProvisionAsync("vpod-0a-b", ProcessRuntimeSandbox.Shell("true"));
+        Assert.NotNull(handle);
     }
 
     private static IReadOnlyList<string> SpecProblems(VPodSpec spec) => VPodSpecValidation.Validate(spec);
