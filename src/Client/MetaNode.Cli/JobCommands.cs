@@ -1,3 +1,4 @@
+// Longer than 400 lines: the declarations and handlers of the six job sub-commands, each short.
 using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;

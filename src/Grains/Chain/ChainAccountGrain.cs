@@ -1,3 +1,4 @@
+// Longer than 400 lines: nonce assignment, persist-before-send and replacement of one account's transactions are one sequence over one state.
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;

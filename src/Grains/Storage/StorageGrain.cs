@@ -1,3 +1,4 @@
+// Longer than 400 lines: one grain's block index and its repair timer share state that must persist before each call returns; the pure planning is already in StoragePlanning.
 using MetaNode.Clusters;
 using MetaNode.Grains.Hosting;
 using MetaNode.Grains.Security;

@@ -1,3 +1,4 @@
+// Longer than 400 lines: anvil's install, start, readiness, contract deployment and stop are one hosted service's life cycle.
 using System.Diagnostics;
 using System.Globalization;
 using System.Numerics;

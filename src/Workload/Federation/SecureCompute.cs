@@ -1,3 +1,4 @@
+// Longer than 400 lines: the compute side of the secure-aggregation protocol, one method per stage, in the order the protocol document gives them.
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;

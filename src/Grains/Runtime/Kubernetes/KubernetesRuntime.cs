@@ -1,3 +1,4 @@
+// Longer than 400 lines: each IVPodRuntime operation is one short API sequence against the cluster; the objects themselves are built in KubernetesWorkloadBuilder.
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;

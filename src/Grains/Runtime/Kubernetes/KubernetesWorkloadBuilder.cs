@@ -1,3 +1,4 @@
+// Longer than 400 lines: one pure builder per object kind a vPod becomes (workload, Service, NetworkPolicy, PodDisruptionBudget), kept together so their shared labels agree.
 using System.Globalization;
 using k8s.Models;
 using MetaNode.VPods;
