@@ -5,27 +5,17 @@ using MetaNode.Grains.Orchestration;
 using MetaNode.Grains.Placement;
 using MetaNode.Orchestration;
 using MetaNode.Placement;
+using MetaNode.Tests.Infrastructure;
 using MetaNode.VPods;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Serialization;
 
 namespace MetaNode.Tests.Clusters;
 
 /// <summary>Every cluster, lease and placement type that is persisted or crosses a grain call round-trips; options name bad keys.</summary>
 public sealed class ClusterContractTests
 {
-    private static readonly IServiceProvider Services = new ServiceCollection()
-        .AddSerializer(b => b.AddAssembly(typeof(ClusterSpec).Assembly).AddAssembly(typeof(VPodClusterState).Assembly))
-        .BuildServiceProvider();
-
     private static readonly DateTimeOffset At = new(2026, 11, 30, 1, 2, 3, TimeSpan.Zero);
 
-    private static T RoundTrip<T>(T value)
-    {
-        var serializer = Services.GetRequiredService<Serializer>();
-        Assert.NotNull(Services.GetRequiredService<DeepCopier>().Copy(value));
-        return serializer.Deserialize<T>(serializer.SerializeToArray(value))!;
-    }
+    private static T RoundTrip<T>(T value) => OrleansRoundTrip.Of(value);
 
     private static readonly ClusterSpec Spec = new()
     {

@@ -1,23 +1,12 @@
 using MetaNode.Federation;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Serialization;
+using MetaNode.Tests.Infrastructure;
 
 namespace MetaNode.Tests.Federation;
 
 /// <summary>Federation contracts survive Orleans serialization and deep copy unchanged.</summary>
 public sealed class FederationSerializationTests
 {
-    private static readonly IServiceProvider Services = new ServiceCollection()
-        .AddSerializer(b => b.AddAssembly(typeof(FederatedModel).Assembly))
-        .BuildServiceProvider();
-
-    private static T RoundTrip<T>(T value)
-    {
-        var serializer = Services.GetRequiredService<Serializer>();
-        var copy = Services.GetRequiredService<DeepCopier>().Copy(value);
-        Assert.NotNull(copy);
-        return serializer.Deserialize<T>(serializer.SerializeToArray(value))!;
-    }
+    private static T RoundTrip<T>(T value) => OrleansRoundTrip.Of(value);
 
     [Fact]
     public void ModelUpdate_RoundTripsWithItsModelBytesAndReceipt_WhenSerialized()

@@ -1,25 +1,15 @@
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Serialization;
+using MetaNode.Tests.Infrastructure;
 
 namespace MetaNode.Tests.Jobs;
 
 /// <summary>The job's persisted state, stream events and grain-call contracts survive Orleans serialization and deep copy.</summary>
 public sealed class FederatedJobSerializationTests
 {
-    private static readonly IServiceProvider Services = new ServiceCollection()
-        .AddSerializer(b => b.AddAssembly(typeof(FederatedJobStatus).Assembly).AddAssembly(typeof(FederatedJobState).Assembly))
-        .BuildServiceProvider();
-
     private static readonly FederatedModel Model = new(2, 2, [0.5, -1.25, 3, 4e-9, 0.1, -0.2]);
 
-    private static T RoundTrip<T>(T value)
-    {
-        Assert.NotNull(Services.GetRequiredService<DeepCopier>().Copy(value));
-        var serializer = Services.GetRequiredService<Serializer>();
-        return serializer.Deserialize<T>(serializer.SerializeToArray(value))!;
-    }
+    private static T RoundTrip<T>(T value) => OrleansRoundTrip.Of(value);
 
     [Fact]
     public void FederatedUpdateEvent_RoundTrips_WithItsEventIdAndModelBytes()

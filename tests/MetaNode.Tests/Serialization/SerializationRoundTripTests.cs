@@ -1,17 +1,12 @@
 using MetaNode.Grains.VPods;
+using MetaNode.Tests.Infrastructure;
 using MetaNode.VPods;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Serialization;
 
 namespace MetaNode.Tests.Serialization;
 
 /// <summary>Every type that is persisted or crosses a grain call survives Orleans serialization and deep copy unchanged.</summary>
 public sealed class SerializationRoundTripTests
 {
-    private static readonly IServiceProvider Services = new ServiceCollection()
-        .AddSerializer(b => b.AddAssembly(typeof(VPodSpec).Assembly).AddAssembly(typeof(VPodState).Assembly))
-        .BuildServiceProvider();
-
     private static readonly DateTimeOffset At = new(2026, 11, 29, 23, 59, 1, TimeSpan.Zero);
 
     private static readonly VPodSpec Spec = new()
@@ -32,15 +27,7 @@ public sealed class SerializationRoundTripTests
 
     private static readonly RuntimeHandle Handle = new(DeploymentMethod.Process, "1234", "node-a", At, "owner-1", 987654, "http://127.0.0.1:8081");
 
-    private static T RoundTrip<T>(T value)
-    {
-        var serializer = Services.GetRequiredService<Serializer>();
-        var copier = Services.GetRequiredService<DeepCopier>();
-        var bytes = serializer.SerializeToArray(value);
-        var copy = copier.Copy(value);
-        Assert.NotNull(copy);
-        return serializer.Deserialize<T>(bytes)!;
-    }
+    private static T RoundTrip<T>(T value) => OrleansRoundTrip.Of(value);
 
     [Fact]
     public void VPodSpec_RoundTrips()
