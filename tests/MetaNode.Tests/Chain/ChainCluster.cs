@@ -1,9 +1,7 @@
 using MetaNode.Chain;
 using MetaNode.Grains.Chain;
 using MetaNode.Grains.Hosting;
-using MetaNode.Silo.Hosting;
 using MetaNode.Tests.Infrastructure;
-using Microsoft.Extensions.Configuration;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.Signer;
 using Orleans.Streams;
@@ -52,15 +50,7 @@ internal sealed class ChainCluster : IAsyncDisposable
             settings[key] = value;
         }
 
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(settings));
-        builder.ConfigureSilo((_, silo) =>
-        {
-            var options = new MetaNodeSiloOptions { DataDirectory = dataDirectory };
-            silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
-        });
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
+        var cluster = await new TestSiloBuilder().WithSettings(settings).WithMetaNode(dataDirectory).StartAsync();
         return new ChainCluster(cluster, dataDirectory, operatorKey.GetPublicAddress().ToLowerInvariant());
     }
 
@@ -134,17 +124,7 @@ internal sealed class ChainCluster : IAsyncDisposable
             }
         }
 
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-        SiloProcess.KillWorkloadsUnder(DataDirectory);
-        try
-        {
-            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(DataDirectory);
-        }
-        catch (IOException)
-        {
-            // A workload still flushing its log; the temporary directory is left for the OS to clean.
-        }
+        await TestSiloBuilder.StopAsync(Cluster, DataDirectory);
     }
 }
 

@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using MetaNode.Client;
+using MetaNode.Grains.Runtime;
 using Microsoft.Extensions.Hosting;
 
 namespace MetaNode.Tests.Cli;
@@ -30,8 +29,9 @@ public sealed class LocalSiloFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var siloPort = FreePort();
-        GatewayPort = FreePort();
+        var ports = LoopbackPorts.Free(2);
+        var siloPort = ports[0];
+        GatewayPort = ports[1];
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.UseOrleans(silo => silo.UseLocalhostClustering(siloPort, GatewayPort, serviceId: ServiceId, clusterId: ClusterId));
         _host = builder.Build();
@@ -45,15 +45,6 @@ public sealed class LocalSiloFixture : IAsyncLifetime
             await _host.StopAsync();
             _host.Dispose();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }
 

@@ -1,13 +1,17 @@
 using MetaNode.Orchestration;
-using Orleans.Core.Internal;
 using MetaNode.Tests.Infrastructure;
+using Orleans.Core.Internal;
 
 namespace MetaNode.Tests.Clusters;
 
-/// <summary>The lease grain on a real silo: a re-activation (the grain moved or was collected) never hands a live leader's lease to another.</summary>
-[Collection(ClusterGrainCollection.Name)]
-public sealed class LeaderLeaseGrainTests(ClusterGrainFixture fixture)
+/// <summary>
+/// The lease grain on a real silo whose clock the test moves: a re-activation (the grain moved or was collected) never hands a
+/// live leader's lease to another, and a lease that is no longer renewed is free exactly one TTL after its last renewal.
+/// </summary>
+public sealed class LeaderLeaseGrainTests(FakeClockSiloFixture fixture) : IClassFixture<FakeClockSiloFixture>
 {
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(1);
+
     [Fact]
     public async Task Reactivation_KeepsTheRenewingHoldersLease_AndFreesItOnlyAfterItStopsRenewing()
     {
@@ -15,13 +19,14 @@ public sealed class LeaderLeaseGrainTests(ClusterGrainFixture fixture)
         var first = await lease.AcquireOrRenewAsync("vpod-a", "agent-a", "silo-1");
         Assert.True(first.Granted);
         Assert.Equal(1, first.Lease.Term);
+        Assert.Equal(fixture.Time.GetUtcNow() + FakeClockSiloFixture.LeaseTtl, first.Lease.ExpiresAt);
 
         // The holder renews (in memory only) until the expiry written at acquisition is well past.
         var storedExpiry = first.Lease.ExpiresAt;
-        while (DateTimeOffset.UtcNow < storedExpiry + ClusterGrainFixture.LeaseTtl)
+        while (fixture.Time.GetUtcNow() < storedExpiry + FakeClockSiloFixture.LeaseTtl)
         {
             Assert.True((await lease.AcquireOrRenewAsync("vpod-a", "agent-a", "silo-1")).Granted);
-            await Task.Delay(ClusterGrainFixture.RenewalPeriod);
+            fixture.Time.Advance(FakeClockSiloFixture.RenewalPeriod);
         }
 
         // The grain is deactivated; its next activation reads the stale expiry back.
@@ -30,14 +35,17 @@ public sealed class LeaderLeaseGrainTests(ClusterGrainFixture fixture)
         var rival = await lease.AcquireOrRenewAsync("vpod-b", "agent-b", "silo-2");
         Assert.False(rival.Granted);
         Assert.Equal(("vpod-a", 1L), (rival.Lease.Holder, rival.Lease.Term));
-        Assert.True((await lease.AcquireOrRenewAsync("vpod-a", "agent-a", "silo-1")).Granted);
+        var renewed = await lease.AcquireOrRenewAsync("vpod-a", "agent-a", "silo-1");
+        Assert.True(renewed.Granted);
+        Assert.Equal(fixture.Time.GetUtcNow() + FakeClockSiloFixture.LeaseTtl, renewed.Lease.ExpiresAt);
 
-        // Once the holder stops renewing, the rival gets the next term.
-        var taken = await Eventually.WaitAsync(
-            () => lease.AcquireOrRenewAsync("vpod-b", "agent-b", "silo-2"),
-            grant => grant.Granted,
-            "the rival takes the lease after the holder stopped renewing",
-            TimeSpan.FromSeconds(10));
+        // The holder stops renewing: up to its last renewal's expiry the rival is refused, a moment later it gets the next term.
+        fixture.Time.Advance(FakeClockSiloFixture.LeaseTtl - Tick);
+        Assert.False((await lease.AcquireOrRenewAsync("vpod-b", "agent-b", "silo-2")).Granted);
+
+        fixture.Time.Advance(Tick + Tick);
+        var taken = await lease.AcquireOrRenewAsync("vpod-b", "agent-b", "silo-2");
+        Assert.True(taken.Granted);
         Assert.Equal(("vpod-b", 2L), (taken.Lease.Holder, taken.Lease.Term));
     }
 }

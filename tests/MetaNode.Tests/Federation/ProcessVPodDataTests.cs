@@ -1,8 +1,8 @@
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
+using MetaNode.Grains.Runtime;
 using MetaNode.Tests.Infrastructure;
 using MetaNode.Tests.Runtime;
-using MetaNode.Tests.Workload;
 using MetaNode.VPods;
 
 namespace MetaNode.Tests.Federation;
@@ -28,7 +28,7 @@ public sealed class ProcessVPodDataTests : IAsyncLifetime
         var spec = new VPodSpec
         {
             Name = "trainer",
-            Ports = [WorkloadProcess.FreeLoopbackPort()],
+            Ports = [LoopbackPorts.Free()],
             Command = python ? [MetaNode.Tests.Workload.WorkloadProcess.PythonInterpreter, Path.Combine(AppContext.BaseDirectory, "examples", "python-workload", "workload.py")] : [],
         };
 

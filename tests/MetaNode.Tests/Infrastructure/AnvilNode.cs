@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using MetaNode.Grains.Runtime;
 
 namespace MetaNode.Tests.Infrastructure;
 
@@ -25,7 +26,7 @@ public sealed class AnvilNode : IAsyncDisposable
         _stateFile = stateFile;
         _stateInterval = stateIntervalSeconds;
         _extraArguments = extraArguments;
-        Port = SiloProcess.FreePort();
+        Port = LoopbackPorts.Free();
     }
 
     public int Port { get; }

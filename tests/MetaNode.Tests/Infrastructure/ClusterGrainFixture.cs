@@ -1,5 +1,3 @@
-using MetaNode.Silo.Hosting;
-using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 
 namespace MetaNode.Tests.Infrastructure;
@@ -19,48 +17,21 @@ public sealed class ClusterGrainFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.Client;
 
-    public async Task InitializeAsync()
-    {
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    public async Task InitializeAsync() => Cluster = await new TestSiloBuilder()
+        .WithSettings(TestSiloBuilder.FastVPods)
+        .WithSettings(new Dictionary<string, string?>
         {
-            ["MetaNode:VPods:ProbeInterval"] = "00:00:00.200",
-            ["MetaNode:VPods:StartupProbeInterval"] = "00:00:00.100",
-            ["MetaNode:VPods:StartupGracePeriod"] = "00:00:05", // a reference workload that starts slowly on a loaded machine is not restarted
-            ["MetaNode:VPods:FailureThreshold"] = "2",
-            ["MetaNode:VPods:RestartBackoffInitial"] = "00:00:00.100",
-            ["MetaNode:VPods:RestartBackoffCap"] = "00:00:00.400",
-            ["MetaNode:VPods:OrphanStopTimeout"] = "00:00:02",
             ["MetaNode:Orchestration:LeaseTtl"] = LeaseTtl.ToString(),
             ["MetaNode:Orchestration:RenewalPeriod"] = RenewalPeriod.ToString(),
             ["MetaNode:Orchestration:MaxClockSkew"] = "00:00:00.250",
             ["MetaNode:Capacity:Cpu"] = "4",
             ["MetaNode:Capacity:Memory"] = "4Gi",
-        }));
-        builder.ConfigureClient(client => client.AddMemoryStreams(MetaNode.Grains.Hosting.MetaNodeNames.StreamProvider));
-        builder.ConfigureSilo((_, silo) =>
-        {
-            var options = new MetaNodeSiloOptions { DataDirectory = DataDirectory };
-            silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
-        });
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-    }
+        })
+        .WithClientStreams()
+        .WithMetaNode(DataDirectory)
+        .StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-        SiloProcess.KillWorkloadsUnder(DataDirectory);
-        try
-        {
-            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(DataDirectory);
-        }
-        catch (IOException)
-        {
-            // A workload still flushing its log; the temporary directory is left for the OS to clean.
-        }
-    }
+    public Task DisposeAsync() => TestSiloBuilder.StopAsync(Cluster, DataDirectory);
 }
 
 [CollectionDefinition(Name)]

@@ -1,5 +1,3 @@
-using MetaNode.Silo.Hosting;
-using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 
 namespace MetaNode.Tests.Infrastructure;
@@ -40,30 +38,16 @@ public sealed class DockerClusterFixture : IAsyncLifetime
     {
         await Engine.InitializeAsync();
         Directory.CreateDirectory(BindRoot);
-        var settings = Settings;
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(settings));
-        builder.ConfigureSilo((_, silo) =>
-        {
-            var options = new MetaNodeSiloOptions { DataDirectory = DataDirectory };
-            silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
-        });
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
+        Cluster = await new TestSiloBuilder().WithSettings(Settings).WithMetaNode(DataDirectory).StartAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (Cluster is not null)
-        {
-            await Cluster.StopAllSilosAsync();
-            await Cluster.DisposeAsync();
-        }
-
+        await TestSiloBuilder.StopAsync(Cluster);
         await Engine.DisposeAsync();
+        TestSiloBuilder.CleanUp(DataDirectory);
         try
         {
-            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(DataDirectory);
             if (Directory.Exists(BindRoot))
             {
                 Directory.Delete(BindRoot, recursive: true);

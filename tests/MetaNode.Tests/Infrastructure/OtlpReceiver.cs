@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using MetaNode.Grains.Runtime;
 
 namespace MetaNode.Tests.Infrastructure;
 
@@ -15,7 +16,7 @@ public sealed class OtlpReceiver : IDisposable
 
     public OtlpReceiver()
     {
-        Port = SiloProcess.FreePort();
+        Port = LoopbackPorts.Free();
         _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         _listener.Start();
         _loop = Task.Run(LoopAsync);

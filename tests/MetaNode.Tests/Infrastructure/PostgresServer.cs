@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using MetaNode.Grains.Runtime;
 using Npgsql;
 
 namespace MetaNode.Tests.Infrastructure;
@@ -168,7 +168,7 @@ public sealed class PostgresServer : IAsyncLifetime
             await RunProcessAsync("chown", [ServiceUser + ":" + ServiceUser, certificateFile, keyFile], throwOnFailure: true).ConfigureAwait(false);
         }
 
-        var port = FindFreePort();
+        var port = LoopbackPorts.Free();
         var serverOptions = string.Join(' ',
             "-c ssl=on",
             $"-c ssl_cert_file={certificateFile}",
@@ -247,13 +247,6 @@ public sealed class PostgresServer : IAsyncLifetime
         }
 
         return "mn_" + builder + "_" + Guid.NewGuid().ToString("N")[..8];
-    }
-
-    private static int FindFreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static bool IsRoot => string.Equals(Environment.UserName, "root", StringComparison.Ordinal);

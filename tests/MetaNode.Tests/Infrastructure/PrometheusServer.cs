@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using MetaNode.Grains.Runtime;
 
 namespace MetaNode.Tests.Infrastructure;
 
@@ -146,7 +147,7 @@ public sealed class PrometheusServer : IAsyncDisposable
 
     private async Task StartOnceAsync(TimeSpan timeout)
     {
-        Port = SiloProcess.FreePort();
+        Port = LoopbackPorts.Free();
         var info = new ProcessStartInfo("prometheus")
         {
             RedirectStandardOutput = true,

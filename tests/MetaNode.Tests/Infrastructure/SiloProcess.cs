@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using MetaNode.Grains.Runtime;
 
 namespace MetaNode.Tests.Infrastructure;
 
@@ -101,9 +101,9 @@ public sealed class SiloProcess : IAsyncDisposable
 
     private void AssignPorts()
     {
-        SiloPort = FreePort();
-        GatewayPort = FreePort();
-        HttpPort = FreePort();
+        SiloPort = LoopbackPorts.Free();
+        GatewayPort = LoopbackPorts.Free();
+        HttpPort = LoopbackPorts.Free();
     }
 
     private async Task<TimeSpan> StartOnceAsync(TimeSpan? timeout)
@@ -205,6 +205,12 @@ public sealed class SiloProcess : IAsyncDisposable
         _process?.Dispose();
     }
 
+    /// <summary>A free loopback port; the benchmarks, which share this file, ask here.</summary>
+    public static int FreePort() => LoopbackPorts.Free();
+
+    /// <summary>The silo's exit code once it has exited (137 when it had to be killed).</summary>
+    public int? ExitCode => _process is { HasExited: true } process ? process.ExitCode : null;
+
     /// <summary>Deletes a test silo's data directory and, beside it, its process vPods' root (<c>{data}-vpods</c>: data, logs, keys).</summary>
     public static void DeleteSiloDirectories(string dataDirectory)
     {
@@ -252,26 +258,6 @@ public sealed class SiloProcess : IAsyncDisposable
             }
         }
     }
-
-    /// <summary>A loopback port nobody listens on now and that this test run has not handed out before.</summary>
-    public static int FreePort()
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            lock (HandedOut)
-            {
-                if (HandedOut.Add(port))
-                {
-                    return port;
-                }
-            }
-        }
-    }
-
-    private static readonly HashSet<int> HandedOut = [];
 
     private void Append(string? line)
     {

@@ -1,5 +1,3 @@
-using MetaNode.Silo.Hosting;
-using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 
 namespace MetaNode.Tests.Infrastructure;
@@ -16,41 +14,10 @@ public sealed class VPodClusterFixture : IAsyncLifetime
 
     public IGrainFactory Grains => Cluster.Client;
 
-    public async Task InitializeAsync()
-    {
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["MetaNode:VPods:ProbeInterval"] = "00:00:00.200",
-            ["MetaNode:VPods:StartupProbeInterval"] = "00:00:00.100",
-            ["MetaNode:VPods:StartupGracePeriod"] = "00:00:05", // a reference workload that starts slowly on a loaded machine is not restarted
-            ["MetaNode:VPods:FailureThreshold"] = "2",
-            ["MetaNode:VPods:RestartBackoffInitial"] = "00:00:00.100",
-            ["MetaNode:VPods:RestartBackoffCap"] = "00:00:00.400",
-            ["MetaNode:VPods:OrphanStopTimeout"] = "00:00:02",
-        }));
-        builder.ConfigureSilo((_, silo) =>
-        {
-            var options = new MetaNodeSiloOptions { DataDirectory = DataDirectory };
-            silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
-        });
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
-    }
+    public async Task InitializeAsync() =>
+        Cluster = await new TestSiloBuilder().WithSettings(TestSiloBuilder.FastVPods).WithMetaNode(DataDirectory).StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-        try
-        {
-            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(DataDirectory);
-        }
-        catch (IOException)
-        {
-            // A workload still flushing its log; the temporary directory is left for the OS to clean.
-        }
-    }
+    public Task DisposeAsync() => TestSiloBuilder.StopAsync(Cluster, DataDirectory);
 }
 
 [CollectionDefinition(Name)]

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using MetaNode.Tests.Infrastructure;
 
@@ -95,11 +94,12 @@ public sealed class ClusterOrchestrationTests(PostgresServer postgres) : IAsyncL
         Assert.Contains($"{Leader(first)} (term {Term(first)}", table.Stdout, StringComparison.Ordinal);
 
         // Stop the leader's vPod: another orchestrator leads with a higher term, and the stopped one is started again.
-        var watch = Stopwatch.StartNew();
         Assert.Equal(0, (await cli.RunAsync("vpod", "stop", "--id", Leader(first)!, "--force")).ExitCode);
         var second = await Eventually.WaitAsync(Status, s => Leader(s) is { } l && l != Leader(first) && Term(s) > Term(first), "a new leader with a higher term");
-        var failover = watch.Elapsed;
-        Assert.True(failover < LeaseTtl + RenewalPeriod + TimeSpan.FromSeconds(3), $"failover took {failover}");
+
+        // The stopped leader gave its term up (the failover did not wait for its lease to expire).
+        Assert.Contains(second.GetProperty("leaderChanges").EnumerateArray(), c =>
+            c.GetProperty("leader").ValueKind == JsonValueKind.Null && c.GetProperty("previousLeader").GetString() == Leader(first) && c.GetProperty("term").GetInt64() == Term(first));
         await Eventually.WaitAsync(Status, s => Running(s) == 3, "the stopped orchestrator running again under the new leader");
 
         // A command with the old leader's term is rejected and changes nothing.
@@ -162,7 +162,6 @@ public sealed class ClusterOrchestrationTests(PostgresServer postgres) : IAsyncL
 
         var leaderSilo = before.GetProperty("leaderSilo").GetString()!;
         var victim = silos.Single(s => leaderSilo.Contains($":{s.SiloPort}:", StringComparison.Ordinal));
-        var watch = Stopwatch.StartNew();
         await victim.KillAsync();
 
         var survivor = silos.First(s => s != victim).Cli();
@@ -184,7 +183,6 @@ public sealed class ClusterOrchestrationTests(PostgresServer postgres) : IAsyncL
         Assert.Equal(MemberIds(before).Order(), MemberIds(after).Order());
         Assert.DoesNotContain(after.GetProperty("members").EnumerateArray(), m => m.GetProperty("silo").GetString() == leaderSilo);
         Assert.Contains(after.GetProperty("leaderChanges").EnumerateArray(), c => c.GetProperty("term").GetInt64() == Term(after));
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"recovery took {watch.Elapsed}");
 
         var vpods = await Eventually.WaitAsync(() => survivor.JsonAsync("vpod", "list"), _ => true, "vpod list after the kill", TimeSpan.FromSeconds(60));
         var names = vpods.EnumerateArray().Select(v => v.GetProperty("name").GetString()!).Where(n => n.StartsWith("ha-", StringComparison.Ordinal)).ToList();

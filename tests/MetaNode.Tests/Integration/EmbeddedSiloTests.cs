@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using MetaNode.Tests.Infrastructure;
@@ -112,9 +111,9 @@ public sealed class EmbeddedSiloTests : IAsyncLifetime
         await Eventually.WaitAsync(() => cli.StatusAsync(idle), s => Phase(s) == "Running", "idle Running");
         await cli.JsonAsync("vpod", "stop", "--id", idle);
 
-        var watch = Stopwatch.StartNew();
-        await _silo.StopAsync();
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"graceful stop took {watch.Elapsed.TotalSeconds:0.0}s");
+        // The silo stops by itself on SIGTERM (it is not killed when its stop timeout runs out), without waiting for its workloads.
+        await _silo.StopAsync(TimeSpan.FromSeconds(120));
+        Assert.Equal(0, _silo.ExitCode);
         _silo = NewSilo();
         await _silo.StartAsync();
         cli = _silo.Cli();

@@ -2,11 +2,9 @@ using MetaNode.Chain;
 using MetaNode.Clusters;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
-using MetaNode.Silo.Hosting;
 using MetaNode.Tests.Infrastructure;
 using MetaNode.VPods;
 using MetaNode.Workloads;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Orleans.TestingHost;
@@ -157,16 +155,11 @@ internal sealed class JobCluster : IAsyncDisposable
         }
 
         var faults = new TestFaults();
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(settings));
-        builder.ConfigureSilo((_, silo) =>
-        {
-            var options = new MetaNodeSiloOptions { DataDirectory = dataDirectory };
-            silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
-            silo.Services.AddSingleton<IFederatedFaults>(faults);
-        });
-        var cluster = builder.Build();
-        await cluster.DeployAsync();
+        var cluster = await new TestSiloBuilder()
+            .WithSettings(settings)
+            .WithMetaNode(dataDirectory)
+            .ConfigureSilo(silo => silo.Services.AddSingleton<IFederatedFaults>(faults))
+            .StartAsync();
         return new JobCluster(cluster, dataDirectory, faults);
     }
 
@@ -234,16 +227,6 @@ internal sealed class JobCluster : IAsyncDisposable
             }
         }
 
-        await Cluster.StopAllSilosAsync();
-        await Cluster.DisposeAsync();
-        SiloProcess.KillWorkloadsUnder(DataDirectory);
-        try
-        {
-            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(DataDirectory);
-        }
-        catch (IOException)
-        {
-            // A workload still flushing its log; the temporary directory is left for the OS to clean.
-        }
+        await TestSiloBuilder.StopAsync(Cluster, DataDirectory);
     }
 }

@@ -1,18 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using MetaNode.Chain;
 using MetaNode.Clusters;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
 using MetaNode.Grains.Hosting;
-using MetaNode.Silo.Hosting;
 using MetaNode.Tests.Infrastructure;
 using MetaNode.Tests.Jobs;
 using MetaNode.VPods;
 using MetaNode.Workload.Keys;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Orleans.TestingHost;
@@ -46,7 +43,7 @@ public sealed class KubernetesJobTests(ITestOutputHelper output) : IAsyncLifetim
     private InProcessTestCluster? _cluster;
 
     /// <summary>The workload port of every vPod: each pod listens on it at its own pod IP. Free on every address when the test starts.</summary>
-    private readonly int _port = FreePortOnAllAddresses();
+    private readonly int _port = TestPorts.FreeOnAllAddresses();
 
     private IGrainFactory Grains => _cluster!.Client;
 
@@ -77,28 +74,19 @@ public sealed class KubernetesJobTests(ITestOutputHelper output) : IAsyncLifetim
             ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
         };
         var network = _network;
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(settings));
-        builder.ConfigureSilo((_, silo) =>
-        {
-            var options = new MetaNodeSiloOptions { DataDirectory = _dataDirectory };
-            silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
-
-            // The silo inside the cluster: Service names resolve through cluster DNS, and no proxy stands between it and the pods.
-            silo.Services.AddHttpClient(MetaNodeNames.WorkloadHttpClient)
-                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, ConnectCallback = network.ConnectAsync });
-        });
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
+        _cluster = await new TestSiloBuilder()
+            .WithSettings(settings)
+            .WithMetaNode(_dataDirectory)
+            .ConfigureSilo(silo =>
+                // The silo inside the cluster: Service names resolve through cluster DNS, and no proxy stands between it and the pods.
+                silo.Services.AddHttpClient(MetaNodeNames.WorkloadHttpClient)
+                    .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { UseProxy = false, ConnectCallback = network.ConnectAsync }))
+            .StartAsync();
     }
 
     public async Task DisposeAsync()
     {
-        if (_cluster is not null)
-        {
-            await _cluster.StopAllSilosAsync();
-            await _cluster.DisposeAsync();
-        }
+        await TestSiloBuilder.StopAsync(_cluster);
 
         if (_kubelet is not null)
         {
@@ -111,10 +99,7 @@ public sealed class KubernetesJobTests(ITestOutputHelper output) : IAsyncLifetim
         }
 
         await _anvil.DisposeAsync();
-        if (Directory.Exists(_dataDirectory))
-        {
-            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(_dataDirectory);
-        }
+        TestSiloBuilder.CleanUp(_dataDirectory);
     }
 
     [Fact]
@@ -243,13 +228,6 @@ public sealed class KubernetesJobTests(ITestOutputHelper output) : IAsyncLifetim
             $"cluster {name}: every member's identity proven",
             TimeSpan.FromSeconds(60));
         return members;
-    }
-
-    private static int FreePortOnAllAddresses()
-    {
-        using var listener = new TcpListener(IPAddress.Any, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private void Report(FederatedJobStatus status)

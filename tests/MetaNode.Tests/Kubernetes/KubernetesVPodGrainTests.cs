@@ -1,8 +1,6 @@
 using k8s.Models;
-using MetaNode.Silo.Hosting;
 using MetaNode.Tests.Infrastructure;
 using MetaNode.VPods;
-using Microsoft.Extensions.Configuration;
 using Orleans.TestingHost;
 
 namespace MetaNode.Tests.Kubernetes;
@@ -18,35 +16,23 @@ public sealed class KubernetesVPodGrainTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await FakeKubernetesApiServer.StartAsync();
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSiloHost((_, host) => host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["MetaNode:VPods:ProbeInterval"] = "00:00:00.200",
-            ["MetaNode:VPods:StartupProbeInterval"] = "00:00:00.100",
-            ["MetaNode:Runtime:Kubernetes:BaseUrl"] = _server.BaseUrl.ToString(),
-            ["MetaNode:Runtime:Kubernetes:Namespace"] = "vpods",
-        }));
-        builder.ConfigureSilo((_, silo) =>
-        {
-            var options = new MetaNodeSiloOptions { DataDirectory = _dataDirectory };
-            silo.AddMetaNodePersistence(options).AddMetaNodeServices(options);
-        });
-        _cluster = builder.Build();
-        await _cluster.DeployAsync();
+        _cluster = await new TestSiloBuilder()
+            .WithSettings(new Dictionary<string, string?>
+            {
+                ["MetaNode:VPods:ProbeInterval"] = "00:00:00.200",
+                ["MetaNode:VPods:StartupProbeInterval"] = "00:00:00.100",
+                ["MetaNode:Runtime:Kubernetes:BaseUrl"] = _server.BaseUrl.ToString(),
+                ["MetaNode:Runtime:Kubernetes:Namespace"] = "vpods",
+            })
+            .WithMetaNode(_dataDirectory)
+            .StartAsync();
     }
 
     public async Task DisposeAsync()
     {
-        await _cluster.StopAllSilosAsync();
-        await _cluster.DisposeAsync();
+        await TestSiloBuilder.StopAsync(_cluster);
         await _server.DisposeAsync();
-        try
-        {
-            MetaNode.Tests.Infrastructure.SiloProcess.DeleteSiloDirectories(_dataDirectory);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
+        TestSiloBuilder.CleanUp(_dataDirectory);
     }
 
     private static VPodSpec Spec(string name) => new()

@@ -1,5 +1,5 @@
 using System.Net;
-using System.Net.Sockets;
+using MetaNode.Grains.Runtime;
 using MetaNode.Silo.Persistence;
 using MetaNode.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -94,7 +94,7 @@ public sealed class PostgresClusterTests(PostgresServer server)
         var connectionString = await CreateMigratedDatabaseAsync(nameof(TwoSilos_JoinOneCluster_ThroughTheMembershipTable));
         var clusterId = "cluster-" + Guid.NewGuid().ToString("N")[..8];
         var serviceId = "service-" + Guid.NewGuid().ToString("N")[..8];
-        var ports = FreePorts(4);
+        var ports = LoopbackPorts.Free(4);
 
         using var first = await StartSiloHostAsync(connectionString, clusterId, serviceId, "silo-a", ports[0], ports[1]);
         using var second = await StartSiloHostAsync(connectionString, clusterId, serviceId, "silo-b", ports[2], ports[3]);
@@ -149,11 +149,9 @@ public sealed class PostgresClusterTests(PostgresServer server)
         return connectionString;
     }
 
-    private static async Task<InProcessTestCluster> StartTestClusterAsync(string connectionString)
-    {
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSilo((_, silo) =>
+    private static Task<InProcessTestCluster> StartTestClusterAsync(string connectionString) => new TestSiloBuilder()
+        .WithoutFileLogging()
+        .ConfigureSilo(silo =>
         {
             silo.AddAdoNetGrainStorage(ProbeStorage.Name, options =>
             {
@@ -166,19 +164,8 @@ public sealed class PostgresClusterTests(PostgresServer server)
                 options.ConnectionString = connectionString;
             });
             silo.Configure<ReminderOptions>(options => options.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
-        });
-        var cluster = builder.Build();
-        try
-        {
-            await cluster.DeployAsync();
-            return cluster;
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            throw;
-        }
-    }
+        })
+        .StartAsync();
 
     private static async Task<IHost> StartSiloHostAsync(string connectionString, string clusterId, string serviceId, string name, int siloPort, int gatewayPort)
     {
@@ -257,20 +244,6 @@ public sealed class PostgresClusterTests(PostgresServer server)
         {
             host.Dispose();
             throw;
-        }
-    }
-
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        try
-        {
-            listeners.ForEach(l => l.Start());
-            return listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        }
-        finally
-        {
-            listeners.ForEach(l => l.Stop());
         }
     }
 

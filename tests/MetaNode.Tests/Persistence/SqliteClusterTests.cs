@@ -1,4 +1,5 @@
 using MetaNode.Silo.Persistence;
+using MetaNode.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
@@ -79,29 +80,19 @@ public sealed class SqliteClusterTests : IDisposable
         Assert.Empty(await grain.GetReminderNamesAsync());
     }
 
-    private async Task<InProcessTestCluster> StartClusterAsync(string serviceId)
+    private Task<InProcessTestCluster> StartClusterAsync(string serviceId)
     {
         var path = _files.PathOf(DatabaseFile);
-        var builder = new InProcessTestClusterBuilder(1);
-        builder.Options.ConfigureFileLogging = false;
-        builder.Options.ServiceId = serviceId;
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddSqliteGrainStorage(ProbeStorage.Name, options => options.DatabasePath = path);
-            silo.AddSqliteGrainStorageAsDefault(options => options.DatabasePath = path);
-            silo.UseSqliteReminderService(options => options.DatabasePath = path);
-            silo.Configure<ReminderOptions>(options => options.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
-        });
-        var cluster = builder.Build();
-        try
-        {
-            await cluster.DeployAsync();
-            return cluster;
-        }
-        catch
-        {
-            await cluster.DisposeAsync();
-            throw;
-        }
+        return new TestSiloBuilder()
+            .WithoutFileLogging()
+            .WithServiceId(serviceId)
+            .ConfigureSilo(silo =>
+            {
+                silo.AddSqliteGrainStorage(ProbeStorage.Name, options => options.DatabasePath = path);
+                silo.AddSqliteGrainStorageAsDefault(options => options.DatabasePath = path);
+                silo.UseSqliteReminderService(options => options.DatabasePath = path);
+                silo.Configure<ReminderOptions>(options => options.MinimumReminderPeriod = TimeSpan.FromSeconds(1));
+            })
+            .StartAsync();
     }
 }

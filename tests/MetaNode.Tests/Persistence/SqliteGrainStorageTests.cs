@@ -1,3 +1,4 @@
+using MetaNode.Grains.Runtime;
 using MetaNode.Silo.Persistence;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
@@ -270,7 +271,7 @@ public sealed class SqliteGrainStorageTests : IDisposable
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort());
+            silo.UseLocalhostClustering(siloPort: LoopbackPorts.Free(), gatewayPort: LoopbackPorts.Free());
             silo.AddSqliteGrainStorage("broken", options => options.DatabasePath = string.Empty);
         });
         using var host = builder.Build();
@@ -286,13 +287,6 @@ public sealed class SqliteGrainStorageTests : IDisposable
         "svc",
         SqliteTestFiles.Activators,
         NullLogger<SqliteGrainStorage>.Instance);
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static GrainId NewGrainId() => GrainId.Create("probe", Guid.NewGuid().ToString("N"));
 

@@ -1,3 +1,4 @@
+using MetaNode.Grains.Runtime;
 using MetaNode.Tests.Infrastructure;
 using MetaNode.VPods;
 
@@ -117,7 +118,7 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
     [Fact]
     public async Task Create_VPodSpecPortZero_IsReplacedByAFreeLoopbackPort_ForACustomCommand()
     {
-        var fixed_ = FreePort();
+        var fixed_ = LoopbackPorts.Free();
         var grain = Grain(NewId());
         var spec = Shell(NewName("zero"), "exec sleep 30", RestartPolicy.Never, 0, fixed_, 0);
         var created = await grain.CreateAsync(spec);
@@ -263,7 +264,7 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
     [Fact]
     public async Task WorkloadThatNeverAnswersHealthz_BecomesFailed_AndIsKilled()
     {
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var grain = Grain(NewId());
         await grain.CreateAsync(Shell(NewName("mute"), "exec sleep 60", RestartPolicy.Never, port));
         var status = await WaitForAsync(grain, s => s.Phase == VPodPhase.Failed, "Failed after health probes failed past the grace period");
@@ -343,12 +344,5 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
         Assert.Contains(seen, l => !before.Contains(l.Text));
         Assert.All(seen, l => Assert.True(l.Timestamp >= followFrom, "follow honours since"));
         await grain.DeleteAsync(new StopOptions(Force: true));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

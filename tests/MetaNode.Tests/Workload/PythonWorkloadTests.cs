@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using MetaNode.Chain;
 using MetaNode.Federation;
 using MetaNode.Grains.Federation;
+using MetaNode.Grains.Runtime;
 using MetaNode.Tests.Federation;
 using MetaNode.Workload.Keys;
 using MetaNode.Workloads;
@@ -41,7 +42,7 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output) : IDisposable
     /// <summary>Starts the Python or the C# workload as a process; without <paramref name="keyDirectory"/> it gets a fresh temporary key.</summary>
     internal static async Task<(WorkloadProcess Process, Uri Endpoint)> StartAsync(bool python, string vpodId, string dataDirectory, string? keyDirectory = null)
     {
-        var port = WorkloadProcess.FreeLoopbackPort();
+        var port = LoopbackPorts.Free();
         var environment = new Dictionary<string, string?>
         {
             [WorkloadProtocol.HostVariable] = "127.0.0.1",
@@ -513,7 +514,7 @@ public sealed class PythonWorkloadTests(ITestOutputHelper output) : IDisposable
 
         await using var python = WorkloadProcess.StartPython(new Dictionary<string, string?>
         {
-            [WorkloadProtocol.PortVariable] = WorkloadProcess.FreeLoopbackPort().ToString(CultureInfo.InvariantCulture),
+            [WorkloadProtocol.PortVariable] = LoopbackPorts.Free().ToString(CultureInfo.InvariantCulture),
             [WorkloadProtocol.DataDirectoryVariable] = Path.Combine(_root, "data"),
             [WorkloadProtocol.KeyDirectoryVariable] = keys,
         });

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using MetaNode.Workloads;
 
@@ -170,15 +168,6 @@ internal sealed class WorkloadProcess : IAsyncDisposable
         {
             Directory.Delete(KeyDirectory, recursive: true);
         }
-    }
-
-    public static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     /// <summary>The workload built beside the tests (it is a project reference), else in its own project's output.</summary>

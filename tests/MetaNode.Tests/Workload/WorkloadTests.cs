@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MetaNode.Chain;
 using MetaNode.Federation;
+using MetaNode.Grains.Runtime;
 using MetaNode.Tests.Federation;
 using MetaNode.Workload;
 using MetaNode.Workload.Keys;
@@ -36,7 +37,7 @@ public sealed class WorkloadTests : IDisposable
     [Fact]
     public async Task Workload_ServesProtocolLogsRequestsAndExitsZero_OnSigterm()
     {
-        var port = WorkloadProcess.FreeLoopbackPort();
+        var port = LoopbackPorts.Free();
         await using var workload = WorkloadProcess.Start(new Dictionary<string, string?>
         {
             [WorkloadProtocol.HostVariable] = "127.0.0.1",
@@ -105,7 +106,7 @@ public sealed class WorkloadTests : IDisposable
         File.WriteAllText(VPodKeyFile.PathIn(KeyDirectory), $$"""{"address":"0x{{new string('1', 40)}}","privateKey":"{{PrivateKeyOf(key)}}"}""");
         await using var workload = WorkloadProcess.Start(new Dictionary<string, string?>
         {
-            [WorkloadProtocol.PortVariable] = WorkloadProcess.FreeLoopbackPort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [WorkloadProtocol.PortVariable] = LoopbackPorts.Free().ToString(System.Globalization.CultureInfo.InvariantCulture),
             [WorkloadProtocol.KeyDirectoryVariable] = KeyDirectory,
             [WorkloadProtocol.DataDirectoryVariable] = DataDirectory,
         });
