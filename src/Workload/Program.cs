@@ -19,16 +19,7 @@ catch (Exception ex) when (ex is FormatException or InvalidVPodKeyException)
 await app.StartAsync();
 var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
 var address = addresses is { Count: > 0 } ? string.Join(", ", addresses) : settings.Url;
-WorkloadLog.Started(app.Logger, settings.VPodId, address, app.Services.GetRequiredService<VPodKey>().Address, settings.DataDirectory);
+LogStarted(app.Logger, settings.VPodId, address, app.Services.GetRequiredService<VPodKey>().Address, settings.DataDirectory);
 await app.WaitForShutdownAsync();
-WorkloadLog.Stopped(app.Logger, settings.VPodId);
+LogStopped(app.Logger, settings.VPodId);
 return 0;
-
-internal static partial class WorkloadLog
-{
-    [LoggerMessage(1, LogLevel.Information, "vPod {VPodId} workload listening on {Address} as {KeyAddress}, data in {DataDirectory}")]
-    public static partial void Started(ILogger logger, string vpodId, string address, string keyAddress, string dataDirectory);
-
-    [LoggerMessage(2, LogLevel.Information, "vPod {VPodId} workload stopped")]
-    public static partial void Stopped(ILogger logger, string vpodId);
-}

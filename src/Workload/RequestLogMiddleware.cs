@@ -21,10 +21,7 @@ public sealed partial class RequestLogMiddleware(RequestDelegate next, ILogger<R
         finally
         {
             var status = failed && !context.Response.HasStarted ? StatusCodes.Status500InternalServerError : context.Response.StatusCode;
-            Request(logger, context.Request.Method, context.Request.Path.Value ?? "/", status, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            LogRequest(logger, context.Request.Method, context.Request.Path.Value ?? "/", status, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
     }
-
-    [LoggerMessage(100, LogLevel.Information, "{Method} {Path} {StatusCode} {ElapsedMs:0.0}ms")]
-    private static partial void Request(ILogger logger, string method, string path, int statusCode, double elapsedMs);
 }

@@ -8,7 +8,7 @@ namespace MetaNode.Workload;
 /// Builds the workload's web application: the vPod's own key loaded (or created on first start) from the key directory, Kestrel on
 /// the configured address, one log line per request, the protocol's endpoints.
 /// </summary>
-public static class WorkloadApp
+public static partial class WorkloadApp
 {
     /// <summary>
     /// The largest request body: a data placement of <see cref="WorkloadProtocol.MaxDataBytes"/> bytes as base64 (4 characters per 3
@@ -43,15 +43,9 @@ public static class WorkloadApp
         });
 
         var app = builder.Build();
-        WorkloadAppLog.Key(app.Logger, settings.VPodId, key.Address, created ? "created" : "loaded", settings.KeyDirectory);
+        LogKey(app.Logger, settings.VPodId, key.Address, created ? "created" : "loaded", settings.KeyDirectory);
         app.UseMiddleware<RequestLogMiddleware>();
         app.MapWorkloadProtocol(settings, key, time ?? TimeProvider.System, app.Logger);
         return app;
     }
-}
-
-internal static partial class WorkloadAppLog
-{
-    [LoggerMessage(3, LogLevel.Information, "vPod {VPodId} key {Address} {Action} in {KeyDirectory}")]
-    public static partial void Key(ILogger logger, string vpodId, string address, string action, string keyDirectory);
 }

@@ -127,7 +127,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
             })
             .Build();
 
-        Log.Connecting(logger, target, options.ConnectTimeout.TotalSeconds);
+        LogConnecting(logger, target, options.ConnectTimeout.TotalSeconds);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.ConnectTimeout);
         try
@@ -155,7 +155,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
             throw;
         }
 
-        Log.Connected(logger, target);
+        LogConnected(logger, target);
         return new MetaNodeClient(host, identity, logger);
     }
 
@@ -163,7 +163,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
     {
         ArgumentNullException.ThrowIfNull(spec);
         var id = VPodIds.NewId();
-        Log.Deploying(_logger, id, spec.Name);
+        LogDeploying(_logger, id, spec.Name);
         return await VPod(id).CreateAsync(spec, cancellationToken).ConfigureAwait(false);
     }
 
@@ -296,7 +296,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         }
         catch (Exception ex) when (ex is OperationCanceledException or OrleansException or TimeoutException or ObjectDisposedException)
         {
-            Log.StopFailed(logger, ex);
+            LogStopFailed(logger, ex);
         }
         finally
         {
@@ -396,20 +396,5 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Debug, "Connecting to {Target} (timeout {TimeoutSeconds} s)")]
-        public static partial void Connecting(ILogger logger, string target, double timeoutSeconds);
-
-        [LoggerMessage(2, LogLevel.Information, "Connected to the MetaNode cluster through {Target}")]
-        public static partial void Connected(ILogger logger, string target);
-
-        [LoggerMessage(3, LogLevel.Warning, "Stopping the Orleans client host did not complete cleanly; it was disposed anyway")]
-        public static partial void StopFailed(ILogger logger, Exception exception);
-
-        [LoggerMessage(4, LogLevel.Debug, "Deploying vPod {VPodId} named {Name}")]
-        public static partial void Deploying(ILogger logger, string vpodId, string name);
     }
 }

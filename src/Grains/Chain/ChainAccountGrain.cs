@@ -21,41 +21,24 @@ namespace MetaNode.Grains.Chain;
 /// silo, resumes it instead of sending another.
 /// </summary>
 [GrainType("chain-account")]
-public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
+public sealed partial class ChainAccountGrain(
+    [PersistentState("account", MetaNodeNames.ChainStorage)] IPersistentState<ChainAccountState> state,
+    ChainConnector connector,
+    RegistryClient registry,
+    ChainAccounts accounts,
+    TimeProvider time,
+    MetaNodeMetrics metrics,
+    ILogger<ChainAccountGrain> logger) : Grain, IChainAccountGrain
 {
     private static readonly BigInteger Gwei = BigInteger.Pow(10, 9);
 
-    private readonly IPersistentState<ChainAccountState> _state;
-    private readonly ChainConnector _connector;
-    private readonly RegistryClient _registry;
-    private readonly ChainAccounts _accounts;
-    private readonly TimeProvider _time;
-    private readonly MetaNodeMetrics _metrics;
-    private readonly ILogger<ChainAccountGrain> _logger;
-
-    public ChainAccountGrain(
-        [PersistentState("account", MetaNodeNames.ChainStorage)] IPersistentState<ChainAccountState> state,
-        ChainConnector connector,
-        RegistryClient registry,
-        ChainAccounts accounts,
-        TimeProvider time,
-        MetaNodeMetrics metrics,
-        ILogger<ChainAccountGrain> logger)
-    {
-        _metrics = metrics;
-        _state = state;
-        _connector = connector;
-        _registry = registry;
-        _accounts = accounts;
-        _time = time;
-        _logger = logger;
-    }
+    private readonly RegistryClient _registry = registry;
 
     private string Address => this.GetPrimaryKeyString();
 
-    private ChainAccountState State => _state.State;
+    private ChainAccountState State => state.State;
 
-    private ChainOptions Options => _connector.Options;
+    private ChainOptions Options => connector.Options;
 
     public async Task<FinalizationResult> FinalizeRoundAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default)
     {
@@ -80,7 +63,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         catch (ChainRevertException revert) when (revert.Reason.StartsWith("RoundAlreadyFinalized(", StringComparison.Ordinal))
         {
             var existing = await _registry.GetRoundAsync(registry, round.JobId, round.Round, cancellationToken);
-            LogAlreadyFinalized(_logger, round.JobId, round.Round, existing.BlockNumber ?? 0, Address);
+            LogAlreadyFinalized(logger, round.JobId, round.Round, existing.BlockNumber ?? 0, Address);
             return AlreadyFinalized(existing, commitment, signers);
         }
 
@@ -93,11 +76,11 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
                 return AlreadyFinalized(record, commitment, signers) with { TransactionHash = receipt.TransactionHash, GasUsed = receipt.GasUsed };
             }
 
-            _metrics.TransactionFailed();
+            metrics.TransactionFailed();
             throw new ChainRevertException("finalizeRound", $"transaction {receipt.TransactionHash} reverted in block {receipt.BlockNumber}");
         }
 
-        LogFinalized(_logger, round.JobId, round.Round, receipt.TransactionHash, receipt.BlockNumber, receipt.GasUsed);
+        LogFinalized(logger, round.JobId, round.Round, receipt.TransactionHash, receipt.BlockNumber, receipt.GasUsed);
         return new FinalizationResult
         {
             Outcome = record.TransactionHash is { } hash && !string.Equals(hash, receipt.TransactionHash, StringComparison.OrdinalIgnoreCase)
@@ -132,7 +115,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         var result = await SubmitAsync($"rotate:{registry}:{string.Join(',', sorted)}:{threshold}", registry, data, "rotateValidators", cancellationToken);
         if (!result.Succeeded)
         {
-            _metrics.TransactionFailed();
+            metrics.TransactionFailed();
             throw new ChainRevertException("rotateValidators", $"transaction {result.TransactionHash} reverted");
         }
 
@@ -145,8 +128,8 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         TransactionsSubmitted = State.Submitted,
         TransactionsConfirmed = State.Confirmed,
         GasUsed = State.GasUsed,
-        LastBlockSeen = _connector.LastBlockSeen ?? State.LastBlockSeen,
-        RpcLatencyMs = _connector.RpcLatencyMs is { } ms ? Math.Round(ms, 2) : null,
+        LastBlockSeen = connector.LastBlockSeen ?? State.LastBlockSeen,
+        RpcLatencyMs = connector.RpcLatencyMs is { } ms ? Math.Round(ms, 2) : null,
     });
 
     private FinalizationResult AlreadyFinalized(RoundRecord record, string commitment, IReadOnlyList<string> signers) => new()
@@ -188,15 +171,15 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         }
         catch (Exception exception) when (exception is ChainTransactionException or ChainRevertException)
         {
-            _metrics.TransactionFailed();
+            metrics.TransactionFailed();
             throw;
         }
     }
 
     private async Task<TransactionResult> SubmitCoreAsync(string operation, string? to, string data, string what, CancellationToken cancellationToken)
     {
-        var key = _accounts.GetKey(Address);
-        var chainId = await _connector.GetChainIdAsync(cancellationToken);
+        var key = accounts.GetKey(Address);
+        var chainId = await connector.GetChainIdAsync(cancellationToken);
         var watch = Stopwatch.StartNew();
         for (var attempt = 0; ; attempt++)
         {
@@ -207,7 +190,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
             }
             else
             {
-                LogResuming(_logger, Address, operation, pending.Nonce, pending.Hashes[^1]);
+                LogResuming(logger, Address, operation, pending.Nonce, pending.Hashes[^1]);
             }
 
             var result = await WaitAsync(pending, key, chainId, watch, cancellationToken);
@@ -217,10 +200,10 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
                 State.Confirmed++;
                 State.GasUsed += result.GasUsed;
                 State.LastBlockSeen = result.BlockNumber;
-                await _state.WriteStateAsync(cancellationToken);
-                _connector.TransactionsConfirmed.Add(1);
-                _connector.GasUsed.Add(result.GasUsed);
-                _metrics.TransactionConfirmed(watch.Elapsed);
+                await state.WriteStateAsync(cancellationToken);
+                connector.TransactionsConfirmed.Add(1);
+                connector.GasUsed.Add(result.GasUsed);
+                metrics.TransactionConfirmed(watch.Elapsed);
 
                 // Not awaited: the balance is for the low-balance alert, and the result must not wait for another round trip.
                 _ = ObserveBalanceAsync();
@@ -230,7 +213,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
             // The nonce was used by something else (no receipt for any of our hashes): forget this version and start over.
             State.Pending.Remove(operation);
             State.NextNonce = -1;
-            await _state.WriteStateAsync(cancellationToken);
+            await state.WriteStateAsync(cancellationToken);
             if (attempt >= 2)
             {
                 throw new ChainTransactionException($"{what} from {Address}: its nonce was taken by another transaction three times; is another process using this account?");
@@ -243,7 +226,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         // The estimate, the fees and the node's nonce are read at once (one round trip, not four); a revert is reported first.
         var estimating = EstimateGasAsync(to, data, what, cancellationToken);
         var pricing = FeesAsync(cancellationToken);
-        var counting = _connector.CallAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(Address, BlockParameter.CreatePending()), cancellationToken);
+        var counting = connector.CallAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(Address, BlockParameter.CreatePending()), cancellationToken);
         await Task.WhenAll(estimating, pricing, counting);
         var estimate = await estimating;
 
@@ -269,7 +252,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
             RawTransaction = string.Empty,
         };
         Sign(pending, key, chainId);
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         pending.FirstSentAt = now;
         pending.LastSentAt = now;
         State.Pending[operation] = pending;
@@ -277,9 +260,9 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         State.Submitted++;
 
         // Persisted before it is sent: after a crash the next call finds it and resumes instead of sending another.
-        await _state.WriteStateAsync(cancellationToken);
-        _connector.TransactionsSubmitted.Add(1);
-        LogSubmitting(_logger, what, Address, nonce, gasLimit, pending.Hashes[^1]);
+        await state.WriteStateAsync(cancellationToken);
+        connector.TransactionsSubmitted.Add(1);
+        LogSubmitting(logger, what, Address, nonce, gasLimit, pending.Hashes[^1]);
         return pending;
     }
 
@@ -287,7 +270,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
     {
         try
         {
-            return (await _connector.CallAsync("eth_estimateGas", w => w.Eth.Transactions.EstimateGas.SendRequestAsync(new CallInput { From = Address, To = to, Data = data, Value = new HexBigInteger(0) }), cancellationToken)).Value;
+            return (await connector.CallAsync("eth_estimateGas", w => w.Eth.Transactions.EstimateGas.SendRequestAsync(new CallInput { From = Address, To = to, Data = data, Value = new HexBigInteger(0) }), cancellationToken)).Value;
         }
         catch (Exception exception) when (RegistryClient.IsRevert(exception))
         {
@@ -299,13 +282,13 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
     {
         var cap = ToWei(Options.MaxFeePerGasGwei);
         var priorityCap = ToWei(Options.MaxPriorityFeePerGasGwei);
-        var block = await _connector.CallAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(BlockParameter.CreateLatest()), cancellationToken);
-        _connector.ObserveBlock((long)block.Number.Value);
+        var block = await connector.CallAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(BlockParameter.CreateLatest()), cancellationToken);
+        connector.ObserveBlock((long)block.Number.Value);
         var baseFee = block.BaseFeePerGas?.Value ?? BigInteger.Zero;
         BigInteger priority;
         try
         {
-            priority = (await _connector.CallAsync("eth_maxPriorityFeePerGas", w => new Nethereum.RPC.Eth.EthMaxPriorityFeePerGas(w.Client).SendRequestAsync(), cancellationToken)).Value;
+            priority = (await connector.CallAsync("eth_maxPriorityFeePerGas", w => new Nethereum.RPC.Eth.EthMaxPriorityFeePerGas(w.Client).SendRequestAsync(), cancellationToken)).Value;
         }
         catch (RpcResponseException)
         {
@@ -344,7 +327,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
     {
         try
         {
-            await _connector.CallAsync("eth_sendRawTransaction", w => w.Eth.Transactions.SendRawTransaction.SendRequestAsync(pending.RawTransaction), cancellationToken);
+            await connector.CallAsync("eth_sendRawTransaction", w => w.Eth.Transactions.SendRawTransaction.SendRequestAsync(pending.RawTransaction), cancellationToken);
             return true;
         }
         catch (RpcResponseException exception) when (Contains(exception, "already known") || Contains(exception, "already imported"))
@@ -354,7 +337,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         catch (RpcResponseException exception) when (Contains(exception, "nonce too low") || Contains(exception, "nonce is too low"))
         {
             // One of our versions may have been mined; the receipt poll decides.
-            LogNonceTooLow(_logger, Address, pending.Nonce);
+            LogNonceTooLow(logger, Address, pending.Nonce);
             return false;
         }
     }
@@ -373,7 +356,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
             TransactionReceipt? receipt = null;
             foreach (var hash in pending.Hashes)
             {
-                receipt = await _connector.CallAsync("eth_getTransactionReceipt", w => w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash), cancellationToken);
+                receipt = await connector.CallAsync("eth_getTransactionReceipt", w => w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash), cancellationToken);
                 if (receipt is not null)
                 {
                     break;
@@ -383,15 +366,15 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
             if (receipt is not null)
             {
                 var block = (long)receipt.BlockNumber.Value;
-                _connector.ObserveBlock(block);
+                connector.ObserveBlock(block);
                 // One confirmation is the receipt itself; deeper ones wait for the head and check the receipt is still there.
-                var head = Options.Confirmations <= 1 ? block : await _connector.GetBlockNumberAsync(cancellationToken);
+                var head = Options.Confirmations <= 1 ? block : await connector.GetBlockNumberAsync(cancellationToken);
                 if (head - block + 1 >= Options.Confirmations)
                 {
                     // Still there at depth N (a reorg within the depth would have removed it): done.
                     var again = Options.Confirmations <= 1
                         ? receipt
-                        : await _connector.CallAsync("eth_getTransactionReceipt", w => w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(receipt.TransactionHash), cancellationToken);
+                        : await connector.CallAsync("eth_getTransactionReceipt", w => w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(receipt.TransactionHash), cancellationToken);
                     if (again is not null && again.BlockHash == receipt.BlockHash)
                     {
                         return new TransactionResult
@@ -401,36 +384,36 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
                             GasUsed = (long)receipt.GasUsed.Value,
                             Succeeded = receipt.Status?.Value == 1,
                             ContractAddress = string.IsNullOrEmpty(receipt.ContractAddress) ? null : receipt.ContractAddress.ToLowerInvariant(),
-                            Latency = _time.GetUtcNow() - pending.FirstSentAt,
+                            Latency = time.GetUtcNow() - pending.FirstSentAt,
                             Replacements = pending.Replacements,
                         };
                     }
                 }
 
-                await Task.Delay(Options.ReceiptPollInterval, _time, cancellationToken);
+                await Task.Delay(Options.ReceiptPollInterval, time, cancellationToken);
                 continue;
             }
 
             // No receipt. Does the node still know the transaction? A restarted node may not: send it again.
-            var known = await _connector.CallAsync("eth_getTransactionByHash", w => w.Eth.Transactions.GetTransactionByHash.SendRequestAsync(pending.Hashes[^1]), cancellationToken);
-            var now = _time.GetUtcNow();
+            var known = await connector.CallAsync("eth_getTransactionByHash", w => w.Eth.Transactions.GetTransactionByHash.SendRequestAsync(pending.Hashes[^1]), cancellationToken);
+            var now = time.GetUtcNow();
             if (known is null)
             {
-                var minedNonce = (long)(await _connector.CallAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(Address, BlockParameter.CreateLatest()), cancellationToken)).Value;
+                var minedNonce = (long)(await connector.CallAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(Address, BlockParameter.CreateLatest()), cancellationToken)).Value;
                 if (minedNonce > pending.Nonce)
                 {
                     // Mined nonce passed ours and none of our hashes has a receipt: look once more, then give the nonce up.
-                    await Task.Delay(Options.ReceiptPollInterval, _time, cancellationToken);
+                    await Task.Delay(Options.ReceiptPollInterval, time, cancellationToken);
                     if (await AnyReceiptAsync(pending, cancellationToken))
                     {
                         continue;
                     }
 
-                    LogNonceTaken(_logger, Address, pending.Nonce, pending.Operation);
+                    LogNonceTaken(logger, Address, pending.Nonce, pending.Operation);
                     return null;
                 }
 
-                LogRebroadcast(_logger, Address, pending.Nonce, pending.Hashes[^1]);
+                LogRebroadcast(logger, Address, pending.Nonce, pending.Hashes[^1]);
                 await SendAsync(pending, cancellationToken);
             }
             else if (now - pending.LastSentAt > Options.ReplaceAfter)
@@ -443,7 +426,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
                 await ReplaceAsync(pending, key, chainId, cancellationToken);
             }
 
-            await Task.Delay(Options.ReceiptPollInterval, _time, cancellationToken);
+            await Task.Delay(Options.ReceiptPollInterval, time, cancellationToken);
         }
     }
 
@@ -451,7 +434,7 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
     {
         foreach (var hash in pending.Hashes)
         {
-            if (await _connector.CallAsync("eth_getTransactionReceipt", w => w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash), cancellationToken) is not null)
+            if (await connector.CallAsync("eth_getTransactionReceipt", w => w.Eth.Transactions.GetTransactionReceipt.SendRequestAsync(hash), cancellationToken) is not null)
             {
                 return true;
             }
@@ -476,13 +459,13 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
         pending.MaxFeePerGas = maxFee.ToString(CultureInfo.InvariantCulture);
         pending.MaxPriorityFeePerGas = BigInteger.Min(priority, maxFee).ToString(CultureInfo.InvariantCulture);
         pending.Replacements++;
-        _metrics.TransactionReplaced();
-        pending.LastSentAt = _time.GetUtcNow();
+        metrics.TransactionReplaced();
+        pending.LastSentAt = time.GetUtcNow();
         Sign(pending, key, chainId);
         State.Submitted++;
-        await _state.WriteStateAsync(cancellationToken);
-        _connector.TransactionsSubmitted.Add(1);
-        LogReplacing(_logger, Address, pending.Nonce, pending.Replacements, pending.Hashes[^1]);
+        await state.WriteStateAsync(cancellationToken);
+        connector.TransactionsSubmitted.Add(1);
+        LogReplacing(logger, Address, pending.Nonce, pending.Replacements, pending.Hashes[^1]);
         await SendAsync(pending, cancellationToken);
     }
 
@@ -491,12 +474,12 @@ public sealed partial class ChainAccountGrain : Grain, IChainAccountGrain
     {
         try
         {
-            var wei = (await _connector.CallAsync("eth_getBalance", w => w.Eth.GetBalance.SendRequestAsync(Address), CancellationToken.None)).Value;
-            _metrics.AccountBalance(Address, (double)(decimal)(wei / Gwei) / 1e9);
+            var wei = (await connector.CallAsync("eth_getBalance", w => w.Eth.GetBalance.SendRequestAsync(Address), CancellationToken.None)).Value;
+            metrics.AccountBalance(Address, (double)(decimal)(wei / Gwei) / 1e9);
         }
         catch (Exception exception)
         {
-            LogBalanceUnknown(_logger, Address, exception.Message);
+            LogBalanceUnknown(logger, Address, exception.Message);
         }
     }
 

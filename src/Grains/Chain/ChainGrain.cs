@@ -27,39 +27,25 @@ public sealed class ChainGrainState
 /// It never asks a vPod to sign content of its choosing.
 /// </summary>
 [GrainType("chain")]
-public sealed partial class ChainGrain : Grain, IChainGrain
+public sealed partial class ChainGrain(
+    [PersistentState("chain", MetaNodeNames.ChainStorage)] IPersistentState<ChainGrainState> state,
+    ChainConnector connector,
+    RegistryClient registry,
+    ChainAccounts accounts,
+    FederatedWorkloadClient workloads,
+    ILogger<ChainGrain> logger) : Grain, IChainGrain
 {
-    private readonly IPersistentState<ChainGrainState> _state;
-    private readonly ChainConnector _connector;
-    private readonly RegistryClient _registry;
-    private readonly ChainAccounts _accounts;
-    private readonly FederatedWorkloadClient _workloads;
-    private readonly ILogger<ChainGrain> _logger;
+    private readonly IPersistentState<ChainGrainState> _state = state;
+    private readonly RegistryClient _registry = registry;
 
     /// <summary>The registry whose code was found to be this version's ResultRegistry (checked once per activation).</summary>
     private string? _checkedRegistry;
 
-    public ChainGrain(
-        [PersistentState("chain", MetaNodeNames.ChainStorage)] IPersistentState<ChainGrainState> state,
-        ChainConnector connector,
-        RegistryClient registry,
-        ChainAccounts accounts,
-        FederatedWorkloadClient workloads,
-        ILogger<ChainGrain> logger)
-    {
-        _workloads = workloads;
-        _state = state;
-        _connector = connector;
-        _registry = registry;
-        _accounts = accounts;
-        _logger = logger;
-    }
-
     public async Task<ChainStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
-        if (_connector.Endpoint is not { } endpoint)
+        if (connector.Endpoint is not { } endpoint)
         {
-            return new ChainStatus { Enabled = false, Reason = _connector.DisabledReason };
+            return new ChainStatus { Enabled = false, Reason = connector.DisabledReason };
         }
 
         var status = new ChainStatus
@@ -67,14 +53,14 @@ public sealed partial class ChainGrain : Grain, IChainGrain
             Enabled = true,
             RpcUrl = RpcUrls.Redact(endpoint.RpcUrl),
             ChainId = endpoint.ChainId,
-            Operator = _accounts.OperatorAddress,
-            Confirmations = _connector.Options.Confirmations,
+            Operator = accounts.OperatorAddress,
+            Confirmations = connector.Options.Confirmations,
             DevChain = endpoint.DevChain,
         };
         try
         {
-            var chainId = await _connector.GetChainIdAsync(cancellationToken);
-            var block = await _connector.GetBlockNumberAsync(cancellationToken);
+            var chainId = await connector.GetChainIdAsync(cancellationToken);
+            var block = await connector.GetBlockNumberAsync(cancellationToken);
             status = status with { ChainId = chainId, LastBlock = block };
             var registry = await GetRegistryAsync(cancellationToken);
             if (registry is null)
@@ -93,7 +79,7 @@ public sealed partial class ChainGrain : Grain, IChainGrain
 
     public async Task<string?> GetRegistryAsync(CancellationToken cancellationToken = default)
     {
-        if (_connector.Endpoint is not { } endpoint)
+        if (connector.Endpoint is not { } endpoint)
         {
             return null;
         }
@@ -105,8 +91,8 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         if (registry is not null && _checkedRegistry != registry)
         {
             // A registry of another version (another signed type) would refuse every round: say so before anything is signed or sent.
-            var code = await _connector.CallAsync("eth_getCode", w => w.Eth.GetCode.SendRequestAsync(registry), cancellationToken);
-            var domain = new RegistryDomain(await _connector.GetChainIdAsync(cancellationToken), registry.ToLowerInvariant());
+            var code = await connector.CallAsync("eth_getCode", w => w.Eth.GetCode.SendRequestAsync(registry), cancellationToken);
+            var domain = new RegistryDomain(await connector.GetChainIdAsync(cancellationToken), registry.ToLowerInvariant());
             if (!string.IsNullOrEmpty(code) && code != "0x"
                 && MetaNode.Proofs.RegistryCode.Instance.Mismatch(Convert.FromHexString(code.AsSpan(2)), domain) is { } mismatch)
             {
@@ -122,7 +108,7 @@ public sealed partial class ChainGrain : Grain, IChainGrain
     public async Task<ChainStatus> DeployRegistryAsync(DeployRegistryCommand command, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(command);
-        var endpoint = _connector.RequireEndpoint();
+        var endpoint = connector.RequireEndpoint();
         var admitted = await ProvenValidatorsAsync(command.Validators, cancellationToken);
         var validators = RegistryClient.SortValidators(admitted.Select(v => v.Address));
         var threshold = command.Threshold == 0 ? (validators.Count / 2) + 1 : command.Threshold;
@@ -134,11 +120,11 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         }
 
         _state.State.Registry = receipt.ContractAddress;
-        _state.State.RegistryChainId = await _connector.GetChainIdAsync(cancellationToken);
+        _state.State.RegistryChainId = await connector.GetChainIdAsync(cancellationToken);
         _state.State.RegistryDeployedAtBlock = receipt.BlockNumber;
         _state.State.Deployments.Add(receipt.ContractAddress);
         await _state.WriteStateAsync(cancellationToken);
-        LogDeployed(_logger, receipt.ContractAddress, validators.Count, threshold, RpcUrls.Redact(endpoint.RpcUrl));
+        LogDeployed(logger, receipt.ContractAddress, validators.Count, threshold, RpcUrls.Redact(endpoint.RpcUrl));
         return await GetStatusAsync(cancellationToken);
     }
 
@@ -197,7 +183,7 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         }
 
         var state = await _registry.GetStateAsync(registry, cancellationToken);
-        var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(await _connector.GetChainIdAsync(cancellationToken), registry), round);
+        var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(await connector.GetChainIdAsync(cancellationToken), registry), round);
         var current = state.Validators.ToHashSet(StringComparer.OrdinalIgnoreCase);
         var named = command.SignerVPodIds.ToHashSet(StringComparer.Ordinal);
         var signatures = signed.Signatures
@@ -231,11 +217,11 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         }
 
         var state = await _registry.GetStateAsync(registry, cancellationToken);
-        var chainId = await _connector.GetChainIdAsync(cancellationToken);
+        var chainId = await connector.GetChainIdAsync(cancellationToken);
         var digest = RegistryTypedData.RotationDigest(new RegistryDomain(chainId, registry), next, threshold, state.SetId);
 
         // Each proposed workload proves its key over this very rotation; each signing validator checks those proofs itself.
-        var proofs = await Task.WhenAll(proposed.Select(v => _workloads.ProveIdentityAsync(new Uri(v.Endpoint), v.Id, digest, chainId, cancellationToken)));
+        var proofs = await Task.WhenAll(proposed.Select(v => workloads.ProveIdentityAsync(new Uri(v.Endpoint), v.Id, digest, chainId, cancellationToken)));
         var request = new RotationRequest(chainId, registry, [.. next], threshold, state.SetId, proofs);
         var current = state.Validators.ToHashSet(StringComparer.OrdinalIgnoreCase);
         var signers = (await AllValidatorVPodsAsync(cancellationToken)).Where(v => v.Identity == VPodIdentityState.Proven && v.Address is { } a && current.Contains(a) && v.Endpoint is not null).ToList();
@@ -243,12 +229,12 @@ public sealed partial class ChainGrain : Grain, IChainGrain
         {
             try
             {
-                var answer = await _workloads.SignRotationAsync(new Uri(v.Endpoint!), request, cancellationToken);
+                var answer = await workloads.SignRotationAsync(new Uri(v.Endpoint!), request, cancellationToken);
                 return new ValidatorSignature(v.Address!, answer.Signature, v.Id);
             }
             catch (WorkloadRequestException exception)
             {
-                LogRotationRefused(_logger, v.Id, exception.Message);
+                LogRotationRefused(logger, v.Id, exception.Message);
                 return null;
             }
         }));
@@ -336,17 +322,11 @@ public sealed partial class ChainGrain : Grain, IChainGrain
 
     private async Task<string> RequireRegistryAsync(CancellationToken cancellationToken)
     {
-        _connector.RequireEndpoint();
+        connector.RequireEndpoint();
         return await GetRegistryAsync(cancellationToken)
             ?? throw new ChainUnavailableException("no ResultRegistry is deployed: run 'metanode-cli chain deploy' or set MetaNode:Chain:RegistryAddress.");
     }
 
-    private string Operator() => _accounts.OperatorAddress
+    private string Operator() => accounts.OperatorAddress
         ?? throw new ChainUnavailableException("this silo has no operator account to submit transactions: set MetaNode:Chain:AccountPrivateKey (a secret) or MetaNode:Chain:KeystoreDirectory and KeystorePassword.");
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Validator vPod {VPodId} refused to sign the rotation: {Reason}")]
-    private static partial void LogRotationRefused(ILogger logger, string vpodId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "ResultRegistry deployed at {Registry} with {Validators} validators, threshold {Threshold}, on {RpcUrl}; it is now the registry of this cluster")]
-    private static partial void LogDeployed(ILogger logger, string registry, int validators, int threshold, string rpcUrl);
 }

@@ -43,31 +43,18 @@ public sealed record WatchedBlock
 /// A reminder keeps it alive; a grain timer polls.
 /// </summary>
 [GrainType("chain-watcher")]
-public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemindable
+public sealed partial class ChainWatcherGrain(
+    [PersistentState("watcher", MetaNodeNames.ChainStorage)] IPersistentState<ChainWatcherState> state,
+    ChainConnector connector,
+    MetaNodeMetrics metrics,
+    ILogger<ChainWatcherGrain> logger) : Grain, IChainWatcherGrain, IRemindable
 {
     private const string KeepAliveReminder = "keep-alive";
 
-    private readonly IPersistentState<ChainWatcherState> _state;
-    private readonly ChainConnector _connector;
-    private readonly ILogger<ChainWatcherGrain> _logger;
     private IGrainTimer? _timer;
     private string? _lastError;
 
-    public ChainWatcherGrain(
-        [PersistentState("watcher", MetaNodeNames.ChainStorage)] IPersistentState<ChainWatcherState> state,
-        ChainConnector connector,
-        MetaNodeMetrics metrics,
-        ILogger<ChainWatcherGrain> logger)
-    {
-        _metrics = metrics;
-        _state = state;
-        _connector = connector;
-        _logger = logger;
-    }
-
-    private readonly MetaNodeMetrics _metrics;
-
-    private ChainWatcherState State => _state.State;
+    private ChainWatcherState State => state.State;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -77,7 +64,7 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        _metrics.WatcherLeft();
+        metrics.WatcherLeft();
         return Task.CompletedTask;
     }
 
@@ -113,12 +100,12 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
 
     private void StartTimer()
     {
-        if (_timer is not null || !_connector.Options.Watcher.Enabled)
+        if (_timer is not null || !connector.Options.Watcher.Enabled)
         {
             return;
         }
 
-        var period = _connector.Options.Watcher.PollInterval;
+        var period = connector.Options.Watcher.PollInterval;
         _timer = this.RegisterGrainTimer(_ => TickAsync(), new GrainTimerCreationOptions(period, period) { KeepAlive = true });
     }
 
@@ -134,7 +121,7 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
             // Logged once per distinct failure; the next tick tries again from the same checkpoint.
             if (_lastError != exception.Message)
             {
-                LogPollFailed(_logger, exception, State.Checkpoint);
+                LogPollFailed(logger, exception, State.Checkpoint);
             }
 
             _lastError = exception.Message;
@@ -143,7 +130,7 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
 
     private async Task PollCoreAsync(CancellationToken cancellationToken)
     {
-        if (!_connector.IsEnabled)
+        if (!connector.IsEnabled)
         {
             return;
         }
@@ -162,16 +149,16 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
             State.CheckpointHash = null;
             State.History = [];
             State.Recent = [];
-            await _state.WriteStateAsync(cancellationToken);
+            await state.WriteStateAsync(cancellationToken);
         }
 
         var stream = this.GetStreamProvider(MetaNodeNames.StreamProvider).GetStream<RoundFinalizedEvent>(StreamId.Create(ChainStreams.RegistryEvents, registry));
-        var head = await _connector.GetBlockNumberAsync(cancellationToken);
-        var safe = head - (_connector.Options.Confirmations - 1);
-        _metrics.WatcherLag(head - State.Checkpoint);
+        var head = await connector.GetBlockNumberAsync(cancellationToken);
+        var safe = head - (connector.Options.Confirmations - 1);
+        metrics.WatcherLag(head - State.Checkpoint);
         if (await FindRewindAsync(cancellationToken) is { } rewound)
         {
-            LogReorg(_logger, State.Checkpoint, rewound.Number);
+            LogReorg(logger, State.Checkpoint, rewound.Number);
             foreach (var dropped in Abandoned(State.Recent, rewound.Number))
             {
                 await stream.OnNextAsync(dropped with { Removed = true });
@@ -183,13 +170,13 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
             State.Checkpoint = rewound.Number;
             State.CheckpointHash = rewound.Number < 0 ? null : rewound.Hash;
             State.History = State.History.Where(b => b.Number <= rewound.Number).ToList();
-            await _state.WriteStateAsync(cancellationToken);
+            await state.WriteStateAsync(cancellationToken);
         }
 
         while (State.Checkpoint < safe)
         {
             var from = State.Checkpoint + 1;
-            var to = Math.Min(safe, from + _connector.Options.Watcher.MaxBlockRange - 1);
+            var to = Math.Min(safe, from + connector.Options.Watcher.MaxBlockRange - 1);
             var filter = new NewFilterInput
             {
                 Address = [registry],
@@ -201,12 +188,12 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
             // The range's last block before and after the logs are read, and the checkpoint after: a reorg in between
             // changes one of them, and nothing read is published (the next poll finds the fork point).
             var last = await BlockHashAsync(to, cancellationToken);
-            var logs = await _connector.CallAsync("eth_getLogs", w => w.Eth.Filters.GetLogs.SendRequestAsync(filter), cancellationToken);
+            var logs = await connector.CallAsync("eth_getLogs", w => w.Eth.Filters.GetLogs.SendRequestAsync(filter), cancellationToken);
             if (last is null
                 || !SameHash(await BlockHashAsync(to, cancellationToken), last)
                 || (State.Checkpoint >= 0 && State.CheckpointHash is { } expected && !SameHash(await BlockHashAsync(State.Checkpoint, cancellationToken), expected)))
             {
-                LogRangeChanged(_logger, from, to);
+                LogRangeChanged(logger, from, to);
                 return;
             }
 
@@ -223,10 +210,10 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
 
             State.Checkpoint = to;
             State.CheckpointHash = last;
-            State.History = Remember(State.History, new WatchedBlock { Number = to, Hash = last }, _connector.Options.Watcher.ReorgHistory);
+            State.History = Remember(State.History, new WatchedBlock { Number = to, Hash = last }, connector.Options.Watcher.ReorgHistory);
             State.Recent = Retractable(State.Recent, State.History);
-            await _state.WriteStateAsync(cancellationToken);
-            _metrics.WatcherLag(head - State.Checkpoint);
+            await state.WriteStateAsync(cancellationToken);
+            metrics.WatcherLag(head - State.Checkpoint);
         }
     }
 
@@ -254,7 +241,7 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
 
     private async Task<string?> BlockHashAsync(long number, CancellationToken cancellationToken)
     {
-        var block = await _connector.CallAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(new BlockParameter((ulong)number)), cancellationToken);
+        var block = await connector.CallAsync("eth_getBlockByNumber", w => w.Eth.Blocks.GetBlockWithTransactionsHashesByNumber.SendRequestAsync(new BlockParameter((ulong)number)), cancellationToken);
         return block?.BlockHash;
     }
 
@@ -305,15 +292,6 @@ public sealed partial class ChainWatcherGrain : Grain, IChainWatcherGrain, IRemi
             LogIndex = (long)log.LogIndex.Value,
         };
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Chain watcher could not poll the registry's logs after block {Checkpoint}; it retries on the next tick")]
-    private static partial void LogPollFailed(ILogger logger, Exception exception, long checkpoint);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Chain watcher: block {Checkpoint} changed (a reorg deeper than the confirmation depth); rewinding to {Rewound} and republishing")]
-    private static partial void LogReorg(ILogger logger, long checkpoint, long rewound);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Chain watcher: the chain changed while blocks {From}-{To} were read; nothing of them was published, the next poll looks for the fork point")]
-    private static partial void LogRangeChanged(ILogger logger, long from, long to);
 }
 
 /// <summary>Starts the chain watcher when the silo becomes active (the grain is idempotent; every silo may ask).</summary>
@@ -347,7 +325,4 @@ public sealed partial class ChainWatcherStarter : ILifecycleParticipant<ISiloLif
                 LogStartFailed(_logger, exception);
             }
         });
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The chain watcher could not be started; registry events are not streamed until a silo starts it")]
-    private static partial void LogStartFailed(ILogger logger, Exception exception);
 }

@@ -34,4 +34,7 @@ public sealed partial class FederatedJobGrain
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} ignored update {EventId}: the job is {Phase} in round {Round}")]
     private static partial void LogUpdateIgnored(ILogger logger, string jobId, string eventId, FederatedJobPhase phase, int round);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: compute vPod {VPodId} dropped out at the {Stage} stage of secure aggregation: {Reason}")]
+    private static partial void LogSecureDropped(ILogger logger, string jobId, int round, string vpodId, string stage, string reason);
 }

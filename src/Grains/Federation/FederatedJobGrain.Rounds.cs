@@ -14,7 +14,7 @@ public sealed partial class FederatedJobGrain
 {
     private async Task PumpAsync(CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         if (now < _retryAt)
         {
             return;
@@ -33,12 +33,12 @@ public sealed partial class FederatedJobGrain
         {
             if (State.Phase == FederatedJobPhase.Finalizing)
             {
-                _metrics.FinalizationFailed();
+                metrics.FinalizationFailed();
             }
 
             _failingSince ??= now;
             _retryAt = now + _options.StepRetryDelay;
-            LogStepFailed(_logger, exception, JobId, State.Phase, State.Round, (now - _failingSince.Value).TotalSeconds, _options.StepRetryTimeout.TotalSeconds);
+            LogStepFailed(logger, exception, JobId, State.Phase, State.Round, (now - _failingSince.Value).TotalSeconds, _options.StepRetryTimeout.TotalSeconds);
             if (now - _failingSince.Value >= _options.StepRetryTimeout && FederatedJobStateMachine.IsActive(State.Phase))
             {
                 await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}, {State.Phase}: {exception.Message}", CancellationToken.None);
@@ -49,7 +49,7 @@ public sealed partial class FederatedJobGrain
     /// <summary>Runs the current phase's step (a span of the round's trace); true when the phase changed and the next step can run at once.</summary>
     private async Task<bool> StepAsync(CancellationToken cancellationToken)
     {
-        using var scope = _logger.BeginRound(JobId, State.Round);
+        using var scope = logger.BeginRound(JobId, State.Round);
         var round = State.Round;
         var span = StageSpan();
         _inStep = true;
@@ -139,12 +139,12 @@ public sealed partial class FederatedJobGrain
 
         // Each workload receives its partition through the workload protocol, on whatever runtime it runs.
         var statuses = await VPodStatusesAsync(State.ComputeVPods.Concat(State.ValidatorVPods), cancellationToken);
-        await Task.WhenAll(placement.Files.Select(p => _workloads.PlaceDataAsync(Endpoint(statuses[p.Key]), p.Value, cancellationToken)));
+        await Task.WhenAll(placement.Files.Select(p => workloads.PlaceDataAsync(Endpoint(statuses[p.Key]), p.Value, cancellationToken)));
         State.AssignedSamples = placement.TrainRows.ToDictionary(p => p.Key, p => (long)p.Value, StringComparer.Ordinal);
-        State.ChainId = await _connector.GetChainIdAsync(cancellationToken);
+        State.ChainId = await connector.GetChainIdAsync(cancellationToken);
 
         // Federated standardization: each compute vPod reveals its sums and counts, never rows.
-        var moments = await Task.WhenAll(State.ComputeVPods.Select(id => _workloads.GetStatisticsAsync(Endpoint(statuses[id]), PartitionWriter.TrainSplit, cancellationToken)));
+        var moments = await Task.WhenAll(State.ComputeVPods.Select(id => workloads.GetStatisticsAsync(Endpoint(statuses[id]), PartitionWriter.TrainSplit, cancellationToken)));
         State.Standardization = StandardizationCombiner.Combine(moments);
         State.GlobalModel = ModelEncoding.Encode(FederatedModel.Zero(data.Classes, data.Features));
         // Each validator asks this job for its assignment (GetValidatorAssignmentAsync): nobody else can hand it other facts.
@@ -152,7 +152,7 @@ public sealed partial class FederatedJobGrain
         State.Round = 1;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Prepared);
         await SaveAsync(cancellationToken);
-        LogPrepared(_logger, JobId, placement.TrainRows.Count, placement.TestRows);
+        LogPrepared(logger, JobId, placement.TrainRows.Count, placement.TestRows);
         return true;
     }
 
@@ -165,11 +165,11 @@ public sealed partial class FederatedJobGrain
 
         // Training calls are one-way, so the write below overlaps the vPods' training. A job that dies before the write resumes
         // in Dispatching and sends the work again; training is deterministic for the round and vPod, and an update counts once.
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         State.RoundStartedAt ??= now;
         State.Deadline ??= now + Spec.RoundDeadline;
         await SendTrainingAsync();
-        _dispatchedAt = _time.GetUtcNow();
+        _dispatchedAt = time.GetUtcNow();
         State.DispatchMs = (_dispatchedAt.Value - State.RoundStartedAt.Value).TotalMilliseconds;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Dispatched);
         await SaveAsync(cancellationToken);
@@ -183,7 +183,7 @@ public sealed partial class FederatedJobGrain
 
     private async Task<bool> CollectAsync(CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         if (_dispatchedAt is not { } dispatched || now - dispatched >= _options.RedispatchInterval)
         {
             // Resumed after a loss, or a vPod is late: whoever has not answered is asked again
@@ -198,7 +198,7 @@ public sealed partial class FederatedJobGrain
         var decision = FederatedJobStateMachine.DecideClose(State.ComputeVPods.Count, State.Updates.Count, Spec.MinParticipants, now >= State.Deadline);
         if (decision.Action != RoundCloseAction.Wait && now >= State.Deadline && State.Updates.Count < State.ComputeVPods.Count)
         {
-            _metrics.RoundDeadlineExceeded();
+            metrics.RoundDeadlineExceeded();
         }
 
         switch (decision.Action)
@@ -220,7 +220,7 @@ public sealed partial class FederatedJobGrain
         State.ClosedAt = now;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.RoundClosed);
         await SaveAsync(cancellationToken);
-        LogClosed(_logger, JobId, State.Round, State.Closed.Count, State.ComputeVPods.Count);
+        LogClosed(logger, JobId, State.Round, State.Closed.Count, State.ComputeVPods.Count);
         return true;
     }
 
@@ -259,7 +259,7 @@ public sealed partial class FederatedJobGrain
         _votesUnsaved = true;
         foreach (var id in State.Disagreeing)
         {
-            LogDisagreed(_logger, JobId, State.Round, id, tally.Agreed!.ResultHash);
+            LogDisagreed(logger, JobId, State.Round, id, tally.Agreed!.ResultHash);
         }
 
         return true;
@@ -273,7 +273,7 @@ public sealed partial class FederatedJobGrain
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            LogValidatorSilent(_logger, exception, JobId, round, validator);
+            LogValidatorSilent(logger, exception, JobId, round, validator);
             return null;
         }
     }
@@ -288,7 +288,7 @@ public sealed partial class FederatedJobGrain
         }
 
         var registry = await RegistryAsync(cancellationToken);
-        var submitter = _accounts.OperatorAddress ?? throw new ChainUnavailableException("this silo has no operator account to submit transactions: set MetaNode:Chain:AccountPrivateKey (a secret) or MetaNode:Chain:KeystoreDirectory.");
+        var submitter = accounts.OperatorAddress ?? throw new ChainUnavailableException("this silo has no operator account to submit transactions: set MetaNode:Chain:AccountPrivateKey (a secret) or MetaNode:Chain:KeystoreDirectory.");
         var watch = Stopwatch.StartNew();
         var signatures = ValidatorVoteVerification.Signatures(State.Votes);
 
@@ -311,7 +311,7 @@ public sealed partial class FederatedJobGrain
         }
 
         var finalizationMs = watch.Elapsed.TotalMilliseconds;
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         var round = State.Round;
         var evaluation = RoundLedger.Evaluation(State.Votes);
         State.Results.Add(RoundLedger.Result(JobId, State, modelCid, ParticipantReceipts(agreed.Participants), signatures, outcome));
@@ -321,13 +321,13 @@ public sealed partial class FederatedJobGrain
         }
 
         State.Timings.Add(RoundLedger.Timings(State, RoundLedger.SlowestTrainingMs(State, Secure ? Transcript() : null), finalizationMs, now, outcome.GasUsed));
-        _metrics.RoundFinalized(JobId, State.Timings[^1], agreed.Participants.Count, evaluation?.Accuracy);
+        metrics.RoundFinalized(JobId, State.Timings[^1], agreed.Participants.Count, evaluation?.Accuracy);
         _roundSpan?.SetTag("metanode.participants", agreed.Participants.Count);
         State.GlobalModel = agreed.Model;
         State.OptimizerState = agreed.OptimizerState;
         var last = round >= Spec.Rounds;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Confirmed, last);
-        LogConfirmed(_logger, JobId, round, agreed.Participants.Count, evaluation?.Accuracy ?? double.NaN, agreed.ResultHash, State.Results[^1].TxHash ?? "-");
+        LogConfirmed(logger, JobId, round, agreed.Participants.Count, evaluation?.Accuracy ?? double.NaN, agreed.ResultHash, State.Results[^1].TxHash ?? "-");
         if (last)
         {
             await EndAsync(State.Phase, null, cancellationToken);

@@ -5,7 +5,6 @@ using MetaNode.Federation;
 using MetaNode.Federation.SecureAggregation;
 using MetaNode.VPods;
 using MetaNode.Workloads;
-using Microsoft.Extensions.Logging;
 
 namespace MetaNode.Grains.Federation;
 
@@ -51,7 +50,7 @@ public sealed partial class FederatedJobGrain
 
     private async Task<bool> SecureDispatchAsync(CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         State.RoundStartedAt ??= now;
         State.Deadline ??= now + Spec.RoundDeadline;
         var transcript = Transcript();
@@ -61,7 +60,7 @@ public sealed partial class FederatedJobGrain
         {
             SecAggParticipantDto[] participants = [.. State.ComputeVPods.Select(id => new SecAggParticipantDto(id, State.Addresses[id]))];
             var request = new SecAggKeysRequest(JobId, State.Round, State.ChainId, Spec.Seed, t, participants);
-            var keys = await StageAsync(State.ComputeVPods, statuses, "keys", (_, endpoint, token) => _workloads.SecureKeysAsync(endpoint, request, token), _options.SecureStageTimeout, cancellationToken);
+            var keys = await StageAsync(State.ComputeVPods, statuses, "keys", (_, endpoint, token) => workloads.SecureKeysAsync(endpoint, request, token), _options.SecureStageTimeout, cancellationToken);
             transcript.Keys = [.. keys.Where(k => k.Key == k.Value.VPodId).OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => k.Value)];
             if (transcript.Keys.Count < t)
             {
@@ -74,7 +73,7 @@ public sealed partial class FederatedJobGrain
         if (transcript.Sharers is null)
         {
             var request = new SecAggSharesRequest(JobId, State.Round, [.. transcript.Keys]);
-            var shares = await StageAsync(transcript.Keys.Select(k => k.VPodId), statuses, "shares", (_, endpoint, token) => _workloads.SecureSharesAsync(endpoint, request, token), _options.SecureStageTimeout, cancellationToken);
+            var shares = await StageAsync(transcript.Keys.Select(k => k.VPodId), statuses, "shares", (_, endpoint, token) => workloads.SecureSharesAsync(endpoint, request, token), _options.SecureStageTimeout, cancellationToken);
             transcript.Sharers = [.. shares.Keys.Order(StringComparer.Ordinal)];
             transcript.Inbox = [];
             foreach (var (sender, answer) in shares.OrderBy(s => s.Key, StringComparer.Ordinal))
@@ -102,15 +101,15 @@ public sealed partial class FederatedJobGrain
             var standardization = StandardizationDto.From(State.Standardization);
             var maxSamples = State.AssignedSamples.Values.Max();
             var sharers = transcript.Sharers.ToHashSet(StringComparer.Ordinal);
-            var remaining = State.Deadline.Value - _time.GetUtcNow();
+            var remaining = State.Deadline.Value - time.GetUtcNow();
             var trained = await StageAsync(transcript.Sharers, statuses, "train", async (id, endpoint, token) =>
             {
-                var started = _time.GetTimestamp();
+                var started = time.GetTimestamp();
                 var request = new SecAggTrainRequest(JobId, State.Round, State.ChainId, State.AssignedSamples[id], maxSamples, global, standardization,
                     new HyperParametersDto(Spec.LocalEpochs, Spec.BatchSize, Spec.LearningRate, FederatedSeeds.Training(Spec.Seed, State.Round, id), Spec.ProximalMu > 0 ? Spec.ProximalMu : null),
                     [.. transcript.Inbox.GetValueOrDefault(id, []).Where(e => sharers.Contains(e.From!))]);
-                var answer = await _workloads.SecureTrainAsync(endpoint, request, token);
-                transcript.TrainingMs[id] = _time.GetElapsedTime(started).TotalMilliseconds;
+                var answer = await workloads.SecureTrainAsync(endpoint, request, token);
+                transcript.TrainingMs[id] = time.GetElapsedTime(started).TotalMilliseconds;
                 return answer;
             }, remaining > TimeSpan.FromSeconds(1) ? remaining : TimeSpan.FromSeconds(1), cancellationToken);
             transcript.Masked = [];
@@ -119,7 +118,7 @@ public sealed partial class FederatedJobGrain
                 var masked = new SecAggMaskedDto(answer.Receipt, answer.Masked ?? [], answer.MaskedWith ?? [], answer.MaxSamples);
                 if (MaskedRefusal(id, masked, global.Weights.Length + global.Bias.Length, maxSamples) is { } reason)
                 {
-                    LogUpdateRejected(_logger, JobId, $"{JobId}/{State.Round}/{id}", reason);
+                    LogUpdateRejected(logger, JobId, $"{JobId}/{State.Round}/{id}", reason);
                     State.Refused[id] = reason;
                     continue;
                 }
@@ -135,11 +134,11 @@ public sealed partial class FederatedJobGrain
         }
 
         State.Closed = [.. transcript.Masked.Keys.Order(StringComparer.Ordinal)];
-        State.ClosedAt = _time.GetUtcNow();
+        State.ClosedAt = time.GetUtcNow();
         State.DispatchMs = (State.ClosedAt.Value - State.RoundStartedAt.Value).TotalMilliseconds;
         State.Phase = FederatedJobStateMachine.Next(FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Dispatched), FederatedJobTrigger.RoundClosed);
         await SaveTranscriptAsync(transcript, cancellationToken);
-        LogClosed(_logger, JobId, State.Round, State.Closed.Count, State.ComputeVPods.Count);
+        LogClosed(logger, JobId, State.Round, State.Closed.Count, State.ComputeVPods.Count);
         return true;
     }
 
@@ -153,11 +152,11 @@ public sealed partial class FederatedJobGrain
         }
 
         var t = State.SecurityThreshold;
-        await _faults.BeforeUnmaskingAsync(JobId, State.Round);
+        await faults.BeforeUnmaskingAsync(JobId, State.Round);
         string[] survivors = [.. State.Closed];
         var statuses = await TolerantStatusesAsync(survivors, cancellationToken);
         var confirmation = new SecAggSurvivorsRequest(JobId, State.Round, survivors);
-        var signed = await StageAsync(survivors, statuses, "survivors", (_, endpoint, token) => _workloads.SecureSurvivorsAsync(endpoint, confirmation, token), _options.SecureStageTimeout, cancellationToken);
+        var signed = await StageAsync(survivors, statuses, "survivors", (_, endpoint, token) => workloads.SecureSurvivorsAsync(endpoint, confirmation, token), _options.SecureStageTimeout, cancellationToken);
         if (signed.Count < t)
         {
             return await SecureAbortAsync($"{signed.Count} of the {survivors.Length} vPods whose masked updates arrived confirmed them", cancellationToken);
@@ -165,7 +164,7 @@ public sealed partial class FederatedJobGrain
 
         SecAggSignatureDto[] signatures = [.. signed.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => new SecAggSignatureDto(s.Key, s.Value.Signature))];
         var reveal = new SecAggRevealRequest(JobId, State.Round, survivors, signatures);
-        var reveals = await StageAsync(signed.Keys, statuses, "reveal", (_, endpoint, token) => _workloads.SecureRevealAsync(endpoint, reveal, token), _options.SecureStageTimeout, cancellationToken);
+        var reveals = await StageAsync(signed.Keys, statuses, "reveal", (_, endpoint, token) => workloads.SecureRevealAsync(endpoint, reveal, token), _options.SecureStageTimeout, cancellationToken);
         if (reveals.Count < t)
         {
             return await SecureAbortAsync($"{reveals.Count} of the {survivors.Length} survivors revealed their shares", cancellationToken);
@@ -254,7 +253,7 @@ public sealed partial class FederatedJobGrain
         {
             if (statuses.GetValueOrDefault(id) is not { Endpoint: { } endpoint, Phase: VPodPhase.Running })
             {
-                LogSecureDropped(_logger, JobId, State.Round, id, stage, "not running");
+                LogSecureDropped(logger, JobId, State.Round, id, stage, "not running");
                 return (Id: id, Value: default(T), Answered: false);
             }
 
@@ -264,7 +263,7 @@ public sealed partial class FederatedJobGrain
             }
             catch (Exception exception) when (exception is WorkloadRequestException or HttpRequestException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                LogSecureDropped(_logger, JobId, State.Round, id, stage, exception.Message);
+                LogSecureDropped(logger, JobId, State.Round, id, stage, exception.Message);
                 return (Id: id, Value: default(T), Answered: false);
             }
         }));
@@ -286,7 +285,4 @@ public sealed partial class FederatedJobGrain
         }));
         return statuses.ToDictionary(s => s.Id, s => s.Status, StringComparer.Ordinal);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: compute vPod {VPodId} dropped out at the {Stage} stage of secure aggregation: {Reason}")]
-    private static partial void LogSecureDropped(ILogger logger, string jobId, int round, string vpodId, string stage, string reason);
 }

@@ -19,20 +19,22 @@ namespace MetaNode.Grains.Federation;
 /// a reminder re-activates it after a silo loss, and it resumes from the persisted phase.
 /// </summary>
 [GrainType("federated-job")]
-public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemindable
+public sealed partial class FederatedJobGrain(
+    [PersistentState("job", MetaNodeNames.ChainStorage)] IPersistentState<FederatedJobState> state,
+    FederatedWorkloadClient workloads,
+    ChainAccounts accounts,
+    ChainConnector connector,
+    TimeProvider time,
+    IOptions<FederatedJobOptions> options,
+    IOptions<DatasetOptions> datasets,
+    IFederatedFaults faults,
+    MetaNodeMetrics metrics,
+    ILogger<FederatedJobGrain> logger) : Grain, IFederatedJobGrain, IRemindable
 {
     private const string KeepAliveReminder = "keep-alive";
 
-    private readonly IPersistentState<FederatedJobState> _state;
-    private readonly FederatedWorkloadClient _workloads;
-    private readonly ChainAccounts _accounts;
-    private readonly ChainConnector _connector;
-    private readonly TimeProvider _time;
-    private readonly FederatedJobOptions _options;
-    private readonly DatasetOptions _datasets;
-    private readonly IFederatedFaults _faults;
-    private readonly MetaNodeMetrics _metrics;
-    private readonly ILogger<FederatedJobGrain> _logger;
+    private readonly FederatedJobOptions _options = options.Value;
+    private readonly DatasetOptions _datasets = datasets.Value;
     private IGrainTimer? _pump;
 
     // The current round's trace (one per round, ended when the round is confirmed or the job ends); its stages are children.
@@ -52,33 +54,9 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     // The registry the current round's validators sign for (read when the round is aggregated).
     private string? _registry;
 
-    public FederatedJobGrain(
-        [PersistentState("job", MetaNodeNames.ChainStorage)] IPersistentState<FederatedJobState> state,
-        FederatedWorkloadClient workloads,
-        ChainAccounts accounts,
-        ChainConnector connector,
-        TimeProvider time,
-        IOptions<FederatedJobOptions> options,
-        IOptions<DatasetOptions> datasets,
-        IFederatedFaults faults,
-        MetaNodeMetrics metrics,
-        ILogger<FederatedJobGrain> logger)
-    {
-        _metrics = metrics;
-        _state = state;
-        _workloads = workloads;
-        _accounts = accounts;
-        _connector = connector;
-        _time = time;
-        _options = options.Value;
-        _datasets = datasets.Value;
-        _faults = faults;
-        _logger = logger;
-    }
-
     private string JobId => this.GetPrimaryKeyString();
 
-    private FederatedJobState State => _state.State;
+    private FederatedJobState State => state.State;
 
     private FederatedJobSpec Spec => State.Spec!;
 
@@ -103,7 +81,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         }
 
         var (compute, validators, addresses, threshold) = await CheckAsync(spec, cancellationToken);
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         State.Spec = spec;
         State.Phase = FederatedJobPhase.Preparing;
         State.ComputeVPods = compute;
@@ -112,10 +90,10 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         State.SecurityThreshold = threshold;
         State.CreatedAt = now;
         State.UpdatedAt = now;
-        await _state.WriteStateAsync(cancellationToken);
+        await state.WriteStateAsync(cancellationToken);
         await this.RegisterOrUpdateReminder(KeepAliveReminder, _options.KeepAlivePeriod, _options.KeepAlivePeriod);
         await PublishSummaryAsync(cancellationToken);
-        LogStarted(_logger, JobId, spec.Dataset, compute.Count, validators.Count, spec.Rounds, spec.Quorum);
+        LogStarted(logger, JobId, spec.Dataset, compute.Count, validators.Count, spec.Rounds, spec.Quorum);
         StartPump();
         return Status();
     }
@@ -142,7 +120,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
             || State.Phase is not (FederatedJobPhase.Dispatching or FederatedJobPhase.Training)
             || !State.ComputeVPods.Contains(receipt.VPodId, StringComparer.Ordinal))
         {
-            LogUpdateIgnored(_logger, JobId, update.EventId, State.Phase, State.Round);
+            LogUpdateIgnored(logger, JobId, update.EventId, State.Phase, State.Round);
             return Task.CompletedTask;
         }
 
@@ -154,7 +132,7 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         if (FederatedUpdateChecks.Refusal(State, update.Update) is { } reason)
         {
             // Checked before it can take the vPod's place: a forged copy that arrives first does not hide the real one.
-            LogUpdateRejected(_logger, JobId, update.EventId, reason);
+            LogUpdateRejected(logger, JobId, update.EventId, reason);
             State.Refused[receipt.VPodId] = reason;
             _updatesUnsaved = true;
             return Task.CompletedTask;
@@ -220,12 +198,12 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
     {
         if (phase == FederatedJobPhase.Failed && State.Phase is FederatedJobPhase.Dispatching or FederatedJobPhase.Training or FederatedJobPhase.Aggregating or FederatedJobPhase.Finalizing)
         {
-            _metrics.RoundFailed();
+            metrics.RoundFailed();
 
             // A finalization the step itself gave up on (the chain holds another result); one that threw was counted by the pump.
             if (State.Phase == FederatedJobPhase.Finalizing && _inStep)
             {
-                _metrics.FinalizationFailed();
+                metrics.FinalizationFailed();
             }
         }
 
@@ -248,15 +226,15 @@ public sealed partial class FederatedJobGrain : Grain, IFederatedJobGrain, IRemi
         }
 
         await Task.WhenAll(State.ValidatorVPods.Select(id => GrainFactory.GetGrain<IValidatorWorkerGrain>(ValidatorKey(id)).LeaveAsync(cancellationToken)));
-        LogEnded(_logger, JobId, phase, State.Round, reason ?? "-");
+        LogEnded(logger, JobId, phase, State.Round, reason ?? "-");
     }
 
     private async Task SaveAsync(CancellationToken cancellationToken)
     {
-        State.UpdatedAt = _time.GetUtcNow();
+        State.UpdatedAt = time.GetUtcNow();
         _updatesUnsaved = false;
         _votesUnsaved = false;
-        await _state.WriteStateAsync(cancellationToken);
+        await state.WriteStateAsync(cancellationToken);
         await PublishSummaryAsync(cancellationToken);
     }
 

@@ -58,7 +58,4 @@ public sealed partial class OrchestratorKeeper(
             await grainFactory.GetGrain<IOrchestratorGrain>(reservation.Request.VPodId).EnsureStartedAsync(reservation.Request.Cluster!, cancellationToken);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not start the local orchestrator agents; retrying every renewal period")]
-    private static partial void LogKeepFailed(ILogger logger, Exception exception);
 }

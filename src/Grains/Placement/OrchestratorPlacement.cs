@@ -49,7 +49,4 @@ public sealed partial class OrchestratorPlacementDirector(IGrainFactory grainFac
 
         return silos.Contains(context.LocalSilo) ? context.LocalSilo : silos[Random.Shared.Next(silos.Length)];
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Orchestrator agent of vPod {VPodId} placed without knowing where its vPod runs; it moves once it notices")]
-    private static partial void LogLookupFailed(ILogger logger, Exception exception, string vpodId);
 }

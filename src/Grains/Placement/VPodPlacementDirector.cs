@@ -39,7 +39,4 @@ public sealed partial class VPodPlacementDirector(IGrainFactory grainFactory, IL
 
         return silos[Random.Shared.Next(silos.Length)];
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId} placed on a random silo: the placement ledger did not answer; capacity was not checked")]
-    private static partial void LogLedgerUnavailable(ILogger logger, Exception exception, string vpodId);
 }

@@ -35,10 +35,4 @@ public sealed partial class HttpWorkloadProbe(IHttpClientFactory httpClientFacto
             return false;
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Health probe of {Endpoint} answered {StatusCode}")]
-    private static partial void LogProbeStatus(ILogger logger, string endpoint, int statusCode);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Health probe of {Endpoint} failed: {Error}")]
-    private static partial void LogProbeFailed(ILogger logger, string endpoint, string error);
 }

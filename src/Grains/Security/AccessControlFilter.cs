@@ -144,12 +144,6 @@ public sealed partial class AccessControlFilter(
     private static string Target(IIncomingGrainCallContext context) => context.TargetId.Key.ToString() ?? string.Empty;
 
     private sealed record Verified(CredentialClaims? Claims, string Error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused {Method} on '{Target}' to {Identity}: {Reason}")]
-    private static partial void LogRefused(ILogger logger, string method, string target, string identity, string reason);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "The audit log could not take: {Identity} {Method} '{Target}' {Outcome}")]
-    private static partial void LogAuditFailed(ILogger logger, string identity, string method, string target, string outcome, Exception exception);
 }
 
 /// <summary>

@@ -93,7 +93,4 @@ public sealed partial class RevokedIdentities(IGrainFactory grains, IOptions<Acc
     }
 
     public void Dispose() => _stopping.Dispose();
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the revoked identities failed (the last list stays in force): {Reason}")]
-    private static partial void LogRefreshFailed(ILogger logger, string reason);
 }

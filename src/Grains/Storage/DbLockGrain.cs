@@ -68,7 +68,4 @@ public sealed partial class DbLockGrain(
 
     public Task<IReadOnlyList<LockRecord>> HistoryAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult<IReadOnlyList<LockRecord>>([.. state.State.History]);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "db.lock: '{Name}' bound to {Cid} by {By}")]
-    private static partial void LogLocked(ILogger logger, string name, string cid, string by);
 }

@@ -13,7 +13,7 @@ public sealed partial class VPodGrain
 
     private async Task OnHealthTickAsync(CancellationToken cancellationToken)
     {
-        using var scope = _logger.BeginVPod(Id);
+        using var scope = logger.BeginVPod(Id);
         if (!VPodStateMachine.HasWorkload(State.Phase) || State.Handle is not { } handle)
         {
             StopHealthTimer();
@@ -48,12 +48,12 @@ public sealed partial class VPodGrain
         }
 
         _consecutiveProbeFailures = healthy ? 0 : _consecutiveProbeFailures + 1;
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         var inGrace = State.Phase == VPodPhase.Starting && State.StartedAt is { } started && now - started < _options.StartupGracePeriod;
         var trigger = HealthEvaluator.Evaluate(healthy, _consecutiveProbeFailures, _options.FailureThreshold, inGrace);
         if (trigger == VPodTrigger.ProbeUnhealthy)
         {
-            LogUnhealthy(_logger, Id, _consecutiveProbeFailures);
+            LogUnhealthy(logger, Id, _consecutiveProbeFailures);
             await Runtime.StopAsync(Id, handle, _options.OrphanStopTimeout, force: false, cancellationToken);
             await OnWorkloadEndedAsync(WorkloadEnd.Unhealthy, new WorkloadObservation(WorkloadState.Running, Detail: $"{_consecutiveProbeFailures} health probes failed in a row"), cancellationToken);
             return;
@@ -110,9 +110,9 @@ public sealed partial class VPodGrain
 
     private async Task<bool> ProbeAsync(string endpoint, CancellationToken cancellationToken)
     {
-        var started = _time.GetTimestamp();
-        var healthy = await _probe.IsHealthyAsync(endpoint, cancellationToken);
-        _metrics.ProbeCompleted(_time.GetElapsedTime(started), healthy);
+        var started = time.GetTimestamp();
+        var healthy = await probe.IsHealthyAsync(endpoint, cancellationToken);
+        metrics.ProbeCompleted(time.GetElapsedTime(started), healthy);
         return healthy;
     }
 }

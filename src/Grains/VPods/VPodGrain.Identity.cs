@@ -37,7 +37,7 @@ public sealed partial class VPodGrain
 
         if (!string.Equals(State.Address, proved, StringComparison.OrdinalIgnoreCase))
         {
-            LogAdmitted(_logger, Id, State.Address ?? "-", proved);
+            LogAdmitted(logger, Id, State.Address ?? "-", proved);
             State.Address = proved;
             await PersistAsync(cancellationToken);
         }
@@ -51,7 +51,7 @@ public sealed partial class VPodGrain
         string proved;
         try
         {
-            proved = await _identity.ProveAsync(Id, endpoint, cancellationToken);
+            proved = await identity.ProveAsync(Id, endpoint, cancellationToken);
         }
         catch (VPodIdentityException exception)
         {
@@ -64,14 +64,14 @@ public sealed partial class VPodGrain
         _identityCheckedAt = State.StartedAt;
         var admitted = VPodIdentityDecision.Admit(State.Address, proved);
         var changed = !string.Equals(State.ProvedAddress, proved, StringComparison.Ordinal) || !string.Equals(State.Address, admitted, StringComparison.Ordinal);
-        State.ProvedAt = _time.GetUtcNow();
+        State.ProvedAt = time.GetUtcNow();
         if (changed)
         {
             State.ProvedAddress = proved;
             State.Address = admitted;
             if (VPodIdentityDecision.StateOf(Spec.Type, admitted, proved) == VPodIdentityState.Changed)
             {
-                LogAddressChanged(_logger, Id, admitted, proved);
+                LogAddressChanged(logger, Id, admitted, proved);
             }
 
             await PersistAsync(cancellationToken);
@@ -97,7 +97,7 @@ public sealed partial class VPodGrain
         }
         catch (VPodIdentityException exception)
         {
-            LogIdentityFailed(_logger, Id, exception.Message);
+            LogIdentityFailed(logger, Id, exception.Message);
         }
     }
 }

@@ -43,7 +43,7 @@ public sealed partial class VPodGrain
                 await ReconcileWorkloadAsync(cancellationToken);
                 break;
             case VPodPhase.Failed or VPodPhase.Stopped when State.NextRestartAt is { } at:
-                ScheduleRestart(at - _time.GetUtcNow());
+                ScheduleRestart(at - time.GetUtcNow());
                 break;
         }
     }
@@ -58,13 +58,13 @@ public sealed partial class VPodGrain
             case WorkloadState.Running:
                 State.Interrupted = false;
                 EnsureHealthTimer();
-                LogAdopted(_logger, Id, State.Handle!.ToString());
+                LogAdopted(logger, Id, State.Handle!.ToString());
                 return;
             case WorkloadState.Exited:
                 await OnWorkloadEndedAsync(RestartPolicyDecision.Classify(observation.ExitCode, observation.OomKilled), observation, cancellationToken);
                 return;
             case WorkloadState.Orphaned:
-                LogOrphan(_logger, Id, State.Handle!.ToString());
+                LogOrphan(logger, Id, State.Handle!.ToString());
                 await Runtime.StopAsync(Id, State.Handle!, _options.OrphanStopTimeout, force: false, cancellationToken);
                 break;
         }

@@ -28,7 +28,7 @@ public sealed partial class VPodGrain
             WorkloadEnd.Unhealthy => $"unhealthy: {observation.Detail}",
             _ => $"workload lost: {observation.Detail}",
         };
-        LogWorkloadEnded(_logger, Id, end, reason);
+        LogWorkloadEnded(logger, Id, end, reason);
         Apply(trigger, reason);
         await AfterFailureAsync(end, cancellationToken);
     }
@@ -37,7 +37,7 @@ public sealed partial class VPodGrain
     private async Task AfterFailureAsync(WorkloadEnd end, CancellationToken cancellationToken)
     {
         State.Health = State.Phase == VPodPhase.Failed ? VPodHealth.Unhealthy : VPodHealth.Unknown;
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         if (State.StartedAt is { } started && now - started >= _options.BackoffResetAfter)
         {
             State.ConsecutiveFailures = 0;
@@ -53,7 +53,7 @@ public sealed partial class VPodGrain
             var delay = RestartPolicyDecision.Backoff(Math.Max(1, State.ConsecutiveFailures), _options.RestartBackoffInitial, _options.RestartBackoffCap);
             State.NextRestartAt = now + delay;
             await PersistAsync(cancellationToken);
-            LogRestartScheduled(_logger, Id, delay, Spec.RestartPolicy);
+            LogRestartScheduled(logger, Id, delay, Spec.RestartPolicy);
             ScheduleRestart(delay);
         }
         else

@@ -21,8 +21,8 @@ public sealed partial class VPodGrain
             Network = new NetworkUsage(usage?.NetworkRxBytes ?? 0, usage?.NetworkTxBytes ?? 0),
             Blockchain = State.Address is { } address
                 ? await GrainFactory.GetGrain<IChainAccountGrain>(address).GetUsageAsync(cancellationToken)
-                : new BlockchainUsage { LastBlockSeen = _chain.LastBlockSeen },
-            CollectedAt = _time.GetUtcNow(),
+                : new BlockchainUsage { LastBlockSeen = chain.LastBlockSeen },
+            CollectedAt = time.GetUtcNow(),
         };
     }
 
@@ -56,7 +56,7 @@ public sealed partial class VPodGrain
         }
 
         await Runtime.WriteDataFilesAsync(Id, Spec, State.Handle, files, cancellationToken);
-        LogDataWritten(_logger, Id, files.Files.Count, files.TotalBytes);
+        LogDataWritten(logger, Id, files.Files.Count, files.TotalBytes);
     }
 
     private void EnsureLogsAvailable()

@@ -15,59 +15,38 @@ namespace MetaNode.Grains.VPods;
 /// <see cref="HealthEvaluator"/>; the grain applies them, persists, and only then acts on the runtime.
 /// </summary>
 [GrainType("vpod"), VPodPlacement]
-public sealed partial class VPodGrain : Grain, IVPodGrain
+public sealed partial class VPodGrain(
+    [PersistentState("vpod", MetaNodeNames.VPodStorage)] IPersistentState<VPodState> state,
+    IVPodRuntimeResolver runtimes,
+    IWorkloadProbe probe,
+    IOptions<VPodOptions> options,
+    TimeProvider time,
+    ILogger<VPodGrain> logger,
+    WorkloadIdentityVerifier identity,
+    ChainConnector chain,
+    MetaNodeMetrics metrics) : Grain, IVPodGrain
 {
-    private readonly IPersistentState<VPodState> _state;
-    private readonly IVPodRuntimeResolver _runtimes;
-    private readonly IWorkloadProbe _probe;
-    private readonly VPodOptions _options;
-    private readonly TimeProvider _time;
-    private readonly ILogger<VPodGrain> _logger;
-    private readonly WorkloadIdentityVerifier _identity;
-    private readonly ChainConnector _chain;
-    private readonly MetaNodeMetrics _metrics;
+    private readonly VPodOptions _options = options.Value;
 
     // The status is immutable and rebuilt only after the record changes: status calls are the hot path.
     private VPodStatus? _status;
 
-    public VPodGrain(
-        [PersistentState("vpod", MetaNodeNames.VPodStorage)] IPersistentState<VPodState> state,
-        IVPodRuntimeResolver runtimes,
-        IWorkloadProbe probe,
-        IOptions<VPodOptions> options,
-        TimeProvider time,
-        ILogger<VPodGrain> logger,
-        WorkloadIdentityVerifier identity,
-        ChainConnector chain,
-        MetaNodeMetrics metrics)
-    {
-        _metrics = metrics;
-        _identity = identity;
-        _chain = chain;
-        _state = state;
-        _runtimes = runtimes;
-        _probe = probe;
-        _options = options.Value;
-        _time = time;
-        _logger = logger;
-    }
-
     private string Id => this.GetPrimaryKeyString();
 
-    private VPodState State => _state.State;
+    private VPodState State => state.State;
 
     private VPodSpec Spec => State.Spec ?? throw new VPodNotFoundException(Id);
 
-    private IVPodRuntime Runtime => _runtimes.Resolve(Spec.DeploymentMethod);
+    private IVPodRuntime Runtime => runtimes.Resolve(Spec.DeploymentMethod);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (!_state.RecordExists || State.Spec is null)
+        if (!state.RecordExists || State.Spec is null)
         {
             return;
         }
 
-        _metrics.VPodObserved(Id, State.Phase, State.Spec.Type, State.Spec.DeploymentMethod, State.Spec.Cluster);
+        metrics.VPodObserved(Id, State.Phase, State.Spec.Type, State.Spec.DeploymentMethod, State.Spec.Cluster);
         try
         {
             await ReconcileCoreAsync(cancellationToken);
@@ -75,23 +54,23 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The record stays as it was; the next call or silo start reconciles again.
-            LogReconcileFailed(_logger, exception, Id, State.Phase);
+            LogReconcileFailed(logger, exception, Id, State.Phase);
         }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        _metrics.VPodLeft(Id);
+        metrics.VPodLeft(Id);
         if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown
-            && _state.RecordExists
+            && state.RecordExists
             && State.Handle is { } handle
             && VPodStateMachine.HasWorkload(State.Phase)
             && !Runtime.WorkloadsOutliveSilo)
         {
             // The silo is going away and its runtime with it: remember to resume rather than count a failure.
             State.Interrupted = true;
-            await _state.WriteStateAsync(cancellationToken);
-            LogInterrupted(_logger, Id);
+            await state.WriteStateAsync(cancellationToken);
+            LogInterrupted(logger, Id);
             await Runtime.StopAsync(Id, handle, _options.OrphanStopTimeout, force: false, cancellationToken);
         }
     }
@@ -105,7 +84,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         }
 
         VPodSpecValidation.ThrowIfInvalid(spec);
-        if (_state.RecordExists && State.Spec is not null)
+        if (state.RecordExists && State.Spec is not null)
         {
             if (State.Phase != VPodPhase.Deleted && VPodSpecNormalization.SameSpec(State.Spec, spec))
             {
@@ -119,7 +98,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
 
         // What the runtime cannot honour (replicas on a process, host paths, claims the vPod does not own, ...) is refused here:
         // before the name is reserved or anything recorded.
-        _runtimes.Resolve(spec.DeploymentMethod).ValidateSpec(Id, spec);
+        runtimes.Resolve(spec.DeploymentMethod).ValidateSpec(Id, spec);
         var registry = GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default);
         var holder = await registry.ReserveNameAsync(spec.Name, Id, cancellationToken);
         if (holder is not null)
@@ -127,13 +106,13 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
             throw new InvalidVPodSpecException($"name '{spec.Name}' is already used by vPod '{holder}'.");
         }
 
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         State.Spec = spec;
         State.CreatedAt = now;
         State.DesiredRunning = true;
         Apply(VPodTrigger.Create, "created");
         await PersistAsync(cancellationToken);
-        LogCreated(_logger, Id, spec.Name, spec.Type, spec.DeploymentMethod);
+        LogCreated(logger, Id, spec.Name, spec.Type, spec.DeploymentMethod);
 
         Apply(VPodTrigger.Start, "starting after create");
         await PersistAsync(cancellationToken);
@@ -225,7 +204,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         if (countRestart)
         {
             State.RestartCount++;
-            _metrics.VPodRestarted(Spec.DeploymentMethod);
+            metrics.VPodRestarted(Spec.DeploymentMethod);
             await PersistAsync(cancellationToken);
         }
 
@@ -267,19 +246,19 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         }
 
         State.Handle = handle;
-        State.StartedAt = _time.GetUtcNow();
+        State.StartedAt = time.GetUtcNow();
         State.LastExitCode = null;
         State.OomKilled = false;
         _consecutiveProbeFailures = 0;
         Apply(VPodTrigger.Launched, $"workload started ({handle})");
         await PersistAsync(cancellationToken);
-        LogLaunched(_logger, Id, handle.ToString());
+        LogLaunched(logger, Id, handle.ToString());
         EnsureHealthTimer();
     }
 
     private async Task OnLaunchFailedAsync(Exception exception, CancellationToken cancellationToken)
     {
-        LogLaunchFailed(_logger, exception, Id);
+        LogLaunchFailed(logger, exception, Id);
         StopHealthTimer();
         Apply(VPodTrigger.ProvisionFailed, $"could not start the workload: {exception.Message}");
         await AfterFailureAsync(WorkloadEnd.Crashed, cancellationToken);
@@ -296,7 +275,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         Apply(VPodTrigger.StopCompleted, State.LastExitCode is { } code ? $"stopped (exit code {code})" : "stopped");
         State.Health = VPodHealth.Unknown;
         await PersistAsync(cancellationToken);
-        LogStopped(_logger, Id, State.LastExitCode);
+        LogStopped(logger, Id, State.LastExitCode);
     }
 
     private async Task CompleteDeleteAsync(StopOptions options, CancellationToken cancellationToken)
@@ -315,10 +294,10 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         _status = null;
 
         // The record stays as a tombstone so later operations on this id fail clearly; the registry forgets it.
-        await _state.WriteStateAsync(cancellationToken);
-        _metrics.VPodLeft(Id);
+        await state.WriteStateAsync(cancellationToken);
+        metrics.VPodLeft(Id);
         await GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).RemoveAsync(Id, cancellationToken);
-        LogDeleted(_logger, Id);
+        LogDeleted(logger, Id);
     }
 
     /// <summary>Moves to the phase the state machine gives, or throws without changing anything.</summary>
@@ -327,7 +306,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         var from = State.Phase;
         var to = VPodStateMachine.Next(from, trigger) ?? throw new InvalidVPodOperationException(Id, trigger, from);
         _status = null;
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         State.Phase = to;
         State.Reason = reason;
         State.UpdatedAt = now;
@@ -342,10 +321,10 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     private async Task PersistAsync(CancellationToken cancellationToken)
     {
         _status = null;
-        await _state.WriteStateAsync(cancellationToken);
+        await state.WriteStateAsync(cancellationToken);
         if (State.Spec is { } spec)
         {
-            _metrics.VPodObserved(Id, State.Phase, spec.Type, spec.DeploymentMethod, spec.Cluster);
+            metrics.VPodObserved(Id, State.Phase, spec.Type, spec.DeploymentMethod, spec.Cluster);
         }
 
         try
@@ -355,13 +334,13 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The vPod record is the source of truth; the registry catches up at the next transition.
-            LogRegistryUpdateFailed(_logger, exception, Id);
+            LogRegistryUpdateFailed(logger, exception, Id);
         }
     }
 
     private void EnsureExists()
     {
-        if (!_state.RecordExists || State.Spec is null)
+        if (!state.RecordExists || State.Spec is null)
         {
             DeactivateOnIdle();
             throw new VPodNotFoundException(Id);
@@ -377,7 +356,7 @@ public sealed partial class VPodGrain : Grain, IVPodGrain
     }
 
     private VPodStatus ToStatus() =>
-        VPodStatusMapping.ToStatus(Id, Spec, State, _identityError, VPodStatusMapping.LimitsNotEnforced(_runtimes, Spec.DeploymentMethod));
+        VPodStatusMapping.ToStatus(Id, Spec, State, _identityError, VPodStatusMapping.LimitsNotEnforced(runtimes, Spec.DeploymentMethod));
 
     private VPodSummary ToSummary() => VPodStatusMapping.ToSummary(Id, Spec, State);
 }

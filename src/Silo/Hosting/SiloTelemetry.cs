@@ -164,9 +164,6 @@ public static partial class SiloLogging
         app.Lifetime.ApplicationStarted.Register(() => LogReady(logger, options.Profile, $"{options.AdvertisedAddress}:{options.GatewayPort}", options.HttpAddress));
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "MetaNode silo ready ({Profile}): clients connect to {Gateway}; dashboard, /ui, /metrics and /healthz on http://{HttpAddress}")]
-    private static partial void LogReady(ILogger logger, SiloProfile profile, string gateway, string httpAddress);
-
     public static void ConfigureMetaNodeLogging(this WebApplicationBuilder builder, MetaNodeSiloOptions options)
     {
         ArgumentNullException.ThrowIfNull(builder);

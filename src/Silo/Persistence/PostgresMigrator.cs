@@ -37,7 +37,7 @@ public sealed partial class PostgresMigrator
         var scripts = PostgresSchema.LoadScripts();
         var sha256 = PostgresSchema.ComputeSha256(scripts);
         var started = Stopwatch.GetTimestamp();
-        LogMigrationStarting(target.Host, target.Port, target.Database, PostgresSchema.Version);
+        LogMigrationStarting(_logger, target.Host, target.Port, target.Database, PostgresSchema.Version);
 
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -46,12 +46,12 @@ public sealed partial class PostgresMigrator
         var lockWait = Stopwatch.GetTimestamp();
         await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key)", cancellationToken, ("key", AdvisoryLockKey))
             .ConfigureAwait(false);
-        LogLockAcquired(target.Database, Stopwatch.GetElapsedTime(lockWait).TotalMilliseconds);
+        LogLockAcquired(_logger, target.Database, Stopwatch.GetElapsedTime(lockWait).TotalMilliseconds);
 
         var installedVersion = await ReadInstalledVersionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
         if (installedVersion > PostgresSchema.Version)
         {
-            LogSchemaNewerThanBuild(target.Database, installedVersion, PostgresSchema.Version);
+            LogSchemaNewerThanBuild(_logger, target.Database, installedVersion, PostgresSchema.Version);
             throw new InvalidOperationException(
                 $"Database '{target.Database}' on {target.Host}:{target.Port} has MetaNode schema version {installedVersion}, " +
                 $"newer than version {PostgresSchema.Version} this silo knows. Run a silo build that supports version {installedVersion} " +
@@ -62,7 +62,7 @@ public sealed partial class PostgresMigrator
         {
             var scriptStarted = Stopwatch.GetTimestamp();
             await ExecuteAsync(connection, transaction, script.Text, cancellationToken).ConfigureAwait(false);
-            LogScriptApplied(script.Name, Stopwatch.GetElapsedTime(scriptStarted).TotalMilliseconds);
+            LogScriptApplied(_logger, script.Name, Stopwatch.GetElapsedTime(scriptStarted).TotalMilliseconds);
         }
 
         var firstInstall = await RecordVersionAsync(connection, transaction, sha256, cancellationToken).ConfigureAwait(false);
@@ -72,11 +72,11 @@ public sealed partial class PostgresMigrator
         var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         if (firstInstall)
         {
-            LogSchemaInstalled(target.Database, PostgresSchema.Version, installedVersion, queryCount, elapsed);
+            LogSchemaInstalled(_logger, target.Database, PostgresSchema.Version, installedVersion, queryCount, elapsed);
         }
         else
         {
-            LogSchemaReapplied(target.Database, PostgresSchema.Version, queryCount, elapsed);
+            LogSchemaReapplied(_logger, target.Database, PostgresSchema.Version, queryCount, elapsed);
         }
     }
 
@@ -140,27 +140,4 @@ public sealed partial class PostgresMigrator
 
     private static NpgsqlCommand CreateCommand(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql) =>
         new(sql, connection, transaction) { CommandTimeout = (int)CommandTimeout.TotalSeconds };
-
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information,
-        Message = "Migrating PostgreSQL database '{Database}' on {Host}:{Port} to MetaNode schema version {Version}")]
-    private partial void LogMigrationStarting(string? host, int port, string? database, int version);
-
-    [LoggerMessage(EventId = 2, Level = LogLevel.Debug,
-        Message = "Holding the migration lock on database '{Database}' after waiting {WaitMilliseconds:F0} ms")]
-    private partial void LogLockAcquired(string? database, double waitMilliseconds);
-
-    [LoggerMessage(EventId = 3, Level = LogLevel.Debug, Message = "Applied {Script} in {ElapsedMilliseconds:F0} ms")]
-    private partial void LogScriptApplied(string script, double elapsedMilliseconds);
-
-    [LoggerMessage(EventId = 4, Level = LogLevel.Information,
-        Message = "Installed MetaNode schema version {Version} in database '{Database}' (previous version {PreviousVersion}; {QueryCount} Orleans queries) in {ElapsedMilliseconds:F0} ms")]
-    private partial void LogSchemaInstalled(string? database, int version, int previousVersion, int queryCount, double elapsedMilliseconds);
-
-    [LoggerMessage(EventId = 5, Level = LogLevel.Information,
-        Message = "MetaNode schema version {Version} was already installed in database '{Database}'; re-applied it ({QueryCount} Orleans queries) in {ElapsedMilliseconds:F0} ms")]
-    private partial void LogSchemaReapplied(string? database, int version, int queryCount, double elapsedMilliseconds);
-
-    [LoggerMessage(EventId = 6, Level = LogLevel.Error,
-        Message = "Database '{Database}' has MetaNode schema version {InstalledVersion}, newer than version {KnownVersion} this silo knows; refusing to migrate. Upgrade the silo or use another database")]
-    private partial void LogSchemaNewerThanBuild(string? database, int installedVersion, int knownVersion);
 }

@@ -101,7 +101,7 @@ internal sealed partial class SqliteDatabase : IDisposable
                 CultureInfo.InvariantCulture);
             if (!string.Equals(journalMode, "wal", StringComparison.OrdinalIgnoreCase))
             {
-                LogWalUnavailable(FullPath, journalMode);
+                LogWalUnavailable(_logger, FullPath, journalMode);
             }
 
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -124,7 +124,7 @@ internal sealed partial class SqliteDatabase : IDisposable
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             _schemaReady = true;
-            LogSchemaReady(FullPath, fileVersion, SchemaVersion, journalMode);
+            LogSchemaReady(_logger, FullPath, fileVersion, SchemaVersion, journalMode);
         }
         finally
         {
@@ -168,12 +168,4 @@ internal sealed partial class SqliteDatabase : IDisposable
         command.CommandText = sql;
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
-
-    [LoggerMessage(EventId = 100, Level = LogLevel.Debug,
-        Message = "SQLite database '{Path}' ready (schema version {PreviousVersion} -> {Version}, journal mode {JournalMode})")]
-    private partial void LogSchemaReady(string path, int previousVersion, int version, string? journalMode);
-
-    [LoggerMessage(EventId = 101, Level = LogLevel.Warning,
-        Message = "SQLite database '{Path}' could not switch to WAL mode (journal mode is {JournalMode}); readers will block writers. Keep the file on a local file system")]
-    private partial void LogWalUnavailable(string path, string? journalMode);
 }

@@ -76,7 +76,7 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
         await _database.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        LogInitialized(_name, _database.FullPath, _serviceId);
+        LogInitialized(_logger, _name, _database.FullPath, _serviceId);
     }
 
     /// <inheritdoc />
@@ -112,11 +112,11 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
             grainState.State = state ?? CreateInstance<T>();
             grainState.ETag = etag;
             grainState.RecordExists = payload is not null;
-            LogRead(_name, stateName, grainKey, etag, grainState.RecordExists);
+            LogRead(_logger, _name, stateName, grainKey, etag, grainState.RecordExists);
         }
         catch (Exception exception) when (exception is SqliteException or InvalidOperationException or IOException)
         {
-            LogOperationFailed(exception, "read", _name, stateName, grainKey, grainState.ETag);
+            LogOperationFailed(_logger, exception, "read", _name, stateName, grainKey, grainState.ETag);
             throw;
         }
     }
@@ -168,13 +168,13 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
         }
         catch (Exception exception) when (exception is SqliteException or IOException)
         {
-            LogOperationFailed(exception, "write", _name, stateName, grainKey, grainState.ETag);
+            LogOperationFailed(_logger, exception, "write", _name, stateName, grainKey, grainState.ETag);
             throw;
         }
 
         grainState.ETag = newVersion.Value.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
-        LogWritten(_name, stateName, grainKey, grainState.ETag, payload.Length);
+        LogWritten(_logger, _name, stateName, grainKey, grainState.ETag, payload.Length);
     }
 
     /// <inheritdoc />
@@ -226,14 +226,14 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
         }
         catch (Exception exception) when (exception is SqliteException or IOException)
         {
-            LogOperationFailed(exception, "clear", _name, stateName, grainKey, grainState.ETag);
+            LogOperationFailed(_logger, exception, "clear", _name, stateName, grainKey, grainState.ETag);
             throw;
         }
 
         grainState.ETag = newETag;
         grainState.RecordExists = false;
         grainState.State = CreateInstance<T>();
-        LogCleared(_name, stateName, grainKey, newETag);
+        LogCleared(_logger, _name, stateName, grainKey, newETag);
     }
 
     /// <summary>Closes the pooled connections to the database file.</summary>
@@ -284,7 +284,7 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
 
     private InconsistentStateException Conflict(string operation, string stateName, string grainKey, string? storedETag, string? currentETag)
     {
-        LogConflict(operation, _name, stateName, grainKey, currentETag, storedETag);
+        LogConflict(_logger, operation, _name, stateName, grainKey, currentETag, storedETag);
         return new InconsistentStateException(
             $"SQLite grain storage '{_name}' refused to {operation} state '{stateName}' of grain {grainKey}: the grain holds ETag " +
             $"'{currentETag ?? "(none)"}' but the store holds '{storedETag ?? "(no record)"}'. Another activation changed it; reactivate the grain to reload.",
@@ -293,28 +293,4 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
     }
 
     private T CreateInstance<T>() => _activatorProvider.GetActivator<T>().Create();
-
-    [LoggerMessage(EventId = 200, Level = LogLevel.Debug,
-        Message = "SQLite grain storage '{Name}' uses '{Path}' for service {ServiceId}")]
-    private partial void LogInitialized(string name, string path, string serviceId);
-
-    [LoggerMessage(EventId = 201, Level = LogLevel.Trace,
-        Message = "SQLite grain storage '{Name}' read state '{StateName}' of grain {GrainId}: ETag {ETag}, record exists {RecordExists}")]
-    private partial void LogRead(string name, string stateName, string grainId, string? etag, bool recordExists);
-
-    [LoggerMessage(EventId = 202, Level = LogLevel.Trace,
-        Message = "SQLite grain storage '{Name}' wrote state '{StateName}' of grain {GrainId}: ETag {ETag}, {Bytes} bytes")]
-    private partial void LogWritten(string name, string stateName, string grainId, string etag, int bytes);
-
-    [LoggerMessage(EventId = 203, Level = LogLevel.Trace,
-        Message = "SQLite grain storage '{Name}' cleared state '{StateName}' of grain {GrainId}: ETag {ETag}")]
-    private partial void LogCleared(string name, string stateName, string grainId, string? etag);
-
-    [LoggerMessage(EventId = 204, Level = LogLevel.Debug,
-        Message = "SQLite grain storage refused to {Operation} in '{Name}' state '{StateName}' of grain {GrainId}: grain ETag {ETag}, stored ETag {StoredETag}")]
-    private partial void LogConflict(string operation, string name, string stateName, string grainId, string? etag, string? storedETag);
-
-    [LoggerMessage(EventId = 205, Level = LogLevel.Error,
-        Message = "SQLite grain storage '{Name}' failed to {Operation} state '{StateName}' of grain {GrainId} (ETag {ETag}); check that the database file is writable and not locked by another process")]
-    private partial void LogOperationFailed(Exception exception, string operation, string name, string stateName, string grainId, string? etag);
 }

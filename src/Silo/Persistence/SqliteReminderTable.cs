@@ -39,7 +39,7 @@ public sealed partial class SqliteReminderTable : IReminderTable, IDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _database.EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        LogStarted(_database.FullPath, _serviceId);
+        LogStarted(_logger, _database.FullPath, _serviceId);
     }
 
     /// <inheritdoc />
@@ -130,7 +130,7 @@ public sealed partial class SqliteReminderTable : IReminderTable, IDisposable
                 command.Parameters.AddWithValue("$etag", etag);
             },
             cancellationToken).ConfigureAwait(false);
-        LogUpserted(entry.ReminderName, entry.GrainId.ToString(), etag);
+        LogUpserted(_logger, entry.ReminderName, entry.GrainId.ToString(), etag);
         return etag;
     }
 
@@ -151,7 +151,7 @@ public sealed partial class SqliteReminderTable : IReminderTable, IDisposable
                 command.Parameters.AddWithValue("$etag", eTag ?? string.Empty);
             },
             cancellationToken).ConfigureAwait(false);
-        LogRemoved(reminderName, grainId.ToString(), eTag, removed > 0);
+        LogRemoved(_logger, reminderName, grainId.ToString(), eTag, removed > 0);
         return removed > 0;
     }
 
@@ -166,7 +166,7 @@ public sealed partial class SqliteReminderTable : IReminderTable, IDisposable
             "DELETE FROM reminders WHERE service_id = $service;",
             static _ => { },
             cancellationToken).ConfigureAwait(false);
-        LogCleared(_serviceId, removed);
+        LogCleared(_logger, _serviceId, removed);
     }
 
     /// <summary>Closes the pooled connections to the database file.</summary>
@@ -222,7 +222,7 @@ public sealed partial class SqliteReminderTable : IReminderTable, IDisposable
         }
         catch (Exception exception) when (exception is SqliteException or IOException)
         {
-            LogOperationFailed(exception, operation, _database.FullPath);
+            LogOperationFailed(_logger, exception, operation, _database.FullPath);
             throw;
         }
     }
@@ -233,24 +233,4 @@ public sealed partial class SqliteReminderTable : IReminderTable, IDisposable
         DateTimeKind.Local => value.ToUniversalTime(),
         _ => DateTime.SpecifyKind(value, DateTimeKind.Utc),
     };
-
-    [LoggerMessage(EventId = 300, Level = LogLevel.Debug,
-        Message = "SQLite reminder table uses '{Path}' for service {ServiceId}")]
-    private partial void LogStarted(string path, string serviceId);
-
-    [LoggerMessage(EventId = 301, Level = LogLevel.Trace,
-        Message = "Upserted reminder '{ReminderName}' of grain {GrainId}: ETag {ETag}")]
-    private partial void LogUpserted(string reminderName, string grainId, string etag);
-
-    [LoggerMessage(EventId = 302, Level = LogLevel.Trace,
-        Message = "Remove reminder '{ReminderName}' of grain {GrainId} with ETag {ETag}: removed {Removed}")]
-    private partial void LogRemoved(string reminderName, string grainId, string? etag, bool removed);
-
-    [LoggerMessage(EventId = 303, Level = LogLevel.Warning,
-        Message = "Cleared the SQLite reminder table of service {ServiceId} ({Count} reminders removed)")]
-    private partial void LogCleared(string serviceId, int count);
-
-    [LoggerMessage(EventId = 304, Level = LogLevel.Error,
-        Message = "SQLite reminder table failed to {Operation} in '{Path}'; check that the file is writable and not locked by another process")]
-    private partial void LogOperationFailed(Exception exception, string operation, string path);
 }

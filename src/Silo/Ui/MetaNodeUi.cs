@@ -122,7 +122,4 @@ public static partial class MetaNodeUi
         stream.CopyTo(copy);
         return copy.ToArray();
     });
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The MetaNode view could not read {View}")]
-    private static partial void LogReadFailed(ILogger logger, string view, Exception exception);
 }

@@ -142,7 +142,7 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
         var record = new SignedRoundRecord(chainId, registry, facts.Job, facts.Round, digestHex);
         if (signedRounds.TryRecord(record) is { } earlier)
         {
-            RefusedEquivocation(logger, vpodId, facts.Job, facts.Round, registry, earlier.Digest, digestHex);
+            LogRefusedEquivocation(logger, vpodId, facts.Job, facts.Round, registry, earlier.Digest, digestHex);
             throw new WorkloadConflictException(
                 $"this validator already signed another result for job {facts.Job} round {facts.Round} on registry {registry} (digest {earlier.Digest}): it signs one result per round");
         }
@@ -156,7 +156,7 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
             stateSignature = key.Sign(RegistryTypedData.ServerStateDigest(new RegistryDomain(chainId, registry), facts.Job, facts.Round, aggregate.ModelHash, stateHash));
         }
 
-        SignedRound(logger, vpodId, facts.Job, facts.Round, registry, chainId, aggregate.ModelHash, aggregate.Participants.Count, aggregate.Rejected.Count);
+        LogSignedRound(logger, vpodId, facts.Job, facts.Round, registry, chainId, aggregate.ModelHash, aggregate.Participants.Count, aggregate.Rejected.Count);
         return new AggregateResponse(
             facts.Job,
             facts.Round,
@@ -308,10 +308,4 @@ public sealed partial class RoundValidation(LocalLearning learning, VPodKey key,
 
         return value!.ToLowerInvariant();
     }
-
-    [LoggerMessage(20, LogLevel.Information, "vPod {VPodId} signed job {Job} round {Round} on registry {Registry} (chain {ChainId}): result {ResultHash}, {Participants} participants, {Rejected} rejected")]
-    private static partial void SignedRound(ILogger logger, string vpodId, string job, int round, string registry, long chainId, string resultHash, int participants, int rejected);
-
-    [LoggerMessage(21, LogLevel.Warning, "vPod {VPodId} refused to sign job {Job} round {Round} on registry {Registry}: it signed digest {SignedDigest} for that round, and this request computes {Digest}. A validator signs one result per round; check why the round's updates differ between requests")]
-    private static partial void RefusedEquivocation(ILogger logger, string vpodId, string job, int round, string registry, string signedDigest, string digest);
 }

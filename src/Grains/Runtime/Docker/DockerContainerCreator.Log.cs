@@ -5,5 +5,5 @@ namespace MetaNode.Grains.Runtime.Docker;
 internal sealed partial class DockerContainerCreator
 {
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "vPod {VPodId}: created container {ContainerId} from {Image} (cpu {CpuMillis}m, memory {MemoryBytes} bytes)")]
-    private partial void LogCreated(string vpodId, string containerId, string image, long cpuMillis, long memoryBytes);
+    private static partial void LogCreated(ILogger logger, string vpodId, string containerId, string image, long cpuMillis, long memoryBytes);
 }

@@ -55,7 +55,7 @@ internal sealed partial class DockerContainerCreator
         try
         {
             var created = await _engine.CallAsync((c, ct) => c.Containers.CreateContainerAsync(parameters, ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
-            LogCreated(vpodId, DockerContainerLookup.Short(created.ID), spec.Image!, spec.CpuMillis, spec.MemoryBytes);
+            LogCreated(_logger, vpodId, DockerContainerLookup.Short(created.ID), spec.Image!, spec.CpuMillis, spec.MemoryBytes);
             return new ContainerInspectResponse
             {
                 ID = created.ID,

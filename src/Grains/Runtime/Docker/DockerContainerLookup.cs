@@ -33,7 +33,7 @@ internal sealed partial class DockerContainerLookup
         var containers = await ListAsync(vpodId, cancellationToken).ConfigureAwait(false);
         if (containers.Count > 1)
         {
-            LogDuplicates(vpodId, containers.Count, string.Join(", ", containers.Select(c => Short(c.ID))));
+            LogDuplicates(_logger, vpodId, containers.Count, string.Join(", ", containers.Select(c => Short(c.ID))));
         }
 
         var first = containers.OrderBy(c => c.Created).FirstOrDefault();

@@ -58,7 +58,7 @@ internal sealed partial class DockerEngineConnection : IDisposable
         }
         catch (Exception exception) when (exception is HttpRequestException or SocketException or IOException && exception is not DockerApiException)
         {
-            LogEngineUnreachable(exception, Endpoint);
+            LogEngineUnreachable(_logger, exception, Endpoint);
             throw new InvalidOperationException(
                 $"The Docker Engine at {Endpoint} is not reachable ({exception.GetBaseException().Message}): start dockerd there, or point {DockerRuntimeOptions.SectionName}:Endpoint (or DOCKER_HOST) at a running engine.",
                 exception);

@@ -42,7 +42,7 @@ internal sealed partial class DockerImages
             : null;
         var (name, tag) = DockerContainerSpec.SplitForPull(image);
         var progress = new LastReported<JSONMessage>();
-        LogPulling(vpodId, image, registry?.Name ?? "anonymous");
+        LogPulling(_logger, vpodId, image, registry?.Name ?? "anonymous");
         string? failure = null;
         try
         {
@@ -69,7 +69,7 @@ internal sealed partial class DockerImages
         {
             if (failure is not null)
             {
-                LogPullFailedUsingLocal(vpodId, image, failure);
+                LogPullFailedUsingLocal(_logger, vpodId, image, failure);
             }
 
             return;

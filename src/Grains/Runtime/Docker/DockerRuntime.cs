@@ -107,7 +107,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
             }
 
             await _engine.CallAsync((c, ct) => c.Containers.StartContainerAsync(container.ID, new ContainerStartParameters(), ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
-            LogStarted(vpodId, DockerContainerLookup.Short(container.ID), spec.Image ?? string.Empty);
+            LogStarted(_logger, vpodId, DockerContainerLookup.Short(container.ID), spec.Image ?? string.Empty);
             if (DockerEndpoints.IsHostNetwork(container))
             {
                 // The endpoint is known from the labels: no need to ask the engine again.
@@ -185,14 +185,14 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         {
             if (force)
             {
-                LogKilling(vpodId, DockerContainerLookup.Short(container.ID));
+                LogKilling(_logger, vpodId, DockerContainerLookup.Short(container.ID));
                 await DockerEngineConnection.IgnoreNotRunningAsync(_engine.CallAsync((c, ct) => c.Containers.KillContainerAsync(container.ID, new ContainerKillParameters { Signal = "KILL" }, ct), _options.RequestTimeout, cancellationToken)).ConfigureAwait(false);
                 await _engine.CallAsync((c, ct) => c.Containers.WaitContainerAsync(container.ID, ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
             }
             else
             {
                 var seconds = (uint)Math.Ceiling(timeout.TotalSeconds);
-                LogStopping(vpodId, DockerContainerLookup.Short(container.ID), timeout);
+                LogStopping(_logger, vpodId, DockerContainerLookup.Short(container.ID), timeout);
                 await _engine.CallAsync((c, ct) => c.Containers.StopContainerAsync(container.ID, new ContainerStopParameters { WaitBeforeKillSeconds = seconds }, ct), timeout + _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
             }
 
@@ -224,7 +224,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
                 try
                 {
                     await _engine.CallAsync((c, ct) => c.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true, RemoveVolumes = true }, ct), _options.RemoveStopTimeout + _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
-                    LogRemoved(vpodId, DockerContainerLookup.Short(id));
+                    LogRemoved(_logger, vpodId, DockerContainerLookup.Short(id));
                 }
                 catch (DockerContainerNotFoundException)
                 {
@@ -236,7 +236,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
             foreach (var volume in volumes.Volumes ?? [])
             {
                 await _engine.CallAsync((c, ct) => c.Volumes.RemoveAsync(volume.Name, force: true, ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
-                LogVolumeRemoved(vpodId, volume.Name);
+                LogVolumeRemoved(_logger, vpodId, volume.Name);
             }
         }
         finally
@@ -287,7 +287,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
                 throw new InvalidOperationException($"vPod '{vpodId}': the Docker Engine at {Endpoint} refused the data files for {directory} in container {DockerContainerLookup.Short(container.ID)}: {DockerEngineConnection.EngineMessage(exception)}", exception);
             }
 
-            LogDataWritten(vpodId, files.Files.Count, files.TotalBytes, directory, DockerContainerLookup.Short(container.ID));
+            LogDataWritten(_logger, vpodId, files.Files.Count, files.TotalBytes, directory, DockerContainerLookup.Short(container.ID));
         }
         finally
         {
@@ -371,7 +371,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         catch (InvalidVPodSpecException exception)
         {
             // A host path outside the allowed roots is worth an operator's attention: it may be an attempt to reach the host.
-            LogSpecRefused(vpodId, exception.Message);
+            LogSpecRefused(_logger, vpodId, exception.Message);
             throw;
         }
     }

@@ -89,7 +89,7 @@ internal sealed partial class KubernetesPodCache : IAsyncDisposable
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                LogWatchFailed(_namespace, _options.RetryDelay, exception);
+                LogWatchFailed(_logger, _namespace, _options.RetryDelay, exception);
                 try
                 {
                     await Task.Delay(_options.RetryDelay, cancellationToken);
@@ -116,7 +116,7 @@ internal sealed partial class KubernetesPodCache : IAsyncDisposable
                 }
                 else
                 {
-                    LogWatchEventError(_namespace, exception);
+                    LogWatchEventError(_logger, _namespace, exception);
                 }
             }
 
@@ -151,7 +151,7 @@ internal sealed partial class KubernetesPodCache : IAsyncDisposable
 
             if (gone)
             {
-                LogResourceVersionExpired(_namespace, resourceVersion);
+                LogResourceVersionExpired(_logger, _namespace, resourceVersion);
                 return;
             }
         }
@@ -170,13 +170,4 @@ internal sealed partial class KubernetesPodCache : IAsyncDisposable
 
         _stop.Dispose();
     }
-
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Warning, Message = "Listing or watching the vPod pods in namespace {Namespace} failed; retrying in {Delay}. Check that the silo's service account may list and watch pods there")]
-    private partial void LogWatchFailed(string @namespace, TimeSpan delay, Exception exception);
-
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "The pod watch in namespace {Namespace} reported an error")]
-    private partial void LogWatchEventError(string @namespace, Exception exception);
-
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Information, Message = "The pod watch in namespace {Namespace} expired at resource version {ResourceVersion} (410 Gone); listing again")]
-    private partial void LogResourceVersionExpired(string @namespace, string? resourceVersion);
 }

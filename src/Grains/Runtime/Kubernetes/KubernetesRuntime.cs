@@ -117,7 +117,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
                 () => Client.AppsV1.PatchNamespacedStatefulSetAsync(MergePatch(patch.StatefulSet!), workload.Name, workload.Namespace, cancellationToken: cancellationToken));
         }
 
-        LogProvisioned(vpodId, workload.Kind, workload.Namespace, workload.Name);
+        LogProvisioned(_logger, vpodId, workload.Kind, workload.Namespace, workload.Name);
         return Handle(workload, spec, default);
     }
 
@@ -136,7 +136,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
         }
 
         EnsureCache(workload.Namespace);
-        LogScaled(vpodId, workload.Kind, workload.Namespace, workload.Name, spec.Replicas);
+        LogScaled(_logger, vpodId, workload.Kind, workload.Namespace, workload.Name, spec.Replicas);
         return Handle(workload, spec, _time.GetUtcNow());
     }
 
@@ -193,7 +193,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
             }
         }
 
-        LogStopped(vpodId, kind, ns, name, pods.Items.Count, grace);
+        LogStopped(_logger, vpodId, kind, ns, name, pods.Items.Count, grace);
         return null;
     }
 
@@ -223,7 +223,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
             }
         }
 
-        LogRemoved(vpodId, ns, name, _options.DeletePropagation);
+        LogRemoved(_logger, vpodId, ns, name, _options.DeletePropagation);
     }
 
     /// <summary>Refused: data files are not placed in kubernetes vPods yet (their pods have no channel for them).</summary>
@@ -252,7 +252,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
         }
         catch (HttpOperationException exception) when (exception.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden or HttpStatusCode.ServiceUnavailable)
         {
-            LogMetricsUnavailable(vpodId, ns, (int)exception.Response.StatusCode);
+            LogMetricsUnavailable(_logger, vpodId, ns, (int)exception.Response.StatusCode);
             return null;
         }
 
@@ -490,7 +490,7 @@ public sealed partial class KubernetesRuntime : IVPodRuntime, IAsyncDisposable
     {
         var configuration = KubernetesConnectionResolver.Resolve(_options);
         var (ns, siloNs) = Namespaces(_options, configuration.Namespace);
-        LogConnected(configuration.Host, ns, siloNs);
+        LogConnected(_logger, configuration.Host, ns, siloNs);
         return (new k8s.Kubernetes(configuration), ns, siloNs);
     }
 

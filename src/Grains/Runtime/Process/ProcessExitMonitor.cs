@@ -49,16 +49,16 @@ internal sealed partial class ProcessExitMonitor
 
             if (!await BoundedWait.WaitAsync(managed.Pumps, DrainWait, CancellationToken.None).ConfigureAwait(false))
             {
-                LogOutputStillOpen(managed.VPodId, managed.Pid);
+                LogOutputStillOpen(_logger, managed.VPodId, managed.Pid);
             }
 
             writer.Flush();
             _exits.Record(managed, exitCode);
-            LogExited(managed.VPodId, managed.Pid, exitCode);
+            LogExited(_logger, managed.VPodId, managed.Pid, exitCode);
         }
         catch (Exception ex) when (ex is InvalidOperationException or Win32Exception)
         {
-            LogMonitorFailed(ex, managed.VPodId, managed.Pid);
+            LogMonitorFailed(_logger, ex, managed.VPodId, managed.Pid);
         }
         finally
         {

@@ -42,7 +42,7 @@ internal sealed partial class ProcessLauncher
             _setsidPath = ProcessCommand.FindOnPath("setsid");
             if (_setsidPath is null)
             {
-                LogSetsidMissing();
+                LogSetsidMissing(_logger);
             }
         }
     }

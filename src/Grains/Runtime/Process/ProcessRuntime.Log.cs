@@ -5,14 +5,14 @@ namespace MetaNode.Grains.Runtime.Process;
 public sealed partial class ProcessRuntime
 {
     [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "vPod {VPodId}: process {Pid} started by runtime instance {Owner} is still running but cannot be supervised from here; stopping it before starting a new one")]
-    private partial void LogReplacingOrphan(string vpodId, int pid, string owner);
+    private static partial void LogReplacingOrphan(ILogger logger, string vpodId, int pid, string owner);
 
     [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "vPod {VPodId}: the handle {Handle} is for node {HandleNode}, but this silo runs on {NodeId}; there is nothing to stop here")]
-    private partial void LogForeignNode(string vpodId, string handle, string handleNode, string nodeId);
+    private static partial void LogForeignNode(ILogger logger, string vpodId, string handle, string handleNode, string nodeId);
 
     [LoggerMessage(EventId = 1016, Level = LogLevel.Information, Message = "vPod {VPodId}: wrote {Files} data files ({Bytes} bytes) into {Directory}")]
-    private partial void LogDataWritten(string vpodId, int files, long bytes, string directory);
+    private static partial void LogDataWritten(ILogger logger, string vpodId, int files, long bytes, string directory);
 
     [LoggerMessage(EventId = 1018, Level = LogLevel.Warning, Message = "Process vPods are NOT isolated on this silo: they run as the silo's own user, can read what it can, and their cpu, memory and pids limits are not enforced. Reason: {Reason}")]
-    private partial void LogNotIsolated(string reason);
+    private static partial void LogNotIsolated(ILogger logger, string reason);
 }

@@ -64,7 +64,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
                     $"{ProcessRuntimeOptions.SectionName}:Isolation:Mode is Required, but this silo cannot isolate process workloads: {_isolation.Problem}.");
             }
 
-            LogNotIsolated(_isolation.Problem!);
+            LogNotIsolated(_logger, _isolation.Problem!);
         }
 
         _usage = new ProcessUsageSampler(NativeMethods.ClockTicksPerSecond());
@@ -165,7 +165,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
             if (handle is not null && !_handles.IsTracked(current, handle) && _handles.FindLive(handle) is { } orphan)
             {
                 // Alive, but its output goes nowhere and nobody here can wait for it: replace it with a supervised process.
-                LogReplacingOrphan(vpodId, orphan.Pid, handle.Owner ?? "unknown");
+                LogReplacingOrphan(_logger, vpodId, orphan.Pid, handle.Owner ?? "unknown");
                 await _signaller.StopForeignAsync(vpodId, orphan, _options.ShutdownTimeout, force: false, cancellationToken).ConfigureAwait(false);
             }
 
@@ -230,7 +230,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
 
             if (!_handles.IsThisNode(handle))
             {
-                LogForeignNode(vpodId, handle.ToString(), handle.Node, NodeId);
+                LogForeignNode(_logger, vpodId, handle.ToString(), handle.Node, NodeId);
                 return exitCode;
             }
 
@@ -298,7 +298,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
             var directory = _directories.DataOf(vpodId);
             var uid = _resources.Ensure(vpodId);
             DataDirectoryWriter.Write(directory, files, uid is { } owner ? path => NativeMethods.ChangeOwner(path, owner, owner) : null);
-            LogDataWritten(vpodId, files.Files.Count, files.TotalBytes, directory);
+            LogDataWritten(_logger, vpodId, files.Files.Count, files.TotalBytes, directory);
         }
         finally
         {

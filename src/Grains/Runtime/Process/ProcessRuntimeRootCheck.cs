@@ -51,13 +51,7 @@ public sealed partial class ProcessRuntimeRootCheck : ILifecycleParticipant<ISil
             return false;
         }
 
-        LogRootInsideSiloData(root, silo);
+        LogRootInsideSiloData(_logger, root, silo);
         return true;
     }
-
-    [LoggerMessage(
-        EventId = 1017,
-        Level = LogLevel.Warning,
-        Message = "MetaNode:Runtime:Process:DataDirectory {ProcessRoot} is inside the silo's data directory {SiloDataDirectory}: the vPods' workload keys (vpods/<id>/key) would then live under the silo's data directory. Move it outside that directory, or remove the setting to use the default beside it")]
-    private partial void LogRootInsideSiloData(string processRoot, string siloDataDirectory);
 }

@@ -25,17 +25,17 @@ internal sealed partial class ProcessSignaller
         {
             if (!force)
             {
-                LogStopping(managed.VPodId, managed.Pid, timeout);
+                LogStopping(_logger, managed.VPodId, managed.Pid, timeout);
                 SignalOwned(managed, NativeMethods.SigTerm);
                 if (!await BoundedWait.WaitAsync(managed.Exited, timeout, cancellationToken).ConfigureAwait(false))
                 {
-                    LogKillingAfterTimeout(managed.VPodId, managed.Pid, timeout);
+                    LogKillingAfterTimeout(_logger, managed.VPodId, managed.Pid, timeout);
                     SignalOwned(managed, NativeMethods.SigKill);
                 }
             }
             else
             {
-                LogKilling(managed.VPodId, managed.Pid);
+                LogKilling(_logger, managed.VPodId, managed.Pid);
                 SignalOwned(managed, NativeMethods.SigKill);
             }
 
@@ -56,7 +56,7 @@ internal sealed partial class ProcessSignaller
         var group = process.ProcessGroup == process.Pid;
         if (!force)
         {
-            LogStoppingOrphan(vpodId, process.Pid, "SIGTERM", timeout);
+            LogStoppingOrphan(_logger, vpodId, process.Pid, "SIGTERM", timeout);
             SignalForeign(vpodId, process, group, NativeMethods.SigTerm);
             if (await WaitGoneAsync(process, timeout, cancellationToken).ConfigureAwait(false))
             {
@@ -64,11 +64,11 @@ internal sealed partial class ProcessSignaller
                 return;
             }
 
-            LogKillingAfterTimeout(vpodId, process.Pid, timeout);
+            LogKillingAfterTimeout(_logger, vpodId, process.Pid, timeout);
         }
         else
         {
-            LogStoppingOrphan(vpodId, process.Pid, "SIGKILL", TimeSpan.Zero);
+            LogStoppingOrphan(_logger, vpodId, process.Pid, "SIGKILL", TimeSpan.Zero);
         }
 
         SignalForeign(vpodId, process, group, NativeMethods.SigKill);
@@ -129,7 +129,7 @@ internal sealed partial class ProcessSignaller
         }
         catch (InvalidOperationException ex)
         {
-            LogSignalFailed(ex, vpodId, signal, target);
+            LogSignalFailed(_logger, ex, vpodId, signal, target);
             return false;
         }
     }

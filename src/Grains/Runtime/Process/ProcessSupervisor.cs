@@ -55,7 +55,7 @@ internal sealed partial class ProcessSupervisor
         var managed = _launcher.Launch(vpodId, spec, command, uid, writer, _shutdown.Token);
         _processes[vpodId] = managed;
         _ = _monitor.MonitorAsync(managed, writer);
-        LogStarted(vpodId, managed.Pid, command.FileName, _directories.DataOf(vpodId));
+        LogStarted(_logger, vpodId, managed.Pid, command.FileName, _directories.DataOf(vpodId));
         return managed;
     }
 
@@ -75,7 +75,7 @@ internal sealed partial class ProcessSupervisor
         var running = _processes.Values.Where(static p => p.ExitCode is null).ToList();
         if (running.Count > 0)
         {
-            LogShuttingDown(running.Count, _options.ShutdownTimeout);
+            LogShuttingDown(_logger, running.Count, _options.ShutdownTimeout);
         }
 
         await Task.WhenAll(running.Select(StopOnShutdownAsync)).ConfigureAwait(false);
@@ -96,7 +96,7 @@ internal sealed partial class ProcessSupervisor
             }
             catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
             {
-                LogShutdownStopFailed(ex, process.VPodId, process.Pid);
+                LogShutdownStopFailed(_logger, ex, process.VPodId, process.Pid);
             }
         }
     }

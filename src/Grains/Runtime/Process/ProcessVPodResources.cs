@@ -41,14 +41,14 @@ internal sealed partial class ProcessVPodResources
         var directory = _directories.VPodOf(vpodId);
         if (_isolation.Cgroups is { } cgroups && !await cgroups.RemoveAsync(vpodId, cancellationToken).ConfigureAwait(false))
         {
-            LogCgroupStillBusy(vpodId);
+            LogCgroupStillBusy(_logger, vpodId);
         }
 
         if (Directory.Exists(directory))
         {
             _isolation.Release(directory);
             DeleteDirectory(directory);
-            LogRemoved(vpodId, directory);
+            LogRemoved(_logger, vpodId, directory);
         }
     }
 

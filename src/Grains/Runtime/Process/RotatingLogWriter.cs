@@ -170,7 +170,7 @@ internal sealed partial class RotatingLogWriter : IDisposable
         }
 
         _size = 0;
-        LogRotated(_vpodId, _livePath, _maxFiles);
+        LogRotated(_logger, _vpodId, _livePath, _maxFiles);
     }
 
     private string RotatedPath(int index) => Path.Combine(_directory, ProcessLogFormat.RotatedFileName(index));
@@ -190,7 +190,7 @@ internal sealed partial class RotatingLogWriter : IDisposable
         if (!_failing)
         {
             _failing = true;
-            LogWriteFailed(ex, _vpodId, _livePath);
+            LogWriteFailed(_logger, ex, _vpodId, _livePath);
         }
     }
 
@@ -233,10 +233,4 @@ internal sealed partial class RotatingLogWriter : IDisposable
 
         return DateTime.MinValue;
     }
-
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Rotated the log of vPod {VPodId} ({Path}), keeping {MaxFiles} rotated files")]
-    private partial void LogRotated(string vpodId, string path, int maxFiles);
-
-    [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Writing the log of vPod {VPodId} to {Path} failed; its output is dropped until writing works again. Check free disk space and permissions")]
-    private partial void LogWriteFailed(Exception exception, string vpodId, string path);
 }
