@@ -1,4 +1,3 @@
-// Longer than 400 lines: the vPod part of the public client (the other areas are partial files beside it); each method is a thin, documented call.
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using MetaNode.Chain;
