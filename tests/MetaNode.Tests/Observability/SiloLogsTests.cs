@@ -43,7 +43,7 @@ public sealed class SiloLogsTests : IAsyncLifetime
         // A 3-vPod deploy: MetaNode says what it did, the HTTP client's resilience pipeline and Orleans say nothing.
         var cli = silo.Cli();
         await cli.JsonAsync("cluster", "deploy", "--name", "quiet", "--type", "compute", "--count", "3", "--cpu", "100m", "--memory", "256Mi");
-        await Eventually.WaitAsync(() => cli.JsonAsync("cluster", "status", "--name", "quiet"), s => s.GetProperty("running").GetInt32() == 3, "3 running members");
+        await Eventually.WaitAsync(() => cli.JsonAsync("cluster", "status", "--name", "quiet"), s => s.GetProperty("running").GetInt32() == 3, "3 running members", TimeSpan.FromSeconds(90));
         var output = silo.Output;
         Assert.Contains("vPod vpod-quiet-0 created", output, StringComparison.Ordinal);
         Assert.DoesNotContain("Polly", output, StringComparison.Ordinal);
