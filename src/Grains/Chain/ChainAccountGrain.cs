@@ -95,6 +95,13 @@ public sealed partial class ChainAccountGrain(
         };
     }
 
+    public async Task<FinalizationResult> FinalizeRoundWithThresholdAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(signatures);
+        var threshold = await _registry.GetThresholdAsync(HexValues.NormalizeAddress(registry, "registry"), cancellationToken);
+        return await FinalizeRoundAsync(registry, round, RegistryTypedData.LowestSigners(signatures, Math.Max(1, threshold)), cancellationToken);
+    }
+
     public Task<TransactionResult> DeployRegistryAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(validators);

@@ -51,6 +51,9 @@ public sealed class RegistryClient
         return new RegistryState(registry, validators.Select(v => v.ToLowerInvariant()).ToArray(), (int)threshold, (long)setId);
     }
 
+    public async Task<int> GetThresholdAsync(string registry, CancellationToken cancellationToken) =>
+        (int)await CallAsync<BigInteger>(registry, "threshold", cancellationToken);
+
     public async Task<bool> HasCodeAsync(string address, CancellationToken cancellationToken)
     {
         var code = await _connector.CallAsync("eth_getCode", w => w.Eth.GetCode.SendRequestAsync(address), cancellationToken);

@@ -301,7 +301,8 @@ public sealed partial class FederatedJobGrain
         var saving = _votesUnsaved ? SaveAsync(cancellationToken) : Task.CompletedTask;
         var storing = GrainFactory.GetGrain<IFederatedModelGrain>(agreed.ModelRef).PutAsync(agreed.Model, cancellationToken);
         var storingByCid = Spec.StorageCluster is { } storageCluster ? StoreAsync(storageCluster, modelBlocks, cancellationToken) : Task.CompletedTask;
-        var finalizing = GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, record, signatures, cancellationToken);
+        // The round keeps every agreeing validator's signature; the transaction carries exactly the registry's threshold of them.
+        var finalizing = GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundWithThresholdAsync(registry, record, signatures, cancellationToken);
         await Task.WhenAll(saving, storing, storingByCid, finalizing);
         var outcome = await finalizing;
         if (!outcome.Record.Finalized || outcome.Record.Matches == false)

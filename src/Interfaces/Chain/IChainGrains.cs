@@ -48,6 +48,13 @@ public interface IChainAccountGrain : IGrainWithStringKey
     [Alias("FinalizeRound")]
     Task<FinalizationResult> FinalizeRoundAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// As <see cref="FinalizeRoundAsync"/>, sending exactly the registry's threshold k of <paramref name="signatures"/>: those of the
+    /// k lowest signer addresses (the registry's threshold is read when the call is made, so a rotation between rounds is followed).
+    /// </summary>
+    [Alias("FinalizeRoundWithThreshold")]
+    Task<FinalizationResult> FinalizeRoundWithThresholdAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default);
+
     /// <summary>Deploys a ResultRegistry; returns the receipt with the contract address.</summary>
     [Alias("DeployRegistry")]
     Task<TransactionResult> DeployRegistryAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default);

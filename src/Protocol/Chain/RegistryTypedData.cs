@@ -97,6 +97,22 @@ public static class RegistryTypedData
             ?? throw new InvalidChainRequestException("the signature recovers no public key.");
     }
 
+    /// <summary>
+    /// The <paramref name="count"/> signatures of the lowest signer addresses (one per signer), in increasing address order: the
+    /// fewest a registry of that threshold accepts, so a finalization pays for exactly k recoveries and k signatures of calldata.
+    /// All of them when there are fewer (the registry then refuses the round, naming the shortfall).
+    /// </summary>
+    public static IReadOnlyList<ValidatorSignature> LowestSigners(IEnumerable<ValidatorSignature> signatures, int count)
+    {
+        ArgumentNullException.ThrowIfNull(signatures);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        return signatures
+            .DistinctBy(s => s.Signer.ToLowerInvariant())
+            .OrderBy(s => new BigInteger(s.Signer.HexToByteArray(), isUnsigned: true, isBigEndian: true))
+            .Take(count)
+            .ToArray();
+    }
+
     /// <summary>Signatures ordered by strictly increasing signer address, packed as the contract takes them.</summary>
     public static byte[] PackSorted(IEnumerable<ValidatorSignature> signatures) =>
         Concat(signatures

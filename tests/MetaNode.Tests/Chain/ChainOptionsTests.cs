@@ -66,6 +66,21 @@ public sealed class ChainOptionsTests
     }
 
     [Fact]
+    public void LowestSigners_TakesTheKLowestAddressesOncePerSigner_InAddressOrder()
+    {
+        // Addresses compare as numbers: 0x0a… is below 0x9f…, and a mixed-case copy of a signer is the same signer.
+        ValidatorSignature Sig(string signer, string tag) => new(signer, "0x" + tag, null);
+        var high = Sig("0x9f00000000000000000000000000000000000001", "01");
+        var low = Sig("0x0a00000000000000000000000000000000000002", "02");
+        var middle = Sig("0x5B00000000000000000000000000000000000003", "03");
+        var middleAgain = Sig("0x5b00000000000000000000000000000000000003", "04");
+
+        Assert.Equal([low, middle], RegistryTypedData.LowestSigners([high, middle, low, middleAgain], 2));
+        Assert.Equal([low, middle, high], RegistryTypedData.LowestSigners([high, middle, low], 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RegistryTypedData.LowestSigners([high], 0));
+    }
+
+    [Fact]
     public void Signatures_ArePackedBySignerAddress()
     {
         var keys = Enumerable.Range(0, 4).Select(_ => Nethereum.Signer.EthECKey.GenerateKey()).ToArray();

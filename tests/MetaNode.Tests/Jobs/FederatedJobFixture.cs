@@ -15,6 +15,8 @@ public sealed class FederatedJobFixture : IAsyncLifetime
     public const string ValidatorCluster = "fl-validators";
 
     private readonly AnvilFixture _anvil = new();
+
+    public string RpcUrl => _anvil.RpcUrl;
     private JobCluster? _cluster;
 
     internal JobCluster Cluster => _cluster!;

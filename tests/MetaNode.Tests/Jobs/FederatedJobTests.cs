@@ -45,10 +45,17 @@ public sealed partial class FederatedJobTests(FederatedJobFixture fixture, ITest
             Assert.Equal(result.TxHash, onChain.TransactionHash);
 
             // The signatures that finalized it recover, over the registry's digest of this result, to the validators' proved addresses.
-            var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(31337, fixture.Registry), new MetaNode.Chain.RoundResult { JobId = job, Round = result.Round, ResultHash = result.ResultHash, ReceiptsRoot = result.ReceiptsRoot, ModelRef = result.ModelRef!, ModelCid = result.ModelCid! });
+            var chainRound = new MetaNode.Chain.RoundResult { JobId = job, Round = result.Round, ResultHash = result.ResultHash, ReceiptsRoot = result.ReceiptsRoot, ModelRef = result.ModelRef!, ModelCid = result.ModelCid! };
+            var digest = RegistryTypedData.FinalizeDigest(new RegistryDomain(31337, fixture.Registry), chainRound);
             var admitted = (await Task.WhenAll(fixture.Validators.Select(v => Cluster.Grains.GetGrain<IVPodGrain>(v).GetStatusAsync()))).ToDictionary(s => s.Id, s => s.Address);
             Assert.Equal(3, result.Signatures.Count);
             Assert.All(result.Signatures, s => Assert.Equal(admitted[s.VPodId!], EthereumSignatures.RecoverAddress(digest, EthereumSignatures.ParseSignature(s.Signature)!)));
+
+            // The round keeps all three, but its transaction, as the node recorded it, carries exactly the registry's threshold (2):
+            // the signatures of the two lowest signer addresses.
+            var sent = await new Nethereum.Web3.Web3(fixture.RpcUrl).Eth.Transactions.GetTransactionByHash.SendRequestAsync(result.TxHash);
+            Assert.Equal(MetaNode.Grains.Chain.RegistryClient.EncodeFinalize(fixture.Registry, chainRound, RegistryTypedData.LowestSigners(result.Signatures, 2)), sent.Input, StringComparer.OrdinalIgnoreCase);
+            Assert.NotEqual(MetaNode.Grains.Chain.RegistryClient.EncodeFinalize(fixture.Registry, chainRound, result.Signatures), sent.Input, StringComparer.OrdinalIgnoreCase);
 
             // The model the round finalized is kept and hashes to the result on chain.
             var model = await Cluster.Grains.GetGrain<IFederatedJobGrain>(job).GetModelAsync(result.Round);
