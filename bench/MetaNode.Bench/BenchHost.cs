@@ -49,6 +49,9 @@ internal static class BenchHost
 /// <summary>anvil from the repository's pinned npm package (or a given path) on a free loopback port; killed on dispose.</summary>
 internal sealed class BenchAnvil : IDisposable
 {
+    /// <summary>anvil's chain id when none is given.</summary>
+    public const long ChainId = 31337;
+
     private readonly Process _process;
 
     private BenchAnvil(Process process, string rpcUrl)
