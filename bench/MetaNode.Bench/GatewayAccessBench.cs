@@ -1,23 +1,27 @@
 using System.Diagnostics;
 using System.Globalization;
 using MetaNode.Client;
+using MetaNode.Security;
 using MetaNode.Tests.Infrastructure;
 using MetaNode.VPods;
 
 namespace MetaNode.Bench;
 
 /// <summary>
-/// <c>gateway [SECONDS] [ROUNDS] [CALLERS]</c>: vPod status calls over the gateway from this process to two embedded silo
-/// processes of the same build, one with mutual TLS and the role filter (a viewer identity calls), one started with
-/// <c>MetaNode:Tls:Insecure=true</c> (neither), in alternating rounds. Prints calls/s, p50 and p99 for each and their ratio.
+/// <c>gateway [SECONDS] [ROUNDS] [CALLERS] [VPODS]</c> (defaults 10, 2, 1000, 100): control-plane calls as users make them — from
+/// this process, through the gateway of a silo process of the same build with mutual TLS and the role filter on, as a viewer.
+/// Side by side in alternating rounds: the empty call (<see cref="MetaNode.Security.IPingGrain"/>, behind the same filter) as the floor, vPod status
+/// spread over VPODS vPods, and the same status calls against a second silo started with <c>MetaNode:Tls:Insecure=true</c> (no TLS,
+/// no filter). Prints calls/s, p50, p99, max and errors for each, and status against the empty call.
 /// </summary>
 internal static class GatewayAccessBench
 {
     public static async Task RunAsync(string[] args)
     {
-        var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 5;
-        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 4;
-        var callers = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 64;
+        var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 10;
+        var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+        var callers = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1000;
+        var vpods = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 100;
         var root = Path.Combine(Path.GetTempPath(), "metanode-bench-gateway", Guid.NewGuid().ToString("N")[..8]);
         string[] common = ["--MetaNode:Chain:DevChain:Enabled=false", "--Logging:LogLevel:Default=Warning"];
         await using var secure = new SiloProcess(Path.Combine(root, "secure"), common);
@@ -36,31 +40,48 @@ internal static class GatewayAccessBench
             await using var secureClient = await Connect(secure, viewerDirectory);
             await using var insecureClient = await Connect(insecure, null);
             await using var secureAdmin = await Connect(secure, secure.AdminIdentity);
-            var secureId = (await secureAdmin.DeployVPodAsync(Spec())).Id;
-            var insecureId = (await insecureClient.DeployVPodAsync(Spec())).Id;
+            var watch = Stopwatch.StartNew();
+            var secureIds = await DeployAsync(secureAdmin, vpods);
+            var insecureIds = await DeployAsync(insecureClient, vpods);
+            Console.WriteLine(FormattableString.Invariant($"{vpods} process vPods deployed on each silo in {watch.Elapsed.TotalSeconds:F1} s"));
 
-            Func<Task> withAccess = () => secureClient.CheckVPodStatusAsync(secureId);
-            Func<Task> without = () => insecureClient.CheckVPodStatusAsync(insecureId);
-            await Measure(withAccess, TimeSpan.FromSeconds(2), callers);
-            await Measure(without, TimeSpan.FromSeconds(2), callers);
-            var a = new List<Result>();
-            var b = new List<Result>();
-            for (var round = 0; round < rounds; round++)
+            var ping = secureClient.GrainFactory.GetGrain<MetaNode.Security.IPingGrain>(PingKeys.Default);
+            Func<int, Task> empty = _ => ping.PingAsync();
+            Func<int, Task> status = i => secureClient.CheckVPodStatusAsync(secureIds[i % secureIds.Count]);
+            Func<int, Task> statusInsecure = i => insecureClient.CheckVPodStatusAsync(insecureIds[i % insecureIds.Count]);
+            var calls = new (string Name, Func<int, Task> Call, List<Result> Results)[]
             {
-                a.Add(await Measure(withAccess, TimeSpan.FromSeconds(seconds), callers));
-                b.Add(await Measure(without, TimeSpan.FromSeconds(seconds), callers));
+                ("empty call (TLS + role filter, viewer)", empty, []),
+                ($"vPod status, {vpods} vPods (TLS + role filter, viewer)", status, []),
+                ($"vPod status, {vpods} vPods (insecure silo: no TLS, no filter)", statusInsecure, []),
+            };
+            foreach (var (_, call, _) in calls)
+            {
+                await Measure(call, TimeSpan.FromSeconds(2), callers);
             }
 
-            var withAll = Result.Merge(a);
-            var withoutAll = Result.Merge(b);
-            Console.WriteLine($"{callers} concurrent callers in one client process, {rounds} alternating rounds of {seconds}s, vPod status over the gateway");
-            Console.WriteLine("| silo | calls/s | p50 ms | p99 ms | errors |");
-            Console.WriteLine("|---|---:|---:|---:|---:|");
-            Console.WriteLine(withAll.Row("mutual TLS + role filter (viewer)"));
-            Console.WriteLine(withoutAll.Row("insecure (no TLS, no filter)"));
-            Console.WriteLine(FormattableString.Invariant($"throughput with/without: {withAll.Throughput / withoutAll.Throughput:P1} (per round: {string.Join(", ", a.Zip(b, (x, y) => (x.Throughput / y.Throughput).ToString("P0", CultureInfo.InvariantCulture)))})"));
-            await secureAdmin.ManageVPodAsync(secureId, VPodAction.Delete, new StopOptions(Force: true));
-            await insecureClient.ManageVPodAsync(insecureId, VPodAction.Delete, new StopOptions(Force: true));
+            for (var round = 0; round < rounds; round++)
+            {
+                foreach (var (_, call, results) in calls)
+                {
+                    results.Add(await Measure(call, TimeSpan.FromSeconds(seconds), callers));
+                }
+            }
+
+            Console.WriteLine(FormattableString.Invariant($"{callers} concurrent callers in one client process, {rounds} alternating rounds of {seconds} s, over the gateway of a separate silo process"));
+            Console.WriteLine("| call | calls/s | p50 ms | p99 ms | max ms | errors |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var (name, _, results) in calls)
+            {
+                Console.WriteLine(Result.Merge(results).Row(name));
+            }
+
+            var floor = calls[0].Results;
+            var measured = calls[1].Results;
+            Console.WriteLine(FormattableString.Invariant($"vPod status / empty call, same gateway and filter: {Result.Merge(measured).Throughput / Result.Merge(floor).Throughput:P1} (per round: {string.Join(", ", measured.Zip(floor, (s, e) => (s.Throughput / e.Throughput).ToString("P0", CultureInfo.InvariantCulture)))}); target ≥ 90 %, p99 < 50 ms, 0 errors"));
+            Console.WriteLine(FormattableString.Invariant($"TLS + role filter / insecure, vPod status: {Result.Merge(measured).Throughput / Result.Merge(calls[2].Results).Throughput:P1}"));
+            await Task.WhenAll(secureIds.Select(id => secureAdmin.ManageVPodAsync(id, VPodAction.Delete, new StopOptions(Force: true))));
+            await Task.WhenAll(insecureIds.Select(id => insecureClient.ManageVPodAsync(id, VPodAction.Delete, new StopOptions(Force: true))));
         }
         finally
         {
@@ -72,7 +93,34 @@ internal static class GatewayAccessBench
         }
     }
 
-    private static VPodSpec Spec() => new() { Name = "bench-status", Command = ["/bin/sh", "-c", "exec sleep 600"], RestartPolicy = RestartPolicy.Never, CpuMillis = 100, MemoryBytes = 64L << 20 };
+    /// <summary>Deploys <paramref name="count"/> sleeping process vPods, 16 at a time.</summary>
+    private static async Task<List<string>> DeployAsync(MetaNodeClient client, int count)
+    {
+        var ids = new string[count];
+        using var gate = new SemaphoreSlim(16);
+        await Task.WhenAll(Enumerable.Range(0, count).Select(async i =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                ids[i] = (await client.DeployVPodAsync(Spec(i))).Id;
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        return [.. ids];
+    }
+
+    private static VPodSpec Spec(int i) => new()
+    {
+        Name = FormattableString.Invariant($"bench-status-{i:D4}"),
+        Command = ["/bin/sh", "-c", "exec sleep 600"],
+        RestartPolicy = RestartPolicy.Never,
+        CpuMillis = 100,
+        MemoryBytes = 64L << 20,
+    };
 
     private static Task<MetaNodeClient> Connect(SiloProcess silo, string? identity) =>
         MetaNodeClient.ConnectAsync(new MetaNodeClientOptions { Gateways = [silo.Gateway], Identity = identity, IdentityHome = Path.Combine(silo.DataDirectory, "none"), ConnectTimeout = TimeSpan.FromSeconds(30) });
@@ -80,25 +128,27 @@ internal static class GatewayAccessBench
     private static async Task<string> IssueAsync(MetaNodeClient admin, string name, string directory)
     {
         using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
-        var issued = await admin.GrantAccessAsync(new MetaNode.Security.GrantRequest { Name = name, Role = MetaNode.Security.AccessRole.Viewer, PublicKey = key.ExportSubjectPublicKeyInfo() });
-        MetaNode.Security.IdentityDirectory.Save(directory, issued.CertificatePem, key.ExportPkcs8PrivateKeyPem(), issued.CaCertificatePem, issued.Credential);
+        var issued = await admin.GrantAccessAsync(new GrantRequest { Name = name, Role = AccessRole.Viewer, PublicKey = key.ExportSubjectPublicKeyInfo() });
+        IdentityDirectory.Save(directory, issued.CertificatePem, key.ExportPkcs8PrivateKeyPem(), issued.CaCertificatePem, issued.Credential);
         return $"{name} ({issued.Record.Serial})";
     }
 
-    private static async Task<Result> Measure(Func<Task> call, TimeSpan duration, int callers)
+    /// <summary><paramref name="callers"/> loops calling for <paramref name="duration"/>; caller i's n-th call gets argument i + n.</summary>
+    private static async Task<Result> Measure(Func<int, Task> call, TimeSpan duration, int callers)
     {
         var watch = Stopwatch.StartNew();
         var latencies = new List<double>[callers];
         var errors = 0;
         var workers = Enumerable.Range(0, callers).Select(async i =>
         {
-            var mine = latencies[i] = new List<double>(100_000);
-            while (watch.Elapsed < duration)
+            await Task.Yield();
+            var mine = latencies[i] = new List<double>(4_096);
+            for (var n = i; watch.Elapsed < duration; n++)
             {
                 var start = Stopwatch.GetTimestamp();
                 try
                 {
-                    await call();
+                    await call(n);
                     mine.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                 }
                 catch (Exception)
@@ -125,7 +175,7 @@ internal static class GatewayAccessBench
         {
             var sorted = Latencies.Order().ToArray();
             double P(double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
-            return FormattableString.Invariant($"| {name} | {Throughput:F0} | {P(0.5):F2} | {P(0.99):F2} | {Errors} |");
+            return FormattableString.Invariant($"| {name} | {Throughput:F0} | {P(0.5):F2} | {P(0.99):F2} | {(sorted.Length == 0 ? 0 : sorted[^1]):F2} | {Errors} |");
         }
     }
 }

@@ -79,7 +79,7 @@ if (args is ["telemetry", ..])
     return 0;
 }
 
-// `gateway [SECONDS] [ROUNDS] [CALLERS]`: status calls over the gateway with and without TLS and the role filter (see GatewayAccessBench).
+// `gateway [SECONDS] [ROUNDS] [CALLERS] [VPODS]`: status calls over the gateway against the empty call behind the same TLS and role filter, and against an insecure silo (see GatewayAccessBench).
 if (args is ["gateway", ..])
 {
     await MetaNode.Bench.GatewayAccessBench.RunAsync(args[1..]);

@@ -273,6 +273,10 @@ public sealed class AccessControlTests(AccessFixture fixture) : IClassFixture<Ac
             await using var client = await fixture.ConnectAsync(directory);
             var error = await Assert.ThrowsAsync<PermissionDeniedException>(() => client.ListVPodsAsync());
             Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+
+            // Even the empty call, which any viewer may make, passes the same check.
+            error = await Assert.ThrowsAsync<PermissionDeniedException>(() => client.GrainFactory.GetGrain<IPingGrain>(PingKeys.Default).PingAsync());
+            Assert.Contains(reason, error.Message, StringComparison.Ordinal);
         }
 
         // A client that sets the silos' internal marker and a caller name itself, with a viewer credential, is still a viewer.
