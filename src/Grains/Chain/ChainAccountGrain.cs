@@ -42,11 +42,19 @@ public sealed partial class ChainAccountGrain(
 
     public async Task<FinalizationResult> FinalizeRoundAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default)
     {
+        registry = HexValues.NormalizeAddress(registry, "registry");
+        var set = await _registry.GetStateAsync(registry, cancellationToken);
+        return await FinalizeRoundInSetAsync(registry, round, signatures, set.Validators, cancellationToken);
+    }
+
+    public async Task<FinalizationResult> FinalizeRoundInSetAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, IReadOnlyList<string> validators, CancellationToken cancellationToken = default)
+    {
         using var span = MetaNodeTracing.Start("metanode.chain.finalize", System.Diagnostics.ActivityKind.Client);
         span?.SetTag("metanode.job", round?.JobId);
         span?.SetTag("metanode.round", round?.Round);
         ArgumentNullException.ThrowIfNull(round);
         ArgumentNullException.ThrowIfNull(signatures);
+        ArgumentNullException.ThrowIfNull(validators);
         registry = HexValues.NormalizeAddress(registry, "registry");
         var commitment = HexValues.ToHex(RegistryTypedData.Commitment(round));
         var operation = $"finalize:{registry}:{HexValues.ToHex(HexValues.JobIdToBytes32(round.JobId))}:{round.Round.ToString(CultureInfo.InvariantCulture)}";
@@ -54,7 +62,7 @@ public sealed partial class ChainAccountGrain(
 
         // Idempotency: a round already on chain is never sent again. Its gas estimate reverts with RoundAlreadyFinalized
         // (unless this grain has it in flight, which resumes instead), and the round on record is reported.
-        var data = RegistryClient.EncodeFinalize(registry, round, signatures);
+        var data = RegistryClient.EncodeFinalize(round, signatures, validators);
         TransactionResult receipt;
         try
         {
@@ -98,8 +106,9 @@ public sealed partial class ChainAccountGrain(
     public async Task<FinalizationResult> FinalizeRoundWithThresholdAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(signatures);
-        var threshold = await _registry.GetThresholdAsync(HexValues.NormalizeAddress(registry, "registry"), cancellationToken);
-        return await FinalizeRoundAsync(registry, round, RegistryTypedData.LowestSigners(signatures, Math.Max(1, threshold)), cancellationToken);
+        registry = HexValues.NormalizeAddress(registry, "registry");
+        var set = await _registry.GetStateAsync(registry, cancellationToken);
+        return await FinalizeRoundInSetAsync(registry, round, RegistryTypedData.LowestSigners(signatures, Math.Max(1, set.Threshold)), set.Validators, cancellationToken);
     }
 
     public Task<TransactionResult> DeployRegistryAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default)

@@ -201,7 +201,7 @@ public sealed partial class ChainGrain(
             signatures = signatures.Take(state.Threshold).ToArray();
         }
 
-        return await GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundAsync(registry, round, signatures, cancellationToken);
+        return await GrainFactory.GetGrain<IChainAccountGrain>(submitter).FinalizeRoundInSetAsync(registry, round, signatures, state.Validators, cancellationToken);
     }
 
     public async Task<ValidatorSet> RotateValidatorsAsync(IReadOnlyList<string> validators, int threshold, CancellationToken cancellationToken = default)

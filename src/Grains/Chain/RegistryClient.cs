@@ -43,16 +43,16 @@ public sealed class RegistryClient
     /// <summary>The contract layer with no connection, for encoding and decoding only.</summary>
     public static Contract Encoder(string? registry = null) => new(null, RegistryArtifact.Instance.Abi, registry);
 
+    /// <summary>The current set id, threshold and validators (ascending) in one <c>eth_call</c> (<c>currentSet()</c>).</summary>
     public async Task<RegistryState> GetStateAsync(string registry, CancellationToken cancellationToken)
     {
-        var validators = await CallAsync<List<string>>(registry, "validators", cancellationToken);
-        var threshold = await CallAsync<BigInteger>(registry, "threshold", cancellationToken);
-        var setId = await CallAsync<BigInteger>(registry, "setId", cancellationToken);
-        return new RegistryState(registry, validators.Select(v => v.ToLowerInvariant()).ToArray(), (int)threshold, (long)setId);
+        var outputs = await _connector.CallAsync(
+            "currentSet",
+            w => Contract(w, registry).GetFunction("currentSet").CallDecodingToDefaultAsync(),
+            cancellationToken);
+        var validators = ((System.Collections.IEnumerable)outputs[2].Result).Cast<object>().Select(v => v.ToString()!.ToLowerInvariant()).ToArray();
+        return new RegistryState(registry, validators, (int)(BigInteger)outputs[1].Result, (long)(BigInteger)outputs[0].Result);
     }
-
-    public async Task<int> GetThresholdAsync(string registry, CancellationToken cancellationToken) =>
-        (int)await CallAsync<BigInteger>(registry, "threshold", cancellationToken);
 
     public async Task<bool> HasCodeAsync(string address, CancellationToken cancellationToken)
     {
@@ -146,15 +146,9 @@ public sealed class RegistryClient
         return new RoundFinalizedData(HexValues.ToHex(data[..32].ToArray()), HexValues.ToHex(data[32..64].ToArray()), HexValues.ToHex(data[64..96].ToArray()), text);
     }
 
-    public static string EncodeFinalize(string registry, RoundResult round, IEnumerable<ValidatorSignature> signatures) =>
-        Encoder(registry).GetFunction("finalizeRound").GetData(
-            HexValues.JobIdToBytes32(round.JobId),
-            new BigInteger(round.Round),
-            HexValues.ParseBytes32(round.ResultHash, "result hash"),
-            HexValues.ParseBytes32(round.ReceiptsRoot, "receipts root"),
-            HexValues.ParseBytes32(round.ModelRef, "model ref"),
-            RegistryModelCid.ToBytes(round),
-            RegistryTypedData.PackSorted(signatures));
+    /// <summary><c>finalizeRound()</c>'s packed calldata (<see cref="RegistryFinalizeCalldata"/>) against the current set <paramref name="validators"/>.</summary>
+    public static string EncodeFinalize(RoundResult round, IEnumerable<ValidatorSignature> signatures, IReadOnlyList<string> validators) =>
+        HexValues.ToHex(RegistryFinalizeCalldata.Encode(round, signatures, validators));
 
     public static string EncodeRotate(string registry, IReadOnlyList<string> validators, int threshold, IEnumerable<ValidatorSignature> signatures) =>
         Encoder(registry).GetFunction("rotateValidators").GetData(
@@ -220,9 +214,6 @@ public sealed class RegistryClient
         RevertData(exception) is not null
         || exception is SmartContractRevertException
         || (exception is RpcResponseException rpc && (rpc.RpcError?.Code == 3 || (rpc.RpcError?.Message?.Contains("revert", StringComparison.OrdinalIgnoreCase) ?? false)));
-
-    private async Task<T> CallAsync<T>(string registry, string function, CancellationToken cancellationToken) =>
-        await _connector.CallAsync(function, w => Contract(w, registry).GetFunction(function).CallAsync<T>(), cancellationToken);
 
     private static string Format(ParameterOutput output)
     {

@@ -44,13 +44,21 @@ public interface IChainGrain : IGrainWithStringKey
 [SiloOnly]
 public interface IChainAccountGrain : IGrainWithStringKey
 {
-    /// <summary>Submits <c>finalizeRound</c> unless the round is already on chain; a resubmission is recognised and reported.</summary>
+    /// <summary>
+    /// Submits <c>finalizeRound</c> unless the round is already on chain; a resubmission is recognised and reported. The registry's
+    /// current validators, which the call carries besides the signatures, are read with it (one <c>eth_call</c>).
+    /// </summary>
     [Alias("FinalizeRound")]
     Task<FinalizationResult> FinalizeRoundAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default);
 
+    /// <summary>As <see cref="FinalizeRoundAsync"/>, with the registry's current <paramref name="validators"/> as the caller has just read them.</summary>
+    [Alias("FinalizeRoundInSet")]
+    Task<FinalizationResult> FinalizeRoundInSetAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, IReadOnlyList<string> validators, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// As <see cref="FinalizeRoundAsync"/>, sending exactly the registry's threshold k of <paramref name="signatures"/>: those of the
-    /// k lowest signer addresses (the registry's threshold is read when the call is made, so a rotation between rounds is followed).
+    /// k lowest signer addresses (the registry's threshold and validators are read in one <c>eth_call</c> when the call is made, so a
+    /// rotation between rounds is followed).
     /// </summary>
     [Alias("FinalizeRoundWithThreshold")]
     Task<FinalizationResult> FinalizeRoundWithThresholdAsync(string registry, RoundResult round, IReadOnlyList<ValidatorSignature> signatures, CancellationToken cancellationToken = default);

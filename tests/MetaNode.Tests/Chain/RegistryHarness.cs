@@ -29,6 +29,9 @@ internal sealed class RegistryHarness
 
     public EthECKey[] Validators { get; private set; }
 
+    /// <summary>The registry's current set as finalizeRound calls are built against it (the deployed set until a test rotates).</summary>
+    public IReadOnlyList<string> Set { get; set; } = [];
+
     public RegistryDomain Domain => new(ChainId, Address);
 
     public string From => Web3.TransactionManager.Account.Address;
@@ -42,7 +45,7 @@ internal sealed class RegistryHarness
         var data = RegistryClient.EncodeDeploy(RegistryClient.SortValidators(keys.Select(k => k.GetPublicAddress())), threshold);
         var receipt = await SendAsync(web3, null, data, 3_000_000);
         Assert.Equal(1, (int)receipt.Status.Value);
-        return new RegistryHarness(web3, receipt.ContractAddress.ToLowerInvariant(), 31337, keys);
+        return new RegistryHarness(web3, receipt.ContractAddress.ToLowerInvariant(), 31337, keys) { Set = RegistryClient.SortValidators(keys.Select(k => k.GetPublicAddress())) };
     }
 
     public static RoundResult Round(string job, long round) => new()
@@ -61,18 +64,18 @@ internal sealed class RegistryHarness
         keys.Select(k => Sign(k, RegistryTypedData.FinalizeDigest(domain ?? Domain, round))).ToArray();
 
     public string FinalizeData(RoundResult round, IEnumerable<ValidatorSignature> signatures) =>
-        RegistryClient.EncodeFinalize(Address, round, signatures);
+        RegistryClient.EncodeFinalize(round, signatures, Set);
 
-    /// <summary>A finalizeRound call with <paramref name="modelCid"/> as the binary CID argument, whatever it holds (no client-side check).</summary>
-    public string FinalizeData(RoundResult round, IEnumerable<ValidatorSignature> signatures, byte[] modelCid) =>
-        RegistryClient.Encoder(Address).GetFunction("finalizeRound").GetData(
-            HexValues.JobIdToBytes32(round.JobId),
-            new BigInteger(round.Round),
-            HexValues.ParseBytes32(round.ResultHash, "result hash"),
-            HexValues.ParseBytes32(round.ReceiptsRoot, "receipts root"),
-            HexValues.ParseBytes32(round.ModelRef, "model ref"),
-            modelCid,
-            RegistryTypedData.PackSorted(signatures));
+    /// <summary>A finalizeRound call with <paramref name="modelCid"/> as the binary CID, whatever it holds (no client-side check).</summary>
+    public string FinalizeData(RoundResult round, IEnumerable<ValidatorSignature> signatures, byte[] modelCid)
+    {
+        var sent = signatures.ToArray();
+        return FinalizeData(round, sent, modelCid, RegistryFinalizeCalldata.NonSigners(Set, sent));
+    }
+
+    /// <summary>A finalizeRound call naming <paramref name="nonSigners"/> as given (in that order), to forge the validator set it carries.</summary>
+    public static string FinalizeData(RoundResult round, IEnumerable<ValidatorSignature> signatures, byte[] modelCid, IEnumerable<string> nonSigners) =>
+        HexValues.ToHex(RegistryFinalizeCalldata.Pack(round, modelCid, signatures, nonSigners));
 
     /// <summary>The round naming <paramref name="modelCid"/> (binary), as validators sign it; unchanged for no CID.</summary>
     public static RoundResult WithCid(RoundResult round, byte[] modelCid) =>

@@ -75,7 +75,8 @@ internal sealed class ReorgChain : IAsyncDisposable
     public IReadOnlyList<ValidatorSignature> Sign(RoundResult round) =>
         Validators.Select(k => RegistryHarness.Sign(k, RegistryTypedData.FinalizeDigest(new RegistryDomain(31337, Registry), round))).ToArray();
 
-    public string FinalizeData(RoundResult round) => RegistryClient.EncodeFinalize(Registry, round, Sign(round));
+    public string FinalizeData(RoundResult round) =>
+        RegistryClient.EncodeFinalize(round, Sign(round), RegistryClient.SortValidators(Validators.Select(k => k.GetPublicAddress())));
 
     /// <summary>Finalizes a round from the test account (automine): its transaction hash and block.</summary>
     public async Task<(string Hash, long Block)> FinalizeAsync(RoundResult round)

@@ -52,10 +52,18 @@ public sealed partial class FederatedJobTests(FederatedJobFixture fixture, ITest
             Assert.All(result.Signatures, s => Assert.Equal(admitted[s.VPodId!], EthereumSignatures.RecoverAddress(digest, EthereumSignatures.ParseSignature(s.Signature)!)));
 
             // The round keeps all three, but its transaction, as the node recorded it, carries exactly the registry's threshold (2):
-            // the signatures of the two lowest signer addresses.
+            // the signatures of the two lowest signer addresses (compact, 64 bytes each), and the third validator as the one
+            // non-signer the registry needs to rebuild its set.
             var sent = await new Nethereum.Web3.Web3(fixture.RpcUrl).Eth.Transactions.GetTransactionByHash.SendRequestAsync(result.TxHash);
-            Assert.Equal(MetaNode.Grains.Chain.RegistryClient.EncodeFinalize(fixture.Registry, chainRound, RegistryTypedData.LowestSigners(result.Signatures, 2)), sent.Input, StringComparer.OrdinalIgnoreCase);
-            Assert.NotEqual(MetaNode.Grains.Chain.RegistryClient.EncodeFinalize(fixture.Registry, chainRound, result.Signatures), sent.Input, StringComparer.OrdinalIgnoreCase);
+            var lowest = RegistryTypedData.LowestSigners(result.Signatures, 2);
+            var set = MetaNode.Grains.Chain.RegistryClient.SortValidators(admitted.Values.Select(a => a!));
+            Assert.Equal(MetaNode.Grains.Chain.RegistryClient.EncodeFinalize(chainRound, lowest, set), sent.Input, StringComparer.OrdinalIgnoreCase);
+            Assert.NotEqual(MetaNode.Grains.Chain.RegistryClient.EncodeFinalize(chainRound, result.Signatures, set), sent.Input, StringComparer.OrdinalIgnoreCase);
+            var call = RegistryFinalizeCalldata.Decode(Convert.FromHexString(sent.Input[2..]));
+            Assert.NotNull(call);
+            Assert.Equal(chainRound, call.Round);
+            Assert.Equal(lowest.Select(s => s.Signature.ToLowerInvariant()), call.Signatures);
+            Assert.Equal(set.Except(lowest.Select(s => s.Signer), StringComparer.OrdinalIgnoreCase), call.NonSigners);
 
             // The model the round finalized is kept and hashes to the result on chain.
             var model = await Cluster.Grains.GetGrain<IFederatedJobGrain>(job).GetModelAsync(result.Round);
