@@ -19,7 +19,7 @@ namespace MetaNode.Bench;
 /// </summary>
 internal static class ClusterBench
 {
-    private static readonly string[] Settings =
+    internal static readonly string[] Settings =
     [
         "--MetaNode:Profile=Cluster",
         "--MetaNode:VPods:ProbeInterval=00:00:01",
@@ -140,7 +140,7 @@ internal static class ClusterBench
     }
 
     /// <summary>The cluster's certificates (made once per bench root, as `metanode-silo tls init` makes them) and the settings naming them.</summary>
-    private static string[] TlsSettings(string root)
+    internal static string[] TlsSettings(string root)
     {
         var directory = Path.Combine(root, "tls");
         if (!File.Exists(Path.Combine(directory, "ca.crt")))
@@ -157,7 +157,7 @@ internal static class ClusterBench
         ];
     }
 
-    private static async Task<SiloProcess> StartSiloAsync(string root, string connection, string name, params string[] extra)
+    internal static async Task<SiloProcess> StartSiloAsync(string root, string connection, string name, params string[] extra)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -194,7 +194,7 @@ internal static class ClusterBench
     }
 
     /// <summary>A throwaway PostgreSQL 15 cluster on a free loopback port (run as the postgres user when root).</summary>
-    private sealed class Postgres : IAsyncDisposable
+    internal sealed class Postgres : IAsyncDisposable
     {
         private const string Bin = "/usr/lib/postgresql/15/bin";
         private readonly string _data;

@@ -3,6 +3,12 @@ using System.Globalization;
 using MetaNode.VPods;
 using Microsoft.Extensions.DependencyInjection;
 
+// `scale memory [N] [--docker] | scale restart [N] | scale failover [N]`: many vPods on real silo processes: memory per vPod, restart and failover reconciliation (see ScaleBench).
+if (args is ["scale", ..])
+{
+    return await MetaNode.Bench.ScaleBench.RunAsync(args[1..]);
+}
+
 // `chain [N]`: gas per finalization for k = 2, 3, 5 and submit→confirmed latency on anvil (see ChainBench).
 if (args is ["chain", .. var chainArgs])
 {

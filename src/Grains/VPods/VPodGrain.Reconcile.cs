@@ -69,12 +69,13 @@ public sealed partial class VPodGrain
                 break;
         }
 
-        if (State.Interrupted)
+        if (ReconcileDecision.ResumesAtOnce(observation.State, State.Interrupted))
         {
-            // The silo shut down under a healthy workload: start it again, which is not a failure.
-            Apply(VPodTrigger.Restart, "resuming after silo shutdown");
+            // The silo shut down or died under a running workload: start it again, which is not a failure. Restarting is not
+            // written on its own: the record as it is already makes the next reconciliation do the same, and the launch writes
+            // the record and the registry once (a silo restart resumes every vPod, so each write less counts).
+            Apply(VPodTrigger.Restart, State.Interrupted ? "resuming after silo shutdown" : "resuming: the workload's silo is gone, its process was replaced");
             State.Interrupted = false;
-            await PersistAsync(cancellationToken);
             await RelaunchAsync(countRestart: false, cancellationToken);
             return;
         }

@@ -13,6 +13,12 @@ public sealed partial class VPodReconciler(
     IClusterMembershipService membership,
     ILogger<VPodReconciler> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
+    /// <summary>
+    /// vPods reconciled at once. Each waits mostly on storage and on its runtime (a process launch, an engine call), so a silo
+    /// resuming a thousand vPods keeps that many in flight rather than a core's worth.
+    /// </summary>
+    private const int Parallelism = 32;
+
     private readonly BackgroundLoop _watch = new();
 
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -60,7 +66,7 @@ public sealed partial class VPodReconciler(
             var registry = grainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default);
             var due = (await registry.ListAsync(cancellationToken)).Where(s => s.ShouldRun).ToList();
             LogReconciling(logger, due.Count, cause);
-            await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (summary, ct) =>
+            await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken }, async (summary, ct) =>
             {
                 try
                 {
