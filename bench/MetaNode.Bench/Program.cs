@@ -50,6 +50,13 @@ if (args is ["docker", ..])
     return await MetaNode.Bench.DockerBench.RunAsync(args[1..]);
 }
 
+// `create [N] [CONCURRENT]`: process vPod create latency one at a time and creates per second with CONCURRENT in flight (see CreateBench).
+if (args is ["create", ..])
+{
+    await MetaNode.Bench.CreateBench.RunAsync(args[1..]);
+    return 0;
+}
+
 // `federation [RUNS]`: local training per digits partition and validator aggregation (see FederationBenchmark).
 if (args is ["federation", ..])
 {

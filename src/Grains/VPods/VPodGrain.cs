@@ -111,12 +111,14 @@ public sealed partial class VPodGrain(
         State.CreatedAt = now;
         State.DesiredRunning = true;
         Apply(VPodTrigger.Create, "created");
-        await PersistAsync(cancellationToken);
-        LogCreated(logger, Id, spec.Name, spec.Type, spec.DeploymentMethod);
 
+        // Nothing is done between the two transitions: one write records both, and with them the intent to run, before the
+        // runtime is asked for anything. The registry learns of the vPod (ShouldRun) while the runtime provisions it, and the
+        // launch waits for that, so a silo lost from here on finds the vPod again at start.
         Apply(VPodTrigger.Start, "starting after create");
-        await PersistAsync(cancellationToken);
-        await ProvisionAndLaunchAsync(cancellationToken);
+        await PersistAsync(cancellationToken, updateRegistry: false);
+        LogCreated(logger, Id, spec.Name, spec.Type, spec.DeploymentMethod);
+        await ProvisionAndLaunchAsync(cancellationToken, UpdateRegistryAsync(cancellationToken));
         return ToStatus();
     }
 
@@ -175,17 +177,29 @@ public sealed partial class VPodGrain(
         await PersistAsync(cancellationToken);
     }
 
-    private async Task ProvisionAndLaunchAsync(CancellationToken cancellationToken)
+    /// <param name="registryUpdate">The registry's update for the phase recorded last, still under way; awaited before the launch.</param>
+    private async Task ProvisionAndLaunchAsync(CancellationToken cancellationToken, Task? registryUpdate = null)
     {
         if (State.Phase == VPodPhase.Provisioning)
         {
-            if (!await TryProvisionAsync(cancellationToken))
+            var provisioned = await TryProvisionAsync(cancellationToken, registryUpdate);
+            if (registryUpdate is not null)
+            {
+                await registryUpdate;
+            }
+
+            if (!provisioned)
             {
                 return;
             }
 
+            // Not written on its own: the record already holds the intent to run, and what the runtime prepared is found again by
+            // a new provision (it is idempotent); the launch's write records this transition with the workload's handle.
             Apply(VPodTrigger.Provisioned, "provisioned");
-            await PersistAsync(cancellationToken);
+        }
+        else if (registryUpdate is not null)
+        {
+            await registryUpdate;
         }
 
         await LaunchAsync(cancellationToken);
@@ -217,7 +231,7 @@ public sealed partial class VPodGrain(
     }
 
     /// <summary>Has the runtime prepare the vPod; on failure records it (Failed, restart policy) and returns false.</summary>
-    private async Task<bool> TryProvisionAsync(CancellationToken cancellationToken)
+    private async Task<bool> TryProvisionAsync(CancellationToken cancellationToken, Task? registryUpdate = null)
     {
         try
         {
@@ -227,6 +241,12 @@ public sealed partial class VPodGrain(
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
+            if (registryUpdate is not null)
+            {
+                // The failure's summary goes to the registry after the one under way, never before it.
+                await registryUpdate;
+            }
+
             await OnLaunchFailedAsync(exception, cancellationToken);
             return false;
         }
@@ -251,7 +271,11 @@ public sealed partial class VPodGrain(
         State.OomKilled = false;
         _consecutiveProbeFailures = 0;
         Apply(VPodTrigger.Launched, $"workload started ({handle})");
-        await PersistAsync(cancellationToken);
+
+        // The record and the registry's summary are written side by side: the registry only mirrors the record.
+        _status = null;
+        await Task.WhenAll(state.WriteStateAsync(cancellationToken), UpdateRegistryAsync(cancellationToken));
+        ObservePhase();
         LogLaunched(logger, Id, handle.ToString());
         EnsureHealthTimer();
     }
@@ -318,15 +342,29 @@ public sealed partial class VPodGrain(
         }
     }
 
-    private async Task PersistAsync(CancellationToken cancellationToken)
+    /// <summary>Writes the record, then (unless <paramref name="updateRegistry"/> is false) the registry's summary of it.</summary>
+    private async Task PersistAsync(CancellationToken cancellationToken, bool updateRegistry = true)
     {
         _status = null;
         await state.WriteStateAsync(cancellationToken);
+        ObservePhase();
+        if (updateRegistry)
+        {
+            await UpdateRegistryAsync(cancellationToken);
+        }
+    }
+
+    private void ObservePhase()
+    {
         if (State.Spec is { } spec)
         {
             metrics.VPodObserved(Id, State.Phase, spec.Type, spec.DeploymentMethod, spec.Cluster);
         }
+    }
 
+    /// <summary>Sends the registry the summary of the record as it is now; a failure is logged, not thrown.</summary>
+    private async Task UpdateRegistryAsync(CancellationToken cancellationToken)
+    {
         try
         {
             await GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).UpsertAsync(ToSummary(), cancellationToken);

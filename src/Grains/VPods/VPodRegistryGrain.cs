@@ -19,7 +19,11 @@ public sealed class VPodRegistryState
 /// Every vPod and its unique name. A cluster member's change of phase is passed on to its cluster, which keeps the summary
 /// <c>cluster list</c> shows current without asking every member.
 /// </summary>
-[GrainType("vpod-registry")]
+/// <remarks>
+/// Reentrant: every call changes the dictionaries before its first await (a name is checked and reserved in one step), so
+/// concurrent creates interleave here and share the registry's writes instead of queueing one write each.
+/// </remarks>
+[GrainType("vpod-registry"), Orleans.Concurrency.Reentrant]
 public sealed class VPodRegistryGrain(
     [PersistentState("registry", MetaNodeNames.VPodStorage)] IPersistentState<VPodRegistryState> state)
     : RegistryGrain<VPodRegistryState, VPodSummary>(state), IVPodRegistryGrain

@@ -26,6 +26,7 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
     private readonly IActivatorProvider _activatorProvider;
     private readonly ILogger<SqliteGrainStorage> _logger;
     private readonly SqliteDatabase _database;
+    private readonly SqliteGroupCommit _writes;
 
     public SqliteGrainStorage(
         string name,
@@ -53,6 +54,7 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
         _activatorProvider = activatorProvider;
         _logger = logger;
         _database = new SqliteDatabase(options.DatabasePath, options.BusyTimeout, logger);
+        _writes = new SqliteGroupCommit(_database);
     }
 
     /// <summary>The provider name grains refer to.</summary>
@@ -137,32 +139,10 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
         long? newVersion;
         try
         {
-            await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var command = connection.CreateCommand();
-            command.CommandText = expected is null
-                ? """
-                  INSERT INTO grain_state (service_id, state_name, grain_id, payload, version, modified_utc)
-                  VALUES ($service, $state, $grain, $payload, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-                  ON CONFLICT (service_id, state_name, grain_id) DO NOTHING
-                  RETURNING version;
-                  """
-                : """
-                  UPDATE grain_state
-                  SET payload = $payload, version = version + 1, modified_utc = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                  WHERE service_id = $service AND state_name = $state AND grain_id = $grain AND version = $expected
-                  RETURNING version;
-                  """;
-            AddKey(command, stateName, grainKey);
-            command.Parameters.Add("$payload", SqliteType.Blob).Value = payload;
-            if (expected is not null)
-            {
-                command.Parameters.AddWithValue("$expected", expected.Value);
-            }
-
-            newVersion = await ScalarInt64Async(command, cancellationToken).ConfigureAwait(false);
+            string? stored;
+            (newVersion, stored) = await _writes.RunAsync((connection, transaction) => Write(connection, transaction, stateName, grainKey, expected, payload), cancellationToken).ConfigureAwait(false);
             if (newVersion is null)
             {
-                var stored = await ReadStoredVersionAsync(connection, stateName, grainKey, cancellationToken).ConfigureAwait(false);
                 throw Conflict("write", stateName, grainKey, stored, grainState.ETag);
             }
         }
@@ -175,6 +155,44 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
         grainState.ETag = newVersion.Value.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
         LogWritten(_logger, _name, stateName, grainKey, grainState.ETag, payload.Length);
+    }
+
+    /// <summary>One write inside a shared transaction: the new version, or null and the stored version when the ETag did not match.</summary>
+    private (long? Version, string? Stored) Write(SqliteConnection connection, SqliteTransaction transaction, string stateName, string grainKey, long? expected, byte[] payload)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = expected is null
+            ? """
+              INSERT INTO grain_state (service_id, state_name, grain_id, payload, version, modified_utc)
+              VALUES ($service, $state, $grain, $payload, 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+              ON CONFLICT (service_id, state_name, grain_id) DO NOTHING
+              RETURNING version;
+              """
+            : """
+              UPDATE grain_state
+              SET payload = $payload, version = version + 1, modified_utc = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+              WHERE service_id = $service AND state_name = $state AND grain_id = $grain AND version = $expected
+              RETURNING version;
+              """;
+        AddKey(command, stateName, grainKey);
+        command.Parameters.Add("$payload", SqliteType.Blob).Value = payload;
+        if (expected is not null)
+        {
+            command.Parameters.AddWithValue("$expected", expected.Value);
+        }
+
+        var version = ToInt64(command.ExecuteScalar());
+        if (version is not null)
+        {
+            return (version, null);
+        }
+
+        using var read = connection.CreateCommand();
+        read.Transaction = transaction;
+        read.CommandText = "SELECT version FROM grain_state WHERE service_id = $service AND state_name = $state AND grain_id = $grain;";
+        AddKey(read, stateName, grainKey);
+        return (null, ToInt64(read.ExecuteScalar())?.ToString(CultureInfo.InvariantCulture));
     }
 
     /// <inheritdoc />
@@ -261,10 +279,12 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
         return version?.ToString(CultureInfo.InvariantCulture);
     }
 
+    private static long? ToInt64(object? result) =>
+        result is null or DBNull ? null : Convert.ToInt64(result, CultureInfo.InvariantCulture);
+
     private static async Task<long?> ScalarInt64Async(SqliteCommand command, CancellationToken cancellationToken)
     {
-        var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        return result is null or DBNull ? null : Convert.ToInt64(result, CultureInfo.InvariantCulture);
+        return ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false));
     }
 
     private long? ParseETag(string stateName, string grainKey, string? etag, string operation)

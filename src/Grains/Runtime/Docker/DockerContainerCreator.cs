@@ -27,15 +27,18 @@ internal sealed partial class DockerContainerCreator
         _logger = logger;
     }
 
-    /// <summary>The vPod's container when it has one, else a new one made from the spec.</summary>
+    /// <summary>
+    /// The vPod's container when it has one, else a new one made from the spec. The container's name is the vPod's own, so the
+    /// engine is asked to create it straight away: a name already taken means the vPod has its container, which is used. The
+    /// image is looked at only when the engine lacks it (or the pull policy is <c>Always</c>).
+    /// </summary>
     public async Task<ContainerInspectResponse> FindOrCreateAsync(string vpodId, VPodSpec spec, CancellationToken cancellationToken)
     {
-        if (await _containers.FindAsync(vpodId, null, cancellationToken).ConfigureAwait(false) is { } existing)
+        if (_options.PullPolicy == DockerPullPolicy.Always)
         {
-            return existing;
+            await _images.EnsureAsync(vpodId, spec, cancellationToken).ConfigureAwait(false);
         }
 
-        await _images.EnsureAsync(vpodId, spec, cancellationToken).ConfigureAwait(false);
         int? port = null;
         if (DockerContainerSpec.SpeaksWorkloadProtocol(spec))
         {
@@ -54,7 +57,18 @@ internal sealed partial class DockerContainerCreator
 
         try
         {
-            var created = await _engine.CallAsync((c, ct) => c.Containers.CreateContainerAsync(parameters, ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            CreateContainerResponse created;
+            try
+            {
+                created = await _engine.CallAsync((c, ct) => c.Containers.CreateContainerAsync(parameters, ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DockerApiException exception) when (exception.StatusCode == HttpStatusCode.NotFound && _options.PullPolicy != DockerPullPolicy.Always)
+            {
+                // Most likely the image is missing: pull it (or fail with why it cannot be had) and create once more.
+                await _images.EnsureAsync(vpodId, spec, cancellationToken).ConfigureAwait(false);
+                created = await _engine.CallAsync((c, ct) => c.Containers.CreateContainerAsync(parameters, ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            }
+
             LogCreated(_logger, vpodId, DockerContainerLookup.Short(created.ID), spec.Image!, spec.CpuMillis, spec.MemoryBytes);
             return new ContainerInspectResponse
             {
@@ -67,7 +81,7 @@ internal sealed partial class DockerContainerCreator
         }
         catch (DockerApiException exception) when (exception.StatusCode == HttpStatusCode.Conflict)
         {
-            // Another activation created it meanwhile: use that one.
+            // The vPod has its container (an earlier provision, another activation meanwhile): use that one.
             return await _containers.InspectAsync(parameters.Name, cancellationToken).ConfigureAwait(false)
                 ?? throw new InvalidOperationException($"vPod '{vpodId}': the container name '{parameters.Name}' is taken on the Docker Engine at {_engine.Endpoint}: {DockerEngineConnection.EngineMessage(exception)}", exception);
         }

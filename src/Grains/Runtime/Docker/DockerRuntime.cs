@@ -40,6 +40,9 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
 
     private readonly TimeProvider _timeProvider;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
+
+    // Containers this runtime has just created and not yet started, by vPod id: their start needs no second look at the engine.
+    private readonly ConcurrentDictionary<string, ContainerInspectResponse> _created = new(StringComparer.Ordinal);
     private readonly DockerEngineConnection _engine;
     private readonly DockerContainerLookup _containers;
     private readonly DockerContainerCreator _creator;
@@ -81,6 +84,15 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         try
         {
             var container = await _creator.FindOrCreateAsync(vpodId, spec, cancellationToken).ConfigureAwait(false);
+            if (container.State.Status == "created")
+            {
+                _created[vpodId] = container;
+            }
+            else
+            {
+                _created.TryRemove(vpodId, out _);
+            }
+
             return DockerEndpoints.HandleOf(container, Endpoint, _options);
         }
         finally
@@ -99,14 +111,26 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var container = await _containers.FindAsync(vpodId, handle, cancellationToken).ConfigureAwait(false)
+            // The container provisioned for this handle a moment ago is started as it was created; any other is looked up first.
+            var container = _created.TryRemove(vpodId, out var created) && handle is not null && handle.Id == created.ID ? created : null;
+            container ??= await _containers.FindAsync(vpodId, handle, cancellationToken).ConfigureAwait(false)
                 ?? await _creator.FindOrCreateAsync(vpodId, spec, cancellationToken).ConfigureAwait(false);
             if (container.State.Running)
             {
                 return DockerEndpoints.HandleOf(container, Endpoint, _options);
             }
 
-            await _engine.CallAsync((c, ct) => c.Containers.StartContainerAsync(container.ID, new ContainerStartParameters(), ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await _engine.CallAsync((c, ct) => c.Containers.StartContainerAsync(container.ID, new ContainerStartParameters(), ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DockerApiException exception) when (exception.StatusCode == System.Net.HttpStatusCode.NotFound && ReferenceEquals(container, created))
+            {
+                // Removed since it was created: make it again.
+                container = await _creator.FindOrCreateAsync(vpodId, spec, cancellationToken).ConfigureAwait(false);
+                await _engine.CallAsync((c, ct) => c.Containers.StartContainerAsync(container.ID, new ContainerStartParameters(), ct), _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+            }
+
             LogStarted(_logger, vpodId, DockerContainerLookup.Short(container.ID), spec.Image ?? string.Empty);
             if (DockerEndpoints.IsHostNetwork(container))
             {
@@ -213,6 +237,7 @@ public sealed partial class DockerRuntime : IVPodRuntime, IDisposable
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            _created.TryRemove(vpodId, out _);
             var ids = (await _containers.ListAsync(vpodId, cancellationToken).ConfigureAwait(false)).Select(c => c.ID).ToHashSet(StringComparer.Ordinal);
             if (handle is { Id.Length: > 0 } && await _containers.InspectAsync(handle.Id, cancellationToken).ConfigureAwait(false) is { } recorded && _containers.IsOurs(recorded, vpodId))
             {
