@@ -235,25 +235,32 @@ public sealed partial class FederatedJobGrain
         }
 
         // Each validator fetches the closed round's facts from this job (GetRoundClosingAsync), so no caller can feed it others.
-        var votes = await Task.WhenAll(State.ValidatorVPods.Select(id => VoteAsync(id, State.Round, cancellationToken)));
         var domain = new RegistryDomain(State.ChainId, registry);
-        var valid = ValidatorVoteVerification.ValidVotes(votes, domain, JobId, State.Round, State.Addresses, Spec.ServerOptimizer);
-        var tally = FederatedJobStateMachine.Tally(valid, State.ValidatorVPods, Spec.Quorum);
+        var round = State.Round;
+        var votes = await QuorumVoteCollector.CollectAsync(
+            State.ValidatorVPods,
+            id => VoteAsync(id, round, cancellationToken),
+            vote => ValidatorVoteVerification.ValidVotes([vote], domain, JobId, round, State.Addresses, Spec.ServerOptimizer).FirstOrDefault(),
+            Spec.Quorum,
+            _options.QuorumGrace,
+            (grace, token) => Task.Delay(grace, time, token),
+            cancellationToken);
+        var tally = FederatedJobStateMachine.Tally(votes.Valid, State.ValidatorVPods, Spec.Quorum);
         if (!tally.HasQuorum && FederatedJobStateMachine.QuorumStillPossible(tally, Spec.Quorum))
         {
             // Validators that did not answer (a silo died, a workload restarts) may yet agree: the step is retried.
-            throw new InvalidJobOperationException($"round {State.Round}: {valid.Count} of {State.ValidatorVPods.Count} validators answered, {Spec.Quorum} must agree; silent: {string.Join(", ", tally.Silent)}.");
+            throw new InvalidJobOperationException($"round {State.Round}: {votes.Valid.Count} of {State.ValidatorVPods.Count} validators answered, {Spec.Quorum} must agree; silent: {string.Join(", ", tally.Silent)}.");
         }
 
         if (!tally.HasQuorum)
         {
-            var hashes = string.Join(", ", valid.Select(v => $"{v.ValidatorVPodId}: {v.ResultHash}"));
+            var hashes = string.Join(", ", votes.Valid.Select(v => $"{v.ValidatorVPodId}: {v.ResultHash}"));
             await EndAsync(FederatedJobPhase.Failed, $"round {State.Round}: no {Spec.Quorum} validators agreed ({(hashes.Length == 0 ? "none answered" : hashes)})", cancellationToken);
             return false;
         }
 
         State.Votes = tally.Agreeing.ToList();
-        State.Disagreeing = ValidatorVoteVerification.Disagreeing(State.ValidatorVPods, tally.Agreeing);
+        State.Disagreeing = ValidatorVoteVerification.Disagreeing(votes.Answered, tally.Agreeing);
         State.AggregationMs = watch.Elapsed.TotalMilliseconds;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.QuorumReached);
         _votesUnsaved = true;

@@ -19,6 +19,13 @@ public sealed class FederatedJobOptions
     /// <summary>How long one step may keep failing (a workload, a validator or the chain unreachable, e.g. while a silo dies) before the job fails.</summary>
     public TimeSpan StepRetryTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How long a round, once the quorum of validators agrees, still waits for the validators that have not answered (their
+    /// signatures join the round's record). Zero: the round finalizes as soon as the quorum agrees (the chain takes exactly k
+    /// signatures either way); a late validator's vote is then not recorded, nor counted as disagreeing.
+    /// </summary>
+    public TimeSpan QuorumGrace { get; set; } = TimeSpan.Zero;
+
     /// <summary>Pause between retries of a failing step.</summary>
     public TimeSpan StepRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
@@ -66,6 +73,11 @@ public sealed class FederatedJobOptionsValidator : IValidateOptions<FederatedJob
         if (options.StepRetryTimeout < TimeSpan.FromSeconds(1) || options.StepRetryTimeout > TimeSpan.FromDays(1))
         {
             failures.Add($"{Prefix}{nameof(options.StepRetryTimeout)} must be 1 second to 1 day; got '{options.StepRetryTimeout}'.");
+        }
+
+        if (options.QuorumGrace < TimeSpan.Zero || options.QuorumGrace > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{Prefix}{nameof(options.QuorumGrace)} must be 0 to 1 hour; got '{options.QuorumGrace}'.");
         }
 
         if (options.StepRetryDelay < TimeSpan.Zero || options.StepRetryDelay > TimeSpan.FromMinutes(5))

@@ -145,6 +145,10 @@ internal sealed class JobCluster : IAsyncDisposable
             ["MetaNode:VPods:RestartBackoffCap"] = "00:00:00.400",
             ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
 
+            // These tests check every validator's verdict in each round (a liar's disagreement, all signatures recorded): a round
+            // waits for all of them rather than finalizing as soon as the quorum agrees.
+            ["MetaNode:Federation:Jobs:QuorumGrace"] = "00:01:00",
+
             // Jobs may name the shipped data sets' folder by relative paths; uploads above 1 MiB are refused.
             ["MetaNode:Datasets:Root"] = Path.GetDirectoryName(BuiltInDatasets.DigitsPath()),
             ["MetaNode:Datasets:MaxUploadBytes"] = MaxUploadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
