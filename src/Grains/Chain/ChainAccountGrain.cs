@@ -361,7 +361,7 @@ public sealed partial class ChainAccountGrain(
     /// <summary>The receipt after the required confirmations; null when the nonce was consumed by a transaction that is not ours.</summary>
     private async Task<TransactionResult?> WaitAsync(PendingTransaction pending, EthECKey key, long chainId, Stopwatch watch, CancellationToken cancellationToken)
     {
-        while (true)
+        for (var poll = 0; ; poll++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (watch.Elapsed > Options.SubmissionTimeout)
@@ -406,7 +406,7 @@ public sealed partial class ChainAccountGrain(
                     }
                 }
 
-                await Task.Delay(Options.ReceiptPollInterval, time, cancellationToken);
+                await Task.Delay(ReceiptPolling.Delay(poll, Options.ReceiptPollInterval), time, cancellationToken);
                 continue;
             }
 
@@ -442,7 +442,7 @@ public sealed partial class ChainAccountGrain(
                 await ReplaceAsync(pending, key, chainId, cancellationToken);
             }
 
-            await Task.Delay(Options.ReceiptPollInterval, time, cancellationToken);
+            await Task.Delay(ReceiptPolling.Delay(poll, Options.ReceiptPollInterval), time, cancellationToken);
         }
     }
 

@@ -32,7 +32,7 @@ public sealed class ChainOptions
     /// <summary>Cap on the priority fee (tip), in gwei.</summary>
     public decimal MaxPriorityFeePerGasGwei { get; set; } = 2;
 
-    /// <summary>How often a pending transaction's receipt is polled.</summary>
+    /// <summary>The longest wait between two looks for a pending transaction's receipt (the first looks come sooner: <see cref="ReceiptPolling"/>).</summary>
     public TimeSpan ReceiptPollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>A transaction with no receipt after this long is replaced (same nonce, fees raised by <see cref="ReplacementFeePercent"/>).</summary>

@@ -91,4 +91,14 @@ public sealed class ChainOptionsTests
         var signers = Enumerable.Range(0, 4).Select(i => RegistryTypedData.Recover(digest, HexValues.ToHex(packed[(i * 65)..((i + 1) * 65)]))).ToArray();
         Assert.Equal(RegistryClient.SortValidators(signers), signers);
     }
+
+    [Fact]
+    public void ReceiptPolling_LooksAgainAfter5Ms_ThenDoubles_UpToTheInterval()
+    {
+        var interval = TimeSpan.FromMilliseconds(200);
+        Assert.Equal([5, 10, 20, 40, 80, 160, 200, 200], Enumerable.Range(0, 8).Select(p => ReceiptPolling.Delay(p, interval).TotalMilliseconds));
+        Assert.Equal(interval, ReceiptPolling.Delay(int.MaxValue, interval));
+        Assert.Equal(TimeSpan.FromMilliseconds(2), ReceiptPolling.Delay(0, TimeSpan.FromMilliseconds(2)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ReceiptPolling.Delay(-1, interval));
+    }
 }
