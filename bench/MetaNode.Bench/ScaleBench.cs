@@ -161,6 +161,7 @@ internal static class ScaleBench
             var owners = ProcCensus.Workloads(root, silos.Select(s => s.Pid).ToArray()).GroupBy(w => w.Owner).ToDictionary(g => g.Key, g => g.Count());
             Console.WriteLine(FormattableString.Invariant($"scale failover: {count} process vPods on three silos created in {created.TotalSeconds:F1} s ({count / created.TotalSeconds:F1} creates/s), all Running after {running.TotalSeconds:F1} s; workloads per silo: {string.Join(", ", silos.Select(s => owners.GetValueOrDefault(s.Pid)))}"));
 
+            Console.WriteLine($"working set per silo before the kill: {Memory(silos)}");
             var victim = silos.OrderByDescending(s => owners.GetValueOrDefault(s.Pid)).First();
             var lost = owners.GetValueOrDefault(victim.Pid);
             var kill = Stopwatch.StartNew();
@@ -175,6 +176,7 @@ internal static class ScaleBench
             var records = (await client.ListVPodsAsync()).Where(s => ids.Contains(s.Id)).ToList();
             var census = Count(ids, ProcCensus.Workloads(root, silos.Select(s => s.Pid).ToArray()));
             Console.WriteLine($"5 s later: {records.Count} records for {count} vPods ({records.Select(r => r.Id).Distinct().Count()} distinct); workloads per vPod: {census}");
+            Console.WriteLine($"working set per surviving silo: {Memory(silos)}");
             await DeleteAsync(client, ids);
             return census.ExactlyOne == count && records.Count == count && all <= TimeSpan.FromSeconds(30) ? 0 : 1;
         }
@@ -186,6 +188,9 @@ internal static class ScaleBench
             }
         }
     }
+
+    private static string Memory(IEnumerable<SiloProcess> silos) =>
+        string.Join(", ", silos.Select(s => FormattableString.Invariant($"{ProcCensus.Sample(s.Pid).RssMiB:F0} MiB")));
 
     private static Task<MetaNodeClient> ConnectAsync(SiloProcess silo) =>
         MetaNodeClient.ConnectAsync(new MetaNodeClientOptions { Gateways = [silo.Gateway], IdentityHome = Path.Combine(silo.DataDirectory, "none"), ConnectTimeout = TimeSpan.FromSeconds(30) });

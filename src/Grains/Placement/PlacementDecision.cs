@@ -20,7 +20,8 @@ public static class PlacementDecision
 
     /// <summary>
     /// The silo for <paramref name="request"/>: among those where it fits, the one with the fewest members of the same
-    /// cluster when spreading, then the least loaded; null when it fits nowhere.
+    /// cluster when spreading, then the least loaded, then the one holding the fewest vPods (so vPods that ask for no cpu or
+    /// memory, which leave every load at zero, still spread); null when it fits nowhere.
     /// </summary>
     public static SiloAddress? Choose(PlacementRequest request, IReadOnlyList<SiloUsage> usage, IEnumerable<Reservation> reservations)
     {
@@ -32,6 +33,7 @@ public static class PlacementDecision
             .Where(u => Fits(request, u))
             .OrderBy(u => sameCluster.GetValueOrDefault(u.Silo))
             .ThenBy(Load)
+            .ThenBy(u => u.VPods)
             .ThenBy(u => u.Silo.ToString(), StringComparer.Ordinal)
             .Select(u => u.Silo)
             .FirstOrDefault();
@@ -39,7 +41,7 @@ public static class PlacementDecision
 
     /// <summary>The least loaded silo: where a vPod that fits nowhere goes when it must run somewhere.</summary>
     public static SiloAddress LeastLoaded(IReadOnlyList<SiloUsage> usage) =>
-        usage.OrderBy(Load).ThenBy(u => u.Silo.ToString(), StringComparer.Ordinal).First().Silo;
+        usage.OrderBy(Load).ThenBy(u => u.VPods).ThenBy(u => u.Silo.ToString(), StringComparer.Ordinal).First().Silo;
 
     public static bool Fits(PlacementRequest request, SiloUsage usage) =>
         usage.Capacity.CpuMillis - usage.UsedCpuMillis >= request.CpuMillis

@@ -32,6 +32,29 @@ public sealed class PlacementAndPlanningTests
     }
 
     [Fact]
+    public void Choose_SpreadsVPodsThatAskForNoResources_AcrossSilos()
+    {
+        // A vPod created without a size in the placement request reserves nothing, so every silo's load stays at zero.
+        var reservations = new List<Reservation>();
+        for (var i = 0; i < 9; i++)
+        {
+            var request = new PlacementRequest { VPodId = $"vpod-{i}" };
+            var silo = PlacementDecision.Choose(request, Usage(reservations, A, B, C), reservations);
+            Assert.NotNull(silo);
+            reservations.Add(On(silo, request));
+        }
+
+        Assert.Equal([3, 3, 3], new[] { A, B, C }.Select(s => reservations.Count(r => r.Silo.Equals(s))));
+    }
+
+    [Fact]
+    public void LeastLoaded_PrefersTheSiloWithFewerVPods_WhenLoadsAreEqual()
+    {
+        Reservation[] reservations = [On(A, new PlacementRequest { VPodId = "vpod-1" }), On(A, new PlacementRequest { VPodId = "vpod-2" }), On(B, new PlacementRequest { VPodId = "vpod-3" })];
+        Assert.Equal(B, PlacementDecision.LeastLoaded(Usage(reservations, A, B)));
+    }
+
+    [Fact]
     public void Choose_ReturnsNull_WhenTheVPodFitsNowhere()
     {
         Reservation[] reservations = [On(A, Request("vpod-1", 3500)), On(B, Request("vpod-2", 3500))];
