@@ -23,8 +23,19 @@ public sealed class SqliteGroupCommitTests : IDisposable
     /// <summary>The stored payload and version of one grain, read on a connection of its own (not the store's pool).</summary>
     private (byte[]? Payload, long? Version) ReadRaw(GrainId grainId, string serviceId = "service-a")
     {
-        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.PathOf("state.db"), Pooling = false }.ToString());
+        using var connection = OpenReader();
+        return ReadRaw(connection, grainId, serviceId);
+    }
+
+    private SqliteConnection OpenReader()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _files.PathOf("state.db"), Pooling = false }.ToString());
         connection.Open();
+        return connection;
+    }
+
+    private static (byte[]? Payload, long? Version) ReadRaw(SqliteConnection connection, GrainId grainId, string serviceId = "service-a")
+    {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT payload, version FROM grain_state WHERE service_id = $s AND state_name = $n AND grain_id = $g;";
         command.Parameters.AddWithValue("$s", serviceId);
@@ -83,13 +94,14 @@ public sealed class SqliteGroupCommitTests : IDisposable
     {
         using var storage = _files.CreateStorage();
         await storage.InitializeAsync(CancellationToken.None);
-        var grains = Enumerable.Range(0, 40).Select(_ => NewGrainId()).ToArray();
-        var (connection, writeLock) = HoldWriteLock();
+        var grains = Enumerable.Range(0, 60).Select(_ => NewGrainId()).ToArray();
 
-        // Read on a separate connection the moment each caller's task completes (synchronously, before anything else runs).
+        // A reader of its own per write, open beforehand: it reads the moment the caller's task completes, on that thread.
+        var readers = grains.Select(_ => OpenReader()).ToArray();
+        var (connection, writeLock) = HoldWriteLock();
         var seen = grains.Select((grainId, g) => storage
             .WriteStateAsync(StateName, grainId, new GrainState<ProbeState>(new ProbeState { Value = $"v{g}" }))
-            .ContinueWith(t => { t.GetAwaiter().GetResult(); return ReadRaw(grainId); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default))
+            .ContinueWith(t => { t.GetAwaiter().GetResult(); return ReadRaw(readers[g], grainId); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default))
             .ToArray();
 
         Assert.All(seen, s => Assert.False(s.IsCompleted, "a write was answered while the file's write lock was held by another connection"));
@@ -98,6 +110,7 @@ public sealed class SqliteGroupCommitTests : IDisposable
         connection.Dispose();
 
         var results = await Task.WhenAll(seen);
+        Array.ForEach(readers, r => r.Dispose());
         for (var g = 0; g < grains.Length; g++)
         {
             Assert.Equal(1, results[g].Version);
@@ -162,6 +175,36 @@ public sealed class SqliteGroupCommitTests : IDisposable
         await Task.WhenAll(writes);
         Assert.All(others.Concat(later), g => AssertStored(g, new ProbeState { Value = "kept" }, 1));
         Assert.Equal((null, null), ReadRaw(refusedId));
+    }
+
+    [Fact]
+    public async Task GroupCommit_CompletesACallersTask_OnlyOnceItsTransactionCommitted()
+    {
+        var database = new SqliteDatabase(_files.PathOf("state.db"), TimeSpan.FromSeconds(10), NullLogger.Instance);
+        var commit = new SqliteGroupCommit(database, "the test store");
+        using var assigned = new ManualResetEventSlim();
+        Task<int>? caller = null;
+        bool? completedWhenCommitting = null;
+
+        // SQLite calls the commit hook while the transaction commits, on the thread committing it: the caller's task must not
+        // have completed by then.
+        caller = commit.RunAsync(
+            (connection, transaction) =>
+            {
+                assigned.Wait(TimeSpan.FromSeconds(30));
+                SQLitePCL.raw.sqlite3_commit_hook(connection.Handle, _ => { completedWhenCommitting ??= caller!.IsCompleted; return 0; }, null);
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = "INSERT INTO grain_state (service_id, state_name, grain_id, payload, version, modified_utc) VALUES ('s', 'n', 'g', NULL, 1, 'now');";
+                return command.ExecuteNonQuery();
+            },
+            CancellationToken.None);
+        assigned.Set();
+
+        Assert.Equal(1, await caller);
+        Assert.False(completedWhenCommitting, "the caller was answered before its transaction committed");
+        await commit.RunAsync((connection, _) => { SQLitePCL.raw.sqlite3_commit_hook(connection.Handle, null, null); return 0; }, CancellationToken.None);
+        database.Dispose();
     }
 
     [Fact]
