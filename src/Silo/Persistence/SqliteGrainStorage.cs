@@ -54,7 +54,7 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
         _activatorProvider = activatorProvider;
         _logger = logger;
         _database = new SqliteDatabase(options.DatabasePath, options.BusyTimeout, logger);
-        _writes = new SqliteGroupCommit(_database);
+        _writes = new SqliteGroupCommit(_database, $"The SQLite grain storage '{name}'");
     }
 
     /// <summary>The provider name grains refer to.</summary>
@@ -254,11 +254,16 @@ public sealed partial class SqliteGrainStorage : IGrainStorage, ILifecyclePartic
         LogCleared(_logger, _name, stateName, grainKey, newETag);
     }
 
-    /// <summary>Closes the pooled connections to the database file.</summary>
-    public void Dispose() => _database.Dispose();
+    /// <summary>Closes the pooled connections to the database file; a write after this fails at once, naming the store.</summary>
+    public void Dispose()
+    {
+        _writes.Close();
+        _database.Dispose();
+    }
 
     private Task CloseAsync(CancellationToken cancellationToken)
     {
+        _writes.Close();
         _database.Dispose();
         return Task.CompletedTask;
     }

@@ -19,16 +19,35 @@ internal sealed class SqliteGroupCommit
     internal const int MaxBatch = 64;
 
     private readonly SqliteDatabase _database;
+    private readonly string _owner;
     private readonly ConcurrentQueue<PendingWrite> _queue = new();
     private int _draining;
+    private volatile bool _closed;
 
-    public SqliteGroupCommit(SqliteDatabase database) => _database = database;
+    /// <param name="database">The file written to.</param>
+    /// <param name="owner">What writes through this (named in the error a write after <see cref="Close"/> gets).</param>
+    public SqliteGroupCommit(SqliteDatabase database, string owner)
+    {
+        _database = database;
+        _owner = owner;
+    }
+
+    /// <summary>
+    /// Takes no more writes: each later one fails at once, naming the store and its file. Writes already queued still commit
+    /// and answer their callers.
+    /// </summary>
+    public void Close() => _closed = true;
 
     /// <summary>Runs <paramref name="work"/> inside a transaction on this file and returns its result once that transaction committed.</summary>
     public Task<T> RunAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
         cancellationToken.ThrowIfCancellationRequested();
+        if (_closed)
+        {
+            return Task.FromException<T>(new ObjectDisposedException($"{_owner} is closed (the silo is stopping): the write to '{_database.FullPath}' was not made.", (Exception?)null));
+        }
+
         var pending = new PendingWrite<T>(work);
         _queue.Enqueue(pending);
         if (Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
