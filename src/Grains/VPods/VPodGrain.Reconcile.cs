@@ -74,9 +74,12 @@ public sealed partial class VPodGrain
             // The silo shut down or died under a running workload: start it again, which is not a failure. Restarting is not
             // written on its own: the record as it is already makes the next reconciliation do the same, and the launch writes
             // the record and the registry once (a silo restart resumes every vPod, so each write less counts).
-            Apply(VPodTrigger.Restart, State.Interrupted ? "resuming after silo shutdown" : "resuming: the workload's silo is gone, its process was replaced");
+            // A clean shutdown's resume is not a restart of the workload; replacing an orphaned process is, and is counted (at once,
+            // whatever the restart policy: the workload did not fail).
+            var replaced = !State.Interrupted;
+            Apply(VPodTrigger.Restart, replaced ? "resuming: the workload's silo is gone, its process was replaced" : "resuming after silo shutdown");
             State.Interrupted = false;
-            await RelaunchAsync(countRestart: false, cancellationToken);
+            await RelaunchAsync(countRestart: replaced, cancellationToken);
             return;
         }
 
