@@ -53,7 +53,8 @@ public sealed class EmbeddedSiloTests : IAsyncLifetime
             Assert.Contains("html", (await dashboard.Content.ReadAsStringAsync()).ToLowerInvariant(), StringComparison.Ordinal);
         }
 
-        var created = await cli.JsonAsync("vpod", "create", "--name", "e2e-worker", "--type", "compute", "--cpu", "500m", "--memory", "256Mi");
+        // Restart policy never: losing the silo is not the workload's failure, so it is replaced all the same (below).
+        var created = await cli.JsonAsync("vpod", "create", "--name", "e2e-worker", "--type", "compute", "--cpu", "500m", "--memory", "256Mi", "--restart-policy", "never");
         var id = created.GetProperty("id").GetString()!;
         Assert.StartsWith("vpod-", id, StringComparison.Ordinal);
 
