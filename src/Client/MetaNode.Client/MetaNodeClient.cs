@@ -30,6 +30,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
     private readonly IHost? _host;
     private readonly ClientIdentity? _identity;
     private readonly ILogger _logger;
+    private readonly VPodStatusCache _statuses = new();
     private int _disposed;
 
     /// <summary>Wraps an existing cluster client or grain factory; disposing this client leaves it untouched.</summary>
@@ -180,8 +181,13 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         };
     }
 
+    /// <summary>
+    /// The vPod's status at the time of the call. The client keeps the last status it was sent for each vPod (up to
+    /// 4,096 vPods) and is sent only a "no change" while it holds the current one; the returned status may be shared
+    /// with other calls.
+    /// </summary>
     public Task<VPodStatus> CheckVPodStatusAsync(string id, CancellationToken cancellationToken = default) =>
-        VPod(id).GetStatusAsync(cancellationToken);
+        _statuses.GetAsync(id, VPod(id), cancellationToken);
 
     public Task<VPodMetrics> GetVPodMetricsAsync(string id, CancellationToken cancellationToken = default) =>
         VPod(id).GetMetricsAsync(cancellationToken);

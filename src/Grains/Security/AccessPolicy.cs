@@ -94,7 +94,9 @@ public static class AccessPolicy
             ? new AccessRequirement(name, AccessRole.None, SiloOnly: true, Mutates: false)
             : new AccessRequirement(name, declared.Role, SiloOnly: false, declared.Mutates)
             {
-                ReturnsEnvironment = method.ReturnType == typeof(Task<MetaNode.VPods.VPodStatus>) || method.ReturnType == typeof(Task<MetaNode.Clusters.ClusterStatus>),
+                ReturnsEnvironment = method.ReturnType == typeof(Task<MetaNode.VPods.VPodStatus>)
+                    || method.ReturnType == typeof(Task<MetaNode.VPods.TaggedVPodStatus>)
+                    || method.ReturnType == typeof(Task<MetaNode.Clusters.ClusterStatus>),
             };
     }
 
@@ -109,6 +111,7 @@ public static class SecretMasking
     public static object? Mask(object? result) => result switch
     {
         MetaNode.VPods.VPodStatus { Spec: { Env.Count: > 0 } spec } status => status with { Spec = spec with { Env = MaskValues(spec.Env) } },
+        MetaNode.VPods.TaggedVPodStatus tagged when Mask(tagged.Status) is MetaNode.VPods.VPodStatus masked && !ReferenceEquals(masked, tagged.Status) => tagged with { Status = masked },
         MetaNode.Clusters.ClusterStatus { Spec: { Env.Count: > 0 } spec } status => status with { Spec = spec with { Env = MaskValues(spec.Env) } },
         _ => result,
     };

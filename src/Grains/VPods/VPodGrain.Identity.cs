@@ -56,7 +56,7 @@ public sealed partial class VPodGrain
         catch (VPodIdentityException exception)
         {
             _identityError = exception.Message;
-            _status = null;
+            _tagged = null;
             throw;
         }
 
@@ -78,7 +78,7 @@ public sealed partial class VPodGrain
         }
         else
         {
-            _status = null;
+            _tagged = null;
         }
     }
 

@@ -28,8 +28,8 @@ public sealed partial class VPodGrain(
 {
     private readonly VPodOptions _options = options.Value;
 
-    // The status is immutable and rebuilt only after the record changes: status calls are the hot path.
-    private VPodStatus? _status;
+    // The status is immutable and rebuilt (under a new tag) only after the record changes: status calls are the hot path.
+    private TaggedVPodStatus? _tagged;
 
     private string Id => this.GetPrimaryKeyString();
 
@@ -165,8 +165,17 @@ public sealed partial class VPodGrain(
     public Task<VPodStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
         EnsureExists();
-        return Task.FromResult(_status ??= ToStatus());
+        return Task.FromResult(Tagged.Status);
     }
+
+    public Task<TaggedVPodStatus?> GetStatusIfChangedAsync(Guid knownTag, CancellationToken cancellationToken = default)
+    {
+        EnsureExists();
+        var current = Tagged;
+        return Task.FromResult(current.Tag == knownTag ? null : current);
+    }
+
+    private TaggedVPodStatus Tagged => _tagged ??= new TaggedVPodStatus(Guid.NewGuid(), ToStatus());
 
     /// <summary>Records a user operation: the phase it leads to, whether the workload should run, no pending policy restart; persisted before acting.</summary>
     private async Task BeginOperationAsync(VPodTrigger trigger, string reason, bool desiredRunning, CancellationToken cancellationToken)
@@ -273,7 +282,7 @@ public sealed partial class VPodGrain(
         Apply(VPodTrigger.Launched, $"workload started ({handle})");
 
         // The record and the registry's summary are written side by side: the registry only mirrors the record.
-        _status = null;
+        _tagged = null;
         await Task.WhenAll(state.WriteStateAsync(cancellationToken), UpdateRegistryAsync(cancellationToken));
         ObservePhase();
         LogLaunched(logger, Id, handle.ToString());
@@ -315,7 +324,7 @@ public sealed partial class VPodGrain(
         State.Provisioned = false;
         Apply(VPodTrigger.DeleteCompleted, "deleted");
         State.Health = VPodHealth.Unknown;
-        _status = null;
+        _tagged = null;
 
         // The record stays as a tombstone so later operations on this id fail clearly; the registry forgets it.
         await state.WriteStateAsync(cancellationToken);
@@ -329,7 +338,7 @@ public sealed partial class VPodGrain(
     {
         var from = State.Phase;
         var to = VPodStateMachine.Next(from, trigger) ?? throw new InvalidVPodOperationException(Id, trigger, from);
-        _status = null;
+        _tagged = null;
         var now = time.GetUtcNow();
         State.Phase = to;
         State.Reason = reason;
@@ -345,7 +354,7 @@ public sealed partial class VPodGrain(
     /// <summary>Writes the record, then (unless <paramref name="updateRegistry"/> is false) the registry's summary of it.</summary>
     private async Task PersistAsync(CancellationToken cancellationToken, bool updateRegistry = true)
     {
-        _status = null;
+        _tagged = null;
         await state.WriteStateAsync(cancellationToken);
         ObservePhase();
         if (updateRegistry)

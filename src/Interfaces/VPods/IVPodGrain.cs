@@ -26,6 +26,14 @@ public interface IVPodGrain : IGrainWithStringKey
     [Alias("GetStatus"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<VPodStatus> GetStatusAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The status with its tag, or null when it is still the status tagged <paramref name="knownTag"/> (then nothing but the
+    /// null crosses the wire). <see cref="Guid.Empty"/> is never a tag: passing it always returns the status. The answer is the
+    /// vPod's status at the time of the call, exactly as <see cref="GetStatusAsync"/> gives it.
+    /// </summary>
+    [Alias("GetStatusIfChanged"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
+    Task<TaggedVPodStatus?> GetStatusIfChangedAsync(Guid knownTag, CancellationToken cancellationToken = default);
+
     [Alias("GetMetrics"), RequiresRole(AccessRole.Viewer), AlwaysInterleave]
     Task<VPodMetrics> GetMetricsAsync(CancellationToken cancellationToken = default);
 

@@ -59,6 +59,16 @@ public sealed record VPodStatus
     [Id(23)] public string? LimitsNotEnforced { get; init; }
 }
 
+/// <summary>
+/// A vPod's status and the tag its silo gave it (<see cref="IVPodGrain.GetStatusIfChangedAsync"/>): a tag names one status, field
+/// for field, so a caller holding the status under a tag need not be sent it again. Tags are random: equal tags never name
+/// different statuses, and a status rebuilt with the same fields may get a new one.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("MetaNode.VPods.TaggedVPodStatus")]
+public sealed record TaggedVPodStatus(
+    [property: Id(0)] Guid Tag,
+    [property: Id(1)] VPodStatus Status);
+
 /// <summary>Where a vPod's key stands, as the silo knows it (addresses only; the key lives in the workload).</summary>
 [GenerateSerializer, Alias("MetaNode.VPods.VPodIdentityState")]
 public enum VPodIdentityState

@@ -291,6 +291,10 @@ public sealed class MetaNodeClientTests
                     return CreatedWith is null
                         ? Task.FromException<VPodStatus>(new VPodNotFoundException(_id))
                         : Status("status", VPodPhase.Running);
+                case nameof(IVPodGrain.GetStatusIfChangedAsync):
+                    return CreatedWith is null
+                        ? Task.FromException<TaggedVPodStatus?>(new VPodNotFoundException(_id))
+                        : Task.FromResult<TaggedVPodStatus?>(new TaggedVPodStatus(Guid.NewGuid(), Status("status", VPodPhase.Running).Result));
                 case nameof(IVPodGrain.GetLogsAsync):
                     LogQuery = (LogQuery)args![0]!;
                     return Task.FromResult<IReadOnlyList<LogLine>>([new LogLine(DateTimeOffset.UnixEpoch, LogStream.Stdout, "hello")]);

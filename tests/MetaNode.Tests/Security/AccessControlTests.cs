@@ -185,6 +185,10 @@ public sealed class AccessControlTests(AccessFixture fixture) : IClassFixture<Ac
         Assert.Equal("***", created.Spec!.Env["API_TOKEN"]);
         Assert.Equal("***", (await viewer.CheckVPodStatusAsync(created.Id)).Spec!.Env["API_TOKEN"]);
         Assert.Equal("s3cret-value", (await admin.CheckVPodStatusAsync(created.Id)).Spec!.Env["API_TOKEN"]);
+        var raw = viewer.GrainFactory.GetGrain<IVPodGrain>(created.Id);
+        Assert.Equal("***", (await raw.GetStatusIfChangedAsync(Guid.Empty))!.Status.Spec!.Env["API_TOKEN"]);
+        Assert.Equal("***", (await raw.GetStatusAsync()).Spec!.Env["API_TOKEN"]);
+        Assert.Equal("***", (await viewer.CheckVPodStatusAsync(created.Id)).Spec!.Env["API_TOKEN"]);
         await @operator.ManageVPodAsync(created.Id, Client.VPodAction.Delete, new StopOptions { Force = true });
 
         var deploy = await Assert.ThrowsAsync<PermissionDeniedException>(() => @operator.DeployRegistryAsync(new MetaNode.Chain.DeployRegistryCommand { Threshold = 1 }));

@@ -120,6 +120,25 @@ public sealed class AccessDecisionTests
     }
 
     [Fact]
+    public void Masking_HidesEnvironmentValues_InATaggedStatus_KeepingTheTag()
+    {
+        var status = new MetaNode.VPods.VPodStatus
+        {
+            Id = "vpod-1",
+            Name = "n",
+            Spec = new MetaNode.VPods.VPodSpec { Name = "n", Env = new Dictionary<string, string> { ["A"] = "secret" } },
+        };
+        var tagged = new MetaNode.VPods.TaggedVPodStatus(Guid.NewGuid(), status);
+
+        var masked = (MetaNode.VPods.TaggedVPodStatus)SecretMasking.Mask(tagged)!;
+
+        Assert.Equal(tagged.Tag, masked.Tag);
+        Assert.Equal("***", masked.Status.Spec!.Env["A"]);
+        Assert.Equal("secret", status.Spec!.Env["A"]);
+        Assert.True(AccessPolicy.For(typeof(MetaNode.VPods.IVPodGrain).GetMethod(nameof(MetaNode.VPods.IVPodGrain.GetStatusIfChangedAsync))!).ReturnsEnvironment);
+    }
+
+    [Fact]
     public void Masking_HidesEnvironmentValues_KeepingNames()
     {
         var status = new MetaNode.VPods.VPodStatus

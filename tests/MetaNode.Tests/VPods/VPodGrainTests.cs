@@ -187,6 +187,40 @@ public sealed class VPodGrainTests(VPodClusterFixture fixture)
     }
 
     [Fact]
+    public async Task StatusIfChanged_IsNullForTheCurrentTag_AndTheNewStatusUnderANewTag_AfterAChangeOrAReactivation()
+    {
+        var id = NewId();
+        var grain = Grain(id);
+        await grain.CreateAsync(Shell(NewName("tag"), "exec sleep 60"));
+        await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "Running");
+        await grain.StopAsync(new StopOptions(Force: true));
+
+        var stopped = Assert.IsType<TaggedVPodStatus>(await grain.GetStatusIfChangedAsync(Guid.Empty));
+        Assert.NotEqual(Guid.Empty, stopped.Tag);
+        Assert.Equal(VPodPhase.Stopped, stopped.Status.Phase);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(await grain.GetStatusAsync()), System.Text.Json.JsonSerializer.Serialize(stopped.Status));
+        Assert.Null(await grain.GetStatusIfChangedAsync(stopped.Tag));
+        Assert.Equal(stopped.Tag, (await grain.GetStatusIfChangedAsync(Guid.NewGuid()))?.Tag);
+
+        await grain.StartAsync();
+        var started = Assert.IsType<TaggedVPodStatus>(await grain.GetStatusIfChangedAsync(stopped.Tag));
+        Assert.NotEqual(stopped.Tag, started.Tag);
+        Assert.NotEqual(VPodPhase.Stopped, started.Status.Phase);
+        var running = await WaitForAsync(grain, s => s.Phase == VPodPhase.Running, "Running again");
+        await grain.StopAsync(new StopOptions(Force: true));
+        var again = Assert.IsType<TaggedVPodStatus>(await grain.GetStatusIfChangedAsync(started.Tag));
+
+        // A new activation tags its status anew: a tag from the old one never stands for the new one's status.
+        await fixture.Cluster.DeactivateAsync(grain);
+        var reactivated = Assert.IsType<TaggedVPodStatus>(await grain.GetStatusIfChangedAsync(again.Tag));
+        Assert.NotEqual(again.Tag, reactivated.Tag);
+        Assert.Equal(running.RestartCount, reactivated.Status.RestartCount);
+        Assert.Equal(VPodPhase.Stopped, reactivated.Status.Phase);
+        await grain.DeleteAsync(new StopOptions(Force: true));
+        await Assert.ThrowsAsync<VPodNotFoundException>(() => Grain(NewId()).GetStatusIfChangedAsync(Guid.Empty));
+    }
+
+    [Fact]
     public async Task InvalidSpec_IsRejected_AndNothingIsRecorded()
     {
         var id = NewId();
