@@ -13,6 +13,8 @@ public abstract class RegistryGrain<TState, TEntry>(IStorage<TState> state) : Gr
     where TState : class, new()
     where TEntry : class
 {
+    private readonly SharedStateWriter<TState> _writer = new(state);
+
     protected TState State => state.State;
 
     /// <summary>The entries inside <paramref name="registry"/>, by key.</summary>
@@ -69,45 +71,6 @@ public abstract class RegistryGrain<TState, TEntry>(IStorage<TState> state) : Gr
     protected IEnumerable<TEntry> Ordered(IEnumerable<TEntry> entries) =>
         entries.OrderBy(CreatedAtOf).ThenBy(KeyOf, StringComparer.Ordinal);
 
-    /// <summary>
-    /// Writes the state with every change made so far. One write runs at a time; while it runs, the changes that follow share
-    /// the next one (a reentrant registry's concurrent callers then cost one write, not one each). A caller returns only once a
-    /// write that began after its change has succeeded; a failed write fails every caller that waited on it.
-    /// </summary>
-    protected Task WriteAsync(CancellationToken cancellationToken)
-    {
-        if (_nextWrite is { } next)
-        {
-            return next;
-        }
-
-        if (_writing is null || _writing.IsCompleted)
-        {
-            return _writing = state.WriteStateAsync(cancellationToken);
-        }
-
-        return _nextWrite = WriteAfterAsync(_writing);
-    }
-
-    // The write under way, and the one that will follow it with the changes made meanwhile.
-    private Task? _writing;
-    private Task? _nextWrite;
-
-    private async Task WriteAfterAsync(Task previous)
-    {
-        try
-        {
-            await previous;
-        }
-        catch (Exception)
-        {
-            // Its own callers were told; this write carries their changes again with the ones made since.
-        }
-
-        _nextWrite = null;
-
-        // Shared by several callers: none of their tokens may cancel it for the others.
-        _writing = state.WriteStateAsync(CancellationToken.None);
-        await _writing;
-    }
+    /// <summary>Writes the state with every change made so far; concurrent changes share writes (<see cref="SharedStateWriter{TState}"/>).</summary>
+    protected Task WriteAsync(CancellationToken cancellationToken) => _writer.WriteAsync(cancellationToken);
 }

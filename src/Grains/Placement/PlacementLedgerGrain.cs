@@ -18,7 +18,12 @@ public sealed class PlacementLedgerState
 /// Decisions come from <see cref="PlacementDecision"/>. Reservations of vPods no longer in the vPod registry and
 /// capacities of dead silos are pruned on a timer.
 /// </summary>
-[GrainType("placement-ledger")]
+/// <remarks>
+/// Reentrant: every call decides and changes the state before its first await, so the placements of many vPods at once
+/// (a dead silo's, all re-activated together) interleave here and share the ledger's writes instead of queueing one write
+/// each. A placement is answered only once a write holding it has succeeded.
+/// </remarks>
+[GrainType("placement-ledger"), Orleans.Concurrency.Reentrant]
 public sealed partial class PlacementLedgerGrain(
     [PersistentState("ledger", MetaNodeNames.VPodStorage)] IPersistentState<PlacementLedgerState> state,
     IClusterMembershipService membership,
@@ -29,6 +34,7 @@ public sealed partial class PlacementLedgerGrain(
     private static readonly TimeSpan PrunePeriod = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PruneAfter = TimeSpan.FromMinutes(1);
     private readonly SiloCapacity _assumed = capacity.Value.ToCapacity();
+    private readonly SharedStateWriter<PlacementLedgerState> _writer = new(state);
 
     private PlacementLedgerState State => state.State;
 
@@ -48,7 +54,7 @@ public sealed partial class PlacementLedgerGrain(
         }
 
         State.Capacities[silo] = capacity;
-        await state.WriteStateAsync(cancellationToken);
+        await _writer.WriteAsync(cancellationToken);
         LogSiloRegistered(logger, silo, capacity.CpuMillis, capacity.MemoryBytes);
     }
 
@@ -73,7 +79,7 @@ public sealed partial class PlacementLedgerGrain(
 
         var reservation = new Reservation { Request = request, Silo = silo, PlacedAt = time.GetUtcNow(), Overcommitted = overcommitted };
         State.Reservations[request.VPodId] = reservation;
-        await state.WriteStateAsync(cancellationToken);
+        await _writer.WriteAsync(cancellationToken);
         LogPlaced(logger, request.VPodId, silo, earlier?.Silo);
         return reservation;
     }
@@ -91,7 +97,7 @@ public sealed partial class PlacementLedgerGrain(
     {
         if (State.Reservations.Remove(vpodId))
         {
-            await state.WriteStateAsync(cancellationToken);
+            await _writer.WriteAsync(cancellationToken);
         }
     }
 
@@ -130,7 +136,7 @@ public sealed partial class PlacementLedgerGrain(
 
             if (gone.Count + dead.Count > 0)
             {
-                await state.WriteStateAsync(cancellationToken);
+                await _writer.WriteAsync(cancellationToken);
                 LogPruned(logger, gone.Count, dead.Count);
             }
         }
