@@ -10,9 +10,11 @@ namespace MetaNode.Bench;
 /// <summary>
 /// <c>gateway [SECONDS] [ROUNDS] [CALLERS] [VPODS]</c> (defaults 10, 2, 1000, 100): control-plane calls as users make them — from
 /// this process, through the gateway of a silo process of the same build with mutual TLS and the role filter on, as a viewer.
-/// Side by side in alternating rounds: the empty call (<see cref="MetaNode.Security.IPingGrain"/>, behind the same filter) as the floor, vPod status
-/// spread over VPODS vPods, and the same status calls against a second silo started with <c>MetaNode:Tls:Insecure=true</c> (no TLS,
-/// no filter). Prints calls/s, p50, p99, max and errors for each, and status against the empty call.
+/// Side by side in alternating rounds: the empty call (<see cref="MetaNode.Security.IPingGrain"/>, a stateless worker behind the same
+/// filter) as the floor; vPod status spread over VPODS vPods as the client library asks for it (its status cache sends each vPod's
+/// tag); the vPod grains' own "unchanged" answer to that tag, without the cache (the floor of a call to a keyed grain); the whole
+/// status on every call (<c>GetStatus</c>); and the client's status calls against a second silo started with
+/// <c>MetaNode:Tls:Insecure=true</c> (no TLS, no filter). Prints calls/s, p50, p99, max and errors for each, and status against the empty call.
 /// </summary>
 internal static class GatewayAccessBench
 {
@@ -48,12 +50,16 @@ internal static class GatewayAccessBench
             var ping = secureClient.GrainFactory.GetGrain<MetaNode.Security.IPingGrain>(PingKeys.Default);
             Func<int, Task> empty = _ => ping.PingAsync();
             Func<int, Task> status = i => secureClient.CheckVPodStatusAsync(secureIds[i % secureIds.Count]);
-            Func<int, Task> statusFull = i => secureClient.GrainFactory.GetGrain<IVPodGrain>(secureIds[i % secureIds.Count]).GetStatusAsync();
+            var statusGrains = secureIds.Select(id => secureClient.GrainFactory.GetGrain<IVPodGrain>(id)).ToArray();
+            var tags = await Task.WhenAll(statusGrains.Select(async g => (await g.GetStatusIfChangedAsync(Guid.Empty))!.Tag));
+            Func<int, Task> unchanged = i => statusGrains[i % statusGrains.Length].GetStatusIfChangedAsync(tags[i % tags.Length]);
+            Func<int, Task> statusFull = i => statusGrains[i % statusGrains.Length].GetStatusAsync();
             Func<int, Task> statusInsecure = i => insecureClient.CheckVPodStatusAsync(insecureIds[i % insecureIds.Count]);
             var calls = new (string Name, Func<int, Task> Call, List<Result> Results)[]
             {
                 ("empty call (TLS + role filter, viewer)", empty, []),
                 ($"vPod status, {vpods} vPods (TLS + role filter, viewer)", status, []),
+                ($"the vPod grain answering \"unchanged\" (GetStatusIfChanged, current tag), {vpods} vPods (TLS + role filter, viewer)", unchanged, []),
                 ($"vPod status, the whole answer every call (GetStatus), {vpods} vPods (TLS + role filter, viewer)", statusFull, []),
                 ($"vPod status, {vpods} vPods (insecure silo: no TLS, no filter)", statusInsecure, []),
             };
@@ -81,8 +87,9 @@ internal static class GatewayAccessBench
             var floor = calls[0].Results;
             var measured = calls[1].Results;
             Console.WriteLine(FormattableString.Invariant($"vPod status / empty call, same gateway and filter: {Result.Merge(measured).Throughput / Result.Merge(floor).Throughput:P1} (per round: {string.Join(", ", measured.Zip(floor, (s, e) => (s.Throughput / e.Throughput).ToString("P0", CultureInfo.InvariantCulture)))}); target ≥ 90 %, p99 < 50 ms, 0 errors"));
-            Console.WriteLine(FormattableString.Invariant($"vPod status, the whole answer every call / empty call: {Result.Merge(calls[2].Results).Throughput / Result.Merge(floor).Throughput:P1}"));
-            Console.WriteLine(FormattableString.Invariant($"TLS + role filter / insecure, vPod status: {Result.Merge(measured).Throughput / Result.Merge(calls[3].Results).Throughput:P1}"));
+            Console.WriteLine(FormattableString.Invariant($"vPod status, the whole answer every call / empty call: {Result.Merge(calls[3].Results).Throughput / Result.Merge(floor).Throughput:P1}"));
+            Console.WriteLine(FormattableString.Invariant($"vPod status / the vPod grain's \"unchanged\" answer (the same grain call without the client's status cache): {Result.Merge(measured).Throughput / Result.Merge(calls[2].Results).Throughput:P1}"));
+            Console.WriteLine(FormattableString.Invariant($"TLS + role filter / insecure, vPod status: {Result.Merge(measured).Throughput / Result.Merge(calls[4].Results).Throughput:P1}"));
             await Task.WhenAll(secureIds.Select(id => secureAdmin.ManageVPodAsync(id, VPodAction.Delete, new StopOptions(Force: true))));
             await Task.WhenAll(insecureIds.Select(id => insecureClient.ManageVPodAsync(id, VPodAction.Delete, new StopOptions(Force: true))));
         }

@@ -31,6 +31,7 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
     private readonly ClientIdentity? _identity;
     private readonly ILogger _logger;
     private readonly VPodStatusCache _statuses = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IVPodGrain> _vpodGrains = new(StringComparer.Ordinal);
     private int _disposed;
 
     /// <summary>Wraps an existing cluster client or grain factory; disposing this client leaves it untouched.</summary>
@@ -286,10 +287,24 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         }
     }
 
+    /// <summary>The vPod's grain reference; ids already checked keep theirs (up to <see cref="VPodStatusCache.DefaultCapacity"/>), since making one costs more than a call's own work.</summary>
     private IVPodGrain VPod(string id)
     {
+        ArgumentNullException.ThrowIfNull(id);
+        if (_vpodGrains.TryGetValue(id, out var known))
+        {
+            return known;
+        }
+
         VPodIds.Validate(id);
-        return _grainFactory.GetGrain<IVPodGrain>(id);
+        var grain = _grainFactory.GetGrain<IVPodGrain>(id);
+        if (_vpodGrains.Count >= VPodStatusCache.DefaultCapacity)
+        {
+            _vpodGrains.Clear();
+        }
+
+        _vpodGrains[id] = grain;
+        return grain;
     }
 
     private static async Task DisposeHostAsync(IHost host, ILogger logger)

@@ -164,6 +164,25 @@ public sealed class MetaNodeClientTests
     }
 
     [Fact]
+    public async Task RepeatedCalls_ReuseTheVPodsGrainReference_AndStillRefuseMalformedIds()
+    {
+        var factory = FakeGrainFactory.Create(out var grains);
+        await using var client = new MetaNodeClient(factory);
+        var id = (await client.DeployVPodAsync(new VPodSpec { Name = "n" })).Id;
+
+        var statuses = new List<VPodStatus>();
+        for (var i = 0; i < 5; i++)
+        {
+            statuses.Add(await client.CheckVPodStatusAsync(id));
+        }
+
+        Assert.All(statuses, s => Assert.Equal(VPodPhase.Running, s.Phase));
+        Assert.Equal(1, grains.VPodReferencesMade);
+        await Assert.ThrowsAsync<ArgumentException>(() => client.CheckVPodStatusAsync("Not-An-Id"));
+        Assert.Equal(1, grains.VPodReferencesMade);
+    }
+
+    [Fact]
     public async Task CheckVPodStatusAsync_SurfacesNotFound_FromGrain()
     {
         var factory = FakeGrainFactory.Create(out _);
@@ -203,6 +222,9 @@ public sealed class MetaNodeClientTests
         public Dictionary<string, IVPodGrain> References { get; } = new(StringComparer.Ordinal);
 
         public string? RegistryKey { get; set; }
+
+        /// <summary>How many vPod grain references the client asked the factory for.</summary>
+        public int VPodReferencesMade { get; set; }
     }
 
     /// <summary>An <see cref="IGrainFactory"/> that answers string-keyed <c>GetGrain</c> calls with in-memory grains.</summary>
@@ -224,6 +246,7 @@ public sealed class MetaNodeClientTests
                 var type = targetMethod.GetGenericArguments()[0];
                 if (type == typeof(IVPodGrain))
                 {
+                    _grains.VPodReferencesMade++;
                     if (!_grains.References.TryGetValue(key, out var reference))
                     {
                         (reference, var state) = FakeVPodGrain.Create(key);
