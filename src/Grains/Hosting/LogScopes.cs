@@ -13,21 +13,44 @@ public static class LogScopes
     public const string JobId = "JobId";
     public const string Round = "Round";
 
-    /// <summary>The scope of a call to the grain (pure): null for grains that are about nothing a user names.</summary>
+    private static readonly GrainType VPodGrain = GrainType.Create("vpod");
+    private static readonly GrainType ComputeWorker = GrainType.Create("federated-compute");
+    private static readonly GrainType ClusterGrain = GrainType.Create("vpod-cluster");
+    private static readonly GrainType LeaderLease = GrainType.Create("leader-lease");
+    private static readonly GrainType JobGrain = GrainType.Create("federated-job");
+    private static readonly GrainType ValidatorWorker = GrainType.Create("federated-validator");
+
+    /// <summary>
+    /// The scope of a call to the grain (pure): null for grains that are about nothing a user names. Runs on every call, so
+    /// the grain's type is compared as it is and its key turned into a string only for the grains that have a scope.
+    /// </summary>
     public static KeyValuePair<string, object?>[]? For(GrainId grain)
     {
-        var type = grain.Type.ToString();
-        var key = grain.Key.ToString();
-        var slash = key.IndexOf('/', StringComparison.Ordinal);
-        return type switch
+        var type = grain.Type;
+        if (type.Equals(VPodGrain) || type.Equals(ComputeWorker))
         {
-            "vpod" or "federated-compute" => [new(VPodId, key)],
-            "vpod-cluster" or "leader-lease" => [new(Cluster, key)],
-            "federated-job" => [new(JobId, key)],
+            return [new(VPodId, grain.Key.ToString())];
+        }
+
+        if (type.Equals(ClusterGrain) || type.Equals(LeaderLease))
+        {
+            return [new(Cluster, grain.Key.ToString())];
+        }
+
+        if (type.Equals(JobGrain))
+        {
+            return [new(JobId, grain.Key.ToString())];
+        }
+
+        if (type.Equals(ValidatorWorker))
+        {
             // A validator's worker is keyed job/vPod.
-            "federated-validator" when slash > 0 => [new(JobId, key[..slash]), new(VPodId, key[(slash + 1)..])],
-            _ => null,
-        };
+            var key = grain.Key.ToString();
+            var slash = key.IndexOf('/', StringComparison.Ordinal);
+            return slash > 0 ? [new(JobId, key[..slash]), new(VPodId, key[(slash + 1)..])] : null;
+        }
+
+        return null;
     }
 
     /// <summary>A job's round, for the lines its round machine writes.</summary>
