@@ -67,6 +67,8 @@ internal static class ScaleBench
         await silo.StartAsync(TimeSpan.FromMinutes(2));
         await using var client = await ConnectAsync(silo);
         await Task.Delay(Settle);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var heapBefore = await ManagedHeapAsync(http, silo);
         var before = ProcCensus.Sample(silo.Pid);
         var watch = Stopwatch.StartNew();
         var ids = await CreateAsync(client, count, docker ? DeploymentMethod.Docker : DeploymentMethod.Process, RestartPolicy.Never);
@@ -87,7 +89,8 @@ internal static class ScaleBench
         var after = samples[^1].Sample;
         var phases = (await client.ListVPodsAsync()).Where(s => ids.Contains(s.Id)).GroupBy(s => s.Phase).Select(g => $"{g.Key} {g.Count()}");
         Console.WriteLine(FormattableString.Invariant($"scale memory: {count} {(docker ? "docker" : "process")} vPods (exec sleep 600) on one silo, created in {created.TotalSeconds:F1} s; phases: {string.Join(", ", phases)}"));
-        Console.WriteLine("managed heap: not exported by the silo (/metrics carries no GC meter); figures below are the silo process's own (/proc)");
+        var heapAfter = await ManagedHeapAsync(http, silo);
+        Console.WriteLine(FormattableString.Invariant($"managed heap after the last collection (/metrics, all generations): {heapBefore / 1048576.0:F1} → {heapAfter / 1048576.0:F1} MiB, {(heapAfter - heapBefore) / 1024.0 / count:F1} KiB per vPod; the rest is the silo process's own (/proc)"));
         Console.WriteLine("| silo | working set MiB | threads | descriptors | sockets |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
         Row("before", before);
@@ -210,6 +213,16 @@ internal static class ScaleBench
         }
 
         throw new TimeoutException($"the silo on port {port} was not declared dead within 5 minutes");
+    }
+
+    /// <summary>The silo's managed heap after its last collection: <c>dotnet_gc_last_collection_heap_size_bytes</c> summed over generations.</summary>
+    private static async Task<double> ManagedHeapAsync(HttpClient http, SiloProcess silo)
+    {
+        const string Name = "dotnet_gc_last_collection_heap_size_bytes";
+        var text = await http.GetStringAsync(new Uri(silo.HttpBase, "/metrics"));
+        return text.Split('\n')
+            .Where(line => line.StartsWith(Name + "{", StringComparison.Ordinal) || line.StartsWith(Name + " ", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
     }
 
     private static string Memory(IEnumerable<SiloProcess> silos) =>

@@ -53,7 +53,8 @@ public sealed class TelemetryOptions
 public static class SiloTelemetry
 {
     /// <summary>The meters exported: MetaNode's own and Orleans' (grain calls, messaging, activations...).</summary>
-    public static readonly string[] Meters = [MetaNodeMetrics.MeterName, ChainConnector.MeterName, "Microsoft.Orleans"];
+    /// <summary>The meters exported: MetaNode's, Orleans', and .NET's own runtime meter (managed heap, GC, thread pool).</summary>
+    public static readonly string[] Meters = [MetaNodeMetrics.MeterName, ChainConnector.MeterName, "Microsoft.Orleans", "System.Runtime"];
 
     /// <summary>The span sources recorded: MetaNode's, and Orleans' grain-call spans (kept only inside a MetaNode trace).</summary>
     public static readonly string[] Sources = [MetaNodeTracing.SourceName, "Microsoft.Orleans.Application", "Microsoft.Orleans.Runtime"];

@@ -78,6 +78,7 @@ public sealed class SiloMetricsTests : IAsyncLifetime
         Assert.True(Value(text, "metanode_vpod_probe_duration_seconds_count") > 0);
         Assert.NotNull(Value(text, "metanode_vpod_probe_failures_total"));
         Assert.Equal(2, Value(text, "metanode_cluster_desired_members", ("cluster", "orch")));
+        Assert.True(Value(text, "dotnet_gc_last_collection_heap_size_bytes") > 1 << 20, "the managed heap (all generations) in /metrics");
         Assert.Equal(2, Value(text, "metanode_cluster_running_members", ("cluster", "orch")));
         Assert.True(Value(text, "metanode_cluster_leader_term", ("cluster", "orch")) >= 1);
         Assert.True(Value(text, "metanode_cluster_leader_changes_total", ("cluster", "orch")) >= 1);
