@@ -268,6 +268,29 @@ public sealed class BoundedInputTests : IDisposable
         Assert.All(lines, l => Assert.Equal(OutputPump.MaxLineBytes, l.Text.Length));
     }
 
+    [Fact]
+    public async Task OutputPump_JoinsALineSplitAcrossReads_AndKeepsTheLastLineWithoutEnd()
+    {
+        var logs = Path.Combine(_directory, "pump-chunks");
+        Directory.CreateDirectory(logs);
+        var pipe = new System.IO.Pipelines.Pipe();
+        using (var writer = new RotatingLogWriter("vpod-chunks", logs, 64L * 1024 * 1024, 2, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+        {
+            var pump = OutputPump.RunAsync(pipe.Reader.AsStream(), LogStream.Stdout, writer, CancellationToken.None);
+            foreach (var chunk in new[] { "hel", "lo\r\nwor", "ld\n", "ü", "ber\nno end" })
+            {
+                await pipe.Writer.WriteAsync(Encoding.UTF8.GetBytes(chunk));
+                await pipe.Writer.FlushAsync();
+            }
+
+            await pipe.Writer.CompleteAsync();
+            await pump;
+        }
+
+        var lines = await ProcessLogReader.ReadAsync(logs, new LogQuery(), CancellationToken.None);
+        Assert.Equal(["hello", "world", "über", "no end"], lines.Select(l => l.Text));
+    }
+
     /// <summary>Serves zeros (an 'x' when read as text) forever, or up to a limit; counts what it served.</summary>
     private sealed class EndlessStream(long limit = long.MaxValue) : Stream
     {
