@@ -99,7 +99,11 @@ public sealed partial class VPodGrain
 
         StopHealthTimer();
         _healthTimerPeriod = period;
-        _healthTimer = this.RegisterGrainTimer(_ => OnHealthTickAsync(CancellationToken.None), new GrainTimerCreationOptions(period, period) { KeepAlive = true });
+
+        // A starting workload without an endpoint has nothing to wait for: the first look at the runtime comes at once, so it
+        // is Running as soon as the runtime sees it run. One with an endpoint gets its server a period to come up.
+        var due = State.Phase == VPodPhase.Starting && State.Handle is { Endpoint: null } ? TimeSpan.Zero : period;
+        _healthTimer = this.RegisterGrainTimer(_ => OnHealthTickAsync(CancellationToken.None), new GrainTimerCreationOptions(due, period) { KeepAlive = true });
     }
 
     private void StopHealthTimer()
