@@ -16,22 +16,67 @@ namespace MetaNode.Bench;
 /// </summary>
 internal static class FederatedRoundBench
 {
+    /// <summary>
+    /// <c>federated [R] [WARMUP] [ANVIL] [compare]</c>: with <c>compare</c>, the same fresh-silo run twice, side by side: the reference
+    /// workload compiled on first use (the plain build beside the silo), then as the process runtime starts it by default (compiled
+    /// ahead of time, <c>workload/</c>).
+    /// </summary>
     public static async Task RunAsync(string[] args)
     {
+        var compare = args.Contains("compare", StringComparer.Ordinal);
+        args = [.. args.Where(a => a != "compare")];
         var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
         var warmupRounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : rounds;
+        var anvilPath = args.Length > 2 ? args[2] : null;
+        if (!compare)
+        {
+            await RunOnceAsync(rounds, warmupRounds, anvilPath, workloadPath: null, label: "reference workload as the process runtime starts it");
+            return;
+        }
+
+        var onFirstUse = await RunOnceAsync(rounds, warmupRounds, anvilPath, Path.Combine(AppContext.BaseDirectory, "MetaNode.Workload.dll"), "compiled on first use");
+        var aheadOfTime = await RunOnceAsync(rounds, warmupRounds, anvilPath, workloadPath: null, "compiled ahead of time (workload/, the default)");
+        Console.WriteLine();
+        Console.WriteLine("| reference workload | compute vPods healthy | validators healthy | round 1 | its aggregation | overhead, later rounds: median | p90 | max |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var run in new[] { onFirstUse, aheadOfTime })
+        {
+            var first = run.Status.Timings[0];
+            var later = run.Status.Timings.Skip(1).Select(t => t.OverheadMs).Order().ToList();
+            Console.WriteLine(FormattableString.Invariant(
+                $"| {run.Label} | {run.ComputeStart.TotalMilliseconds:F0} ms | {run.ValidatorStart.TotalMilliseconds:F0} ms | {first.TotalMs:F0} ms | {first.AggregationMs:F0} ms | {Percentile(later, 0.5):F0} ms | {Percentile(later, 0.9):F0} ms | {later.LastOrDefault():F0} ms |"));
+        }
+
+        Console.WriteLine(FormattableString.Invariant(
+            $"ahead of time / on first use: round 1 {aheadOfTime.Status.Timings[0].TotalMs / onFirstUse.Status.Timings[0].TotalMs:F2}x, validators healthy {aheadOfTime.ValidatorStart / onFirstUse.ValidatorStart:F2}x"));
+    }
+
+    /// <summary>What one fresh silo's job measured, and how long its vPods took to become healthy.</summary>
+    internal sealed record RunResult(string Label, TimeSpan ComputeStart, TimeSpan ValidatorStart, FederatedJobStatus Status);
+
+    /// <summary>The nearest-rank percentile of sorted values (0 when there are none).</summary>
+    internal static double Percentile(IReadOnlyList<double> sorted, double fraction) =>
+        sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(fraction * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    private static async Task<RunResult> RunOnceAsync(int rounds, int warmupRounds, string? anvilPath, string? workloadPath, string label)
+    {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-bench-fl", Guid.NewGuid().ToString("N")[..8]);
-        using var anvil = await BenchAnvil.StartAsync(args.Length > 2 ? args[2] : null);
+        using var anvil = await BenchAnvil.StartAsync(anvilPath);
         try
         {
             var key = EthECKey.GenerateKey();
             await anvil.FundAsync(key.GetPublicAddress());
             var settings = JobSiloSettings(anvil, key);
             settings["MetaNode:Chain:VPodKeyScryptN"] = "1024";
+            if (workloadPath is not null)
+            {
+                settings["MetaNode:Runtime:Process:ReferenceWorkloadPath"] = workloadPath;
+            }
+
             await using var cluster = await BenchHost.StartSiloAsync(dataDirectory, settings);
             var grains = cluster.Client;
-            await DeployAsync(grains, "bench-compute", 10, VPodType.Compute);
-            await DeployAsync(grains, "bench-validators", 3, VPodType.Validator);
+            var computeStart = await DeployAsync(grains, "bench-compute", 10, VPodType.Compute);
+            var validatorStart = await DeployAsync(grains, "bench-validators", 3, VPodType.Validator);
             await grains.GetGrain<IChainGrain>(ChainKeys.Default).DeployRegistryAsync(new DeployRegistryCommand { Threshold = 2 });
 
             var spec = new FederatedJobSpec
@@ -58,6 +103,8 @@ internal static class FederatedRoundBench
             var (status, elapsed) = await RunJobAsync(grains, spec);
 
             var paused = GC.GetTotalPauseDuration() - pausedBefore;
+            Console.WriteLine();
+            Console.WriteLine(FormattableString.Invariant($"{label}: 10 compute vPods healthy after {computeStart.TotalMilliseconds:F0} ms, 3 validators after {validatorStart.TotalMilliseconds:F0} ms (100 millicores each)"));
             Console.WriteLine(FormattableString.Invariant($"silo process GC during the job: {paused.TotalMilliseconds:F0} ms paused; collections gen0 {GC.CollectionCount(0) - collectionsBefore.Item1}, gen1 {GC.CollectionCount(1) - collectionsBefore.Item2}, gen2 {GC.CollectionCount(2) - collectionsBefore.Item3}"));
             Console.WriteLine(FormattableString.Invariant($"federated-average, digits, Dirichlet(0.5), 10 compute + 3 validator process vPods, quorum 2, anvil; {status.Phase} in {elapsed.TotalSeconds:F1} s, final accuracy {status.FinalAccuracy:F4}"));
             Console.WriteLine("| round | accuracy | total ms | dispatch | slowest training | collected at | stream delivery | aggregation | finalization | overhead | gas |");
@@ -71,21 +118,18 @@ internal static class FederatedRoundBench
             var steady = status.Timings.Skip(1).Select(t => t.OverheadMs).Order().ToList();
             if (steady.Count > 0)
             {
-                Console.WriteLine(FormattableString.Invariant($"orchestration overhead (round − slowest training), rounds 2..{status.Timings.Count}: median {steady[steady.Count / 2]:F0} ms, min {steady[0]:F0} ms, max {steady[^1]:F0} ms"));
+                Console.WriteLine(FormattableString.Invariant($"orchestration overhead (round − slowest training), rounds 2..{status.Timings.Count}: median {Percentile(steady, 0.5):F0} ms, p90 {Percentile(steady, 0.9):F0} ms, min {steady[0]:F0} ms, max {steady[^1]:F0} ms"));
             }
 
-            foreach (var summary in await grains.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).ListAsync())
-            {
-                await grains.GetGrain<IVPodGrain>(summary.Id).DeleteAsync(new StopOptions(Force: true));
-            }
+            await DeleteClustersAsync(grains, "bench-compute", "bench-validators");
 
             await cluster.StopAllSilosAsync();
+            return new RunResult(label, computeStart, validatorStart, status);
         }
         finally
         {
             BenchHost.DeleteDirectory(dataDirectory);
             BenchHost.DeleteDirectory(dataDirectory + "-vpods"); // the process vPods' data, logs and keys, beside the silo's
-
         }
     }
 
@@ -115,11 +159,26 @@ internal static class FederatedRoundBench
         return (status, watch.Elapsed);
     }
 
-    internal static async Task DeployAsync(IGrainFactory grains, string name, int count, VPodType type, long cpuMillis = 100)
+    /// <summary>Deploys the cluster and returns how long it took until every member was Running and healthy.</summary>
+    internal static async Task<TimeSpan> DeployAsync(IGrainFactory grains, string name, int count, VPodType type, long cpuMillis = 100)
     {
+        var watch = Stopwatch.StartNew();
         var cluster = grains.GetGrain<IVPodClusterGrain>(name);
         await cluster.DeployAsync(new ClusterSpec { Name = name, Count = count, MemberType = type, CpuMillis = cpuMillis, MemoryBytes = 200L << 20 });
         await WaitHealthyAsync(grains, name, count);
+        return watch.Elapsed;
+    }
+
+    /// <summary>
+    /// Deletes the clusters, and with them their members and the members' cgroups and directories. Deleting the members one by one
+    /// instead would have the cluster replace them, and the replacements outlive the bench.
+    /// </summary>
+    internal static async Task DeleteClustersAsync(IGrainFactory grains, params string[] names)
+    {
+        foreach (var name in names)
+        {
+            await grains.GetGrain<IVPodClusterGrain>(name).DeleteAsync();
+        }
     }
 
     internal static async Task WaitHealthyAsync(IGrainFactory grains, string name, int count)

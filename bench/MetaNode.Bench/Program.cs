@@ -16,7 +16,8 @@ if (args is ["chain", .. var chainArgs])
     return 0;
 }
 
-// `federated [R] [WARMUP]`: a federated-average job's round time split by stage, after a warm-up job (see FederatedRoundBench).
+// `federated [R] [WARMUP] [ANVIL] [compare]`: a federated-average job's round time split by stage, after a warm-up job; `compare` runs it
+// twice on fresh silos, the reference workload compiled on first use and ahead of time (see FederatedRoundBench).
 if (args is ["federated", ..])
 {
     await MetaNode.Bench.FederatedRoundBench.RunAsync(args[1..]);

@@ -207,10 +207,7 @@ internal static class SecureAggregationBench
                     $"| {n} | {name} ({status.Phase}) | {Median(t => t.TotalMs):F0} | {Median(t => t.SlowestTrainingMs):F0} | {Median(t => t.OverheadMs):F0} | {status.FinalAccuracy:F4} |"));
             }
 
-            foreach (var summary in await grains.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).ListAsync())
-            {
-                await grains.GetGrain<IVPodGrain>(summary.Id).DeleteAsync(new StopOptions(Force: true));
-            }
+            await FederatedRoundBench.DeleteClustersAsync(grains, $"sa-compute-{n}", "sa-validators");
 
             await cluster.StopAllSilosAsync();
         }

@@ -111,10 +111,7 @@ internal static class TelemetryBench
             Console.WriteLine(FormattableString.Invariant($"throughput on/off: {on.Average() / off.Average():P1} (cost {1 - (on.Average() / off.Average()):P1}); with Orleans' per-message metrics {withMessages.Average() / off.Average():P1}"));
             Console.WriteLine(FormattableString.Invariant($"round overhead (round − slowest training), rounds 2..{jobRounds} of {jobs} jobs each: off median {Median(overheadOff):F0} ms (p90 {P90(overheadOff):F0}), on median {Median(overheadOn):F0} ms (p90 {P90(overheadOn):F0}); {spans} spans recorded with tracing on"));
 
-            foreach (var summary in await grains.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).ListAsync())
-            {
-                await grains.GetGrain<IVPodGrain>(summary.Id).DeleteAsync(new StopOptions(Force: true));
-            }
+            await FederatedRoundBench.DeleteClustersAsync(grains, "otel-compute", "otel-validators");
 
             await cluster.StopAllSilosAsync();
         }

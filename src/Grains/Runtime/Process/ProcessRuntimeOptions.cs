@@ -14,8 +14,11 @@ public sealed class ProcessRuntimeOptions
     /// </summary>
     public string DataDirectory { get; set; } = DefaultDataDirectory();
 
-    /// <summary>The reference workload (<c>MetaNode.Workload.dll</c>), run with <c>dotnet</c> when a spec names neither an image nor a command.</summary>
-    public string ReferenceWorkloadPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "MetaNode.Workload.dll");
+    /// <summary>
+    /// The reference workload (<c>MetaNode.Workload.dll</c>), run with <c>dotnet</c> when a spec names neither an image nor a command.
+    /// The build places it, compiled ahead of time, in <c>workload/</c> beside the silo.
+    /// </summary>
+    public string ReferenceWorkloadPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "workload", "MetaNode.Workload.dll");
 
     /// <summary>Size at which <c>vpod.log</c> is rotated.</summary>
     public long LogMaxBytes { get; set; } = 10L * 1024 * 1024;

@@ -1,0 +1,62 @@
+using System.Reflection.PortableExecutable;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using MetaNode.Grains.Runtime.Process;
+
+namespace MetaNode.Tests.Runtime;
+
+/// <summary>
+/// The reference workload the process runtime starts by default is the build's ahead-of-time compiled copy: its own folder
+/// (<c>workload/</c>) with its own dependency manifest, the workload and the libraries it spends its CPU in compiled ReadyToRun.
+/// </summary>
+public sealed class ReferenceWorkloadBuildTests
+{
+    private static readonly string[] CompiledAheadOfTime =
+    [
+        "MetaNode.Workload.dll", "MetaNode.Protocol.dll", "MetaNode.Interfaces.dll", "Nethereum.Util.dll", "NBitcoin.Secp256k1.dll", "Orleans.Serialization.dll",
+    ];
+
+    [Fact]
+    public void TheDefaultReferenceWorkload_IsTheAheadOfTimeCopyInItsOwnFolder()
+    {
+        var path = new ProcessRuntimeOptions().ReferenceWorkloadPath;
+
+        Assert.Equal(Path.Combine(AppContext.BaseDirectory, "workload", "MetaNode.Workload.dll"), path);
+        Assert.True(File.Exists(path), $"the build publishes the reference workload to {path}");
+        var folder = Path.GetDirectoryName(path)!;
+        using var deps = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "MetaNode.Workload.deps.json")));
+        Assert.Contains(deps.RootElement.GetProperty("targets").EnumerateObject(), t => t.Name.EndsWith("/" + RuntimeInformation.RuntimeIdentifier, StringComparison.Ordinal));
+        foreach (var library in CompiledAheadOfTime)
+        {
+            Assert.True(IsReadyToRun(Path.Combine(folder, library)), $"{library} in {folder} is compiled ahead of time");
+        }
+    }
+
+    [Fact]
+    public void ThePlainBuildBesideTheSilo_IsOnlyIntermediateLanguage()
+    {
+        // The check above can tell the two apart: the copy every project references is not precompiled.
+        Assert.False(IsReadyToRun(Path.Combine(AppContext.BaseDirectory, "MetaNode.Workload.dll")));
+        Assert.False(IsReadyToRun(Path.Combine(AppContext.BaseDirectory, "Nethereum.Util.dll")));
+    }
+
+    [Fact]
+    public void TheAheadOfTimeCopy_LeavesTieredCompilationOn()
+    {
+        // What is not precompiled starts unoptimized and is recompiled when hot; compiling it all optimized at once cost more.
+        var config = Path.Combine(AppContext.BaseDirectory, "workload", "MetaNode.Workload.runtimeconfig.json");
+        using var document = JsonDocument.Parse(File.ReadAllText(config));
+        var properties = document.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        Assert.False(properties.TryGetProperty("System.Runtime.TieredCompilation.QuickJit", out var quick) && quick.ValueKind == JsonValueKind.False);
+        Assert.False(properties.TryGetProperty("System.Runtime.TieredCompilation", out var tiered) && tiered.ValueKind == JsonValueKind.False);
+        Assert.False(properties.GetProperty("System.GC.Server").GetBoolean());
+    }
+
+    /// <summary>A ReadyToRun image carries a managed native header in its CLI header; an IL-only assembly does not.</summary>
+    private static bool IsReadyToRun(string path)
+    {
+        using var stream = File.OpenRead(path);
+        using var reader = new PEReader(stream);
+        return reader.PEHeaders.CorHeader is { ManagedNativeHeaderDirectory.Size: > 0 };
+    }
+}
