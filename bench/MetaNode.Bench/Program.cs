@@ -38,6 +38,13 @@ if (args is ["storage", ..])
     return 0;
 }
 
+// `signed-rounds [N,N…] [RECORDS]`: a validator's signed-round log after N rounds, a log object per round against one kept (see SignedRoundLogBench).
+if (args is ["signed-rounds", ..])
+{
+    MetaNode.Bench.SignedRoundLogBench.Run(args[1..]);
+    return 0;
+}
+
 // `signatures [N] [ROUNDS]`: secp256k1 sign and recover, Nethereum against the project's path (see SignatureBench).
 if (args is ["signatures", ..])
 {

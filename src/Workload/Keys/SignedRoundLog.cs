@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using MetaNode.Workloads;
 
@@ -13,12 +12,31 @@ public sealed class SignedRoundLogException(string message, Exception? inner = n
 /// between the two can never let the validator sign a second result for the round later. Requests are serialised: in the process by a
 /// lock, across processes by opening the file exclusively.
 /// </summary>
+/// <remarks>
+/// The log only grows, so what has been read stays indexed in memory and each request reads just the bytes appended since (by this
+/// process or another): a validator's cost per round does not grow with the rounds it has signed. A file shorter than what was read
+/// is read again from the start.
+/// </remarks>
 public sealed class SignedRoundLog(string keyDirectory)
 {
     private const UnixFileMode LogFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(10);
 
     private readonly Lock _gate = new();
+    private readonly Dictionary<(long ChainId, string Registry, string Job, int Round), SignedRoundRecord> _byRound = [];
+    private readonly List<SignedRoundRecord> _records = [];
+
+    /// <summary>Bytes read and indexed: whole lines, plus a last line without its newline when it held a record.</summary>
+    private long _read;
+
+    /// <summary>Lines read, for naming a damaged one.</summary>
+    private int _lines;
+
+    /// <summary>Where an unfinished last line starts (a torn append, never answered), or null: the next append cuts it off.</summary>
+    private long? _tornFrom;
+
+    /// <summary>Whether the last record read has no newline after it yet.</summary>
+    private bool _needsNewline;
 
     public string Path { get; } = System.IO.Path.Combine(keyDirectory, WorkloadProtocol.SignedRoundsFileName);
 
@@ -32,26 +50,41 @@ public sealed class SignedRoundLog(string keyDirectory)
         lock (_gate)
         {
             using var stream = OpenExclusive();
-            var existing = ReadAll(stream);
-            foreach (var signed in existing)
+            CatchUp(stream);
+            if (_byRound.TryGetValue(KeyOf(record), out var signed))
             {
-                if (SameRound(signed, record))
+                return string.Equals(signed.Digest, record.Digest, StringComparison.OrdinalIgnoreCase) ? null : signed;
+            }
+
+            try
+            {
+                if (_tornFrom is { } torn)
                 {
-                    return string.Equals(signed.Digest, record.Digest, StringComparison.OrdinalIgnoreCase) ? null : signed;
+                    // A torn last line (a crash mid-append, before any answer) signed nothing: it is cut off, not kept between records.
+                    stream.SetLength(torn);
                 }
-            }
 
-            var line = JsonSerializer.SerializeToUtf8Bytes(record, WorkloadJson.Default.SignedRoundRecord);
-            stream.Seek(0, SeekOrigin.End);
-            if (stream.Length > 0 && !EndsWithNewline(stream))
-            {
-                // A torn last line (a crash mid-append, before any answer) is closed off so the new record stands on its own line.
+                stream.Seek(0, SeekOrigin.End);
+                if (_needsNewline)
+                {
+                    stream.Write("\n"u8);
+                }
+
+                stream.Write(JsonSerializer.SerializeToUtf8Bytes(record, WorkloadJson.Default.SignedRoundRecord));
                 stream.Write("\n"u8);
+                stream.Flush(flushToDisk: true);
+            }
+            catch
+            {
+                Forget(); // what is on disk is unknown now: the next request reads the whole log again
+                throw;
             }
 
-            stream.Write(line);
-            stream.Write("\n"u8);
-            stream.Flush(flushToDisk: true);
+            Index(record);
+            _read = stream.Length;
+            _lines++;
+            _tornFrom = null;
+            _needsNewline = false;
             return null;
         }
     }
@@ -67,70 +100,132 @@ public sealed class SignedRoundLog(string keyDirectory)
             }
 
             using var stream = OpenExclusive();
-            return ReadAll(stream);
+            CatchUp(stream);
+            return [.. _records];
         }
     }
 
-    private static bool SameRound(SignedRoundRecord a, SignedRoundRecord b) =>
-        a.ChainId == b.ChainId
-        && string.Equals(a.Registry, b.Registry, StringComparison.OrdinalIgnoreCase)
-        && string.Equals(a.Job, b.Job, StringComparison.Ordinal)
-        && a.Round == b.Round;
+    private static (long, string, string, int) KeyOf(SignedRoundRecord record) =>
+        (record.ChainId, record.Registry.ToLowerInvariant(), record.Job, record.Round);
 
-    private List<SignedRoundRecord> ReadAll(FileStream stream)
+    private void Index(SignedRoundRecord record)
     {
-        stream.Seek(0, SeekOrigin.Begin);
-        var bytes = new byte[stream.Length];
-        stream.ReadExactly(bytes);
-        var text = Encoding.UTF8.GetString(bytes);
-        var lines = text.Split('\n');
-        var records = new List<SignedRoundRecord>(lines.Length);
-        for (var i = 0; i < lines.Length; i++)
+        _byRound.TryAdd(KeyOf(record), record);
+        _records.Add(record);
+    }
+
+    private void Forget()
+    {
+        _byRound.Clear();
+        _records.Clear();
+        _read = 0;
+        _lines = 0;
+        _tornFrom = null;
+        _needsNewline = false;
+    }
+
+    /// <summary>Reads and indexes what was appended since the last read; a damaged line that is not a torn last write throws.</summary>
+    private void CatchUp(FileStream stream)
+    {
+        if (stream.Length < _read)
         {
-            var line = lines[i].Trim();
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
-            var last = i == lines.Length - 1;
-            try
-            {
-                if (JsonSerializer.Deserialize(line, WorkloadJson.Default.SignedRoundRecord) is { Job: not null, Registry: not null, Digest: not null } record)
-                {
-                    records.Add(record);
-                    continue;
-                }
-            }
-            catch (JsonException ex) when (!last)
-            {
-                throw Damaged(i + 1, ex);
-            }
-            catch (JsonException)
-            {
-                // The last line without its newline is a torn append: it was never answered, so it signed nothing.
-                continue;
-            }
-
-            if (!last)
-            {
-                throw Damaged(i + 1, null);
-            }
+            Forget();
         }
 
-        return records;
+        if (stream.Length == _read)
+        {
+            return;
+        }
+
+        try
+        {
+            ReadFrom(stream);
+        }
+        catch
+        {
+            Forget();
+            throw;
+        }
+    }
+
+    private void ReadFrom(FileStream stream)
+    {
+        stream.Seek(_read, SeekOrigin.Begin);
+        var bytes = new byte[stream.Length - _read];
+        stream.ReadExactly(bytes);
+        var span = bytes.AsSpan();
+        var offset = 0;
+        if (_needsNewline)
+        {
+            // The last record read ended the file; if more came since, it must have been its newline.
+            if (span[0] != (byte)'\n')
+            {
+                throw Damaged(_lines, null);
+            }
+
+            offset = 1;
+            _needsNewline = false;
+        }
+
+        _tornFrom = null;
+        while (offset < span.Length)
+        {
+            var end = span[offset..].IndexOf((byte)'\n');
+            var line = end < 0 ? span[offset..] : span.Slice(offset, end);
+            var record = Parse(line, out var error);
+            if (end < 0)
+            {
+                // The last line without its newline: a record if it parses (the newline follows with the next append), else a torn
+                // append that was never answered, so it signed nothing.
+                if (record is not null)
+                {
+                    Index(record);
+                    _lines++;
+                    _needsNewline = true;
+                }
+                else
+                {
+                    _tornFrom = _read + offset;
+                    _read += offset;
+                    return;
+                }
+
+                offset = span.Length;
+                break;
+            }
+
+            _lines++;
+            if (record is not null)
+            {
+                Index(record);
+            }
+            else if (!line.Trim((byte)' ').Trim((byte)'\r').IsEmpty)
+            {
+                throw Damaged(_lines, error);
+            }
+
+            offset += end + 1;
+        }
+
+        _read += offset;
+    }
+
+    private static SignedRoundRecord? Parse(ReadOnlySpan<byte> line, out Exception? error)
+    {
+        error = null;
+        try
+        {
+            return JsonSerializer.Deserialize(line, WorkloadJson.Default.SignedRoundRecord) is { Job: not null, Registry: not null, Digest: not null } record ? record : null;
+        }
+        catch (JsonException ex)
+        {
+            error = ex;
+            return null;
+        }
     }
 
     private SignedRoundLogException Damaged(int line, Exception? inner) =>
         new($"The validator's signed-rounds log '{Path}' is damaged at line {line}: it will not sign until the file is repaired (restore it from a backup; never delete it, or the validator could sign two results for a round).", inner);
-
-    private static bool EndsWithNewline(FileStream stream)
-    {
-        stream.Seek(-1, SeekOrigin.End);
-        var last = stream.ReadByte();
-        stream.Seek(0, SeekOrigin.End);
-        return last == '\n';
-    }
 
     private FileStream OpenExclusive()
     {
