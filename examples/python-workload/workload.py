@@ -470,6 +470,19 @@ class SignedRounds:
         return Conflict(f"The validator's signed-rounds log '{self.path}' is damaged at line {number}: it will not sign until the file "
                         "is repaired (restore it from a backup; never delete it, or the validator could sign two results for a round).")
 
+    @staticmethod
+    def _parse(line):
+        """The record on one line, or None when the line is not one."""
+        try:
+            record = json.loads(line, parse_constant=_refuse_constant)
+            chain_id, round_ = record.get("chainId", 0), record.get("round", 0)
+            job, registry, digest = record.get("job"), record.get("registry"), record.get("digest")
+        except (ValueError, AttributeError):
+            return None
+        if not (is_int(chain_id) and is_int(round_) and isinstance(job, str) and isinstance(registry, str) and isinstance(digest, str)):
+            return None
+        return (chain_id, registry.lower(), job, round_, digest.lower())
+
     def _records(self, data):
         """Every complete record; the last line, cut short by a crash before any answer, signed nothing and is skipped."""
         lines = data.decode("utf-8", "replace").split("\n")
@@ -478,17 +491,12 @@ class SignedRounds:
             line = line.strip()
             if not line:
                 continue
-            try:
-                record = json.loads(line, parse_constant=_refuse_constant)
-                chain_id, round_ = record.get("chainId", 0), record.get("round", 0)
-                job, registry, digest = record.get("job"), record.get("registry"), record.get("digest")
-                if not (is_int(chain_id) and is_int(round_) and isinstance(job, str) and isinstance(registry, str) and isinstance(digest, str)):
-                    raise ValueError("not a signed-round record")
-            except (ValueError, AttributeError):
+            record = self._parse(line)
+            if record is None:
                 if number == len(lines):
                     continue
                 raise self._damaged(number)
-            records.append((chain_id, registry.lower(), job, round_, digest.lower()))
+            records.append(record)
         return records
 
     def admit(self, chain_id, registry, job, round_, digest):
@@ -513,9 +521,17 @@ class SignedRounds:
                                        f"{registry.lower()} (digest {signed[4]}): it signs one result per round")
                 line = json.dumps({"chainId": chain_id, "registry": registry.lower(), "job": job, "round": round_, "digest": digest_hex},
                                   separators=(",", ":")) + "\n"
-                # A torn last line (a crash mid-append, before any answer) is closed off so the new record stands on its own line.
+                # A last line without its newline is a whole record (its newline follows now) or a torn append (a crash mid-append,
+                # before any answer), which signed nothing and is cut off rather than left as a damaged line between records.
+                tail_start = data.rfind(b"\n") + 1
+                tail = data[tail_start:]
+                prefix = b""
+                if tail.strip() and self._parse(tail.decode("utf-8", "replace").strip()) is not None:
+                    prefix = b"\n"
+                elif tail:
+                    os.ftruncate(fd, tail_start)
                 os.lseek(fd, 0, os.SEEK_END)
-                os.write(fd, (b"\n" if data and not data.endswith(b"\n") else b"") + line.encode("utf-8"))
+                os.write(fd, prefix + line.encode("utf-8"))
                 os.fsync(fd)
             finally:
                 os.close(fd)

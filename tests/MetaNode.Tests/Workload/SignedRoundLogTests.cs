@@ -1,3 +1,4 @@
+using MetaNode.Tests.Infrastructure;
 using MetaNode.Workload.Keys;
 using MetaNode.Workloads;
 
@@ -100,5 +101,57 @@ public sealed class SignedRoundLogTests : IDisposable
 
         Assert.Equal([5], log.ReadAll().Select(r => r.Round));
         Assert.Null(log.TryRecord(Round(1, "0xbb")));
+    }
+}
+
+/// <summary>
+/// The Python workload's log (<c>SignedRounds</c>) and the C# one on the same file: each refuses what the other recorded, and a torn
+/// append left by either is cut off by the next record, so neither later reads a damaged line.
+/// </summary>
+public sealed class PythonSignedRoundLogTests : IDisposable
+{
+    private const string Registry = "0x00000000000000000000000000000000000000aa";
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("metanode-py-signed-rounds-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task BothLogs_ShareOneFile_AndATornAppendNeverBecomesADamagedLine()
+    {
+        var log = new SignedRoundLog(_directory);
+        Assert.Null(log.TryRecord(new SignedRoundRecord(31337, Registry, "job-1", 1, "0x" + new string('a', 64))));
+
+        Assert.Equal("conflict", await PythonAdmitAsync(1, 'b'));
+        Assert.Equal("admitted", await PythonAdmitAsync(2, 'c'));
+        Assert.Equal("0x" + new string('c', 64), log.TryRecord(new SignedRoundRecord(31337, Registry, "job-1", 2, "0x" + new string('d', 64)))?.Digest);
+
+        await File.AppendAllTextAsync(Path.Combine(_directory, WorkloadProtocol.SignedRoundsFileName), "{\"chainId\":31337,\"regis");
+        Assert.Equal("admitted", await PythonAdmitAsync(3, 'e'));
+        Assert.Null(log.TryRecord(new SignedRoundRecord(31337, Registry, "job-1", 4, "0x" + new string('f', 64))));
+
+        Assert.Equal([1, 2, 3, 4], new SignedRoundLog(_directory).ReadAll().Select(r => r.Round));
+        Assert.Equal("admitted", await PythonAdmitAsync(5, 'a'));
+    }
+
+    private async Task<string> PythonAdmitAsync(int round, char digit)
+    {
+        const string Script = """
+            import sys; sys.path.insert(0, sys.argv[1]); import workload
+            log = workload.SignedRounds(sys.argv[2])
+            try:
+                log.admit(31337, sys.argv[3], "job-1", int(sys.argv[4]), bytes.fromhex(sys.argv[5]))
+                print("admitted")
+            except workload.Conflict:
+                print("conflict")
+            """;
+        var (code, stdout, stderr) = await ExternalProgram.RunAsync(
+            WorkloadProcess.PythonInterpreter,
+            ["-c", Script, Path.GetDirectoryName(WorkloadProcess.PythonScript)!, _directory, Registry, round.ToString(System.Globalization.CultureInfo.InvariantCulture), new string(digit, 64)],
+            AppContext.BaseDirectory,
+            "Debian's python3 with python3-ecdsa and python3-pycryptodome runs the Python workload (.ci/run installs them)",
+            TimeSpan.FromMinutes(2));
+        Assert.True(code == 0, stderr);
+        return stdout.Trim();
     }
 }
