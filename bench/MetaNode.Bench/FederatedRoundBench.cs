@@ -67,7 +67,6 @@ internal static class FederatedRoundBench
             var key = EthECKey.GenerateKey();
             await anvil.FundAsync(key.GetPublicAddress());
             var settings = JobSiloSettings(anvil, key);
-            settings["MetaNode:Chain:VPodKeyScryptN"] = "1024";
             if (workloadPath is not null)
             {
                 settings["MetaNode:Runtime:Process:ReferenceWorkloadPath"] = workloadPath;

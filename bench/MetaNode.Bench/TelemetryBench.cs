@@ -32,7 +32,6 @@ internal static class TelemetryBench
             var key = EthECKey.GenerateKey();
             await anvil.FundAsync(key.GetPublicAddress());
             var settings = FederatedRoundBench.JobSiloSettings(anvil, key);
-            settings["MetaNode:Chain:VPodKeyScryptN"] = "1024";
             await using var cluster = await BenchHost.StartSiloAsync(dataDirectory, settings);
             var grains = cluster.Client;
             var vpod = grains.GetGrain<IVPodGrain>("vpod-otelbench");
