@@ -52,6 +52,24 @@ public sealed class ReferenceWorkloadBuildTests
         Assert.False(properties.GetProperty("System.GC.Server").GetBoolean());
     }
 
+    [Fact]
+    public void WithoutTheAheadOfTimeCopy_TheDefaultIsThePlainOneBesideTheSilo()
+    {
+        // A publish for one platform carries no workload/ folder; the plain workload beside the silo still runs.
+        var silo = Directory.CreateTempSubdirectory("metanode-silo-dir-").FullName;
+        try
+        {
+            Assert.Equal(Path.Combine(silo, "MetaNode.Workload.dll"), ProcessRuntimeOptions.DefaultReferenceWorkloadPath(silo));
+            Directory.CreateDirectory(Path.Combine(silo, "workload"));
+            File.WriteAllBytes(Path.Combine(silo, "workload", "MetaNode.Workload.dll"), []);
+            Assert.Equal(Path.Combine(silo, "workload", "MetaNode.Workload.dll"), ProcessRuntimeOptions.DefaultReferenceWorkloadPath(silo));
+        }
+        finally
+        {
+            Directory.Delete(silo, recursive: true);
+        }
+    }
+
     /// <summary>A ReadyToRun image carries a managed native header in its CLI header; an IL-only assembly does not.</summary>
     private static bool IsReadyToRun(string path)
     {

@@ -16,9 +16,17 @@ public sealed class ProcessRuntimeOptions
 
     /// <summary>
     /// The reference workload (<c>MetaNode.Workload.dll</c>), run with <c>dotnet</c> when a spec names neither an image nor a command.
-    /// The build places it, compiled ahead of time, in <c>workload/</c> beside the silo.
+    /// By default the copy the build compiles ahead of time into <c>workload/</c> beside the silo, or, where there is none (a
+    /// publish for one platform), the plain one beside the silo.
     /// </summary>
-    public string ReferenceWorkloadPath { get; set; } = Path.Combine(AppContext.BaseDirectory, "workload", "MetaNode.Workload.dll");
+    public string ReferenceWorkloadPath { get; set; } = DefaultReferenceWorkloadPath(AppContext.BaseDirectory);
+
+    /// <summary>Where the reference workload is under <paramref name="siloDirectory"/>: <c>workload/</c> when it is there, else beside.</summary>
+    public static string DefaultReferenceWorkloadPath(string siloDirectory)
+    {
+        var aheadOfTime = Path.Combine(siloDirectory, "workload", "MetaNode.Workload.dll");
+        return File.Exists(aheadOfTime) ? aheadOfTime : Path.Combine(siloDirectory, "MetaNode.Workload.dll");
+    }
 
     /// <summary>Size at which <c>vpod.log</c> is rotated.</summary>
     public long LogMaxBytes { get; set; } = 10L * 1024 * 1024;
