@@ -164,8 +164,10 @@ public sealed class MetaNodeViewBrowserTests(MetaNodeViewFixture fixture) : ICla
         await UiScreenshots.SaveAsync(page, "jobs");
 
         // The job: one row per round, as job status gives them.
-        await page.Locator($"#jobs tr[data-key='{fixture.JobId}'] a").ClickAsync();
-        await page.WaitForURLAsync($"**/ui/jobs/{fixture.JobId}");
+        // As for the dashboard link: waiting starts before the click and ends when the navigation commits; the content is awaited next.
+        await Task.WhenAll(
+            page.WaitForURLAsync($"**/ui/jobs/{fixture.JobId}", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 }),
+            page.Locator($"#jobs tr[data-key='{fixture.JobId}'] a").ClickAsync());
         await page.Locator("#rounds > tbody > tr").Nth(1).WaitForAsync();
         var rounds = await view.TableAsync("#rounds");
         Assert.Equal(["1", "2"], rounds.Select(r => r["key"]));
@@ -201,8 +203,9 @@ public sealed class MetaNodeViewBrowserTests(MetaNodeViewFixture fixture) : ICla
 
         // The transaction link: the round as the registry on chain records it, the same as chain round says.
         var onChain = await fixture.Cli.JsonAsync("chain", "round", "--job", fixture.JobId, "--round", "1");
-        await page.Locator("#rounds tr[data-key='1'] td[data-field='tx'] a").ClickAsync();
-        await page.WaitForURLAsync($"**/ui/jobs/{fixture.JobId}/rounds/1");
+        await Task.WhenAll(
+            page.WaitForURLAsync($"**/ui/jobs/{fixture.JobId}/rounds/1", new() { WaitUntil = WaitUntilState.Commit, Timeout = 60_000 }),
+            page.Locator("#rounds tr[data-key='1'] td[data-field='tx'] a").ClickAsync());
         await Assertions.Expect(page.Locator("dd[data-field='transactionHash']")).ToHaveTextAsync(onChain.GetProperty("transactionHash").GetString()!);
         Assert.Equal(results[0].GetProperty("txHash").GetString(), await view.FactAsync("transactionHash"), StringComparer.OrdinalIgnoreCase);
         Assert.Equal(onChain.GetProperty("blockNumber").GetInt64().ToString(CultureInfo.InvariantCulture), await view.FactAsync("blockNumber"));

@@ -130,6 +130,9 @@ public sealed class LearningWorkloadTests : IAsyncLifetime
     [InlineData("""{"job":"j","round":1,"model":{"classes":10,"features":64,"weights":[1,2],"bias":[]},"hyperParameters":{"epochs":1,"batchSize":16,"learningRate":0.1,"seed":1}}""", "model.weights")]
     [InlineData("""{"job":"j","round":-1,"model":MODEL,"hyperParameters":{"epochs":1,"batchSize":16,"learningRate":0.1,"seed":1}}""", "round")]
     [InlineData("""{"round":1,"model":""", "not a valid request")]
+    [InlineData("""{"round":1} {"round":2}""", "not a valid request")]
+    [InlineData("""{"round":1} x""", "not a valid request")]
+    [InlineData("", "has no body")]
     [InlineData("""{"round":1,"chainId":1,"model":MODEL,"hyperParameters":{"epochs":1,"batchSize":16,"learningRate":0.1,"seed":1}}""", "job is missing")]
     [InlineData("""{"job":"j","round":1,"chainId":-1,"model":MODEL,"hyperParameters":{"epochs":1,"batchSize":16,"learningRate":0.1,"seed":1}}""", "chainId")]
     public async Task Train_Answers400NamingTheField_WhenTheRequestIsInvalid(string body, string expected)
