@@ -3,7 +3,9 @@ using System.Globalization;
 using MetaNode.Chain;
 using MetaNode.Clusters;
 using MetaNode.Federation;
+using MetaNode.Grains.Federation;
 using MetaNode.VPods;
+using Microsoft.Data.Sqlite;
 using Nethereum.Hex.HexConvertors.Extensions;
 using Nethereum.Signer;
 
@@ -17,25 +19,45 @@ namespace MetaNode.Bench;
 internal static class FederatedRoundBench
 {
     /// <summary>
-    /// <c>federated [R] [WARMUP] [ANVIL] [compare]</c>: with <c>compare</c>, the same fresh-silo run twice, side by side: the reference
-    /// workload compiled on first use (the plain build beside the silo), then as the process runtime starts it by default (compiled
-    /// ahead of time, <c>workload/</c>).
+    /// <c>federated [R] [WARMUP] [ANVIL] [compare|history]</c>: with <c>compare</c>, the same fresh-silo run twice, side by side: the
+    /// reference workload compiled on first use (the plain build beside the silo), then as the process runtime starts it by default
+    /// (compiled ahead of time, <c>workload/</c>). With <c>history</c>: the job keeping every finalized round in its own state (a
+    /// history page as large as the option allows), then moving them to its history every 8 rounds (the default).
     /// </summary>
     public static async Task RunAsync(string[] args)
     {
         var compare = args.Contains("compare", StringComparer.Ordinal);
-        args = [.. args.Where(a => a != "compare")];
+        var history = args.Contains("history", StringComparer.Ordinal);
+        args = [.. args.Where(a => a is not ("compare" or "history"))];
         var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
         var warmupRounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : rounds;
         var anvilPath = args.Length > 2 ? args[2] : null;
-        if (!compare)
+        if (history)
         {
-            await RunOnceAsync(rounds, warmupRounds, anvilPath, workloadPath: null, label: "reference workload as the process runtime starts it");
+            var inState = await RunOnceAsync(rounds, warmupRounds, anvilPath, new() { ["MetaNode:Federation:Jobs:HistoryPageRounds"] = FederatedJobOptionsValidator.MaxHistoryPageRounds.ToString(CultureInfo.InvariantCulture) }, "every round in the job's state");
+            var paged = await RunOnceAsync(rounds, warmupRounds, anvilPath, [], "rounds moved to the job's history every 8 (the default)");
+            Console.WriteLine();
+            Console.WriteLine("| job state | stored job state at the end | overhead: median | p90 | max | last quarter of the rounds: median | p90 |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var run in new[] { inState, paged })
+            {
+                var later = run.Status.Timings.Skip(1).Select(t => t.OverheadMs).Order().ToList();
+                var last = run.Status.Timings.Skip(run.Status.Timings.Count * 3 / 4).Select(t => t.OverheadMs).Order().ToList();
+                Console.WriteLine(FormattableString.Invariant(
+                    $"| {run.Label} | {run.JobStateBytes / 1024.0:F1} KiB | {Percentile(later, 0.5):F0} ms | {Percentile(later, 0.9):F0} ms | {later.LastOrDefault():F0} ms | {Percentile(last, 0.5):F0} ms | {Percentile(last, 0.9):F0} ms |"));
+            }
+
             return;
         }
 
-        var onFirstUse = await RunOnceAsync(rounds, warmupRounds, anvilPath, Path.Combine(AppContext.BaseDirectory, "MetaNode.Workload.dll"), "compiled on first use");
-        var aheadOfTime = await RunOnceAsync(rounds, warmupRounds, anvilPath, workloadPath: null, "compiled ahead of time (workload/, the default)");
+        if (!compare)
+        {
+            await RunOnceAsync(rounds, warmupRounds, anvilPath, [], label: "reference workload as the process runtime starts it");
+            return;
+        }
+
+        var onFirstUse = await RunOnceAsync(rounds, warmupRounds, anvilPath, new() { ["MetaNode:Runtime:Process:ReferenceWorkloadPath"] = Path.Combine(AppContext.BaseDirectory, "MetaNode.Workload.dll") }, "compiled on first use");
+        var aheadOfTime = await RunOnceAsync(rounds, warmupRounds, anvilPath, [], "compiled ahead of time (workload/, the default)");
         Console.WriteLine();
         Console.WriteLine("| reference workload | compute vPods healthy | validators healthy | round 1 | its aggregation | overhead, later rounds: median | p90 | max |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -52,13 +74,13 @@ internal static class FederatedRoundBench
     }
 
     /// <summary>What one fresh silo's job measured, and how long its vPods took to become healthy.</summary>
-    internal sealed record RunResult(string Label, TimeSpan ComputeStart, TimeSpan ValidatorStart, FederatedJobStatus Status);
+    internal sealed record RunResult(string Label, TimeSpan ComputeStart, TimeSpan ValidatorStart, FederatedJobStatus Status, long JobStateBytes);
 
     /// <summary>The nearest-rank percentile of sorted values (0 when there are none).</summary>
     internal static double Percentile(IReadOnlyList<double> sorted, double fraction) =>
         sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(fraction * sorted.Count) - 1, 0, sorted.Count - 1)];
 
-    private static async Task<RunResult> RunOnceAsync(int rounds, int warmupRounds, string? anvilPath, string? workloadPath, string label)
+    private static async Task<RunResult> RunOnceAsync(int rounds, int warmupRounds, string? anvilPath, Dictionary<string, string?> extraSettings, string label)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "metanode-bench-fl", Guid.NewGuid().ToString("N")[..8]);
         using var anvil = await BenchAnvil.StartAsync(anvilPath);
@@ -67,9 +89,9 @@ internal static class FederatedRoundBench
             var key = EthECKey.GenerateKey();
             await anvil.FundAsync(key.GetPublicAddress());
             var settings = JobSiloSettings(anvil, key);
-            if (workloadPath is not null)
+            foreach (var (name, value) in extraSettings)
             {
-                settings["MetaNode:Runtime:Process:ReferenceWorkloadPath"] = workloadPath;
+                settings[name] = value;
             }
 
             await using var cluster = await BenchHost.StartSiloAsync(dataDirectory, settings);
@@ -99,11 +121,16 @@ internal static class FederatedRoundBench
 
             var pausedBefore = GC.GetTotalPauseDuration();
             var collectionsBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+            var cpuBefore = ValidatorCpu(dataDirectory);
             var (status, elapsed) = await RunJobAsync(grains, spec);
+            var validatorCpu = ValidatorCpu(dataDirectory) - cpuBefore;
+            var jobStateBytes = JobStateBytes(dataDirectory, status.JobId);
 
             var paused = GC.GetTotalPauseDuration() - pausedBefore;
             Console.WriteLine();
             Console.WriteLine(FormattableString.Invariant($"{label}: 10 compute vPods healthy after {computeStart.TotalMilliseconds:F0} ms, 3 validators after {validatorStart.TotalMilliseconds:F0} ms (100 millicores each)"));
+            Console.WriteLine(FormattableString.Invariant($"the job's stored state at the end: {jobStateBytes} bytes (written at every step of every round)"));
+            Console.WriteLine(FormattableString.Invariant($"validators' CPU during the job: {validatorCpu.TotalMilliseconds / 3 / rounds:F1} ms per validator per round ({validatorCpu.TotalMilliseconds:F0} ms in all; ticks of 10 ms)"));
             Console.WriteLine(FormattableString.Invariant($"silo process GC during the job: {paused.TotalMilliseconds:F0} ms paused; collections gen0 {GC.CollectionCount(0) - collectionsBefore.Item1}, gen1 {GC.CollectionCount(1) - collectionsBefore.Item2}, gen2 {GC.CollectionCount(2) - collectionsBefore.Item3}"));
             Console.WriteLine(FormattableString.Invariant($"federated-average, digits, Dirichlet(0.5), 10 compute + 3 validator process vPods, quorum 2, anvil; {status.Phase} in {elapsed.TotalSeconds:F1} s, final accuracy {status.FinalAccuracy:F4}"));
             Console.WriteLine("| round | accuracy | total ms | dispatch | slowest training | collected at | stream delivery | aggregation | finalization | overhead | gas |");
@@ -123,7 +150,7 @@ internal static class FederatedRoundBench
             await DeleteClustersAsync(grains, "bench-compute", "bench-validators");
 
             await cluster.StopAllSilosAsync();
-            return new RunResult(label, computeStart, validatorStart, status);
+            return new RunResult(label, computeStart, validatorStart, status, jobStateBytes);
         }
         finally
         {
@@ -131,6 +158,23 @@ internal static class FederatedRoundBench
             BenchHost.DeleteDirectory(dataDirectory + "-vpods"); // the process vPods' data, logs and keys, beside the silo's
         }
     }
+
+    /// <summary>The size of the job's stored state in the silo's SQLite database (the bytes each of its writes carries).</summary>
+    private static long JobStateBytes(string dataDirectory, string jobId)
+    {
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "metanode.db")};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT length(payload) FROM grain_state WHERE state_name = 'job' AND grain_id LIKE $id";
+        command.Parameters.AddWithValue("$id", "%" + jobId);
+        return command.ExecuteScalar() is long length ? length : -1;
+    }
+
+    /// <summary>The CPU time the validators' workload processes have used so far.</summary>
+    private static TimeSpan ValidatorCpu(string dataDirectory) =>
+        ProcCensus.Workloads(dataDirectory + "-vpods", [])
+            .Where(w => w.VPodId.StartsWith("vpod-bench-validators-", StringComparison.Ordinal))
+            .Aggregate(TimeSpan.Zero, (sum, w) => sum + ProcCensus.CpuTime(w.Pid));
 
     /// <summary>A silo that runs jobs on the bench's anvil, submitting with <paramref name="key"/> (funded there).</summary>
     internal static Dictionary<string, string?> JobSiloSettings(BenchAnvil anvil, EthECKey key) => new()

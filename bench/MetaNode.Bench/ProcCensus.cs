@@ -90,6 +90,23 @@ internal static class ProcCensus
         return found;
     }
 
+    /// <summary>The CPU time (user and system) a process has used so far; zero once it has ended.</summary>
+    public static TimeSpan CpuTime(int pid)
+    {
+        try
+        {
+            var text = File.ReadAllText($"/proc/{pid}/stat");
+            var rest = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+            // Fields 14 and 15 (utime, stime), counted from the state (field 3), in clock ticks of 1/100 s.
+            var ticks = long.Parse(rest[11], CultureInfo.InvariantCulture) + long.Parse(rest[12], CultureInfo.InvariantCulture);
+            return TimeSpan.FromMilliseconds(ticks * 10);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return TimeSpan.Zero;
+        }
+    }
+
     private static int OwnerOf(int pid, IReadOnlyCollection<int> owners)
     {
         for (var depth = 0; depth < 8 && pid > 1; depth++)

@@ -336,6 +336,7 @@ public sealed partial class FederatedJobGrain
         var last = round >= Spec.Rounds;
         State.Phase = FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Confirmed, last);
         LogConfirmed(logger, JobId, round, agreed.Participants.Count, evaluation?.Accuracy ?? double.NaN, agreed.ResultHash, State.Results[^1].TxHash ?? "-");
+        await MoveFullPageToHistoryAsync(cancellationToken);
         if (last)
         {
             await EndAsync(State.Phase, null, cancellationToken);

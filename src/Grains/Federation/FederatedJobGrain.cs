@@ -76,7 +76,7 @@ public sealed partial class FederatedJobGrain(
         if (State.Spec is not null)
         {
             return State.Spec == spec
-                ? Status()
+                ? await StatusAsync(cancellationToken)
                 : throw new InvalidJobOperationException($"job '{JobId}' already exists with another spec: choose another job id.");
         }
 
@@ -95,11 +95,11 @@ public sealed partial class FederatedJobGrain(
         await PublishSummaryAsync(cancellationToken);
         LogStarted(logger, JobId, spec.Dataset, compute.Count, validators.Count, spec.Rounds, spec.Quorum);
         StartPump();
-        return Status();
+        return Status([]);
     }
 
     public Task<FederatedJobStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
-        State.Spec is null ? throw new JobNotFoundException(JobId) : Task.FromResult(Status());
+        State.Spec is null ? throw new JobNotFoundException(JobId) : StatusAsync(cancellationToken);
 
     public async Task<FederatedJobStatus> CancelAsync(CancellationToken cancellationToken = default)
     {
@@ -109,7 +109,7 @@ public sealed partial class FederatedJobGrain(
         }
 
         await EndAsync(FederatedJobStateMachine.Next(State.Phase, FederatedJobTrigger.Cancel), "cancelled", cancellationToken);
-        return Status();
+        return await StatusAsync(cancellationToken);
     }
 
     public Task SubmitUpdateAsync(FederatedUpdateEvent update, CancellationToken cancellationToken = default)
@@ -150,19 +150,18 @@ public sealed partial class FederatedJobGrain(
         return Task.CompletedTask;
     }
 
-    public Task<SignedRound?> GetSignedRoundAsync(int round, CancellationToken cancellationToken = default)
+    public async Task<SignedRound?> GetSignedRoundAsync(int round, CancellationToken cancellationToken = default)
     {
         if (State.Spec is null)
         {
             throw new JobNotFoundException(JobId);
         }
 
-        SignedRound? signed = State.Results.FirstOrDefault(r => r.Round == round) is { } result
+        return await ResultAsync(round, cancellationToken) is { } result
             ? new SignedRound(new ChainRoundResult { JobId = JobId, Round = round, ResultHash = result.ResultHash, ReceiptsRoot = result.ReceiptsRoot, ModelRef = result.ModelRef ?? string.Empty, ModelCid = result.ModelCid ?? string.Empty }, result.Signatures)
             : round == State.Round && State.Votes.Count > 0
                 ? new SignedRound(ToChain(State.Votes[0]), ValidatorVoteVerification.Signatures(State.Votes))
                 : null;
-        return Task.FromResult(signed);
     }
 
     public Task<IReadOnlyList<ModelUpdate>> GetUpdatesAsync(int round, IReadOnlyList<string> vpodIds, CancellationToken cancellationToken = default)
@@ -174,10 +173,10 @@ public sealed partial class FederatedJobGrain(
         return Task.FromResult(updates);
     }
 
-    public Task<byte[]?> GetModelAsync(int round, CancellationToken cancellationToken = default) =>
-        State.Results.FirstOrDefault(r => r.Round == round) is { ModelRef: { } reference }
-            ? GrainFactory.GetGrain<IFederatedModelGrain>(reference).GetAsync(cancellationToken)
-            : Task.FromResult<byte[]?>(null);
+    public async Task<byte[]?> GetModelAsync(int round, CancellationToken cancellationToken = default) =>
+        await ResultAsync(round, cancellationToken) is { ModelRef: { } reference }
+            ? await GrainFactory.GetGrain<IFederatedModelGrain>(reference).GetAsync(cancellationToken)
+            : null;
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
@@ -270,7 +269,8 @@ public sealed partial class FederatedJobGrain(
 
     private string ValidatorKey(string vpodId) => $"{JobId}/{vpodId}";
 
-    private FederatedJobStatus Status() => new()
+    /// <summary>The status, with the rounds already moved to the job's history (<paramref name="history"/>) before those in its state.</summary>
+    private FederatedJobStatus Status(IReadOnlyList<FederatedJobHistoryPage> history) => new()
     {
         JobId = JobId,
         Phase = State.Phase,
@@ -282,8 +282,8 @@ public sealed partial class FederatedJobGrain(
         ComputeVPods = State.ComputeVPods.Count,
         Validators = State.ValidatorVPods,
         Reason = State.Reason,
-        Results = State.Results.ToList(),
-        Timings = State.Timings.ToList(),
+        Results = [.. history.SelectMany(p => p.Results), .. State.Results],
+        Timings = [.. history.SelectMany(p => p.Timings), .. State.Timings],
         CreatedAt = State.CreatedAt,
         UpdatedAt = State.UpdatedAt,
         RoundDeadline = State.Deadline,

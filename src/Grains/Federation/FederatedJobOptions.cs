@@ -41,6 +41,12 @@ public sealed class FederatedJobOptions
     /// </summary>
     public TimeSpan SecureStageTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How many finalized rounds a job keeps in its own state before it moves them, as one page, to its history
+    /// (<see cref="MetaNode.Federation.IFederatedJobHistoryGrain"/>): the job's state is written at every step of a round, so it must not grow with the rounds.
+    /// </summary>
+    public int HistoryPageRounds { get; set; } = 8;
+
     /// <summary>Where the built-in data sets are (<c>datasets/</c> below it); empty: beside the silo.</summary>
     public string? DatasetBaseDirectory { get; set; }
 }
@@ -49,6 +55,7 @@ public sealed class FederatedJobOptionsValidator : IValidateOptions<FederatedJob
 {
     public const long MinWorkloadResponseBytes = 64 * 1024;
     public const long MaxWorkloadResponseBytes = 1024L * 1024 * 1024;
+    public const int MaxHistoryPageRounds = 4096;
     private const string Prefix = FederatedJobOptions.SectionName + ":";
 
     public ValidateOptionsResult Validate(string? name, FederatedJobOptions options)
@@ -88,6 +95,11 @@ public sealed class FederatedJobOptionsValidator : IValidateOptions<FederatedJob
         if (options.MaxWorkloadResponseBytes < MinWorkloadResponseBytes || options.MaxWorkloadResponseBytes > MaxWorkloadResponseBytes)
         {
             failures.Add($"{Prefix}{nameof(options.MaxWorkloadResponseBytes)} must be {MinWorkloadResponseBytes} to {MaxWorkloadResponseBytes} bytes; got '{options.MaxWorkloadResponseBytes}'.");
+        }
+
+        if (options.HistoryPageRounds is < 1 or > MaxHistoryPageRounds)
+        {
+            failures.Add($"{Prefix}{nameof(options.HistoryPageRounds)} must be 1 to {MaxHistoryPageRounds}; got '{options.HistoryPageRounds}'.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -23,6 +23,7 @@ public sealed class FederatedJobState
     /// <summary>The participant set the round closed with (sorted).</summary>
     [Id(11)] public List<string> Closed { get; set; } = [];
     [Id(12)] public List<ValidatorVote> Votes { get; set; } = [];
+    /// <summary>The finalized rounds not yet moved to the job's history (at least the last one, once a round is finalized).</summary>
     [Id(13)] public List<RoundResult> Results { get; set; } = [];
     [Id(14)] public List<RoundTimings> Timings { get; set; } = [];
     [Id(15)] public string? Reason { get; set; }
@@ -45,4 +46,9 @@ public sealed class FederatedJobState
     [Id(27)] public byte[]? SecureTranscript { get; set; }
     /// <summary>The server optimizer's state after the last finalized round (canonical encoding, signed by the round's quorum); null: zeros.</summary>
     [Id(28)] public byte[]? OptimizerState { get; set; }
+    /// <summary>
+    /// How many pages of finalized rounds were moved to the job's history (<see cref="IFederatedJobHistoryGrain"/>, pages 0 to this − 1);
+    /// <see cref="Results"/> and <see cref="Timings"/> hold the rounds after them.
+    /// </summary>
+    [Id(29)] public int HistoryPages { get; set; }
 }

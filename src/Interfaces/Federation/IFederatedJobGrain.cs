@@ -124,6 +124,56 @@ public interface IFederatedModelGrain : IGrainWithStringKey
 }
 
 /// <summary>
+/// A page of a job's finalized rounds (key: <see cref="FederatedJobHistoryKeys.Page"/>). A job moves each full page of round results
+/// and timings here, so its own state, written at every step of every round, stays the same size however many rounds it runs.
+/// The page is written before the job drops those rounds from its state; writing a page again replaces it.
+/// </summary>
+[Alias("MetaNode.Federation.IFederatedJobHistoryGrain")]
+[SiloOnly]
+public interface IFederatedJobHistoryGrain : IGrainWithStringKey
+{
+    /// <summary>Stores the page; refused when its results and timings are not the same rounds, in order.</summary>
+    [Alias("Put")]
+    Task PutAsync(FederatedJobHistoryPage page, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored page, or null.</summary>
+    [Alias("Get"), ReadOnly]
+    Task<FederatedJobHistoryPage?> GetAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>Consecutive finalized rounds of one job: each round's result and timings, in round order.</summary>
+[GenerateSerializer, Immutable, Alias("MetaNode.Federation.FederatedJobHistoryPage")]
+public sealed record FederatedJobHistoryPage(
+    [property: Id(0)] IReadOnlyList<RoundResult> Results,
+    [property: Id(1)] IReadOnlyList<RoundTimings> Timings)
+{
+    /// <summary>Why the page cannot be stored, or null: the results and timings must be the same rounds, consecutive and ascending.</summary>
+    public string? Problem()
+    {
+        if (Results is not { Count: > 0 } || Timings is null || Timings.Count != Results.Count)
+        {
+            return $"a page holds one or more rounds, each with its result and its timings; got {Results?.Count ?? 0} results and {Timings?.Count ?? 0} timings";
+        }
+
+        for (var i = 0; i < Results.Count; i++)
+        {
+            if (Results[i].Round != Results[0].Round + i || Timings[i].Round != Results[i].Round)
+            {
+                return $"entry {i} is round {Results[i].Round} (timings: round {Timings[i].Round}); the rounds of a page are consecutive from {Results[0].Round}";
+            }
+        }
+
+        return null;
+    }
+}
+
+public static class FederatedJobHistoryKeys
+{
+    /// <summary>The key of a job's page <paramref name="index"/> (0 holds its first rounds).</summary>
+    public static string Page(string jobId, int index) => $"{jobId}/{index.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+}
+
+/// <summary>
 /// An uploaded data set, content-addressed (key: the 64 lower-case hex digits of the SHA-256 of its bytes; a job names it as
 /// <c>sha256:HEX</c>). The bytes are refused unless they hash to the key and fit the silo's <c>MetaNode:Datasets:MaxUploadBytes</c>.
 /// </summary>

@@ -70,6 +70,10 @@ public sealed class FederatedJobSiloFaultTests(PostgresServer postgres, ITestOut
             "--MetaNode:Membership:IAmAliveTablePublishTimeout=00:00:02",
             "--MetaNode:Federation:Jobs:PumpInterval=00:00:00.200",
             "--MetaNode:Federation:Jobs:RedispatchInterval=00:00:03",
+
+            // Every finalized round but the last moves to the job's history at once: the silo killed mid-round leaves a job
+            // whose earlier rounds are only in history pages, and its successor must list them all.
+            "--MetaNode:Federation:Jobs:HistoryPageRounds=1",
         ];
         var a = new SiloProcess(Path.Combine(_root, "a"), settings);
         var b = new SiloProcess(Path.Combine(_root, "b"), settings);
@@ -102,6 +106,8 @@ public sealed class FederatedJobSiloFaultTests(PostgresServer postgres, ITestOut
         Assert.Equal(FederatedJobPhase.Completed, reference.Status.Phase);
         Assert.Equal(FederatedJobPhase.Completed, faulted.Status.Phase);
         Assert.Equal(reference.Model, faulted.Model);
+        Assert.Equal([1, 2, 3, 4], faulted.Status.Results.Select(r => r.Round));
+        Assert.Equal([1, 2, 3, 4], faulted.Status.Timings.Select(t => t.Round));
         Assert.Equal(reference.Status.Results.Select(r => r.ResultHash), faulted.Status.Results.Select(r => r.ResultHash));
         Assert.Equal(reference.Status.Results.Select(r => r.StateHash), faulted.Status.Results.Select(r => r.StateHash));
         Assert.All(faulted.Status.Results, r => Assert.NotNull(r.StateHash));

@@ -76,6 +76,20 @@ public sealed partial class FederatedJobTests(FederatedJobFixture fixture, ITest
             Assert.Equal(result.ModelCid, (await Cluster.Grains.GetGrain<IFederatedJobGrain>(job).GetSignedRoundAsync(result.Round))!.Round.ModelCid);
         }
 
+        // Rounds 1–9 were moved out of the job's state three at a time (the cluster's page size); round 10, the last, stays in it.
+        // The status, the models and the signed rounds above came from those pages as well.
+        Assert.Equal(Enumerable.Range(1, 10), status.Timings.Select(t => t.Round));
+        for (var page = 0; page < 3; page++)
+        {
+            var stored = await Cluster.Grains.GetGrain<IFederatedJobHistoryGrain>(FederatedJobHistoryKeys.Page(job, page)).GetAsync();
+            Assert.NotNull(stored);
+            Assert.Equal(Enumerable.Range(1 + 3 * page, 3), stored.Results.Select(r => r.Round));
+            Assert.Equal(status.Results.Skip(3 * page).Take(3).Select(r => r.ResultHash), stored.Results.Select(r => r.ResultHash));
+            Assert.Equal(Enumerable.Range(1 + 3 * page, 3), stored.Timings.Select(t => t.Round));
+        }
+
+        Assert.Null(await Cluster.Grains.GetGrain<IFederatedJobHistoryGrain>(FederatedJobHistoryKeys.Page(job, 3)).GetAsync());
+
         // Exactly one RoundFinalized event per round, each naming the round's model CID.
         var events = await Eventually(() => probe.GetEventsAsync(), e => e.Count(x => x.JobId == job) >= 10, "ten RoundFinalized events");
         Assert.Equal(Enumerable.Range(1, 10).Select(r => (long)r), events.Where(e => e.JobId == job).Select(e => e.Round).Order());
@@ -139,6 +153,32 @@ public sealed partial class FederatedJobTests(FederatedJobFixture fixture, ITest
         await store.PutAsync(bytes);
         await store.PutAsync(bytes);
         Assert.Equal(bytes, await store.GetAsync());
+    }
+
+    [Fact]
+    public async Task JobHistory_RefusesAPageWhoseResultsAndTimingsAreNotTheSameConsecutiveRounds_AndKeepsWhatItHad()
+    {
+        var page = Cluster.Grains.GetGrain<IFederatedJobHistoryGrain>(FederatedJobHistoryKeys.Page("history-" + Guid.NewGuid().ToString("N")[..8], 0));
+        var good = new FederatedJobHistoryPage([HistoryResult(4), HistoryResult(5)], [new RoundTimings { Round = 4 }, new RoundTimings { Round = 5 }]);
+        await page.PutAsync(good);
+
+        foreach (var bad in new[]
+        {
+            new FederatedJobHistoryPage([HistoryResult(4), HistoryResult(6)], [new RoundTimings { Round = 4 }, new RoundTimings { Round = 6 }]),
+            new FederatedJobHistoryPage([HistoryResult(4), HistoryResult(5)], [new RoundTimings { Round = 4 }]),
+            new FederatedJobHistoryPage([HistoryResult(4)], [new RoundTimings { Round = 5 }]),
+            new FederatedJobHistoryPage([], []),
+        })
+        {
+            var error = await Assert.ThrowsAsync<InvalidJobOperationException>(() => page.PutAsync(bad));
+            Assert.Contains("nothing was stored", error.Message, StringComparison.Ordinal);
+        }
+
+        var stored = await page.GetAsync();
+        Assert.Equal([4, 5], stored!.Results.Select(r => r.Round));
+        Assert.Equal([4, 5], stored.Timings.Select(t => t.Round));
+
+        static MetaNode.Federation.RoundResult HistoryResult(int round) => new() { Job = "history", Round = round, ResultHash = "0x" + round };
     }
 
     [Fact]

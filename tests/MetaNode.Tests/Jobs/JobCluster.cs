@@ -145,6 +145,10 @@ internal sealed class JobCluster : IAsyncDisposable
             ["MetaNode:VPods:RestartBackoffCap"] = "00:00:00.400",
             ["MetaNode:Federation:Jobs:PumpInterval"] = "00:00:00.100",
 
+            // Finalized rounds move to the job's history three at a time, so a job of a few rounds reads its status, models and
+            // signed rounds from history pages as well as from its own state.
+            ["MetaNode:Federation:Jobs:HistoryPageRounds"] = "3",
+
             // These tests check every validator's verdict in each round (a liar's disagreement, all signatures recorded): a round
             // waits for all of them rather than finalizing as soon as the quorum agrees.
             ["MetaNode:Federation:Jobs:QuorumGrace"] = "00:01:00",

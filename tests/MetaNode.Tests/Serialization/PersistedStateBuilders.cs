@@ -233,7 +233,15 @@ internal static class PersistedStateBuilders
             SecurityThreshold = 2,
             SecureTranscript = [0x7b, 0x7d],
             OptimizerState = [0x61, 0x64, 0x61, 0x6d],
+            HistoryPages = 2,
         };
+    }
+
+    /// <summary>A page of finalized rounds: the job state's results and timings, as they move out of it.</summary>
+    public static FederatedJobHistoryState FederatedJobHistory()
+    {
+        var job = FederatedJob();
+        return new FederatedJobHistoryState { Results = job.Results, Timings = job.Timings };
     }
 
     public static FederatedDatasetState FederatedDataset() => new() { Data = [0x64, 0x61, 0x74, 0x61, 0x00, 0xff] };

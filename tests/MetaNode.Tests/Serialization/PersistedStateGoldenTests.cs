@@ -32,6 +32,7 @@ namespace MetaNode.Tests.Serialization;
 /// Federation.RoundResult, Chain.ValidatorSignature, RoundTimings.</item>
 /// <item>ValidatorWorkerState (ValidatorWorkerGrain, validator): ValidatorAssignment, Standardization, AggregationRule, AggregationKind.</item>
 /// <item>FederatedDatasetState (FederatedDatasetGrain, dataset) and FederatedModelState (FederatedModelGrain, model): bytes only.</item>
+/// <item>FederatedJobHistoryState (FederatedJobHistoryGrain, history): Federation.RoundResult and RoundTimings, as in FederatedJobState.</item>
 /// <item>FederatedJobRegistryState (FederatedJobRegistryGrain, jobs): FederatedJobSummary, FederatedJobPhase.</item>
 /// <item>VPodClusterState (VPodClusterGrain, cluster): ClusterSpec, ClusterQuota, AggregationAlgorithm, StorageRequest,
 /// NetworkPolicySpec, RestartPolicy, VPodType, DeploymentMethod, ClusterPhase, ClusterMemberRecord.</item>
@@ -64,6 +65,7 @@ public sealed class PersistedStateGoldenTests
         Case(PersistedStateBuilders.ValidatorWorker),
         Case(PersistedStateBuilders.FederatedDataset),
         Case(PersistedStateBuilders.FederatedModel),
+        Case(PersistedStateBuilders.FederatedJobHistory),
         Case(PersistedStateBuilders.FederatedJobRegistry),
         Case(PersistedStateBuilders.VPodCluster),
         Case(PersistedStateBuilders.VPodClusterRegistry),
