@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
+using MetaNode.Placement;
 using MetaNode.VPods;
 
 namespace MetaNode.Bench;
 
 /// <summary>
-/// <c>create [N] [CONCURRENT]</c>: on one silo, N process vPods (<c>exec sleep 600</c>) created one at a time (latency of the
+/// <c>create [N] [CONCURRENT]</c>: on one silo, N process vPods (<c>exec sleep 600</c>, created as the client library creates
+/// them, their size in the request context) created one at a time (latency of the
 /// create call, which returns once the workload is launched, and until the vPod is seen Running), then N created with CONCURRENT
 /// in flight (vPods per second); every vPod is deleted afterwards.
 /// </summary>
@@ -36,7 +38,7 @@ internal static class CreateBench
         {
             var grain = grains.GetGrain<IVPodGrain>(id);
             var started = Stopwatch.GetTimestamp();
-            var status = await grain.CreateAsync(Spec("create-" + id));
+            var status = await CreateAsClientsDoAsync(grains, id, Spec("create-" + id));
             var call = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             while (status.Phase != VPodPhase.Running)
             {
@@ -76,7 +78,7 @@ internal static class CreateBench
             int i;
             while ((i = Interlocked.Increment(ref next)) < batch.Count)
             {
-                await grains.GetGrain<IVPodGrain>(batch[i]).CreateAsync(Spec("create-" + batch[i]));
+                await CreateAsClientsDoAsync(grains, batch[i], Spec("create-" + batch[i]));
             }
         }));
         var seconds = all.Elapsed.TotalSeconds;
@@ -108,4 +110,18 @@ internal static class CreateBench
     }
 
     private static double P50(double[] sorted) => sorted[sorted.Length / 2];
+
+    /// <summary>Creates the vPod as <c>MetaNodeClient.DeployVPodAsync</c> does: its size goes to placement in the request context.</summary>
+    private static async Task<VPodStatus> CreateAsClientsDoAsync(IGrainFactory grains, string id, VPodSpec spec)
+    {
+        RequestContext.Set(PlacementLedgerKeys.RequestContextKey, PlacementRequest.For(id, spec));
+        try
+        {
+            return await grains.GetGrain<IVPodGrain>(id).CreateAsync(spec);
+        }
+        finally
+        {
+            RequestContext.Remove(PlacementLedgerKeys.RequestContextKey);
+        }
+    }
 }

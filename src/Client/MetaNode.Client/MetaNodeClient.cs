@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using MetaNode.Chain;
+using MetaNode.Placement;
 using MetaNode.VPods;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -165,7 +166,17 @@ public sealed partial class MetaNodeClient : IMetaNodeClient
         ArgumentNullException.ThrowIfNull(spec);
         var id = VPodIds.NewId();
         LogDeploying(_logger, id, spec.Name);
-        return await VPod(id).CreateAsync(spec, cancellationToken).ConfigureAwait(false);
+
+        // Placement chooses the vPod's silo when this first call activates it: the size goes along, so the silo chosen has room.
+        RequestContext.Set(PlacementLedgerKeys.RequestContextKey, PlacementRequest.For(id, spec));
+        try
+        {
+            return await VPod(id).CreateAsync(spec, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            RequestContext.Remove(PlacementLedgerKeys.RequestContextKey);
+        }
     }
 
     public Task<VPodStatus> ManageVPodAsync(string id, VPodAction action, StopOptions? options = null, CancellationToken cancellationToken = default)

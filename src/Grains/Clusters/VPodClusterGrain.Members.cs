@@ -94,15 +94,8 @@ public sealed partial class VPodClusterGrain
         }
     }
 
-    private static PlacementRequest Request(ClusterSpec spec, int ordinal) => new()
-    {
-        VPodId = ClusterSpecValidation.MemberId(spec.Name, ordinal),
-        CpuMillis = spec.CpuMillis,
-        MemoryBytes = spec.MemoryBytes,
-        Cluster = spec.Name,
-        Type = spec.MemberType,
-        Spread = spec.HighAvailability,
-    };
+    private static PlacementRequest Request(ClusterSpec spec, int ordinal) =>
+        PlacementRequest.For(ClusterSpecValidation.MemberId(spec.Name, ordinal), ClusterSpecValidation.MemberSpec(spec, ordinal));
 
     /// <summary>Asks member <paramref name="ordinal"/> for its status (activating it re-places it when its silo died); null when its vPod does not exist.</summary>
     private async Task<VPodStatus?> ObserveMemberAsync(int ordinal, CancellationToken cancellationToken)

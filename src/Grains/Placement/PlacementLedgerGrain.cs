@@ -84,6 +84,30 @@ public sealed partial class PlacementLedgerGrain(
         return reservation;
     }
 
+    public async Task<Reservation> RecordAsync(PlacementRequest request, SiloAddress silo, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(silo);
+        State.Reservations.TryGetValue(request.VPodId, out var earlier);
+        if (earlier is not null && earlier.Request == request && earlier.Silo.Equals(silo))
+        {
+            return earlier;
+        }
+
+        var usage = PlacementDecision.Usage([silo], CapacityOf, State.Reservations.Values, request.VPodId);
+        var reservation = new Reservation
+        {
+            Request = request,
+            Silo = silo,
+            PlacedAt = earlier?.PlacedAt ?? time.GetUtcNow(),
+            Overcommitted = !PlacementDecision.Fits(request, usage[0]),
+        };
+        State.Reservations[request.VPodId] = reservation;
+        await _writer.WriteAsync(cancellationToken);
+        LogRecorded(logger, request.VPodId, silo, request.CpuMillis, request.MemoryBytes, earlier?.Request.CpuMillis ?? 0, earlier?.Request.MemoryBytes ?? 0, reservation.Overcommitted);
+        return reservation;
+    }
+
     public Task<IReadOnlyList<string?>> CheckFitAsync(IReadOnlyList<PlacementRequest> requests, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);

@@ -55,4 +55,10 @@ public sealed partial class VPodGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "vPod {VPodId}: {Files} data files ({Bytes} bytes) written into its data directory")]
     private static partial void LogDataWritten(ILogger logger, string vpodId, int files, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId}: the placement ledger could not record its size; its reservation keeps what placement saw until the vPod is created again or re-placed")]
+    private static partial void LogPlacementNotRecorded(ILogger logger, Exception exception, string vpodId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "vPod {VPodId} is deleted but the placement ledger could not free its reservation; the ledger's pruning frees it")]
+    private static partial void LogPlacementNotReleased(ILogger logger, Exception exception, string vpodId);
 }

@@ -4,6 +4,7 @@ using MetaNode.Grains.Hosting;
 using MetaNode.Grains.Placement;
 using MetaNode.Grains.Runtime;
 using MetaNode.Grains.Runtime.Process;
+using MetaNode.Placement;
 using MetaNode.VPods;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,7 +25,8 @@ public sealed partial class VPodGrain(
     ILogger<VPodGrain> logger,
     WorkloadIdentityVerifier identity,
     ChainConnector chain,
-    MetaNodeMetrics metrics) : Grain, IVPodGrain
+    MetaNodeMetrics metrics,
+    ILocalSiloDetails localSilo) : Grain, IVPodGrain
 {
     private readonly VPodOptions _options = options.Value;
 
@@ -75,6 +77,32 @@ public sealed partial class VPodGrain(
         }
     }
 
+    /// <summary>Has the placement ledger record what <paramref name="spec"/> asks of this silo; a ledger out of reach is logged, not fatal.</summary>
+    private async Task RecordPlacementAsync(VPodSpec spec, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IPlacementLedgerGrain>(PlacementLedgerKeys.Default).RecordAsync(PlacementRequest.For(Id, spec), localSilo.SiloAddress, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogPlacementNotRecorded(logger, exception, Id);
+        }
+    }
+
+    /// <summary>Frees the vPod's reservation; a ledger out of reach is logged, and its pruning frees it later.</summary>
+    private async Task ReleasePlacementAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IPlacementLedgerGrain>(PlacementLedgerKeys.Default).ReleaseAsync(Id, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogPlacementNotReleased(logger, exception, Id);
+        }
+    }
+
     public async Task<VPodStatus> CreateAsync(VPodSpec spec, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -116,7 +144,10 @@ public sealed partial class VPodGrain(
         // runtime is asked for anything. The registry learns of the vPod (ShouldRun) while the runtime provisions it, and the
         // launch waits for that, so a silo lost from here on finds the vPod again at start.
         Apply(VPodTrigger.Start, "starting after create");
-        await PersistAsync(cancellationToken, updateRegistry: false);
+
+        // The silo was chosen with the size the creator's request context gave placement, if any; the placement ledger records
+        // the size this spec asks for, on this silo, while the record is written.
+        await Task.WhenAll(PersistAsync(cancellationToken, updateRegistry: false), RecordPlacementAsync(spec, cancellationToken));
         LogCreated(logger, Id, spec.Name, spec.Type, spec.DeploymentMethod);
         await ProvisionAndLaunchAsync(cancellationToken, UpdateRegistryAsync(cancellationToken));
         return ToStatus();
@@ -329,7 +360,7 @@ public sealed partial class VPodGrain(
         // The record stays as a tombstone so later operations on this id fail clearly; the registry forgets it.
         await state.WriteStateAsync(cancellationToken);
         metrics.VPodLeft(Id);
-        await GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).RemoveAsync(Id, cancellationToken);
+        await Task.WhenAll(GrainFactory.GetGrain<IVPodRegistryGrain>(VPodRegistryKeys.Default).RemoveAsync(Id, cancellationToken), ReleasePlacementAsync(cancellationToken));
         LogDeleted(logger, Id);
     }
 

@@ -21,6 +21,21 @@ public sealed record PlacementRequest
     [Id(4)] public VPodType Type { get; init; }
     /// <summary>Spread across silos: prefer silos holding the fewest vPods of the same cluster.</summary>
     [Id(5)] public bool Spread { get; init; }
+
+    /// <summary>What a vPod of this spec asks of its silo: its cpu, memory, type, cluster and spreading.</summary>
+    public static PlacementRequest For(string vpodId, VPodSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return new PlacementRequest
+        {
+            VPodId = vpodId,
+            CpuMillis = spec.CpuMillis,
+            MemoryBytes = spec.MemoryBytes,
+            Cluster = spec.Cluster,
+            Type = spec.Type,
+            Spread = spec.HighAvailability,
+        };
+    }
 }
 
 /// <summary>A vPod's reservation on the silo it was placed on.</summary>
@@ -57,6 +72,15 @@ public interface IPlacementLedgerGrain : IGrainWithStringKey
     /// <summary>Chooses a silo among <paramref name="candidates"/> and records the reservation there.</summary>
     [Alias("Place")]
     Task<Reservation> PlaceAsync(PlacementRequest request, SiloAddress[] candidates, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records what the vPod's own spec asks (<paramref name="request"/>) on the silo it was activated on. The size placement saw
+    /// came from the creator's request context: absent when a client set none or the ledger could not be reached, and a client's
+    /// word only. The reservation takes the spec's size, and counts as overcommitted when the silo has no room for it. Nothing is
+    /// written when the reservation already says so.
+    /// </summary>
+    [Alias("Record")]
+    Task<Reservation> RecordAsync(PlacementRequest request, SiloAddress silo, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Whether <paramref name="requests"/>, placed one after the other, fit on the active silos as they are now: for each

@@ -206,6 +206,43 @@ public sealed class ClusterGrainTests(ClusterGrainFixture fixture)
     }
 
     [Fact]
+    public async Task AVPodCreatedWithoutASizeOrWithAFalseOne_ReservesWhatItsSpecAsks_AndFreesItWhenDeleted()
+    {
+        var ledger = fixture.Grains.GetGrain<IPlacementLedgerGrain>(PlacementLedgerKeys.Default);
+        var silo = (await ledger.GetUsageAsync()).Single().Silo;
+        VPodSpec Sleeper(string name, long cpuMillis, long memoryBytes) => new() { Name = name, Command = ["/bin/sh", "-c", "exec sleep 600"], CpuMillis = cpuMillis, MemoryBytes = memoryBytes };
+
+        // A creator that passes no size (an older client, or a call straight to the grain): placement saw none, the ledger records the spec's.
+        var plain = MetaNode.Client.VPodIds.NewId();
+        await fixture.Grains.GetGrain<IVPodGrain>(plain).CreateAsync(Sleeper(NewName("plain"), 150, 24L << 20));
+        var reserved = await ledger.GetAsync(plain);
+        Assert.Equal((150L, 24L << 20, silo, false), (reserved!.Request.CpuMillis, reserved.Request.MemoryBytes, reserved.Silo, reserved.Overcommitted));
+
+        // A client that claims 1 millicore and 1 byte for a vPod whose spec asks for more memory than the silo offers (4 GiB):
+        // placed on that claim, but reserved as the spec asks, and marked overcommitted.
+        var lying = MetaNode.Client.VPodIds.NewId();
+        RequestContext.Set(PlacementLedgerKeys.RequestContextKey, new PlacementRequest { VPodId = lying, CpuMillis = 1, MemoryBytes = 1 });
+        try
+        {
+            await fixture.Grains.GetGrain<IVPodGrain>(lying).CreateAsync(Sleeper(NewName("lying"), 100, 5L << 30));
+        }
+        finally
+        {
+            RequestContext.Remove(PlacementLedgerKeys.RequestContextKey);
+        }
+
+        reserved = await ledger.GetAsync(lying);
+        Assert.Equal((100L, 5L << 30, true), (reserved!.Request.CpuMillis, reserved.Request.MemoryBytes, reserved.Overcommitted));
+
+        // Deleting a vPod frees its reservation at once.
+        foreach (var id in new[] { plain, lying })
+        {
+            await fixture.Grains.GetGrain<IVPodGrain>(id).DeleteAsync(new StopOptions(Force: true));
+            Assert.Null(await ledger.GetAsync(id));
+        }
+    }
+
+    [Fact]
     public async Task DeployAsync_LeavesMembersPendingWithAReason_WhenTheyFitOnNoSilo()
     {
         var name = NewName("big");
