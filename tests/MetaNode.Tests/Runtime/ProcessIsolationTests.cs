@@ -144,6 +144,48 @@ public sealed class ProcessIsolationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ARuntimeStarting_RemovesEmptyCgroupsLeftByWorkloadsThatEndedWhileNoSiloRan_ButNotLiveOrRecentOnes()
+    {
+        var before = _sandbox.CreateRuntime();
+        var ids = new[] { "vpod-left", "vpod-live", "vpod-recent" };
+        var handles = new Dictionary<string, RuntimeHandle>();
+        foreach (var id in ids)
+        {
+            handles[id] = await before.StartAsync(id, Shell("echo up; exec sleep 60"), null);
+            await LineAsync(before, id, "up");
+        }
+
+        var directories = ids.ToDictionary(id => id, id => CgroupHierarchy.Controllers.Select(c => before.GetCgroupDirectory(id, c)!).Distinct().ToList());
+
+        // Two workloads end with no silo to see it (killed from outside); their cgroups stay, empty. The third runs on.
+        foreach (var id in new[] { "vpod-left", "vpod-recent" })
+        {
+            foreach (var pid in File.ReadAllLines(Path.Combine(directories[id][0], "cgroup.procs")))
+            {
+                System.Diagnostics.Process.GetProcessById(int.Parse(pid, CultureInfo.InvariantCulture)).Kill();
+            }
+
+            await UntilAsync(() => Task.FromResult(directories[id].All(d => File.ReadAllText(Path.Combine(d, "cgroup.procs")).Trim().Length == 0)), WaitTimeout, $"{id}'s cgroup to empty");
+        }
+
+        // The left-behind and the live cgroups were made an hour ago; the recent one just now (it may be another silo's, about to be joined).
+        foreach (var directory in directories["vpod-left"].Concat(directories["vpod-live"]))
+        {
+            Directory.SetLastWriteTimeUtc(directory, DateTime.UtcNow.AddHours(-1));
+        }
+
+        _sandbox.CreateRuntime();
+
+        Assert.All(directories["vpod-left"], d => Assert.False(Directory.Exists(d), $"{d} was left behind"));
+        Assert.All(directories["vpod-live"].Concat(directories["vpod-recent"]), d => Assert.True(Directory.Exists(d), $"{d} was removed"));
+        Assert.True(IsAlive(int.Parse(handles["vpod-live"].Id, CultureInfo.InvariantCulture)), "the live workload runs on");
+        foreach (var id in ids)
+        {
+            await before.RemoveAsync(id, handles[id]);
+        }
+    }
+
+    [Fact]
     public async Task IsolationOff_RunsAsTheSilosUser_AndSaysLimitsAreNotEnforced()
     {
         var runtime = _sandbox.CreateRuntime(o => o.Isolation.Mode = ProcessIsolationMode.Off);

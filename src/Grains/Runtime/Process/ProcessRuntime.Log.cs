@@ -15,4 +15,7 @@ public sealed partial class ProcessRuntime
 
     [LoggerMessage(EventId = 1018, Level = LogLevel.Warning, Message = "Process vPods are NOT isolated on this silo: they run as the silo's own user, can read what it can, and their cpu, memory and pids limits are not enforced. Reason: {Reason}")]
     private static partial void LogNotIsolated(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Information, Message = "Removed {Count} empty vPod cgroups of {VPodsRoot} left by workloads that ended while no silo ran")]
+    private static partial void LogLeftoverCgroupsRemoved(ILogger logger, int count, string vpodsRoot);
 }

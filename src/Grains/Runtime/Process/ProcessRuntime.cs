@@ -42,6 +42,12 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new(StringComparer.Ordinal);
     private int _disposed;
 
+    /// <summary>
+    /// At start, the empty vPod cgroups of this vPod root older than this are removed (left by workloads that ended while no silo ran);
+    /// younger ones may be another silo's, sharing the root, between making a cgroup and its workload joining it.
+    /// </summary>
+    private static readonly TimeSpan LeftoverCgroupAge = TimeSpan.FromSeconds(30);
+
     public ProcessRuntime(IOptions<ProcessRuntimeOptions> options, ILogger<ProcessRuntime> logger, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -65,6 +71,11 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
             }
 
             LogNotIsolated(_logger, _isolation.Problem!);
+        }
+
+        if (_isolation.Cgroups is { } cgroups && cgroups.RemoveEmpty(time.GetUtcNow().UtcDateTime - LeftoverCgroupAge) is > 0 and var removed)
+        {
+            LogLeftoverCgroupsRemoved(_logger, removed, _directories.VPodsRoot);
         }
 
         _usage = new ProcessUsageSampler(NativeMethods.ClockTicksPerSecond());

@@ -92,6 +92,9 @@ public sealed class VPodCgroups
         foreach (var directory in DirectoriesOf(vpodId))
         {
             Directory.CreateDirectory(directory);
+
+            // Marked as in use (see RemoveEmpty): a kept cgroup is empty until the workload joins it.
+            Directory.SetLastWriteTimeUtc(directory, DateTime.UtcNow);
             procs.Add(Path.Combine(directory, "cgroup.procs"));
         }
 
@@ -224,6 +227,53 @@ public sealed class VPodCgroups
             }
 
             await Task.Delay(20, cancellationToken).ConfigureAwait(false); // killed processes leave their cgroup once reaped
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Removes the empty cgroups of this scope's vPods made before <paramref name="madeBefore"/>: left by workloads that ended while
+    /// no silo of this vPod root ran (a vPod deleted meanwhile, or re-placed elsewhere, never comes back for its cgroup here). A
+    /// cgroup still holding a process cannot be removed (the kernel refuses), and one the runtime needs again is made again before
+    /// its workload joins it. Returns how many directories were removed.
+    /// </summary>
+    public int RemoveEmpty(DateTime madeBefore)
+    {
+        if (_scope.Length == 0)
+        {
+            return 0; // without a scope, nothing tells this runtime's cgroups from another's
+        }
+
+        var removed = 0;
+        foreach (var parent in _hierarchy.Parents.Values.Distinct(StringComparer.Ordinal))
+        {
+            IEnumerable<string> directories;
+            try
+            {
+                directories = Directory.EnumerateDirectories(parent, "vpod-*." + _scope).ToList();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            foreach (var directory in directories)
+            {
+                try
+                {
+                    if (Directory.GetLastWriteTimeUtc(directory) < madeBefore
+                        && ReadOrEmpty(Path.Combine(directory, "cgroup.procs")).Trim().Length == 0)
+                    {
+                        Directory.Delete(directory);
+                        removed++;
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // A process joined it meanwhile, or it went already.
+                }
+            }
         }
 
         return removed;
