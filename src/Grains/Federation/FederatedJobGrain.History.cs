@@ -14,7 +14,8 @@ public sealed partial class FederatedJobGrain
 
     /// <summary>
     /// Moves the finalized rounds but the last to a history page when there are more than a page's worth. The page is stored first;
-    /// a job that dies before its next write finalizes the round again and stores the same page again.
+    /// a job that dies before its next write finalizes the round again and stores the same page again. A page that cannot be
+    /// stored leaves the rounds in the job's state (logged): they move with the next round's.
     /// </summary>
     private async Task MoveFullPageToHistoryAsync(CancellationToken cancellationToken)
     {
@@ -25,7 +26,16 @@ public sealed partial class FederatedJobGrain
         }
 
         var page = new FederatedJobHistoryPage([.. State.Results.Take(count)], [.. State.Timings.Take(count)]);
-        await GrainFactory.GetGrain<IFederatedJobHistoryGrain>(FederatedJobHistoryKeys.Page(JobId, State.HistoryPages)).PutAsync(page, cancellationToken);
+        try
+        {
+            await GrainFactory.GetGrain<IFederatedJobHistoryGrain>(FederatedJobHistoryKeys.Page(JobId, State.HistoryPages)).PutAsync(page, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogHistoryNotStored(logger, exception, JobId, State.HistoryPages, count);
+            return;
+        }
+
         State.Results.RemoveRange(0, count);
         State.Timings.RemoveRange(0, count);
         if (_history.Count == State.HistoryPages)
@@ -62,7 +72,7 @@ public sealed partial class FederatedJobGrain
             return result;
         }
 
-        if (State.HistoryPages == 0 || State.Results.Count > 0 && round > State.Results[^1].Round)
+        if (State.HistoryPages == 0 || (State.Results.Count > 0 && round > State.Results[^1].Round))
         {
             return null;
         }

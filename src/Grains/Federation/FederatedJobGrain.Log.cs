@@ -37,4 +37,7 @@ public sealed partial class FederatedJobGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} round {Round}: compute vPod {VPodId} dropped out at the {Stage} stage of secure aggregation: {Reason}")]
     private static partial void LogSecureDropped(ILogger logger, string jobId, int round, string vpodId, string stage, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: history page {Page} ({Rounds} rounds) could not be stored; the rounds stay in the job's record and move with the next round's")]
+    private static partial void LogHistoryNotStored(ILogger logger, Exception exception, string jobId, int page, int rounds);
 }
