@@ -91,21 +91,11 @@ internal static class ProcCensus
     }
 
     /// <summary>The CPU time (user and system) a process has used so far; zero once it has ended.</summary>
-    public static TimeSpan CpuTime(int pid)
-    {
-        try
-        {
-            var text = File.ReadAllText($"/proc/{pid}/stat");
-            var rest = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            // Fields 14 and 15 (utime, stime), counted from the state (field 3), in clock ticks of 1/100 s.
-            var ticks = long.Parse(rest[11], CultureInfo.InvariantCulture) + long.Parse(rest[12], CultureInfo.InvariantCulture);
-            return TimeSpan.FromMilliseconds(ticks * 10);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            return TimeSpan.Zero;
-        }
-    }
+    public static TimeSpan CpuTime(int pid) =>
+        // Fields 14 and 15 (utime, stime), counted from the state (field 3), in clock ticks of 1/100 s.
+        StatFields(pid) is { } fields
+            ? TimeSpan.FromMilliseconds((long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10)
+            : TimeSpan.Zero;
 
     private static int OwnerOf(int pid, IReadOnlyCollection<int> owners)
     {
@@ -127,13 +117,16 @@ internal static class ProcCensus
         return 0;
     }
 
-    private static (char State, int Parent)? Stat(int pid)
+    private static (char State, int Parent)? Stat(int pid) =>
+        StatFields(pid) is { } fields ? (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture)) : null;
+
+    /// <summary>The fields of <c>/proc/{pid}/stat</c> after the command name, from the state on; null once the process has gone.</summary>
+    private static string[]? StatFields(int pid)
     {
         try
         {
             var text = File.ReadAllText($"/proc/{pid}/stat");
-            var rest = text[(text.LastIndexOf(')') + 2)..].Split(' ');
-            return (rest[0][0], int.Parse(rest[1], CultureInfo.InvariantCulture));
+            return text[(text.LastIndexOf(')') + 2)..].Split(' ');
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
