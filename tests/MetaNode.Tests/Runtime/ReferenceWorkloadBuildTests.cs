@@ -40,6 +40,17 @@ public sealed class ReferenceWorkloadBuildTests
         Assert.False(IsReadyToRun(Path.Combine(AppContext.BaseDirectory, "Nethereum.Util.dll")));
     }
 
+    [Theory]
+    [InlineData("workload")]
+    [InlineData("")]
+    public void BothCopies_KeepIdleThreadPoolWorkersFromSpinning(string folder)
+    {
+        // A workload under a cpu quota pays for every spin of an idle worker out of its share.
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, folder, "MetaNode.Workload.runtimeconfig.json")));
+        var properties = document.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+        Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
+    }
+
     [Fact]
     public void TheAheadOfTimeCopy_TiersWithoutTheProfilingTier_ThePlainOneKeepsTheDefaults()
     {
