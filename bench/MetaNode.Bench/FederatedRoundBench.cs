@@ -22,13 +22,15 @@ internal static class FederatedRoundBench
     /// <c>federated [R] [WARMUP] [ANVIL] [compare|history]</c>: with <c>compare</c>, the same fresh-silo run twice, side by side: the
     /// reference workload compiled on first use (the plain build beside the silo), then as the process runtime starts it by default
     /// (compiled ahead of time, <c>workload/</c>). With <c>history</c>: the job keeping every finalized round in its own state (a
-    /// history page as large as the option allows), then moving them to its history every 8 rounds (the default).
+    /// history page as large as the option allows), then moving them to its history every 8 rounds (the default). With <c>burst</c>:
+    /// the vPods' cgroups without CFS burst, then with it (the default: a vPod may spend a quota it saved up while idle at once).
     /// </summary>
     public static async Task RunAsync(string[] args)
     {
         var compare = args.Contains("compare", StringComparer.Ordinal);
         var history = args.Contains("history", StringComparer.Ordinal);
-        args = [.. args.Where(a => a is not ("compare" or "history"))];
+        var burst = args.Contains("burst", StringComparer.Ordinal);
+        args = [.. args.Where(a => a is not ("compare" or "history" or "burst"))];
         var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 10;
         var warmupRounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : rounds;
         var anvilPath = args.Length > 2 ? args[2] : null;
@@ -45,6 +47,24 @@ internal static class FederatedRoundBench
                 var last = run.Status.Timings.Skip(run.Status.Timings.Count * 3 / 4).Select(t => t.OverheadMs).Order().ToList();
                 Console.WriteLine(FormattableString.Invariant(
                     $"| {run.Label} | {run.JobStateBytes / 1024.0:F1} KiB | {Percentile(later, 0.5):F0} ms | {Percentile(later, 0.9):F0} ms | {later.LastOrDefault():F0} ms | {Percentile(last, 0.5):F0} ms | {Percentile(last, 0.9):F0} ms |"));
+            }
+
+            return;
+        }
+
+        if (burst)
+        {
+            var without = await RunOnceAsync(rounds, warmupRounds, anvilPath, new() { ["MetaNode:Runtime:Process:Isolation:CpuBurstPercent"] = "0" }, "no cpu burst");
+            var with = await RunOnceAsync(rounds, warmupRounds, anvilPath, [], "cpu burst of one quota (the default)");
+            Console.WriteLine();
+            Console.WriteLine("| vPods' cgroups | round 1 | its aggregation | overhead, later rounds: median | p90 | max | validators' cpu per round |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var run in new[] { without, with })
+            {
+                var first = run.Status.Timings[0];
+                var later = run.Status.Timings.Skip(1).Select(t => t.OverheadMs).Order().ToList();
+                Console.WriteLine(FormattableString.Invariant(
+                    $"| {run.Label} | {first.TotalMs:F0} ms | {first.AggregationMs:F0} ms | {Percentile(later, 0.5):F0} ms | {Percentile(later, 0.9):F0} ms | {later.LastOrDefault():F0} ms | {run.ValidatorCpuPerRound.TotalMilliseconds:F1} ms |"));
             }
 
             return;
@@ -74,7 +94,7 @@ internal static class FederatedRoundBench
     }
 
     /// <summary>What one fresh silo's job measured, and how long its vPods took to become healthy.</summary>
-    internal sealed record RunResult(string Label, TimeSpan ComputeStart, TimeSpan ValidatorStart, FederatedJobStatus Status, long JobStateBytes);
+    internal sealed record RunResult(string Label, TimeSpan ComputeStart, TimeSpan ValidatorStart, FederatedJobStatus Status, long JobStateBytes, TimeSpan ValidatorCpuPerRound);
 
     /// <summary>The nearest-rank percentile of sorted values (0 when there are none).</summary>
     internal static double Percentile(IReadOnlyList<double> sorted, double fraction) =>
@@ -150,7 +170,7 @@ internal static class FederatedRoundBench
             await DeleteClustersAsync(grains, "bench-compute", "bench-validators");
 
             await cluster.StopAllSilosAsync();
-            return new RunResult(label, computeStart, validatorStart, status, jobStateBytes);
+            return new RunResult(label, computeStart, validatorStart, status, jobStateBytes, validatorCpu / 3 / rounds);
         }
         finally
         {

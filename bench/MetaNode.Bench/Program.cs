@@ -16,8 +16,8 @@ if (args is ["chain", .. var chainArgs])
     return 0;
 }
 
-// `federated [R] [WARMUP] [ANVIL] [compare]`: a federated-average job's round time split by stage, after a warm-up job; `compare` runs it
-// twice on fresh silos, the reference workload compiled on first use and ahead of time (see FederatedRoundBench).
+// `federated [R] [WARMUP] [ANVIL] [compare|history|burst]`: a federated-average job's round time split by stage, after a warm-up job;
+// `compare`, `history` and `burst` run it twice on fresh silos, side by side (see FederatedRoundBench).
 if (args is ["federated", ..])
 {
     await MetaNode.Bench.FederatedRoundBench.RunAsync(args[1..]);

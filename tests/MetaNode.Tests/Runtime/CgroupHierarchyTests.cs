@@ -76,6 +76,34 @@ public sealed class CgroupHierarchyTests
     }
 
     [Fact]
+    public void LimitFiles_ClearTheBurstBeforeTheQuota_AndSetItAfter_InPercentOfTheQuota()
+    {
+        var v1 = VPodCgroups.LimitFiles(CgroupVersion.V1, 100, 64L << 20, 100, cpuBurstPercent: 100);
+        Assert.Equal(
+            [
+                ("memory", "memory.limit_in_bytes", "67108864"), ("memory", "memory.memsw.limit_in_bytes", "67108864"), ("pids", "pids.max", "100"),
+                ("cpu", "cpu.cfs_burst_us", "0"), ("cpu", "cpu.cfs_period_us", "100000"), ("cpu", "cpu.cfs_quota_us", "10000"), ("cpu", "cpu.cfs_burst_us", "10000"),
+            ],
+            v1);
+        var v2 = VPodCgroups.LimitFiles(CgroupVersion.V2, 250, 1L << 30, 64, cpuBurstPercent: 40);
+        Assert.Equal(
+            [("memory", "memory.max", "1073741824"), ("memory", "memory.swap.max", "0"), ("pids", "pids.max", "64"), ("cpu", "cpu.max.burst", "0"), ("cpu", "cpu.max", "25000 100000"), ("cpu", "cpu.max.burst", "10000")],
+            v2);
+        Assert.Equal(("cpu", "cpu.cfs_burst_us", "0"), VPodCgroups.LimitFiles(CgroupVersion.V1, 100, 1, 1, cpuBurstPercent: 0)[^1]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => VPodCgroups.LimitFiles(CgroupVersion.V1, 100, 1, 1, cpuBurstPercent: 101));
+    }
+
+    [Fact]
+    public void ABurstAskedOfAKernelWithoutOne_IsRefused_TheDefaultIsNot()
+    {
+        Assert.Contains("no CFS burst", ProcessIsolation.CpuBurstProblem(50, supported: false), StringComparison.Ordinal);
+        Assert.Contains("CpuBurstPercent is 50", ProcessIsolation.CpuBurstProblem(50, supported: false), StringComparison.Ordinal);
+        Assert.Null(ProcessIsolation.CpuBurstProblem(null, supported: false));
+        Assert.Null(ProcessIsolation.CpuBurstProblem(0, supported: false));
+        Assert.Null(ProcessIsolation.CpuBurstProblem(50, supported: true));
+    }
+
+    [Fact]
     public void OomKills_AreReadFromEitherVersionsCounters()
     {
         Assert.Equal(2, VPodCgroups.ParseOomKills("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n"));
@@ -104,6 +132,14 @@ public sealed class CgroupHierarchyTests
             Assert.Equal([Path.Combine(own, "metanode", "vpod-a", "cgroup.procs")], procs);
             Assert.Equal("134217728", File.ReadAllText(Path.Combine(own, "metanode", "vpod-a", "memory.max")));
             Assert.Equal("50000 100000", File.ReadAllText(Path.Combine(own, "metanode", "vpod-a", "cpu.max")));
+            Assert.False(File.Exists(Path.Combine(own, "metanode", "vpod-a", "cpu.max.burst")));
+
+            // A kernel with burst has the file in every cpu cgroup, the vPods' parent too.
+            Assert.False(cgroups.BurstSupported);
+            File.WriteAllText(Path.Combine(own, "metanode", "cpu.max.burst"), "0\n");
+            Assert.True(cgroups.BurstSupported);
+            cgroups.Create("vpod-a", 500, 128L << 20, 32, cpuBurstPercent: 100);
+            Assert.Equal("50000", File.ReadAllText(Path.Combine(own, "metanode", "vpod-a", "cpu.max.burst")));
 
             File.WriteAllText(Path.Combine(own, "cgroup.controllers"), "cpu io\n");
             Assert.Contains("'memory' is not delegated", cgroups.Prepare(), StringComparison.Ordinal);

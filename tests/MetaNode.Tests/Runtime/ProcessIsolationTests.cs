@@ -144,6 +144,50 @@ public sealed class ProcessIsolationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CpuBurst_IsTheWholeQuotaByDefault_SpentAfterIdling_AndFollowsAKeptCgroupsQuotaDown()
+    {
+        var runtime = _sandbox.CreateRuntime();
+
+        // First a larger quota and its burst (800 millicores: 80 ms each), kept when the vPod stops.
+        var large = await runtime.StartAsync("vpod-burst", Shell("echo up; sleep 60") with { CpuMillis = 800 }, null);
+        await LineAsync(runtime, "vpod-burst", "up");
+        var cpu = runtime.GetCgroupDirectory("vpod-burst", "cpu")!;
+        if (!File.Exists(Path.Combine(cpu, BurstFile)))
+        {
+            // A kernel without burst (before 5.14): the default writes none, and a burst asked for is refused.
+            var refused = Assert.Throws<InvalidOperationException>(() => _sandbox.CreateRuntime(o => o.Isolation.CpuBurstPercent = 50));
+            Assert.Contains("no CFS burst", refused.Message, StringComparison.Ordinal);
+            await runtime.StopAsync("vpod-burst", large, TimeSpan.FromSeconds(5), force: true);
+            return;
+        }
+
+        Assert.Equal("80000", ReadLimit(runtime, "cpu", "vpod-burst", BurstFile));
+        await runtime.StopAsync("vpod-burst", large, TimeSpan.FromSeconds(5), force: true);
+
+        // Then 100 millicores: the kernel refuses a quota below the cgroup's burst, so the old burst must go first. The workload
+        // idles for a few periods, saving up its quota, then needs several quotas of cpu: at least one period spends the saving.
+        var busy = Shell("echo up; sleep 0.5; i=0; while [ $i -lt 60000 ]; do i=$((i+1)); done; echo done; sleep 60") with { CpuMillis = 100 };
+        var handle = await runtime.StartAsync("vpod-burst", busy, null);
+        await LineAsync(runtime, "vpod-burst", "up");
+        Assert.Equal(Hierarchy().Version == CgroupVersion.V1 ? "10000" : "10000 100000", ReadLimit(runtime, "cpu", "vpod-burst", CpuLimitFile));
+        Assert.Equal("10000", ReadLimit(runtime, "cpu", "vpod-burst", BurstFile));
+        await LineAsync(runtime, "vpod-burst", "done");
+        Assert.True(CpuStat(cpu, "nr_throttled") >= 1, "the loop needs more than one quota of cpu");
+        Assert.True(CpuStat(cpu, "nr_bursts") >= 1, "a period spent saved-up quota");
+        await runtime.StopAsync("vpod-burst", handle, TimeSpan.FromSeconds(5), force: true);
+
+        // Turned off: the same work is throttled and never bursts.
+        var off = _sandbox.CreateRuntime(o => o.Isolation.CpuBurstPercent = 0);
+        var steady = await off.StartAsync("vpod-no-burst", busy, null);
+        await LineAsync(off, "vpod-no-burst", "done");
+        var steadyCpu = off.GetCgroupDirectory("vpod-no-burst", "cpu")!;
+        Assert.Equal("0", ReadLimit(off, "cpu", "vpod-no-burst", BurstFile));
+        Assert.True(CpuStat(steadyCpu, "nr_throttled") >= 1, "the loop needs more than one quota of cpu");
+        Assert.Equal(0, CpuStat(steadyCpu, "nr_bursts"));
+        await off.StopAsync("vpod-no-burst", steady, TimeSpan.FromSeconds(5), force: true);
+    }
+
+    [Fact]
     public async Task ARuntimeStarting_RemovesEmptyCgroupsLeftByWorkloadsThatEndedWhileNoSiloRan_ButNotLiveOrRecentOnes()
     {
         var before = _sandbox.CreateRuntime();
@@ -234,6 +278,16 @@ public sealed class ProcessIsolationTests : IAsyncLifetime
         CgroupHierarchy.Detect(File.ReadAllText("/proc/self/mountinfo"), File.ReadAllText("/proc/self/cgroup"));
 
     private static string MemoryLimitFile => Hierarchy().Version == CgroupVersion.V1 ? "memory.limit_in_bytes" : "memory.max";
+
+    private static string BurstFile => Hierarchy().Version == CgroupVersion.V1 ? "cpu.cfs_burst_us" : "cpu.max.burst";
+
+    /// <summary>A counter of the cgroup's <c>cpu.stat</c> (throttled and burst periods).</summary>
+    private static long CpuStat(string cgroup, string counter) =>
+        File.ReadAllLines(Path.Combine(cgroup, "cpu.stat"))
+            .Select(line => line.Split(' '))
+            .Where(parts => parts.Length == 2 && parts[0] == counter)
+            .Select(parts => long.Parse(parts[1], CultureInfo.InvariantCulture))
+            .Single();
 
     private static string CpuLimitFile => Hierarchy().Version == CgroupVersion.V1 ? "cpu.cfs_quota_us" : "cpu.max";
 

@@ -47,6 +47,26 @@ public sealed class ProcessRuntimeOptionsTests
         Assert.Contains(failures, f => f.Contains("MetaNode:Runtime:Process:InheritedEnvironment:1", StringComparison.Ordinal) && f.Contains("'A=B'", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(-1, false)]
+    [InlineData(101, false)]
+    [InlineData(0, true)]
+    [InlineData(100, true)]
+    [InlineData(null, true)]
+    public void Validate_CpuBurstIsAPercentOfTheQuota(int? percent, bool valid)
+    {
+        var options = new ProcessRuntimeOptions { Isolation = new ProcessIsolationOptions { CpuBurstPercent = percent } };
+
+        var result = new ProcessRuntimeOptionsValidator().Validate(null, options);
+
+        Assert.Equal(valid, result.Succeeded);
+        if (!valid)
+        {
+            Assert.Contains("MetaNode:Runtime:Process:Isolation:CpuBurstPercent must be 0 to 100", result.FailureMessage, StringComparison.Ordinal);
+            Assert.Contains($"'{percent}'", result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task AddProcessRuntime_RegistersOneInstance_AsItselfAndAsARuntime()
     {

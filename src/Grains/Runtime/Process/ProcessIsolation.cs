@@ -48,6 +48,18 @@ public sealed class ProcessIsolation
     public long PidsLimit => _options.PidsLimit;
 
     /// <summary>
+    /// The burst each vPod's cgroup gets, in percent of its quota: the configured one, or by default the whole quota where the
+    /// kernel offers burst; null where it has none (nothing to write).
+    /// </summary>
+    public int? CpuBurstPercent => Cgroups is { BurstSupported: true } ? _options.CpuBurstPercent ?? 100 : null;
+
+    /// <summary>Why the configured burst cannot be had here (a burst was asked of a kernel without one); null when it can.</summary>
+    public static string? CpuBurstProblem(int? configured, bool supported) =>
+        configured is > 0 && !supported
+            ? $"{ProcessRuntimeOptions.SectionName}:Isolation:{nameof(ProcessIsolationOptions.CpuBurstPercent)} is {configured.Value.ToString(CultureInfo.InvariantCulture)}, but this kernel has no CFS burst (Linux 5.14 or later): leave it unset or set it to 0."
+            : null;
+
+    /// <summary>
     /// Finds out whether this silo can isolate its workloads (root, <c>setpriv</c>, cgroups it may create, a vPod root every uid
     /// can reach) and prepares the cgroup parents and the vPod root when it can.
     /// </summary>

@@ -58,7 +58,7 @@ internal sealed partial class ProcessLauncher
         long oomKillsAtStart = 0;
         if (uid is { } owner && _isolation.Cgroups is { } cgroups)
         {
-            var procs = cgroups.Create(vpodId, spec.CpuMillis, spec.MemoryBytes, _isolation.PidsLimit);
+            var procs = cgroups.Create(vpodId, spec.CpuMillis, spec.MemoryBytes, _isolation.PidsLimit, _isolation.CpuBurstPercent);
 
             // Whatever an earlier run left in the cgroup (descendants that left its process group) goes before this one starts:
             // here, under the vPod's gate, never when a run ends, when another runtime over this root may already be starting one.

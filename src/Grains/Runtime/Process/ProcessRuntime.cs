@@ -73,6 +73,11 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
             LogNotIsolated(_logger, _isolation.Problem!);
         }
 
+        if (_isolation.Cgroups is { } prepared && ProcessIsolation.CpuBurstProblem(_options.Isolation.CpuBurstPercent, prepared.BurstSupported) is { } burstProblem)
+        {
+            throw new InvalidOperationException(burstProblem);
+        }
+
         if (_isolation.Cgroups is { } cgroups && cgroups.RemoveEmpty(time.GetUtcNow().UtcDateTime - LeftoverCgroupAge) is > 0 and var removed)
         {
             LogLeftoverCgroupsRemoved(_logger, removed, _directories.VPodsRoot);

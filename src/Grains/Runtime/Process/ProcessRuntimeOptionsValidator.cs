@@ -93,6 +93,11 @@ public sealed class ProcessRuntimeOptionsValidator : IValidateOptions<ProcessRun
                 failures.Add($"{Prefix}Isolation:{nameof(isolation.UidRangeSize)} must be at least 1 and keep the range at or below {MaxIsolatedUid}; got '{isolation.UidRangeSize.ToString(CultureInfo.InvariantCulture)}'.");
             }
 
+            if (isolation.CpuBurstPercent is < 0 or > 100)
+            {
+                failures.Add($"{Prefix}Isolation:{nameof(isolation.CpuBurstPercent)} must be 0 to 100 (percent of a vPod's cpu quota the kernel lets it save up), or unset; got '{isolation.CpuBurstPercent.Value.ToString(CultureInfo.InvariantCulture)}'.");
+            }
+
             if (string.IsNullOrWhiteSpace(isolation.UidRegistry) || !Path.IsPathFullyQualified(isolation.UidRegistry) || isolation.UidRegistry.Contains('\0', StringComparison.Ordinal))
             {
                 failures.Add($"{Prefix}Isolation:{nameof(isolation.UidRegistry)} must be an absolute directory path; got '{isolation.UidRegistry}'.");

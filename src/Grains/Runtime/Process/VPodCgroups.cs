@@ -85,8 +85,12 @@ public sealed class VPodCgroups
         }
     }
 
+    /// <summary>Whether the kernel lets a cgroup spend saved-up quota at once (CFS burst, Linux 5.14 and later).</summary>
+    public bool BurstSupported => File.Exists(Path.Combine(_hierarchy.Parents["cpu"], BurstFile(_hierarchy.Version)));
+
     /// <summary>Makes (or keeps) the vPod's cgroup with these limits; returns the <c>cgroup.procs</c> files the workload must join.</summary>
-    public IReadOnlyList<string> Create(string vpodId, long cpuMillis, long memoryBytes, long pidsLimit)
+    /// <param name="cpuBurstPercent">The burst, in percent of the quota; null where the kernel has none (nothing is written).</param>
+    public IReadOnlyList<string> Create(string vpodId, long cpuMillis, long memoryBytes, long pidsLimit, int? cpuBurstPercent = null)
     {
         var procs = new List<string>();
         foreach (var directory in DirectoriesOf(vpodId))
@@ -98,7 +102,7 @@ public sealed class VPodCgroups
             procs.Add(Path.Combine(directory, "cgroup.procs"));
         }
 
-        foreach (var (controller, file, value) in LimitFiles(_hierarchy.Version, cpuMillis, memoryBytes, pidsLimit))
+        foreach (var (controller, file, value) in LimitFiles(_hierarchy.Version, cpuMillis, memoryBytes, pidsLimit, cpuBurstPercent))
         {
             var path = Path.Combine(DirectoryOf(vpodId, controller), file);
             if (file is "memory.memsw.limit_in_bytes" or "memory.swap.max" && !File.Exists(path))
@@ -114,15 +118,23 @@ public sealed class VPodCgroups
 
     /// <summary>
     /// What to write to enforce the limits, in order (on v1 the memory+swap limit may not be below the memory limit, so the
-    /// memory limit goes first; both are rewritten on every start).
+    /// memory limit goes first; both are rewritten on every start). The burst may not exceed the quota: it is cleared before the
+    /// quota is written and set after, whenever the kernel has it, so a kept cgroup also loses a burst no longer configured.
     /// </summary>
-    public static IReadOnlyList<(string Controller, string File, string Value)> LimitFiles(CgroupVersion version, long cpuMillis, long memoryBytes, long pidsLimit)
+    /// <param name="cpuBurstPercent">0–100 % of the quota; null writes no burst (a kernel without it).</param>
+    public static IReadOnlyList<(string Controller, string File, string Value)> LimitFiles(CgroupVersion version, long cpuMillis, long memoryBytes, long pidsLimit, int? cpuBurstPercent = null)
     {
+        if (cpuBurstPercent is < 0 or > 100)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cpuBurstPercent), cpuBurstPercent, "a burst is 0 to 100 % of the quota.");
+        }
+
         var memory = memoryBytes.ToString(CultureInfo.InvariantCulture);
         var pids = pidsLimit.ToString(CultureInfo.InvariantCulture);
-        var quota = Math.Max(1000, cpuMillis * CpuPeriodMicroseconds / 1000).ToString(CultureInfo.InvariantCulture);
+        var quotaMicroseconds = Math.Max(1000, cpuMillis * CpuPeriodMicroseconds / 1000);
+        var quota = quotaMicroseconds.ToString(CultureInfo.InvariantCulture);
         var period = CpuPeriodMicroseconds.ToString(CultureInfo.InvariantCulture);
-        return version switch
+        List<(string, string, string)> files = version switch
         {
             CgroupVersion.V1 =>
             [
@@ -141,7 +153,17 @@ public sealed class VPodCgroups
             ],
             _ => throw new ArgumentOutOfRangeException(nameof(version), version, "no cgroups"),
         };
+        if (cpuBurstPercent is { } percent)
+        {
+            // The kernel refuses a quota below the burst in place: a kept cgroup's old burst goes first.
+            files.Insert(files.FindIndex(static f => f.Item1 == "cpu"), ("cpu", BurstFile(version), "0"));
+            files.Add(("cpu", BurstFile(version), (quotaMicroseconds * percent / 100).ToString(CultureInfo.InvariantCulture)));
+        }
+
+        return files;
     }
+
+    private static string BurstFile(CgroupVersion version) => version == CgroupVersion.V1 ? "cpu.cfs_burst_us" : "cpu.max.burst";
 
     /// <summary>How many times the kernel's OOM killer has killed a process of the vPod's cgroup; 0 when it has no cgroup.</summary>
     public long OomKills(string vpodId)
