@@ -1,6 +1,4 @@
 using MetaNode.Chain;
-using MetaNode.Federation;
-using NBitcoin.Secp256k1;
 
 namespace MetaNode.Workload.Keys;
 
@@ -25,20 +23,7 @@ public sealed class VPodKey
     public static VPodKey FromPrivateKey(ReadOnlySpan<byte> privateKey) => new(privateKey.ToArray(), AddressOf(privateKey));
 
     /// <summary>The lower-case address of a private key: the last 20 bytes of keccak-256 of the uncompressed public key (without its 0x04 prefix).</summary>
-    public static string AddressOf(ReadOnlySpan<byte> privateKey)
-    {
-        if (privateKey.Length != EthereumSignatures.PrivateKeyLength || !ECPrivKey.TryCreate(privateKey, out var key) || key is null)
-        {
-            throw new ArgumentException("A private key is 32 bytes, a non-zero scalar below the curve order.", nameof(privateKey));
-        }
-
-        using (key)
-        {
-            Span<byte> uncompressed = stackalloc byte[65];
-            key.CreatePubKey().WriteToSpan(compressed: false, uncompressed, out _);
-            return "0x" + Convert.ToHexStringLower(FederationHashing.Keccak256(uncompressed[1..]).AsSpan(12));
-        }
-    }
+    public static string AddressOf(ReadOnlySpan<byte> privateKey) => EthereumSignatures.AddressOf(privateKey);
 
     /// <summary>Signs a 32-byte digest: <c>0x</c> + 130 lower-case hex digits.</summary>
     public string Sign(ReadOnlySpan<byte> digest) => "0x" + Convert.ToHexStringLower(EthereumSignatures.Sign(_privateKey, digest));

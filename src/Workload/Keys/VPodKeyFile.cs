@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using MetaNode.Chain;
 using MetaNode.Workloads;
-using NBitcoin.Secp256k1;
 
 namespace MetaNode.Workload.Keys;
 
@@ -141,9 +140,8 @@ public static class VPodKeyFile
             while (true)
             {
                 RandomNumberGenerator.Fill(candidate);
-                if (ECPrivKey.TryCreate(candidate, out var scalar) && scalar is not null)
+                if (EthereumSignatures.IsPrivateKey(candidate))
                 {
-                    scalar.Dispose();
                     return VPodKey.FromPrivateKey(candidate);
                 }
             }

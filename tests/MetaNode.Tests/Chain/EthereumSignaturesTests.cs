@@ -68,6 +68,36 @@ public sealed class EthereumSignaturesTests
         Assert.Null(EthereumSignatures.RecoverAddress(digest[..31], signature));
     }
 
+    [Fact]
+    public void High_s_recovers_like_ecrecover_and_an_s_past_the_order_or_a_raw_recovery_id_past_3_recovers_nothing()
+    {
+        // ecrecover (and so the registry's signature check) takes a high s; an s at or past the group order is no signature.
+        var order = System.Numerics.BigInteger.Parse("0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", System.Globalization.NumberStyles.HexNumber);
+        var key = EthECKey.GenerateKey();
+        var digest = RandomNumberGenerator.GetBytes(32);
+        var signature = EthereumSignatures.Sign(EthereumSignatures.PrivateKeyBytes(key.GetPrivateKeyAsBytes()), digest);
+        var address = key.GetPublicAddress().ToLowerInvariant();
+        var s = new System.Numerics.BigInteger(signature.AsSpan(32, 32), isUnsigned: true, isBigEndian: true);
+
+        var highS = (byte[])signature.Clone();
+        (order - s).ToByteArray(isUnsigned: true, isBigEndian: true).PadLeft32().CopyTo(highS, 32);
+        highS[64] = (byte)(highS[64] == 27 ? 28 : 27);
+        var nethereum = EthECKey.RecoverFromSignature(EthECDSASignatureFactory.FromComponents(highS[..32], highS[32..64], highS[64]), digest);
+        Assert.Equal(address, EthereumSignatures.RecoverAddress(digest, highS));
+        Assert.Equal(address, nethereum.GetPublicAddress().ToLowerInvariant());
+
+        var rawId = (byte[])signature.Clone();
+        rawId[64] -= 27;
+        Assert.Equal(address, EthereumSignatures.RecoverAddress(digest, rawId));
+        rawId[64] = 4;
+        Assert.Null(EthereumSignatures.RecoverAddress(digest, rawId));
+
+        var sAtOrder = (byte[])signature.Clone();
+        order.ToByteArray(isUnsigned: true, isBigEndian: true).PadLeft32().CopyTo(sAtOrder, 32);
+        Assert.Null(EthereumSignatures.RecoverAddress(digest, sAtOrder));
+        Assert.Null(EthereumSignatures.RecoverAddress(digest, new byte[65]));
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("")]

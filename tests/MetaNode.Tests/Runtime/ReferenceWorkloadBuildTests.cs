@@ -13,7 +13,7 @@ public sealed class ReferenceWorkloadBuildTests
 {
     private static readonly string[] CompiledAheadOfTime =
     [
-        "MetaNode.Workload.dll", "MetaNode.Protocol.dll", "MetaNode.Interfaces.dll", "Nethereum.Util.dll", "NBitcoin.Secp256k1.dll", "Orleans.Serialization.dll",
+        "MetaNode.Workload.dll", "MetaNode.Protocol.dll", "MetaNode.Interfaces.dll", "Nethereum.Util.dll", "Secp256k1.Net.dll", "Orleans.Serialization.dll",
     ];
 
     [Fact]
