@@ -56,17 +56,7 @@ internal static class FederatedRoundBench
         {
             var without = await RunOnceAsync(rounds, warmupRounds, anvilPath, new() { ["MetaNode:Runtime:Process:Isolation:CpuBurstPercent"] = "0" }, "no cpu burst");
             var with = await RunOnceAsync(rounds, warmupRounds, anvilPath, [], "cpu burst of one quota (the default)");
-            Console.WriteLine();
-            Console.WriteLine("| vPods' cgroups | round 1 | its aggregation | overhead, later rounds: median | p90 | max | validators' cpu per round |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
-            foreach (var run in new[] { without, with })
-            {
-                var first = run.Status.Timings[0];
-                var later = run.Status.Timings.Skip(1).Select(t => t.OverheadMs).Order().ToList();
-                Console.WriteLine(FormattableString.Invariant(
-                    $"| {run.Label} | {first.TotalMs:F0} ms | {first.AggregationMs:F0} ms | {Percentile(later, 0.5):F0} ms | {Percentile(later, 0.9):F0} ms | {later.LastOrDefault():F0} ms | {run.ValidatorCpuPerRound.TotalMilliseconds:F1} ms |"));
-            }
-
+            PrintSideBySide("vPods' cgroups", without, with);
             return;
         }
 
@@ -78,19 +68,24 @@ internal static class FederatedRoundBench
 
         var onFirstUse = await RunOnceAsync(rounds, warmupRounds, anvilPath, new() { ["MetaNode:Runtime:Process:ReferenceWorkloadPath"] = Path.Combine(AppContext.BaseDirectory, "MetaNode.Workload.dll") }, "compiled on first use");
         var aheadOfTime = await RunOnceAsync(rounds, warmupRounds, anvilPath, [], "compiled ahead of time (workload/, the default)");
+        PrintSideBySide("reference workload", onFirstUse, aheadOfTime);
+        Console.WriteLine(FormattableString.Invariant(
+            $"ahead of time / on first use: round 1 {aheadOfTime.Status.Timings[0].TotalMs / onFirstUse.Status.Timings[0].TotalMs:F2}x, validators healthy {aheadOfTime.ValidatorStart / onFirstUse.ValidatorStart:F2}x"));
+    }
+
+    /// <summary>Fresh-silo runs side by side: how long their vPods took to start, round 1, and the later rounds' overhead.</summary>
+    private static void PrintSideBySide(string what, params RunResult[] runs)
+    {
         Console.WriteLine();
-        Console.WriteLine("| reference workload | compute vPods healthy | validators healthy | round 1 | its aggregation | overhead, later rounds: median | p90 | max |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var run in new[] { onFirstUse, aheadOfTime })
+        Console.WriteLine($"| {what} | compute vPods healthy | validators healthy | round 1 | its aggregation | overhead, later rounds: median | p90 | max | validators' cpu per round |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var run in runs)
         {
             var first = run.Status.Timings[0];
             var later = run.Status.Timings.Skip(1).Select(t => t.OverheadMs).Order().ToList();
             Console.WriteLine(FormattableString.Invariant(
-                $"| {run.Label} | {run.ComputeStart.TotalMilliseconds:F0} ms | {run.ValidatorStart.TotalMilliseconds:F0} ms | {first.TotalMs:F0} ms | {first.AggregationMs:F0} ms | {Percentile(later, 0.5):F0} ms | {Percentile(later, 0.9):F0} ms | {later.LastOrDefault():F0} ms |"));
+                $"| {run.Label} | {run.ComputeStart.TotalMilliseconds:F0} ms | {run.ValidatorStart.TotalMilliseconds:F0} ms | {first.TotalMs:F0} ms | {first.AggregationMs:F0} ms | {Percentile(later, 0.5):F0} ms | {Percentile(later, 0.9):F0} ms | {later.LastOrDefault():F0} ms | {run.ValidatorCpuPerRound.TotalMilliseconds:F1} ms |"));
         }
-
-        Console.WriteLine(FormattableString.Invariant(
-            $"ahead of time / on first use: round 1 {aheadOfTime.Status.Timings[0].TotalMs / onFirstUse.Status.Timings[0].TotalMs:F2}x, validators healthy {aheadOfTime.ValidatorStart / onFirstUse.ValidatorStart:F2}x"));
     }
 
     /// <summary>What one fresh silo's job measured, and how long its vPods took to become healthy.</summary>

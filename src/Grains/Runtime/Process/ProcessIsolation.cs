@@ -34,6 +34,8 @@ public sealed class ProcessIsolation
         _options = options;
         _setpriv = setpriv;
         Cgroups = cgroups;
+        BurstSupported = cgroups?.BurstSupported ?? false;
+        CpuBurstPercent = BurstSupported ? options.CpuBurstPercent ?? 100 : null;
         Problem = problem;
     }
 
@@ -51,7 +53,10 @@ public sealed class ProcessIsolation
     /// The burst each vPod's cgroup gets, in percent of its quota: the configured one, or by default the whole quota where the
     /// kernel offers burst; null where it has none (nothing to write).
     /// </summary>
-    public int? CpuBurstPercent => Cgroups is { BurstSupported: true } ? _options.CpuBurstPercent ?? 100 : null;
+    public int? CpuBurstPercent { get; }
+
+    /// <summary>Whether this kernel offers CFS burst to the vPods' cgroups (looked up once, when isolation is detected).</summary>
+    public bool BurstSupported { get; }
 
     /// <summary>Why the configured burst cannot be had here (a burst was asked of a kernel without one); null when it can.</summary>
     public static string? CpuBurstProblem(int? configured, bool supported) =>

@@ -73,7 +73,7 @@ public sealed partial class ProcessRuntime : IVPodRuntime, IAsyncDisposable
             LogNotIsolated(_logger, _isolation.Problem!);
         }
 
-        if (_isolation.Cgroups is { } prepared && ProcessIsolation.CpuBurstProblem(_options.Isolation.CpuBurstPercent, prepared.BurstSupported) is { } burstProblem)
+        if (_isolation.Enabled && ProcessIsolation.CpuBurstProblem(_options.Isolation.CpuBurstPercent, _isolation.BurstSupported) is { } burstProblem)
         {
             throw new InvalidOperationException(burstProblem);
         }
