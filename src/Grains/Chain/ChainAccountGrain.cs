@@ -415,12 +415,13 @@ public sealed partial class ChainAccountGrain(
             var now = time.GetUtcNow();
             if (known is null)
             {
-                var minedNonce = (long)(await connector.CallAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(Address, BlockParameter.CreateLatest()), cancellationToken)).Value;
-                if (minedNonce > pending.Nonce)
+                if (await MinedNonceAsync(cancellationToken) > pending.Nonce)
                 {
-                    // Mined nonce passed ours and none of our hashes has a receipt: look once more, then give the nonce up.
+                    // Mined nonce passed ours and none of our hashes has a receipt: look once more, then give the nonce up. Both
+                    // readings must agree: a node in the middle of a reorganization can answer from the old chain and the new one
+                    // in turn, and a nonce that went back is ours again (the next poll sends the same bytes).
                     await Task.Delay(Options.ReceiptPollInterval, time, cancellationToken);
-                    if (await AnyReceiptAsync(pending, cancellationToken))
+                    if (await AnyReceiptAsync(pending, cancellationToken) || await MinedNonceAsync(cancellationToken) <= pending.Nonce)
                     {
                         continue;
                     }
@@ -445,6 +446,10 @@ public sealed partial class ChainAccountGrain(
             await Task.Delay(ReceiptPolling.Delay(poll, Options.ReceiptPollInterval), time, cancellationToken);
         }
     }
+
+    /// <summary>The account's nonce on the latest block: how many of its transactions are mined.</summary>
+    private async Task<long> MinedNonceAsync(CancellationToken cancellationToken) =>
+        (long)(await connector.CallAsync("eth_getTransactionCount", w => w.Eth.Transactions.GetTransactionCount.SendRequestAsync(Address, BlockParameter.CreateLatest()), cancellationToken)).Value;
 
     private async Task<bool> AnyReceiptAsync(PendingTransaction pending, CancellationToken cancellationToken)
     {
