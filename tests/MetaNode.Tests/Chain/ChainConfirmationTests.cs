@@ -87,6 +87,41 @@ public sealed class ChainConfirmationTests
         Assert.Equal((1L, 1L), (usage.TransactionsSubmitted, usage.TransactionsConfirmed));
     }
 
+    [Fact]
+    public async Task ANodeAnsweringOnceFromTheChainItLeft_DoesNotMakeTheAccountGiveItsNonceUp_TheSameBytesAreSentAgain()
+    {
+        await using var anvil = await ReorgChain.StartAsync();
+        await using var gate = await RpcSendGate.StartAsync(anvil.RpcUrl);
+        await using var chain = await ChainCluster.StartAsync(gate.Url, await ReorgChain.FundedKeyAsync(anvil.RpcUrl), anvil.ClusterSettings(confirmations: 3));
+        var account = chain.Grains.GetGrain<IChainAccountGrain>(chain.Operator);
+        await AnvilNode.RpcAsync(anvil.RpcUrl, "evm_setAutomine", false);
+
+        var round = RegistryHarness.Round("job-stale-nonce", 1);
+        var submission = account.FinalizeRoundAsync(anvil.Registry, round, anvil.Sign(round));
+        await WaitInPoolAsync(anvil, chain.Operator, submission);
+        var dropped = await anvil.HeadAsync() + 1;
+        await anvil.MineAsync(2);
+        var transaction = Assert.Single(await anvil.BlockTransactionsAsync(dropped));
+        await Eventually.WaitAsync(() => account.GetUsageAsync(), u => u.LastBlockSeen >= dropped + 1, "the account grain to see the receipt two blocks deep");
+
+        // The first reading of the mined nonce after the reorganization comes from the chain the node left (1: ours mined);
+        // the node itself says 0. One reading alone would give the nonce up and prepare another transaction.
+        gate.StaleMinedNonces.Enqueue(1);
+        await anvil.ReorgAsync(2);
+        await WaitInPoolAsync(anvil, chain.Operator, submission);
+        Assert.Equal(1, gate.StaleAnswersGiven);
+        var inclusion = await anvil.HeadAsync() + 1;
+        await anvil.MineAsync(3);
+        var result = await submission.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(FinalizationOutcome.Finalized, result.Outcome);
+        Assert.Equal(transaction, result.TransactionHash);
+        Assert.Equal([transaction], await anvil.BlockTransactionsAsync(inclusion));
+        Assert.Single(gate.Forwarded.Distinct());
+        var usage = await account.GetUsageAsync();
+        Assert.Equal((1L, 1L), (usage.TransactionsSubmitted, usage.TransactionsConfirmed));
+    }
+
     /// <summary>Until the account's transaction waits in anvil's pool (its pending nonce is past its mined one).</summary>
     private static Task WaitInPoolAsync(ReorgChain anvil, string account, Task submission) =>
         Eventually.WaitAsync(

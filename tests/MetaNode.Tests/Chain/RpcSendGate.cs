@@ -10,7 +10,8 @@ namespace MetaNode.Tests.Chain;
 
 /// <summary>
 /// A JSON-RPC pass-through on a loopback port in front of a node that can refuse <c>eth_sendRawTransaction</c> (a
-/// JSON-RPC error; nothing reaches the node) and records every raw transaction it refused or forwarded.
+/// JSON-RPC error; nothing reaches the node), records every raw transaction it refused or forwarded, and can answer
+/// <c>eth_getTransactionCount</c> at the latest block with queued stale values (a node answering from a chain it left).
 /// </summary>
 internal sealed class RpcSendGate : IAsyncDisposable
 {
@@ -18,6 +19,7 @@ internal sealed class RpcSendGate : IAsyncDisposable
     private readonly string _target;
     private WebApplication? _app;
     private volatile bool _refuse;
+    private int _staleGiven;
 
     private RpcSendGate(string target) => _target = target;
 
@@ -26,6 +28,12 @@ internal sealed class RpcSendGate : IAsyncDisposable
     public ConcurrentQueue<string> Refused { get; } = new();
 
     public ConcurrentQueue<string> Forwarded { get; } = new();
+
+    /// <summary>Answers for the next <c>eth_getTransactionCount(…, "latest")</c> calls, one each, in place of the node's.</summary>
+    public ConcurrentQueue<long> StaleMinedNonces { get; } = new();
+
+    /// <summary>How many stale nonce answers were given.</summary>
+    public int StaleAnswersGiven => _staleGiven;
 
     public bool RefuseSends
     {
@@ -80,6 +88,19 @@ internal sealed class RpcSendGate : IAsyncDisposable
                 }
 
                 Forwarded.Enqueue(raw);
+            }
+
+            if (root.ValueKind == JsonValueKind.Object
+                && root.TryGetProperty("method", out var counted)
+                && counted.GetString() == "eth_getTransactionCount"
+                && root.GetProperty("params")[1].GetString() == "latest"
+                && StaleMinedNonces.TryDequeue(out var stale))
+            {
+                Interlocked.Increment(ref _staleGiven);
+                var id = root.TryGetProperty("id", out var value) ? value.GetRawText() : "null";
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync($$$"""{"jsonrpc":"2.0","id":{{{id}}},"result":"0x{{{stale:x}}}"}""");
+                return;
             }
         }
 
