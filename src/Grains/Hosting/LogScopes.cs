@@ -20,6 +20,10 @@ public static class LogScopes
     private static readonly GrainType JobGrain = GrainType.Create("federated-job");
     private static readonly GrainType ValidatorWorker = GrainType.Create("federated-validator");
 
+    /// <summary>Whether calls to grains of <paramref name="type"/> have a scope (pure).</summary>
+    public static bool HasScope(GrainType type) =>
+        type.Equals(VPodGrain) || type.Equals(ComputeWorker) || type.Equals(ClusterGrain) || type.Equals(LeaderLease) || type.Equals(JobGrain) || type.Equals(ValidatorWorker);
+
     /// <summary>
     /// The scope of a call to the grain (pure): null for grains that are about nothing a user names. Runs on every call, so
     /// the grain's type is compared as it is and its key turned into a string only for the grains that have a scope.
@@ -61,21 +65,44 @@ public static class LogScopes
         logger.BeginScope(new KeyValuePair<string, object?>[] { new(VPodId, vpodId) });
 }
 
-/// <summary>Opens <see cref="LogScopes.For"/>'s scope around each incoming grain call.</summary>
+/// <summary>
+/// Opens <see cref="LogScopes.For"/>'s scope around each incoming grain call. A grain's scope is worked out once per activation and
+/// kept on it, so a call pays for opening the scope only, not for decoding the key and building the scope again.
+/// </summary>
 public sealed class LogScopeFilter(ILogger<LogScopeFilter> logger) : IIncomingGrainCallFilter
 {
-    public async Task Invoke(IIncomingGrainCallContext context)
+    public Task Invoke(IIncomingGrainCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (LogScopes.For(context.TargetId) is not { } scope)
-        {
-            await context.Invoke();
-            return;
-        }
+        return ScopeOf(context) is { } scope ? InvokeInScopeAsync(context, scope) : context.Invoke();
+    }
 
+    private async Task InvokeInScopeAsync(IIncomingGrainCallContext context, KeyValuePair<string, object?>[] scope)
+    {
         using (logger.BeginScope(scope))
         {
             await context.Invoke();
         }
     }
+
+    private static KeyValuePair<string, object?>[]? ScopeOf(IIncomingGrainCallContext context)
+    {
+        if (!LogScopes.HasScope(context.TargetId.Type))
+        {
+            return null;
+        }
+
+        var activation = context.TargetContext;
+        if (activation.GetComponent<ActivationScope>() is { } known)
+        {
+            return known.Scope;
+        }
+
+        var computed = new ActivationScope(LogScopes.For(context.TargetId));
+        activation.SetComponent(computed);
+        return computed.Scope;
+    }
+
+    /// <summary>An activation's scope (null: none), as kept on the activation.</summary>
+    private sealed record ActivationScope(KeyValuePair<string, object?>[]? Scope);
 }

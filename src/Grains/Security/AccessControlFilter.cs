@@ -53,9 +53,22 @@ public sealed partial class AccessControlFilter(
         return masks ? InvokeMaskedAsync(context) : context.Invoke();
     }
 
-    private static async Task InvokeMaskedAsync(IIncomingGrainCallContext context)
+    private static Task InvokeMaskedAsync(IIncomingGrainCallContext context)
     {
-        await context.Invoke().ConfigureAwait(false);
+        // Most reads complete at once (a status the grain holds): mask then, without a continuation.
+        var invoked = context.Invoke();
+        if (invoked.IsCompletedSuccessfully)
+        {
+            context.Result = SecretMasking.Mask(context.Result);
+            return Task.CompletedTask;
+        }
+
+        return MaskWhenDoneAsync(invoked, context);
+    }
+
+    private static async Task MaskWhenDoneAsync(Task invoked, IIncomingGrainCallContext context)
+    {
+        await invoked.ConfigureAwait(false);
         context.Result = SecretMasking.Mask(context.Result);
     }
 

@@ -88,6 +88,7 @@ public sealed class SiloLogsTests : IAsyncLifetime
     public void Scopes_NameWhatTheGrainIsAbout(string type, string key, string name, string value)
     {
         var scope = LogScopes.For(GrainId.Create(type, key));
+        Assert.True(LogScopes.HasScope(GrainType.Create(type)));
         Assert.NotNull(scope);
         Assert.Equal(new KeyValuePair<string, object?>(name, value), Assert.Single(scope));
     }
@@ -96,8 +97,11 @@ public sealed class SiloLogsTests : IAsyncLifetime
     public void Scopes_OfAValidatorWorker_NameItsJobAndVPod_AndOtherGrainsHaveNone()
     {
         Assert.Equal([new("JobId", "job-7"), new("VPodId", "vpod-v-1")], LogScopes.For(GrainId.Create("federated-validator", "job-7/vpod-v-1")));
+        Assert.True(LogScopes.HasScope(GrainType.Create("federated-validator")));
         Assert.Null(LogScopes.For(GrainId.Create("vpod-registry", "default")));
         Assert.Null(LogScopes.For(GrainId.Create("chain", "default")));
+        Assert.False(LogScopes.HasScope(GrainType.Create("vpod-registry")));
+        Assert.False(LogScopes.HasScope(GrainType.Create("chain")));
     }
 
     private SiloProcess Start(string directory, params string[] settings)

@@ -278,13 +278,19 @@ public sealed class AccessControlTests(AccessFixture fixture) : IClassFixture<Ac
             var error = await Assert.ThrowsAsync<PermissionDeniedException>(() => client.ListVPodsAsync());
             Assert.Contains(reason, error.Message, StringComparison.Ordinal);
 
-            // Even the empty call, which any viewer may make, passes the same check.
+            // Even the empty calls, which any viewer may make, pass the same check: the stateless one and the placed one.
             error = await Assert.ThrowsAsync<PermissionDeniedException>(() => client.GrainFactory.GetGrain<IPingGrain>(PingKeys.Default).PingAsync());
+            Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+            error = await Assert.ThrowsAsync<PermissionDeniedException>(() => client.GrainFactory.GetGrain<IPingGrain>(PingKeys.Placed("bad-" + name)).PingAsync());
             Assert.Contains(reason, error.Message, StringComparison.Ordinal);
         }
 
         // A client that sets the silos' internal marker and a caller name itself, with a viewer credential, is still a viewer.
         await using var viewer = await fixture.ConnectAsync(fixture.Identity("viewer"));
+        await viewer.GrainFactory.GetGrain<IPingGrain>(PingKeys.Default).PingAsync();
+        var placed = viewer.GrainFactory.GetGrain<IPingGrain>(PingKeys.Placed("viewer"));
+        await placed.PingAsync();
+        Assert.Equal((PingKeys.GatewayType, PingKeys.PlacedType), (viewer.GrainFactory.GetGrain<IPingGrain>(PingKeys.Default).GetGrainId().Type.ToString(), placed.GetGrainId().Type.ToString()));
         RequestContext.Set(AccessControlFilter.InternalKey, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         RequestContext.Set(AccessControlFilter.CallerKey, "admin");
         try
