@@ -10,10 +10,11 @@ namespace MetaNode.Bench;
 /// <summary>
 /// <c>gateway [SECONDS] [ROUNDS] [CALLERS] [VPODS]</c> (defaults 10, 2, 1000, 100): control-plane calls as users make them — from
 /// this process, through the gateway of a silo process of the same build with mutual TLS and the role filter on, as a viewer.
-/// Side by side in alternating rounds: two empty calls (<see cref="MetaNode.Security.IPingGrain"/>) behind the same filter as floors — the stateless
-/// worker on the gateway's own silo, and an activation per key over VPODS keys, placed and found through the grain directory as a
-/// vPod is (the floor the target is read against: every call to a vPod takes that path); vPod status spread over VPODS vPods as the client library asks for it (its status cache sends each vPod's
-/// tag); the vPod grains' own "unchanged" answer to that tag, without the cache (the floor of a call to a keyed grain); the whole
+/// Side by side in alternating rounds: two empty calls (<see cref="MetaNode.Security.IPingGrain"/>) behind the same filter as
+/// floors — the stateless worker on the gateway's own silo, and an activation per key over VPODS keys, placed and found through
+/// the grain directory as a vPod is (the floor the target is read against: every call to a vPod takes that path); vPod status
+/// spread over VPODS vPods as the client library asks for it (its status cache sends each vPod's tag); the vPod grains' own
+/// "unchanged" answer to that tag, without the cache (the cheapest answer a vPod grain gives); the whole
 /// status on every call (<c>GetStatus</c>); and the client's status calls against a second silo started with
 /// <c>MetaNode:Tls:Insecure=true</c> (no TLS, no filter). Prints calls/s, p50, p99, max, errors and the client's and silo's CPU per
 /// call for each, and status against both empty calls.
@@ -51,7 +52,7 @@ internal static class GatewayAccessBench
 
             var ping = secureClient.GrainFactory.GetGrain<MetaNode.Security.IPingGrain>(PingKeys.Default);
             Func<int, Task> empty = _ => ping.PingAsync();
-            var placedPings = Enumerable.Range(0, vpods).Select(i => secureClient.GrainFactory.GetGrain<MetaNode.Security.IPingGrain>(PingKeys.Placed(FormattableString.Invariant($"bench-{i:D4}")))).ToArray();
+            var placedPings = Enumerable.Range(0, vpods).Select(i => secureClient.GrainFactory.GetGrain<MetaNode.Security.IPingGrain>(PingKeys.Placed(i % PingKeys.PlacedKeys))).ToArray();
             Func<int, Task> placed = i => placedPings[i % placedPings.Length].PingAsync();
             Func<int, Task> status = i => secureClient.CheckVPodStatusAsync(secureIds[i % secureIds.Count]);
             var statusGrains = secureIds.Select(id => secureClient.GrainFactory.GetGrain<IVPodGrain>(id)).ToArray();
@@ -186,8 +187,7 @@ internal static class GatewayAccessBench
             }
         }).ToArray();
         await Task.WhenAll(workers);
-        var seconds = watch.Elapsed.TotalSeconds;
-        return new Result([.. latencies.SelectMany(l => l)], seconds, errors, (Process.GetCurrentProcess().TotalProcessorTime - clientCpu).TotalSeconds, (ProcCensus.CpuTime(siloPid) - siloCpu).TotalSeconds);
+        return new Result([.. latencies.SelectMany(l => l)], watch.Elapsed.TotalSeconds, errors, (Process.GetCurrentProcess().TotalProcessorTime - clientCpu).TotalSeconds, (ProcCensus.CpuTime(siloPid) - siloCpu).TotalSeconds);
     }
 
     /// <param name="ClientCpu">Seconds of CPU this process used meanwhile.</param>

@@ -25,8 +25,8 @@ public static class LogScopes
         type.Equals(VPodGrain) || type.Equals(ComputeWorker) || type.Equals(ClusterGrain) || type.Equals(LeaderLease) || type.Equals(JobGrain) || type.Equals(ValidatorWorker);
 
     /// <summary>
-    /// The scope of a call to the grain (pure): null for grains that are about nothing a user names. Runs on every call, so
-    /// the grain's type is compared as it is and its key turned into a string only for the grains that have a scope.
+    /// The scope of a call to the grain (pure): null for grains that are about nothing a user names (<see cref="HasScope"/> false).
+    /// <see cref="LogScopeFilter"/> works it out once per activation.
     /// </summary>
     public static KeyValuePair<string, object?>[]? For(GrainId grain)
     {

@@ -19,9 +19,24 @@ public static class PingKeys
     /// <summary>The default: a stateless worker on whichever silo's gateway the call reached.</summary>
     public const string GatewayType = "client-ping";
 
-    /// <summary>One activation per key, placed like any keyed grain (<c>GetGrain&lt;IPingGrain&gt;(Placed(key))</c>).</summary>
+    /// <summary>
+    /// One activation per key, placed like any keyed grain (<c>GetGrain&lt;IPingGrain&gt;(Placed(index))</c>). Its keys are the
+    /// numbers below <see cref="PlacedKeys"/>, so no caller can make the cluster hold more than that many of them.
+    /// </summary>
     public const string PlacedType = "client-ping-placed";
 
-    /// <summary>The id of the placed ping grain under <paramref name="key"/>.</summary>
-    public static GrainId Placed(string key) => GrainId.Create(PlacedType, key);
+    /// <summary>How many placed ping grains there can be: their keys are 0 to this less one.</summary>
+    public const int PlacedKeys = 1_024;
+
+    /// <summary>The id of placed ping grain <paramref name="index"/> (0 to <see cref="PlacedKeys"/> less one).</summary>
+    public static GrainId Placed(int index) =>
+        index is >= 0 and < PlacedKeys
+            ? GrainId.Create(PlacedType, index.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            : throw new ArgumentOutOfRangeException(nameof(index), index, $"A placed ping grain's index is 0-{PlacedKeys - 1}.");
+
+    /// <summary>Whether <paramref name="key"/> is one of the placed ping grains' keys (the canonical form of 0 to <see cref="PlacedKeys"/> less one).</summary>
+    public static bool IsPlacedKey(string key) =>
+        int.TryParse(key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index)
+        && index < PlacedKeys
+        && key == index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -58,13 +58,7 @@ public sealed class ChainConfirmationTests
         var account = chain.Grains.GetGrain<IChainAccountGrain>(chain.Operator);
         await AnvilNode.RpcAsync(anvil.RpcUrl, "evm_setAutomine", false);
 
-        var round = RegistryHarness.Round("job-dropped", 1);
-        var submission = account.FinalizeRoundAsync(anvil.Registry, round, anvil.Sign(round));
-        await WaitInPoolAsync(anvil, chain.Operator, submission);
-        var dropped = await anvil.HeadAsync() + 1;
-        await anvil.MineAsync(2);
-        var transaction = Assert.Single(await anvil.BlockTransactionsAsync(dropped));
-        await Eventually.WaitAsync(() => account.GetUsageAsync(), u => u.LastBlockSeen >= dropped + 1, "the account grain to see the receipt two blocks deep");
+        var (submission, transaction, dropped) = await SubmitTwoBlocksDeepAsync(anvil, account, chain.Operator, "job-dropped");
 
         // Both blocks replaced by empty ones: the transaction is no longer on the chain (anvil does not return it to its pool).
         await anvil.ReorgAsync(2);
@@ -96,13 +90,7 @@ public sealed class ChainConfirmationTests
         var account = chain.Grains.GetGrain<IChainAccountGrain>(chain.Operator);
         await AnvilNode.RpcAsync(anvil.RpcUrl, "evm_setAutomine", false);
 
-        var round = RegistryHarness.Round("job-stale-nonce", 1);
-        var submission = account.FinalizeRoundAsync(anvil.Registry, round, anvil.Sign(round));
-        await WaitInPoolAsync(anvil, chain.Operator, submission);
-        var dropped = await anvil.HeadAsync() + 1;
-        await anvil.MineAsync(2);
-        var transaction = Assert.Single(await anvil.BlockTransactionsAsync(dropped));
-        await Eventually.WaitAsync(() => account.GetUsageAsync(), u => u.LastBlockSeen >= dropped + 1, "the account grain to see the receipt two blocks deep");
+        var (submission, transaction, _) = await SubmitTwoBlocksDeepAsync(anvil, account, chain.Operator, "job-stale-nonce");
 
         // The first reading of the mined nonce after the reorganization comes from the chain the node left (1: ours mined);
         // the node itself says 0. One reading alone would give the nonce up and prepare another transaction.
@@ -120,6 +108,22 @@ public sealed class ChainConfirmationTests
         Assert.Single(gate.Forwarded.Distinct());
         var usage = await account.GetUsageAsync();
         Assert.Equal((1L, 1L), (usage.TransactionsSubmitted, usage.TransactionsConfirmed));
+    }
+
+    /// <summary>
+    /// Round 1 of <paramref name="jobId"/> finalized through the account, its transaction mined in the next block and one more
+    /// block on top, seen by the grain (which now waits for the third).
+    /// </summary>
+    private static async Task<(Task<FinalizationResult> Submission, string Transaction, long Block)> SubmitTwoBlocksDeepAsync(ReorgChain anvil, IChainAccountGrain account, string address, string jobId)
+    {
+        var round = RegistryHarness.Round(jobId, 1);
+        var submission = account.FinalizeRoundAsync(anvil.Registry, round, anvil.Sign(round));
+        await WaitInPoolAsync(anvil, address, submission);
+        var block = await anvil.HeadAsync() + 1;
+        await anvil.MineAsync(2);
+        var transaction = Assert.Single(await anvil.BlockTransactionsAsync(block));
+        await Eventually.WaitAsync(() => account.GetUsageAsync(), u => u.LastBlockSeen >= block + 1, "the account grain to see the receipt two blocks deep");
+        return (submission, transaction, block);
     }
 
     /// <summary>Until the account's transaction waits in anvil's pool (its pending nonce is past its mined one).</summary>

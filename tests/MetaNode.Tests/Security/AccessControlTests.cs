@@ -281,15 +281,23 @@ public sealed class AccessControlTests(AccessFixture fixture) : IClassFixture<Ac
             // Even the empty calls, which any viewer may make, pass the same check: the stateless one and the placed one.
             error = await Assert.ThrowsAsync<PermissionDeniedException>(() => client.GrainFactory.GetGrain<IPingGrain>(PingKeys.Default).PingAsync());
             Assert.Contains(reason, error.Message, StringComparison.Ordinal);
-            error = await Assert.ThrowsAsync<PermissionDeniedException>(() => client.GrainFactory.GetGrain<IPingGrain>(PingKeys.Placed("bad-" + name)).PingAsync());
+            error = await Assert.ThrowsAsync<PermissionDeniedException>(() => client.GrainFactory.GetGrain<IPingGrain>(PingKeys.Placed(0)).PingAsync());
             Assert.Contains(reason, error.Message, StringComparison.Ordinal);
         }
 
         // A client that sets the silos' internal marker and a caller name itself, with a viewer credential, is still a viewer.
         await using var viewer = await fixture.ConnectAsync(fixture.Identity("viewer"));
         await viewer.GrainFactory.GetGrain<IPingGrain>(PingKeys.Default).PingAsync();
-        var placed = viewer.GrainFactory.GetGrain<IPingGrain>(PingKeys.Placed("viewer"));
+        var placed = viewer.GrainFactory.GetGrain<IPingGrain>(PingKeys.Placed(PingKeys.PlacedKeys - 1));
         await placed.PingAsync();
+
+        // Placed ping grains exist under 1,024 keys only: any other key is refused, so callers cannot fill a silo with them.
+        foreach (var key in new[] { "1024", "01", "-1", "+1", "viewer" })
+        {
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => viewer.GrainFactory.GetGrain<IPingGrain>(GrainId.Create(PingKeys.PlacedType, key)).PingAsync());
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => PingKeys.Placed(PingKeys.PlacedKeys));
         Assert.Equal((PingKeys.GatewayType, PingKeys.PlacedType), (viewer.GrainFactory.GetGrain<IPingGrain>(PingKeys.Default).GetGrainId().Type.ToString(), placed.GetGrainId().Type.ToString()));
         RequestContext.Set(AccessControlFilter.InternalKey, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)));
         RequestContext.Set(AccessControlFilter.CallerKey, "admin");
