@@ -66,19 +66,11 @@ public sealed class ChainConfirmationTests
         Assert.Equal(JsonNull, (await AnvilNode.RpcAsync(anvil.RpcUrl, "eth_getTransactionReceipt", transaction)).ValueKind);
 
         // The grain sends the same signed bytes again; mined and three blocks deep, it reports the new block.
-        await WaitInPoolAsync(anvil, chain.Operator, submission);
-        var inclusion = await anvil.HeadAsync() + 1;
-        await anvil.MineAsync(3);
-        var result = await submission.WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.Equal(FinalizationOutcome.Finalized, result.Outcome);
-        Assert.Equal(transaction, result.TransactionHash);
-        Assert.Equal([transaction], await anvil.BlockTransactionsAsync(inclusion));
+        var (result, inclusion) = await SentAgainAndFinalizedAsync(anvil, account, chain.Operator, submission, transaction);
         Assert.Equal((inclusion, transaction), (result.Record.BlockNumber, result.Record.TransactionHash));
         Assert.True(result.Record.Verified);
         var logs = await anvil.LogsAsync();
         Assert.Equal([(1L, inclusion)], logs.Select(l => (l.Round, l.Block)));
-        var usage = await account.GetUsageAsync();
-        Assert.Equal((1L, 1L), (usage.TransactionsSubmitted, usage.TransactionsConfirmed));
     }
 
     [Fact]
@@ -96,18 +88,9 @@ public sealed class ChainConfirmationTests
         // the node itself says 0. One reading alone would give the nonce up and prepare another transaction.
         gate.StaleMinedNonces.Enqueue(1);
         await anvil.ReorgAsync(2);
-        await WaitInPoolAsync(anvil, chain.Operator, submission);
+        await SentAgainAndFinalizedAsync(anvil, account, chain.Operator, submission, transaction);
         Assert.Equal(1, gate.StaleAnswersGiven);
-        var inclusion = await anvil.HeadAsync() + 1;
-        await anvil.MineAsync(3);
-        var result = await submission.WaitAsync(TimeSpan.FromSeconds(60));
-
-        Assert.Equal(FinalizationOutcome.Finalized, result.Outcome);
-        Assert.Equal(transaction, result.TransactionHash);
-        Assert.Equal([transaction], await anvil.BlockTransactionsAsync(inclusion));
         Assert.Single(gate.Forwarded.Distinct());
-        var usage = await account.GetUsageAsync();
-        Assert.Equal((1L, 1L), (usage.TransactionsSubmitted, usage.TransactionsConfirmed));
     }
 
     /// <summary>
@@ -124,6 +107,24 @@ public sealed class ChainConfirmationTests
         var transaction = Assert.Single(await anvil.BlockTransactionsAsync(block));
         await Eventually.WaitAsync(() => account.GetUsageAsync(), u => u.LastBlockSeen >= block + 1, "the account grain to see the receipt two blocks deep");
         return (submission, transaction, block);
+    }
+
+    /// <summary>
+    /// After a reorganization dropped <paramref name="transaction"/>: the grain sends it again, the very same bytes, and once it is
+    /// three blocks deep in its new block reports it finalized; one transaction submitted, one confirmed.
+    /// </summary>
+    private static async Task<(FinalizationResult Result, long Inclusion)> SentAgainAndFinalizedAsync(ReorgChain anvil, IChainAccountGrain account, string address, Task<FinalizationResult> submission, string transaction)
+    {
+        await WaitInPoolAsync(anvil, address, submission);
+        var inclusion = await anvil.HeadAsync() + 1;
+        await anvil.MineAsync(3);
+        var result = await submission.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(FinalizationOutcome.Finalized, result.Outcome);
+        Assert.Equal(transaction, result.TransactionHash);
+        Assert.Equal([transaction], await anvil.BlockTransactionsAsync(inclusion));
+        var usage = await account.GetUsageAsync();
+        Assert.Equal((1L, 1L), (usage.TransactionsSubmitted, usage.TransactionsConfirmed));
+        return (result, inclusion);
     }
 
     /// <summary>Until the account's transaction waits in anvil's pool (its pending nonce is past its mined one).</summary>
